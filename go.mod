@@ -1,0 +1,14 @@
+module github.com/paysdk/payments
+
+go 1.23.0
+
+require (
+	github.com/go-resty/resty/v2 v2.17.2
+	github.com/jarcoal/httpmock v1.4.2
+	github.com/stretchr/testify v1.12.1
+)
+
+require (
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
+	golang.org/x/net v0.43.0 // indirect
+)

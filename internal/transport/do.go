@@ -1,0 +1,389 @@
+package transport
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/paysdk/payments"
+)
+
+// Request is one operation. Body is encoded once by the caller and sent
+// byte-identical on every attempt.
+type Request struct {
+	Op          string // operation name for errors and logs: "pay", "status"...
+	Kind        Kind
+	Ref         string // the merchant's reference, carried by ErrOutcomeUnknown
+	Method      string
+	Path        string // joined to the base URL's path; "" is the base itself
+	RawQuery    string
+	ContentType string
+	Body        []byte
+	Header      http.Header // extra headers (signatures...); never logged
+	// Sink, when set, receives a 2xx body as it streams in (downloads):
+	// no size cap, nothing buffered. Such a request is not retried once the
+	// first byte reached Sink.
+	Sink io.Writer
+}
+
+// Response is a provider's answer.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte // nil when streamed into Request.Sink
+	// Attempts is how many attempts were made, this one included.
+	Attempts int
+	// Resent is true when an earlier attempt may have reached the provider
+	// (its answer was lost or was a server error) and the request was sent
+	// again: an IdempotentWrite answered "duplicate" is then our own first
+	// attempt, not someone else's.
+	Resent bool
+}
+
+// errTooLarge is the read error of an answer over the size cap.
+var errTooLarge = errors.New("answer larger than the response size cap")
+
+// Do runs req through the attempt loop and returns a 2xx answer, or an
+// error: the provider's (MapError) for a final non-2xx answer, a
+// *payments.TransportError, a context error, or a
+// *payments.OutcomeUnknownError wrapping one of those when a write may have
+// been carried out.
+func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
+	u := c.url(req)
+	maybeDelivered := false // an earlier attempt may have reached the provider
+	for attempt := 1; ; attempt++ {
+		if err := c.limiter.Wait(ctx); err != nil {
+			return nil, c.unknownIf(req, maybeDelivered, ctxErr(ctx, err))
+		}
+		start := time.Now()
+		resp, written, err := c.attempt(ctx, req, u)
+		c.logAttempt(ctx, req, u, attempt, start, resp, written, err)
+		last := attempt >= c.retry.MaxAttempts
+		if err != nil {
+			if ctx.Err() != nil { // the caller gave up: never retry
+				return nil, c.unknownIf(req, maybeDelivered || written, ctxErr(ctx, err))
+			}
+			terr := &payments.TransportError{Provider: c.cfg.Provider, Op: req.Op, Written: written, Err: err}
+			if written {
+				if req.Kind == UnsafeWrite {
+					return nil, c.unknownIf(req, true, terr)
+				}
+				maybeDelivered = true
+			}
+			if last || !retriable(err) || (req.Sink != nil && written) {
+				return nil, c.unknownIf(req, maybeDelivered, terr)
+			}
+			if err := c.sleep(ctx, c.backoff(attempt, "")); err != nil {
+				return nil, c.unknownIf(req, maybeDelivered, ctxErr(ctx, err))
+			}
+			continue
+		}
+		resp.Attempts = attempt
+		resp.Resent = maybeDelivered
+		switch st := resp.Status; {
+		case st >= 200 && st < 300:
+			return resp, nil
+		case st == http.StatusTooManyRequests || st == http.StatusServiceUnavailable:
+			// Refused unprocessed (popolni's document says so of its 503):
+			// safe to send again for every kind, after a wait.
+			if last {
+				return nil, c.unknownIf(req, maybeDelivered, c.mapError(req.Op, resp))
+			}
+			if err := c.sleep(ctx, c.backoff(attempt, resp.Header.Get("Retry-After"))); err != nil {
+				return nil, c.unknownIf(req, maybeDelivered, ctxErr(ctx, err))
+			}
+		case st == http.StatusInternalServerError || st == http.StatusBadGateway || st == http.StatusGatewayTimeout:
+			// The provider (or a gateway before it) got the request and failed
+			// somewhere: it may have acted on it.
+			apiErr := c.mapError(req.Op, resp)
+			if req.Kind == UnsafeWrite {
+				return nil, c.unknownIf(req, true, apiErr)
+			}
+			if req.Kind == IdempotentWrite {
+				maybeDelivered = true
+			}
+			if last {
+				return nil, c.unknownIf(req, maybeDelivered, apiErr)
+			}
+			if err := c.sleep(ctx, c.backoff(attempt, resp.Header.Get("Retry-After"))); err != nil {
+				return nil, c.unknownIf(req, maybeDelivered, ctxErr(ctx, err))
+			}
+		default:
+			return nil, c.mapError(req.Op, resp)
+		}
+	}
+}
+
+func (c *Client) url(req *Request) string {
+	u := *c.base
+	if req.Path != "" {
+		u.Path = strings.TrimSuffix(u.Path, "/") + "/" + strings.TrimPrefix(req.Path, "/")
+	}
+	u.RawQuery = req.RawQuery
+	return u.String()
+}
+
+// attempt sends once. written reports whether any byte may have left.
+func (c *Client) attempt(ctx context.Context, req *Request, u string) (resp *Response, written bool, err error) {
+	actx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	var wrote atomic.Bool
+	actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{
+		WroteHeaders: func() { wrote.Store(true) },
+	})
+	r := c.rc.R().SetContext(actx).SetDoNotParseResponse(true)
+	r.SetHeader("User-Agent", c.ua)
+	if c.cfg.Auth.value != "" {
+		r.SetHeader("Authorization", c.cfg.Auth.value)
+	}
+	for k, vs := range req.Header {
+		for _, v := range vs {
+			r.Header.Add(k, v)
+		}
+	}
+	if req.Body != nil {
+		r.SetHeader("Content-Type", req.ContentType)
+		r.SetBody(bytes.NewReader(req.Body))
+	}
+	rr, err := r.Execute(req.Method, u)
+	if err != nil {
+		return nil, wrote.Load(), cleanErr(err)
+	}
+	raw := rr.RawResponse
+	if raw == nil {
+		return nil, wrote.Load(), errors.New("no response")
+	}
+	defer raw.Body.Close()
+	out := &Response{Status: raw.StatusCode, Header: raw.Header}
+	if req.Sink != nil && raw.StatusCode >= 200 && raw.StatusCode < 300 {
+		if _, err := io.Copy(req.Sink, raw.Body); err != nil {
+			return nil, true, cleanErr(err)
+		}
+		return out, true, nil
+	}
+	body, err := io.ReadAll(io.LimitReader(raw.Body, c.maxBody+1))
+	if err != nil {
+		return nil, true, cleanErr(err)
+	}
+	if int64(len(body)) > c.maxBody {
+		return nil, true, errTooLarge
+	}
+	out.Body = body
+	return out, true, nil
+}
+
+// cleanErr drops the *url.Error wrapper, whose text repeats the URL.
+func cleanErr(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// retriable reports whether a failed exchange may be tried again (for the
+// kinds that allow it). Certificate failures and an answer over the cap
+// will not change by asking again.
+func retriable(err error) bool {
+	var (
+		unknownAuth x509.UnknownAuthorityError
+		hostErr     x509.HostnameError
+		invalid     x509.CertificateInvalidError
+		verifyErr   *tls.CertificateVerificationError
+		alert       tls.AlertError
+		recErr      tls.RecordHeaderError
+	)
+	switch {
+	case errors.Is(err, errTooLarge),
+		errors.As(err, &unknownAuth), errors.As(err, &hostErr), errors.As(err, &invalid),
+		errors.As(err, &verifyErr), errors.As(err, &alert), errors.As(err, &recErr):
+		return false
+	}
+	return true
+}
+
+func (c *Client) unknownIf(req *Request, maybe bool, err error) error {
+	if maybe && req.Kind != Read {
+		return &payments.OutcomeUnknownError{Provider: c.cfg.Provider, Op: req.Op, Ref: req.Ref, Err: err}
+	}
+	return err
+}
+
+func ctxErr(ctx context.Context, err error) error {
+	if ce := ctx.Err(); ce != nil {
+		if cause := context.Cause(ctx); cause != nil && cause != ce {
+			return fmt.Errorf("%w: %w", ce, cause)
+		}
+		return ce
+	}
+	return err
+}
+
+func (c *Client) mapError(op string, resp *Response) error {
+	if c.cfg.MapError != nil {
+		if err := c.cfg.MapError(op, resp); err != nil {
+			return err
+		}
+	}
+	return GenericError(c.cfg.Provider, op, resp)
+}
+
+// GenericError maps an HTTP status to an *payments.APIError with the
+// answer's text (cut, card numbers masked) as its message.
+func GenericError(provider, op string, resp *Response) *payments.APIError {
+	e := &payments.APIError{
+		Provider:   provider,
+		Op:         op,
+		HTTPStatus: resp.Status,
+		Message:    Snippet(resp.Body),
+		RetryAfter: resp.Header.Get("Retry-After"),
+	}
+	switch st := resp.Status; {
+	case st == 401:
+		e.Category = payments.ErrUnauthorized
+	case st == 403:
+		e.Category = payments.ErrForbidden
+	case st == 404:
+		e.Category = payments.ErrNotFound
+	case st == 409:
+		e.Category = payments.ErrDuplicate
+	case st == 429:
+		e.Category = payments.ErrRateLimited
+	case st >= 400 && st < 500:
+		e.Category = payments.ErrInvalidRequest
+	default:
+		e.Category = payments.ErrUnavailable
+	}
+	return e
+}
+
+// Snippet returns up to 200 characters of an answer body fit for an error
+// message: valid UTF-8, one line, card numbers masked, an HTML page named as such.
+func Snippet(b []byte) string {
+	s := strings.TrimSpace(string(bytes.ToValidUTF8(b, []byte("?"))))
+	if l := strings.ToLower(s); strings.HasPrefix(l, "<!doctype html") || strings.HasPrefix(l, "<html") {
+		if i, j := strings.Index(l, "<title>"), strings.Index(l, "</title>"); i >= 0 && j > i {
+			return "HTML page: " + Snippet([]byte(s[i+7:j]))
+		}
+		return "HTML page"
+	}
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+	if utf8.RuneCountInString(s) > 200 {
+		s = string([]rune(s)[:200]) + "…"
+	}
+	return payments.MaskPAN(s)
+}
+
+// backoff is the wait before attempt+1: exponential from BaseDelay with
+// jitter, at least Retry-After when the provider sent one, capped at MaxDelay.
+func (c *Client) backoff(attempt int, retryAfter string) time.Duration {
+	d := c.retry.BaseDelay
+	for i := 1; i < attempt && d < c.retry.MaxDelay; i++ {
+		d *= 2
+	}
+	if d > c.retry.MaxDelay {
+		d = c.retry.MaxDelay
+	}
+	d = c.jitter(d)
+	if ra := parseRetryAfter(retryAfter, time.Now()); ra > d {
+		d = ra
+	}
+	if d > c.retry.MaxDelay {
+		d = c.retry.MaxDelay
+	}
+	return d
+}
+
+// fullJitter picks a wait in [d/2, d).
+func fullJitter(d time.Duration) time.Duration {
+	if d <= 1 {
+		return d
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n < 0 || n > 24*3600 {
+			return 0
+		}
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := t.Sub(now); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (c *Client) logAttempt(ctx context.Context, req *Request, u string, attempt int, start time.Time, resp *Response, written bool, err error) {
+	if c.log == nil {
+		return
+	}
+	level := slog.LevelDebug
+	attrs := []slog.Attr{
+		slog.String("provider", c.cfg.Provider),
+		slog.String("op", req.Op),
+		slog.String("method", req.Method),
+		slog.String("host", c.base.Host),
+		slog.String("path", pathOf(u)),
+		slog.Int("attempt", attempt),
+		slog.Duration("duration", time.Since(start)),
+	}
+	if resp != nil {
+		attrs = append(attrs, slog.Int("status", resp.Status), slog.Int("bytes", len(resp.Body)))
+		if resp.Status >= 400 {
+			level = slog.LevelWarn
+		}
+	}
+	if err != nil {
+		level = slog.LevelWarn
+		attrs = append(attrs, slog.Bool("written", written), slog.String("error", payments.MaskPAN(err.Error())))
+	}
+	c.log.LogAttrs(ctx, level, "payments attempt", attrs...)
+}
+
+func pathOf(u string) string {
+	if p, err := url.Parse(u); err == nil {
+		return p.Path
+	}
+	return ""
+}

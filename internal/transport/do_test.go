@@ -1,0 +1,297 @@
+package transport
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jarcoal/httpmock"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/paysdk/payments"
+)
+
+// countingLimiter counts tokens taken.
+type countingLimiter struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (l *countingLimiter) Wait(ctx context.Context) error {
+	l.mu.Lock()
+	l.n++
+	l.mu.Unlock()
+	return ctx.Err()
+}
+
+func (l *countingLimiter) count() int { l.mu.Lock(); defer l.mu.Unlock(); return l.n }
+
+type mockSetup struct {
+	c      *Client
+	mock   *httpmock.MockTransport
+	lim    *countingLimiter
+	sleeps []time.Duration
+	bodies [][]byte
+}
+
+func newMock(t *testing.T, opts ...payments.Option) *mockSetup {
+	t.Helper()
+	m := &mockSetup{mock: httpmock.NewMockTransport(), lim: &countingLimiter{}}
+	all := append([]payments.Option{
+		payments.WithTransport(m.mock),
+		payments.WithLimiter(m.lim),
+		payments.WithRetry(payments.RetryPolicy{MaxAttempts: 4, BaseDelay: 100 * time.Millisecond, MaxDelay: time.Second}),
+	}, opts...)
+	c, err := New(Config{Provider: "test", DefaultBaseURL: "https://api.example.test/api", Auth: BasicAuth("u", "p")}, all...)
+	require.NoError(t, err)
+	c.sleep = func(ctx context.Context, d time.Duration) error { m.sleeps = append(m.sleeps, d); return ctx.Err() }
+	c.jitter = func(d time.Duration) time.Duration { return d }
+	m.c = c
+	return m
+}
+
+// respond answers the given statuses in turn, recording each request body.
+func (m *mockSetup) respond(statuses ...int) {
+	i := 0
+	m.mock.RegisterResponder("POST", "https://api.example.test/api", func(r *http.Request) (*http.Response, error) {
+		b, _ := io.ReadAll(r.Body)
+		m.bodies = append(m.bodies, b)
+		st := statuses[min(i, len(statuses)-1)]
+		i++
+		return httpmock.NewStringResponse(st, "answer"), nil
+	})
+}
+
+func req(kind Kind) *Request {
+	return &Request{Op: "op", Kind: kind, Ref: "42", Method: "POST", ContentType: "application/json", Body: []byte(`[{"id":42}]`)}
+}
+
+func TestRetry503ForEveryKindWithATokenPerAttempt(t *testing.T) {
+	for _, kind := range []Kind{Read, IdempotentWrite, UnsafeWrite} {
+		m := newMock(t)
+		m.respond(503, 503, 200)
+		resp, err := m.c.Do(context.Background(), req(kind))
+		require.NoError(t, err)
+		assert.Equal(t, 200, resp.Status)
+		assert.Equal(t, 3, resp.Attempts)
+		assert.False(t, resp.Resent, "a 503 is refused unprocessed")
+		assert.Equal(t, 3, m.lim.count(), "one limiter token per attempt")
+		assert.Equal(t, 3, m.mock.GetTotalCallCount())
+		for _, b := range m.bodies {
+			assert.Equal(t, `[{"id":42}]`, string(b), "byte-identical body on every attempt")
+		}
+		assert.Equal(t, []time.Duration{100 * time.Millisecond, 200 * time.Millisecond}, m.sleeps, "exponential backoff")
+	}
+}
+
+func TestServerErrorIsNeverResentForUnsafeWrite(t *testing.T) {
+	for _, st := range []int{500, 502, 504} {
+		m := newMock(t)
+		m.respond(st, 200)
+		_, err := m.c.Do(context.Background(), req(UnsafeWrite))
+		require.Error(t, err)
+		assert.ErrorIs(t, err, payments.ErrOutcomeUnknown)
+		var ou *payments.OutcomeUnknownError
+		require.ErrorAs(t, err, &ou)
+		assert.Equal(t, "42", ou.Ref)
+		var api *payments.APIError
+		require.ErrorAs(t, err, &api)
+		assert.Equal(t, st, api.HTTPStatus)
+		assert.Equal(t, 1, m.mock.GetTotalCallCount(), "sent exactly once")
+	}
+}
+
+func TestServerErrorIsRetriedForReadsAndIdempotentWrites(t *testing.T) {
+	m := newMock(t)
+	m.respond(500, 200)
+	resp, err := m.c.Do(context.Background(), req(Read))
+	require.NoError(t, err)
+	assert.Equal(t, 2, m.mock.GetTotalCallCount())
+	assert.False(t, resp.Resent, "Resent only matters for writes")
+
+	m = newMock(t)
+	m.respond(502, 200)
+	resp, err = m.c.Do(context.Background(), req(IdempotentWrite))
+	require.NoError(t, err)
+	assert.True(t, resp.Resent, "the 502'd attempt may have been delivered")
+}
+
+func TestIdempotentWriteGivingUpAfterServerErrorIsOutcomeUnknown(t *testing.T) {
+	m := newMock(t)
+	m.respond(500)
+	_, err := m.c.Do(context.Background(), req(IdempotentWrite))
+	assert.ErrorIs(t, err, payments.ErrOutcomeUnknown)
+	assert.Equal(t, 4, m.mock.GetTotalCallCount())
+
+	m = newMock(t)
+	m.respond(500)
+	_, err = m.c.Do(context.Background(), req(Read))
+	assert.NotErrorIs(t, err, payments.ErrOutcomeUnknown, "a read has no outcome to doubt")
+	assert.ErrorIs(t, err, payments.ErrUnavailable)
+}
+
+func TestClientErrorsAreNotRetried(t *testing.T) {
+	for st, cat := range map[int]error{400: payments.ErrInvalidRequest, 401: payments.ErrUnauthorized, 403: payments.ErrForbidden, 404: payments.ErrNotFound, 409: payments.ErrDuplicate} {
+		m := newMock(t)
+		m.respond(st)
+		_, err := m.c.Do(context.Background(), req(Read))
+		assert.ErrorIs(t, err, cat)
+		assert.Equal(t, 1, m.mock.GetTotalCallCount())
+	}
+}
+
+func TestUnwrittenNetworkErrorIsRetriedEvenForUnsafeWrite(t *testing.T) {
+	m := newMock(t)
+	n := 0
+	m.mock.RegisterResponder("POST", "https://api.example.test/api", func(r *http.Request) (*http.Response, error) {
+		n++
+		if n == 1 {
+			return nil, errors.New("dial tcp: connection refused")
+		}
+		return httpmock.NewStringResponse(200, "ok"), nil
+	})
+	resp, err := m.c.Do(context.Background(), req(UnsafeWrite))
+	require.NoError(t, err)
+	assert.Equal(t, 2, resp.Attempts)
+	assert.Equal(t, 2, m.lim.count())
+}
+
+func TestRetryAfterIsHonouredAndCapped(t *testing.T) {
+	m := newMock(t)
+	i := 0
+	m.mock.RegisterResponder("POST", "https://api.example.test/api", func(r *http.Request) (*http.Response, error) {
+		i++
+		if i == 1 {
+			resp := httpmock.NewStringResponse(429, "slow down")
+			resp.Header.Set("Retry-After", "0") // no wait asked: backoff applies
+			return resp, nil
+		}
+		if i == 2 {
+			resp := httpmock.NewStringResponse(503, "slow down")
+			resp.Header.Set("Retry-After", "120") // over MaxDelay: capped
+			return resp, nil
+		}
+		return httpmock.NewStringResponse(200, "ok"), nil
+	})
+	_, err := m.c.Do(context.Background(), req(Read))
+	require.NoError(t, err)
+	assert.Equal(t, []time.Duration{100 * time.Millisecond, time.Second}, m.sleeps)
+	assert.Equal(t, 7*time.Second, parseRetryAfter("7", time.Now()))
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	assert.Equal(t, 5*time.Second, parseRetryAfter(now.Add(5*time.Second).Format(http.TimeFormat), now))
+	assert.Zero(t, parseRetryAfter("soon", now))
+}
+
+func TestContextEndDuringBackoffStops(t *testing.T) {
+	m := newMock(t)
+	m.respond(503)
+	ctx, cancel := context.WithCancel(context.Background())
+	m.c.sleep = func(context.Context, time.Duration) error { cancel(); return context.Canceled }
+	_, err := m.c.Do(ctx, req(UnsafeWrite))
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.NotErrorIs(t, err, payments.ErrOutcomeUnknown, "a 503 was not processed")
+	assert.Equal(t, 1, m.mock.GetTotalCallCount())
+}
+
+func TestLimiterRefusalSendsNothing(t *testing.T) {
+	m := newMock(t)
+	m.respond(200)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := m.c.Do(ctx, req(Read))
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Zero(t, m.mock.GetTotalCallCount())
+}
+
+func TestResponseSizeCap(t *testing.T) {
+	m := newMock(t, payments.WithMaxResponseBytes(10))
+	m.mock.RegisterResponder("POST", "https://api.example.test/api", httpmock.NewStringResponder(200, "0123456789ABC"))
+	_, err := m.c.Do(context.Background(), req(Read))
+	var te *payments.TransportError
+	require.ErrorAs(t, err, &te)
+	assert.ErrorIs(t, err, errTooLarge)
+	assert.Equal(t, 1, m.mock.GetTotalCallCount(), "a too large answer does not get smaller on retry")
+
+	m = newMock(t, payments.WithMaxResponseBytes(10))
+	m.mock.RegisterResponder("POST", "https://api.example.test/api", httpmock.NewStringResponder(200, "0123456789"))
+	resp, err := m.c.Do(context.Background(), req(Read))
+	require.NoError(t, err)
+	assert.Equal(t, "0123456789", string(resp.Body))
+}
+
+func TestSinkStreamsBody(t *testing.T) {
+	m := newMock(t, payments.WithMaxResponseBytes(4))
+	m.mock.RegisterResponder("GET", "https://api.example.test/api/export", httpmock.NewStringResponder(200, "a long download body"))
+	var buf bytes.Buffer
+	resp, err := m.c.Do(context.Background(), &Request{Op: "export", Method: "GET", Path: "/export", Sink: &buf})
+	require.NoError(t, err)
+	assert.Nil(t, resp.Body)
+	assert.Equal(t, "a long download body", buf.String(), "the size cap does not apply to a stream")
+}
+
+func TestHeadersSent(t *testing.T) {
+	m := newMock(t, payments.WithUserAgent("merchant/1.0"))
+	var got http.Header
+	m.mock.RegisterResponder("POST", "https://api.example.test/api", func(r *http.Request) (*http.Response, error) {
+		got = r.Header.Clone()
+		return httpmock.NewStringResponse(200, "ok"), nil
+	})
+	r := req(Read)
+	r.Header = http.Header{"X-Digital-Sign": {"sig"}}
+	_, err := m.c.Do(context.Background(), r)
+	require.NoError(t, err)
+	assert.Equal(t, "Basic dTpw", got.Get("Authorization"))
+	assert.Equal(t, "merchant/1.0", got.Get("User-Agent"))
+	assert.Equal(t, "application/json", got.Get("Content-Type"))
+	assert.Equal(t, "sig", got.Get("X-Digital-Sign"))
+	assert.Empty(t, got.Get("Expect"))
+}
+
+func TestSnippet(t *testing.T) {
+	assert.Equal(t, "card 411111******1111 refused", Snippet([]byte("card 4111111111111111 refused\n")))
+	assert.Equal(t, "HTML page: Bad Gateway", Snippet([]byte("<html><head><title>Bad Gateway</title></head></html>")))
+	assert.Equal(t, "a b", Snippet([]byte("a\x00b")))
+	assert.Len(t, []rune(Snippet(bytes.Repeat([]byte("я"), 500))), 201)
+}
+
+func TestAuthDoesNotPrint(t *testing.T) {
+	a := BasicAuth("login", "hunter2")
+	for _, s := range []string{a.String(), a.GoString()} {
+		assert.NotContains(t, s, "aHVudGVyMg")
+		assert.NotContains(t, s, "hunter2")
+	}
+}
+
+func TestOptionValidation(t *testing.T) {
+	cfg := Config{Provider: "test", DefaultBaseURL: "https://api.example.test/"}
+	bad := []payments.Option{
+		payments.WithLocalAddr("not-an-ip"),
+		payments.WithResolve("", "127.0.0.1"),
+		payments.WithResolve("popolni.club", "x"),
+		payments.WithRootCAsPEM([]byte("no pem here")),
+		payments.WithLimiter(nil),
+		payments.WithRateLimit(0, 1),
+		payments.WithRateLimit(5, 0),
+		payments.WithTimeout(0),
+		payments.WithRetry(payments.RetryPolicy{}),
+		payments.WithBaseURL("http://plain.example/"),
+		payments.WithBaseURL("https://user:pw@x.example/"),
+		payments.WithUserAgent("a\r\nb"),
+		nil,
+	}
+	for i, o := range bad {
+		_, err := New(cfg, o)
+		assert.Error(t, err, "option %d", i)
+		if err != nil {
+			assert.NotContains(t, err.Error(), "pw@", "no credentials echoed")
+		}
+	}
+	_, err := New(cfg, payments.WithTransport(httpmock.NewMockTransport()), payments.WithLocalAddr("127.0.0.2"))
+	assert.Error(t, err, "WithTransport makes WithLocalAddr meaningless")
+}

@@ -1,0 +1,223 @@
+// Package transport is the one place that talks HTTP for every provider
+// client: it builds the *http.Transport once (TLS that always verifies,
+// source-address binding, static resolve, no cookies, no redirects), and it
+// runs the attempt loop of DESIGN.md: a limiter token per attempt, send,
+// classify, and retry only what the operation's kind makes safe.
+//
+// It is the only importer of resty in the module.
+package transport
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-resty/resty/v2"
+
+	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/config"
+)
+
+// Defaults of the attempt loop and of the transport.
+const (
+	DefaultTimeout          = 30 * time.Second
+	DefaultMaxAttempts      = 4
+	DefaultBaseDelay        = 500 * time.Millisecond
+	DefaultMaxDelay         = 30 * time.Second
+	DefaultMaxResponseBytes = 8 << 20
+	DefaultUserAgent        = "paysdk-payments-go"
+)
+
+// Auth is a precomputed Authorization header value. It never prints itself.
+type Auth struct{ value string }
+
+// BasicAuth is HTTP Basic authentication.
+func BasicAuth(user, password string) Auth {
+	return Auth{"Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))}
+}
+
+// SchemeAuth is "<scheme> <token>", e.g. "Token abc" or "Bearer abc".
+func SchemeAuth(scheme, token string) Auth { return Auth{scheme + " " + token} }
+
+// String hides the value.
+func (a Auth) String() string { return "[REDACTED]" }
+
+// GoString hides the value.
+func (a Auth) GoString() string { return "transport.Auth{[REDACTED]}" }
+
+// Kind says what a resend of an operation could do at the provider.
+type Kind int
+
+const (
+	// Read changes nothing at the provider: every retriable failure is retried.
+	Read Kind = iota
+	// IdempotentWrite moves money, but the provider dedupes on an id we send,
+	// so a resend after a lost answer cannot move it twice. Retried like a
+	// read; if it gives up after an attempt that may have been delivered, the
+	// error is payments.ErrOutcomeUnknown.
+	IdempotentWrite
+	// UnsafeWrite moves money and the provider does not dedupe: once any byte
+	// may have reached the provider it is never sent again, and a missing or
+	// server-error answer is payments.ErrOutcomeUnknown.
+	UnsafeWrite
+)
+
+// Config is what a provider package tells the transport about itself.
+type Config struct {
+	Provider       string // "popolni"...
+	DefaultBaseURL string
+	Auth           Auth
+	// MapError turns a final non-2xx answer into the provider's error, an
+	// *payments.APIError. It must not return nil.
+	MapError func(op string, r *Response) error
+}
+
+// Client runs requests for one provider account. Immutable, safe for
+// concurrent use.
+type Client struct {
+	cfg     Config
+	base    *url.URL
+	rc      *resty.Client
+	limiter config.Limiter
+	retry   config.Retry
+	timeout time.Duration
+	maxBody int64
+	log     *slog.Logger
+	ua      string
+	sleep   func(ctx context.Context, d time.Duration) error // replaced in tests
+	jitter  func(d time.Duration) time.Duration              // replaced in tests
+}
+
+// New applies opts and builds the client.
+func New(cfg Config, opts ...payments.Option) (*Client, error) {
+	var s config.Settings
+	for _, o := range opts {
+		if o == nil {
+			return nil, errors.New("payments: nil option")
+		}
+		if err := o(&s); err != nil {
+			return nil, err
+		}
+	}
+	baseStr := cfg.DefaultBaseURL
+	if s.BaseURL != "" {
+		baseStr = s.BaseURL
+	}
+	base, err := url.Parse(baseStr)
+	if err != nil || base.Scheme != "https" || base.Host == "" {
+		return nil, fmt.Errorf("payments: %s: base URL %q is not an absolute https URL", cfg.Provider, baseStr)
+	}
+	c := &Client{
+		cfg:     cfg,
+		base:    base,
+		limiter: s.Limiter,
+		timeout: s.Timeout,
+		maxBody: s.MaxResponseBytes,
+		log:     s.Logger,
+		ua:      s.UserAgent,
+		sleep:   sleepCtx,
+		jitter:  fullJitter,
+	}
+	if c.limiter == nil {
+		c.limiter, _ = payments.NewLimiter(payments.DefaultRate, payments.DefaultBurst)
+	}
+	if c.timeout == 0 {
+		c.timeout = DefaultTimeout
+	}
+	if c.maxBody == 0 {
+		c.maxBody = DefaultMaxResponseBytes
+	}
+	if c.ua == "" {
+		c.ua = DefaultUserAgent
+	}
+	c.retry = config.Retry{MaxAttempts: DefaultMaxAttempts, BaseDelay: DefaultBaseDelay, MaxDelay: DefaultMaxDelay}
+	if s.Retry != nil {
+		c.retry = *s.Retry
+	}
+	var rt http.RoundTripper
+	if s.Transport != nil {
+		if s.LocalAddr.IsValid() || len(s.Resolve) > 0 || s.RootCAs != nil || len(s.ClientCerts) > 0 {
+			return nil, errors.New("payments: WithTransport replaces the built transport: WithLocalAddr, WithResolve, WithRootCAsPEM and WithClientCertificate would have no effect")
+		}
+		rt = s.Transport
+	} else {
+		rt = BuildTransport(&s)
+	}
+	for _, w := range s.WrapTransport {
+		rt = w(rt)
+	}
+	hc := &http.Client{
+		Transport: rt,
+		// Never follow a redirect: a payment API that redirects is answered
+		// with the 3xx itself, and a POST is never replayed elsewhere.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	c.rc = resty.NewWithClient(hc). // NewWithClient: no cookie jar
+					SetRetryCount(0).
+					SetLogger(quietLogger{})
+	return c, nil
+}
+
+// BuildTransport returns the *http.Transport of DESIGN.md for s.
+func BuildTransport(s *config.Settings) *http.Transport {
+	tlsConf := &tls.Config{
+		MinVersion:   tls.VersionTLS12,
+		RootCAs:      s.RootCAs, // nil: system roots
+		Certificates: s.ClientCerts,
+	}
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	network := func(n string) string { return n }
+	if s.LocalAddr.IsValid() {
+		dialer.LocalAddr = &net.TCPAddr{IP: s.LocalAddr.AsSlice()}
+		v := "tcp6"
+		if s.LocalAddr.Is4() {
+			v = "tcp4"
+		}
+		network = func(string) string { return v }
+	}
+	resolve := s.Resolve
+	return &http.Transport{
+		Proxy: nil, // a proxy would change the source address the provider allowlists
+		DialContext: func(ctx context.Context, n, addr string) (net.Conn, error) {
+			if host, port, err := net.SplitHostPort(addr); err == nil {
+				if ip, ok := resolve[strings.ToLower(host)]; ok {
+					if p, err := strconv.ParseUint(port, 10, 16); err == nil {
+						addr = netip.AddrPortFrom(ip, uint16(p)).String()
+					}
+				}
+			}
+			return dialer.DialContext(ctx, network(n), addr)
+		},
+		TLSClientConfig:       tlsConf,
+		TLSHandshakeTimeout:   10 * time.Second,
+		MaxIdleConns:          32,
+		MaxIdleConnsPerHost:   8,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: 0, // bounded by the per-attempt timeout
+		ExpectContinueTimeout: 0, // never send Expect: 100-continue (popolni's document warns against it)
+	}
+}
+
+// BaseURL is the endpoint requests go to.
+func (c *Client) BaseURL() *url.URL { u := *c.base; return &u }
+
+// Provider is the provider's name, as it appears in errors.
+func (c *Client) Provider() string { return c.cfg.Provider }
+
+// quietLogger keeps resty's own warnings (which may quote requests) out of
+// the caller's stderr; our own slog line per attempt replaces them.
+type quietLogger struct{}
+
+func (quietLogger) Errorf(string, ...interface{}) {}
+func (quietLogger) Warnf(string, ...interface{})  {}
+func (quietLogger) Debugf(string, ...interface{}) {}

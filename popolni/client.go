@@ -1,0 +1,121 @@
+package popolni
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/transport"
+)
+
+// DefaultURL is the API endpoint of the document: every request, payments,
+// statuses and balance, goes to this one URL.
+const DefaultURL = "https://popolni.club/api"
+
+// DefaultPollInterval is WaitFinal's pause between status requests: the
+// document's recommended minimum ("не менее 10 секунд").
+const DefaultPollInterval = 10 * time.Second
+
+const provider = "popolni"
+
+// Credentials are the API login and password from the popolni.club cabinet
+// (the password can be regenerated there). They never print themselves.
+type Credentials struct {
+	Login    string
+	Password string
+}
+
+// String shows the login only.
+func (c Credentials) String() string {
+	return "popolni.Credentials{Login: " + c.Login + ", Password: [REDACTED]}"
+}
+
+// GoString shows the login only.
+func (c Credentials) GoString() string { return c.String() }
+
+// LogValue shows the login only.
+func (c Credentials) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("login", c.Login), slog.String("password", "[REDACTED]"))
+}
+
+// Client talks to popolni.club for one partner account. It is immutable and
+// safe for concurrent use; make one per account and reuse it.
+type Client struct {
+	t            *transport.Client
+	pollInterval time.Duration
+}
+
+// New returns a client for the account. It sends nothing. Options are those
+// of package payments; by default the client goes to DefaultURL, at most 5
+// requests a second spaced 200 ms apart (the document's limit), verifying
+// the server's certificate against the system roots.
+//
+// The document asks partners to pin the source address (payments.WithLocalAddr)
+// and to resolve popolni.club locally (payments.WithResolve).
+func New(cred Credentials, opts ...payments.Option) (*Client, error) {
+	if cred.Login == "" || cred.Password == "" {
+		return nil, &payments.ValidationError{Field: "credentials", Reason: "login and password are required"}
+	}
+	if strings.Contains(cred.Login, ":") {
+		return nil, &payments.ValidationError{Field: "credentials.Login", Reason: "must not contain ':' (HTTP Basic authentication)"}
+	}
+	t, err := transport.New(transport.Config{
+		Provider:       provider,
+		DefaultBaseURL: DefaultURL,
+		Auth:           transport.BasicAuth(cred.Login, cred.Password),
+		MapError:       mapError,
+	}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{t: t, pollInterval: DefaultPollInterval}, nil
+}
+
+// WithPollInterval returns a copy of c whose WaitFinal pauses d between
+// status requests. The document recommends no less than 10 seconds; shorter
+// is for tests against popolnitest.
+func (c *Client) WithPollInterval(d time.Duration) *Client {
+	cp := *c
+	if d > 0 {
+		cp.pollInterval = d
+	}
+	return &cp
+}
+
+// mapError turns a non-2xx answer into a *payments.APIError. A 403 carries
+// one of the document's texts; 503 is the rate limit, refused unprocessed.
+func mapError(op string, r *transport.Response) error {
+	e := transport.GenericError(provider, op, r)
+	switch r.Status {
+	case http.StatusForbidden:
+		text := strings.TrimSpace(string(r.Body))
+		for _, d := range denials {
+			if text == string(d) {
+				e.Code, e.Message, e.Category, e.Detail = string(d), string(d), d.category(), d
+				return e
+			}
+		}
+	case http.StatusServiceUnavailable:
+		// Document, section 1: 503 means the server refused the request
+		// because of the rate limit, unrelated to processing.
+		e.Category = payments.ErrRateLimited
+	}
+	return e
+}
+
+// malformed is the error of a 200 answer the client cannot read.
+func malformed(op string, body []byte, err error) *payments.APIError {
+	return &payments.APIError{
+		Provider:   provider,
+		Op:         op,
+		HTTPStatus: http.StatusOK,
+		Code:       "malformed-answer",
+		Message:    "unreadable answer (" + err.Error() + "): " + transport.Snippet(body),
+		Category:   payments.ErrUnavailable,
+	}
+}
+
+var errNoIDs = errors.New("at least one transaction id is required")

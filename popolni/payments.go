@@ -1,0 +1,356 @@
+package popolni
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/transport"
+)
+
+// MinAmount is the smallest payment the document allows, in kopecks.
+const MinAmount = 100
+
+// Pay sends a batch of top-ups in one request (document section 2) and
+// returns one Result per payment, in the order given. A request without
+// errors answers status 0 for every payment; a payment can also come back
+// 101, 124, 208 or 215 at once (see Result.Err). Poll with Status or
+// WaitFinal until each is final.
+//
+// Checked before anything is sent: a non-empty batch; positive IDs, none
+// repeated; Amount at least MinAmount; Account and NoticePhone digits only.
+//
+// Resend safety: SAFE. The document's status table says of 124 "Невозможно
+// создать платёж – платёж с таким номером уже был создан ранее" — a second
+// payment with the same transactionId is never created — so a batch whose
+// answer was lost (connection dropped, 5xx) is sent again with the same IDs.
+// A 124 answering such a resend is our own first attempt having landed: Pay
+// then asks Status for those IDs and returns their real status instead of
+// 124. A 124 on a first attempt is a real duplicate (the ID was used before).
+//
+// Errors: a *payments.ValidationError before sending; a *payments.APIError
+// for a refusal (403 texts as Denial details, 503 rate limit after the
+// retries); a *payments.OutcomeUnknownError when the batch may have been
+// accepted but no readable answer came back — call Status (or Pay again with
+// the same batch, which is safe) to learn what happened.
+func (c *Client) Pay(ctx context.Context, batch []Payment) ([]Result, error) {
+	body, err := encodePay(batch)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]int64, len(batch))
+	for i, p := range batch {
+		ids[i] = p.ID
+	}
+	resp, err := c.t.Do(ctx, &transport.Request{
+		Op:          "pay",
+		Kind:        transport.IdempotentWrite,
+		Ref:         refOf(ids),
+		Method:      http.MethodPost,
+		ContentType: "application/json",
+		Body:        body,
+	})
+	if err != nil {
+		return nil, err
+	}
+	results, err := decodeResults(resp.Body)
+	if err == nil {
+		results, err = inOrder(ids, results)
+	}
+	if err != nil {
+		// A 200 came back, so the batch was taken in; we cannot read what
+		// became of it.
+		return nil, &payments.OutcomeUnknownError{Provider: provider, Op: "pay", Ref: refOf(ids), Err: malformed("pay", resp.Body, err)}
+	}
+	if resp.Resent {
+		if err := c.resolveOwnDuplicates(ctx, results); err != nil {
+			return results, err
+		}
+	}
+	return results, nil
+}
+
+// resolveOwnDuplicates replaces the 124s of a resent batch with the status of
+// the payment our earlier attempt created.
+func (c *Client) resolveOwnDuplicates(ctx context.Context, results []Result) error {
+	var dup []int64
+	for _, r := range results {
+		if r.Status == StatusDuplicate {
+			dup = append(dup, r.ID)
+		}
+	}
+	if len(dup) == 0 {
+		return nil
+	}
+	status, err := c.statusConfirmed(ctx, dup)
+	if err != nil {
+		return &payments.OutcomeUnknownError{Provider: provider, Op: "pay", Ref: refOf(dup),
+			Err: fmt.Errorf("resent batch answered 124 and the status check failed: %w", err)}
+	}
+	var missing []int64
+	for i := range results {
+		if st, ok := status[results[i].ID]; ok && results[i].Status == StatusDuplicate {
+			if st == StatusNotFound {
+				missing = append(missing, results[i].ID)
+				continue
+			}
+			results[i].Status = st
+		}
+	}
+	if len(missing) > 0 {
+		return &payments.OutcomeUnknownError{Provider: provider, Op: "pay", Ref: refOf(missing),
+			Err: errors.New("resent batch answered 124 but the status request twice answered 125")}
+	}
+	return nil
+}
+
+// statusConfirmed asks the status of ids, asking again once for any 125 as
+// the document demands before a 125 is believed.
+func (c *Client) statusConfirmed(ctx context.Context, ids []int64) (map[int64]Status, error) {
+	res, err := c.Status(ctx, ids...)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]Status, len(res))
+	var again []int64
+	for _, r := range res {
+		out[r.ID] = r.Status
+		if r.Status == StatusNotFound {
+			again = append(again, r.ID)
+		}
+	}
+	if len(again) > 0 {
+		res, err := c.Status(ctx, again...)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range res {
+			out[r.ID] = r.Status
+		}
+	}
+	return out, nil
+}
+
+// Status asks the current status of payments (document section 3) and
+// returns one Result per id, in the order given. The request is the
+// document's `[{"transactionId":N,"status":0},...]`.
+//
+// A 125 (not found) must be asked again before it is believed: it can
+// answer for an existing payment moving between queues. WaitFinal does so.
+//
+// Resend safety: a read; always safe.
+func (c *Client) Status(ctx context.Context, ids ...int64) ([]Result, error) {
+	if len(ids) == 0 {
+		return nil, &payments.ValidationError{Field: "ids", Reason: errNoIDs.Error()}
+	}
+	q := make([]wireStatusQuery, len(ids))
+	for i, id := range ids {
+		if id <= 0 {
+			return nil, &payments.ValidationError{Field: fmt.Sprintf("ids[%d]", i), Reason: "transaction id must be positive"}
+		}
+		q[i] = wireStatusQuery{TransactionID: id}
+	}
+	body, err := json.Marshal(q)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.t.Do(ctx, &transport.Request{
+		Op:          "status",
+		Kind:        transport.Read,
+		Method:      http.MethodPost,
+		ContentType: "application/json",
+		Body:        body,
+	})
+	if err != nil {
+		return nil, err
+	}
+	results, err := decodeResults(resp.Body)
+	if err == nil {
+		results, err = inOrder(ids, results)
+	}
+	if err != nil {
+		return nil, malformed("status", resp.Body, err)
+	}
+	return results, nil
+}
+
+// WaitFinal polls Status for ids until every payment is final, pausing the
+// client's poll interval (DefaultPollInterval, the document's minimum of 10
+// seconds) between requests, and returns one Result per id in the order
+// given.
+//
+// It applies the document's 125 rule: a first 125 is asked again at the next
+// poll and only a second 125 in a row is final (the payment does not exist).
+// A blacklisted payment alternates 125 and 423; 423 is final when seen.
+//
+// Transient failures (rate limit, network, 5xx, unreadable answer) are
+// polled through. Credentials, access or input errors end the wait. When ctx
+// ends it returns what it knows — payments never heard of have
+// StatusUnknown — together with ctx's error.
+func (c *Client) WaitFinal(ctx context.Context, ids ...int64) ([]Result, error) {
+	if len(ids) == 0 {
+		return nil, &payments.ValidationError{Field: "ids", Reason: errNoIDs.Error()}
+	}
+	known := make(map[int64]Status, len(ids))
+	done := make(map[int64]bool, len(ids))
+	notFound := make(map[int64]bool)
+	var pending []int64
+	for _, id := range ids {
+		if _, seen := known[id]; !seen {
+			known[id] = StatusUnknown
+			pending = append(pending, id)
+		}
+	}
+	snapshot := func() []Result {
+		out := make([]Result, len(ids))
+		for i, id := range ids {
+			out[i] = Result{ID: id, Status: known[id]}
+		}
+		return out
+	}
+	for first := true; ; first = false {
+		if !first {
+			t := time.NewTimer(c.pollInterval)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return snapshot(), ctx.Err()
+			case <-t.C:
+			}
+		}
+		res, err := c.Status(ctx, pending...)
+		if err != nil {
+			if ctx.Err() != nil {
+				return snapshot(), ctx.Err()
+			}
+			if errors.Is(err, payments.ErrUnauthorized) || errors.Is(err, payments.ErrForbidden) || errors.Is(err, payments.ErrInvalidRequest) {
+				return snapshot(), err
+			}
+			continue // rate limited, unavailable, unreadable: ask again later
+		}
+		for _, r := range res {
+			switch {
+			case r.Status == StatusNotFound && notFound[r.ID]:
+				known[r.ID], done[r.ID] = r.Status, true // second 125 in a row: believed
+			case r.Status == StatusNotFound:
+				notFound[r.ID] = true // keep the last real status; ask again
+				if known[r.ID] == StatusUnknown {
+					known[r.ID] = r.Status
+				}
+			default:
+				notFound[r.ID] = false
+				known[r.ID] = r.Status
+				done[r.ID] = r.Status.Final()
+			}
+		}
+		next := pending[:0:0]
+		for _, id := range pending {
+			if !done[id] {
+				next = append(next, id)
+			}
+		}
+		if pending = next; len(pending) == 0 {
+			return snapshot(), nil
+		}
+	}
+}
+
+// Balance asks the partner's current balance and credit limit (document
+// section 4: GET https://popolni.club/api?balance=).
+//
+// Resend safety: a read; always safe.
+func (c *Client) Balance(ctx context.Context) (Balance, error) {
+	resp, err := c.t.Do(ctx, &transport.Request{
+		Op:       "balance",
+		Kind:     transport.Read,
+		Method:   http.MethodGet,
+		RawQuery: "balance=",
+	})
+	if err != nil {
+		return Balance{}, err
+	}
+	b, err := decodeBalance(resp.Body)
+	if err != nil {
+		return Balance{}, malformed("balance", resp.Body, err)
+	}
+	return b, nil
+}
+
+// encodePay validates the batch and writes the document's request body.
+func encodePay(batch []Payment) ([]byte, error) {
+	if len(batch) == 0 {
+		return nil, &payments.ValidationError{Field: "payments", Reason: "the batch is empty"}
+	}
+	seen := make(map[int64]int, len(batch))
+	wire := make([]wirePayment, len(batch))
+	for i, p := range batch {
+		field := func(name string) string { return fmt.Sprintf("payments[%d].%s", i, name) }
+		switch {
+		case p.ID <= 0:
+			return nil, &payments.ValidationError{Field: field("ID"), Reason: "transaction id must be positive"}
+		case p.Amount < MinAmount:
+			return nil, &payments.ValidationError{Field: field("Amount"), Reason: fmt.Sprintf("%d kopecks is below the minimum of %d", p.Amount, MinAmount)}
+		case p.Account == "":
+			return nil, &payments.ValidationError{Field: field("Account"), Reason: "empty"}
+		case !digits(p.Account):
+			return nil, &payments.ValidationError{Field: field("Account"), Reason: "digits only, with the country code and no '+'"}
+		case p.NoticePhone != "" && !digits(p.NoticePhone):
+			return nil, &payments.ValidationError{Field: field("NoticePhone"), Reason: "digits only"}
+		case p.TemplateID < 0:
+			return nil, &payments.ValidationError{Field: field("TemplateID"), Reason: "negative"}
+		}
+		if j, dup := seen[p.ID]; dup {
+			return nil, &payments.ValidationError{Field: field("ID"), Reason: fmt.Sprintf("repeats payments[%d].ID in the same batch", j)}
+		}
+		seen[p.ID] = i
+		wire[i] = wirePayment{TransactionID: p.ID, Amount: p.Amount, MsisdnNotice: p.NoticePhone, Msisdn: p.Account, TemplateID: p.TemplateID}
+	}
+	return json.Marshal(wire)
+}
+
+// inOrder matches an answer to the ids asked, one result per id.
+func inOrder(ids []int64, got []Result) ([]Result, error) {
+	by := make(map[int64]Status, len(got))
+	for _, r := range got {
+		by[r.ID] = r.Status
+	}
+	out := make([]Result, len(ids))
+	for i, id := range ids {
+		st, ok := by[id]
+		if !ok {
+			return nil, fmt.Errorf("no result for transactionId %d", id)
+		}
+		out[i] = Result{ID: id, Status: st}
+	}
+	return out, nil
+}
+
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return len(s) <= 32
+}
+
+func refOf(ids []int64) string {
+	var b strings.Builder
+	for i, id := range ids {
+		if i == 8 {
+			fmt.Fprintf(&b, ",…(%d more)", len(ids)-8)
+			break
+		}
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatInt(id, 10))
+	}
+	return b.String()
+}

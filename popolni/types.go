@@ -1,0 +1,179 @@
+package popolni
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/paysdk/payments"
+)
+
+// Payment is one top-up in a Pay batch (document section 2).
+type Payment struct {
+	// ID is the partner's transactionId: unique among all the partner's
+	// payments however they were created. The document recommends numbering
+	// API payments from 1 000 000 000, below which the web cabinet numbers
+	// its own. popolni refuses a second payment with the same ID (status
+	// 124), which is what makes a resend of a lost Pay safe.
+	ID int64
+	// Amount in kopecks; at least 100. The maximum is set per account by the
+	// provider's manager.
+	Amount int64
+	// Account is the msisdn: a phone number with country code, a bank card
+	// number or a QIWI wallet, digits only. Which kinds are allowed is set
+	// per account.
+	Account string
+	// TemplateID is the SMS notification template (listed in the cabinet).
+	// 0 or an unknown template: the payment goes ahead without that SMS.
+	TemplateID int64
+	// NoticePhone is msisdnNotice: the phone that gets the SMS about a
+	// transfer to a bank card. Optional, card transfers only; sent only when
+	// set.
+	NoticePhone string
+}
+
+// String shows the payment with a card number masked.
+func (p Payment) String() string {
+	return fmt.Sprintf("popolni.Payment{ID: %d, Amount: %d, Account: %s, TemplateID: %d, NoticePhone: %s}",
+		p.ID, p.Amount, payments.MaskPAN(p.Account), p.TemplateID, p.NoticePhone)
+}
+
+// GoString is String: %#v does not print a full card number either.
+func (p Payment) GoString() string { return p.String() }
+
+// Result is the status popolni gave one payment.
+type Result struct {
+	ID     int64
+	Status Status
+}
+
+// Err returns nil while the payment is pending or succeeded, and otherwise an
+// *payments.APIError (HTTP status 0, Code the status code) matching the
+// status's category: ErrInsufficientFunds (101), ErrDeclined (121, 208, 423),
+// ErrDuplicate (124), ErrNotFound (125), ErrInvalidRequest (215).
+func (r Result) Err() error {
+	cat := r.Status.category()
+	if cat == nil {
+		return nil
+	}
+	return &payments.APIError{
+		Provider: provider,
+		Op:       "payment " + strconv.FormatInt(r.ID, 10),
+		Code:     strconv.Itoa(int(r.Status)),
+		Message:  r.Status.meaning(),
+		Category: cat,
+	}
+}
+
+// Balance is the partner's balance (document section 4).
+type Balance struct {
+	// Current balance in kopecks; negative when the partner uses credit.
+	Current int64
+	// CreditLimit in kopecks: how far the balance may go below zero.
+	CreditLimit int64
+}
+
+// Available is what payments can still spend: Current + CreditLimit.
+func (b Balance) Available() int64 { return b.Current + b.CreditLimit }
+
+// The wire forms. Field order follows the document's example request, where
+// msisdnNotice comes before msisdn.
+type wirePayment struct {
+	TransactionID int64  `json:"transactionId"`
+	Amount        int64  `json:"amount"`
+	MsisdnNotice  string `json:"msisdnNotice,omitempty"`
+	Msisdn        string `json:"msisdn"`
+	TemplateID    int64  `json:"templateId"`
+}
+
+type wireStatusQuery struct {
+	TransactionID int64 `json:"transactionId"`
+	Status        int   `json:"status"`
+}
+
+type wireResult struct {
+	TransactionID json.RawMessage `json:"transactionId"`
+	Status        json.RawMessage `json:"status"`
+}
+
+type wireBalance struct {
+	CurrentBalance json.RawMessage `json:"currentBalance"`
+	CreditLimit    json.RawMessage `json:"creditLimit"`
+}
+
+// decodeResults reads `[{"transactionId":N,"status":S},...]`. Numbers may be
+// integral floats (1000000001.0): the public PHP clients send those, and a
+// server echoing them must not break us.
+func decodeResults(body []byte) ([]Result, error) {
+	var raw []wireResult
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&raw); err != nil {
+		return nil, err
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("data after the JSON array")
+	}
+	if raw == nil {
+		return nil, fmt.Errorf("not a JSON array")
+	}
+	out := make([]Result, len(raw))
+	for i, w := range raw {
+		id, err := jsonInt(w.TransactionID)
+		if err != nil {
+			return nil, fmt.Errorf("item %d transactionId: %w", i, err)
+		}
+		st, err := jsonInt(w.Status)
+		if err != nil {
+			return nil, fmt.Errorf("item %d status: %w", i, err)
+		}
+		if st < -1<<31 || st > 1<<31-1 {
+			return nil, fmt.Errorf("item %d status out of range", i)
+		}
+		out[i] = Result{ID: id, Status: Status(st)}
+	}
+	return out, nil
+}
+
+func decodeBalance(body []byte) (Balance, error) {
+	var w wireBalance
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&w); err != nil {
+		return Balance{}, err
+	}
+	if dec.More() {
+		return Balance{}, fmt.Errorf("data after the JSON object")
+	}
+	cur, err := jsonInt(w.CurrentBalance)
+	if err != nil {
+		return Balance{}, fmt.Errorf("currentBalance: %w", err)
+	}
+	lim, err := jsonInt(w.CreditLimit)
+	if err != nil {
+		return Balance{}, fmt.Errorf("creditLimit: %w", err)
+	}
+	return Balance{Current: cur, CreditLimit: lim}, nil
+}
+
+// jsonInt reads a JSON number that must be an integer (100 or 100.0).
+func jsonInt(raw json.RawMessage) (int64, error) {
+	if len(raw) == 0 || raw[0] == 'n' {
+		return 0, fmt.Errorf("missing")
+	}
+	if raw[0] == '"' || raw[0] == '{' || raw[0] == '[' || raw[0] == 't' || raw[0] == 'f' {
+		return 0, fmt.Errorf("not a number")
+	}
+	s := string(raw)
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return n, nil
+	}
+	d, err := payments.ParseDecimal(s)
+	if err != nil {
+		return 0, fmt.Errorf("not a number")
+	}
+	n, err := d.Minor(0)
+	if err != nil {
+		return 0, fmt.Errorf("not an integer: %s", payments.MaskPAN(s))
+	}
+	return n, nil
+}

@@ -1,0 +1,586 @@
+package popolnitest
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"mime"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// maxBody caps the request body the server reads; a larger body is refused
+// with 403 "Incorrect data format".
+const maxBody = 1 << 20
+
+// rateExcessWindow is the "last 10 minutes" of the document's tolerance.
+const rateExcessWindow = 10 * time.Minute
+
+const garbageHTML = `<!DOCTYPE html>
+<html><head><title>502 Bad Gateway</title></head>
+<body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>
+`
+
+type payment struct {
+	PaymentRecord
+	// flip alternates the answers of a payment that stays in 423: true means
+	// the last status query answered 125.
+	flip bool
+}
+
+func pending(status int) bool { return status == statusReceived || status == statusInProgress }
+
+type response struct {
+	status int
+	ctype  string
+	body   []byte
+}
+
+func textResponse(status int, text string) response {
+	return response{status: status, ctype: "text/plain; charset=utf-8", body: []byte(text)}
+}
+
+func jsonResponse(body []byte) response {
+	return response{status: http.StatusOK, ctype: "application/json", body: body}
+}
+
+type route int
+
+const (
+	routeUnknown route = iota
+	routePost          // POST /api: a payment batch or a status query
+	routeBalance       // GET /api?balance=
+)
+
+func routeOf(r *http.Request) route {
+	if r.URL.Path != "/api" && r.URL.Path != "/api/" {
+		return routeUnknown
+	}
+	switch r.Method {
+	case http.MethodPost:
+		return routePost
+	case http.MethodGet:
+		if r.URL.Query().Has("balance") {
+			return routeBalance
+		}
+	}
+	return routeUnknown
+}
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if !s.enter() {
+		w.Header().Set("Connection", "close")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return
+	}
+	defer s.leave()
+
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	bodyOK := err == nil && len(body) <= maxBody
+	rt := routeOf(r)
+	var items []map[string]json.RawMessage
+	op := OpUnknown
+	switch rt {
+	case routeBalance:
+		op = OpBalance
+	case routePost:
+		items, op = parseItems(body)
+		if !bodyOK {
+			items, op = nil, OpInvalid
+		}
+	}
+	hdr := r.Header.Clone()
+	hdr.Del("Authorization")
+	hdr.Del("Proxy-Authorization")
+	rec := &Request{
+		Op:         op,
+		Method:     r.Method,
+		Path:       r.URL.Path,
+		RawQuery:   r.URL.RawQuery,
+		Header:     hdr,
+		Body:       body,
+		RemoteAddr: r.RemoteAddr,
+		Time:       s.now(),
+	}
+	s.mu.Lock()
+	s.requests = append(s.requests, rec)
+	s.mu.Unlock()
+
+	if rt == routeUnknown {
+		if s.t != nil {
+			s.t.Errorf("popolnitest: unexpected request %s %s: popolni.club has no such route (only POST /api and GET /api?balance=)",
+				r.Method, r.URL.RequestURI())
+		}
+		s.answer(w, rec, textResponse(http.StatusNotFound, "Not Found"))
+		return
+	}
+	if r.TLS == nil {
+		s.answer(w, rec, textResponse(http.StatusForbidden, TextInsecureConnection))
+		return
+	}
+
+	f := s.popFault()
+	switch f.kind {
+	case faultFail:
+		s.answer(w, rec, failResponse(f))
+		return
+	case faultDropBefore:
+		drop(w)
+		return
+	}
+
+	resp := s.process(r, rt, items)
+
+	switch f.kind {
+	case faultDrop:
+		drop(w)
+		return
+	case faultDelay:
+		if !s.wait(r.Context(), f.delay) {
+			drop(w)
+			return
+		}
+	case faultTruncate:
+		resp.body = resp.body[:len(resp.body)/2]
+	case faultGarbage:
+		resp = response{status: http.StatusOK, ctype: "text/html; charset=utf-8", body: []byte(garbageHTML)}
+	}
+	s.answer(w, rec, resp)
+}
+
+func (s *Server) popFault() fault {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.faults) == 0 {
+		return fault{}
+	}
+	f := s.faults[0]
+	s.faults = s.faults[1:]
+	return f
+}
+
+func failResponse(f fault) response {
+	t := strings.TrimSpace(f.body)
+	if strings.HasPrefix(t, "[") || strings.HasPrefix(t, "{") {
+		return response{status: f.status, ctype: "application/json", body: []byte(f.body)}
+	}
+	return textResponse(f.status, f.body)
+}
+
+// wait sleeps d; it reports false if the client went away or the server is
+// closing first.
+func (s *Server) wait(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	case <-s.done:
+		return false
+	}
+}
+
+// answer records the status and then writes the response, so a client that
+// has its answer always finds it in Requests.
+func (s *Server) answer(w http.ResponseWriter, rec *Request, resp response) {
+	s.mu.Lock()
+	rec.Answered = resp.status
+	s.mu.Unlock()
+	h := w.Header()
+	h.Set("Content-Type", resp.ctype)
+	h.Set("Content-Length", strconv.Itoa(len(resp.body)))
+	w.WriteHeader(resp.status)
+	_, _ = w.Write(resp.body)
+}
+
+// drop closes the connection under the request without a byte of answer.
+func drop(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic("popolnitest: ResponseWriter is not a Hijacker (HTTP/2?)")
+	}
+	c, _, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	if tc, ok := c.(*tls.Conn); ok {
+		// Close the socket itself: no close_notify, as when a connection dies.
+		_ = tc.NetConn().Close()
+		return
+	}
+	_ = c.Close()
+}
+
+// process runs the checks and the operation under the state lock, so each
+// request is atomic with respect to the others.
+func (s *Server) process(r *http.Request, rt route, items []map[string]json.RawMessage) response {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	if !s.admitLocked(now) {
+		return textResponse(http.StatusServiceUnavailable, TextRateLimited)
+	}
+	user, pass, ok := r.BasicAuth()
+	if !ok || subtle.ConstantTimeCompare([]byte(user), []byte(s.login)) != 1 ||
+		subtle.ConstantTimeCompare([]byte(pass), []byte(s.password)) != 1 {
+		return textResponse(http.StatusForbidden, TextIncorrectAuth)
+	}
+	if !s.ipAllowedLocked(r.RemoteAddr) {
+		return textResponse(http.StatusForbidden, TextIPNotAllowed)
+	}
+	if !s.apiEnabled {
+		return textResponse(http.StatusForbidden, TextAPIDisabled)
+	}
+	if !s.inSchedule {
+		return textResponse(http.StatusForbidden, TextUnscheduled)
+	}
+	if rt == routeBalance {
+		return jsonResponse(fmt.Appendf(nil, `{"currentBalance":%d,"creditLimit":%d}`, s.current, s.credit))
+	}
+	if !isJSON(r.Header.Get("Content-Type")) || len(items) == 0 {
+		return textResponse(http.StatusForbidden, TextIncorrectFormat)
+	}
+	if kindOf(items[0]) == OpPay {
+		return jsonResponse(s.payLocked(items, now))
+	}
+	return jsonResponse(s.statusLocked(items))
+}
+
+// admitLocked applies the rate limit: at most rateLimit admitted requests in
+// the window (now-1s, now], plus up to rateExcess more within the last ten
+// minutes. Refused requests do not count.
+func (s *Server) admitLocked(now time.Time) bool {
+	if s.rateLimit <= 0 {
+		return true
+	}
+	s.admitted = prune(s.admitted, now.Add(-time.Second))
+	if len(s.admitted) < s.rateLimit {
+		s.admitted = append(s.admitted, now)
+		return true
+	}
+	if s.rateExcess > 0 {
+		s.excessUsed = prune(s.excessUsed, now.Add(-rateExcessWindow))
+		if len(s.excessUsed) < s.rateExcess {
+			s.excessUsed = append(s.excessUsed, now)
+			return true
+		}
+	}
+	return false
+}
+
+// prune drops the leading times not after cut.
+func prune(ts []time.Time, cut time.Time) []time.Time {
+	i := 0
+	for i < len(ts) && !ts[i].After(cut) {
+		i++
+	}
+	if i == 0 {
+		return ts
+	}
+	return append(ts[:0], ts[i:]...)
+}
+
+func (s *Server) ipAllowedLocked(remote string) bool {
+	if s.allowAll {
+		return true
+	}
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		host = remote
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return false
+	}
+	a = a.Unmap().WithZone("")
+	for _, p := range s.allowed {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == "application/json"
+}
+
+// parseItems decodes a POST body. It returns the items and OpPay or OpStatus
+// when the body is a non-empty JSON array of objects all of one kind, and nil
+// and OpInvalid otherwise.
+func parseItems(body []byte) ([]map[string]json.RawMessage, string) {
+	var items []map[string]json.RawMessage
+	if err := json.Unmarshal(body, &items); err != nil || len(items) == 0 {
+		return nil, OpInvalid
+	}
+	op := ""
+	for i, it := range items {
+		k := kindOf(it)
+		if k == "" || (i > 0 && k != op) {
+			return nil, OpInvalid
+		}
+		op = k
+	}
+	return items, op
+}
+
+// kindOf tells a payment item (it has amount or msisdn) from a status query
+// item (transactionId without either); "" for neither.
+func kindOf(it map[string]json.RawMessage) string {
+	if it == nil {
+		return ""
+	}
+	_, a := it["amount"]
+	_, m := it["msisdn"]
+	if a || m {
+		return OpPay
+	}
+	if _, ok := it["transactionId"]; ok {
+		return OpStatus
+	}
+	return ""
+}
+
+type valueKind int
+
+const (
+	valueMissing valueKind = iota // absent or null
+	valueOK
+	valueBad // present with the wrong JSON type, or not an integer
+)
+
+// parseInteger reads a JSON integer. Integral floats (100.0, 1e2) count,
+// because the public PHP clients send round()ed floats; anything else that is
+// not an integer fitting int64 is valueBad.
+func parseInteger(raw json.RawMessage) (int64, valueKind) {
+	s := strings.TrimSpace(string(raw))
+	if s == "" || s == "null" {
+		return 0, valueMissing
+	}
+	if c := s[0]; c != '-' && (c < '0' || c > '9') {
+		return 0, valueBad
+	}
+	if v, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return v, valueOK
+	}
+	if !strings.ContainsAny(s, "eE") {
+		if intPart, frac, ok := strings.Cut(s, "."); ok && strings.Trim(frac, "0") == "" {
+			if v, err := strconv.ParseInt(intPart, 10, 64); err == nil {
+				return v, valueOK
+			}
+		}
+		return 0, valueBad
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+		return 0, valueBad
+	}
+	return int64(f), valueOK
+}
+
+// parseString reads a JSON string.
+func parseString(raw json.RawMessage) (string, valueKind) {
+	s := strings.TrimSpace(string(raw))
+	if s == "" || s == "null" {
+		return "", valueMissing
+	}
+	var v string
+	if s[0] != '"' || json.Unmarshal([]byte(s), &v) != nil {
+		return "", valueBad
+	}
+	return v, valueOK
+}
+
+func digitsOnly(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// echoID renders a transactionId that is not a valid integer as it was sent
+// (compacted), or null if it was absent.
+func echoID(raw json.RawMessage) string {
+	if len(raw) == 0 {
+		return "null"
+	}
+	var b bytes.Buffer
+	if json.Compact(&b, raw) != nil {
+		return "null"
+	}
+	return b.String()
+}
+
+func appendAnswer(buf *bytes.Buffer, id string, status int) {
+	if buf.Len() > 1 {
+		buf.WriteByte(',')
+	}
+	buf.WriteString(`{"transactionId":`)
+	buf.WriteString(id)
+	buf.WriteString(`,"status":`)
+	buf.WriteString(strconv.Itoa(status))
+	buf.WriteByte('}')
+}
+
+// payLocked answers a payment batch item by item, in order.
+func (s *Server) payLocked(items []map[string]json.RawMessage, now time.Time) []byte {
+	var buf bytes.Buffer
+	buf.WriteByte('[')
+	for _, it := range items {
+		raw := it["transactionId"]
+		id, k := parseInteger(raw)
+		if k != valueOK || id <= 0 {
+			appendAnswer(&buf, echoID(raw), statusGatewayError)
+			continue
+		}
+		idText := strconv.FormatInt(id, 10)
+		if _, exists := s.payments[id]; exists {
+			appendAnswer(&buf, idText, statusDuplicate)
+			continue
+		}
+		appendAnswer(&buf, idText, s.acceptLocked(id, it, now))
+	}
+	buf.WriteByte(']')
+	return buf.Bytes()
+}
+
+// acceptLocked creates payment id from a batch item and returns its status.
+func (s *Server) acceptLocked(id int64, it map[string]json.RawMessage, now time.Time) int {
+	p := &payment{PaymentRecord: PaymentRecord{TransactionID: id, Created: now}}
+	amount, ka := parseInteger(it["amount"])
+	msisdn, km := parseString(it["msisdn"])
+	notice, kn := parseString(it["msisdnNotice"])
+	tmpl, kt := parseInteger(it["templateId"])
+	if ka == valueOK {
+		p.Amount = amount
+	}
+	p.Msisdn, p.MsisdnNotice, p.TemplateID = msisdn, notice, tmpl
+
+	status := statusReceived
+	switch {
+	case ka != valueOK, km != valueOK, kn == valueBad, kt == valueBad, !digitsOnly(msisdn):
+		status = statusGatewayError
+	case amount < 100, s.maxAmount > 0 && amount > s.maxAmount:
+		status = statusCanceled
+	case s.blacklist[msisdn]:
+		status = statusBlacklisted
+	case amount > s.current+s.credit-s.reserved:
+		status = statusInsufficientFunds
+	}
+	p.Status = status
+	if status == statusReceived {
+		s.reserved += amount
+	}
+	s.payments[id] = p
+	s.order = append(s.order, id)
+	return status
+}
+
+// statusLocked answers a status query item by item, in order; each distinct
+// id is looked up (and stepped) once.
+func (s *Server) statusLocked(items []map[string]json.RawMessage) []byte {
+	var buf bytes.Buffer
+	buf.WriteByte('[')
+	seen := map[int64]int{}
+	for _, it := range items {
+		raw := it["transactionId"]
+		id, k := parseInteger(raw)
+		if k != valueOK {
+			appendAnswer(&buf, echoID(raw), statusNotFound)
+			continue
+		}
+		st, ok := seen[id]
+		if !ok {
+			st = s.pollLocked(id)
+			seen[id] = st
+		}
+		appendAnswer(&buf, strconv.FormatInt(id, 10), st)
+	}
+	buf.WriteByte(']')
+	return buf.Bytes()
+}
+
+// pollLocked is one status query for id: it steps the payment and returns
+// the status to answer.
+func (s *Server) pollLocked(id int64) int {
+	p := s.payments[id]
+	if p == nil {
+		return statusNotFound
+	}
+	p.Polls++
+	if n := s.notFoundOnce[id]; n > 0 {
+		if n == 1 {
+			delete(s.notFoundOnce, id)
+		} else {
+			s.notFoundOnce[id] = n - 1
+		}
+		return statusNotFound
+	}
+	before := p.Status
+	for i := 0; i < s.steps && pending(p.Status); i++ {
+		next := statusInProgress
+		if p.Status == statusInProgress {
+			next = s.finalForLocked(p)
+		}
+		s.transitionLocked(p, next)
+	}
+	if p.Status == statusBlacklisted && before == statusBlacklisted {
+		p.flip = !p.flip
+		if p.flip {
+			return statusNotFound
+		}
+	}
+	return p.Status
+}
+
+// finalForLocked is the status payment p ends in.
+func (s *Server) finalForLocked(p *payment) int {
+	if s.blacklist[p.Msisdn] {
+		return statusBlacklisted
+	}
+	if st, ok := s.failAccounts[p.Msisdn]; ok {
+		return st
+	}
+	return statusSuccess
+}
+
+// transitionLocked moves p to status, keeping the reserve and the balance
+// right: statuses 0 and 2 reserve the amount, entering 3 debits it, leaving 3
+// credits it back.
+func (s *Server) transitionLocked(p *payment, status int) {
+	from := p.Status
+	if from == status {
+		return
+	}
+	if pending(from) && !pending(status) {
+		s.reserved -= p.Amount
+	}
+	if !pending(from) && pending(status) {
+		s.reserved += p.Amount
+	}
+	if status == statusSuccess {
+		s.current -= p.Amount
+	}
+	if from == statusSuccess {
+		s.current += p.Amount
+	}
+	p.Status = status
+	p.flip = false
+}

@@ -1,0 +1,581 @@
+package popolnitest
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/paysdk/payments/internal/testca"
+)
+
+// Host is the provider's host name. The server's certificate is issued for it,
+// and clients must send it as the TLS server name (by pinning it to
+// [Server.Addr]).
+const Host = "popolni.club"
+
+// The plain-text bodies of the 403 answers, verbatim from the document, and
+// the body of the 503 answer to a request over the rate limit.
+const (
+	TextInsecureConnection = "Insecure connection is not allowed"
+	TextIncorrectAuth      = "Incorrect auth data"
+	TextAPIDisabled        = "API disabled"
+	TextIPNotAllowed       = "IP is not allowed"
+	TextIncorrectFormat    = "Incorrect data format"
+	TextUnscheduled        = "Request rejected entered unscheduled"
+	TextRateLimited        = "503 Service Temporarily Unavailable"
+)
+
+// Payment statuses the fake assigns (the document's table, section 3).
+const (
+	statusReceived          = 0
+	statusInProgress        = 2
+	statusSuccess           = 3
+	statusInsufficientFunds = 101
+	statusDuplicate         = 124
+	statusNotFound          = 125
+	statusCanceled          = 208
+	statusGatewayError      = 215
+	statusBlacklisted       = 423
+)
+
+// Server is a running fake popolni.club API. Make one with [NewServer] and
+// [Server.Close] it when done. All methods are safe for concurrent use,
+// including while requests are being served.
+type Server struct {
+	ca     *testca.CA
+	caPEM  []byte
+	addr   string
+	port   int
+	srv    *http.Server
+	client *http.Client
+	t      reporter
+	now    func() time.Time
+
+	closeOnce sync.Once
+	done      chan struct{}
+
+	hmu    sync.Mutex // guards the handler count below
+	hcond  *sync.Cond
+	active int
+	closed bool
+
+	mu           sync.Mutex // guards everything below
+	login        string
+	password     string
+	allowAll     bool
+	allowed      []netip.Prefix
+	apiEnabled   bool
+	inSchedule   bool
+	current      int64
+	credit       int64
+	reserved     int64 // sum of amounts of payments in status 0 or 2
+	rateLimit    int
+	rateExcess   int
+	admitted     []time.Time // admitted within the last second
+	excessUsed   []time.Time // admitted over the rate within the last 10 minutes
+	steps        int
+	maxAmount    int64
+	payments     map[int64]*payment
+	order        []int64
+	failAccounts map[string]int
+	blacklist    map[string]bool
+	notFoundOnce map[int64]int
+	faults       []fault
+	requests     []*Request
+}
+
+// reporter is the part of testing.TB the server uses; nil without WithT.
+type reporter interface {
+	Helper()
+	Errorf(format string, args ...any)
+}
+
+// NewServer starts a fake popolni.club API on 127.0.0.1 with a random port,
+// serving TLS with a certificate for [Host] from a fresh test CA. Like
+// httptest.NewServer it panics only if the CA or the listener cannot be made.
+func NewServer(opts ...Option) *Server {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	if cfg.now == nil {
+		cfg.now = time.Now
+	}
+
+	ca, err := testca.New()
+	if err != nil {
+		panic(fmt.Sprintf("popolnitest: %v", err))
+	}
+	cert, err := ca.ServerCert(Host, "localhost", "127.0.0.1")
+	if err != nil {
+		panic(fmt.Sprintf("popolnitest: %v", err))
+	}
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(fmt.Sprintf("popolnitest: listen: %v", err))
+	}
+
+	s := &Server{
+		ca:           ca,
+		caPEM:        ca.CertPEM(),
+		addr:         inner.Addr().String(),
+		port:         inner.Addr().(*net.TCPAddr).Port,
+		now:          cfg.now,
+		done:         make(chan struct{}),
+		login:        cfg.login,
+		password:     cfg.password,
+		apiEnabled:   true,
+		inSchedule:   true,
+		current:      cfg.current,
+		credit:       cfg.credit,
+		rateLimit:    cfg.rateLimit,
+		rateExcess:   cfg.rateExcess,
+		steps:        cfg.steps,
+		maxAmount:    cfg.maxAmount,
+		payments:     map[int64]*payment{},
+		failAccounts: map[string]int{},
+		blacklist:    map[string]bool{},
+		notFoundOnce: map[int64]int{},
+	}
+	if cfg.t != nil {
+		s.t = cfg.t
+	}
+	s.hcond = sync.NewCond(&s.hmu)
+	if bad := s.setAllowedLocked(cfg.allowedIPs); len(bad) > 0 && s.t != nil {
+		s.t.Helper()
+		s.t.Errorf("popolnitest: WithAllowedIPs: invalid entries %q never match", bad)
+	}
+
+	tlsConf := &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		MinVersion:   tls.VersionTLS12,
+		NextProtos:   []string{"http/1.1"},
+	}
+	s.srv = &http.Server{
+		Handler:           http.HandlerFunc(s.serveHTTP),
+		ReadHeaderTimeout: 30 * time.Second,
+		// HTTP/1.1 only: DropNext needs http.Hijacker.
+		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
+		// Handshake failures (a client that distrusts the CA) are expected in tests.
+		ErrorLog: log.New(io.Discard, "", 0),
+	}
+	s.client = s.newClient(nil)
+	go s.srv.Serve(newSniffListener(inner, tlsConf)) //nolint:errcheck // returns ErrServerClosed on Close
+
+	if cfg.t != nil {
+		cfg.t.Cleanup(s.Close)
+	}
+	return s
+}
+
+// Close shuts the server down: it stops listening, closes every connection,
+// interrupts delayed answers and waits for running handlers to return. It may
+// be called more than once.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		close(s.done)
+		_ = s.srv.Close()
+		s.hmu.Lock()
+		s.closed = true
+		for s.active > 0 {
+			s.hcond.Wait()
+		}
+		s.hmu.Unlock()
+		s.client.CloseIdleConnections()
+	})
+}
+
+// enter registers a running handler; it reports false once Close has begun.
+func (s *Server) enter() bool {
+	s.hmu.Lock()
+	defer s.hmu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.active++
+	return true
+}
+
+func (s *Server) leave() {
+	s.hmu.Lock()
+	s.active--
+	if s.active == 0 {
+		s.hcond.Broadcast()
+	}
+	s.hmu.Unlock()
+}
+
+// URL returns the API URL, "https://popolni.club:<port>/api". The host is the
+// real one: the client must resolve it to [Server.Addr].
+func (s *Server) URL() string {
+	return "https://" + Host + ":" + strconv.Itoa(s.port) + "/api"
+}
+
+// Addr returns the listening address, "127.0.0.1:<port>": where the client
+// must connect when it dials popolni.club.
+func (s *Server) Addr() string { return s.addr }
+
+// CACertPEM returns the PEM of the CA that issued the server certificate, for
+// the client's trusted roots.
+func (s *Server) CACertPEM() []byte { return append([]byte(nil), s.caPEM...) }
+
+// Client returns an *http.Client that trusts the server's CA and connects to
+// [Server.Addr] whenever it dials popolni.club on any port (so both
+// [Server.URL] and the production URL https://popolni.club/api reach the
+// fake). It refuses to dial any other host. It does not add credentials.
+// The same client is returned each time; Close closes its idle connections.
+func (s *Server) Client() *http.Client { return s.client }
+
+// newClient builds a client like Client's, bound to the source address local
+// when it is not nil.
+func (s *Server) newClient(local net.Addr) *http.Client {
+	d := &net.Dialer{Timeout: 10 * time.Second, LocalAddr: local}
+	return &http.Client{
+		Timeout: 60 * time.Second,
+		Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{RootCAs: s.ca.Pool(), MinVersion: tls.VersionTLS12},
+			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				host, _, err := net.SplitHostPort(addr)
+				if err != nil {
+					return nil, err
+				}
+				if !strings.EqualFold(host, Host) {
+					return nil, fmt.Errorf("popolnitest: client dials only %s, not %s", Host, host)
+				}
+				return d.DialContext(ctx, "tcp4", s.addr)
+			},
+			MaxIdleConnsPerHost: 16,
+			IdleConnTimeout:     30 * time.Second,
+		},
+	}
+}
+
+// Login returns the Basic-auth login the server accepts.
+func (s *Server) Login() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.login
+}
+
+// Password returns the Basic-auth password the server accepts.
+func (s *Server) Password() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.password
+}
+
+// SetCredentials replaces the accepted login and password; requests with the
+// old ones get 403 "Incorrect auth data".
+func (s *Server) SetCredentials(login, password string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.login, s.password = login, password
+}
+
+// SetAllowedIPs replaces the source-address allowlist, as [WithAllowedIPs]
+// does; no entries allows every address. It returns an error naming the
+// entries that do not parse (they never match).
+func (s *Server) SetAllowedIPs(ips ...string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if bad := s.setAllowedLocked(ips); len(bad) > 0 {
+		return fmt.Errorf("popolnitest: invalid allowlist entries %q", bad)
+	}
+	return nil
+}
+
+func (s *Server) setAllowedLocked(ips []string) (bad []string) {
+	s.allowAll = len(ips) == 0
+	s.allowed = nil
+	for _, ip := range ips {
+		ip = strings.TrimSpace(ip)
+		if strings.Contains(ip, "/") {
+			p, err := netip.ParsePrefix(ip)
+			if err != nil {
+				bad = append(bad, ip)
+				continue
+			}
+			if p.Addr().Is4In6() {
+				p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+			}
+			s.allowed = append(s.allowed, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(ip)
+		if err != nil {
+			bad = append(bad, ip)
+			continue
+		}
+		a = a.Unmap()
+		s.allowed = append(s.allowed, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return bad
+}
+
+// SetAPIEnabled switches the API on or off, as the partner can in the web
+// cabinet. While off, authenticated requests from allowed addresses get 403
+// "API disabled".
+func (s *Server) SetAPIEnabled(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.apiEnabled = on
+}
+
+// SetInSchedule says whether "now" falls inside the partner's API schedule.
+// While false, requests that pass the other checks get 403 "Request rejected
+// entered unscheduled".
+func (s *Server) SetInSchedule(in bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inSchedule = in
+}
+
+// SetBalance sets the current balance and credit limit in kopecks.
+func (s *Server) SetBalance(current, creditLimit int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.current, s.credit = current, creditLimit
+}
+
+// Balance returns the current balance and credit limit in kopecks, what
+// GET /api?balance= answers.
+func (s *Server) Balance() (current, creditLimit int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.current, s.credit
+}
+
+// FailAccount makes payments to msisdn end in status (a final code such as
+// 101, 121, 208, 215 or 423) instead of 3 when they reach their final step,
+// including payments already pending. FailAccount(msisdn, 3) undoes it.
+func (s *Server) FailAccount(msisdn string, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if status == statusSuccess {
+		delete(s.failAccounts, msisdn)
+		return
+	}
+	s.failAccounts[msisdn] = status
+}
+
+// Blacklist puts msisdn on the partner's blacklist: new payments to it are
+// answered 423 at once, pending ones end in 423, and status queries for such a
+// payment then alternate 125, 423, 125, 423... as the document describes.
+func (s *Server) Blacklist(msisdn string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.blacklist[msisdn] = true
+}
+
+// NotFoundOnce makes the next status query that includes the existing payment
+// id answer 125 for it once (the document's transient answer while a payment
+// moves between queues); that query does not move the payment, and the
+// following one answers the truth. Calls add up.
+func (s *Server) NotFoundOnce(id int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.notFoundOnce[id]++
+}
+
+// Complete moves payment id straight to its final status (3, or what
+// FailAccount or Blacklist says), with the balance effect. A payment already
+// final is left alone. It reports whether the payment exists.
+func (s *Server) Complete(id int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.payments[id]
+	if p == nil {
+		return false
+	}
+	if pending(p.Status) {
+		s.transitionLocked(p, s.finalForLocked(p))
+	}
+	return true
+}
+
+// SetStatus sets the status of payment id to any code. Entering 3 debits the
+// balance by the amount, leaving 3 credits it back, and statuses 0 and 2
+// reserve the amount against new payments. It reports whether the payment
+// exists.
+func (s *Server) SetStatus(id int64, status int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.payments[id]
+	if p == nil {
+		return false
+	}
+	s.transitionLocked(p, status)
+	return true
+}
+
+// PaymentRecord is what the server holds about one payment.
+type PaymentRecord struct {
+	TransactionID int64
+	Amount        int64 // kopecks; 0 if the item's amount was not a valid integer
+	Msisdn        string
+	MsisdnNotice  string // as sent; "" if absent
+	TemplateID    int64  // 0 if absent
+	Status        int    // current status
+	Polls         int    // status queries that included this payment
+	Created       time.Time
+}
+
+// Payment returns the payment with transaction id, if the server has it.
+func (s *Server) Payment(id int64) (PaymentRecord, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.payments[id]
+	if p == nil {
+		return PaymentRecord{}, false
+	}
+	return p.PaymentRecord, true
+}
+
+// Payments returns every stored payment in the order they were created.
+func (s *Server) Payments() []PaymentRecord {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]PaymentRecord, 0, len(s.order))
+	for _, id := range s.order {
+		out = append(out, s.payments[id].PaymentRecord)
+	}
+	return out
+}
+
+// Request is one request the server received.
+type Request struct {
+	// Op is OpPay, OpStatus, OpBalance, OpInvalid (a POST to /api whose body is
+	// neither a payment batch nor a status query) or OpUnknown (a route
+	// popolni.club does not have). It describes the request, whatever its
+	// outcome.
+	Op         string
+	Method     string
+	Path       string
+	RawQuery   string
+	Header     http.Header // as received, without Authorization
+	Body       []byte
+	RemoteAddr string
+	Time       time.Time
+	// Answered is the HTTP status sent, or 0 if the connection was dropped
+	// (or the client went away) without an answer, or the request is still
+	// being handled.
+	Answered int
+}
+
+// Values of [Request.Op] and arguments of [Server.Count].
+const (
+	OpPay     = "pay"
+	OpStatus  = "status"
+	OpBalance = "balance"
+	OpInvalid = "invalid"
+	OpUnknown = "unknown"
+)
+
+// Requests returns copies of the requests received since the start or the
+// last [Server.Reset], in arrival order.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Request, len(s.requests))
+	for i, r := range s.requests {
+		out[i] = *r
+		out[i].Header = r.Header.Clone()
+		out[i].Body = append([]byte(nil), r.Body...)
+	}
+	return out
+}
+
+// Count returns how many received requests have Op op, whatever their
+// outcome (see [Request.Answered]).
+func (s *Server) Count(op string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, r := range s.requests {
+		if r.Op == op {
+			n++
+		}
+	}
+	return n
+}
+
+// Reset forgets the recorded requests. Payments, balance, switches and queued
+// faults stay.
+func (s *Server) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = nil
+}
+
+type faultKind int
+
+const (
+	faultFail faultKind = iota + 1
+	faultDrop
+	faultDropBefore
+	faultDelay
+	faultTruncate
+	faultGarbage
+)
+
+type fault struct {
+	kind   faultKind
+	status int
+	body   string
+	delay  time.Duration
+}
+
+func (s *Server) queue(n int, f fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.faults = append(s.faults, f)
+	}
+}
+
+// Faults apply to the next requests to the provider's routes (POST /api,
+// GET /api?balance=), one request each, in the order they were queued. A plain
+// HTTP request and an unknown route do not use one up.
+
+// FailNext answers the next n requests with status and body without
+// processing them (no check, no state change, no rate-limit use). A body that
+// starts with '[' or '{' is sent as application/json, any other as text/plain.
+func (s *Server) FailNext(n int, status int, body string) {
+	s.queue(n, fault{kind: faultFail, status: status, body: body})
+}
+
+// DropNext processes the next n requests fully (payments are created, states
+// move) and then closes the connection without sending any answer: the client
+// cannot know the outcome.
+func (s *Server) DropNext(n int) { s.queue(n, fault{kind: faultDrop}) }
+
+// DropBeforeNext closes the connection of the next n requests without
+// processing them and without answering.
+func (s *Server) DropBeforeNext(n int) { s.queue(n, fault{kind: faultDropBefore}) }
+
+// DelayNext processes the next n requests, then waits d before answering. The
+// wait ends early, without an answer, when the client gives up (its request
+// context ends) or the server is closed.
+func (s *Server) DelayNext(n int, d time.Duration) {
+	s.queue(n, fault{kind: faultDelay, delay: d})
+}
+
+// TruncateNext processes the next n requests and sends the answer with its
+// status (200 normally) but only the first half of its body, properly framed:
+// the client reads a complete HTTP response whose JSON is cut off.
+func (s *Server) TruncateNext(n int) { s.queue(n, fault{kind: faultTruncate}) }
+
+// GarbageNext processes the next n requests and answers 200 with an HTML page
+// instead of the JSON, as a misconfigured proxy would.
+func (s *Server) GarbageNext(n int) { s.queue(n, fault{kind: faultGarbage}) }

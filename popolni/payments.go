@@ -48,27 +48,16 @@ func (c *Client) Pay(ctx context.Context, batch []Payment) ([]Result, error) {
 	for i, p := range batch {
 		ids[i] = p.ID
 	}
-	resp, err := c.t.Do(ctx, &transport.Request{
-		Op:          "pay",
-		Kind:        transport.IdempotentWrite,
-		Ref:         refOf(ids),
-		Method:      http.MethodPost,
-		ContentType: "application/json",
-		Body:        body,
-	})
+	results, resent, err := c.post(ctx, &transport.Request{
+		Op:   "pay",
+		Kind: transport.IdempotentWrite,
+		Ref:  refOf(ids),
+		Body: body,
+	}, ids)
 	if err != nil {
 		return nil, err
 	}
-	results, err := decodeResults(resp.Body)
-	if err == nil {
-		results, err = inOrder(ids, results)
-	}
-	if err != nil {
-		// A 200 came back, so the batch was taken in; we cannot read what
-		// became of it.
-		return nil, &payments.OutcomeUnknownError{Provider: provider, Op: "pay", Ref: refOf(ids), Err: malformed("pay", resp.Body, err)}
-	}
-	if resp.Resent {
+	if resent {
 		if err := c.resolveOwnDuplicates(ctx, results); err != nil {
 			return results, err
 		}
@@ -160,24 +149,32 @@ func (c *Client) Status(ctx context.Context, ids ...int64) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.t.Do(ctx, &transport.Request{
-		Op:          "status",
-		Kind:        transport.Read,
-		Method:      http.MethodPost,
-		ContentType: "application/json",
-		Body:        body,
-	})
+	results, _, err := c.post(ctx, &transport.Request{Op: "status", Kind: transport.Read, Body: body}, ids)
+	return results, err
+}
+
+// post sends a JSON array to the API and reads the answer, one Result per
+// id. A 200 it cannot read is ErrOutcomeUnknown for a write (the request was
+// taken in) and a plain malformed-answer error for a read. resent reports
+// that an earlier attempt may have reached popolni.
+func (c *Client) post(ctx context.Context, req *transport.Request, ids []int64) (results []Result, resent bool, err error) {
+	req.Method, req.ContentType = http.MethodPost, "application/json"
+	resp, err := c.t.Do(ctx, req)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	results, err := decodeResults(resp.Body)
+	results, err = decodeResults(resp.Body)
 	if err == nil {
 		results, err = inOrder(ids, results)
 	}
 	if err != nil {
-		return nil, malformed("status", resp.Body, err)
+		bad := malformed(req.Op, resp.Body, err)
+		if req.Kind != transport.Read {
+			return nil, false, &payments.OutcomeUnknownError{Provider: provider, Op: req.Op, Ref: req.Ref, Err: bad}
+		}
+		return nil, false, bad
 	}
-	return results, nil
+	return results, resp.Resent, nil
 }
 
 // WaitFinal polls Status for ids until every payment is final, pausing the

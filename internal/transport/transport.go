@@ -113,6 +113,9 @@ func New(cfg Config, opts ...payments.Option) (*Client, error) {
 	if s.BaseURL != "" {
 		baseStr = s.BaseURL
 	}
+	if baseStr == "" {
+		return nil, fmt.Errorf("payments: %s: a base URL is required: set payments.WithBaseURL", cfg.Provider)
+	}
 	base, err := url.Parse(baseStr)
 	if err != nil || base.Scheme != "https" || base.Host == "" {
 		return nil, fmt.Errorf("payments: %s: base URL %q is not an absolute https URL", cfg.Provider, baseStr)

@@ -1,0 +1,39 @@
+// Package royalpay is a client for the RoyalPay (Royal Finance) pay-in API
+// v2: create a payment that gives the payer requisites (an SBP phone, a
+// card, an account, an NSPK QR code, a cross-border link...), read a payment,
+// and receive the provider's status callbacks.
+//
+// # Hosts
+//
+// No single public production host is known for this brand, so the base URL
+// is a required option:
+//
+//	c, err := royalpay.New(royalpay.Credentials{Token: token},
+//		payments.WithBaseURL("https://<host given by the provider>"))
+//
+// Hosts seen in the wild for the same API family (none is chosen here; ask
+// the provider which is yours): royal-finance.org (v2 payments),
+// page.royal-pay.cc (the documented base of the form API), royal-pay.org
+// (payouts), api.royalpay.cc, and pay-dev.royalsfinance.app (the
+// document's deeplinks; a test environment by its name).
+//
+// # The flow
+//
+//  1. CreatePayment with an OutterID of your own and a CallbackURL. Show the
+//     payer the requisites or send them to a link (NSPKURL, DeeplinkURL,
+//     QRCode, TPayLink). The payment is "created".
+//  2. The provider posts callbacks to CallbackURL as the status changes.
+//     CallbackHandler checks them, confirms each with GetPayment (the API's
+//     answer is the truth, not the callback body) and hands it over.
+//  3. "completed" means the money arrived; "canceled" and "deleted" that it
+//     will not; "refund" that it went back to the payer.
+//
+// # Errors and resends
+//
+// "No available cards" (40005, 40006) is ErrNoAvailableCards: nothing was
+// created; try later or with another bank or type. A blocked client (50000)
+// is payments.ErrForbidden. A create is never sent twice: the API has no
+// idempotency key, so a lost answer, a 5xx or the provider's own timeout
+// (50020) is payments.ErrOutcomeUnknown carrying the OutterID; wait for the
+// callback of that OutterID before creating another payment.
+package royalpay

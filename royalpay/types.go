@@ -1,0 +1,268 @@
+package royalpay
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/paysdk/payments"
+)
+
+// Payment is a pay-in as the API returns it (the document's "Описание полей
+// ответа"). Absent and null fields are zero values.
+type Payment struct {
+	ID     int64
+	Sum    payments.Decimal // in the payment's currency, e.g. 2500.00
+	Status Status
+	Type   TransferType
+	// Currency is the provider's currency name, e.g. "Рубль".
+	Currency    string
+	WorkCountry string // the country the payment is processed in, e.g. "Россия"
+
+	// The requisites to show the payer; which are set depends on Type.
+	Bank           string // short bank name, e.g. "Alfa"
+	BankName       string // russified_name, e.g. "Альфа Банк"
+	BIK            string
+	FullName       string // the recipient's name
+	CardNumber     string // to_card_number: the card to pay to (a full number: never log it)
+	SBPPhoneNumber string
+	AccountNumber  string
+	TipsID         string
+
+	// Links to send the payer to.
+	QRCode      string // URL of a QR image (nspk)
+	QRCodeLink  string // URL of a QR image (with_qr_code)
+	NSPKURL     string // direct NSPK payment link
+	DeeplinkURL string
+	TPayLink    string // cross-border: where integrations redirect the payer
+	RedirectURL string
+	CallbackURL string
+
+	ClientID         string
+	ClientIP         string
+	OutterID         string // the merchant's id (outter_id, the provider's spelling)
+	OutterIDFromForm string // the merchant's id when the payment came through the payment form
+	Project          string
+
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	// Detail is merchant_payment_detail: conversion to USDT and the rate.
+	Detail *MerchantPaymentDetail
+}
+
+// String shows the payment with the card number masked.
+func (p Payment) String() string {
+	return fmt.Sprintf("royalpay.Payment{ID: %d, Sum: %s, Status: %s, Type: %s, Bank: %s, Card: %s, Account: %s, SBP: %s, OutterID: %s}",
+		p.ID, p.Sum, p.Status, p.Type, p.Bank, payments.MaskPAN(p.CardNumber), payments.MaskPAN(p.AccountNumber), p.SBPPhoneNumber, p.OutterID)
+}
+
+// GoString is String, so %#v does not print a full card number either.
+func (p Payment) GoString() string { return p.String() }
+
+// MerchantPaymentDetail is the merchant_payment_detail block: how the payment
+// converts to USDT for the merchant. Every figure is exact.
+type MerchantPaymentDetail struct {
+	ID                   int64
+	Course               payments.Decimal // exchange rate
+	Rate                 payments.Decimal
+	CourseWithRate       payments.Decimal
+	AmountInUSDT         payments.Decimal
+	AccumulatedRate      payments.Decimal // the final rate, in percent
+	AmountWithRate       payments.Decimal
+	AmountInUSDTWithRate payments.Decimal
+	CreatedAt            time.Time
+	UpdatedAt            time.Time
+}
+
+// flex reads a JSON string, number, or null as text.
+type flex string
+
+func (f *flex) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case len(b) == 0 || string(b) == "null":
+		*f = ""
+	case b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*f = flex(s)
+	case b[0] == '-' || (b[0] >= '0' && b[0] <= '9'):
+		var n json.Number
+		if err := json.Unmarshal(b, &n); err != nil {
+			return err
+		}
+		*f = flex(n.String())
+	case string(b) == "true" || string(b) == "false":
+		*f = flex(b)
+	default:
+		return fmt.Errorf("expected a string or a number")
+	}
+	return nil
+}
+
+func (f flex) decimal(field string) (payments.Decimal, error) {
+	if f == "" {
+		return payments.Decimal{}, nil
+	}
+	d, err := payments.ParseDecimal(strings.TrimSpace(string(f)))
+	if err != nil {
+		return payments.Decimal{}, fmt.Errorf("%s: %w", field, err)
+	}
+	return d, nil
+}
+
+func (f flex) int64(field string) (int64, error) {
+	if f == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(string(f), 10, 64)
+	if err != nil {
+		d, derr := payments.ParseDecimal(string(f))
+		if derr != nil {
+			return 0, fmt.Errorf("%s: not an integer", field)
+		}
+		if n, err = d.Minor(0); err != nil {
+			return 0, fmt.Errorf("%s: not an integer", field)
+		}
+	}
+	return n, nil
+}
+
+func (f flex) time(field string) (time.Time, error) {
+	if f == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(f))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s: %w", field, err)
+	}
+	return t, nil
+}
+
+type wirePayment struct {
+	ID               flex        `json:"id"`
+	Sum              flex        `json:"sum"`
+	Amount           flex        `json:"amount"`
+	CardNumber       flex        `json:"card_number"`
+	BankCard         flex        `json:"bank_card"`
+	CreatedAt        flex        `json:"created_at"`
+	UpdatedAt        flex        `json:"updated_at"`
+	Bank             flex        `json:"bank"`
+	RussifiedName    flex        `json:"russified_name"`
+	BIK              flex        `json:"bik"`
+	Type             flex        `json:"type"`
+	Status           flex        `json:"status"`
+	QRCode           flex        `json:"qr_code"`
+	QRCodeLink       flex        `json:"qr_code_link"`
+	Currency         flex        `json:"currency"`
+	FullName         flex        `json:"full_name"`
+	SBPPhoneNumber   flex        `json:"sbp_phone_number"`
+	AccountNumber    flex        `json:"account_number"`
+	ClientID         flex        `json:"client_id"`
+	ClientIP         flex        `json:"client_ip"`
+	OutterID         flex        `json:"outter_id"`
+	Project          flex        `json:"project"`
+	Detail           *wireDetail `json:"merchant_payment_detail"`
+	OutterIDFromForm flex        `json:"outter_id_from_form"`
+	TipsID           flex        `json:"tips_id"`
+	NSPKURL          flex        `json:"nspk_url"`
+	WorkCountry      flex        `json:"work_country"`
+	RedirectURL      flex        `json:"redirect_url"`
+	CallbackURL      flex        `json:"callback_url"`
+	DeeplinkURL      flex        `json:"deeplink_url"`
+	TPayLink         flex        `json:"tpay_link"`
+}
+
+type wireDetail struct {
+	ID                   flex `json:"id"`
+	Course               flex `json:"course"`
+	Rate                 flex `json:"rate"`
+	CourseWithRate       flex `json:"course_with_rate"`
+	AmountInUSDT         flex `json:"amount_in_usdt"`
+	AccumulatedRate      flex `json:"accumulated_rate"`
+	AmountWithRate       flex `json:"amount_with_rate"`
+	AmountInUSDTWithRate flex `json:"amount_in_usdt_with_rate"`
+	CreatedAt            flex `json:"created_at"`
+	UpdatedAt            flex `json:"updated_at"`
+}
+
+// decodePayment reads a payment object. It needs an id; everything else is
+// optional, but what is there must be well-formed.
+func decodePayment(body []byte) (Payment, error) {
+	var w wirePayment
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&w); err != nil {
+		return Payment{}, err
+	}
+	if dec.More() {
+		return Payment{}, fmt.Errorf("data after the JSON object")
+	}
+	var (
+		p   Payment
+		err error
+		all []error
+	)
+	keep := func(e error) {
+		if e != nil {
+			all = append(all, e)
+		}
+	}
+	p.ID, err = w.ID.int64("id")
+	keep(err)
+	if w.ID == "" {
+		keep(fmt.Errorf("id: missing"))
+	}
+	sum := w.Sum
+	if sum == "" {
+		sum = w.Amount
+	}
+	p.Sum, err = sum.decimal("sum")
+	keep(err)
+	p.CreatedAt, err = w.CreatedAt.time("created_at")
+	keep(err)
+	p.UpdatedAt, err = w.UpdatedAt.time("updated_at")
+	keep(err)
+	p.Status, p.Type = Status(w.Status), TransferType(w.Type)
+	p.Currency, p.WorkCountry = string(w.Currency), string(w.WorkCountry)
+	p.Bank, p.BankName, p.BIK, p.FullName = string(w.Bank), string(w.RussifiedName), string(w.BIK), string(w.FullName)
+	p.CardNumber = string(w.CardNumber)
+	if p.CardNumber == "" {
+		p.CardNumber = string(w.BankCard)
+	}
+	p.SBPPhoneNumber, p.AccountNumber, p.TipsID = string(w.SBPPhoneNumber), string(w.AccountNumber), string(w.TipsID)
+	p.QRCode, p.QRCodeLink, p.NSPKURL, p.DeeplinkURL = string(w.QRCode), string(w.QRCodeLink), string(w.NSPKURL), string(w.DeeplinkURL)
+	p.TPayLink, p.RedirectURL, p.CallbackURL = string(w.TPayLink), string(w.RedirectURL), string(w.CallbackURL)
+	p.ClientID, p.ClientIP, p.OutterID = string(w.ClientID), string(w.ClientIP), string(w.OutterID)
+	p.OutterIDFromForm, p.Project = string(w.OutterIDFromForm), string(w.Project)
+	if d := w.Detail; d != nil {
+		md := &MerchantPaymentDetail{}
+		md.ID, err = d.ID.int64("merchant_payment_detail.id")
+		keep(err)
+		for _, f := range []struct {
+			dst  *payments.Decimal
+			src  flex
+			name string
+		}{
+			{&md.Course, d.Course, "course"}, {&md.Rate, d.Rate, "rate"}, {&md.CourseWithRate, d.CourseWithRate, "course_with_rate"},
+			{&md.AmountInUSDT, d.AmountInUSDT, "amount_in_usdt"}, {&md.AccumulatedRate, d.AccumulatedRate, "accumulated_rate"},
+			{&md.AmountWithRate, d.AmountWithRate, "amount_with_rate"}, {&md.AmountInUSDTWithRate, d.AmountInUSDTWithRate, "amount_in_usdt_with_rate"},
+		} {
+			*f.dst, err = f.src.decimal("merchant_payment_detail." + f.name)
+			keep(err)
+		}
+		md.CreatedAt, err = d.CreatedAt.time("merchant_payment_detail.created_at")
+		keep(err)
+		md.UpdatedAt, err = d.UpdatedAt.time("merchant_payment_detail.updated_at")
+		keep(err)
+		p.Detail = md
+	}
+	if len(all) > 0 {
+		return Payment{}, all[0]
+	}
+	return p, nil
+}

@@ -1,0 +1,204 @@
+package royalpaytest
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/paysdk/payments"
+)
+
+// maxCallbackAnswer caps how much of a receiver's answer is kept.
+const maxCallbackAnswer = 64 << 10
+
+// CallbackResult is one callback the server sent, or tried to send.
+type CallbackResult struct {
+	URL    string // where it was POSTed; "" when the payment has no callback_url (nothing sent)
+	Status int    // the receiver's HTTP status; 0 when no answer came
+	Body   []byte // the receiver's answer body (its first 64 KiB)
+	Err    error  // a transport error (refused, timed out, server closed...), or nil
+
+	PaymentID int64
+	Payload   []byte // the JSON body that was sent
+}
+
+// Callbacks returns the callbacks sent since the start or the last
+// [Server.Reset], in the order they finished.
+func (s *Server) Callbacks() []CallbackResult {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]CallbackResult, len(s.callbacks))
+	for i, c := range s.callbacks {
+		out[i] = c
+		out[i].Body = append([]byte(nil), c.Body...)
+		out[i].Payload = append([]byte(nil), c.Payload...)
+	}
+	return out
+}
+
+// Complete moves payment id to "completed" (the payer paid), bumps its
+// updated_at and, when the payment has a callback_url, POSTs the callback
+// there and waits for the answer. The error is non-nil only when the server
+// has no payment id; what the receiver did is in the CallbackResult (whose
+// URL is "" when nothing was sent). Moves are not checked against the
+// current status: completing twice sends two callbacks, as a provider
+// resending would.
+func (s *Server) Complete(id int64) (CallbackResult, error) { return s.move(id, StatusCompleted) }
+
+// Cancel moves payment id to "canceled" (for example the payer never paid),
+// as Complete does.
+func (s *Server) Cancel(id int64) (CallbackResult, error) { return s.move(id, StatusCanceled) }
+
+// Refund moves payment id to "refund" (the payment was returned), as
+// Complete does.
+func (s *Server) Refund(id int64) (CallbackResult, error) { return s.move(id, StatusRefund) }
+
+// Delete moves payment id to "deleted", as Complete does. The payment stays
+// readable through GET with that status.
+func (s *Server) Delete(id int64) (CallbackResult, error) { return s.move(id, StatusDeleted) }
+
+func (s *Server) move(id int64, status string) (CallbackResult, error) {
+	res, _, err := s.moveIf(id, status, "")
+	return res, err
+}
+
+// moveIf is move, done only when the payment is in status from ("" for any);
+// moved tells whether it was.
+func (s *Server) moveIf(id int64, status, from string) (res CallbackResult, moved bool, err error) {
+	s.mu.Lock()
+	p := s.payments[id]
+	if p == nil {
+		s.mu.Unlock()
+		return CallbackResult{}, false, fmt.Errorf("royalpaytest: no payment %d", id)
+	}
+	if from != "" && p.Status != from {
+		s.mu.Unlock()
+		return CallbackResult{}, false, nil
+	}
+	p.Status = status
+	p.UpdatedAt = s.now()
+	target, payload := p.CallbackURL, p.callbackPayload()
+	s.mu.Unlock()
+	if target == "" {
+		return CallbackResult{PaymentID: id}, true, nil
+	}
+	return s.deliver(id, target, payload), true, nil
+}
+
+// SetAmount changes the sum of payment id, as when the payer paid another
+// amount on a payment created with is_allow_another_amount. sum is a decimal
+// ("1450", "1450.5"), positive, with at most 2 places. The merchant detail is
+// recomputed and updated_at bumped; no callback is sent (the next status move
+// reports the new amount). It fails when the payment does not exist, sum is
+// not valid, or the payment was not created with is_allow_another_amount.
+func (s *Server) SetAmount(id int64, sum string) error {
+	d, err := payments.ParseDecimal(sum)
+	if err != nil {
+		return fmt.Errorf("royalpaytest: SetAmount: %w", err)
+	}
+	if whole, places := digits(d, false); places > maxPlaces || whole > maxWholeDigit || d.Cmp(payments.MustDecimal(minSum)) < 0 {
+		return fmt.Errorf("royalpaytest: SetAmount: %q is not a positive amount with at most %d places and %d whole digits", sum, maxPlaces, maxWholeDigit)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.payments[id]
+	if p == nil {
+		return fmt.Errorf("royalpaytest: no payment %d", id)
+	}
+	if !p.AllowAnotherAmount {
+		return fmt.Errorf("royalpaytest: payment %d was not created with is_allow_another_amount", id)
+	}
+	p.setSum(d)
+	now := s.now()
+	p.UpdatedAt, p.detailUpdated = now, now
+	return nil
+}
+
+// SendCallback POSTs payload, as it is, to the callback_url of payment id,
+// with the headers of a real callback, and records it; for testing how a
+// receiver copes with other shapes (amount as a number, sum for amount,
+// form_outter_id...). The payment is not changed. It fails when the payment
+// does not exist or has no callback_url.
+func (s *Server) SendCallback(id int64, payload []byte) (CallbackResult, error) {
+	s.mu.Lock()
+	p := s.payments[id]
+	var target string
+	if p != nil {
+		target = p.CallbackURL
+	}
+	s.mu.Unlock()
+	switch {
+	case p == nil:
+		return CallbackResult{}, fmt.Errorf("royalpaytest: no payment %d", id)
+	case target == "":
+		return CallbackResult{}, fmt.Errorf("royalpaytest: payment %d has no callback_url", id)
+	}
+	return s.deliver(id, target, append([]byte(nil), payload...)), nil
+}
+
+// callbackPayload is {"id","status","amount","method"[,"outter_id"]}.
+func (p *payment) callbackPayload() []byte {
+	o := &object{}
+	o.add("id", p.ID)
+	o.add("status", p.Status)
+	o.add("amount", p.Sum)
+	o.add("method", strings.TrimPrefix(p.Type, "to_"))
+	if p.OutterID != "" {
+		o.add("outter_id", p.OutterID)
+	}
+	return o.bytes()
+}
+
+// deliver POSTs one callback and records the result.
+func (s *Server) deliver(id int64, target string, payload []byte) CallbackResult {
+	res := CallbackResult{URL: target, PaymentID: id, Payload: payload}
+	req, err := http.NewRequestWithContext(s.cbCtx, http.MethodPost, target, bytes.NewReader(payload))
+	if err == nil {
+		req.Header.Set("Content-Type", "application/json")
+		if s.callbackToken != "" {
+			req.Header.Set("Authorization", "Bearer "+s.callbackToken)
+		}
+		var resp *http.Response
+		resp, err = s.cbClient.Do(req)
+		if err == nil {
+			res.Status = resp.StatusCode
+			res.Body, err = io.ReadAll(io.LimitReader(resp.Body, maxCallbackAnswer))
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxCallbackAnswer))
+			resp.Body.Close()
+		}
+	}
+	res.Err = err
+	s.mu.Lock()
+	s.callbacks = append(s.callbacks, res)
+	s.mu.Unlock()
+	return res
+}
+
+// scheduleLocked arms the auto-completion of payment id, if configured.
+func (s *Server) scheduleLocked(id int64) {
+	if s.autoComplete <= 0 || s.acStopped {
+		return
+	}
+	s.acWG.Add(1)
+	s.timers[id] = time.AfterFunc(s.autoComplete, func() {
+		defer s.acWG.Done()
+		s.mu.Lock()
+		delete(s.timers, id)
+		s.mu.Unlock()
+		s.autoCompleteNow(id)
+	})
+}
+
+// autoCompleteNow is what an auto-completion timer does: complete payment id
+// if it is still "created" and the server is not closing.
+func (s *Server) autoCompleteNow(id int64) {
+	s.mu.Lock()
+	stopped := s.acStopped
+	s.mu.Unlock()
+	if !stopped {
+		_, _, _ = s.moveIf(id, StatusCompleted, StatusCreated)
+	}
+}

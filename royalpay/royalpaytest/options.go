@@ -1,0 +1,79 @@
+package royalpaytest
+
+import (
+	"net/http"
+	"testing"
+	"time"
+)
+
+// DefaultToken is the API token a [Server] made without [WithToken] accepts
+// in "Authorization: Token <token>".
+const DefaultToken = "rp-test-token"
+
+// DefaultCallbackTimeout bounds one callback POST made by the default
+// callback client (see [WithCallbackClient]).
+const DefaultCallbackTimeout = 5 * time.Second
+
+type config struct {
+	token          string
+	t              testing.TB
+	callbackToken  string
+	callbackClient *http.Client
+	autoComplete   time.Duration
+	now            func() time.Time
+}
+
+func defaultConfig() config {
+	return config{token: DefaultToken, now: time.Now}
+}
+
+// Option configures a [Server] made by [NewServer].
+type Option func(*config)
+
+// WithToken sets the API token the server accepts (default [DefaultToken]).
+// A request with another token gets 401 {"detail": "Недопустимый токен."}.
+func WithToken(token string) Option {
+	return func(c *config) { c.token = token }
+}
+
+// WithT ties the server to a test: a request to a route RoyalPay does not
+// have fails the test with t.Errorf (it is answered 404 and recorded with Op
+// [OpUnknown] with or without WithT), and the server is closed by t.Cleanup.
+func WithT(t testing.TB) Option {
+	return func(c *config) { c.t = t }
+}
+
+// WithCallbackToken makes every callback carry "Authorization: Bearer
+// <token>": the static bearer token the provider documents for its payout
+// callbacks ("вы передаёте в заголовке статичный токен вида Authorization:
+// Bearer {static_token}"). Without it (the default) callbacks carry no
+// Authorization header.
+func WithCallbackToken(token string) Option {
+	return func(c *config) { c.callbackToken = token }
+}
+
+// WithCallbackClient sets the client the server POSTs callbacks with. The
+// default is a plain client (system roots, no proxy) with a
+// [DefaultCallbackTimeout] timeout that does not follow redirects, so that an
+// http:// receiver on loopback, such as an httptest.Server, works. Pass
+// httptest.Server.Client() for an httptest.NewTLSServer receiver. A nil c
+// keeps the default.
+func WithCallbackClient(c *http.Client) Option {
+	return func(cfg *config) { cfg.callbackClient = c }
+}
+
+// WithAutoComplete makes every payment created from then on move to
+// "completed" d after its creation, sending its callback, as a payer paying
+// at once would. A payment that has left "created" by then (through
+// [Server.Cancel], [Server.Delete]...) is left alone. Zero or less (the
+// default) disables it; payments then move only through [Server.Complete]
+// and its siblings.
+func WithAutoComplete(d time.Duration) Option {
+	return func(c *config) { c.autoComplete = d }
+}
+
+// withClock replaces time.Now for payment timestamps and request times, so
+// tests can check the rendered times exactly.
+func withClock(now func() time.Time) Option {
+	return func(c *config) { c.now = now }
+}

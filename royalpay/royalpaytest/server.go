@@ -1,0 +1,515 @@
+package royalpaytest
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/paysdk/payments/internal/testca"
+)
+
+// Host is the provider's host name: the only one the document shows (in
+// deeplink_url). The server's certificate is issued for it, and clients must
+// send it as the TLS server name (by pinning it to [Server.Addr]).
+const Host = "pay-dev.royalsfinance.app"
+
+// Payment statuses (the document's "Статусы платежей").
+const (
+	StatusCreated   = "created"   // Заявка создана, ожидает оплаты
+	StatusCanceled  = "canceled"  // Платёж отменён
+	StatusRefund    = "refund"    // Платёж возвращён
+	StatusCompleted = "completed" // Платёж успешно завершён
+	StatusDeleted   = "deleted"   // Платёж перевели в статус удалено
+)
+
+// Server is a running fake RoyalPay pay-in API. Make one with [NewServer]
+// and [Server.Close] it when done. All methods are safe for concurrent use,
+// including while requests are being served.
+type Server struct {
+	ca     *testca.CA
+	caPEM  []byte
+	addr   string
+	port   int
+	srv    *http.Server
+	client *http.Client
+	t      reporter
+	now    func() time.Time
+
+	token         string
+	callbackToken string
+	cbClient      *http.Client
+	cbOwned       *http.Transport // the default callback client's transport, closed by Close
+	autoComplete  time.Duration
+
+	closeOnce sync.Once
+	done      chan struct{}   // closed by Close: interrupts delayed answers
+	cbCtx     context.Context // the context of callbacks, cancelled by Close
+	cbCancel  context.CancelFunc
+	acWG      sync.WaitGroup // auto-completion timers armed or running
+
+	hmu    sync.Mutex // guards the handler count below
+	hcond  *sync.Cond
+	active int
+	closed bool
+
+	mu           sync.Mutex // guards everything below
+	nextID       int64
+	nextDetailID int64
+	payments     map[int64]*payment
+	order        []int64
+	blocked      string // the BlockClient reason; "" when not blocked
+	createFaults []fault
+	getFaults    []fault
+	requests     []*Request
+	callbacks    []CallbackResult
+	timers       map[int64]*time.Timer // armed auto-completions by payment id
+	acStopped    bool                  // Close has begun: arm no more
+}
+
+// reporter is the part of testing.TB the server uses; nil without WithT.
+type reporter interface {
+	Helper()
+	Errorf(format string, args ...any)
+}
+
+// First ids handed out: the document's example payment is 10442449 and its
+// merchant_payment_detail 9336278.
+const (
+	firstPaymentID = 10442449
+	firstDetailID  = 9336278
+)
+
+// NewServer starts a fake RoyalPay API on 127.0.0.1 with a random port,
+// serving TLS (1.2 or later, HTTP/1.1 only) with a certificate for [Host]
+// from a fresh test CA. Like httptest.NewServer it panics only if the CA or
+// the listener cannot be made.
+func NewServer(opts ...Option) *Server {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	if cfg.now == nil {
+		cfg.now = time.Now
+	}
+
+	ca, err := testca.New()
+	if err != nil {
+		panic(fmt.Sprintf("royalpaytest: %v", err))
+	}
+	cert, err := ca.ServerCert(Host, "localhost", "127.0.0.1")
+	if err != nil {
+		panic(fmt.Sprintf("royalpaytest: %v", err))
+	}
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(fmt.Sprintf("royalpaytest: listen: %v", err))
+	}
+
+	s := &Server{
+		ca:            ca,
+		caPEM:         ca.CertPEM(),
+		addr:          inner.Addr().String(),
+		port:          inner.Addr().(*net.TCPAddr).Port,
+		now:           cfg.now,
+		token:         cfg.token,
+		callbackToken: cfg.callbackToken,
+		cbClient:      cfg.callbackClient,
+		autoComplete:  cfg.autoComplete,
+		done:          make(chan struct{}),
+		nextID:        firstPaymentID,
+		nextDetailID:  firstDetailID,
+		payments:      map[int64]*payment{},
+		timers:        map[int64]*time.Timer{},
+	}
+	if cfg.t != nil {
+		s.t = cfg.t
+	}
+	s.hcond = sync.NewCond(&s.hmu)
+	s.cbCtx, s.cbCancel = context.WithCancel(context.Background())
+	if s.cbClient == nil {
+		s.cbOwned = &http.Transport{
+			DialContext:         (&net.Dialer{Timeout: DefaultCallbackTimeout}).DialContext,
+			TLSHandshakeTimeout: DefaultCallbackTimeout,
+			MaxIdleConnsPerHost: 4,
+			IdleConnTimeout:     30 * time.Second,
+		}
+		s.cbClient = &http.Client{
+			Transport: s.cbOwned,
+			Timeout:   DefaultCallbackTimeout,
+			CheckRedirect: func(*http.Request, []*http.Request) error {
+				return http.ErrUseLastResponse
+			},
+		}
+	}
+
+	tlsConf := &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		MinVersion:   tls.VersionTLS12,
+		NextProtos:   []string{"http/1.1"},
+	}
+	s.srv = &http.Server{
+		Handler:           http.HandlerFunc(s.serveHTTP),
+		ReadHeaderTimeout: 30 * time.Second,
+		// HTTP/1.1 only: DropNext needs http.Hijacker.
+		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
+		// Handshake failures (a client that distrusts the CA) are expected in tests.
+		ErrorLog: log.New(io.Discard, "", 0),
+	}
+	s.client = s.newClient()
+	go s.srv.Serve(tls.NewListener(inner, tlsConf)) //nolint:errcheck // returns ErrServerClosed on Close
+
+	if cfg.t != nil {
+		cfg.t.Cleanup(s.Close)
+	}
+	return s
+}
+
+// Close shuts the server down: it stops listening, closes every connection,
+// interrupts delayed answers, waits for running handlers to return, disarms
+// pending auto-completions and cancels callbacks in flight (waiting for
+// them). It may be called more than once.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.acStopped = true
+		for id, t := range s.timers {
+			if t.Stop() {
+				s.acWG.Done() // its function will never run
+			}
+			delete(s.timers, id)
+		}
+		s.mu.Unlock()
+
+		close(s.done)
+		_ = s.srv.Close()
+		s.hmu.Lock()
+		s.closed = true
+		for s.active > 0 {
+			s.hcond.Wait()
+		}
+		s.hmu.Unlock()
+
+		s.cbCancel()
+		s.acWG.Wait()
+		s.client.CloseIdleConnections()
+		if s.cbOwned != nil {
+			s.cbOwned.CloseIdleConnections()
+		}
+	})
+}
+
+// enter registers a running handler; it reports false once Close has begun.
+func (s *Server) enter() bool {
+	s.hmu.Lock()
+	defer s.hmu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.active++
+	return true
+}
+
+func (s *Server) leave() {
+	s.hmu.Lock()
+	s.active--
+	if s.active == 0 {
+		s.hcond.Broadcast()
+	}
+	s.hmu.Unlock()
+}
+
+// URL returns the base URL, "https://pay-dev.royalsfinance.app:<port>",
+// without the /api path: the document's {{base_url}}. The host is the real
+// one: the client must resolve it to [Server.Addr].
+func (s *Server) URL() string {
+	return "https://" + Host + ":" + strconv.Itoa(s.port)
+}
+
+// Addr returns the listening address, "127.0.0.1:<port>": where the client
+// must connect when it dials [Host].
+func (s *Server) Addr() string { return s.addr }
+
+// CACertPEM returns the PEM of the CA that issued the server certificate, for
+// the client's trusted roots.
+func (s *Server) CACertPEM() []byte { return append([]byte(nil), s.caPEM...) }
+
+// Token returns the API token the server accepts.
+func (s *Server) Token() string { return s.token }
+
+// Client returns an *http.Client that trusts the server's CA and connects to
+// [Server.Addr] whenever it dials [Host] on any port. It refuses to dial any
+// other host and adds no credentials. The same client is returned each time;
+// Close closes its idle connections.
+func (s *Server) Client() *http.Client { return s.client }
+
+func (s *Server) newClient() *http.Client {
+	d := &net.Dialer{Timeout: 10 * time.Second}
+	return &http.Client{
+		Timeout: 60 * time.Second,
+		Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{RootCAs: s.ca.Pool(), MinVersion: tls.VersionTLS12},
+			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				host, _, err := net.SplitHostPort(addr)
+				if err != nil {
+					return nil, err
+				}
+				if !strings.EqualFold(host, Host) {
+					return nil, fmt.Errorf("royalpaytest: client dials only %s, not %s", Host, host)
+				}
+				return d.DialContext(ctx, "tcp4", s.addr)
+			},
+			MaxIdleConnsPerHost: 16,
+			IdleConnTimeout:     30 * time.Second,
+		},
+	}
+}
+
+// BlockClient makes every create request from now on (after authentication)
+// answer 403 {"error": "Client is blocked. Reason: <reason>", "code": 50000},
+// creating nothing, as the document's table shows for a blocked account.
+// BlockClient("") unblocks. Reading a payment is not affected.
+func (s *Server) BlockClient(reason string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.blocked = reason
+}
+
+// PaymentRecord is what the server holds about one payment.
+type PaymentRecord struct {
+	ID     int64
+	Sum    string // the current sum, 2 decimal places: "1500.00"
+	Type   string // as requested, e.g. "to_sbp_number"
+	Status string // StatusCreated, StatusCompleted...
+
+	// The request's fields, after the server's defaults.
+	Bank               string // as requested, or "Alfa"
+	Geo                string // work_country: as requested, or "Россия"
+	ClientID           string
+	ClientIP           string
+	OutterID           string
+	CallbackURL        string
+	IntrabankTransfer  bool // is_intrabank_transfer
+	AllowAnotherAmount bool // is_allow_another_amount
+
+	// What the server answered; "" where the answer has null.
+	RussifiedName  string
+	BIK            string
+	FullName       string
+	CardNumber     string
+	SBPPhoneNumber string
+	AccountNumber  string
+	TipsID         string
+	NSPKURL        string
+	QRCode         string
+	QRCodeLink     string
+	TpayLink       string
+	DeeplinkURL    string
+	DetailID       int64 // merchant_payment_detail.id
+
+	CreatedAt time.Time
+	UpdatedAt time.Time // bumped by every status move and SetAmount
+}
+
+// Payment returns the payment with id, if the server has it.
+func (s *Server) Payment(id int64) (PaymentRecord, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.payments[id]
+	if p == nil {
+		return PaymentRecord{}, false
+	}
+	return p.record(), true
+}
+
+// Payments returns every stored payment in the order they were created.
+func (s *Server) Payments() []PaymentRecord {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]PaymentRecord, 0, len(s.order))
+	for _, id := range s.order {
+		out = append(out, s.payments[id].record())
+	}
+	return out
+}
+
+// Request is one request the server received.
+type Request struct {
+	// Op is OpCreate (POST /api/v2/payments/), OpGet (GET
+	// /api/v2/payments/{id}/, with or without the slash) or OpUnknown (a
+	// route RoyalPay does not have). It describes the request, whatever its
+	// outcome.
+	Op         string
+	Method     string
+	Path       string
+	Header     http.Header // as received, without Authorization
+	Body       []byte
+	RemoteAddr string
+	Time       time.Time
+	// Answered is the HTTP status sent, or 0 if the connection was dropped
+	// (or the client went away) without an answer, or the request is still
+	// being handled.
+	Answered int
+	// RequestTimeout is the X-Request-Timeout header as the server
+	// understood it, 0 when absent, not positive or not understood (the raw
+	// value is in Header).
+	RequestTimeout time.Duration
+}
+
+// Values of [Request.Op] and arguments of [Server.Count].
+const (
+	OpCreate  = "create"
+	OpGet     = "get"
+	OpUnknown = "unknown"
+)
+
+// Requests returns copies of the requests received since the start or the
+// last [Server.Reset], in arrival order.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Request, len(s.requests))
+	for i, r := range s.requests {
+		out[i] = *r
+		out[i].Header = r.Header.Clone()
+		out[i].Body = append([]byte(nil), r.Body...)
+	}
+	return out
+}
+
+// Count returns how many received requests have Op op, whatever their
+// outcome (see [Request.Answered]).
+func (s *Server) Count(op string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, r := range s.requests {
+		if r.Op == op {
+			n++
+		}
+	}
+	return n
+}
+
+// Reset forgets the recorded requests and callbacks. Payments, the id
+// counters, the block and queued faults stay.
+func (s *Server) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = nil
+	s.callbacks = nil
+}
+
+type faultKind int
+
+const (
+	faultFail faultKind = iota + 1
+	faultDrop
+	faultDelay
+	faultTruncate
+	faultGarbage
+	faultNoCards
+	faultNoCards40006
+	faultCreationFailed
+	faultServerTimeout
+)
+
+type fault struct {
+	kind   faultKind
+	status int
+	body   string
+	delay  time.Duration
+}
+
+func (s *Server) queue(get bool, n int, f fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		if get {
+			s.getFaults = append(s.getFaults, f)
+		} else {
+			s.createFaults = append(s.createFaults, f)
+		}
+	}
+}
+
+// The methods below queue answers for the next create requests (POST
+// /api/v2/payments/), one request each, in the order they were queued. Every
+// create request takes the head of the queue as it arrives. The provider's
+// errors (NoCardsNext, NoCards40006Next, CreationFailedNext,
+// ServerTimeoutNext) stand in for the creation step, so a request that fails
+// authentication, the block or validation gets that answer instead and the
+// queued error is spent. Reads and unknown routes take nothing from this
+// queue; [Server.FailGetNext] and [Server.DropGetNext] queue for reads.
+
+// NoCardsNext answers the next n create requests 400 {"error": "No
+// available cards.", "code": 40005}, the document's "no card available to
+// accept the payment right now". Nothing is created.
+func (s *Server) NoCardsNext(n int) { s.queue(false, n, fault{kind: faultNoCards}) }
+
+// NoCards40006Next is NoCardsNext with "code": 40006, the same text under the
+// code seen on the sibling 4Pay platform.
+func (s *Server) NoCards40006Next(n int) { s.queue(false, n, fault{kind: faultNoCards40006}) }
+
+// CreationFailedNext answers the next n create requests 400 {"error":
+// "Payment creation failed", "code": "30002"}, with the code as a JSON string,
+// as the document prints it. Nothing is created.
+func (s *Server) CreationFailedNext(n int) { s.queue(false, n, fault{kind: faultCreationFailed}) }
+
+// ServerTimeoutNext creates the payment of each of the next n create
+// requests and then answers 500 {"error": "Request timed out. The server took
+// too long to respond.", "code": 50020}: the client cannot know the payment
+// exists and must reconcile (by outter_id, or by the callback).
+func (s *Server) ServerTimeoutNext(n int) { s.queue(false, n, fault{kind: faultServerTimeout}) }
+
+// FailNext answers the next n create requests with status and body without
+// processing them (no authentication, nothing created). A body that starts
+// with '{' or '[' is sent as application/json, any other as text/plain.
+func (s *Server) FailNext(n, status int, body string) {
+	s.queue(false, n, fault{kind: faultFail, status: status, body: body})
+}
+
+// DropNext processes the next n create requests fully (payments are created)
+// and then closes the connection without sending any answer.
+func (s *Server) DropNext(n int) { s.queue(false, n, fault{kind: faultDrop}) }
+
+// DelayNext processes the next n create requests, then waits d before
+// answering. The wait ends early, without an answer, when the client gives
+// up or the server is closed. When the request carries an X-Request-Timeout
+// shorter than d, the server answers 500 code 50020 once that timeout has
+// elapsed instead (the payment is created all the same).
+func (s *Server) DelayNext(n int, d time.Duration) {
+	s.queue(false, n, fault{kind: faultDelay, delay: d})
+}
+
+// TruncateNext processes the next n create requests and sends the answer
+// with its status (200 normally) but only the first half of its body,
+// properly framed: the client reads a complete HTTP response whose JSON is
+// cut off.
+func (s *Server) TruncateNext(n int) { s.queue(false, n, fault{kind: faultTruncate}) }
+
+// GarbageNext processes the next n create requests (payments are created)
+// and answers 502 with nginx's text/html "502 Bad Gateway" page, as a proxy
+// in front of the API would.
+func (s *Server) GarbageNext(n int) { s.queue(false, n, fault{kind: faultGarbage}) }
+
+// FailGetNext answers the next n reads (GET /api/v2/payments/{id}/) with
+// status and body without processing them, like FailNext for creates. Reads
+// have a queue of their own.
+func (s *Server) FailGetNext(n, status int, body string) {
+	s.queue(true, n, fault{kind: faultFail, status: status, body: body})
+}
+
+// DropGetNext closes the connection of the next n reads without an answer.
+// Note that net/http clients may resend a GET once on a fresh connection
+// after such a drop, using up the next queued read fault.
+func (s *Server) DropGetNext(n int) { s.queue(true, n, fault{kind: faultDrop}) }

@@ -1,0 +1,161 @@
+// Command royalpay creates an SBP pay-in, prints the requisites and the
+// payment link, serves the callback endpoint, and prints the confirmed final
+// status when it arrives.
+//
+// With no ROYALPAY_TOKEN it starts the embedded fake server
+// (royalpay/royalpaytest), which completes the payment shortly after it is
+// created and posts the callback. With ROYALPAY_URL and ROYALPAY_TOKEN it
+// runs the same code against that server, trusting the system certificate
+// pool. The provider must be able to reach the callback endpoint: set
+// ROYALPAY_CALLBACK_URL to the public URL that forwards to ROYALPAY_LISTEN
+// (default 127.0.0.1:8089). Without ROYALPAY_CALLBACK_URL it polls
+// GetPayment every 10 seconds instead. ROYALPAY_SUM sets the amount
+// (default 1500).
+//
+// It exits non-zero on any error.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/royalpay"
+	"github.com/paysdk/payments/royalpay/royalpaytest"
+)
+
+func main() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	if err := run(ctx, os.Stdout, os.Getenv); err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, out io.Writer, env func(string) string) error {
+	var (
+		token       = env("ROYALPAY_TOKEN")
+		opts        []payments.Option
+		listen      = env("ROYALPAY_LISTEN")
+		callbackURL = env("ROYALPAY_CALLBACK_URL")
+		outterID    = fmt.Sprintf("ORD-%d", time.Now().UnixMilli())
+	)
+	if listen == "" {
+		listen = "127.0.0.1:8089"
+	}
+	if token == "" {
+		srv := royalpaytest.NewServer(royalpaytest.WithAutoComplete(200 * time.Millisecond))
+		defer srv.Close()
+		fmt.Fprintln(out, "royalpay: no ROYALPAY_TOKEN, running against the embedded fake server")
+		token, opts = srv.Token(), srv.ClientOptions()
+		listen, callbackURL, outterID = "127.0.0.1:0", "auto", "ORD-982134"
+	} else {
+		base := env("ROYALPAY_URL")
+		if base == "" {
+			return errors.New("ROYALPAY_URL is required with ROYALPAY_TOKEN: the provider has no single public host")
+		}
+		opts = append(opts, payments.WithBaseURL(base))
+	}
+	sum := payments.MustDecimal("1500")
+	if s := env("ROYALPAY_SUM"); s != "" {
+		d, err := payments.ParseDecimal(s)
+		if err != nil {
+			return fmt.Errorf("ROYALPAY_SUM: %w", err)
+		}
+		sum = d
+	}
+
+	c, err := royalpay.New(royalpay.Credentials{Token: token}, opts...)
+	if err != nil {
+		return err
+	}
+
+	// The callback endpoint: confirmed events arrive on final.
+	final := make(chan royalpay.Event, 1)
+	handler := &royalpay.CallbackHandler{Client: c, Handle: func(_ context.Context, e royalpay.Event) error {
+		if e.Status().Final() {
+			select {
+			case final <- e:
+			default: // a repeated notification: already have it
+			}
+		}
+		return nil
+	}}
+	if callbackURL != "" {
+		ln, err := net.Listen("tcp", listen)
+		if err != nil {
+			return err
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/royalpay/callback", handler)
+		hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = hs.Serve(ln) }()
+		defer hs.Close()
+		if callbackURL == "auto" {
+			callbackURL = "http://" + ln.Addr().String() + "/royalpay/callback"
+		}
+	}
+
+	p, err := c.CreatePayment(ctx, royalpay.CreateParams{
+		Sum:         sum,
+		Type:        royalpay.TypeSBP,
+		Bank:        "Tinkoff",
+		OutterID:    outterID,
+		Geo:         royalpay.GeoRussia,
+		CallbackURL: callbackURL,
+	})
+	if errors.Is(err, payments.ErrOutcomeUnknown) {
+		return fmt.Errorf("the payment may exist: wait for the callback of %s before creating another: %w", outterID, err)
+	} else if err != nil {
+		return fmt.Errorf("create: %w", err)
+	}
+	fmt.Fprintf(out, "created payment %d for %s (%s): %s\n", p.ID, p.Sum, p.OutterID, p.Status)
+	fmt.Fprintf(out, "pay by SBP to %s, %s (%s)\n", p.SBPPhoneNumber, p.BankName, p.FullName)
+	if link := firstOf(p.NSPKURL, p.DeeplinkURL, p.TPayLink); link != "" {
+		fmt.Fprintf(out, "payment link: %s\n", link)
+	}
+
+	var done royalpay.Event
+	if callbackURL != "" {
+		select {
+		case done = <-final:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		fmt.Fprintf(out, "callback: %s, confirmed by the API: %s %s\n", done.Callback.Status, done.Payment.Status, done.Payment.Sum)
+	} else {
+		for {
+			got, err := c.GetPayment(ctx, p.ID)
+			if err == nil && got.Status.Final() {
+				done.Payment = &got
+				break
+			}
+			select {
+			case <-time.After(10 * time.Second):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		fmt.Fprintf(out, "polled: %s %s\n", done.Payment.Status, done.Payment.Sum)
+	}
+	if done.Payment.Status != royalpay.StatusCompleted {
+		return fmt.Errorf("payment %d ended %s", p.ID, done.Payment.Status)
+	}
+	return nil
+}
+
+func firstOf(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

@@ -25,11 +25,14 @@ import (
 // Request is one operation. Body is encoded once by the caller and sent
 // byte-identical on every attempt.
 type Request struct {
-	Op          string // operation name for errors and logs: "pay", "status"...
-	Kind        Kind
-	Ref         string // the merchant's reference, carried by ErrOutcomeUnknown
-	Method      string
-	Path        string // joined to the base URL's path; "" is the base itself
+	Op     string // operation name for errors and logs: "pay", "status"...
+	Kind   Kind
+	Ref    string // the merchant's reference, carried by ErrOutcomeUnknown
+	Method string
+	Path   string // joined to the base URL's path; "" is the base itself
+	// SiblingPath, when set, replaces the last segment of the base URL's
+	// path (QIWI: topup.jsp → xmlcp.jsp on the same host).
+	SiblingPath string
 	RawQuery    string
 	ContentType string
 	Body        []byte
@@ -130,7 +133,10 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 
 func (c *Client) url(req *Request) string {
 	u := *c.base
-	if req.Path != "" {
+	if req.SiblingPath != "" {
+		dir := u.Path[:strings.LastIndex(u.Path, "/")+1]
+		u.Path = dir + req.SiblingPath
+	} else if req.Path != "" {
 		u.Path = strings.TrimSuffix(u.Path, "/") + "/" + strings.TrimPrefix(req.Path, "/")
 	}
 	u.RawQuery = req.RawQuery

@@ -1,0 +1,119 @@
+package qiwitopup
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/transport"
+)
+
+// CheckDepositPossible asks whether a wallet top-up will be possible
+// (request check-deposit-possible); the document requires it before pay.
+// nonCash must be what the pay will send as income_wire_transfer; ccy, when
+// not empty, asks about the account in that currency.
+//
+// A "not possible" answer is not an error: QIWI sends it with result-code
+// 204 and both flags, and DepositCheck carries them. An error is returned
+// only when the answer has no flags.
+//
+// Resend safety: a read; always safe.
+func (c *Client) CheckDepositPossible(ctx context.Context, phone string, nonCash bool, ccy string) (DepositCheck, error) {
+	if err := checkPhone("phone", phone, false); err != nil {
+		return DepositCheck{}, err
+	}
+	if ccy != "" && !validCurrency(ccy) {
+		return DepositCheck{}, &payments.ValidationError{Field: "ccy", Reason: "ISO 4217 letters or digits"}
+	}
+	wire := "0"
+	if nonCash {
+		wire = "1"
+	}
+	root := el("request", leaf("request-type", "check-deposit-possible"), leaf("terminal-id", c.auth.terminalID)).
+		with(c.credentials()...).with(extra("phone", phone), extra("income_wire_transfer", wire)).
+		with(nodes(ccy != "", extra("ccy", currencyOr(ccy, "")))...)
+	r, err := c.send(ctx, "check-deposit-possible", transport.Read, "", document(root), "")
+	if err != nil {
+		return DepositCheck{}, err
+	}
+	if r.Exist == nil || r.DepositPossible == nil {
+		if r.HasCode && r.Code != CodeOK {
+			return DepositCheck{}, requestError("check-deposit-possible", r)
+		}
+		return DepositCheck{}, &payments.APIError{Provider: provider, Op: "check-deposit-possible", Code: "malformed-answer",
+			Message: "no exist or deposit-possible in the answer", Category: payments.ErrUnavailable}
+	}
+	return DepositCheck{Exist: *r.Exist, Possible: *r.DepositPossible, Code: r.Code, Fatal: r.Fatal, Message: r.Message}, nil
+}
+
+// CheckUser asks whether a QIWI Wallet exists for phone (request
+// check-user), in currency ccy when not empty. Optional: pay creates a
+// missing wallet.
+//
+// Resend safety: a read; always safe.
+func (c *Client) CheckUser(ctx context.Context, phone, ccy string) (bool, error) {
+	if err := checkPhone("phone", phone, false); err != nil {
+		return false, err
+	}
+	if ccy != "" && !validCurrency(ccy) {
+		return false, &payments.ValidationError{Field: "ccy", Reason: "ISO 4217 letters or digits"}
+	}
+	root := el("request", leaf("request-type", "check-user"), leaf("terminal-id", c.auth.terminalID)).
+		with(c.credentials()...).with(extra("phone", phone)).
+		with(nodes(ccy != "", extra("ccy", currencyOr(ccy, "")))...)
+	r, err := c.send(ctx, "check-user", transport.Read, "", document(root), "")
+	if err != nil {
+		return false, err
+	}
+	if r.HasCode && r.Code != CodeOK {
+		return false, requestError("check-user", r)
+	}
+	if r.Exist == nil {
+		return false, &payments.APIError{Provider: provider, Op: "check-user", Code: "malformed-answer",
+			Message: "no exist in the answer", Category: payments.ErrUnavailable}
+	}
+	return *r.Exist, nil
+}
+
+// Ping returns the agent's balances, one per active account currency
+// (request ping).
+//
+// Resend safety: a read; always safe.
+func (c *Client) Ping(ctx context.Context) ([]Balance, error) {
+	root := el("request", leaf("request-type", "ping"), leaf("terminal-id", c.auth.terminalID)).with(c.credentials()...)
+	r, err := c.send(ctx, "ping", transport.Read, "", document(root), "")
+	if err != nil {
+		return nil, err
+	}
+	if r.HasCode && r.Code != CodeOK {
+		return nil, requestError("ping", r)
+	}
+	return r.Balances, nil
+}
+
+// ProviderByPhone returns the mobile operator's provider id for a phone
+// without its country code (request get-provider-by-phone-number, on
+// xmlcp.jsp beside topup.jsp), for MobilePayment.ProviderID.
+//
+// Resend safety: a read; always safe.
+func (c *Client) ProviderByPhone(ctx context.Context, localPhone string) (int64, error) {
+	if !digitsOnly(localPhone, 15) {
+		return 0, &payments.ValidationError{Field: "phone", Reason: "digits, without the country code"}
+	}
+	// The document's example puts phonenumber before the password.
+	root := el("request", leaf("request-type", "get-provider-by-phone-number"), leaf("terminal-id", c.auth.terminalID),
+		leaf("phonenumber", localPhone)).with(c.credentials()...)
+	r, err := c.send(ctx, "get-provider", transport.Read, "", document(root), "xmlcp.jsp")
+	if err != nil {
+		return 0, err
+	}
+	if r.HasCode && r.Code != CodeOK {
+		return 0, requestError("get-provider", r)
+	}
+	id, err := strconv.ParseInt(r.ProviderID, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, &payments.APIError{Provider: provider, Op: "get-provider", Code: "malformed-answer",
+			Message: "no provider id in the answer", Category: payments.ErrUnavailable}
+	}
+	return id, nil
+}

@@ -1,0 +1,241 @@
+package qiwitopup
+
+import (
+	"context"
+	"crypto"
+	"crypto/md5"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/transport"
+)
+
+const provider = "qiwitopup"
+
+// The endpoints of the document. xmlcp.jsp (mobile operator lookup) sits
+// beside topup.jsp on the same host.
+const (
+	DefaultURL        = "https://api.qiwi.com/xml/topup.jsp"
+	DefaultPrivateURL = "https://private-api.qiwi.com/xml/topup.jsp"
+)
+
+// SignAlg is the X-Digital-Sign-Alg of signature authentication.
+type SignAlg string
+
+// The two algorithms of the document: RSASSA-PKCS1-v1_5 with SHA-1 or MD5.
+const (
+	SHA1withRSA SignAlg = "SHA1withRSA"
+	MD5withRSA  SignAlg = "MD5withRSA"
+)
+
+// Auth is how the agent authenticates: one of PasswordAuth, SignatureAuth,
+// CertificateAuth. It never prints its secrets.
+type Auth struct {
+	mode       string
+	terminalID string
+	password   string
+	signer     crypto.Signer
+	alg        SignAlg
+	cert       tls.Certificate
+	caPEM      []byte
+}
+
+// PasswordAuth is the default: terminal-id and extra name="password" in
+// every request ("Аутентификация запросов выполняется по логину и паролю").
+func PasswordAuth(terminalID, password string) Auth {
+	return Auth{mode: "password", terminalID: terminalID, password: password}
+}
+
+// SignatureAuth signs every request with the agent's RSA key: X-Digital-Sign
+// is the base64 (standard, padded) RSASSA-PKCS1-v1_5 signature of the exact
+// body bytes, X-Digital-Sign-Alg names alg (SHA1withRSA when empty). The
+// password element is left out ("При авторизации по ЭЦП тег с паролем
+// ... не используется"); terminal-id stays. The document does not say which
+// bytes are signed: the whole POST body, as every public client of QIWI's
+// sister XML protocol does, is the default and only choice.
+func SignatureAuth(terminalID string, key crypto.Signer, alg SignAlg) Auth {
+	if alg == "" {
+		alg = SHA1withRSA
+	}
+	return Auth{mode: "signature", terminalID: terminalID, signer: key, alg: alg}
+}
+
+// CertificateAuth uses mutual TLS with the client certificate QIWI issued,
+// against private-api.qiwi.com, and adds qiwiCAPEM (the CA certificate QIWI
+// hands over) to the trusted roots. The document does not say whether the
+// password is still needed with a certificate: pass it to send it (the
+// likely default, and harmless), or "" to leave it out.
+func CertificateAuth(terminalID string, cert tls.Certificate, qiwiCAPEM []byte, password string) Auth {
+	return Auth{mode: "certificate", terminalID: terminalID, cert: cert, caPEM: qiwiCAPEM, password: password}
+}
+
+// String names the mode and terminal, never the secrets.
+func (a Auth) String() string {
+	return "qiwitopup.Auth{" + a.mode + ", terminal " + a.terminalID + "}"
+}
+
+// GoString is String.
+func (a Auth) GoString() string { return a.String() }
+
+// LogValue is String.
+func (a Auth) LogValue() slog.Value { return slog.StringValue(a.String()) }
+
+// ParsePrivateKeyPEM reads an unencrypted RSA private key in PKCS#1
+// ("RSA PRIVATE KEY", openssl genrsa 1.x) or PKCS#8 ("PRIVATE KEY",
+// openssl 3.x) PEM. Decrypt an encrypted key first (openssl rsa -in).
+func ParsePrivateKeyPEM(data []byte) (crypto.Signer, error) {
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, errors.New("qiwitopup: no PEM block in the key data")
+	}
+	switch block.Type {
+	case "RSA PRIVATE KEY":
+		return x509.ParsePKCS1PrivateKey(block.Bytes)
+	case "PRIVATE KEY":
+		k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+		if err != nil {
+			return nil, errors.New("qiwitopup: PKCS#8 key could not be parsed")
+		}
+		rk, ok := k.(*rsa.PrivateKey)
+		if !ok {
+			return nil, errors.New("qiwitopup: the key is not an RSA key")
+		}
+		return rk, nil
+	case "ENCRYPTED PRIVATE KEY":
+		return nil, errors.New("qiwitopup: encrypted key: decrypt it first (openssl rsa -in key.pem -out plain.pem)")
+	}
+	return nil, fmt.Errorf("qiwitopup: unexpected PEM block %q", block.Type)
+}
+
+// Client talks to QIWI's Top-Up XML API for one agent terminal. It is
+// immutable and safe for concurrent use.
+type Client struct {
+	t    *transport.Client
+	auth Auth
+}
+
+// New returns a client. It sends nothing. By default it posts to
+// DefaultURL, or DefaultPrivateURL with CertificateAuth; payments.WithBaseURL
+// overrides either.
+func New(auth Auth, opts ...payments.Option) (*Client, error) {
+	if !digitsOnly(auth.terminalID, 20) {
+		return nil, &payments.ValidationError{Field: "terminal-id", Reason: "a positive integer is required"}
+	}
+	base := DefaultURL
+	var authOpts []payments.Option
+	switch auth.mode {
+	case "password":
+		if auth.password == "" {
+			return nil, &payments.ValidationError{Field: "password", Reason: "empty"}
+		}
+	case "signature":
+		if auth.signer == nil {
+			return nil, &payments.ValidationError{Field: "key", Reason: "no signing key"}
+		}
+		if _, ok := auth.signer.Public().(*rsa.PublicKey); !ok {
+			return nil, &payments.ValidationError{Field: "key", Reason: "the document asks for an RSA key"}
+		}
+		if auth.alg != SHA1withRSA && auth.alg != MD5withRSA {
+			return nil, &payments.ValidationError{Field: "alg", Reason: "SHA1withRSA or MD5withRSA"}
+		}
+	case "certificate":
+		base = DefaultPrivateURL
+		authOpts = append(authOpts, payments.WithClientCertificate(auth.cert))
+		if len(auth.caPEM) > 0 {
+			authOpts = append(authOpts, payments.WithRootCAsPEM(auth.caPEM))
+		}
+	default:
+		return nil, &payments.ValidationError{Field: "auth", Reason: "use PasswordAuth, SignatureAuth or CertificateAuth"}
+	}
+	t, err := transport.New(transport.Config{Provider: provider, DefaultBaseURL: base}, append(authOpts, opts...)...)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{t: t, auth: auth}, nil
+}
+
+// credentials returns the password element, when the mode sends one.
+func (c *Client) credentials() []node {
+	if c.auth.mode == "signature" || c.auth.password == "" {
+		return nil
+	}
+	return []node{extra("password", c.auth.password)}
+}
+
+// send posts an encoded request and decodes the answer. The body is signed
+// once; every attempt sends the same bytes and the same signature.
+func (c *Client) send(ctx context.Context, op string, kind transport.Kind, ref string, body []byte, sibling string) (response, error) {
+	req := &transport.Request{Op: op, Kind: kind, Ref: ref, Method: http.MethodPost, ContentType: "application/xml; charset=utf-8",
+		Body: body, SiblingPath: sibling}
+	if c.auth.mode == "signature" {
+		sig, err := sign(c.auth.signer, c.auth.alg, body)
+		if err != nil {
+			return response{}, err
+		}
+		req.Header = http.Header{"X-Digital-Sign": {sig}, "X-Digital-Sign-Alg": {string(c.auth.alg)}}
+	}
+	resp, err := c.t.Do(ctx, req)
+	if err != nil {
+		return response{}, err
+	}
+	r, err := decodeResponse(resp.Body)
+	if err != nil {
+		return response{}, &payments.APIError{Provider: provider, Op: op, HTTPStatus: resp.Status, Code: "malformed-answer",
+			Message: "unreadable answer (" + err.Error() + "): " + transport.Snippet(resp.Body), Category: payments.ErrUnavailable}
+	}
+	return r, nil
+}
+
+func sign(key crypto.Signer, alg SignAlg, body []byte) (string, error) {
+	var (
+		digest []byte
+		h      crypto.Hash
+	)
+	switch alg {
+	case MD5withRSA:
+		sum := md5.Sum(body)
+		digest, h = sum[:], crypto.MD5
+	default:
+		sum := sha1.Sum(body)
+		digest, h = sum[:], crypto.SHA1
+	}
+	sig, err := key.Sign(rand.Reader, digest, h)
+	if err != nil {
+		return "", fmt.Errorf("qiwitopup: signing the request: %w", err)
+	}
+	return base64.StdEncoding.EncodeToString(sig), nil
+}
+
+// requestError is the error of an answer whose <result-code> is not 0 and
+// that carries none of the data asked for.
+func requestError(op string, r response) *payments.APIError {
+	cat, detail := r.Code.category()
+	if cat == nil {
+		cat = payments.ErrUnavailable
+	}
+	return &payments.APIError{Provider: provider, Op: op, Code: strconv.Itoa(int(r.Code)), Message: firstNonEmpty(payments.MaskPAN(r.Message), r.Code.String()),
+		Category: cat, Detail: detail}
+}
+
+func digitsOnly(s string, max int) bool {
+	if s == "" || len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,350 @@
+package qiwitopup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/transport"
+)
+
+// Common is what every payout carries.
+type Common struct {
+	// TransactionNumber is the agent's unique number for this payment: a
+	// positive integer of up to 20 digits. With the terminal it identifies
+	// the payment at QIWI: never reuse it for another payment, never make a
+	// new one for a resend of the same payment.
+	TransactionNumber string
+	// Amount to credit, in minor units (kopecks); sent with two decimals.
+	Amount int64
+	// Currency of the recipient account (to/ccy), ISO 4217 letter or
+	// numeric: "RUB" or "643". Empty means RUB.
+	Currency string
+	// FromCurrency is the agent account to debit (from/ccy); empty means Currency.
+	FromCurrency string
+	// FromServiceID optionally tags the source channel (from/service-id).
+	FromServiceID int64
+}
+
+// WalletPayment tops up a QIWI Wallet (service 99).
+type WalletPayment struct {
+	Common
+	// Phone is the wallet id: international format without "+", e.g. 79181234567.
+	Phone string
+	// NonCash is income_wire_transfer: true when the customer paid the agent
+	// by wire, false for cash. The document makes it mandatory; it must match
+	// what CheckDepositPossible was asked.
+	NonCash bool
+	// Comment, optional, up to 1000 characters.
+	Comment string
+}
+
+// CardPayment pays out to a card issued in Russia (service 34020, RUB only).
+type CardPayment struct {
+	Common
+	CardNumber string // digits only
+}
+
+// CardSpecPayment is the card variant of service 32911: the card goes in
+// extra "account1" and the customer's phone, with "+", in account-number
+// (not checked by QIWI, no SMS sent).
+type CardSpecPayment struct {
+	Common
+	Phone      string // "+79991112233"
+	CardNumber string
+}
+
+// SBPPayment pays out through the Faster Payments System (service 38413,
+// RUB only).
+type SBPPayment struct {
+	Common
+	Phone  string // 7xxxxxxxxxx
+	BankID string // the SBP member id, e.g. "100000000008"
+}
+
+// MobilePayment tops up a mobile phone account (service 29130).
+type MobilePayment struct {
+	Common
+	// Phone in account-number, international format without "+".
+	Phone string
+	// ProviderID is the operator, from ProviderByPhone.
+	ProviderID int64
+	// LocalPhone is the phone without the country code, for extra "account0".
+	LocalPhone string
+	// Charged is what the customer paid, fees included, in kopecks (the
+	// "sum:" of account0); 0 means Amount.
+	Charged int64
+}
+
+// String and GoString keep card numbers out of %v.
+func (p CardPayment) String() string {
+	return fmt.Sprintf("qiwitopup.CardPayment{%s, Card: %s}", p.Common.TransactionNumber, payments.MaskPAN(p.CardNumber))
+}
+
+// GoString is String.
+func (p CardPayment) GoString() string { return p.String() }
+
+// String keeps the card number out of %v.
+func (p CardSpecPayment) String() string {
+	return fmt.Sprintf("qiwitopup.CardSpecPayment{%s, Card: %s}", p.Common.TransactionNumber, payments.MaskPAN(p.CardNumber))
+}
+
+// GoString is String.
+func (p CardSpecPayment) GoString() string { return p.String() }
+
+// PayWallet sends a pay request for a QIWI Wallet top-up. Call
+// CheckDepositPossible first (the document requires it), or use Payout,
+// which runs the whole flow.
+//
+// Resend safety: SAFE with the same TransactionNumber and details. The
+// document: "Несмотря на то, что протокол является идемпотентным..." and
+// (terminal-id, transaction-number) identifies the payment; the same number
+// with other details is refused with result 215. The client itself resends
+// after a lost answer.
+//
+// The result is the payment QIWI reports, possibly not final (poll Status
+// no more often than every 10 minutes) or not registered (TxnID empty:
+// resend the same pay later). Any doubtful answer — a network error, a
+// non-200, an empty or malformed body, a request-level error code — is a
+// *payments.OutcomeUnknownError with the transaction number, never a failed
+// payment: poll Status.
+func (c *Client) PayWallet(ctx context.Context, p WalletPayment) (Payment, error) {
+	if err := checkPhone("Phone", p.Phone, false); err != nil {
+		return Payment{}, err
+	}
+	if utf8.RuneCountInString(p.Comment) > 1000 {
+		return Payment{}, &payments.ValidationError{Field: "Comment", Reason: "longer than 1000 characters"}
+	}
+	wire := "0"
+	if p.NonCash {
+		wire = "1"
+	}
+	var toExtra []node
+	if p.Comment != "" {
+		toExtra = append(toExtra, extra("comment", p.Comment))
+	}
+	return c.pay(ctx, p.Common, ServiceWallet, p.Phone, []node{extra("income_wire_transfer", wire)}, toExtra)
+}
+
+// PayCard pays out to a Russian card (service 34020). The answer masks the
+// card number. Resend safety: as PayWallet. After a final status, paying the
+// same request again returns the payment with extras "rrn" and "billRegId"
+// when the bank provides them (the card document's procedure).
+func (c *Client) PayCard(ctx context.Context, p CardPayment) (Payment, error) {
+	if !digitsOnly(p.CardNumber, 19) || len(p.CardNumber) < 12 {
+		return Payment{}, &payments.ValidationError{Field: "CardNumber", Reason: "12 to 19 digits"}
+	}
+	if err := rubOnly(p.Common); err != nil {
+		return Payment{}, err
+	}
+	return c.pay(ctx, p.Common, ServiceCard, p.CardNumber, nil, nil)
+}
+
+// PayCardSpec pays out to a card through service 32911. Resend safety: as PayWallet.
+func (c *Client) PayCardSpec(ctx context.Context, p CardSpecPayment) (Payment, error) {
+	if err := checkPhone("Phone", p.Phone, true); err != nil {
+		return Payment{}, err
+	}
+	if !digitsOnly(p.CardNumber, 19) || len(p.CardNumber) < 12 {
+		return Payment{}, &payments.ValidationError{Field: "CardNumber", Reason: "12 to 19 digits"}
+	}
+	return c.pay(ctx, p.Common, ServiceCardSpec, p.Phone, nil, []node{extra("account1", p.CardNumber)})
+}
+
+// PaySBP pays out through SBP (service 38413). Resend safety: as PayWallet.
+func (c *Client) PaySBP(ctx context.Context, p SBPPayment) (Payment, error) {
+	if !digitsOnly(p.Phone, 11) || len(p.Phone) != 11 || p.Phone[0] != '7' {
+		return Payment{}, &payments.ValidationError{Field: "Phone", Reason: "7xxxxxxxxxx"}
+	}
+	if !digitsOnly(p.BankID, 20) {
+		return Payment{}, &payments.ValidationError{Field: "BankID", Reason: "the SBP member id, digits"}
+	}
+	if err := rubOnly(p.Common); err != nil {
+		return Payment{}, err
+	}
+	return c.pay(ctx, p.Common, ServiceSBP, p.Phone, nil, []node{extra("bankId", p.BankID)})
+}
+
+// PayMobile tops up a mobile account (service 29130). Resend safety: as PayWallet.
+func (c *Client) PayMobile(ctx context.Context, p MobilePayment) (Payment, error) {
+	if err := checkPhone("Phone", p.Phone, false); err != nil {
+		return Payment{}, err
+	}
+	if !digitsOnly(p.LocalPhone, 15) {
+		return Payment{}, &payments.ValidationError{Field: "LocalPhone", Reason: "the phone without the country code, digits"}
+	}
+	if p.ProviderID <= 0 {
+		return Payment{}, &payments.ValidationError{Field: "ProviderID", Reason: "from ProviderByPhone"}
+	}
+	charged := p.Charged
+	if charged == 0 {
+		charged = p.Amount
+	}
+	account0 := fmt.Sprintf("id:%d;acc:%s;sum:%s", p.ProviderID, p.LocalPhone, payments.FormatMinor(charged, 2))
+	return c.pay(ctx, p.Common, ServiceMobile, p.Phone, nil, []node{extra("account0", account0)})
+}
+
+// pay writes the request in the order of the document's examples and runs it.
+func (c *Client) pay(ctx context.Context, p Common, svc Service, account string, reqExtra, toExtra []node) (Payment, error) {
+	if err := checkCommon(p); err != nil {
+		return Payment{}, err
+	}
+	ccy := currencyOr(p.Currency, "RUB")
+	from := el("from", leaf("ccy", currencyOr(p.FromCurrency, ccy)))
+	if p.FromServiceID > 0 {
+		from = from.with(leaf("service-id", strconv.FormatInt(p.FromServiceID, 10)))
+	}
+	to := el("to", leaf("amount", payments.FormatMinor(p.Amount, 2)), leaf("ccy", ccy),
+		leaf("service-id", strconv.Itoa(int(svc))), leaf("account-number", account)).with(toExtra...)
+	root := el("request", leaf("request-type", "pay"), leaf("terminal-id", c.auth.terminalID)).
+		with(c.credentials()...).with(reqExtra...).
+		with(el("auth", el("payment", leaf("transaction-number", p.TransactionNumber), from, to)))
+	body := document(root)
+
+	unknown := func(err error) error {
+		return &payments.OutcomeUnknownError{Provider: provider, Op: "pay", Ref: p.TransactionNumber, Err: err}
+	}
+	r, err := c.send(ctx, "pay", transport.IdempotentWrite, p.TransactionNumber, body, "")
+	if err != nil {
+		var ou *payments.OutcomeUnknownError
+		if errors.As(err, &ou) {
+			return Payment{}, err
+		}
+		return Payment{}, unknown(err)
+	}
+	for _, got := range r.Payments {
+		if got.TransactionNumber == p.TransactionNumber {
+			return got, nil
+		}
+	}
+	if r.HasCode && r.Code != CodeOK {
+		return Payment{}, unknown(requestError("pay", r))
+	}
+	return Payment{}, unknown(errors.New("the answer has no payment for this transaction-number"))
+}
+
+// StatusQuery names one payment to ask about.
+type StatusQuery struct {
+	TransactionNumber string
+	// Account is the to/account-number the payment was sent with. The
+	// document requires it; some clients leave it out.
+	Account string
+}
+
+// StatusResult is what a status request says of one payment.
+type StatusResult struct {
+	TransactionNumber string
+	// Found is false when QIWI's answer had no <payment> for the number:
+	// not found (yet). Ask again later; it is not a failure.
+	Found   bool
+	Payment Payment
+}
+
+// Status asks the status of one or more payments in one request (a pay
+// request with a <status> block). Results come in the order asked, matched
+// by transaction-number, never by position.
+//
+// Resend safety: a read; always safe. Between two status requests for the
+// same payment the document asks for at least 10 minutes.
+//
+// A request-level error (result-code > 0) is a *payments.APIError: repeat
+// later; it never means the payments failed.
+func (c *Client) Status(ctx context.Context, qs ...StatusQuery) ([]StatusResult, error) {
+	if len(qs) == 0 {
+		return nil, &payments.ValidationError{Field: "queries", Reason: "at least one"}
+	}
+	var ps []node
+	for i, q := range qs {
+		if !validTxn(q.TransactionNumber) {
+			return nil, &payments.ValidationError{Field: fmt.Sprintf("queries[%d].TransactionNumber", i), Reason: "1 to 20 digits, no leading zero"}
+		}
+		pn := el("payment", leaf("transaction-number", q.TransactionNumber))
+		if q.Account != "" {
+			pn = pn.with(el("to", leaf("account-number", q.Account)))
+		}
+		ps = append(ps, pn)
+	}
+	// The document's status example puts the password before terminal-id.
+	root := el("request", leaf("request-type", "pay")).with(c.credentials()...).
+		with(leaf("terminal-id", c.auth.terminalID), el("status", ps...))
+	r, err := c.send(ctx, "status", transport.Read, "", document(root), "")
+	if err != nil {
+		return nil, err
+	}
+	if r.HasCode && r.Code != CodeOK && len(r.Payments) == 0 {
+		return nil, requestError("status", r)
+	}
+	by := make(map[string]Payment, len(r.Payments))
+	for _, p := range r.Payments {
+		by[p.TransactionNumber] = p
+	}
+	out := make([]StatusResult, len(qs))
+	for i, q := range qs {
+		p, ok := by[q.TransactionNumber]
+		out[i] = StatusResult{TransactionNumber: q.TransactionNumber, Found: ok, Payment: p}
+	}
+	return out, nil
+}
+
+func checkCommon(p Common) error {
+	switch {
+	case !validTxn(p.TransactionNumber):
+		return &payments.ValidationError{Field: "TransactionNumber", Reason: "1 to 20 digits, no leading zero"}
+	case p.Amount <= 0:
+		return &payments.ValidationError{Field: "Amount", Reason: "must be positive (kopecks)"}
+	case p.FromServiceID < 0:
+		return &payments.ValidationError{Field: "FromServiceID", Reason: "negative"}
+	}
+	for name, v := range map[string]string{"Currency": p.Currency, "FromCurrency": p.FromCurrency} {
+		if v != "" && !validCurrency(v) {
+			return &payments.ValidationError{Field: name, Reason: "ISO 4217 letters (RUB) or digits (643)"}
+		}
+	}
+	return nil
+}
+
+func rubOnly(p Common) error {
+	if c := currencyOr(p.Currency, "RUB"); c != "RUB" && c != "643" {
+		return &payments.ValidationError{Field: "Currency", Reason: "this payout is in RUB only"}
+	}
+	return nil
+}
+
+func currencyOr(c, def string) string {
+	if c == "" {
+		return def
+	}
+	return strings.ToUpper(c)
+}
+
+func validCurrency(c string) bool {
+	if len(c) != 3 {
+		return false
+	}
+	letters, digits := true, true
+	for i := 0; i < 3; i++ {
+		ch := c[i] | 0x20
+		letters = letters && ch >= 'a' && ch <= 'z'
+		digits = digits && c[i] >= '0' && c[i] <= '9'
+	}
+	return letters || digits
+}
+
+func validTxn(s string) bool { return digitsOnly(s, 20) && s[0] != '0' }
+
+func checkPhone(field, s string, plus bool) error {
+	if plus {
+		if !strings.HasPrefix(s, "+") || !digitsOnly(s[1:], 15) || len(s) < 11 {
+			return &payments.ValidationError{Field: field, Reason: "international format with '+', e.g. +79991112233"}
+		}
+		return nil
+	}
+	if !digitsOnly(s, 15) || len(s) < 10 {
+		return &payments.ValidationError{Field: field, Reason: "international format without '+', 10 to 15 digits, e.g. 79181234567"}
+	}
+	return nil
+}

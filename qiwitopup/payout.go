@@ -1,0 +1,132 @@
+package qiwitopup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/paysdk/payments"
+)
+
+// DefaultWait is the document's pause between two status requests for one
+// payment, and after a network or request-processing error: "не чаще одного
+// раза в 10 минут", "Ожидание >= 10 минут".
+const DefaultWait = 10 * time.Minute
+
+// PayoutOptions tune Payout.
+type PayoutOptions struct {
+	// CheckUser also asks check-user before paying (optional in the flowchart).
+	CheckUser bool
+	// NoNewWallets stops before paying when the wallet does not exist;
+	// by default QIWI creates it with the payment.
+	NoNewWallets bool
+	// PollInterval between status requests; ErrorWait after an error or a
+	// doubtful answer. Both default to DefaultWait; shorter is for tests.
+	PollInterval, ErrorWait time.Duration
+}
+
+// ErrDepositImpossible is the reason Payout stops when check-deposit-possible
+// says the payment would be rejected, or the wallet is missing and
+// NoNewWallets is set. Nothing was paid.
+var ErrDepositImpossible = errors.New("qiwitopup: deposit not possible")
+
+// Payout runs the document's wallet flowchart end to end: check the deposit
+// is possible, optionally check the user, pay, then poll the status until a
+// final one, waiting as the document says after errors. It returns the
+// final payment (Succeeded or Failed), or the reason it stopped:
+//
+//   - before paying: the check's error, or ErrDepositImpossible (nothing paid);
+//   - after paying: only ctx ending, as a *payments.OutcomeUnknownError with
+//     the transaction number and the last payment seen. A doubtful answer
+//     is never a failure: Payout keeps asking.
+//
+// A fatal request error (150, 339) is a configuration problem; Payout keeps
+// waiting and asking, as the document allows, until ctx ends.
+func (c *Client) Payout(ctx context.Context, p WalletPayment, opt PayoutOptions) (Payment, error) {
+	poll, wait := opt.PollInterval, opt.ErrorWait
+	if poll <= 0 {
+		poll = DefaultWait
+	}
+	if wait <= 0 {
+		wait = DefaultWait
+	}
+	if err := checkCommon(p.Common); err != nil {
+		return Payment{}, err
+	}
+	check, err := c.CheckDepositPossible(ctx, p.Phone, p.NonCash, p.Currency)
+	if err != nil {
+		return Payment{}, err
+	}
+	if !check.Possible {
+		return Payment{}, fmt.Errorf("%w: result %s %s", ErrDepositImpossible, check.Code, payments.MaskPAN(check.Message))
+	}
+	exists := check.Exist
+	if opt.CheckUser {
+		if exists, err = c.CheckUser(ctx, p.Phone, p.Currency); err != nil {
+			return Payment{}, err
+		}
+	}
+	if !exists && opt.NoNewWallets {
+		return Payment{}, fmt.Errorf("%w: no wallet for this phone and NoNewWallets is set", ErrDepositImpossible)
+	}
+
+	var (
+		last       Payment
+		registered bool // an answer has shown a status other than -1
+	)
+	unknown := func(err error) (Payment, error) {
+		return last, &payments.OutcomeUnknownError{Provider: provider, Op: "payout", Ref: p.TransactionNumber, Err: err}
+	}
+	sleep := func(d time.Duration) error {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			return nil
+		}
+	}
+	// Until QIWI has shown the payment registered, the next step is the same
+	// pay again (idempotent on the transaction number: it returns the
+	// existing payment if an earlier attempt landed). After that, status.
+	got, err := c.PayWallet(ctx, p)
+	for {
+		if err == nil {
+			if got.Registered() {
+				registered, last = true, got
+				if got.FinalStatus {
+					return got, nil
+				}
+			} else if !registered {
+				last = got
+			}
+		} else {
+			var ve *payments.ValidationError
+			if errors.As(err, &ve) {
+				return last, err
+			}
+		}
+		next := poll
+		if err != nil || !got.Registered() {
+			next = wait
+		}
+		if serr := sleep(next); serr != nil {
+			return unknown(serr)
+		}
+		if !registered {
+			got, err = c.PayWallet(ctx, p)
+			continue
+		}
+		res, serr := c.Status(ctx, StatusQuery{TransactionNumber: p.TransactionNumber, Account: p.Phone})
+		switch {
+		case serr != nil:
+			err = serr
+		case !res[0].Found:
+			err = errors.New("status: payment not found yet")
+		default:
+			got, err = res[0].Payment, nil
+		}
+	}
+}

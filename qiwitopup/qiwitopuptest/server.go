@@ -1,0 +1,732 @@
+package qiwitopuptest
+
+import (
+	"context"
+	"crypto/rsa"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log"
+	"maps"
+	"net"
+	"net/http"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/testca"
+)
+
+// Host names of the two QIWI endpoints. The server certificate is valid for
+// both; the client must pin both to [Server.Addr].
+const (
+	// Host serves login/password and signature authentication.
+	Host = "api.qiwi.com"
+	// PrivateHost serves client-certificate (mutual TLS) authentication.
+	PrivateHost = "private-api.qiwi.com"
+)
+
+// Paths of the two documented endpoints (POST only).
+const (
+	PathTopup = "/xml/topup.jsp"
+	PathXMLCP = "/xml/xmlcp.jsp"
+)
+
+// Values of [Request.Op] and arguments of [Server.Count].
+const (
+	OpPay                  = "pay"                    // request-type pay with <auth>
+	OpStatus               = "status"                 // request-type pay with <status>
+	OpCheckUser            = "check-user"             // request-type check-user
+	OpCheckDepositPossible = "check-deposit-possible" // request-type check-deposit-possible
+	OpPing                 = "ping"                   // request-type ping
+	OpGetProvider          = "get-provider"           // request-type get-provider-by-phone-number
+	OpInvalid              = "invalid"                // not well-formed XML, no <request> root, no or an unsupported request-type, pay with neither or both of <auth> and <status>
+	OpUnknown              = "unknown"                // a route QIWI does not have
+)
+
+// Values of [Request.AuthMode].
+const (
+	AuthPassword    = "password"
+	AuthSignature   = "signature"
+	AuthCertificate = "certificate"
+)
+
+// Server is a running fake QIWI Wallet Top-Up API (topup.jsp and xmlcp.jsp).
+// Make one with [NewServer] and [Server.Close] it when done. All methods are
+// safe for concurrent use, including while requests are being served.
+type Server struct {
+	ca       *testca.CA // issues the server certificate
+	clientCA *testca.CA // "the CA QIWI issues": verifies client certificates
+	addr     string
+	port     int
+	srv      *http.Server
+	client   *http.Client
+	t        reporter
+	now      func() time.Time
+
+	closeOnce sync.Once
+	done      chan struct{}
+
+	hmu    sync.Mutex // guards the handler count below
+	hcond  *sync.Cond
+	active int
+	closed bool
+
+	mu                sync.Mutex // guards everything below
+	terminalID        string
+	password          string
+	pub               *rsa.PublicKey
+	allowAll          bool
+	allowed           []netip.Prefix
+	balances          map[string]int64 // numeric ccy → kopecks
+	minAmount         int64
+	maxAmount         int64
+	steps             int
+	wrapSBP           bool
+	allExist          bool
+	wallets           map[string]bool // phone → identified
+	depositImpossible map[string]bool
+	blocked           map[string]bool
+	failAccounts      map[string]int
+	providers         map[string]int
+	nextTxn           int64
+	payments          map[string]*payment
+	order             []string
+	faults            []fault
+	requests          []*Request
+}
+
+// reporter is the part of testing.TB the server uses; nil without WithT.
+type reporter interface {
+	Helper()
+	Errorf(format string, args ...any)
+}
+
+// NewServer starts a fake QIWI Top-Up API on 127.0.0.1 with a random port,
+// serving TLS (minimum 1.2, HTTP/1.1 only) with one certificate valid for
+// [Host] and [PrivateHost], from a fresh test CA. The handshake asks for a
+// client certificate and verifies one if given (tls.VerifyClientCertIfGiven)
+// against a second fresh CA, the one [Server.ClientCertificate] issues from.
+// Like httptest.NewServer it panics if the CAs or the listener cannot be
+// made, and on an invalid [WithBalance] or [WithLimits] amount.
+func NewServer(opts ...Option) *Server {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	if cfg.now == nil {
+		cfg.now = time.Now
+	}
+	balances := map[string]int64{}
+	for ccy, amount := range cfg.balances {
+		code, ok := normCCY(ccy)
+		if !ok {
+			panic(fmt.Sprintf("qiwitopuptest: WithBalance: unknown currency %q", ccy))
+		}
+		v, err := payments.ParseMinor(amount, 2)
+		if err != nil || v < 0 {
+			panic(fmt.Sprintf("qiwitopuptest: WithBalance(%q, %q): not a non-negative amount with at most 2 decimals", ccy, amount))
+		}
+		balances[code] = v
+	}
+	minA, err1 := payments.ParseMinor(cfg.minAmount, 2)
+	maxA, err2 := payments.ParseMinor(cfg.maxAmount, 2)
+	if err1 != nil || err2 != nil || minA > maxA {
+		panic(fmt.Sprintf("qiwitopuptest: WithLimits(%q, %q): invalid limits", cfg.minAmount, cfg.maxAmount))
+	}
+
+	ca, err := testca.New()
+	if err != nil {
+		panic(fmt.Sprintf("qiwitopuptest: %v", err))
+	}
+	clientCA, err := testca.New()
+	if err != nil {
+		panic(fmt.Sprintf("qiwitopuptest: %v", err))
+	}
+	cert, err := ca.ServerCert(Host, PrivateHost, "localhost", "127.0.0.1")
+	if err != nil {
+		panic(fmt.Sprintf("qiwitopuptest: %v", err))
+	}
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(fmt.Sprintf("qiwitopuptest: listen: %v", err))
+	}
+
+	s := &Server{
+		ca:                ca,
+		clientCA:          clientCA,
+		addr:              inner.Addr().String(),
+		port:              inner.Addr().(*net.TCPAddr).Port,
+		now:               cfg.now,
+		done:              make(chan struct{}),
+		terminalID:        cfg.terminalID,
+		password:          cfg.password,
+		pub:               cfg.pub,
+		balances:          balances,
+		minAmount:         minA,
+		maxAmount:         maxA,
+		steps:             cfg.steps,
+		wrapSBP:           cfg.wrapSBP,
+		allExist:          cfg.allExist,
+		wallets:           map[string]bool{},
+		depositImpossible: map[string]bool{},
+		blocked:           map[string]bool{},
+		failAccounts:      map[string]int{},
+		providers:         map[string]int{},
+		nextTxn:           20323739405,
+		payments:          map[string]*payment{},
+	}
+	if cfg.t != nil {
+		s.t = cfg.t
+	}
+	s.hcond = sync.NewCond(&s.hmu)
+	if bad := s.setAllowedLocked(cfg.allowedIPs); len(bad) > 0 && s.t != nil {
+		s.t.Helper()
+		s.t.Errorf("qiwitopuptest: WithAllowedIPs: invalid entries %q never match", bad)
+	}
+
+	tlsConf := &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		MinVersion:   tls.VersionTLS12,
+		NextProtos:   []string{"http/1.1"},
+		ClientAuth:   tls.VerifyClientCertIfGiven,
+		ClientCAs:    clientCA.Pool(),
+	}
+	s.srv = &http.Server{
+		Handler:           http.HandlerFunc(s.serveHTTP),
+		ReadHeaderTimeout: 30 * time.Second,
+		// HTTP/1.1 only: DropNext needs http.Hijacker.
+		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
+		// Handshake failures (a client that distrusts the CA, a client
+		// certificate from another CA) are expected in tests.
+		ErrorLog: log.New(io.Discard, "", 0),
+	}
+	s.client = s.newClient(nil)
+	go s.srv.Serve(tls.NewListener(inner, tlsConf)) //nolint:errcheck // returns ErrServerClosed on Close
+
+	if cfg.t != nil {
+		cfg.t.Cleanup(s.Close)
+	}
+	return s
+}
+
+// Close shuts the server down: it stops listening, closes every connection,
+// interrupts delayed answers and waits for running handlers to return. It may
+// be called more than once.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		close(s.done)
+		_ = s.srv.Close()
+		s.hmu.Lock()
+		s.closed = true
+		for s.active > 0 {
+			s.hcond.Wait()
+		}
+		s.hmu.Unlock()
+		s.client.CloseIdleConnections()
+	})
+}
+
+// enter registers a running handler; it reports false once Close has begun.
+func (s *Server) enter() bool {
+	s.hmu.Lock()
+	defer s.hmu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.active++
+	return true
+}
+
+func (s *Server) leave() {
+	s.hmu.Lock()
+	s.active--
+	if s.active == 0 {
+		s.hcond.Broadcast()
+	}
+	s.hmu.Unlock()
+}
+
+// URL returns the public endpoint, "https://api.qiwi.com:<port>/xml/topup.jsp"
+// (login/password and signature authentication). The host is the real one:
+// the client must resolve it to [Server.Addr].
+func (s *Server) URL() string {
+	return "https://" + Host + ":" + strconv.Itoa(s.port) + PathTopup
+}
+
+// PrivateURL returns the client-certificate endpoint,
+// "https://private-api.qiwi.com:<port>/xml/topup.jsp".
+func (s *Server) PrivateURL() string {
+	return "https://" + PrivateHost + ":" + strconv.Itoa(s.port) + PathTopup
+}
+
+// XMLCPURL returns the mobile-operator lookup endpoint on the public host,
+// "https://api.qiwi.com:<port>/xml/xmlcp.jsp".
+func (s *Server) XMLCPURL() string {
+	return "https://" + Host + ":" + strconv.Itoa(s.port) + PathXMLCP
+}
+
+// Addr returns the listening address, "127.0.0.1:<port>": where the client
+// must connect when it dials either host name.
+func (s *Server) Addr() string { return s.addr }
+
+// CACertPEM returns the PEM of the CA that issued the server certificate, for
+// the client's trusted roots.
+func (s *Server) CACertPEM() []byte { return s.ca.CertPEM() }
+
+// ClientCAPEM returns the PEM of the CA that the server trusts for client
+// certificates: the "CA certificate" QIWI hands an agent along with its client
+// certificate. The server's own certificate is not issued by it; trust
+// [Server.CACertPEM] for that.
+func (s *Server) ClientCAPEM() []byte { return s.clientCA.CertPEM() }
+
+// ClientCertificate issues a fresh client certificate from the CA of
+// [Server.ClientCAPEM], with the terminal ID as its common name, for mutual
+// TLS with [PrivateHost].
+func (s *Server) ClientCertificate() (tls.Certificate, error) {
+	return s.clientCA.ClientCert("qiwi-agent-" + s.TerminalID())
+}
+
+// Client returns an *http.Client without a client certificate that trusts
+// the server's CA and connects to [Server.Addr] whenever it dials [Host] or
+// [PrivateHost] on any port. It refuses to dial any other host. The same
+// client is returned each time; Close closes its idle connections.
+func (s *Server) Client() *http.Client { return s.client }
+
+// CertClient returns a new *http.Client like [Server.Client] that also
+// presents cert in the handshake (for [PrivateHost]).
+func (s *Server) CertClient(cert tls.Certificate) *http.Client {
+	return s.newClient([]tls.Certificate{cert})
+}
+
+func (s *Server) newClient(certs []tls.Certificate) *http.Client {
+	d := &net.Dialer{Timeout: 10 * time.Second}
+	return &http.Client{
+		Timeout: 60 * time.Second,
+		Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{RootCAs: s.ca.Pool(), MinVersion: tls.VersionTLS12, Certificates: certs},
+			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				host, _, err := net.SplitHostPort(addr)
+				if err != nil {
+					return nil, err
+				}
+				if !strings.EqualFold(host, Host) && !strings.EqualFold(host, PrivateHost) {
+					return nil, fmt.Errorf("qiwitopuptest: client dials only %s and %s, not %s", Host, PrivateHost, host)
+				}
+				return d.DialContext(ctx, "tcp4", s.addr)
+			},
+			MaxIdleConnsPerHost: 16,
+			IdleConnTimeout:     30 * time.Second,
+		},
+	}
+}
+
+// TerminalID returns the agent ID the server accepts.
+func (s *Server) TerminalID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.terminalID
+}
+
+// Password returns the password the server accepts.
+func (s *Server) Password() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.password
+}
+
+// SetPassword replaces the accepted password, as QIWI staff would on the
+// agent's request; requests with the old one get 150.
+func (s *Server) SetPassword(p string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.password = p
+}
+
+// SetAllowedIPs replaces the source-address allowlist, as [WithAllowedIPs]
+// does; no entries allows every address. It returns an error naming the
+// entries that do not parse (they never match).
+func (s *Server) SetAllowedIPs(ips ...string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if bad := s.setAllowedLocked(ips); len(bad) > 0 {
+		return fmt.Errorf("qiwitopuptest: invalid allowlist entries %q", bad)
+	}
+	return nil
+}
+
+func (s *Server) setAllowedLocked(ips []string) (bad []string) {
+	s.allowAll = len(ips) == 0
+	s.allowed = nil
+	for _, ip := range ips {
+		ip = strings.TrimSpace(ip)
+		if strings.Contains(ip, "/") {
+			p, err := netip.ParsePrefix(ip)
+			if err != nil {
+				bad = append(bad, ip)
+				continue
+			}
+			if p.Addr().Is4In6() {
+				p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+			}
+			s.allowed = append(s.allowed, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(ip)
+		if err != nil {
+			bad = append(bad, ip)
+			continue
+		}
+		a = a.Unmap()
+		s.allowed = append(s.allowed, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return bad
+}
+
+// Balance returns the agent balance in currency ccy (numeric or letter code)
+// as a decimal string with two decimals, or "" if the agent has no account in
+// that currency.
+func (s *Server) Balance(ccy string) string {
+	code, ok := normCCY(ccy)
+	if !ok {
+		return ""
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.balances[code]
+	if !ok {
+		return ""
+	}
+	return payments.FormatMinor(v, 2)
+}
+
+// SetBalance sets (or opens) the agent account in currency ccy with amount, a
+// decimal string with at most two decimals.
+func (s *Server) SetBalance(ccy, amount string) error {
+	code, ok := normCCY(ccy)
+	if !ok {
+		return fmt.Errorf("qiwitopuptest: SetBalance: unknown currency %q", ccy)
+	}
+	v, err := payments.ParseMinor(amount, 2)
+	if err != nil || v < 0 {
+		return fmt.Errorf("qiwitopuptest: SetBalance: %q is not a non-negative amount with at most 2 decimals", amount)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.balances[code] = v
+	return nil
+}
+
+// AddWallet registers a QIWI wallet for phone (international format without
+// '+', e.g. "79181234567"). An identified wallet can be topped up; a wallet
+// added with identified false exists but check-deposit-possible answers 204
+// with <deposit-possible>0</deposit-possible>, and wallet top-ups to it are
+// declined with result-code 204. Adding it again changes identified.
+func (s *Server) AddWallet(phone string, identified bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.wallets[phone] = identified
+}
+
+// WalletExists reports whether a wallet for phone exists: added with
+// [Server.AddWallet] or created by an accepted wallet top-up (service 99).
+// [WithAllWalletsExist] is not taken into account here.
+func (s *Server) WalletExists(phone string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.wallets[phone]
+	return ok
+}
+
+// SetDepositImpossible makes check-deposit-possible for phone answer 204
+// with <deposit-possible>0</deposit-possible>, and wallet top-ups to it be
+// declined with 204, whether or not the wallet exists.
+func (s *Server) SetDepositImpossible(phone string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.depositImpossible[phone] = true
+}
+
+// BlockAccount forbids top-ups of account (a to/account-number, or the card
+// number of a 32911 payout): new payments to it are declined with result-code
+// 319, and check-deposit-possible for it answers 319 with
+// <deposit-possible>0</deposit-possible>. Payments already made are not
+// affected.
+func (s *Server) BlockAccount(account string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.blocked[account] = true
+}
+
+// FailAccount makes payments to account (a to/account-number, or the card
+// number of a 32911 payout) end, when they reach their final step, in status
+// 160 with resultCode (e.g. 300 or 702) instead of 60, including payments
+// already pending. The funds go back to the agent balance.
+// FailAccount(account, 0) undoes it.
+func (s *Server) FailAccount(account string, resultCode int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if resultCode == 0 {
+		delete(s.failAccounts, account)
+		return
+	}
+	s.failAccounts[account] = resultCode
+}
+
+// SetProvider makes get-provider-by-phone-number answer provider id for phone
+// numbers (without country code) starting with prefix; the longest matching
+// prefix wins. A number no prefix matches is answered with result-code 300.
+func (s *Server) SetProvider(prefix string, id int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.providers[prefix] = id
+}
+
+// Complete moves the payment with transaction number txn straight to its
+// final outcome (60, or the [Server.FailAccount] one), with the balance
+// effect. A payment already final is left alone. It reports whether the
+// payment exists.
+func (s *Server) Complete(txn string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.payments[txn]
+	if p == nil {
+		return false
+	}
+	if !p.final() && p.Status >= 0 {
+		st, rc := s.outcomeLocked(p)
+		s.transitionLocked(p, st, rc)
+	}
+	return true
+}
+
+// SetStatus sets the status and result-code of the payment with transaction
+// number txn. The balance follows: statuses 0..100 hold the amount debited
+// from the agent account, -1 and statuses above 100 return it. final-status
+// becomes true for 60 and above 100; fatal-error is true when resultCode is
+// not 0. It reports whether the payment exists.
+func (s *Server) SetStatus(txn string, status int, resultCode int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.payments[txn]
+	if p == nil {
+		return false
+	}
+	s.transitionLocked(p, status, resultCode)
+	return true
+}
+
+// PaymentRecord is what the server holds about one payment.
+type PaymentRecord struct {
+	TransactionNumber  string // the agent's number, the idempotency key
+	TxnID              string // QIWI's txn_id
+	ServiceID          int    // to/service-id
+	Account            string // to/account-number as sent (unmasked)
+	Amount             string // to/amount, two decimals; also the from/amount (no fees)
+	FromCCY            string // numeric ISO 4217 of the agent account debited
+	ToCCY              string // numeric ISO 4217 of the recipient account
+	IncomeWireTransfer string // request-level extra income_wire_transfer; "" if absent
+	FromExtras         map[string]string
+	ToExtras           map[string]string // e.g. account0, account1, bankId, comment
+	Status             int
+	ResultCode         int
+	FinalStatus        bool
+	FatalError         bool
+	RRN, BillRegID     string // card payouts (34020) once in status 60
+	Polls              int    // status requests that included this payment
+	Created            time.Time
+}
+
+// Payment returns the payment with transaction number txn, if the server has
+// it.
+func (s *Server) Payment(txn string) (PaymentRecord, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.payments[txn]
+	if p == nil {
+		return PaymentRecord{}, false
+	}
+	return p.record(), true
+}
+
+// Payments returns every stored payment in the order they were created.
+func (s *Server) Payments() []PaymentRecord {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]PaymentRecord, 0, len(s.order))
+	for _, txn := range s.order {
+		out = append(out, s.payments[txn].record())
+	}
+	return out
+}
+
+func (p *payment) record() PaymentRecord {
+	r := p.PaymentRecord
+	r.FromExtras = maps.Clone(p.FromExtras)
+	r.ToExtras = maps.Clone(p.ToExtras)
+	return r
+}
+
+// Request is one request the server received.
+type Request struct {
+	// Op is one of the Op constants. It describes the request, whatever its
+	// outcome.
+	Op   string
+	Host string // host name the request was addressed to (Host header, without port)
+	// SNI is the TLS server name the client sent.
+	SNI    string
+	Method string
+	Path   string
+	Header http.Header // as received, X-Digital-Sign included
+	// Body is the body as received; it contains the password when the client
+	// sent one.
+	Body       []byte
+	RemoteAddr string
+	// ClientCertCN is the common name of the verified client certificate, ""
+	// without one.
+	ClientCertCN string
+	// AuthMode is how the request was authenticated (AuthPassword,
+	// AuthSignature, AuthCertificate), or "" if it was not (refused, not
+	// processed because of a fault, invalid, unknown route).
+	AuthMode string
+	Time     time.Time
+	// Answered is the HTTP status sent, or 0 if the connection was dropped
+	// (or the client went away) without an answer, or the request is still
+	// being handled.
+	Answered int
+	// ResultCode is the request-level <result-code> answered, or -1 when no
+	// XML answer was produced (fault, unknown route).
+	ResultCode int
+}
+
+// Requests returns copies of the requests received since the start or the
+// last [Server.Reset], in arrival order.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Request, len(s.requests))
+	for i, r := range s.requests {
+		out[i] = *r
+		out[i].Header = r.Header.Clone()
+		out[i].Body = append([]byte(nil), r.Body...)
+	}
+	return out
+}
+
+// Count returns how many received requests have Op op, whatever their
+// outcome.
+func (s *Server) Count(op string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, r := range s.requests {
+		if r.Op == op {
+			n++
+		}
+	}
+	return n
+}
+
+// Reset forgets the recorded requests. Payments, balances, wallets, switches
+// and queued faults stay.
+func (s *Server) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = nil
+}
+
+type faultKind int
+
+const (
+	faultFail faultKind = iota + 1
+	faultError
+	faultDrop
+	faultDropBefore
+	faultDelay
+	faultTruncate
+	faultEmpty
+	faultGarbage
+)
+
+type fault struct {
+	kind   faultKind
+	status int
+	body   string
+	code   int
+	fatal  bool
+	delay  time.Duration
+}
+
+func (s *Server) queue(n int, f fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.faults = append(s.faults, f)
+	}
+}
+
+// Faults apply to the next requests to the two documented routes (POST
+// /xml/topup.jsp and POST /xml/xmlcp.jsp on either host), one request each,
+// in the order they were queued. A request to an unknown route does not use
+// one up.
+
+// FailNext answers the next n requests with HTTP status and body without
+// processing them. A body that starts with '<' is sent as text/xml, any other
+// as text/plain.
+func (s *Server) FailNext(n int, status int, body string) {
+	s.queue(n, fault{kind: faultFail, status: status, body: body})
+}
+
+// ErrorNext answers the next n requests 200 with only a request-level error,
+// <result-code fatal=".." message=".." msg="..">code</result-code>, without
+// processing them (no authentication, no payment, no state change). Use 13
+// (try again in a minute), 150 (authorization), 300 (unknown error) or 339
+// (IP restriction); the message is the documents' Russian text for the code,
+// "Неизвестная ошибка" for 300 and any undocumented code.
+func (s *Server) ErrorNext(n int, code int, fatal bool) {
+	s.queue(n, fault{kind: faultError, code: code, fatal: fatal})
+}
+
+// DropNext processes the next n requests fully (payments are created,
+// statuses move) and then closes the connection without answering: the
+// client cannot know the outcome.
+func (s *Server) DropNext(n int) { s.queue(n, fault{kind: faultDrop}) }
+
+// DropBeforeNext closes the connection of the next n requests without
+// processing them and without answering.
+func (s *Server) DropBeforeNext(n int) { s.queue(n, fault{kind: faultDropBefore}) }
+
+// DelayNext processes the next n requests, then waits d before answering. The
+// wait ends early, without an answer, when the client gives up (its request
+// context ends) or the server is closed.
+func (s *Server) DelayNext(n int, d time.Duration) {
+	s.queue(n, fault{kind: faultDelay, delay: d})
+}
+
+// TruncateNext processes the next n requests and answers 200 with only the
+// first half of the XML, properly framed: the client reads a complete HTTP
+// response whose XML is cut off.
+func (s *Server) TruncateNext(n int) { s.queue(n, fault{kind: faultTruncate}) }
+
+// EmptyNext processes the next n requests and answers 200 with an empty body.
+func (s *Server) EmptyNext(n int) { s.queue(n, fault{kind: faultEmpty}) }
+
+// GarbageNext processes the next n requests and answers 200 with an HTML page
+// instead of the XML, as a misconfigured proxy would.
+func (s *Server) GarbageNext(n int) { s.queue(n, fault{kind: faultGarbage}) }
+
+// sortedCodes returns the currency codes of the agent accounts in order.
+func (s *Server) sortedCodesLocked() []string {
+	codes := make([]string, 0, len(s.balances))
+	for c := range s.balances {
+		codes = append(codes, c)
+	}
+	sort.Strings(codes)
+	return codes
+}

@@ -1,0 +1,290 @@
+package qiwitopup
+
+import (
+	"bytes"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/paysdk/payments"
+)
+
+// node is one element of a request. Requests are written by hand, in the
+// element order of the document's examples, two spaces an indent level, as
+// the English examples are.
+type node struct {
+	name, extraName, text string
+	kids                  []node
+}
+
+func el(name string, kids ...node) node { return node{name: name, kids: kids} }
+func leaf(name, text string) node       { return node{name: name, text: text} }
+func extra(name, value string) node     { return node{name: "extra", extraName: name, text: value} }
+func (n node) with(kids ...node) node   { n.kids = append(n.kids, kids...); return n }
+func nodes(cond bool, n ...node) []node {
+	if cond {
+		return n
+	}
+	return nil
+}
+
+func (n node) write(b *bytes.Buffer, depth int) {
+	b.WriteString(strings.Repeat("  ", depth))
+	b.WriteString("<" + n.name)
+	if n.extraName != "" {
+		b.WriteString(` name="`)
+		_ = xml.EscapeText(b, []byte(n.extraName))
+		b.WriteString(`"`)
+	}
+	b.WriteString(">")
+	if len(n.kids) == 0 {
+		_ = xml.EscapeText(b, []byte(n.text))
+	} else {
+		b.WriteString("\n")
+		for _, k := range n.kids {
+			k.write(b, depth+1)
+		}
+		b.WriteString(strings.Repeat("  ", depth))
+	}
+	b.WriteString("</" + n.name + ">\n")
+}
+
+// document renders a request with the XML declaration of the examples.
+func document(root node) []byte {
+	var b bytes.Buffer
+	b.WriteString(`<?xml version="1.0" encoding="utf-8"?>` + "\n")
+	root.write(&b, 0)
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+}
+
+// response is a decoded <response>.
+type response struct {
+	HasCode  bool
+	Code     ResultCode
+	Fatal    bool
+	Message  string
+	Payments []Payment
+	Balances []Balance
+	// check-user / check-deposit-possible flags, nil when absent.
+	Exist, DepositPossible *bool
+	ProviderID             string
+}
+
+type wireResultCode struct {
+	Fatal   string `xml:"fatal,attr"`
+	Message string `xml:"message,attr"`
+	Msg     string `xml:"msg,attr"`
+	Value   string `xml:",chardata"`
+}
+
+type wireExtra struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:",chardata"`
+}
+
+type wirePayment struct {
+	attrs map[string]string
+	From  struct {
+		Amount string `xml:"amount"`
+		Ccy    string `xml:"ccy"`
+	} `xml:"from"`
+	To struct {
+		ServiceID     string      `xml:"service-id"`
+		Amount        string      `xml:"amount"`
+		Ccy           string      `xml:"ccy"`
+		AccountNumber string      `xml:"account-number"`
+		Extras        []wireExtra `xml:"extra"`
+	} `xml:"to"`
+	Extras []wireExtra `xml:"extra"`
+}
+
+// UnmarshalXML keeps every attribute by its local name.
+func (p *wirePayment) UnmarshalXML(d *xml.Decoder, start xml.StartElement) error {
+	p.attrs = make(map[string]string, len(start.Attr))
+	for _, a := range start.Attr {
+		p.attrs[a.Name.Local] = a.Value
+	}
+	type plain wirePayment // no methods: no recursion
+	var q plain
+	if err := d.DecodeElement(&q, &start); err != nil {
+		return err
+	}
+	q.attrs = p.attrs
+	*p = wirePayment(q)
+	return nil
+}
+
+type wireBalance struct {
+	Code  string `xml:"code,attr"`
+	Value string `xml:",chardata"`
+}
+
+type wireResponse struct {
+	XMLName         xml.Name        `xml:"response"`
+	ResultCode      *wireResultCode `xml:"result-code"`
+	Payments        []wirePayment   `xml:"payment"`
+	Wrapped         []wirePayment   `xml:"payments>payment"`
+	Balances        []wireBalance   `xml:"balances>balance"`
+	Exist           *string         `xml:"exist"`
+	DepositPossible *string         `xml:"deposit-possible"`
+	Provider        *struct {
+		ID string `xml:"id,attr"`
+	} `xml:"provider"`
+}
+
+// moscow is the zone of txn-date. The document does not name it; QIWI is a
+// Moscow bank and its other APIs use Moscow time. A fixed offset: no tzdata
+// needed, and Moscow has had no daylight saving time since 2014.
+var moscow = time.FixedZone("MSK", 3*60*60)
+
+// cyrillicResultCode is the attribute name of the status examples, spelled
+// with a Cyrillic "с" (U+0441): "result-сode". Read as result-code.
+const cyrillicResultCode = "result-\u0441ode"
+
+// decodeResponse reads a response tolerantly: unknown elements and
+// attributes are ignored, <payment> may be wrapped in <payments>, the
+// <result-code> element may be missing, quotes may be single or double.
+func decodeResponse(body []byte) (response, error) {
+	var w wireResponse
+	if len(bytes.TrimSpace(body)) == 0 {
+		return response{}, fmt.Errorf("empty body")
+	}
+	d := xml.NewDecoder(bytes.NewReader(body))
+	d.Strict = true
+	d.CharsetReader = func(label string, in io.Reader) (io.Reader, error) {
+		if strings.EqualFold(label, "utf-8") || strings.EqualFold(label, "utf8") {
+			return in, nil
+		}
+		return nil, fmt.Errorf("charset %q is not UTF-8", label)
+	}
+	if err := d.Decode(&w); err != nil {
+		return response{}, err
+	}
+	var r response
+	if rc := w.ResultCode; rc != nil {
+		code, err := strconv.Atoi(strings.TrimSpace(rc.Value))
+		if err != nil {
+			return response{}, fmt.Errorf("result-code %q is not a number", clip(rc.Value))
+		}
+		r.HasCode, r.Code, r.Fatal = true, ResultCode(code), parseBool(rc.Fatal)
+		r.Message = firstNonEmpty(rc.Message, rc.Msg)
+	}
+	for _, wp := range append(w.Payments, w.Wrapped...) {
+		p, err := wp.payment()
+		if err != nil {
+			return response{}, err
+		}
+		r.Payments = append(r.Payments, p)
+	}
+	for _, wb := range w.Balances {
+		amt, err := payments.ParseDecimal(strings.TrimSpace(wb.Value))
+		if err != nil {
+			return response{}, fmt.Errorf("balance %q: %w", clip(wb.Code), err)
+		}
+		r.Balances = append(r.Balances, Balance{Currency: strings.TrimSpace(wb.Code), Amount: amt})
+	}
+	if w.Exist != nil {
+		v := parseBool(*w.Exist)
+		r.Exist = &v
+	}
+	if w.DepositPossible != nil {
+		v := parseBool(*w.DepositPossible)
+		r.DepositPossible = &v
+	}
+	if w.Provider != nil {
+		r.ProviderID = strings.TrimSpace(w.Provider.ID)
+	}
+	return r, nil
+}
+
+func (w wirePayment) payment() (Payment, error) {
+	a := w.attrs
+	p := Payment{
+		TxnID:             strings.TrimSpace(a["txn_id"]),
+		TransactionNumber: strings.TrimSpace(a["transaction-number"]),
+		Message:           firstNonEmpty(a["message"], a["msg"]),
+		FinalStatus:       parseBool(a["final-status"]),
+		FatalError:        parseBool(a["fatal-error"]),
+		FromCurrency:      strings.TrimSpace(w.From.Ccy),
+		ToCurrency:        strings.TrimSpace(w.To.Ccy),
+		Account:           strings.TrimSpace(w.To.AccountNumber),
+	}
+	if p.TransactionNumber == "" {
+		return Payment{}, fmt.Errorf("payment without transaction-number")
+	}
+	st, ok := a["status"]
+	if !ok {
+		return Payment{}, fmt.Errorf("payment %s without status", clip(p.TransactionNumber))
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(st))
+	if err != nil {
+		return Payment{}, fmt.Errorf("payment status %q is not a number", clip(st))
+	}
+	p.Status = Status(n)
+	rc, ok := a["result-code"]
+	if !ok {
+		rc = a[cyrillicResultCode]
+	}
+	if strings.TrimSpace(rc) != "" {
+		n, err := strconv.Atoi(strings.TrimSpace(rc))
+		if err != nil {
+			return Payment{}, fmt.Errorf("payment result-code %q is not a number", clip(rc))
+		}
+		p.ResultCode = ResultCode(n)
+	}
+	if d := strings.TrimSpace(a["txn-date"]); d != "" {
+		if p.TxnDate, err = time.ParseInLocation("02.01.2006 15:04:05", d, moscow); err != nil {
+			return Payment{}, fmt.Errorf("txn-date %q: not dd.MM.yyyy HH:mm:ss", clip(d))
+		}
+	}
+	if s := strings.TrimSpace(w.To.ServiceID); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return Payment{}, fmt.Errorf("service-id %q is not a number", clip(s))
+		}
+		p.Service = Service(n)
+	}
+	for _, f := range []struct {
+		dst *payments.Decimal
+		src string
+	}{{&p.FromAmount, w.From.Amount}, {&p.ToAmount, w.To.Amount}} {
+		if s := strings.TrimSpace(f.src); s != "" {
+			if *f.dst, err = payments.ParseDecimal(s); err != nil {
+				return Payment{}, fmt.Errorf("amount %q: %w", clip(s), err)
+			}
+		}
+	}
+	for _, e := range append(w.Extras, w.To.Extras...) {
+		if p.Extras == nil {
+			p.Extras = map[string]string{}
+		}
+		p.Extras[e.Name] = strings.TrimSpace(e.Value)
+	}
+	return p, nil
+}
+
+func parseBool(s string) bool {
+	s = strings.TrimSpace(strings.ToLower(s))
+	return s == "true" || s == "1"
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v = strings.TrimSpace(v); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func clip(s string) string { return payments.MaskPAN(truncate(s, 40)) }
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}

@@ -24,7 +24,7 @@ type config struct {
 	terminalID, password string
 	pub                  *rsa.PublicKey
 	allowedIPs           []string
-	balances             map[string]string
+	balances             [][2]string // (ccy, amount) in option order; later wins
 	minAmount, maxAmount string
 	steps                int
 	wrapSBP              bool
@@ -37,7 +37,7 @@ func defaultConfig() config {
 	return config{
 		terminalID: DefaultTerminalID,
 		password:   DefaultPassword,
-		balances:   map[string]string{DefaultCurrency: DefaultBalance},
+		balances:   [][2]string{{DefaultCurrency, DefaultBalance}},
 		minAmount:  DefaultMinAmount,
 		maxAmount:  DefaultMaxAmount,
 		steps:      1,
@@ -83,16 +83,11 @@ func WithAllowedIPs(ips ...string) Option {
 
 // WithBalance sets the starting balance of the agent account in currency ccy
 // (numeric ISO 4217 such as "643", or a letter code such as "RUB") to amount,
-// a decimal string with at most two decimals ("10000.00"). It may be given
-// once per currency; the RUB account ("643") exists with [DefaultBalance]
+// a decimal string with at most two decimals ("10000.00"). When one currency
+// is set more than once (say as "840" and "USD") the last wins; the RUB account ("643") exists with [DefaultBalance]
 // unless set here. NewServer panics on an invalid currency or amount.
 func WithBalance(ccy string, amount string) Option {
-	return func(c *config) {
-		if c.balances == nil {
-			c.balances = map[string]string{}
-		}
-		c.balances[ccy] = amount
-	}
+	return func(c *config) { c.balances = append(c.balances, [2]string{ccy, amount}) }
 }
 
 // WithLimits sets the smallest and largest accepted payment amount, decimal

@@ -124,7 +124,8 @@ func NewServer(opts ...Option) *Server {
 		cfg.now = time.Now
 	}
 	balances := map[string]int64{}
-	for ccy, amount := range cfg.balances {
+	for _, kv := range cfg.balances {
+		ccy, amount := kv[0], kv[1]
 		code, ok := normCCY(ccy)
 		if !ok {
 			panic(fmt.Sprintf("qiwitopuptest: WithBalance: unknown currency %q", ccy))
@@ -721,7 +722,7 @@ func (s *Server) EmptyNext(n int) { s.queue(n, fault{kind: faultEmpty}) }
 // instead of the XML, as a misconfigured proxy would.
 func (s *Server) GarbageNext(n int) { s.queue(n, fault{kind: faultGarbage}) }
 
-// sortedCodes returns the currency codes of the agent accounts in order.
+// sortedCodesLocked returns the currency codes of the agent accounts in order.
 func (s *Server) sortedCodesLocked() []string {
 	codes := make([]string, 0, len(s.balances))
 	for c := range s.balances {

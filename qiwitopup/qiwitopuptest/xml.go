@@ -81,7 +81,7 @@ func parseRequest(body []byte) (*xRequest, error) {
 		if err != nil {
 			return nil, err
 		}
-		switch tok.(type) {
+		switch tok := tok.(type) {
 		case xml.StartElement:
 			if depth == 0 {
 				roots++
@@ -90,7 +90,7 @@ func parseRequest(body []byte) (*xRequest, error) {
 		case xml.EndElement:
 			depth--
 		case xml.CharData:
-			if depth == 0 && len(bytes.TrimSpace(tok.(xml.CharData))) > 0 {
+			if depth == 0 && len(bytes.TrimSpace(tok)) > 0 {
 				return nil, errors.New("text outside the root element")
 			}
 		}

@@ -1,0 +1,825 @@
+package qiwitopuptest
+
+import (
+	"context"
+	"crypto"
+	"crypto/md5"
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/subtle"
+	"crypto/tls"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/paysdk/payments"
+)
+
+// maxBody caps the request body the server reads; a larger body is answered
+// as not well-formed (300, fatal).
+const maxBody = 1 << 20
+
+// Request-level codes (the documents' "request processing" table).
+const (
+	codeOK      = 0
+	codeAuth    = 150
+	codeUnknown = 300
+	codeIP      = 339
+)
+
+// Payment statuses.
+const (
+	statusAccepted  = 50
+	statusCrediting = 52
+	statusSuccess   = 60
+	statusDeclined  = 150
+	statusCancelled = 160
+)
+
+// msk is Moscow time, the fake's time zone for txn-date.
+var msk = time.FixedZone("MSK", 3*3600)
+
+const txnDateLayout = "02.01.2006 15:04:05"
+
+const garbageHTML = `<!DOCTYPE html>
+<html><head><title>502 Bad Gateway</title></head>
+<body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>
+`
+
+type payment struct {
+	PaymentRecord
+	in      intent
+	minor   int64 // amount in kopecks; 0 if it did not parse
+	debited bool
+}
+
+func (p *payment) final() bool { return p.Status == statusSuccess || p.Status > 100 }
+
+// intent is what makes two pay requests "the same payment": the details the
+// documents list (amount, currency, customer, service) plus the recipient
+// extras that identify the customer for card, SBP and mobile payouts.
+type intent struct {
+	service, account, amount, fromCCY, toCCY string
+	account0, account1, bankID               string
+}
+
+type response struct {
+	status int
+	ctype  string
+	body   []byte
+}
+
+func xmlResponse(body []byte) response {
+	return response{status: http.StatusOK, ctype: "text/xml; charset=utf-8", body: body}
+}
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if !s.enter() {
+		w.Header().Set("Connection", "close")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return
+	}
+	defer s.leave()
+
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	bodyOK := err == nil && len(body) <= maxBody
+	known := r.Method == http.MethodPost && (r.URL.Path == PathTopup || r.URL.Path == PathXMLCP)
+
+	var req *xRequest
+	op := OpUnknown
+	if known {
+		op = OpInvalid
+		if bodyOK {
+			if req, err = parseRequest(body); err == nil {
+				op = opOf(req)
+			} else {
+				req = nil
+			}
+		}
+	}
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	rec := &Request{
+		Op:         op,
+		Host:       strings.ToLower(host),
+		Method:     r.Method,
+		Path:       r.URL.Path,
+		Header:     r.Header.Clone(),
+		Body:       body,
+		RemoteAddr: r.RemoteAddr,
+		Time:       s.now(),
+		ResultCode: -1,
+	}
+	if r.TLS != nil {
+		rec.SNI = r.TLS.ServerName
+		if len(r.TLS.PeerCertificates) > 0 {
+			rec.ClientCertCN = r.TLS.PeerCertificates[0].Subject.CommonName
+		}
+	}
+	s.mu.Lock()
+	s.requests = append(s.requests, rec)
+	s.mu.Unlock()
+
+	if !known {
+		if s.t != nil {
+			s.t.Errorf("qiwitopuptest: unexpected request %s %s: QIWI Top-Up has no such route (only POST %s and POST %s)",
+				r.Method, r.URL.RequestURI(), PathTopup, PathXMLCP)
+		}
+		s.answer(w, rec, response{status: http.StatusNotFound, ctype: "text/plain; charset=utf-8", body: []byte("Not Found")})
+		return
+	}
+
+	f := s.popFault()
+	switch f.kind {
+	case faultFail:
+		ct := "text/plain; charset=utf-8"
+		if strings.HasPrefix(strings.TrimSpace(f.body), "<") {
+			ct = "text/xml; charset=utf-8"
+		}
+		s.answer(w, rec, response{status: f.status, ctype: ct, body: []byte(f.body)})
+		return
+	case faultError:
+		s.mu.Lock()
+		rec.ResultCode = f.code
+		s.mu.Unlock()
+		s.answer(w, rec, xmlResponse(errorDoc(f.code, f.fatal)))
+		return
+	case faultDropBefore:
+		drop(w)
+		return
+	}
+
+	resp := s.process(r, body, req, op, rec)
+
+	switch f.kind {
+	case faultDrop:
+		drop(w)
+		return
+	case faultDelay:
+		if !s.wait(r.Context(), f.delay) {
+			drop(w)
+			return
+		}
+	case faultTruncate:
+		resp.body = resp.body[:len(resp.body)/2]
+	case faultEmpty:
+		resp.body = nil
+	case faultGarbage:
+		resp = response{status: http.StatusOK, ctype: "text/html; charset=utf-8", body: []byte(garbageHTML)}
+	}
+	s.answer(w, rec, resp)
+}
+
+func (s *Server) popFault() fault {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.faults) == 0 {
+		return fault{}
+	}
+	f := s.faults[0]
+	s.faults = s.faults[1:]
+	return f
+}
+
+// wait sleeps d; it reports false if the client went away or the server is
+// closing first.
+func (s *Server) wait(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	case <-s.done:
+		return false
+	}
+}
+
+// answer records the status and then writes the response, so a client that
+// has its answer always finds it in Requests.
+func (s *Server) answer(w http.ResponseWriter, rec *Request, resp response) {
+	s.mu.Lock()
+	rec.Answered = resp.status
+	s.mu.Unlock()
+	h := w.Header()
+	h.Set("Content-Type", resp.ctype)
+	h.Set("Content-Length", strconv.Itoa(len(resp.body)))
+	w.WriteHeader(resp.status)
+	_, _ = w.Write(resp.body)
+}
+
+// drop closes the connection under the request without a byte of answer.
+func drop(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic("qiwitopuptest: ResponseWriter is not a Hijacker (HTTP/2?)")
+	}
+	c, _, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	if tc, ok := c.(*tls.Conn); ok {
+		// Close the socket itself: no close_notify, as when a connection dies.
+		_ = tc.NetConn().Close()
+		return
+	}
+	_ = c.Close()
+}
+
+// process runs the checks and the operation under the state lock, so each
+// request is atomic with respect to the others.
+func (s *Server) process(r *http.Request, body []byte, req *xRequest, op string, rec *Request) response {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fail := func(code int) response {
+		rec.ResultCode = code
+		return xmlResponse(errorDoc(code, true))
+	}
+	if req == nil {
+		return fail(codeUnknown)
+	}
+	if !s.ipAllowedLocked(r.RemoteAddr) {
+		return fail(codeIP)
+	}
+	mode, ok := s.authLocked(r, body, req)
+	if !ok {
+		return fail(codeAuth)
+	}
+	rec.AuthMode = mode
+	if op == OpInvalid || (op == OpGetProvider) != (r.URL.Path == PathXMLCP) {
+		return fail(codeUnknown)
+	}
+	var doc []byte
+	switch op {
+	case OpPing:
+		doc = s.pingLocked()
+	case OpCheckUser:
+		doc = s.checkUserLocked(req)
+	case OpCheckDepositPossible:
+		doc = s.checkDepositLocked(req)
+	case OpGetProvider:
+		doc = s.getProviderLocked(req)
+	case OpPay:
+		doc = s.payLocked(req)
+	case OpStatus:
+		doc = s.statusLocked(req)
+	}
+	rec.ResultCode = resultCodeOf(doc)
+	return xmlResponse(doc)
+}
+
+// resultCodeOf reads back the request-level code of a document made here.
+func resultCodeOf(doc []byte) int {
+	s := string(doc)
+	i := strings.Index(s, "<result-code")
+	if i < 0 {
+		return -1
+	}
+	s = s[i:]
+	j := strings.IndexByte(s, '>')
+	k := strings.Index(s, "</result-code>")
+	if j < 0 || k < j {
+		return -1
+	}
+	n, err := strconv.Atoi(s[j+1 : k])
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// isPrivate reports whether the request was addressed to PrivateHost, by
+// TLS server name or by Host header.
+func isPrivate(r *http.Request) bool {
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if strings.EqualFold(host, PrivateHost) {
+		return true
+	}
+	return r.TLS != nil && strings.EqualFold(r.TLS.ServerName, PrivateHost)
+}
+
+func eq(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
+
+// authLocked authenticates the request and returns its mode.
+func (s *Server) authLocked(r *http.Request, body []byte, req *xRequest) (string, bool) {
+	if !eq(strings.TrimSpace(req.TerminalID), s.terminalID) {
+		return "", false
+	}
+	pw, hasPW := extra(req.Extras, "password")
+	if isPrivate(r) {
+		if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+			return "", false
+		}
+		if hasPW && !eq(pw, s.password) {
+			return "", false
+		}
+		return AuthCertificate, true
+	}
+	sig, alg := r.Header.Get("X-Digital-Sign"), r.Header.Get("X-Digital-Sign-Alg")
+	if sig != "" || alg != "" {
+		if s.pub == nil || !verifySignature(s.pub, body, sig, alg) {
+			return "", false
+		}
+		return AuthSignature, true
+	}
+	if !hasPW || !eq(pw, s.password) {
+		return "", false
+	}
+	return AuthPassword, true
+}
+
+// verifySignature checks an RSASSA-PKCS1-v1_5 signature (standard padded
+// base64) over body.
+func verifySignature(pub *rsa.PublicKey, body []byte, sig64, alg string) bool {
+	sig, err := base64.StdEncoding.Strict().DecodeString(strings.TrimSpace(sig64))
+	if err != nil || len(sig) == 0 {
+		return false
+	}
+	switch strings.TrimSpace(alg) {
+	case "SHA1withRSA":
+		h := sha1.Sum(body)
+		return rsa.VerifyPKCS1v15(pub, crypto.SHA1, h[:], sig) == nil
+	case "MD5withRSA":
+		h := md5.Sum(body)
+		return rsa.VerifyPKCS1v15(pub, crypto.MD5, h[:], sig) == nil
+	}
+	return false
+}
+
+func (s *Server) ipAllowedLocked(remote string) bool {
+	if s.allowAll {
+		return true
+	}
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		host = remote
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return false
+	}
+	a = a.Unmap().WithZone("")
+	for _, p := range s.allowed {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) writeBalances(o *out) {
+	o.raw("<balances>\n")
+	for _, c := range s.sortedCodesLocked() {
+		o.raw(`<balance code="` + c + `">` + payments.FormatMinor(s.balances[c], 2) + "</balance>\n")
+	}
+	o.raw("</balances>\n")
+}
+
+func (s *Server) writeSBPExtras(o *out) {
+	o.raw("<balances-ovd>")
+	for _, c := range s.sortedCodesLocked() {
+		o.raw(`<balance-ovd code="` + c + `">` + payments.FormatMinor(s.balances[c], 2) + "</balance-ovd>")
+	}
+	o.raw("</balances-ovd><f></f><lk-status>001</lk-status>\n")
+}
+
+func (s *Server) pingLocked() []byte {
+	o := newOut()
+	o.resultCode(codeOK, false, "", false)
+	s.writeBalances(o)
+	return o.bytes()
+}
+
+func boolDigit(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
+
+// phoneExtras validates the phone and optional ccy extras of check-user and
+// check-deposit-possible.
+func phoneExtras(req *xRequest) (string, bool) {
+	phone, _ := extra(req.Extras, "phone")
+	if !validPhone(phone) {
+		return "", false
+	}
+	if ccy, ok := extra(req.Extras, "ccy"); ok {
+		if _, ok := normCCY(ccy); !ok {
+			return "", false
+		}
+	}
+	return phone, true
+}
+
+// walletLocked reports whether a wallet for phone exists and whether it is
+// identified.
+func (s *Server) walletLocked(phone string) (exists, identified bool) {
+	identified, exists = s.wallets[phone]
+	if !exists && s.allExist {
+		return true, true
+	}
+	return exists, identified
+}
+
+func (s *Server) checkUserLocked(req *xRequest) []byte {
+	phone, ok := phoneExtras(req)
+	if !ok {
+		return errorDoc(codeUnknown, true)
+	}
+	exists, _ := s.walletLocked(phone)
+	o := newOut()
+	o.resultCode(codeOK, false, "", false)
+	o.element("", "exist", boolDigit(exists))
+	return o.bytes()
+}
+
+func (s *Server) checkDepositLocked(req *xRequest) []byte {
+	phone, ok := phoneExtras(req)
+	iwt, _ := extra(req.Extras, "income_wire_transfer")
+	if !ok || (iwt != "0" && iwt != "1") {
+		return errorDoc(codeUnknown, true)
+	}
+	exists, identified := s.walletLocked(phone)
+	o := newOut()
+	switch {
+	case s.blocked[phone]:
+		o.resultCode(319, true, requestMessage(319), true)
+		o.element("", "exist", boolDigit(exists))
+		o.element("", "deposit-possible", "0")
+	case s.depositImpossible[phone] || (exists && !identified):
+		o.resultCode(204, true, requestMessage(204), true)
+		o.element("", "exist", boolDigit(exists))
+		o.element("", "deposit-possible", "0")
+	default:
+		o.resultCode(codeOK, false, "", false)
+		o.element("", "exist", boolDigit(exists))
+		o.element("", "deposit-possible", "1")
+	}
+	return o.bytes()
+}
+
+func (s *Server) getProviderLocked(req *xRequest) []byte {
+	num := strings.TrimSpace(req.PhoneNumber)
+	if !allDigits(num) || len(num) > 15 {
+		return errorDoc(codeUnknown, true)
+	}
+	best, id := -1, 0
+	for prefix, pid := range s.providers {
+		if strings.HasPrefix(num, prefix) && len(prefix) > best {
+			best, id = len(prefix), pid
+		}
+	}
+	if best < 0 {
+		return errorDoc(codeUnknown, true)
+	}
+	o := newOut()
+	o.resultCode(codeOK, false, "Ок", true)
+	o.raw(`<provider id="` + strconv.Itoa(id) + "\"/>\n")
+	return o.bytes()
+}
+
+// intentOf extracts the payment details compared for idempotency.
+func intentOf(xp *xPayment) intent {
+	in := intent{
+		service: strings.TrimSpace(xp.To.ServiceID),
+		account: strings.TrimSpace(xp.To.AccountNumber),
+		amount:  strings.TrimSpace(xp.To.Amount),
+		fromCCY: strings.TrimSpace(xp.From.CCY),
+		toCCY:   strings.TrimSpace(xp.To.CCY),
+	}
+	if c, ok := normCCY(in.fromCCY); ok {
+		in.fromCCY = c
+	}
+	if in.toCCY == "" {
+		in.toCCY = in.fromCCY
+	} else if c, ok := normCCY(in.toCCY); ok {
+		in.toCCY = c
+	}
+	in.account0, _ = extra(xp.To.Extras, "account0")
+	in.account1, _ = extra(xp.To.Extras, "account1")
+	in.bankID, _ = extra(xp.To.Extras, "bankId")
+	return in
+}
+
+func (s *Server) payLocked(req *xRequest) []byte {
+	if len(req.Auth.Payments) != 1 {
+		return errorDoc(codeUnknown, true)
+	}
+	xp := &req.Auth.Payments[0]
+	txn := strings.TrimSpace(xp.TransactionNumber)
+	if !validTxn(txn) {
+		return errorDoc(codeUnknown, true)
+	}
+	in := intentOf(xp)
+	if p := s.payments[txn]; p != nil {
+		if p.in != in {
+			return s.conflictDoc(txn)
+		}
+		return s.payDoc(p)
+	}
+
+	iwt, hasIWT := extra(req.Extras, "income_wire_transfer")
+	p := &payment{
+		PaymentRecord: PaymentRecord{
+			TransactionNumber: txn,
+			TxnID:             strconv.FormatInt(s.nextTxn, 10),
+			Account:           in.account,
+			Amount:            in.amount,
+			FromCCY:           in.fromCCY,
+			ToCCY:             in.toCCY,
+			FromExtras:        extrasMap(xp.From.Extras),
+			ToExtras:          extrasMap(xp.To.Extras),
+			Created:           s.now(),
+		},
+		in: in,
+	}
+	if hasIWT {
+		p.IncomeWireTransfer = iwt
+	}
+	s.nextTxn++
+	p.ServiceID, _ = strconv.Atoi(in.service)
+	p.minor, _ = parseAmount(in.amount)
+	if _, ok := normCCY(p.FromCCY); !ok {
+		p.FromCCY = ""
+	}
+	code := s.validateLocked(p, hasIWT, iwt)
+	if code == 0 {
+		s.transitionLocked(p, statusAccepted, 0)
+		if p.ServiceID == 99 {
+			if _, ok := s.wallets[p.Account]; !ok {
+				s.wallets[p.Account] = true
+			}
+		}
+	} else {
+		s.transitionLocked(p, statusDeclined, code)
+	}
+	s.payments[txn] = p
+	s.order = append(s.order, txn)
+	return s.payDoc(p)
+}
+
+// validateLocked returns the payment result-code a new payment gets at once:
+// 0 to accept it, or the code it is declined with.
+func (s *Server) validateLocked(p *payment, hasIWT bool, iwt string) int {
+	switch p.ServiceID {
+	case 99, 34020, 32911, 38413, 29130:
+	default: // 36655 (foreign cards, stopped) and anything else
+		return 155
+	}
+	if _, ok := parseAmount(p.Amount); !ok {
+		return codeUnknown
+	}
+	if _, ok := normCCY(p.in.fromCCY); !ok {
+		return codeUnknown
+	}
+	if _, ok := normCCY(p.in.toCCY); !ok || p.in.toCCY != p.in.fromCCY {
+		return codeUnknown
+	}
+	rubOnly := p.ServiceID == 34020 || p.ServiceID == 32911 || p.ServiceID == 38413 || p.ServiceID == 29130
+	if rubOnly && p.ToCCY != "643" {
+		return codeUnknown
+	}
+	switch p.ServiceID {
+	case 99:
+		if !hasIWT || (iwt != "0" && iwt != "1") {
+			return codeUnknown
+		}
+		if !validPhone(p.Account) {
+			return 298
+		}
+	case 34020:
+		if !validCard(p.Account) {
+			return codeUnknown
+		}
+	case 32911:
+		if !strings.HasPrefix(p.Account, "+") || !validPhone(p.Account[1:]) || !validCard(p.in.account1) {
+			return codeUnknown
+		}
+	case 38413:
+		if len(p.Account) != 11 || p.Account[0] != '7' || !allDigits(p.Account) || !allDigits(p.in.bankID) {
+			return codeUnknown
+		}
+	case 29130:
+		if p.Account == "" || !validAccount0(p.in.account0) {
+			return codeUnknown
+		}
+	}
+	if p.minor < s.minAmount {
+		return 241
+	}
+	if p.minor > s.maxAmount {
+		return 242
+	}
+	if s.blocked[p.Account] || (p.in.account1 != "" && s.blocked[p.in.account1]) {
+		return 319
+	}
+	if p.ServiceID == 99 {
+		if s.depositImpossible[p.Account] {
+			return 204
+		}
+		if identified, ok := s.wallets[p.Account]; ok && !identified {
+			return 204
+		}
+	}
+	if bal, ok := s.balances[p.FromCCY]; !ok || bal < p.minor {
+		return 220
+	}
+	return 0
+}
+
+// conflictDoc answers a pay request that reuses a transaction number with
+// other details: result-code 215, not registered (status -1, empty txn_id).
+func (s *Server) conflictDoc(txn string) []byte {
+	o := newOut()
+	o.resultCode(codeOK, false, "", false)
+	msg := paymentMessage(215)
+	o.raw("<payment")
+	o.attr("status", "-1", '\'')
+	o.attr("txn_id", "", '\'')
+	o.attr("transaction-number", txn, '\'')
+	o.attr("result-code", "215", '\'')
+	o.attr("message", msg, '\'')
+	o.attr("msg", msg, '\'')
+	o.attr("final-status", "false", '\'')
+	o.attr("fatal-error", "true", '\'')
+	o.raw(" />\n")
+	s.writeBalances(o)
+	return o.bytes()
+}
+
+func (s *Server) sbpStyle(p *payment) bool { return s.wrapSBP && p.ServiceID == 38413 }
+
+// writePayment writes one <payment>: with <from>, <to> and the card extras
+// for a pay answer (full), self-closing for a status answer.
+func (s *Server) writePayment(o *out, p *payment, full bool, indent string) {
+	sbp := s.sbpStyle(p)
+	msg := paymentMessage(p.ResultCode)
+	if p.ResultCode == 0 {
+		switch {
+		case sbp:
+			msg = "Ок"
+		case !full:
+			msg = ""
+		}
+	}
+	o.raw(indent + "<payment")
+	o.attr("status", strconv.Itoa(p.Status), '\'')
+	o.attr("txn_id", p.TxnID, '\'')
+	o.attr("transaction-number", p.TransactionNumber, '\'')
+	o.attr("result-code", strconv.Itoa(p.ResultCode), '\'')
+	o.attr("message", msg, '\'')
+	if !sbp {
+		o.attr("msg", msg, '\'')
+	}
+	o.attr("final-status", strconv.FormatBool(p.FinalStatus), '\'')
+	o.attr("fatal-error", strconv.FormatBool(p.FatalError), '\'')
+	o.attr("txn-date", p.Created.In(msk).Format(txnDateLayout), '\'')
+	if !full {
+		o.raw(" />\n")
+		return
+	}
+	o.raw(">\n")
+	amount := p.Amount
+	if p.minor > 0 || amount == "" {
+		amount = payments.FormatMinor(p.minor, 2)
+	}
+	o.raw(indent + "  <from>\n")
+	o.element(indent+"    ", "amount", amount)
+	o.element(indent+"    ", "ccy", p.FromCCY)
+	o.raw(indent + "  </from>\n")
+	o.raw(indent + "  <to>\n")
+	o.element(indent+"    ", "service-id", strconv.Itoa(p.ServiceID))
+	o.element(indent+"    ", "amount", amount)
+	o.element(indent+"    ", "ccy", p.ToCCY)
+	acct := p.Account
+	if p.ServiceID == 34020 || p.ServiceID == 36655 {
+		acct = maskCard(acct)
+	}
+	o.element(indent+"    ", "account-number", acct)
+	o.raw(indent + "  </to>\n")
+	if p.RRN != "" {
+		o.raw(indent + `  <extra name="rrn">` + p.RRN + "</extra>\n")
+	}
+	if p.BillRegID != "" {
+		o.raw(indent + `  <extra name="billRegId">` + p.BillRegID + "</extra>\n")
+	}
+	o.raw(indent + "</payment>\n")
+}
+
+// writePayments writes the payments, wrapped in <payments> when any is an SBP
+// payout and WithWrappedPayments is on, then the balances.
+func (s *Server) writePayments(o *out, list []*payment, full bool) {
+	wrap := false
+	for _, p := range list {
+		wrap = wrap || s.sbpStyle(p)
+	}
+	indent := ""
+	if wrap {
+		o.raw("<payments>\n")
+		indent = "  "
+	}
+	for _, p := range list {
+		s.writePayment(o, p, full, indent)
+	}
+	if wrap {
+		o.raw("</payments>\n")
+	}
+	s.writeBalances(o)
+	if wrap {
+		s.writeSBPExtras(o)
+	}
+}
+
+func (s *Server) payDoc(p *payment) []byte {
+	o := newOut()
+	o.resultCode(codeOK, false, "", false)
+	s.writePayments(o, []*payment{p}, true)
+	return o.bytes()
+}
+
+func (s *Server) statusLocked(req *xRequest) []byte {
+	if len(req.Status.Payments) == 0 {
+		return errorDoc(codeUnknown, true)
+	}
+	seen := map[string]bool{}
+	var list []*payment
+	for i := range req.Status.Payments {
+		txn := strings.TrimSpace(req.Status.Payments[i].TransactionNumber)
+		p := s.payments[txn]
+		if p == nil || seen[txn] {
+			continue
+		}
+		seen[txn] = true
+		p.Polls++
+		s.stepLocked(p)
+		list = append(list, p)
+	}
+	o := newOut()
+	o.resultCode(codeOK, false, "", false)
+	s.writePayments(o, list, false)
+	return o.bytes()
+}
+
+// stepLocked moves p along 50 → 52 → final, WithStepsPerPoll steps.
+func (s *Server) stepLocked(p *payment) {
+	for i := 0; i < s.steps && !p.final() && p.Status >= 0; i++ {
+		switch {
+		case p.Status < statusAccepted:
+			s.transitionLocked(p, statusAccepted, 0)
+		case p.Status < statusCrediting:
+			s.transitionLocked(p, statusCrediting, 0)
+		default:
+			st, rc := s.outcomeLocked(p)
+			s.transitionLocked(p, st, rc)
+		}
+	}
+}
+
+// outcomeLocked is the final status and result-code payment p ends in.
+func (s *Server) outcomeLocked(p *payment) (int, int) {
+	if rc, ok := s.failAccounts[p.Account]; ok {
+		return statusCancelled, rc
+	}
+	if a1 := p.in.account1; a1 != "" {
+		if rc, ok := s.failAccounts[a1]; ok {
+			return statusCancelled, rc
+		}
+	}
+	return statusSuccess, 0
+}
+
+// transitionLocked moves p to status with resultCode, keeping the balance
+// right: statuses 0..100 hold the amount debited, others return it.
+func (s *Server) transitionLocked(p *payment, status, resultCode int) {
+	hold := status >= 0 && status <= 100
+	if p.FromCCY != "" {
+		if hold && !p.debited {
+			s.balances[p.FromCCY] -= p.minor
+			p.debited = true
+		} else if !hold && p.debited {
+			s.balances[p.FromCCY] += p.minor
+			p.debited = false
+		}
+	}
+	p.Status, p.ResultCode = status, resultCode
+	p.FinalStatus = p.final()
+	p.FatalError = resultCode != 0
+	if status == statusSuccess && p.ServiceID == 34020 && p.RRN == "" {
+		n, _ := strconv.ParseInt(p.TxnID, 10, 64)
+		p.RRN = fmt.Sprintf("%012d", n%1_000_000_000_000)
+		p.BillRegID = "B" + p.TxnID
+	}
+}

@@ -1,0 +1,39 @@
+package qiwitopuptest
+
+import (
+	"crypto/tls"
+	"net"
+
+	"github.com/paysdk/payments"
+)
+
+// ClientOptions returns the options that point an SDK client at this server
+// with certificate verification intact: the public base URL ([Server.URL]),
+// both [Host] and [PrivateHost] pinned to the server's loopback address, and
+// the server's test CA added to the roots. No credentials are included.
+//
+//	c, err := qiwitopup.New(qiwitopup.Credentials{TerminalID: srv.TerminalID(), Password: srv.Password()},
+//		srv.ClientOptions()...)
+func (s *Server) ClientOptions() []payments.Option {
+	ip, _, _ := net.SplitHostPort(s.Addr())
+	return []payments.Option{
+		payments.WithBaseURL(s.URL()),
+		payments.WithResolve(Host, ip),
+		payments.WithResolve(PrivateHost, ip),
+		payments.WithRootCAsPEM(s.CACertPEM()),
+	}
+}
+
+// PrivateClientOptions is [Server.ClientOptions] for mutual TLS: the base URL
+// is [Server.PrivateURL] and cert (from [Server.ClientCertificate]) is
+// presented in the handshake.
+func (s *Server) PrivateClientOptions(cert tls.Certificate) []payments.Option {
+	ip, _, _ := net.SplitHostPort(s.Addr())
+	return []payments.Option{
+		payments.WithBaseURL(s.PrivateURL()),
+		payments.WithResolve(Host, ip),
+		payments.WithResolve(PrivateHost, ip),
+		payments.WithRootCAsPEM(s.CACertPEM()),
+		payments.WithClientCertificate(cert),
+	}
+}

@@ -126,7 +126,18 @@ func (c *Client) Payout(ctx context.Context, p WalletPayment, opt PayoutOptions)
 		case !res[0].Found:
 			err = errors.New("status: payment not found yet")
 		default:
-			got, err = res[0].Payment, nil
+			got, err = withDetails(res[0].Payment, last), nil
 		}
 	}
+}
+
+// withDetails fills what a status answer leaves out (amounts, currencies,
+// service, account) from the pay answer of the same payment.
+func withDetails(st, paid Payment) Payment {
+	if st.FromAmount.IsZero() && st.ToAmount.IsZero() && st.Service == 0 {
+		st.FromAmount, st.ToAmount = paid.FromAmount, paid.ToAmount
+		st.FromCurrency, st.ToCurrency = paid.FromCurrency, paid.ToCurrency
+		st.Service, st.Account = paid.Service, paid.Account
+	}
+	return st
 }

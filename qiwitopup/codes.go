@@ -172,3 +172,10 @@ func (c ResultCode) category() (cat, detail error) {
 	}
 	return payments.ErrDeclined, nil
 }
+
+// Fatal reports the "fatal" column of the document's request-error table
+// (English and mobile editions): 150 and 339 are configuration problems
+// that repeating will not cure; 13 and 300 are worth repeating. An answer's
+// own fatal attribute (Payment.FatalError, the result-code's fatal) is what
+// to act on; this is the table, for codes seen without one.
+func (c ResultCode) Fatal() bool { return c == CodeAuth || c == CodeIPBlocked }

@@ -364,3 +364,9 @@ func FuzzDecodeResponse(f *testing.F) {
 		}
 	})
 }
+
+func TestRequestCodeFatalColumn(t *testing.T) {
+	for c, fatal := range map[ResultCode]bool{CodeTryLater: false, CodeAuth: true, CodeUnknown: false, CodeIPBlocked: true} {
+		assert.Equal(t, fatal, c.Fatal(), c.String())
+	}
+}

@@ -41,6 +41,10 @@ type Request struct {
 	// no size cap, nothing buffered. Such a request is not retried once the
 	// first byte reached Sink.
 	Sink io.Writer
+	// SinkCheck, when set, sees the first bytes (up to 4 KiB) of a 2xx body
+	// before any reaches Sink, and can refuse it (a JSON error or an HTML
+	// login page instead of a file). Its error is returned as it is.
+	SinkCheck func(resp *Response, head []byte) error
 }
 
 // Response is a provider's answer.
@@ -56,6 +60,11 @@ type Response struct {
 	// attempt, not someone else's.
 	Resent bool
 }
+
+// sinkRefused carries a SinkCheck's verdict out of the attempt untouched.
+type sinkRefused struct{ err error }
+
+func (s *sinkRefused) Error() string { return s.err.Error() }
 
 // errTooLarge is the read error of an answer over the size cap.
 var errTooLarge = errors.New("answer larger than the response size cap")
@@ -76,6 +85,10 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 		resp, written, err := c.attempt(ctx, req, u)
 		c.logAttempt(ctx, req, u, attempt, start, resp, written, err)
 		last := attempt >= c.retry.MaxAttempts
+		var refused *sinkRefused
+		if errors.As(err, &refused) {
+			return nil, refused.err
+		}
 		if err != nil {
 			if ctx.Err() != nil { // the caller gave up: never retry
 				return nil, c.unknownIf(req, maybeDelivered || written, ctxErr(ctx, err))
@@ -176,6 +189,20 @@ func (c *Client) attempt(ctx context.Context, req *Request, u string) (resp *Res
 	defer raw.Body.Close()
 	out := &Response{Status: raw.StatusCode, Header: raw.Header}
 	if req.Sink != nil && raw.StatusCode >= 200 && raw.StatusCode < 300 {
+		head := make([]byte, 4096)
+		n, err := io.ReadFull(raw.Body, head)
+		if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+			return nil, true, cleanErr(err)
+		}
+		head = head[:n]
+		if req.SinkCheck != nil {
+			if err := req.SinkCheck(out, head); err != nil {
+				return nil, true, &sinkRefused{err}
+			}
+		}
+		if _, err := req.Sink.Write(head); err != nil {
+			return nil, true, err
+		}
 		if _, err := io.Copy(req.Sink, raw.Body); err != nil {
 			return nil, true, cleanErr(err)
 		}

@@ -1,0 +1,358 @@
+package paykeeper
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"net/url"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/transport"
+)
+
+// Invoice is an invoice (section 3).
+type Invoice struct {
+	ID string // 17 digits, kept as text
+	// UserID is the cabinet user who issued it.
+	UserID      string
+	Status      InvoiceStatus
+	Amount      payments.Decimal
+	ClientID    string
+	OrderID     string
+	ServiceName string // as sent: a plain name or the JSON of ServiceName
+	Email       string
+	Phone       string
+	// PaymentID is the payment that paid the invoice; empty until paid.
+	PaymentID string
+	Expiry    time.Time
+	Created   time.Time
+	Paid      time.Time
+}
+
+func readInvoice(r *record) Invoice {
+	return Invoice{ID: r.str("id"), UserID: r.str("user_id"), Status: InvoiceStatus(r.str("status")), Amount: r.dec("pay_amount"),
+		ClientID: r.str("clientid"), OrderID: r.str("orderid", "ordered"), ServiceName: r.str("service_name"), Email: r.str("client_email"),
+		Phone: r.str("client_phone"), PaymentID: r.str("paymentid"), Expiry: r.time("expiry_datetime"), Created: r.time("created_datetime"),
+		Paid: r.time("paid_datetime")}
+}
+
+// GetInvoice returns an invoice by its id (GET /info/invoice/byid/). An
+// unknown id ("Счёт не найден.") is payments.ErrNotFound. A read; always safe.
+func (c *Client) GetInvoice(ctx context.Context, id string) (Invoice, error) {
+	if err := checkID("id", id); err != nil {
+		return Invoice{}, err
+	}
+	body, err := c.get(ctx, "invoice-byid", "/info/invoice/byid/", url.Values{"id": {id}})
+	if err != nil {
+		return Invoice{}, err
+	}
+	return decodeOne("invoice-byid", body, readInvoice)
+}
+
+// InvoiceFilter selects invoices by creation date and status. The document
+// makes the statuses mandatory.
+type InvoiceFilter struct {
+	Start, End time.Time
+	Statuses   []InvoiceStatus
+	PageSize   int // 0 means 100
+}
+
+func (f InvoiceFilter) query() (url.Values, error) {
+	if f.Start.IsZero() || f.End.IsZero() || f.End.Before(f.Start) {
+		return nil, &payments.ValidationError{Field: "period", Reason: "start and end are required, end not before start"}
+	}
+	if len(f.Statuses) == 0 {
+		return nil, &payments.ValidationError{Field: "Statuses", Reason: "at least one of sent, paid, expired"}
+	}
+	q := url.Values{"start_date": {date(f.Start)}, "end_date": {date(f.End)}}
+	for _, s := range f.Statuses {
+		q.Add("status[]", string(s))
+	}
+	return q, nil
+}
+
+// Invoices iterates the invoices of the filter, newest first (GET
+// /info/invoice/list/), paging with from/limit. A read; always safe.
+func (c *Client) Invoices(ctx context.Context, f InvoiceFilter) iter.Seq2[Invoice, error] {
+	return func(yield func(Invoice, error) bool) {
+		q, err := f.query()
+		if err != nil {
+			yield(Invoice{}, err)
+			return
+		}
+		size := f.PageSize
+		if size <= 0 {
+			size = 100
+		}
+		for from := 0; ; from += size {
+			q.Set("from", strconv.Itoa(from))
+			q.Set("limit", strconv.Itoa(size))
+			body, err := c.get(ctx, "invoice-list", "/info/invoice/list/", q)
+			var page []Invoice
+			if err == nil {
+				page, err = decodeList("invoice-list", body, readInvoice)
+			}
+			if err != nil {
+				yield(Invoice{}, err)
+				return
+			}
+			for _, inv := range page {
+				if !yield(inv, nil) {
+					return
+				}
+			}
+			if len(page) < size {
+				return
+			}
+		}
+	}
+}
+
+// InvoiceCounts are the counts of section 3.3.
+type InvoiceCounts struct {
+	ByStatus map[InvoiceStatus]int64
+	Total    int64
+}
+
+// CountInvoices counts invoices by status (GET /info/invoice/listcount/).
+// A read; always safe.
+func (c *Client) CountInvoices(ctx context.Context, f InvoiceFilter) (InvoiceCounts, error) {
+	q, err := f.query()
+	if err != nil {
+		return InvoiceCounts{}, err
+	}
+	body, err := c.get(ctx, "invoice-listcount", "/info/invoice/listcount/", q)
+	if err != nil {
+		return InvoiceCounts{}, err
+	}
+	m, err := mergedObjects(body)
+	out := InvoiceCounts{ByStatus: map[InvoiceStatus]int64{}}
+	if err == nil {
+		var rs []*record
+		if rs, err = subList(m, "statuses"); err == nil {
+			for _, r := range rs {
+				out.ByStatus[InvoiceStatus(r.str("status"))] = r.int("count")
+				if r.err != nil {
+					err = r.err
+				}
+			}
+		}
+	}
+	if err == nil {
+		out.Total, err = fullCount(m)
+	}
+	if err != nil {
+		return InvoiceCounts{}, malformed("invoice-listcount", body, err)
+	}
+	return out, nil
+}
+
+// CartItem is one line of a 54-FZ receipt cart.
+type CartItem struct {
+	Name        string           `json:"name"` // at most 128 characters
+	Price       payments.Decimal `json:"price"`
+	Quantity    payments.Decimal `json:"quantity"`
+	Sum         payments.Decimal `json:"sum"` // price × quantity, VAT included
+	Tax         string           `json:"tax"` // none, vat0, vat10, vat20, vat110, vat120...
+	ItemType    string           `json:"item_type,omitempty"`
+	PaymentType string           `json:"payment_type,omitempty"`
+	Measure     string           `json:"measure,omitempty"`
+}
+
+func encodeCart(items []CartItem) ([]byte, error) {
+	type wire struct {
+		Name        string      `json:"name"`
+		Price       json.Number `json:"price"`
+		Quantity    json.Number `json:"quantity"`
+		Sum         json.Number `json:"sum"`
+		Tax         string      `json:"tax"`
+		ItemType    string      `json:"item_type,omitempty"`
+		PaymentType string      `json:"payment_type,omitempty"`
+		Measure     string      `json:"measure,omitempty"`
+	}
+	out := make([]wire, len(items))
+	for i, it := range items {
+		f := func(name string) string { return fmt.Sprintf("Cart[%d].%s", i, name) }
+		if it.Name == "" || utf8.RuneCountInString(it.Name) > 128 {
+			return nil, &payments.ValidationError{Field: f("Name"), Reason: "1 to 128 characters"}
+		}
+		if it.Tax == "" {
+			return nil, &payments.ValidationError{Field: f("Tax"), Reason: "required (none, vat0, vat10, vat20...)"}
+		}
+		price, err := money(f("Price"), it.Price)
+		if err != nil {
+			return nil, err
+		}
+		sum, err := money(f("Sum"), it.Sum)
+		if err != nil {
+			return nil, err
+		}
+		if it.Quantity.Sign() <= 0 {
+			return nil, &payments.ValidationError{Field: f("Quantity"), Reason: "must be positive"}
+		}
+		out[i] = wire{Name: it.Name, Price: json.Number(price), Quantity: json.Number(it.Quantity.String()), Sum: json.Number(sum),
+			Tax: it.Tax, ItemType: it.ItemType, PaymentType: it.PaymentType, Measure: it.Measure}
+	}
+	return marshalNoEscape(out)
+}
+
+// ServiceName is the service_name of an invoice. With only Name set it is
+// sent as plain text; with anything else it is sent as the JSON object
+// PayKeeper reads: service_name, user_result_callback, lang,
+// receipt_properties, cart (embedded as an array).
+type ServiceName struct {
+	Name string
+	// UserResultCallback is where the payer returns after paying.
+	UserResultCallback string
+	Lang               string // "ru" or "en"
+	// ReceiptProperties is the 54-FZ receipt_properties object, as JSON,
+	// e.g. {"client":{"identity":"...","inn":"..."}}.
+	ReceiptProperties json.RawMessage
+	Cart              []CartItem
+}
+
+func (s ServiceName) encode() (string, error) {
+	if s.UserResultCallback == "" && s.Lang == "" && len(s.ReceiptProperties) == 0 && len(s.Cart) == 0 {
+		return s.Name, nil
+	}
+	if s.UserResultCallback != "" {
+		if u, err := url.Parse(s.UserResultCallback); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+			return "", &payments.ValidationError{Field: "Service.UserResultCallback", Reason: "an absolute http(s) URL"}
+		}
+	}
+	if len(s.ReceiptProperties) > 0 && !json.Valid(s.ReceiptProperties) {
+		return "", &payments.ValidationError{Field: "Service.ReceiptProperties", Reason: "not valid JSON"}
+	}
+	var b bytes.Buffer
+	b.WriteString("{")
+	first := true
+	add := func(k string, v []byte) {
+		if !first {
+			b.WriteString(",")
+		}
+		first = false
+		kb, _ := marshalNoEscape(k)
+		b.Write(kb)
+		b.WriteString(":")
+		b.Write(v)
+	}
+	for _, kv := range []struct{ k, v string }{{"service_name", s.Name}, {"user_result_callback", s.UserResultCallback}, {"lang", s.Lang}} {
+		if kv.v != "" {
+			v, _ := marshalNoEscape(kv.v)
+			add(kv.k, v)
+		}
+	}
+	if len(s.ReceiptProperties) > 0 {
+		add("receipt_properties", s.ReceiptProperties)
+	}
+	if len(s.Cart) > 0 {
+		cart, err := encodeCart(s.Cart)
+		if err != nil {
+			return "", err
+		}
+		add("cart", cart)
+	}
+	b.WriteString("}")
+	return b.String(), nil
+}
+
+// InvoiceParams create an invoice (section 3.4).
+type InvoiceParams struct {
+	Amount   payments.Decimal // pay_amount, at most two decimals
+	ClientID string           // the payer (clientid)
+	OrderID  string           // the merchant's order number (orderid)
+	Service  ServiceName
+	Email    string
+	Phone    string
+	// Expiry, optional: the invoice is valid until then (sent as Moscow time).
+	Expiry time.Time
+}
+
+// CreatedInvoice is what creating an invoice returns.
+type CreatedInvoice struct {
+	ID string
+	// URL is the payment link to give the payer (invoice_url); never build it by hand.
+	URL string
+	// PreviewHTML is the e-mail SendInvoice would send.
+	PreviewHTML string
+}
+
+// CreateInvoice creates an invoice and its e-mail preview (POST
+// /change/invoice/preview/); the invoice is "created" and can be paid at URL,
+// or e-mailed with SendInvoice.
+//
+// Resend safety: UNSAFE. Each call creates a new invoice (an obligation to
+// pay); a lost answer is a *payments.OutcomeUnknownError carrying OrderID:
+// look for the invoice with Invoices before creating another.
+func (c *Client) CreateInvoice(ctx context.Context, p InvoiceParams) (CreatedInvoice, error) {
+	amount, err := money("Amount", p.Amount)
+	if err != nil {
+		return CreatedInvoice{}, err
+	}
+	svc, err := p.Service.encode()
+	if err != nil {
+		return CreatedInvoice{}, err
+	}
+	form := url.Values{"pay_amount": {amount}}
+	for k, v := range map[string]string{"clientid": p.ClientID, "orderid": p.OrderID, "service_name": svc, "client_email": p.Email, "client_phone": p.Phone} {
+		if v != "" {
+			form.Set(k, v)
+		}
+	}
+	if !p.Expiry.IsZero() {
+		form.Set("expiry", p.Expiry.In(moscow).Format(dateTimeLayout))
+	}
+	body, err := c.post(ctx, "invoice-preview", "/change/invoice/preview/", form, transport.UnsafeWrite, p.OrderID)
+	if err != nil {
+		return CreatedInvoice{}, err
+	}
+	inv, err := decodeOne("invoice-preview", body, func(r *record) CreatedInvoice {
+		return CreatedInvoice{ID: r.str("invoice_id"), URL: r.str("invoice_url"), PreviewHTML: r.str("invoice")}
+	})
+	if err == nil && inv.ID == "" {
+		err = malformed("invoice-preview", body, fmt.Errorf("no invoice_id"))
+	}
+	if err != nil {
+		return CreatedInvoice{}, &payments.OutcomeUnknownError{Provider: provider, Op: "invoice-preview", Ref: p.OrderID, Err: err}
+	}
+	return inv, nil
+}
+
+// SendInvoice e-mails a created invoice to the client (POST
+// /change/invoice/send/). Resend safety: unsafe in the mild sense that a
+// resend sends the e-mail again; a lost answer is ErrOutcomeUnknown.
+func (c *Client) SendInvoice(ctx context.Context, id string) error {
+	if err := checkID("id", id); err != nil {
+		return err
+	}
+	_, err := c.post(ctx, "invoice-send", "/change/invoice/send/", url.Values{"id": {id}}, transport.UnsafeWrite, id)
+	return err
+}
+
+// RevokeInvoice withdraws an invoice so it can no longer be paid (POST
+// /change/invoice/revoke/). Not in the document: from observed use (see
+// spec notes). Resend safety: safe; revoking twice revokes once.
+func (c *Client) RevokeInvoice(ctx context.Context, id string) error {
+	if err := checkID("id", id); err != nil {
+		return err
+	}
+	_, err := c.post(ctx, "invoice-revoke", "/change/invoice/revoke/", url.Values{"id": {id}}, transport.IdempotentWrite, id)
+	return err
+}
+
+// marshalNoEscape is json.Marshal without HTML escaping, so Cyrillic and
+// URLs go on the wire as they are.
+func marshalNoEscape(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(b.Bytes(), "\n"), nil
+}

@@ -1,0 +1,447 @@
+package paykeeper
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/transport"
+)
+
+// Payment is a payment of the registry (sections 2.1 and 2.3).
+type Payment struct {
+	ID              string // PayKeeper's payment id: what refunds, capture and notifications use
+	Amount          payments.Decimal
+	RefundAmount    payments.Decimal // the part refunded so far
+	ClientID        string
+	OrderID         string
+	PaymentSystemID string
+	UniqueID        string // the transaction's unique id at the bank
+	Status          PaymentStatus
+	// RepeatCounter is how many notifications were sent to the merchant.
+	RepeatCounter int64
+	Pending       time.Time // created
+	Obtained      time.Time // carried out
+	Success       time.Time // the merchant acknowledged the notification
+	// SystemDescription and SiteDescription come with a single payment.
+	SystemDescription, SiteDescription string
+}
+
+func readPayment(r *record) Payment {
+	return Payment{ID: r.str("id"), Amount: r.dec("pay_amount"), RefundAmount: r.dec("refund_amount"), ClientID: r.str("clientid"),
+		OrderID: r.str("orderid"), PaymentSystemID: r.str("payment_system_id"), UniqueID: r.str("unique_id"),
+		Status: PaymentStatus(r.str("status")), RepeatCounter: r.int("repeat_counter"), Pending: r.time("pending_datetime"),
+		Obtained: r.time("obtain_datetime"), Success: r.time("success_datetime"),
+		SystemDescription: r.str("system_description"), SiteDescription: r.str("site_description")}
+}
+
+// PaymentFilter selects payments of the registry. The document makes the
+// statuses and payment systems mandatory ("В случае если не указан параметр
+// status[] или payment_system_id[] выводится пустой массив").
+type PaymentFilter struct {
+	Start, End       time.Time // days, Moscow time
+	Statuses         []PaymentStatus
+	PaymentSystemIDs []string
+	// PageSize is the limit of each request the iterator makes; 0 means 100.
+	PageSize int
+}
+
+func (f PaymentFilter) query() (url.Values, error) {
+	q, err := period(f.Start, f.End)
+	if err != nil {
+		return nil, err
+	}
+	if len(f.Statuses) == 0 {
+		return nil, &payments.ValidationError{Field: "Statuses", Reason: "at least one (the document answers an empty list without)"}
+	}
+	if len(f.PaymentSystemIDs) == 0 {
+		return nil, &payments.ValidationError{Field: "PaymentSystemIDs", Reason: "at least one (the document answers an empty list without); see PaymentSystems"}
+	}
+	for _, s := range f.Statuses {
+		q.Add("status[]", string(s))
+	}
+	for _, id := range f.PaymentSystemIDs {
+		q.Add("payment_system_id[]", id)
+	}
+	return q, nil
+}
+
+// Payments iterates the registry of payments for the filter (GET
+// /info/payments/bydate/), paging with from/limit until a short page.
+// A read; always safe. An error ends the iteration.
+func (c *Client) Payments(ctx context.Context, f PaymentFilter) iter.Seq2[Payment, error] {
+	return func(yield func(Payment, error) bool) {
+		q, err := f.query()
+		if err != nil {
+			yield(Payment{}, err)
+			return
+		}
+		size := f.PageSize
+		if size <= 0 {
+			size = 100
+		}
+		for from := 0; ; from += size {
+			q.Set("from", strconv.Itoa(from))
+			q.Set("limit", strconv.Itoa(size))
+			body, err := c.get(ctx, "payments-bydate", "/info/payments/bydate/", q)
+			var page []Payment
+			if err == nil {
+				page, err = decodeList("payments-bydate", body, readPayment)
+			}
+			if err != nil {
+				yield(Payment{}, err)
+				return
+			}
+			for _, p := range page {
+				if !yield(p, nil) {
+					return
+				}
+			}
+			if len(page) < size {
+				return
+			}
+		}
+	}
+}
+
+// PaymentCounts are the counts of section 2.2.
+type PaymentCounts struct {
+	ByStatus map[PaymentStatus]int64
+	BySystem map[string]int64
+	Total    int64
+}
+
+// CountPayments counts payments by status and by payment system (GET
+// /info/payments/bydatecount/). The document prints its answer as three
+// objects in a row; that form and a single object are both read.
+// A read; always safe.
+func (c *Client) CountPayments(ctx context.Context, f PaymentFilter) (PaymentCounts, error) {
+	q, err := period(f.Start, f.End)
+	if err != nil {
+		return PaymentCounts{}, err
+	}
+	for _, s := range f.Statuses {
+		q.Add("status[]", string(s))
+	}
+	for _, id := range f.PaymentSystemIDs {
+		q.Add("payment_system_id[]", id)
+	}
+	body, err := c.get(ctx, "payments-bydatecount", "/info/payments/bydatecount/", q)
+	if err != nil {
+		return PaymentCounts{}, err
+	}
+	m, err := mergedObjects(body)
+	if err != nil {
+		return PaymentCounts{}, malformed("payments-bydatecount", body, err)
+	}
+	out := PaymentCounts{ByStatus: map[PaymentStatus]int64{}, BySystem: map[string]int64{}}
+	rs, err := subList(m, "statuses")
+	if err == nil {
+		for _, r := range rs {
+			out.ByStatus[PaymentStatus(r.str("status"))] = r.int("count")
+			err = r.err
+		}
+	}
+	if err == nil {
+		if rs, err = subList(m, "payment_systems"); err == nil {
+			for _, r := range rs {
+				out.BySystem[r.str("payment_system_id")] = r.int("count")
+				err = r.err
+			}
+		}
+	}
+	if err == nil {
+		out.Total, err = fullCount(m)
+	}
+	if err != nil {
+		return PaymentCounts{}, malformed("payments-bydatecount", body, err)
+	}
+	return out, nil
+}
+
+// GetPayment returns one payment (GET /info/payments/byid/; answered as an
+// array of one). A read; always safe.
+func (c *Client) GetPayment(ctx context.Context, id string) (Payment, error) {
+	if err := checkID("id", id); err != nil {
+		return Payment{}, err
+	}
+	body, err := c.get(ctx, "payment-byid", "/info/payments/byid/", url.Values{"id": {id}})
+	if err != nil {
+		return Payment{}, err
+	}
+	return decodeOne("payment-byid", body, readPayment)
+}
+
+// PaymentOptions returns the payment's extra options as strings (GET
+// /info/options/byid/): client_ip, client_email, RRN, APPROVAL_CODE, a
+// masked CARD_NUMBER, 3DSECURE... A read; always safe.
+func (c *Client) PaymentOptions(ctx context.Context, id string) (map[string]string, error) {
+	if err := checkID("id", id); err != nil {
+		return nil, err
+	}
+	body, err := c.get(ctx, "options-byid", "/info/options/byid/", url.Values{"id": {id}})
+	if err != nil {
+		return nil, err
+	}
+	return decodeOne("options-byid", body, func(r *record) map[string]string {
+		out := make(map[string]string, len(r.m))
+		for k, v := range r.m {
+			if len(v) > 0 && (v[0] == '{' || v[0] == '[') {
+				out[k] = string(v) // e.g. a cart: kept as JSON text
+				continue
+			}
+			out[k] = r.str(k)
+		}
+		return out
+	})
+}
+
+// PaymentParam is one optional parameter of a payment (section 2.5).
+type PaymentParam struct {
+	ID, PaymentID, Field, Value string
+}
+
+// PaymentParams returns the payment's optional parameters (GET
+// /info/params/byid/). A read; always safe.
+func (c *Client) PaymentParams(ctx context.Context, id string) ([]PaymentParam, error) {
+	if err := checkID("id", id); err != nil {
+		return nil, err
+	}
+	body, err := c.get(ctx, "params-byid", "/info/params/byid/", url.Values{"id": {id}})
+	if err != nil {
+		return nil, err
+	}
+	return decodeList("params-byid", body, func(r *record) PaymentParam {
+		return PaymentParam{ID: r.str("id"), PaymentID: r.str("payment_id"), Field: r.str("field"), Value: r.str("value")}
+	})
+}
+
+// HTTPLogEntry is one HTTP request logged for a payment (section 2.6).
+type HTTPLogEntry struct {
+	ID, PaymentID, Method, URI, IP, Body string
+	Time                                 time.Time
+}
+
+// PaymentHTTPLog returns the HTTP requests logged for a payment (GET
+// /info/httplog/byid/). A read; always safe.
+func (c *Client) PaymentHTTPLog(ctx context.Context, id string) ([]HTTPLogEntry, error) {
+	if err := checkID("id", id); err != nil {
+		return nil, err
+	}
+	body, err := c.get(ctx, "httplog-byid", "/info/httplog/byid/", url.Values{"id": {id}})
+	if err != nil {
+		return nil, err
+	}
+	return decodeList("httplog-byid", body, func(r *record) HTTPLogEntry {
+		return HTTPLogEntry{ID: r.str("id"), PaymentID: r.str("payment_id"), Method: r.str("request_method"), URI: r.str("request_uri"),
+			IP: r.str("ip"), Body: r.str("body"), Time: r.time("datetime")}
+	})
+}
+
+// Refund is one refund of a payment (section 2.7).
+type Refund struct {
+	ID, PaymentID string
+	Number        int64 // the refund's rank for this payment
+	User          string
+	Amount        payments.Decimal
+	Remainder     payments.Decimal // what is left to refund ("reminder" in the document)
+	Time          time.Time
+	Status        RefundStatus
+}
+
+// Refunds returns the refunds of a payment (GET /info/refunds/bypaymentid/).
+// After a refund whose outcome is unknown, this is where to look.
+// A read; always safe.
+func (c *Client) Refunds(ctx context.Context, paymentID string) ([]Refund, error) {
+	if err := checkID("paymentID", paymentID); err != nil {
+		return nil, err
+	}
+	body, err := c.get(ctx, "refunds-bypaymentid", "/info/refunds/bypaymentid/", url.Values{"id": {paymentID}})
+	if err != nil {
+		return nil, err
+	}
+	return decodeList("refunds-bypaymentid", body, func(r *record) Refund {
+		rem := r.dec("reminder")
+		if r.str("reminder") == "" {
+			rem = r.dec("remainder")
+		}
+		return Refund{ID: r.str("id"), PaymentID: r.str("payment_id"), Number: r.int("refund_number"), User: r.str("user"),
+			Amount: r.dec("amount"), Remainder: rem, Time: r.time("datetime"), Status: RefundStatus(r.str("status"))}
+	})
+}
+
+// RefundParams ask for a refund of a payment.
+type RefundParams struct {
+	// PaymentID is the payment's id (from the notification or the registry),
+	// never an invoice id.
+	PaymentID string
+	// Amount to refund; zero refunds the whole payment (the document: for a
+	// full refund the amount must not be given). At most two decimals.
+	Amount payments.Decimal
+	// Cart, for fiscalised merchants, lists what a partial refund returns
+	// (refund_cart, a JSON form field).
+	Cart []CartItem
+}
+
+// RefundPayment refunds a payment fully or partly (POST
+// /change/payment/reverse/). The user needs refund rights; a refund beyond
+// what is left is refused.
+//
+// Resend safety: UNSAFE. The document gives no idempotency key and a
+// partial refund sent twice refunds twice. A refund whose answer is lost is
+// a *payments.OutcomeUnknownError carrying the payment id: read Refunds for
+// that payment before trying again.
+func (c *Client) RefundPayment(ctx context.Context, p RefundParams) error {
+	if err := checkID("PaymentID", p.PaymentID); err != nil {
+		return err
+	}
+	form := url.Values{"id": {p.PaymentID}}
+	if p.Amount.IsZero() {
+		if len(p.Cart) > 0 {
+			return &payments.ValidationError{Field: "Cart", Reason: "a refund cart goes with a partial refund (set Amount)"}
+		}
+		form.Set("partial", "false")
+	} else {
+		s, err := money("Amount", p.Amount)
+		if err != nil {
+			return err
+		}
+		form.Set("amount", s)
+		form.Set("partial", "true")
+		if len(p.Cart) > 0 {
+			b, err := encodeCart(p.Cart)
+			if err != nil {
+				return err
+			}
+			form.Set("refund_cart", string(b))
+		}
+	}
+	_, err := c.post(ctx, "payment-reverse", "/change/payment/reverse/", form, transport.UnsafeWrite, p.PaymentID)
+	return err
+}
+
+// ResetNotificationCounter resets the payment's notification counter so that
+// PayKeeper notifies the merchant again (POST /change/payment/repeatcnt/).
+// Resend safety: safe; a second reset has the same effect as one.
+func (c *Client) ResetNotificationCounter(ctx context.Context, paymentID string) error {
+	if err := checkID("paymentID", paymentID); err != nil {
+		return err
+	}
+	_, err := c.post(ctx, "payment-repeatcnt", "/change/payment/repeatcnt/", url.Values{"id": {paymentID}}, transport.IdempotentWrite, paymentID)
+	return err
+}
+
+// CapturePayment captures a held (two-stage) payment in full (POST
+// /change/payment/capture/). Not in the document: from observed use by
+// PayKeeper's own modules and integrators (see spec notes). To capture less,
+// capture and then refund the difference, as the official module does.
+//
+// Resend safety: UNSAFE (no idempotency documented): a lost answer is
+// ErrOutcomeUnknown; read GetPayment before trying again.
+func (c *Client) CapturePayment(ctx context.Context, paymentID string) error {
+	if err := checkID("paymentID", paymentID); err != nil {
+		return err
+	}
+	_, err := c.post(ctx, "payment-capture", "/change/payment/capture/", url.Values{"id": {paymentID}}, transport.UnsafeWrite, paymentID)
+	return err
+}
+
+// SearchPayments finds payments whose fields match query (wildcards such
+// as "5a3a*" work) created between from and to (GET /info/payments/search/).
+// Not in the document: from observed use (see spec notes). A read; always safe.
+func (c *Client) SearchPayments(ctx context.Context, query string, from, to time.Time) ([]Payment, error) {
+	if query == "" {
+		return nil, &payments.ValidationError{Field: "query", Reason: "empty"}
+	}
+	if from.IsZero() || to.IsZero() || to.Before(from) {
+		return nil, &payments.ValidationError{Field: "period", Reason: "from and to are required, to not before from"}
+	}
+	body, err := c.get(ctx, "payments-search", "/info/payments/search/", url.Values{"query": {query}, "beg_date": {date(from)}, "end_date": {date(to)}})
+	if err != nil {
+		return nil, err
+	}
+	return decodeList("payments-search", body, readPayment)
+}
+
+func checkID(field, id string) error {
+	if id == "" || len(id) > 64 {
+		return &payments.ValidationError{Field: field, Reason: "required"}
+	}
+	return nil
+}
+
+// money writes an amount as "1234.56", refusing what is not positive or
+// has more than two decimals.
+func money(field string, d payments.Decimal) (string, error) {
+	if d.Sign() <= 0 {
+		return "", &payments.ValidationError{Field: field, Reason: "must be positive"}
+	}
+	s, err := d.StringFixed(2)
+	if err != nil {
+		return "", &payments.ValidationError{Field: field, Reason: "more than two digits after the point"}
+	}
+	return s, nil
+}
+
+// mergedObjects reads one object, or several objects in a row separated
+// by commas (the form the document prints for its count answers), merged.
+func mergedObjects(body []byte) (map[string]json.RawMessage, error) {
+	var one map[string]json.RawMessage
+	err := json.Unmarshal(body, &one)
+	if err == nil && one != nil {
+		return one, nil
+	}
+	var many []map[string]json.RawMessage
+	if json.Unmarshal(append(append([]byte("["), body...), ']'), &many) != nil || len(many) == 0 {
+		if err == nil {
+			err = fmt.Errorf("not a JSON object")
+		}
+		return nil, err
+	}
+	out := map[string]json.RawMessage{}
+	for _, m := range many {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out, nil
+}
+
+func subList(m map[string]json.RawMessage, key string) ([]*record, error) {
+	raw, ok := m[key]
+	if !ok || string(raw) == "null" {
+		return nil, nil
+	}
+	var list []map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return nil, fmt.Errorf("%s: %w", key, err)
+	}
+	out := make([]*record, len(list))
+	for i, x := range list {
+		out[i] = newRecord(x)
+	}
+	return out, nil
+}
+
+// fullCount reads "fullcount": [{"count":"88"}] (or a bare number).
+func fullCount(m map[string]json.RawMessage) (int64, error) {
+	raw, ok := m["fullcount"]
+	if !ok {
+		return 0, nil
+	}
+	if rs, err := subList(m, "fullcount"); err == nil {
+		if len(rs) == 0 {
+			return 0, nil
+		}
+		n := rs[0].int("count")
+		return n, rs[0].err
+	}
+	r := newRecord(map[string]json.RawMessage{"n": raw})
+	n := r.int("n")
+	return n, r.err
+}

@@ -1,0 +1,354 @@
+package paykeeper
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/transport"
+)
+
+// UserSettings are the current user's settings (section 4.1).
+type UserSettings struct {
+	User          string
+	RefundAllowed bool
+	// Refunds is how many refunds the user may make a day.
+	Refunds int64
+	Admin   bool
+}
+
+// UserSettings returns the current user's settings (GET /info/user/settings/).
+// A read; always safe.
+func (c *Client) UserSettings(ctx context.Context) (UserSettings, error) {
+	body, err := c.get(ctx, "user-settings", "/info/user/settings/", nil)
+	if err != nil {
+		return UserSettings{}, err
+	}
+	return decodeOne("user-settings", body, func(r *record) UserSettings {
+		// The document's table says refund_allowed, its example refund_allow.
+		allowed := r.bool("refund_allowed") || r.bool("refund_allow")
+		return UserSettings{User: r.str("user"), RefundAllowed: allowed, Refunds: r.int("refund"), Admin: r.bool("admin")}
+	})
+}
+
+// Visit is the user's last visit to the cabinet (section 4.2).
+type Visit struct {
+	IP   string
+	Time time.Time
+}
+
+// LastVisit returns the user's last visit (GET /info/user/lastvisit/).
+// A read; always safe.
+func (c *Client) LastVisit(ctx context.Context) (Visit, error) {
+	body, err := c.get(ctx, "user-lastvisit", "/info/user/lastvisit/", nil)
+	if err != nil {
+		return Visit{}, err
+	}
+	return decodeOne("user-lastvisit", body, func(r *record) Visit { return Visit{IP: r.str("ip"), Time: r.time("datetime")} })
+}
+
+// OrganizationSettings are the cabinet's settings (section 4.3). A user who
+// is not an administrator gets only the first four.
+type OrganizationSettings struct {
+	ShopName, ShopDomain, LegalName, PayKeeperID string
+	SupportEmail                                 string
+	InformerType                                 string // "post" or "email"
+	InformerURL                                  string
+	// InformerSeed is the notification secret word. It never prints.
+	InformerSeed                 string
+	SMTPUseCustom                bool
+	SMTPHost, SMTPPort, SMTPUser string
+	SMTPPassword                 string // never prints
+	SkipDefaultPages             bool
+	SuccessURL, FailURL          string
+	All                          map[string]string // every setting as sent, secrets included
+}
+
+// String hides the secret word and the SMTP password.
+func (s OrganizationSettings) String() string {
+	return fmt.Sprintf("paykeeper.OrganizationSettings{ShopName: %s, ShopDomain: %s, InformerType: %s, InformerURL: %s, InformerSeed: [REDACTED], SMTPPassword: [REDACTED]}",
+		s.ShopName, s.ShopDomain, s.InformerType, s.InformerURL)
+}
+
+// GoString is String.
+func (s OrganizationSettings) GoString() string { return s.String() }
+
+// OrganizationSettings returns the cabinet's settings (GET
+// /info/organization/settings/). A read; always safe.
+func (c *Client) OrganizationSettings(ctx context.Context) (OrganizationSettings, error) {
+	body, err := c.get(ctx, "organization-settings", "/info/organization/settings/", nil)
+	if err != nil {
+		return OrganizationSettings{}, err
+	}
+	return decodeOne("organization-settings", body, func(r *record) OrganizationSettings {
+		all := make(map[string]string, len(r.m))
+		for k := range r.m {
+			all[k] = r.str(k)
+		}
+		return OrganizationSettings{ShopName: r.str("shopname"), ShopDomain: r.str("shopdomain"), LegalName: r.str("legal_name"),
+			PayKeeperID: r.str("paykeeper_id"), SupportEmail: r.str("support_email"), InformerType: r.str("informer_type"),
+			InformerURL: r.str("informer_url"), InformerSeed: r.str("informer_seed"), SMTPUseCustom: r.bool("smtp_use_custom"),
+			SMTPHost: r.str("smtp_host"), SMTPPort: r.str("smtp_port"), SMTPUser: r.str("smtp_user"), SMTPPassword: r.str("smtp_password"),
+			SkipDefaultPages: r.bool("skip_default_pages"), SuccessURL: r.str("success_url"), FailURL: r.str("fail_url"), All: all}
+	})
+}
+
+// Notice is a message of the cabinet's information block (section 4.4).
+type Notice struct {
+	Type        string // important, bottom, bottom_important
+	MessageHTML string
+	Link        string
+	LinkCaption string
+}
+
+// Notices returns the information block's messages (GET
+// /info/organization/notifications/). A read; always safe.
+func (c *Client) Notices(ctx context.Context) ([]Notice, error) {
+	body, err := c.get(ctx, "organization-notifications", "/info/organization/notifications/", nil)
+	if err != nil {
+		return nil, err
+	}
+	return decodeList("organization-notifications", body, func(r *record) Notice {
+		return Notice{Type: r.str("type"), MessageHTML: r.str("message"), Link: r.str("link"), LinkCaption: r.str("link_caption")}
+	})
+}
+
+// FormField is a field of the payment form, payments and invoices (section 4.5).
+type FormField struct {
+	Name          string // pk_name
+	DisplayedName string
+	Required      bool
+	Placeholder   string
+	Enabled       bool
+	Type          string // sum, clientid, orderid, text, phone, email, bool
+	Order         int64
+}
+
+// FormFields returns the form fields (GET /info/organization/fields/).
+// A read; always safe.
+func (c *Client) FormFields(ctx context.Context) ([]FormField, error) {
+	body, err := c.get(ctx, "organization-fields", "/info/organization/fields/", nil)
+	if err != nil {
+		return nil, err
+	}
+	return decodeList("organization-fields", body, func(r *record) FormField {
+		return FormField{Name: r.str("pk_name"), DisplayedName: r.str("displayed_name"), Required: r.bool("required"),
+			Placeholder: r.str("placeholder"), Enabled: r.bool("enabled"), Type: r.str("type"), Order: r.int("order")}
+	})
+}
+
+// ReportEmail is an address of the payment report mailing list (section 4.6).
+type ReportEmail struct {
+	ID, Email string
+}
+
+// ReportEmails returns the report mailing list (GET
+// /info/organization/reportemails/). A read; always safe.
+func (c *Client) ReportEmails(ctx context.Context) ([]ReportEmail, error) {
+	body, err := c.get(ctx, "organization-reportemails", "/info/organization/reportemails/", nil)
+	if err != nil {
+		return nil, err
+	}
+	return decodeList("organization-reportemails", body, func(r *record) ReportEmail {
+		return ReportEmail{ID: r.str("id"), Email: r.str("email")}
+	})
+}
+
+// User is a cabinet user (section 4.7).
+type User struct {
+	ID, Login string
+	Refunds   int64 // refunds a day; 0: no refunds
+	Admin     bool
+}
+
+// Users returns the cabinet's users (GET /info/organization/users/).
+// A read; always safe.
+func (c *Client) Users(ctx context.Context) ([]User, error) {
+	body, err := c.get(ctx, "organization-users", "/info/organization/users/", nil)
+	if err != nil {
+		return nil, err
+	}
+	return decodeList("organization-users", body, func(r *record) User {
+		return User{ID: r.str("id"), Login: r.str("login"), Refunds: r.int("refund"), Admin: r.bool("admin")}
+	})
+}
+
+// The settings ChangeSetting accepts (section 5.1).
+var changeableSettings = map[string]bool{"support_email": true, "informer_type": true, "informer_url": true, "informer_seed": true,
+	"smtp_use_custom": true, "smtp_host": true, "smtp_port": true, "smtp_user": true, "smtp_password": true,
+	"skip_default_pages": true, "success_url": true, "fail_url": true}
+
+// ChangeSetting sets one setting (POST /change/organization/setting/):
+// support_email, informer_type, informer_url, informer_seed, smtp_*,
+// skip_default_pages, success_url, fail_url.
+// Resend safety: safe; setting a value twice sets it once.
+func (c *Client) ChangeSetting(ctx context.Context, name, value string) error {
+	if !changeableSettings[name] {
+		return &payments.ValidationError{Field: "name", Reason: fmt.Sprintf("%q is not a setting the document lets change", name)}
+	}
+	if name == "informer_type" && value != "post" && value != "email" {
+		return &payments.ValidationError{Field: "value", Reason: "informer_type is post or email"}
+	}
+	_, err := c.post(ctx, "organization-setting", "/change/organization/setting/", url.Values{"name": {name}, "value": {value}}, transport.IdempotentWrite, name)
+	return err
+}
+
+// FormFieldChange changes a form field; nil fields stay as they are.
+type FormFieldChange struct {
+	Name          string // pk_name; "sum" cannot be changed
+	DisplayedName *string
+	Required      *bool
+	Placeholder   *string
+	Enabled       *bool
+	Type          *string
+	Order         *int
+}
+
+// ChangeFormField changes a form field (POST /change/organization/formfield/).
+// The sum field is refused before sending, as the document says the server
+// refuses it. Resend safety: safe; the same change twice is one change.
+func (c *Client) ChangeFormField(ctx context.Context, f FormFieldChange) error {
+	if f.Name == "" {
+		return &payments.ValidationError{Field: "Name", Reason: "required"}
+	}
+	if f.Name == "sum" {
+		return &payments.ValidationError{Field: "Name", Reason: "the sum field cannot be changed (the document: an error is returned)"}
+	}
+	form := url.Values{"pk_name": {f.Name}}
+	if f.DisplayedName != nil {
+		form.Set("displayed_name", *f.DisplayedName)
+	}
+	if f.Required != nil {
+		form.Set("required", strconv.FormatBool(*f.Required))
+	}
+	if f.Placeholder != nil {
+		form.Set("placeholder", *f.Placeholder)
+	}
+	if f.Enabled != nil {
+		form.Set("enabled", strconv.FormatBool(*f.Enabled))
+	}
+	if f.Type != nil {
+		switch *f.Type {
+		case "sum", "clientid", "orderid", "text", "phone", "email", "bool":
+		default:
+			return &payments.ValidationError{Field: "Type", Reason: "sum, clientid, orderid, text, phone, email or bool"}
+		}
+		form.Set("type", *f.Type)
+	}
+	if f.Order != nil {
+		if *f.Order < 0 || *f.Order > 10000 {
+			return &payments.ValidationError{Field: "Order", Reason: "0 to 10000"}
+		}
+		form.Set("order", strconv.Itoa(*f.Order))
+	}
+	_, err := c.post(ctx, "organization-formfield", "/change/organization/formfield/", form, transport.IdempotentWrite, f.Name)
+	return err
+}
+
+// AddReportEmail adds an address to the report mailing list (POST
+// /change/organization/addreportemail/). Resend safety: unsafe (a resend
+// may add it twice); a lost answer is ErrOutcomeUnknown: check ReportEmails.
+func (c *Client) AddReportEmail(ctx context.Context, email string) error {
+	if !strings.Contains(email, "@") || strings.ContainsAny(email, " \r\n") {
+		return &payments.ValidationError{Field: "email", Reason: "not an e-mail address"}
+	}
+	_, err := c.post(ctx, "organization-addreportemail", "/change/organization/addreportemail/", url.Values{"email": {email}}, transport.UnsafeWrite, email)
+	return err
+}
+
+// DeleteReportEmail removes an address by its id (POST
+// /change/organization/deletereportemail/). Resend safety: safe.
+func (c *Client) DeleteReportEmail(ctx context.Context, id string) error {
+	if err := checkID("id", id); err != nil {
+		return err
+	}
+	_, err := c.post(ctx, "organization-deletereportemail", "/change/organization/deletereportemail/", url.Values{"id": {id}}, transport.IdempotentWrite, id)
+	return err
+}
+
+// NewUser is a cabinet user to add (section 5.6).
+type NewUser struct {
+	Login    string
+	Password string // never printed
+	Refunds  int    // refunds a day; 0 forbids refunds
+	Admin    bool
+}
+
+// String hides the password.
+func (u NewUser) String() string {
+	return fmt.Sprintf("paykeeper.NewUser{Login: %s, Password: [REDACTED], Refunds: %d, Admin: %t}", u.Login, u.Refunds, u.Admin)
+}
+
+// GoString is String.
+func (u NewUser) GoString() string { return u.String() }
+
+// AddUser adds a cabinet user (POST /change/user/add/). Resend safety:
+// unsafe (a resend may fail as a duplicate or add twice); check Users.
+func (c *Client) AddUser(ctx context.Context, u NewUser) error {
+	if u.Login == "" || u.Password == "" {
+		return &payments.ValidationError{Field: "Login/Password", Reason: "required"}
+	}
+	if u.Refunds < 0 {
+		return &payments.ValidationError{Field: "Refunds", Reason: "negative"}
+	}
+	form := url.Values{"login": {u.Login}, "password": {u.Password}, "refund": {strconv.Itoa(u.Refunds)}, "admin": {strconv.FormatBool(u.Admin)}}
+	_, err := c.post(ctx, "user-add", "/change/user/add/", form, transport.UnsafeWrite, u.Login)
+	return err
+}
+
+// UserUpdate changes a cabinet user; empty or nil fields stay as they are.
+type UserUpdate struct {
+	ID       string
+	Login    string
+	Password string // never printed
+	Refunds  *int
+	Admin    *bool
+}
+
+// String hides the password.
+func (u UserUpdate) String() string {
+	return fmt.Sprintf("paykeeper.UserUpdate{ID: %s, Login: %s, Password: [REDACTED]}", u.ID, u.Login)
+}
+
+// GoString is String.
+func (u UserUpdate) GoString() string { return u.String() }
+
+// UpdateUser changes a cabinet user (POST /change/user/update/).
+// Resend safety: safe; the same change twice is one change.
+func (c *Client) UpdateUser(ctx context.Context, u UserUpdate) error {
+	if err := checkID("ID", u.ID); err != nil {
+		return err
+	}
+	form := url.Values{"id": {u.ID}}
+	if u.Login != "" {
+		form.Set("login", u.Login)
+	}
+	if u.Password != "" {
+		form.Set("password", u.Password)
+	}
+	if u.Refunds != nil {
+		if *u.Refunds < 0 {
+			return &payments.ValidationError{Field: "Refunds", Reason: "negative"}
+		}
+		form.Set("refund", strconv.Itoa(*u.Refunds))
+	}
+	if u.Admin != nil {
+		form.Set("admin", strconv.FormatBool(*u.Admin))
+	}
+	_, err := c.post(ctx, "user-update", "/change/user/update/", form, transport.IdempotentWrite, u.ID)
+	return err
+}
+
+// DeleteUser removes a cabinet user (POST /change/user/delete/).
+// Resend safety: safe.
+func (c *Client) DeleteUser(ctx context.Context, id string) error {
+	if err := checkID("id", id); err != nil {
+		return err
+	}
+	_, err := c.post(ctx, "user-delete", "/change/user/delete/", url.Values{"id": {id}}, transport.IdempotentWrite, id)
+	return err
+}

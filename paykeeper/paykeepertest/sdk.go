@@ -1,0 +1,21 @@
+package paykeepertest
+
+import (
+	"net"
+
+	"github.com/paysdk/payments"
+)
+
+// ClientOptions returns the options that point an SDK client at this server
+// with certificate verification intact: the base URL, [Host] pinned to the
+// server's loopback address, and the server's test CA added to the roots.
+//
+//	c, err := paykeeper.New(creds, srv.ClientOptions()...) // creds: paykeepertest.DefaultUser, DefaultPassword
+func (s *Server) ClientOptions() []payments.Option {
+	ip, _, _ := net.SplitHostPort(s.Addr())
+	return []payments.Option{
+		payments.WithBaseURL(s.URL()),
+		payments.WithResolve(Host, ip),
+		payments.WithRootCAsPEM(s.CACertPEM()),
+	}
+}

@@ -1,0 +1,492 @@
+package paykeepertest
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/paysdk/payments/internal/testca"
+)
+
+// Host is the merchant's PayKeeper host name, in the usual
+// https://<name>.server.paykeeper.ru form. The server's certificate is issued
+// for it, and clients must send it as the TLS server name (by pinning it to
+// [Server.Addr]).
+const Host = "demo.server.paykeeper.ru"
+
+// Moscow is the zone of every datetime PayKeeper sends and reads
+// ("YYYY-MM-DD HH:MM:SS", no suffix): UTC+3 without daylight saving.
+var Moscow = time.FixedZone("MSK", 3*3600)
+
+const (
+	dateTimeLayout = "2006-01-02 15:04:05"
+	dateLayout     = "2006-01-02"
+)
+
+// Server is a running fake of one merchant's PayKeeper cabinet JSON API.
+// Make one with [NewServer] and [Server.Close] it when done. All methods are
+// safe for concurrent use, including while requests are being served.
+type Server struct {
+	ca     *testca.CA
+	caPEM  []byte
+	addr   string
+	port   int
+	srv    *http.Server
+	client *http.Client
+	t      reporter
+	now    func() time.Time
+
+	notifyClient *http.Client
+	notifyOwned  *http.Transport // the default notification client's transport
+	notifyCtx    context.Context
+	notifyCancel context.CancelFunc
+
+	closeOnce sync.Once
+	done      chan struct{}
+
+	hmu    sync.Mutex // guards the handler count below
+	hcond  *sync.Cond
+	active int
+	closed bool
+
+	mu            sync.Mutex // guards everything below
+	tokenLifetime time.Duration
+	token         string
+	tokenIssued   time.Time
+	tokenFetches  int
+	exportSize    int
+	users         []*user
+	nextUserID    int
+	payments      map[string]*payment
+	paymentOrder  []string
+	nextPaymentID int64
+	nextRefundID  int64
+	nextParamID   int64
+	invoices      map[string]*invoice
+	invoiceOrder  []string
+	invoiceSeq    int
+	settings      map[string]string
+	fields        []*formField
+	reportEmails  []reportEmail
+	nextEmailID   int
+	faults        []fault
+	requests      []*Request
+	notifications []NotificationResult
+}
+
+// reporter is the part of testing.TB the server uses; nil without WithT.
+type reporter interface {
+	Helper()
+	Errorf(format string, args ...any)
+}
+
+// The first payment id handed out: the document's example payment is 97452.
+const firstPaymentID = 97452
+
+// NewServer starts a fake PayKeeper cabinet on 127.0.0.1 with a random port,
+// serving TLS (1.2 or later, HTTP/1.1 only) with a certificate for [Host]
+// from a fresh test CA. Like httptest.NewServer it panics only if the CA or
+// the listener cannot be made.
+func NewServer(opts ...Option) *Server {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	if cfg.now == nil {
+		cfg.now = time.Now
+	}
+
+	ca, err := testca.New()
+	if err != nil {
+		panic(fmt.Sprintf("paykeepertest: %v", err))
+	}
+	cert, err := ca.ServerCert(Host, "localhost", "127.0.0.1")
+	if err != nil {
+		panic(fmt.Sprintf("paykeepertest: %v", err))
+	}
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(fmt.Sprintf("paykeepertest: listen: %v", err))
+	}
+
+	s := &Server{
+		ca:            ca,
+		caPEM:         ca.CertPEM(),
+		addr:          inner.Addr().String(),
+		port:          inner.Addr().(*net.TCPAddr).Port,
+		now:           cfg.now,
+		done:          make(chan struct{}),
+		tokenLifetime: cfg.tokenLifetime,
+		exportSize:    clampExport(cfg.exportSize),
+		payments:      map[string]*payment{},
+		nextPaymentID: firstPaymentID,
+		nextRefundID:  1,
+		nextParamID:   189445,
+		invoices:      map[string]*invoice{},
+		notifyClient:  cfg.notifyClient,
+	}
+	if cfg.t != nil {
+		s.t = cfg.t
+	}
+	s.hcond = sync.NewCond(&s.hmu)
+	s.notifyCtx, s.notifyCancel = context.WithCancel(context.Background())
+	if s.notifyClient == nil {
+		s.notifyOwned = &http.Transport{
+			DialContext:         (&net.Dialer{Timeout: DefaultNotificationTimeout}).DialContext,
+			TLSHandshakeTimeout: DefaultNotificationTimeout,
+			MaxIdleConnsPerHost: 4,
+			IdleConnTimeout:     30 * time.Second,
+		}
+		s.notifyClient = &http.Client{
+			Transport: s.notifyOwned,
+			Timeout:   DefaultNotificationTimeout,
+			CheckRedirect: func(*http.Request, []*http.Request) error {
+				return http.ErrUseLastResponse
+			},
+		}
+	}
+	refund := "0"
+	if cfg.refundAllowed {
+		refund = defaultRefundsPerDay
+	}
+	s.users = []*user{{id: 1, login: cfg.user, password: cfg.password, refund: refund, admin: true}}
+	s.nextUserID = 2
+	s.initSettings(cfg)
+	s.rotateTokenLocked()
+
+	tlsConf := &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		MinVersion:   tls.VersionTLS12,
+		NextProtos:   []string{"http/1.1"},
+	}
+	s.srv = &http.Server{
+		Handler:           http.HandlerFunc(s.serveHTTP),
+		ReadHeaderTimeout: 30 * time.Second,
+		// HTTP/1.1 only: DropNext needs http.Hijacker.
+		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
+		// Handshake failures (a client that distrusts the CA) are expected in tests.
+		ErrorLog: log.New(io.Discard, "", 0),
+	}
+	s.client = s.newClient()
+	go s.srv.Serve(tls.NewListener(inner, tlsConf)) //nolint:errcheck // returns ErrServerClosed on Close
+
+	if cfg.t != nil {
+		cfg.t.Cleanup(s.Close)
+	}
+	return s
+}
+
+// Close shuts the server down: it stops listening, closes every connection,
+// interrupts delayed answers and notifications in flight, and waits for
+// running handlers to return. It may be called more than once.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		close(s.done)
+		s.notifyCancel()
+		_ = s.srv.Close()
+		s.hmu.Lock()
+		s.closed = true
+		for s.active > 0 {
+			s.hcond.Wait()
+		}
+		s.hmu.Unlock()
+		s.client.CloseIdleConnections()
+		if s.notifyOwned != nil {
+			s.notifyOwned.CloseIdleConnections()
+		}
+	})
+}
+
+// enter registers a running handler; it reports false once Close has begun.
+func (s *Server) enter() bool {
+	s.hmu.Lock()
+	defer s.hmu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.active++
+	return true
+}
+
+func (s *Server) leave() {
+	s.hmu.Lock()
+	s.active--
+	if s.active == 0 {
+		s.hcond.Broadcast()
+	}
+	s.hmu.Unlock()
+}
+
+// URL returns the cabinet's base URL, "https://demo.server.paykeeper.ru:<port>",
+// without a trailing slash. The host is the real one: the client must resolve
+// it to [Server.Addr].
+func (s *Server) URL() string {
+	return "https://" + Host + ":" + strconv.Itoa(s.port)
+}
+
+// Addr returns the listening address, "127.0.0.1:<port>": where the client
+// must connect when it dials [Host].
+func (s *Server) Addr() string { return s.addr }
+
+// CACertPEM returns the PEM of the CA that issued the server certificate, for
+// the client's trusted roots.
+func (s *Server) CACertPEM() []byte { return append([]byte(nil), s.caPEM...) }
+
+// Client returns an *http.Client that trusts the server's CA and connects to
+// [Server.Addr] whenever it dials [Host] on any port. It refuses to dial any
+// other host and adds no credentials (set Basic auth on each request). The
+// same client is returned each time; Close closes its idle connections.
+func (s *Server) Client() *http.Client { return s.client }
+
+func (s *Server) newClient() *http.Client {
+	d := &net.Dialer{Timeout: 10 * time.Second}
+	return &http.Client{
+		Timeout: 60 * time.Second,
+		Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{RootCAs: s.ca.Pool(), MinVersion: tls.VersionTLS12},
+			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				host, _, err := net.SplitHostPort(addr)
+				if err != nil {
+					return nil, err
+				}
+				if !strings.EqualFold(host, Host) {
+					return nil, fmt.Errorf("paykeepertest: client dials only %s, not %s", Host, host)
+				}
+				return d.DialContext(ctx, "tcp4", s.addr)
+			},
+			MaxIdleConnsPerHost: 16,
+			IdleConnTimeout:     30 * time.Second,
+		},
+	}
+}
+
+// ---- security token ----
+
+func newToken() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(fmt.Sprintf("paykeepertest: %v", err))
+	}
+	return hex.EncodeToString(b[:])
+}
+
+func (s *Server) rotateTokenLocked() {
+	s.token = newToken()
+	s.tokenIssued = s.now()
+}
+
+// currentTokenLocked returns the valid token, replacing it first when its
+// lifetime has run out.
+func (s *Server) currentTokenLocked() string {
+	if !s.now().Before(s.tokenIssued.Add(s.tokenLifetime)) {
+		s.rotateTokenLocked()
+	}
+	return s.token
+}
+
+// Token returns the security token POST requests must carry now (replacing
+// it first if its lifetime ran out), without counting as a fetch.
+func (s *Server) Token() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.currentTokenLocked()
+}
+
+// RotateToken replaces the security token at once, as the daily change does,
+// and returns the new one: POSTs with the old token then get error_code 67.
+func (s *Server) RotateToken() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rotateTokenLocked()
+	return s.token
+}
+
+// TokenFetches returns how many authenticated GET /info/settings/token/
+// requests the server answered since the start or the last [Server.Reset].
+func (s *Server) TokenFetches() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tokenFetches
+}
+
+// ---- export size ----
+
+func clampExport(n int) int {
+	if n < 0 {
+		return 0
+	}
+	if n > MaxExportSize {
+		return MaxExportSize
+	}
+	return n
+}
+
+// SetExportSize changes the size of /export/payments/ answers, as
+// [WithExportSize] sets it.
+func (s *Server) SetExportSize(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.exportSize = clampExport(n)
+}
+
+// ---- recording ----
+
+// Request is one request the server received.
+type Request struct {
+	Method string
+	Path   string
+	Query  url.Values
+	// Form is the parsed application/x-www-form-urlencoded body of a POST,
+	// with the value of the token field replaced by [MaskedToken]; nil for
+	// other requests.
+	Form url.Values
+	// TokenValid tells whether a POST carried the token valid at the time.
+	TokenValid bool
+	// User is the Basic-auth login sent, valid or not; "" without Basic auth.
+	User       string
+	Header     http.Header // as received, without Authorization
+	RemoteAddr string
+	Time       time.Time
+	// Answered is the HTTP status sent, or 0 if the connection was dropped
+	// (or the client went away) without an answer, or the request is still
+	// being handled.
+	Answered int
+}
+
+// MaskedToken replaces the token form field in recorded requests.
+const MaskedToken = "[masked]"
+
+// Requests returns copies of the requests received since the start or the
+// last [Server.Reset], in arrival order.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Request, len(s.requests))
+	for i, r := range s.requests {
+		out[i] = *r
+		out[i].Header = r.Header.Clone()
+		out[i].Query = cloneValues(r.Query)
+		out[i].Form = cloneValues(r.Form)
+	}
+	return out
+}
+
+func cloneValues(v url.Values) url.Values {
+	if v == nil {
+		return nil
+	}
+	out := make(url.Values, len(v))
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
+
+// Count returns how many received requests had path (for example
+// "/change/payment/reverse/"), whatever their method or outcome.
+func (s *Server) Count(path string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, r := range s.requests {
+		if r.Path == path {
+			n++
+		}
+	}
+	return n
+}
+
+// Reset forgets the recorded requests, the notifications sent and the token
+// fetch count. Payments, invoices, settings, users, the token and queued
+// faults stay.
+func (s *Server) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = nil
+	s.notifications = nil
+	s.tokenFetches = 0
+}
+
+// ---- faults ----
+
+type faultKind int
+
+const (
+	faultFail faultKind = iota + 1
+	faultDrop
+	faultDelay
+	faultTruncate
+	faultHTML
+)
+
+type fault struct {
+	kind   faultKind
+	status int
+	body   string
+	delay  time.Duration
+}
+
+func (s *Server) queue(n int, f fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.faults = append(s.faults, f)
+	}
+}
+
+func (s *Server) popFault() fault {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.faults) == 0 {
+		return fault{}
+	}
+	f := s.faults[0]
+	s.faults = s.faults[1:]
+	return f
+}
+
+// Faults apply to the next requests to PayKeeper's API routes (the token
+// included), one request each, in the order they were queued, whatever the
+// route. Unknown routes and the payer's /bill/ pages do not use one up.
+
+// FailNext answers the next n requests with status and body without
+// processing them (no authentication, no token check, no state change). A
+// body that starts with '{' or '[' is sent as application/json, any other
+// as text/html.
+func (s *Server) FailNext(n, status int, body string) {
+	s.queue(n, fault{kind: faultFail, status: status, body: body})
+}
+
+// DropNext processes the next n requests fully (a refund is made, a setting
+// changed) and then closes the connection without sending any answer: the
+// client cannot know the outcome.
+func (s *Server) DropNext(n int) { s.queue(n, fault{kind: faultDrop}) }
+
+// DelayNext processes the next n requests, then waits d before answering.
+// The wait ends early, without an answer, when the client gives up (its
+// request context ends) or the server is closed.
+func (s *Server) DelayNext(n int, d time.Duration) {
+	s.queue(n, fault{kind: faultDelay, delay: d})
+}
+
+// TruncateNext processes the next n requests and sends the answer with its
+// status but only the first half of its body, properly framed: the client
+// reads a complete HTTP response whose JSON (or xlsx) is cut off.
+func (s *Server) TruncateNext(n int) { s.queue(n, fault{kind: faultTruncate}) }
+
+// HTMLNext processes the next n requests and answers 200 with an HTML page
+// instead of the JSON, as the cabinet's login redirect or a proxy would.
+func (s *Server) HTMLNext(n int) { s.queue(n, fault{kind: faultHTML}) }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"iter"
 	"net/url"
-	"strconv"
 	"time"
 	"unicode/utf8"
 
@@ -79,38 +78,8 @@ func (f InvoiceFilter) query() (url.Values, error) {
 // Invoices iterates the invoices of the filter, newest first (GET
 // /info/invoice/list/), paging with from/limit. A read; always safe.
 func (c *Client) Invoices(ctx context.Context, f InvoiceFilter) iter.Seq2[Invoice, error] {
-	return func(yield func(Invoice, error) bool) {
-		q, err := f.query()
-		if err != nil {
-			yield(Invoice{}, err)
-			return
-		}
-		size := f.PageSize
-		if size <= 0 {
-			size = 100
-		}
-		for from := 0; ; from += size {
-			q.Set("from", strconv.Itoa(from))
-			q.Set("limit", strconv.Itoa(size))
-			body, err := c.get(ctx, "invoice-list", "/info/invoice/list/", q)
-			var page []Invoice
-			if err == nil {
-				page, err = decodeList("invoice-list", body, readInvoice)
-			}
-			if err != nil {
-				yield(Invoice{}, err)
-				return
-			}
-			for _, inv := range page {
-				if !yield(inv, nil) {
-					return
-				}
-			}
-			if len(page) < size {
-				return
-			}
-		}
-	}
+	q, err := f.query()
+	return pages(ctx, c, "invoice-list", "/info/invoice/list/", q, err, f.PageSize, readInvoice)
 }
 
 // InvoiceCounts are the counts of section 3.3.

@@ -75,30 +75,36 @@ func (f PaymentFilter) query() (url.Values, error) {
 // /info/payments/bydate/), paging with from/limit until a short page.
 // A read; always safe. An error ends the iteration.
 func (c *Client) Payments(ctx context.Context, f PaymentFilter) iter.Seq2[Payment, error] {
-	return func(yield func(Payment, error) bool) {
-		q, err := f.query()
-		if err != nil {
-			yield(Payment{}, err)
+	q, err := f.query()
+	return pages(ctx, c, "payments-bydate", "/info/payments/bydate/", q, err, f.PageSize, readPayment)
+}
+
+// pages iterates a list endpoint that pages with from and limit, asking
+// for pages of size (100 when 0) until a short one.
+func pages[T any](ctx context.Context, c *Client, op, path string, q url.Values, qerr error, size int, build func(*record) T) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var zero T
+		if qerr != nil {
+			yield(zero, qerr)
 			return
 		}
-		size := f.PageSize
 		if size <= 0 {
 			size = 100
 		}
 		for from := 0; ; from += size {
 			q.Set("from", strconv.Itoa(from))
 			q.Set("limit", strconv.Itoa(size))
-			body, err := c.get(ctx, "payments-bydate", "/info/payments/bydate/", q)
-			var page []Payment
+			body, err := c.get(ctx, op, path, q)
+			var page []T
 			if err == nil {
-				page, err = decodeList("payments-bydate", body, readPayment)
+				page, err = decodeList(op, body, build)
 			}
 			if err != nil {
-				yield(Payment{}, err)
+				yield(zero, err)
 				return
 			}
-			for _, p := range page {
-				if !yield(p, nil) {
+			for _, v := range page {
+				if !yield(v, nil) {
 					return
 				}
 			}

@@ -1,9 +1,7 @@
 package paykeepertest
 
 import (
-	"context"
 	"crypto/subtle"
-	"crypto/tls"
 	"errors"
 	"html"
 	"io"
@@ -14,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/paysdk/payments/internal/fakeserver"
 )
 
 // maxBody caps the request body the server reads; a larger body is refused
@@ -152,18 +152,8 @@ const notFoundHTML = `<!DOCTYPE html>
 `
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	if !s.enter() {
-		w.Header().Set("Connection", "close")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		return
-	}
-	defer s.leave()
-
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	bodyOK := err == nil && len(body) <= maxBody
-	hdr := r.Header.Clone()
-	hdr.Del("Authorization")
-	hdr.Del("Proxy-Authorization")
+	body, bodyOK := fakeserver.ReadBody(r, maxBody)
+	hdr := fakeserver.HeaderWithoutAuth(r.Header)
 	login, _, _ := r.BasicAuth()
 	rec := &Request{
 		Method:     r.Method,
@@ -191,7 +181,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mu.Lock()
-	s.requests = append(s.requests, rec)
+	s.requests.Add(rec)
 	s.mu.Unlock()
 
 	if id, ok := billID(r); ok {
@@ -208,7 +198,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	f := s.popFault()
+	f := s.faults.Pop()
 	if f.kind == faultFail {
 		s.answer(w, rec, failResponse(f))
 		return
@@ -224,11 +214,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 	switch f.kind {
 	case faultDrop:
-		drop(w)
+		s.base.Drop(w)
 		return
 	case faultDelay:
-		if !s.wait(r.Context(), f.delay) {
-			drop(w)
+		if !s.base.Wait(r.Context(), f.delay) {
+			s.base.Drop(w)
 			return
 		}
 	case faultTruncate:
@@ -292,8 +282,7 @@ func (s *Server) authenticate(r *http.Request) (*user, bool) {
 }
 
 func failResponse(f fault) response {
-	t := strings.TrimSpace(f.body)
-	if strings.HasPrefix(t, "[") || strings.HasPrefix(t, "{") {
+	if fakeserver.LooksJSON(f.body) {
 		return response{status: f.status, ctype: "application/json; charset=utf-8", body: []byte(f.body)}
 	}
 	return response{status: f.status, ctype: "text/html; charset=utf-8", body: []byte(f.body)}
@@ -334,21 +323,6 @@ func (s *Server) billPage(id string) response {
 `)
 }
 
-// wait sleeps d; it reports false if the client went away or the server is
-// closing first.
-func (s *Server) wait(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	case <-s.done:
-		return false
-	}
-}
-
 var errTruncated = errors.New("paykeepertest: body truncated")
 
 // limitWriter passes through n bytes, then fails.
@@ -380,36 +354,16 @@ func (s *Server) answer(w http.ResponseWriter, rec *Request, resp response) {
 	s.mu.Lock()
 	rec.Answered = resp.status
 	s.mu.Unlock()
+	if resp.stream == nil {
+		fakeserver.Write(w, resp.status, resp.ctype, resp.header, resp.body)
+		return
+	}
 	h := w.Header()
 	for k, vs := range resp.header {
 		h[k] = vs
 	}
 	h.Set("Content-Type", resp.ctype)
-	if resp.stream != nil {
-		h.Set("Content-Length", strconv.FormatInt(resp.length, 10))
-		w.WriteHeader(resp.status)
-		_ = resp.stream(&limitWriter{w: w, n: resp.length})
-		return
-	}
-	h.Set("Content-Length", strconv.Itoa(len(resp.body)))
+	h.Set("Content-Length", strconv.FormatInt(resp.length, 10))
 	w.WriteHeader(resp.status)
-	_, _ = w.Write(resp.body)
-}
-
-// drop closes the connection under the request without a byte of answer.
-func drop(w http.ResponseWriter) {
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		panic("paykeepertest: ResponseWriter is not a Hijacker (HTTP/2?)")
-	}
-	c, _, err := hj.Hijack()
-	if err != nil {
-		return
-	}
-	if tc, ok := c.(*tls.Conn); ok {
-		// Close the socket itself: no close_notify, as when a connection dies.
-		_ = tc.NetConn().Close()
-		return
-	}
-	_ = c.Close()
+	_ = resp.stream(&limitWriter{w: w, n: resp.length})
 }

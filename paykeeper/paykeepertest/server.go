@@ -3,20 +3,14 @@ package paykeepertest
 import (
 	"context"
 	"crypto/rand"
-	"crypto/tls"
 	"encoding/hex"
 	"fmt"
-	"io"
-	"log"
-	"net"
 	"net/http"
 	"net/url"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/paysdk/payments/internal/testca"
+	"github.com/paysdk/payments/internal/fakeserver"
 )
 
 // Host is the merchant's PayKeeper host name, in the usual
@@ -38,12 +32,8 @@ const (
 // Make one with [NewServer] and [Server.Close] it when done. All methods are
 // safe for concurrent use, including while requests are being served.
 type Server struct {
-	ca     *testca.CA
-	caPEM  []byte
-	addr   string
-	port   int
-	srv    *http.Server
-	client *http.Client
+	base   *fakeserver.Base
+	faults fakeserver.Queue[fault]
 	t      reporter
 	now    func() time.Time
 
@@ -53,12 +43,6 @@ type Server struct {
 	notifyCancel context.CancelFunc
 
 	closeOnce sync.Once
-	done      chan struct{}
-
-	hmu    sync.Mutex // guards the handler count below
-	hcond  *sync.Cond
-	active int
-	closed bool
 
 	mu            sync.Mutex // guards everything below
 	tokenLifetime time.Duration
@@ -80,16 +64,12 @@ type Server struct {
 	fields        []*formField
 	reportEmails  []reportEmail
 	nextEmailID   int
-	faults        []fault
-	requests      []*Request
+	requests      fakeserver.Log[Request]
 	notifications []NotificationResult
 }
 
 // reporter is the part of testing.TB the server uses; nil without WithT.
-type reporter interface {
-	Helper()
-	Errorf(format string, args ...any)
-}
+type reporter = fakeserver.Reporter
 
 // The first payment id handed out: the document's example payment is 97452.
 const firstPaymentID = 97452
@@ -109,26 +89,9 @@ func NewServer(opts ...Option) *Server {
 		cfg.now = time.Now
 	}
 
-	ca, err := testca.New()
-	if err != nil {
-		panic(fmt.Sprintf("paykeepertest: %v", err))
-	}
-	cert, err := ca.ServerCert(Host, "localhost", "127.0.0.1")
-	if err != nil {
-		panic(fmt.Sprintf("paykeepertest: %v", err))
-	}
-	inner, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(fmt.Sprintf("paykeepertest: listen: %v", err))
-	}
-
 	s := &Server{
-		ca:            ca,
-		caPEM:         ca.CertPEM(),
-		addr:          inner.Addr().String(),
-		port:          inner.Addr().(*net.TCPAddr).Port,
+		base:          fakeserver.New(fakeserver.Config{Name: "paykeepertest", Hosts: []string{Host}}),
 		now:           cfg.now,
-		done:          make(chan struct{}),
 		tokenLifetime: cfg.tokenLifetime,
 		exportSize:    clampExport(cfg.exportSize),
 		payments:      map[string]*payment{},
@@ -141,22 +104,9 @@ func NewServer(opts ...Option) *Server {
 	if cfg.t != nil {
 		s.t = cfg.t
 	}
-	s.hcond = sync.NewCond(&s.hmu)
 	s.notifyCtx, s.notifyCancel = context.WithCancel(context.Background())
 	if s.notifyClient == nil {
-		s.notifyOwned = &http.Transport{
-			DialContext:         (&net.Dialer{Timeout: DefaultNotificationTimeout}).DialContext,
-			TLSHandshakeTimeout: DefaultNotificationTimeout,
-			MaxIdleConnsPerHost: 4,
-			IdleConnTimeout:     30 * time.Second,
-		}
-		s.notifyClient = &http.Client{
-			Transport: s.notifyOwned,
-			Timeout:   DefaultNotificationTimeout,
-			CheckRedirect: func(*http.Request, []*http.Request) error {
-				return http.ErrUseLastResponse
-			},
-		}
+		s.notifyClient, s.notifyOwned = fakeserver.NewOutboundClient(DefaultNotificationTimeout)
 	}
 	refund := "0"
 	if cfg.refundAllowed {
@@ -167,21 +117,7 @@ func NewServer(opts ...Option) *Server {
 	s.initSettings(cfg)
 	s.rotateTokenLocked()
 
-	tlsConf := &tls.Config{
-		Certificates: []tls.Certificate{cert},
-		MinVersion:   tls.VersionTLS12,
-		NextProtos:   []string{"http/1.1"},
-	}
-	s.srv = &http.Server{
-		Handler:           http.HandlerFunc(s.serveHTTP),
-		ReadHeaderTimeout: 30 * time.Second,
-		// HTTP/1.1 only: DropNext needs http.Hijacker.
-		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
-		// Handshake failures (a client that distrusts the CA) are expected in tests.
-		ErrorLog: log.New(io.Discard, "", 0),
-	}
-	s.client = s.newClient()
-	go s.srv.Serve(tls.NewListener(inner, tlsConf)) //nolint:errcheck // returns ErrServerClosed on Close
+	s.base.Serve(http.HandlerFunc(s.serveHTTP))
 
 	if cfg.t != nil {
 		cfg.t.Cleanup(s.Close)
@@ -194,84 +130,32 @@ func NewServer(opts ...Option) *Server {
 // running handlers to return. It may be called more than once.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
-		close(s.done)
 		s.notifyCancel()
-		_ = s.srv.Close()
-		s.hmu.Lock()
-		s.closed = true
-		for s.active > 0 {
-			s.hcond.Wait()
-		}
-		s.hmu.Unlock()
-		s.client.CloseIdleConnections()
+		s.base.Close()
 		if s.notifyOwned != nil {
 			s.notifyOwned.CloseIdleConnections()
 		}
 	})
 }
 
-// enter registers a running handler; it reports false once Close has begun.
-func (s *Server) enter() bool {
-	s.hmu.Lock()
-	defer s.hmu.Unlock()
-	if s.closed {
-		return false
-	}
-	s.active++
-	return true
-}
-
-func (s *Server) leave() {
-	s.hmu.Lock()
-	s.active--
-	if s.active == 0 {
-		s.hcond.Broadcast()
-	}
-	s.hmu.Unlock()
-}
-
 // URL returns the cabinet's base URL, "https://demo.server.paykeeper.ru:<port>",
 // without a trailing slash. The host is the real one: the client must resolve
 // it to [Server.Addr].
-func (s *Server) URL() string {
-	return "https://" + Host + ":" + strconv.Itoa(s.port)
-}
+func (s *Server) URL() string { return s.base.URL(Host, "") }
 
 // Addr returns the listening address, "127.0.0.1:<port>": where the client
 // must connect when it dials [Host].
-func (s *Server) Addr() string { return s.addr }
+func (s *Server) Addr() string { return s.base.Addr() }
 
 // CACertPEM returns the PEM of the CA that issued the server certificate, for
 // the client's trusted roots.
-func (s *Server) CACertPEM() []byte { return append([]byte(nil), s.caPEM...) }
+func (s *Server) CACertPEM() []byte { return s.base.CACertPEM() }
 
 // Client returns an *http.Client that trusts the server's CA and connects to
 // [Server.Addr] whenever it dials [Host] on any port. It refuses to dial any
 // other host and adds no credentials (set Basic auth on each request). The
 // same client is returned each time; Close closes its idle connections.
-func (s *Server) Client() *http.Client { return s.client }
-
-func (s *Server) newClient() *http.Client {
-	d := &net.Dialer{Timeout: 10 * time.Second}
-	return &http.Client{
-		Timeout: 60 * time.Second,
-		Transport: &http.Transport{
-			TLSClientConfig: &tls.Config{RootCAs: s.ca.Pool(), MinVersion: tls.VersionTLS12},
-			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-				host, _, err := net.SplitHostPort(addr)
-				if err != nil {
-					return nil, err
-				}
-				if !strings.EqualFold(host, Host) {
-					return nil, fmt.Errorf("paykeepertest: client dials only %s, not %s", Host, host)
-				}
-				return d.DialContext(ctx, "tcp4", s.addr)
-			},
-			MaxIdleConnsPerHost: 16,
-			IdleConnTimeout:     30 * time.Second,
-		},
-	}
-}
+func (s *Server) Client() *http.Client { return s.base.Client() }
 
 // ---- security token ----
 
@@ -374,14 +258,12 @@ const MaskedToken = "[masked]"
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]Request, len(s.requests))
-	for i, r := range s.requests {
-		out[i] = *r
-		out[i].Header = r.Header.Clone()
-		out[i].Query = cloneValues(r.Query)
-		out[i].Form = cloneValues(r.Form)
-	}
-	return out
+	return s.requests.Copies(func(r Request) Request {
+		r.Header = r.Header.Clone()
+		r.Query = cloneValues(r.Query)
+		r.Form = cloneValues(r.Form)
+		return r
+	})
 }
 
 func cloneValues(v url.Values) url.Values {
@@ -400,13 +282,7 @@ func cloneValues(v url.Values) url.Values {
 func (s *Server) Count(path string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := 0
-	for _, r := range s.requests {
-		if r.Path == path {
-			n++
-		}
-	}
-	return n
+	return s.requests.Count(func(r *Request) bool { return r.Path == path })
 }
 
 // Reset forgets the recorded requests, the notifications sent and the token
@@ -415,7 +291,7 @@ func (s *Server) Count(path string) int {
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.requests = nil
+	s.requests.Reset()
 	s.notifications = nil
 	s.tokenFetches = 0
 }
@@ -439,24 +315,7 @@ type fault struct {
 	delay  time.Duration
 }
 
-func (s *Server) queue(n int, f fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.faults = append(s.faults, f)
-	}
-}
-
-func (s *Server) popFault() fault {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.faults) == 0 {
-		return fault{}
-	}
-	f := s.faults[0]
-	s.faults = s.faults[1:]
-	return f
-}
+func (s *Server) queue(n int, f fault) { s.faults.Add(n, f) }
 
 // Faults apply to the next requests to PayKeeper's API routes (the token
 // included), one request each, in the order they were queued, whatever the

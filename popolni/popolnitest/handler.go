@@ -2,20 +2,17 @@ package popolnitest
 
 import (
 	"bytes"
-	"context"
 	"crypto/subtle"
-	"crypto/tls"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
 	"mime"
-	"net"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/paysdk/payments/internal/fakeserver"
 )
 
 // maxBody caps the request body the server reads; a larger body is refused
@@ -77,15 +74,7 @@ func routeOf(r *http.Request) route {
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	if !s.enter() {
-		w.Header().Set("Connection", "close")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		return
-	}
-	defer s.leave()
-
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	bodyOK := err == nil && len(body) <= maxBody
+	body, bodyOK := fakeserver.ReadBody(r, maxBody)
 	rt := routeOf(r)
 	var items []map[string]json.RawMessage
 	op := OpUnknown
@@ -98,9 +87,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			items, op = nil, OpInvalid
 		}
 	}
-	hdr := r.Header.Clone()
-	hdr.Del("Authorization")
-	hdr.Del("Proxy-Authorization")
+	hdr := fakeserver.HeaderWithoutAuth(r.Header)
 	rec := &Request{
 		Op:         op,
 		Method:     r.Method,
@@ -112,7 +99,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		Time:       s.now(),
 	}
 	s.mu.Lock()
-	s.requests = append(s.requests, rec)
+	s.requests.Add(rec)
 	s.mu.Unlock()
 
 	if rt == routeUnknown {
@@ -128,13 +115,13 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	f := s.popFault()
+	f := s.faults.Pop()
 	switch f.kind {
 	case faultFail:
 		s.answer(w, rec, failResponse(f))
 		return
 	case faultDropBefore:
-		drop(w)
+		s.base.Drop(w)
 		return
 	}
 
@@ -142,11 +129,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 	switch f.kind {
 	case faultDrop:
-		drop(w)
+		s.base.Drop(w)
 		return
 	case faultDelay:
-		if !s.wait(r.Context(), f.delay) {
-			drop(w)
+		if !s.base.Wait(r.Context(), f.delay) {
+			s.base.Drop(w)
 			return
 		}
 	case faultTruncate:
@@ -157,38 +144,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.answer(w, rec, resp)
 }
 
-func (s *Server) popFault() fault {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.faults) == 0 {
-		return fault{}
-	}
-	f := s.faults[0]
-	s.faults = s.faults[1:]
-	return f
-}
-
 func failResponse(f fault) response {
-	t := strings.TrimSpace(f.body)
-	if strings.HasPrefix(t, "[") || strings.HasPrefix(t, "{") {
+	if fakeserver.LooksJSON(f.body) {
 		return response{status: f.status, ctype: "application/json", body: []byte(f.body)}
 	}
 	return textResponse(f.status, f.body)
-}
-
-// wait sleeps d; it reports false if the client went away or the server is
-// closing first.
-func (s *Server) wait(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	case <-s.done:
-		return false
-	}
 }
 
 // answer records the status and then writes the response, so a client that
@@ -197,29 +157,7 @@ func (s *Server) answer(w http.ResponseWriter, rec *Request, resp response) {
 	s.mu.Lock()
 	rec.Answered = resp.status
 	s.mu.Unlock()
-	h := w.Header()
-	h.Set("Content-Type", resp.ctype)
-	h.Set("Content-Length", strconv.Itoa(len(resp.body)))
-	w.WriteHeader(resp.status)
-	_, _ = w.Write(resp.body)
-}
-
-// drop closes the connection under the request without a byte of answer.
-func drop(w http.ResponseWriter) {
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		panic("popolnitest: ResponseWriter is not a Hijacker (HTTP/2?)")
-	}
-	c, _, err := hj.Hijack()
-	if err != nil {
-		return
-	}
-	if tc, ok := c.(*tls.Conn); ok {
-		// Close the socket itself: no close_notify, as when a connection dies.
-		_ = tc.NetConn().Close()
-		return
-	}
-	_ = c.Close()
+	fakeserver.Write(w, resp.status, resp.ctype, nil, resp.body)
 }
 
 // process runs the checks and the operation under the state lock, so each
@@ -291,26 +229,7 @@ func prune(ts []time.Time, cut time.Time) []time.Time {
 	return append(ts[:0], ts[i:]...)
 }
 
-func (s *Server) ipAllowedLocked(remote string) bool {
-	if s.allowAll {
-		return true
-	}
-	host, _, err := net.SplitHostPort(remote)
-	if err != nil {
-		host = remote
-	}
-	a, err := netip.ParseAddr(host)
-	if err != nil {
-		return false
-	}
-	a = a.Unmap().WithZone("")
-	for _, p := range s.allowed {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
-}
+func (s *Server) ipAllowedLocked(remote string) bool { return s.allowed.Allows(remote) }
 
 func isJSON(contentType string) bool {
 	mt, _, err := mime.ParseMediaType(contentType)

@@ -1,8 +1,6 @@
 package popolnitest
 
 import (
-	"net"
-
 	"github.com/paysdk/payments"
 )
 
@@ -13,10 +11,5 @@ import (
 //	c, err := popolni.New(popolni.Credentials{Login: srv.Login(), Password: srv.Password()},
 //		srv.ClientOptions()...)
 func (s *Server) ClientOptions() []payments.Option {
-	ip, _, _ := net.SplitHostPort(s.Addr())
-	return []payments.Option{
-		payments.WithBaseURL(s.URL()),
-		payments.WithResolve(Host, ip),
-		payments.WithRootCAsPEM(s.CACertPEM()),
-	}
+	return s.base.ClientOptions(s.URL())
 }

@@ -1,20 +1,14 @@
 package popolnitest
 
 import (
-	"context"
 	"crypto/tls"
 	"fmt"
-	"io"
-	"log"
 	"net"
 	"net/http"
-	"net/netip"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/paysdk/payments/internal/testca"
+	"github.com/paysdk/payments/internal/fakeserver"
 )
 
 // Host is the provider's host name. The server's certificate is issued for it,
@@ -51,28 +45,15 @@ const (
 // [Server.Close] it when done. All methods are safe for concurrent use,
 // including while requests are being served.
 type Server struct {
-	ca     *testca.CA
-	caPEM  []byte
-	addr   string
-	port   int
-	srv    *http.Server
-	client *http.Client
+	base   *fakeserver.Base
+	faults fakeserver.Queue[fault]
 	t      reporter
 	now    func() time.Time
-
-	closeOnce sync.Once
-	done      chan struct{}
-
-	hmu    sync.Mutex // guards the handler count below
-	hcond  *sync.Cond
-	active int
-	closed bool
 
 	mu           sync.Mutex // guards everything below
 	login        string
 	password     string
-	allowAll     bool
-	allowed      []netip.Prefix
+	allowed      fakeserver.Allowlist
 	apiEnabled   bool
 	inSchedule   bool
 	current      int64
@@ -89,15 +70,11 @@ type Server struct {
 	failAccounts map[string]int
 	blacklist    map[string]bool
 	notFoundOnce map[int64]int
-	faults       []fault
-	requests     []*Request
+	requests     fakeserver.Log[Request]
 }
 
 // reporter is the part of testing.TB the server uses; nil without WithT.
-type reporter interface {
-	Helper()
-	Errorf(format string, args ...any)
-}
+type reporter = fakeserver.Reporter
 
 // NewServer starts a fake popolni.club API on 127.0.0.1 with a random port,
 // serving TLS with a certificate for [Host] from a fresh test CA. Like
@@ -113,26 +90,16 @@ func NewServer(opts ...Option) *Server {
 		cfg.now = time.Now
 	}
 
-	ca, err := testca.New()
-	if err != nil {
-		panic(fmt.Sprintf("popolnitest: %v", err))
-	}
-	cert, err := ca.ServerCert(Host, "localhost", "127.0.0.1")
-	if err != nil {
-		panic(fmt.Sprintf("popolnitest: %v", err))
-	}
-	inner, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(fmt.Sprintf("popolnitest: listen: %v", err))
-	}
-
 	s := &Server{
-		ca:           ca,
-		caPEM:        ca.CertPEM(),
-		addr:         inner.Addr().String(),
-		port:         inner.Addr().(*net.TCPAddr).Port,
+		base: fakeserver.New(fakeserver.Config{
+			Name:  "popolnitest",
+			Hosts: []string{Host},
+			// Plain HTTP on the same port is answered 403, as popolni.club does.
+			Listen: func(inner net.Listener, conf *tls.Config) net.Listener {
+				return newSniffListener(inner, conf)
+			},
+		}),
 		now:          cfg.now,
-		done:         make(chan struct{}),
 		login:        cfg.login,
 		password:     cfg.password,
 		apiEnabled:   true,
@@ -151,27 +118,11 @@ func NewServer(opts ...Option) *Server {
 	if cfg.t != nil {
 		s.t = cfg.t
 	}
-	s.hcond = sync.NewCond(&s.hmu)
 	if bad := s.setAllowedLocked(cfg.allowedIPs); len(bad) > 0 && s.t != nil {
 		s.t.Helper()
 		s.t.Errorf("popolnitest: WithAllowedIPs: invalid entries %q never match", bad)
 	}
-
-	tlsConf := &tls.Config{
-		Certificates: []tls.Certificate{cert},
-		MinVersion:   tls.VersionTLS12,
-		NextProtos:   []string{"http/1.1"},
-	}
-	s.srv = &http.Server{
-		Handler:           http.HandlerFunc(s.serveHTTP),
-		ReadHeaderTimeout: 30 * time.Second,
-		// HTTP/1.1 only: DropNext needs http.Hijacker.
-		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
-		// Handshake failures (a client that distrusts the CA) are expected in tests.
-		ErrorLog: log.New(io.Discard, "", 0),
-	}
-	s.client = s.newClient(nil)
-	go s.srv.Serve(newSniffListener(inner, tlsConf)) //nolint:errcheck // returns ErrServerClosed on Close
+	s.base.Serve(http.HandlerFunc(s.serveHTTP))
 
 	if cfg.t != nil {
 		cfg.t.Cleanup(s.Close)
@@ -182,84 +133,30 @@ func NewServer(opts ...Option) *Server {
 // Close shuts the server down: it stops listening, closes every connection,
 // interrupts delayed answers and waits for running handlers to return. It may
 // be called more than once.
-func (s *Server) Close() {
-	s.closeOnce.Do(func() {
-		close(s.done)
-		_ = s.srv.Close()
-		s.hmu.Lock()
-		s.closed = true
-		for s.active > 0 {
-			s.hcond.Wait()
-		}
-		s.hmu.Unlock()
-		s.client.CloseIdleConnections()
-	})
-}
-
-// enter registers a running handler; it reports false once Close has begun.
-func (s *Server) enter() bool {
-	s.hmu.Lock()
-	defer s.hmu.Unlock()
-	if s.closed {
-		return false
-	}
-	s.active++
-	return true
-}
-
-func (s *Server) leave() {
-	s.hmu.Lock()
-	s.active--
-	if s.active == 0 {
-		s.hcond.Broadcast()
-	}
-	s.hmu.Unlock()
-}
+func (s *Server) Close() { s.base.Close() }
 
 // URL returns the API URL, "https://popolni.club:<port>/api". The host is the
 // real one: the client must resolve it to [Server.Addr].
-func (s *Server) URL() string {
-	return "https://" + Host + ":" + strconv.Itoa(s.port) + "/api"
-}
+func (s *Server) URL() string { return s.base.URL(Host, "/api") }
 
 // Addr returns the listening address, "127.0.0.1:<port>": where the client
 // must connect when it dials popolni.club.
-func (s *Server) Addr() string { return s.addr }
+func (s *Server) Addr() string { return s.base.Addr() }
 
 // CACertPEM returns the PEM of the CA that issued the server certificate, for
 // the client's trusted roots.
-func (s *Server) CACertPEM() []byte { return append([]byte(nil), s.caPEM...) }
+func (s *Server) CACertPEM() []byte { return s.base.CACertPEM() }
 
 // Client returns an *http.Client that trusts the server's CA and connects to
 // [Server.Addr] whenever it dials popolni.club on any port (so both
 // [Server.URL] and the production URL https://popolni.club/api reach the
 // fake). It refuses to dial any other host. It does not add credentials.
 // The same client is returned each time; Close closes its idle connections.
-func (s *Server) Client() *http.Client { return s.client }
+func (s *Server) Client() *http.Client { return s.base.Client() }
 
 // newClient builds a client like Client's, bound to the source address local
 // when it is not nil.
-func (s *Server) newClient(local net.Addr) *http.Client {
-	d := &net.Dialer{Timeout: 10 * time.Second, LocalAddr: local}
-	return &http.Client{
-		Timeout: 60 * time.Second,
-		Transport: &http.Transport{
-			TLSClientConfig: &tls.Config{RootCAs: s.ca.Pool(), MinVersion: tls.VersionTLS12},
-			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-				host, _, err := net.SplitHostPort(addr)
-				if err != nil {
-					return nil, err
-				}
-				if !strings.EqualFold(host, Host) {
-					return nil, fmt.Errorf("popolnitest: client dials only %s, not %s", Host, host)
-				}
-				return d.DialContext(ctx, "tcp4", s.addr)
-			},
-			MaxIdleConnsPerHost: 16,
-			IdleConnTimeout:     30 * time.Second,
-		},
-	}
-}
+func (s *Server) newClient(local net.Addr) *http.Client { return s.base.NewClient(local, nil) }
 
 // Login returns the Basic-auth login the server accepts.
 func (s *Server) Login() string {
@@ -296,30 +193,7 @@ func (s *Server) SetAllowedIPs(ips ...string) error {
 }
 
 func (s *Server) setAllowedLocked(ips []string) (bad []string) {
-	s.allowAll = len(ips) == 0
-	s.allowed = nil
-	for _, ip := range ips {
-		ip = strings.TrimSpace(ip)
-		if strings.Contains(ip, "/") {
-			p, err := netip.ParsePrefix(ip)
-			if err != nil {
-				bad = append(bad, ip)
-				continue
-			}
-			if p.Addr().Is4In6() {
-				p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
-			}
-			s.allowed = append(s.allowed, p.Masked())
-			continue
-		}
-		a, err := netip.ParseAddr(ip)
-		if err != nil {
-			bad = append(bad, ip)
-			continue
-		}
-		a = a.Unmap()
-		s.allowed = append(s.allowed, netip.PrefixFrom(a, a.BitLen()))
-	}
+	s.allowed, bad = fakeserver.ParseAllowlist(ips)
 	return bad
 }
 
@@ -487,13 +361,11 @@ const (
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]Request, len(s.requests))
-	for i, r := range s.requests {
-		out[i] = *r
-		out[i].Header = r.Header.Clone()
-		out[i].Body = append([]byte(nil), r.Body...)
-	}
-	return out
+	return s.requests.Copies(func(r Request) Request {
+		r.Header = r.Header.Clone()
+		r.Body = append([]byte(nil), r.Body...)
+		return r
+	})
 }
 
 // Count returns how many received requests have Op op, whatever their
@@ -501,13 +373,7 @@ func (s *Server) Requests() []Request {
 func (s *Server) Count(op string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := 0
-	for _, r := range s.requests {
-		if r.Op == op {
-			n++
-		}
-	}
-	return n
+	return s.requests.Count(func(r *Request) bool { return r.Op == op })
 }
 
 // Reset forgets the recorded requests. Payments, balance, switches and queued
@@ -515,7 +381,7 @@ func (s *Server) Count(op string) int {
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.requests = nil
+	s.requests.Reset()
 }
 
 type faultKind int
@@ -536,13 +402,7 @@ type fault struct {
 	delay  time.Duration
 }
 
-func (s *Server) queue(n int, f fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.faults = append(s.faults, f)
-	}
-}
+func (s *Server) queue(n int, f fault) { s.faults.Add(n, f) }
 
 // Faults apply to the next requests to the provider's routes (POST /api,
 // GET /api?balance=), one request each, in the order they were queued. A plain

@@ -1,24 +1,22 @@
 package qiwitopuptest
 
 import (
-	"context"
 	"crypto"
 	"crypto/md5"
 	"crypto/rsa"
 	"crypto/sha1"
 	"crypto/subtle"
-	"crypto/tls"
 	"encoding/base64"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/paysdk/payments"
+
+	"github.com/paysdk/payments/internal/fakeserver"
 )
 
 // maxBody caps the request body the server reads; a larger body is answered
@@ -80,15 +78,7 @@ func xmlResponse(body []byte) response {
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	if !s.enter() {
-		w.Header().Set("Connection", "close")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		return
-	}
-	defer s.leave()
-
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	bodyOK := err == nil && len(body) <= maxBody
+	body, bodyOK := fakeserver.ReadBody(r, maxBody)
 	known := r.Method == http.MethodPost && (r.URL.Path == PathTopup || r.URL.Path == PathXMLCP)
 
 	var req *xRequest
@@ -96,10 +86,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if known {
 		op = OpInvalid
 		if bodyOK {
-			if req, err = parseRequest(body); err == nil {
-				op = opOf(req)
-			} else {
-				req = nil
+			if parsed, err := parseRequest(body); err == nil {
+				req, op = parsed, opOf(parsed)
 			}
 		}
 	}
@@ -125,7 +113,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mu.Lock()
-	s.requests = append(s.requests, rec)
+	s.requests.Add(rec)
 	s.mu.Unlock()
 
 	if !known {
@@ -137,7 +125,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	f := s.popFault()
+	f := s.faults.Pop()
 	switch f.kind {
 	case faultFail:
 		ct := "text/plain; charset=utf-8"
@@ -153,7 +141,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.answer(w, rec, xmlResponse(errorDoc(f.code, f.fatal)))
 		return
 	case faultDropBefore:
-		drop(w)
+		s.base.Drop(w)
 		return
 	}
 
@@ -161,11 +149,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 	switch f.kind {
 	case faultDrop:
-		drop(w)
+		s.base.Drop(w)
 		return
 	case faultDelay:
-		if !s.wait(r.Context(), f.delay) {
-			drop(w)
+		if !s.base.Wait(r.Context(), f.delay) {
+			s.base.Drop(w)
 			return
 		}
 	case faultTruncate:
@@ -178,61 +166,13 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.answer(w, rec, resp)
 }
 
-func (s *Server) popFault() fault {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.faults) == 0 {
-		return fault{}
-	}
-	f := s.faults[0]
-	s.faults = s.faults[1:]
-	return f
-}
-
-// wait sleeps d; it reports false if the client went away or the server is
-// closing first.
-func (s *Server) wait(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	case <-s.done:
-		return false
-	}
-}
-
 // answer records the status and then writes the response, so a client that
 // has its answer always finds it in Requests.
 func (s *Server) answer(w http.ResponseWriter, rec *Request, resp response) {
 	s.mu.Lock()
 	rec.Answered = resp.status
 	s.mu.Unlock()
-	h := w.Header()
-	h.Set("Content-Type", resp.ctype)
-	h.Set("Content-Length", strconv.Itoa(len(resp.body)))
-	w.WriteHeader(resp.status)
-	_, _ = w.Write(resp.body)
-}
-
-// drop closes the connection under the request without a byte of answer.
-func drop(w http.ResponseWriter) {
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		panic("qiwitopuptest: ResponseWriter is not a Hijacker (HTTP/2?)")
-	}
-	c, _, err := hj.Hijack()
-	if err != nil {
-		return
-	}
-	if tc, ok := c.(*tls.Conn); ok {
-		// Close the socket itself: no close_notify, as when a connection dies.
-		_ = tc.NetConn().Close()
-		return
-	}
-	_ = c.Close()
+	fakeserver.Write(w, resp.status, resp.ctype, nil, resp.body)
 }
 
 // process runs the checks and the operation under the state lock, so each
@@ -358,26 +298,7 @@ func verifySignature(pub *rsa.PublicKey, body []byte, sig64, alg string) bool {
 	return false
 }
 
-func (s *Server) ipAllowedLocked(remote string) bool {
-	if s.allowAll {
-		return true
-	}
-	host, _, err := net.SplitHostPort(remote)
-	if err != nil {
-		host = remote
-	}
-	a, err := netip.ParseAddr(host)
-	if err != nil {
-		return false
-	}
-	a = a.Unmap().WithZone("")
-	for _, p := range s.allowed {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
-}
+func (s *Server) ipAllowedLocked(remote string) bool { return s.allowed.Allows(remote) }
 
 func (s *Server) writeBalances(o *out) {
 	o.raw("<balances>\n")

@@ -2,7 +2,6 @@ package qiwitopuptest
 
 import (
 	"crypto/tls"
-	"net"
 
 	"github.com/paysdk/payments"
 )
@@ -15,25 +14,12 @@ import (
 //	c, err := qiwitopup.New(qiwitopup.Credentials{TerminalID: srv.TerminalID(), Password: srv.Password()},
 //		srv.ClientOptions()...)
 func (s *Server) ClientOptions() []payments.Option {
-	ip, _, _ := net.SplitHostPort(s.Addr())
-	return []payments.Option{
-		payments.WithBaseURL(s.URL()),
-		payments.WithResolve(Host, ip),
-		payments.WithResolve(PrivateHost, ip),
-		payments.WithRootCAsPEM(s.CACertPEM()),
-	}
+	return s.base.ClientOptions(s.URL())
 }
 
 // PrivateClientOptions is [Server.ClientOptions] for mutual TLS: the base URL
 // is [Server.PrivateURL] and cert (from [Server.ClientCertificate]) is
 // presented in the handshake.
 func (s *Server) PrivateClientOptions(cert tls.Certificate) []payments.Option {
-	ip, _, _ := net.SplitHostPort(s.Addr())
-	return []payments.Option{
-		payments.WithBaseURL(s.PrivateURL()),
-		payments.WithResolve(Host, ip),
-		payments.WithResolve(PrivateHost, ip),
-		payments.WithRootCAsPEM(s.CACertPEM()),
-		payments.WithClientCertificate(cert),
-	}
+	return append(s.base.ClientOptions(s.PrivateURL()), payments.WithClientCertificate(cert))
 }

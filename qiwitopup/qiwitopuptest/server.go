@@ -1,24 +1,19 @@
 package qiwitopuptest
 
 import (
-	"context"
 	"crypto/rsa"
 	"crypto/tls"
 	"fmt"
-	"io"
-	"log"
 	"maps"
-	"net"
 	"net/http"
-	"net/netip"
 	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/paysdk/payments"
 	"github.com/paysdk/payments/internal/testca"
+
+	"github.com/paysdk/payments/internal/fakeserver"
 )
 
 // Host names of the two QIWI endpoints. The server certificate is valid for
@@ -59,29 +54,17 @@ const (
 // Make one with [NewServer] and [Server.Close] it when done. All methods are
 // safe for concurrent use, including while requests are being served.
 type Server struct {
-	ca       *testca.CA // issues the server certificate
-	clientCA *testca.CA // "the CA QIWI issues": verifies client certificates
-	addr     string
-	port     int
-	srv      *http.Server
-	client   *http.Client
+	base     *fakeserver.Base // its CA issues the server certificate
+	clientCA *testca.CA       // "the CA QIWI issues": verifies client certificates
+	faults   fakeserver.Queue[fault]
 	t        reporter
 	now      func() time.Time
-
-	closeOnce sync.Once
-	done      chan struct{}
-
-	hmu    sync.Mutex // guards the handler count below
-	hcond  *sync.Cond
-	active int
-	closed bool
 
 	mu                sync.Mutex // guards everything below
 	terminalID        string
 	password          string
 	pub               *rsa.PublicKey
-	allowAll          bool
-	allowed           []netip.Prefix
+	allowed           fakeserver.Allowlist
 	balances          map[string]int64 // numeric ccy → kopecks
 	minAmount         int64
 	maxAmount         int64
@@ -96,15 +79,11 @@ type Server struct {
 	nextTxn           int64
 	payments          map[string]*payment
 	order             []string
-	faults            []fault
-	requests          []*Request
+	requests          fakeserver.Log[Request]
 }
 
 // reporter is the part of testing.TB the server uses; nil without WithT.
-type reporter interface {
-	Helper()
-	Errorf(format string, args ...any)
-}
+type reporter = fakeserver.Reporter
 
 // NewServer starts a fake QIWI Top-Up API on 127.0.0.1 with a random port,
 // serving TLS (minimum 1.2, HTTP/1.1 only) with one certificate valid for
@@ -142,30 +121,22 @@ func NewServer(opts ...Option) *Server {
 		panic(fmt.Sprintf("qiwitopuptest: WithLimits(%q, %q): invalid limits", cfg.minAmount, cfg.maxAmount))
 	}
 
-	ca, err := testca.New()
-	if err != nil {
-		panic(fmt.Sprintf("qiwitopuptest: %v", err))
-	}
 	clientCA, err := testca.New()
 	if err != nil {
 		panic(fmt.Sprintf("qiwitopuptest: %v", err))
 	}
-	cert, err := ca.ServerCert(Host, PrivateHost, "localhost", "127.0.0.1")
-	if err != nil {
-		panic(fmt.Sprintf("qiwitopuptest: %v", err))
-	}
-	inner, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(fmt.Sprintf("qiwitopuptest: listen: %v", err))
-	}
 
 	s := &Server{
-		ca:                ca,
+		base: fakeserver.New(fakeserver.Config{
+			Name:  "qiwitopuptest",
+			Hosts: []string{Host, PrivateHost},
+			TLS: func(c *tls.Config) {
+				c.ClientAuth = tls.VerifyClientCertIfGiven
+				c.ClientCAs = clientCA.Pool()
+			},
+		}),
 		clientCA:          clientCA,
-		addr:              inner.Addr().String(),
-		port:              inner.Addr().(*net.TCPAddr).Port,
 		now:               cfg.now,
-		done:              make(chan struct{}),
 		terminalID:        cfg.terminalID,
 		password:          cfg.password,
 		pub:               cfg.pub,
@@ -186,30 +157,11 @@ func NewServer(opts ...Option) *Server {
 	if cfg.t != nil {
 		s.t = cfg.t
 	}
-	s.hcond = sync.NewCond(&s.hmu)
 	if bad := s.setAllowedLocked(cfg.allowedIPs); len(bad) > 0 && s.t != nil {
 		s.t.Helper()
 		s.t.Errorf("qiwitopuptest: WithAllowedIPs: invalid entries %q never match", bad)
 	}
-
-	tlsConf := &tls.Config{
-		Certificates: []tls.Certificate{cert},
-		MinVersion:   tls.VersionTLS12,
-		NextProtos:   []string{"http/1.1"},
-		ClientAuth:   tls.VerifyClientCertIfGiven,
-		ClientCAs:    clientCA.Pool(),
-	}
-	s.srv = &http.Server{
-		Handler:           http.HandlerFunc(s.serveHTTP),
-		ReadHeaderTimeout: 30 * time.Second,
-		// HTTP/1.1 only: DropNext needs http.Hijacker.
-		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
-		// Handshake failures (a client that distrusts the CA, a client
-		// certificate from another CA) are expected in tests.
-		ErrorLog: log.New(io.Discard, "", 0),
-	}
-	s.client = s.newClient(nil)
-	go s.srv.Serve(tls.NewListener(inner, tlsConf)) //nolint:errcheck // returns ErrServerClosed on Close
+	s.base.Serve(http.HandlerFunc(s.serveHTTP))
 
 	if cfg.t != nil {
 		cfg.t.Cleanup(s.Close)
@@ -220,66 +172,28 @@ func NewServer(opts ...Option) *Server {
 // Close shuts the server down: it stops listening, closes every connection,
 // interrupts delayed answers and waits for running handlers to return. It may
 // be called more than once.
-func (s *Server) Close() {
-	s.closeOnce.Do(func() {
-		close(s.done)
-		_ = s.srv.Close()
-		s.hmu.Lock()
-		s.closed = true
-		for s.active > 0 {
-			s.hcond.Wait()
-		}
-		s.hmu.Unlock()
-		s.client.CloseIdleConnections()
-	})
-}
-
-// enter registers a running handler; it reports false once Close has begun.
-func (s *Server) enter() bool {
-	s.hmu.Lock()
-	defer s.hmu.Unlock()
-	if s.closed {
-		return false
-	}
-	s.active++
-	return true
-}
-
-func (s *Server) leave() {
-	s.hmu.Lock()
-	s.active--
-	if s.active == 0 {
-		s.hcond.Broadcast()
-	}
-	s.hmu.Unlock()
-}
+func (s *Server) Close() { s.base.Close() }
 
 // URL returns the public endpoint, "https://api.qiwi.com:<port>/xml/topup.jsp"
 // (login/password and signature authentication). The host is the real one:
 // the client must resolve it to [Server.Addr].
-func (s *Server) URL() string {
-	return "https://" + Host + ":" + strconv.Itoa(s.port) + PathTopup
-}
+func (s *Server) URL() string { return s.base.URL(Host, PathTopup) }
 
 // PrivateURL returns the client-certificate endpoint,
 // "https://private-api.qiwi.com:<port>/xml/topup.jsp".
-func (s *Server) PrivateURL() string {
-	return "https://" + PrivateHost + ":" + strconv.Itoa(s.port) + PathTopup
-}
+func (s *Server) PrivateURL() string { return s.base.URL(PrivateHost, PathTopup) }
 
 // XMLCPURL returns the mobile-operator lookup endpoint on the public host,
 // "https://api.qiwi.com:<port>/xml/xmlcp.jsp".
-func (s *Server) XMLCPURL() string {
-	return "https://" + Host + ":" + strconv.Itoa(s.port) + PathXMLCP
-}
+func (s *Server) XMLCPURL() string { return s.base.URL(Host, PathXMLCP) }
 
 // Addr returns the listening address, "127.0.0.1:<port>": where the client
 // must connect when it dials either host name.
-func (s *Server) Addr() string { return s.addr }
+func (s *Server) Addr() string { return s.base.Addr() }
 
 // CACertPEM returns the PEM of the CA that issued the server certificate, for
 // the client's trusted roots.
-func (s *Server) CACertPEM() []byte { return s.ca.CertPEM() }
+func (s *Server) CACertPEM() []byte { return s.base.CACertPEM() }
 
 // ClientCAPEM returns the PEM of the CA that the server trusts for client
 // certificates: the "CA certificate" QIWI hands an agent along with its client
@@ -298,34 +212,12 @@ func (s *Server) ClientCertificate() (tls.Certificate, error) {
 // the server's CA and connects to [Server.Addr] whenever it dials [Host] or
 // [PrivateHost] on any port. It refuses to dial any other host. The same
 // client is returned each time; Close closes its idle connections.
-func (s *Server) Client() *http.Client { return s.client }
+func (s *Server) Client() *http.Client { return s.base.Client() }
 
 // CertClient returns a new *http.Client like [Server.Client] that also
 // presents cert in the handshake (for [PrivateHost]).
 func (s *Server) CertClient(cert tls.Certificate) *http.Client {
-	return s.newClient([]tls.Certificate{cert})
-}
-
-func (s *Server) newClient(certs []tls.Certificate) *http.Client {
-	d := &net.Dialer{Timeout: 10 * time.Second}
-	return &http.Client{
-		Timeout: 60 * time.Second,
-		Transport: &http.Transport{
-			TLSClientConfig: &tls.Config{RootCAs: s.ca.Pool(), MinVersion: tls.VersionTLS12, Certificates: certs},
-			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-				host, _, err := net.SplitHostPort(addr)
-				if err != nil {
-					return nil, err
-				}
-				if !strings.EqualFold(host, Host) && !strings.EqualFold(host, PrivateHost) {
-					return nil, fmt.Errorf("qiwitopuptest: client dials only %s and %s, not %s", Host, PrivateHost, host)
-				}
-				return d.DialContext(ctx, "tcp4", s.addr)
-			},
-			MaxIdleConnsPerHost: 16,
-			IdleConnTimeout:     30 * time.Second,
-		},
-	}
+	return s.base.NewClient(nil, []tls.Certificate{cert})
 }
 
 // TerminalID returns the agent ID the server accepts.
@@ -363,30 +255,7 @@ func (s *Server) SetAllowedIPs(ips ...string) error {
 }
 
 func (s *Server) setAllowedLocked(ips []string) (bad []string) {
-	s.allowAll = len(ips) == 0
-	s.allowed = nil
-	for _, ip := range ips {
-		ip = strings.TrimSpace(ip)
-		if strings.Contains(ip, "/") {
-			p, err := netip.ParsePrefix(ip)
-			if err != nil {
-				bad = append(bad, ip)
-				continue
-			}
-			if p.Addr().Is4In6() {
-				p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
-			}
-			s.allowed = append(s.allowed, p.Masked())
-			continue
-		}
-		a, err := netip.ParseAddr(ip)
-		if err != nil {
-			bad = append(bad, ip)
-			continue
-		}
-		a = a.Unmap()
-		s.allowed = append(s.allowed, netip.PrefixFrom(a, a.BitLen()))
-	}
+	s.allowed, bad = fakeserver.ParseAllowlist(ips)
 	return bad
 }
 
@@ -611,13 +480,11 @@ type Request struct {
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]Request, len(s.requests))
-	for i, r := range s.requests {
-		out[i] = *r
-		out[i].Header = r.Header.Clone()
-		out[i].Body = append([]byte(nil), r.Body...)
-	}
-	return out
+	return s.requests.Copies(func(r Request) Request {
+		r.Header = r.Header.Clone()
+		r.Body = append([]byte(nil), r.Body...)
+		return r
+	})
 }
 
 // Count returns how many received requests have Op op, whatever their
@@ -625,13 +492,7 @@ func (s *Server) Requests() []Request {
 func (s *Server) Count(op string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := 0
-	for _, r := range s.requests {
-		if r.Op == op {
-			n++
-		}
-	}
-	return n
+	return s.requests.Count(func(r *Request) bool { return r.Op == op })
 }
 
 // Reset forgets the recorded requests. Payments, balances, wallets, switches
@@ -639,7 +500,7 @@ func (s *Server) Count(op string) int {
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.requests = nil
+	s.requests.Reset()
 }
 
 type faultKind int
@@ -664,13 +525,7 @@ type fault struct {
 	delay  time.Duration
 }
 
-func (s *Server) queue(n int, f fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.faults = append(s.faults, f)
-	}
-}
+func (s *Server) queue(n int, f fault) { s.faults.Add(n, f) }
 
 // Faults apply to the next requests to the two documented routes (POST
 // /xml/topup.jsp and POST /xml/xmlcp.jsp on either host), one request each,

@@ -1,16 +1,15 @@
 package royalpaytest
 
 import (
-	"context"
 	"crypto/subtle"
-	"crypto/tls"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/paysdk/payments/internal/fakeserver"
 )
 
 // maxBody caps the request body the server reads; a larger body is refused
@@ -84,19 +83,9 @@ func routeOf(r *http.Request) (op, id string) {
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	if !s.enter() {
-		w.Header().Set("Connection", "close")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		return
-	}
-	defer s.leave()
-
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	bodyOK := err == nil && len(body) <= maxBody
+	body, bodyOK := fakeserver.ReadBody(r, maxBody)
 	op, idText := routeOf(r)
-	hdr := r.Header.Clone()
-	hdr.Del("Authorization")
-	hdr.Del("Proxy-Authorization")
+	hdr := fakeserver.HeaderWithoutAuth(r.Header)
 	timeout := parseRequestTimeout(r.Header.Get("X-Request-Timeout"))
 	rec := &Request{
 		Op:             op,
@@ -109,7 +98,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		RequestTimeout: timeout,
 	}
 	s.mu.Lock()
-	s.requests = append(s.requests, rec)
+	s.requests.Add(rec)
 	s.mu.Unlock()
 
 	if op == OpUnknown {
@@ -127,7 +116,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if op == OpGet && f.kind == faultDrop {
-		drop(w)
+		s.base.Drop(w)
 		return
 	}
 
@@ -140,7 +129,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 	switch f.kind {
 	case faultDrop:
-		drop(w)
+		s.base.Drop(w)
 		return
 	case faultDelay:
 		wait := f.delay
@@ -148,8 +137,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		if timedOut {
 			wait = timeout
 		}
-		if !s.wait(r.Context(), wait) {
-			drop(w)
+		if !s.base.Wait(r.Context(), wait) {
+			s.base.Drop(w)
 			return
 		}
 		if timedOut {
@@ -182,23 +171,14 @@ func parseRequestTimeout(v string) time.Duration {
 }
 
 func (s *Server) popFault(op string) fault {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	q := &s.createFaults
 	if op == OpGet {
-		q = &s.getFaults
+		return s.getFaults.Pop()
 	}
-	if len(*q) == 0 {
-		return fault{}
-	}
-	f := (*q)[0]
-	*q = (*q)[1:]
-	return f
+	return s.createFaults.Pop()
 }
 
 func failResponse(f fault) response {
-	t := strings.TrimSpace(f.body)
-	if strings.HasPrefix(t, "[") || strings.HasPrefix(t, "{") {
+	if fakeserver.LooksJSON(f.body) {
 		return response{status: f.status, ctype: "application/json", body: []byte(f.body)}
 	}
 	return response{status: f.status, ctype: "text/plain; charset=utf-8", body: []byte(f.body)}
@@ -290,51 +270,11 @@ func (s *Server) get(r *http.Request, idText string) response {
 	return jsonResponse(http.StatusOK, out)
 }
 
-// wait sleeps d; it reports false if the client went away or the server is
-// closing first.
-func (s *Server) wait(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	case <-s.done:
-		return false
-	}
-}
-
 // answer records the status and then writes the response, so a client that
 // has its answer always finds it in Requests.
 func (s *Server) answer(w http.ResponseWriter, rec *Request, resp response) {
 	s.mu.Lock()
 	rec.Answered = resp.status
 	s.mu.Unlock()
-	h := w.Header()
-	for k, vs := range resp.header {
-		h[k] = vs
-	}
-	h.Set("Content-Type", resp.ctype)
-	h.Set("Content-Length", strconv.Itoa(len(resp.body)))
-	w.WriteHeader(resp.status)
-	_, _ = w.Write(resp.body)
-}
-
-// drop closes the connection under the request without a byte of answer.
-func drop(w http.ResponseWriter) {
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		panic("royalpaytest: ResponseWriter is not a Hijacker (HTTP/2?)")
-	}
-	c, _, err := hj.Hijack()
-	if err != nil {
-		return
-	}
-	if tc, ok := c.(*tls.Conn); ok {
-		// Close the socket itself: no close_notify, as when a connection dies.
-		_ = tc.NetConn().Close()
-		return
-	}
-	_ = c.Close()
+	fakeserver.Write(w, resp.status, resp.ctype, resp.header, resp.body)
 }

@@ -1,8 +1,6 @@
 package royalpaytest
 
 import (
-	"net"
-
 	"github.com/paysdk/payments"
 )
 
@@ -12,10 +10,5 @@ import (
 //
 //	c, err := royalpay.New(royalpay.Credentials{Token: srv.Token()}, srv.ClientOptions()...)
 func (s *Server) ClientOptions() []payments.Option {
-	ip, _, _ := net.SplitHostPort(s.Addr())
-	return []payments.Option{
-		payments.WithBaseURL(s.URL()),
-		payments.WithResolve(Host, ip),
-		payments.WithRootCAsPEM(s.CACertPEM()),
-	}
+	return s.base.ClientOptions(s.URL())
 }

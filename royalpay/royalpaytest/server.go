@@ -2,18 +2,11 @@ package royalpaytest
 
 import (
 	"context"
-	"crypto/tls"
-	"fmt"
-	"io"
-	"log"
-	"net"
 	"net/http"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/paysdk/payments/internal/testca"
+	"github.com/paysdk/payments/internal/fakeserver"
 )
 
 // Host is the provider's host name: the only one the document shows (in
@@ -34,14 +27,9 @@ const (
 // and [Server.Close] it when done. All methods are safe for concurrent use,
 // including while requests are being served.
 type Server struct {
-	ca     *testca.CA
-	caPEM  []byte
-	addr   string
-	port   int
-	srv    *http.Server
-	client *http.Client
-	t      reporter
-	now    func() time.Time
+	base *fakeserver.Base
+	t    reporter
+	now  func() time.Time
 
 	token         string
 	callbackToken string
@@ -50,15 +38,12 @@ type Server struct {
 	autoComplete  time.Duration
 
 	closeOnce sync.Once
-	done      chan struct{}   // closed by Close: interrupts delayed answers
 	cbCtx     context.Context // the context of callbacks, cancelled by Close
 	cbCancel  context.CancelFunc
 	acWG      sync.WaitGroup // auto-completion timers armed or running
 
-	hmu    sync.Mutex // guards the handler count below
-	hcond  *sync.Cond
-	active int
-	closed bool
+	createFaults fakeserver.Queue[fault] // for POST /api/v2/payments/
+	getFaults    fakeserver.Queue[fault] // for GET /api/v2/payments/{id}/
 
 	mu           sync.Mutex // guards everything below
 	nextID       int64
@@ -66,19 +51,14 @@ type Server struct {
 	payments     map[int64]*payment
 	order        []int64
 	blocked      string // the BlockClient reason; "" when not blocked
-	createFaults []fault
-	getFaults    []fault
-	requests     []*Request
+	requests     fakeserver.Log[Request]
 	callbacks    []CallbackResult
 	timers       map[int64]*time.Timer // armed auto-completions by payment id
 	acStopped    bool                  // Close has begun: arm no more
 }
 
 // reporter is the part of testing.TB the server uses; nil without WithT.
-type reporter interface {
-	Helper()
-	Errorf(format string, args ...any)
-}
+type reporter = fakeserver.Reporter
 
 // First ids handed out: the document's example payment is 10442449 and its
 // merchant_payment_detail 9336278.
@@ -102,30 +82,13 @@ func NewServer(opts ...Option) *Server {
 		cfg.now = time.Now
 	}
 
-	ca, err := testca.New()
-	if err != nil {
-		panic(fmt.Sprintf("royalpaytest: %v", err))
-	}
-	cert, err := ca.ServerCert(Host, "localhost", "127.0.0.1")
-	if err != nil {
-		panic(fmt.Sprintf("royalpaytest: %v", err))
-	}
-	inner, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(fmt.Sprintf("royalpaytest: listen: %v", err))
-	}
-
 	s := &Server{
-		ca:            ca,
-		caPEM:         ca.CertPEM(),
-		addr:          inner.Addr().String(),
-		port:          inner.Addr().(*net.TCPAddr).Port,
+		base:          fakeserver.New(fakeserver.Config{Name: "royalpaytest", Hosts: []string{Host}}),
 		now:           cfg.now,
 		token:         cfg.token,
 		callbackToken: cfg.callbackToken,
 		cbClient:      cfg.callbackClient,
 		autoComplete:  cfg.autoComplete,
-		done:          make(chan struct{}),
 		nextID:        firstPaymentID,
 		nextDetailID:  firstDetailID,
 		payments:      map[int64]*payment{},
@@ -134,39 +97,12 @@ func NewServer(opts ...Option) *Server {
 	if cfg.t != nil {
 		s.t = cfg.t
 	}
-	s.hcond = sync.NewCond(&s.hmu)
 	s.cbCtx, s.cbCancel = context.WithCancel(context.Background())
 	if s.cbClient == nil {
-		s.cbOwned = &http.Transport{
-			DialContext:         (&net.Dialer{Timeout: DefaultCallbackTimeout}).DialContext,
-			TLSHandshakeTimeout: DefaultCallbackTimeout,
-			MaxIdleConnsPerHost: 4,
-			IdleConnTimeout:     30 * time.Second,
-		}
-		s.cbClient = &http.Client{
-			Transport: s.cbOwned,
-			Timeout:   DefaultCallbackTimeout,
-			CheckRedirect: func(*http.Request, []*http.Request) error {
-				return http.ErrUseLastResponse
-			},
-		}
+		s.cbClient, s.cbOwned = fakeserver.NewOutboundClient(DefaultCallbackTimeout)
 	}
 
-	tlsConf := &tls.Config{
-		Certificates: []tls.Certificate{cert},
-		MinVersion:   tls.VersionTLS12,
-		NextProtos:   []string{"http/1.1"},
-	}
-	s.srv = &http.Server{
-		Handler:           http.HandlerFunc(s.serveHTTP),
-		ReadHeaderTimeout: 30 * time.Second,
-		// HTTP/1.1 only: DropNext needs http.Hijacker.
-		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
-		// Handshake failures (a client that distrusts the CA) are expected in tests.
-		ErrorLog: log.New(io.Discard, "", 0),
-	}
-	s.client = s.newClient()
-	go s.srv.Serve(tls.NewListener(inner, tlsConf)) //nolint:errcheck // returns ErrServerClosed on Close
+	s.base.Serve(http.HandlerFunc(s.serveHTTP))
 
 	if cfg.t != nil {
 		cfg.t.Cleanup(s.Close)
@@ -190,58 +126,28 @@ func (s *Server) Close() {
 		}
 		s.mu.Unlock()
 
-		close(s.done)
-		_ = s.srv.Close()
-		s.hmu.Lock()
-		s.closed = true
-		for s.active > 0 {
-			s.hcond.Wait()
-		}
-		s.hmu.Unlock()
+		s.base.Close()
 
 		s.cbCancel()
 		s.acWG.Wait()
-		s.client.CloseIdleConnections()
 		if s.cbOwned != nil {
 			s.cbOwned.CloseIdleConnections()
 		}
 	})
 }
 
-// enter registers a running handler; it reports false once Close has begun.
-func (s *Server) enter() bool {
-	s.hmu.Lock()
-	defer s.hmu.Unlock()
-	if s.closed {
-		return false
-	}
-	s.active++
-	return true
-}
-
-func (s *Server) leave() {
-	s.hmu.Lock()
-	s.active--
-	if s.active == 0 {
-		s.hcond.Broadcast()
-	}
-	s.hmu.Unlock()
-}
-
 // URL returns the base URL, "https://pay-dev.royalsfinance.app:<port>",
 // without the /api path: the document's {{base_url}}. The host is the real
 // one: the client must resolve it to [Server.Addr].
-func (s *Server) URL() string {
-	return "https://" + Host + ":" + strconv.Itoa(s.port)
-}
+func (s *Server) URL() string { return s.base.URL(Host, "") }
 
 // Addr returns the listening address, "127.0.0.1:<port>": where the client
 // must connect when it dials [Host].
-func (s *Server) Addr() string { return s.addr }
+func (s *Server) Addr() string { return s.base.Addr() }
 
 // CACertPEM returns the PEM of the CA that issued the server certificate, for
 // the client's trusted roots.
-func (s *Server) CACertPEM() []byte { return append([]byte(nil), s.caPEM...) }
+func (s *Server) CACertPEM() []byte { return s.base.CACertPEM() }
 
 // Token returns the API token the server accepts.
 func (s *Server) Token() string { return s.token }
@@ -250,29 +156,7 @@ func (s *Server) Token() string { return s.token }
 // [Server.Addr] whenever it dials [Host] on any port. It refuses to dial any
 // other host and adds no credentials. The same client is returned each time;
 // Close closes its idle connections.
-func (s *Server) Client() *http.Client { return s.client }
-
-func (s *Server) newClient() *http.Client {
-	d := &net.Dialer{Timeout: 10 * time.Second}
-	return &http.Client{
-		Timeout: 60 * time.Second,
-		Transport: &http.Transport{
-			TLSClientConfig: &tls.Config{RootCAs: s.ca.Pool(), MinVersion: tls.VersionTLS12},
-			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-				host, _, err := net.SplitHostPort(addr)
-				if err != nil {
-					return nil, err
-				}
-				if !strings.EqualFold(host, Host) {
-					return nil, fmt.Errorf("royalpaytest: client dials only %s, not %s", Host, host)
-				}
-				return d.DialContext(ctx, "tcp4", s.addr)
-			},
-			MaxIdleConnsPerHost: 16,
-			IdleConnTimeout:     30 * time.Second,
-		},
-	}
-}
+func (s *Server) Client() *http.Client { return s.base.Client() }
 
 // BlockClient makes every create request from now on (after authentication)
 // answer 403 {"error": "Client is blocked. Reason: <reason>", "code": 50000},
@@ -377,13 +261,11 @@ const (
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]Request, len(s.requests))
-	for i, r := range s.requests {
-		out[i] = *r
-		out[i].Header = r.Header.Clone()
-		out[i].Body = append([]byte(nil), r.Body...)
-	}
-	return out
+	return s.requests.Copies(func(r Request) Request {
+		r.Header = r.Header.Clone()
+		r.Body = append([]byte(nil), r.Body...)
+		return r
+	})
 }
 
 // Count returns how many received requests have Op op, whatever their
@@ -391,13 +273,7 @@ func (s *Server) Requests() []Request {
 func (s *Server) Count(op string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := 0
-	for _, r := range s.requests {
-		if r.Op == op {
-			n++
-		}
-	}
-	return n
+	return s.requests.Count(func(r *Request) bool { return r.Op == op })
 }
 
 // Reset forgets the recorded requests and callbacks. Payments, the id
@@ -405,7 +281,7 @@ func (s *Server) Count(op string) int {
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.requests = nil
+	s.requests.Reset()
 	s.callbacks = nil
 }
 
@@ -431,14 +307,10 @@ type fault struct {
 }
 
 func (s *Server) queue(get bool, n int, f fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		if get {
-			s.getFaults = append(s.getFaults, f)
-		} else {
-			s.createFaults = append(s.createFaults, f)
-		}
+	if get {
+		s.getFaults.Add(n, f)
+	} else {
+		s.createFaults.Add(n, f)
 	}
 }
 

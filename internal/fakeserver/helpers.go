@@ -1,0 +1,131 @@
+package fakeserver
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Queue is a first-in first-out queue of faults, one per request. The zero
+// value is empty and ready; it is safe for concurrent use.
+type Queue[F any] struct {
+	mu    sync.Mutex
+	items []F
+}
+
+// Add appends n copies of f.
+func (q *Queue[F]) Add(n int, f F) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for range n {
+		q.items = append(q.items, f)
+	}
+}
+
+// Pop removes and returns the head of the queue, or the zero F when it is
+// empty.
+func (q *Queue[F]) Pop() F {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var f F
+	if len(q.items) == 0 {
+		return f
+	}
+	f = q.items[0]
+	q.items = q.items[1:]
+	return f
+}
+
+// ReadBody reads the request body up to limit bytes; ok is false when reading
+// failed or the body is longer than limit.
+func ReadBody(r *http.Request, limit int64) (body []byte, ok bool) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	return body, err == nil && int64(len(body)) <= limit
+}
+
+// HeaderWithoutAuth returns a copy of h without Authorization and
+// Proxy-Authorization, for recording.
+func HeaderWithoutAuth(h http.Header) http.Header {
+	out := h.Clone()
+	out.Del("Authorization")
+	out.Del("Proxy-Authorization")
+	return out
+}
+
+// LooksJSON reports whether body, without leading white space, starts with
+// '[' or '{': a FailNext body to send as JSON.
+func LooksJSON(body string) bool {
+	t := strings.TrimSpace(body)
+	return strings.HasPrefix(t, "[") || strings.HasPrefix(t, "{")
+}
+
+// Write sends an answer: the extra headers, then Content-Type ctype and the
+// Content-Length of body, the status and body.
+func Write(w http.ResponseWriter, status int, ctype string, extra http.Header, body []byte) {
+	h := w.Header()
+	for k, vs := range extra {
+		h[k] = vs
+	}
+	h.Set("Content-Type", ctype)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// Log is the list of requests a fake has recorded, as pointers so the handler
+// can fill in the answer later. It has no lock of its own: the fake guards it
+// with its state lock, under which it also updates the recorded requests.
+type Log[R any] struct {
+	list []*R
+}
+
+// Add records r.
+func (l *Log[R]) Add(r *R) { l.list = append(l.list, r) }
+
+// Copies returns copies of the recorded requests in arrival order, each made
+// by clone from a shallow copy.
+func (l *Log[R]) Copies(clone func(R) R) []R {
+	out := make([]R, len(l.list))
+	for i, r := range l.list {
+		out[i] = clone(*r)
+	}
+	return out
+}
+
+// Count returns how many recorded requests match.
+func (l *Log[R]) Count(match func(*R) bool) int {
+	n := 0
+	for _, r := range l.list {
+		if match(r) {
+			n++
+		}
+	}
+	return n
+}
+
+// Reset forgets the recorded requests.
+func (l *Log[R]) Reset() { l.list = nil }
+
+// NewOutboundClient returns a client for the requests a fake sends itself
+// (callbacks, notifications to the merchant): each bounded by timeout (dial,
+// TLS handshake and the whole exchange), not following redirects. It returns
+// its transport too, whose idle connections the fake closes on Close.
+func NewOutboundClient(timeout time.Duration) (*http.Client, *http.Transport) {
+	tr := &http.Transport{
+		DialContext:         (&net.Dialer{Timeout: timeout}).DialContext,
+		TLSHandshakeTimeout: timeout,
+		MaxIdleConnsPerHost: 4,
+		IdleConnTimeout:     30 * time.Second,
+	}
+	return &http.Client{
+		Transport: tr,
+		Timeout:   timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}, tr
+}

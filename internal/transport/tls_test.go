@@ -27,10 +27,11 @@ const host = "popolni.club"
 // host name, issued by a fresh test CA.
 type tlsServer struct {
 	*httptest.Server
-	ca   *testca.CA
-	hits atomic.Int32
-	mu   sync.Mutex
-	peer []string
+	ca      *testca.CA
+	hits    atomic.Int32
+	release chan struct{} // closed at cleanup: hanging handlers return
+	mu      sync.Mutex
+	peer    []string
 }
 
 func newTLSServer(t *testing.T, h func(s *tlsServer, w http.ResponseWriter, r *http.Request)) *tlsServer {
@@ -39,7 +40,7 @@ func newTLSServer(t *testing.T, h func(s *tlsServer, w http.ResponseWriter, r *h
 	require.NoError(t, err)
 	cert, err := ca.ServerCert(host)
 	require.NoError(t, err)
-	s := &tlsServer{ca: ca}
+	s := &tlsServer{ca: ca, release: make(chan struct{})}
 	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.hits.Add(1)
 		s.mu.Lock()
@@ -50,6 +51,7 @@ func newTLSServer(t *testing.T, h func(s *tlsServer, w http.ResponseWriter, r *h
 	s.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	s.StartTLS()
 	t.Cleanup(s.Close)
+	t.Cleanup(func() { close(s.release) }) // runs first: lets Close finish
 	return s
 }
 
@@ -83,16 +85,14 @@ func dropAfterProcessing(_ *tlsServer, w http.ResponseWriter, r *http.Request) {
 // GET answers at once: tests warm the connection with one, so the write of
 // the request under test cannot be delayed past its deadline by a handshake
 // on a loaded machine.
-func hang(_ *tlsServer, w http.ResponseWriter, r *http.Request) {
+func hang(s *tlsServer, w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodGet {
 		_, _ = w.Write([]byte("warm"))
 		return
 	}
 	_, _ = bytes.NewBuffer(nil).ReadFrom(r.Body)
-	select {
-	case <-r.Context().Done():
-	case <-time.After(5 * time.Second):
-	}
+	<-s.release // only the test's end: never an answer the client could take for success
+	w.WriteHeader(http.StatusServiceUnavailable)
 }
 
 func warm(t *testing.T, c *Client) {

@@ -26,6 +26,14 @@ type script struct {
 	seen []string
 }
 
+// calls is what was asked so far. httpmock answers on its own goroutine,
+// which can still be running after a canceled call returned: read under the lock.
+func (s *script) calls() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.seen...)
+}
+
 func (s *script) client(t *testing.T) *Client {
 	mock := httpmock.NewMockTransport()
 	mock.RegisterNoResponder(func(r *http.Request) (*http.Response, error) {
@@ -87,7 +95,7 @@ func TestPayoutFollowsTheFlowchart(t *testing.T) {
 	p, err := s.client(t).Payout(context.Background(), wallet(), fastPayout)
 	require.NoError(t, err)
 	assert.True(t, p.Succeeded())
-	assert.Equal(t, []string{"check-deposit-possible", "<auth>", "<auth>", "<auth>", "<status>", "<status>", "<status>"}, s.seen,
+	assert.Equal(t, []string{"check-deposit-possible", "<auth>", "<auth>", "<auth>", "<status>", "<status>", "<status>"}, s.calls(),
 		"pay again (same number) until registered; then status through a request error and a missing payment")
 }
 
@@ -95,7 +103,7 @@ func TestPayoutStopsBeforePayingWhenImpossible(t *testing.T) {
 	s := &script{q: map[string][]string{"check-deposit-possible": {`<response><result-code fatal="true" message="Недостаточный статус">204</result-code><exist>1</exist><deposit-possible>0</deposit-possible></response>`}}}
 	_, err := s.client(t).Payout(context.Background(), wallet(), fastPayout)
 	assert.ErrorIs(t, err, ErrDepositImpossible)
-	assert.Equal(t, []string{"check-deposit-possible"}, s.seen)
+	assert.Equal(t, []string{"check-deposit-possible"}, s.calls())
 
 	s = &script{q: map[string][]string{"check-deposit-possible": {strings.Replace(possible, "<exist>1", "<exist>0", 1)}}}
 	_, err = s.client(t).Payout(context.Background(), wallet(), PayoutOptions{NoNewWallets: true})
@@ -104,7 +112,7 @@ func TestPayoutStopsBeforePayingWhenImpossible(t *testing.T) {
 	s = &script{q: map[string][]string{"check-deposit-possible": {possible}, "check-user": {`<response><result-code fatal="false">0</result-code><exist>0</exist></response>`}}}
 	_, err = s.client(t).Payout(context.Background(), wallet(), PayoutOptions{CheckUser: true, NoNewWallets: true})
 	assert.ErrorIs(t, err, ErrDepositImpossible)
-	assert.Equal(t, []string{"check-deposit-possible", "check-user"}, s.seen)
+	assert.Equal(t, []string{"check-deposit-possible", "check-user"}, s.calls())
 }
 
 func TestPayoutReturnsAFinalFailure(t *testing.T) {
@@ -126,5 +134,5 @@ func TestPayoutNeverGivesUpOnDoubtButHonoursTheContext(t *testing.T) {
 	assert.ErrorIs(t, err, payments.ErrOutcomeUnknown)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Equal(t, "777", p.TxnID, "the last payment seen")
-	assert.Greater(t, len(s.seen), 5, "kept asking")
+	assert.Greater(t, len(s.calls()), 5, "kept asking")
 }

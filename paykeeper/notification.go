@@ -240,6 +240,7 @@ type NotificationError struct {
 	Err    error
 }
 
+// Error gives the status to answer and the reason.
 func (e *NotificationError) Error() string {
 	return fmt.Sprintf("paykeeper notification: %d: %v", e.Status, e.Err)
 }

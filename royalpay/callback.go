@@ -146,6 +146,7 @@ type CallbackError struct {
 	Err    error
 }
 
+// Error gives the status to answer and the reason.
 func (e *CallbackError) Error() string {
 	return fmt.Sprintf("royalpay callback: %d: %v", e.Status, e.Err)
 }

@@ -1,0 +1,83 @@
+package paykeeper
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jarcoal/httpmock"
+
+	"github.com/paysdk/payments"
+)
+
+// FuzzClientAnswers sends any status and body a server could answer (the
+// token endpoint excepted) through reads, a refund, an invoice and an export:
+// nothing panics, every error is typed, a refund or an invoice that got a
+// 2xx it cannot read is outcome-unknown, no password leaks.
+func FuzzClientAnswers(f *testing.F) {
+	for _, name := range []string{"payments_byid.json", "invoice_byid.json", "payments_bydatecount.txt", "refunds_bypaymentid.json"} {
+		f.Add(200, []byte(fixture(f, name)))
+	}
+	f.Add(200, []byte(`{"result":"fail","msg":"x","error_code":67}`))
+	f.Add(200, []byte(`{"invoice_id":"1","invoice_url":"u","invoice":"<p>"}`))
+	f.Add(401, []byte(`<html>login</html>`))
+	f.Fuzz(func(t *testing.T, status int, body []byte) {
+		if status < 100 || status > 999 {
+			return
+		}
+		mock := httpmock.NewMockTransport()
+		mock.RegisterNoResponder(func(r *http.Request) (*http.Response, error) {
+			if r.URL.Path == "/info/settings/token/" {
+				return httpmock.NewStringResponse(200, `{"token":"0123456789abcdef0123456789abcdef"}`), nil
+			}
+			return httpmock.NewBytesResponse(status, body), nil
+		})
+		c, err := New(Credentials{User: "demo", Password: "fuzz-secret-pw"}, payments.WithBaseURL(base), payments.WithTransport(mock),
+			payments.WithLimiter(payments.Unlimited()), payments.WithRetry(payments.RetryPolicy{MaxAttempts: 2, BaseDelay: time.Microsecond, MaxDelay: time.Microsecond}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		ok2xx := status >= 200 && status < 300
+		_, err = c.GetPayment(ctx, "1")
+		typed(t, err)
+		_, err = c.GetInvoice(ctx, "1")
+		typed(t, err)
+		_, err = c.CountPayments(ctx, PaymentFilter{Start: day1, End: day2})
+		typed(t, err)
+		_, err = c.Refunds(ctx, "1")
+		typed(t, err)
+		err = c.RefundPayment(ctx, RefundParams{PaymentID: "1", Amount: payments.MustDecimal("1")})
+		typed(t, err)
+		if err != nil && ok2xx && isMalformed(err) && !errors.Is(err, payments.ErrOutcomeUnknown) {
+			t.Fatalf("a 2xx refund answer we cannot read must be outcome unknown: %v", err)
+		}
+		_, err = c.CreateInvoice(ctx, InvoiceParams{Amount: payments.MustDecimal("1"), OrderID: "A"})
+		typed(t, err)
+		var buf bytes.Buffer
+		_, err = c.ExportPayments(ctx, &buf, ExportFilter{PaymentFilter: PaymentFilter{Start: day1, End: day2, Statuses: AllPaymentStatuses, PaymentSystemIDs: []string{"1"}}, Limit: 10})
+		typed(t, err)
+	})
+}
+
+func typed(t *testing.T, err error) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	var (
+		api *payments.APIError
+		tr  *payments.TransportError
+		ou  *payments.OutcomeUnknownError
+	)
+	if !errors.As(err, &api) && !errors.As(err, &tr) && !errors.As(err, &ou) {
+		t.Fatalf("untyped error %T: %v", err, err)
+	}
+	if strings.Contains(err.Error(), "fuzz-secret-pw") {
+		t.Fatal("password in an error")
+	}
+}

@@ -179,7 +179,7 @@ func (c *Client) post(ctx context.Context, op, path string, form url.Values, kin
 			continue
 		}
 		if err != nil {
-			if kind != transport.Read && isMalformed(err) {
+			if kind != transport.Read && transport.IsMalformed(err) {
 				// A 2xx we cannot read: the change may have been made.
 				return nil, &payments.OutcomeUnknownError{Provider: provider, Op: op, Ref: ref, Err: err}
 			}
@@ -263,16 +263,9 @@ func mapError(op string, r *transport.Response) error {
 	return e
 }
 
-const malformedCode = "malformed-answer"
-
+// malformed is the error of a 2xx answer the client cannot read.
 func malformed(op string, body []byte, err error) *payments.APIError {
-	return &payments.APIError{Provider: provider, Op: op, HTTPStatus: http.StatusOK, Code: malformedCode,
-		Message: "unreadable answer (" + err.Error() + "): " + transport.Snippet(body), Category: payments.ErrUnavailable}
-}
-
-func isMalformed(err error) bool {
-	var api *payments.APIError
-	return errors.As(err, &api) && api.Code == malformedCode
+	return transport.Malformed(provider, op, http.StatusOK, body, err)
 }
 
 // decodeList reads an array answer with build applied to each object.

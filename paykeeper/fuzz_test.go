@@ -12,6 +12,7 @@ import (
 	"github.com/jarcoal/httpmock"
 
 	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/transport"
 )
 
 // FuzzClientAnswers sends any status and body a server could answer (the
@@ -53,7 +54,7 @@ func FuzzClientAnswers(f *testing.F) {
 		typed(t, err)
 		err = c.RefundPayment(ctx, RefundParams{PaymentID: "1", Amount: payments.MustDecimal("1")})
 		typed(t, err)
-		if err != nil && ok2xx && isMalformed(err) && !errors.Is(err, payments.ErrOutcomeUnknown) {
+		if err != nil && ok2xx && transport.IsMalformed(err) && !errors.Is(err, payments.ErrOutcomeUnknown) {
 			t.Fatalf("a 2xx refund answer we cannot read must be outcome unknown: %v", err)
 		}
 		_, err = c.CreateInvoice(ctx, InvoiceParams{Amount: payments.MustDecimal("1"), OrderID: "A"})

@@ -108,14 +108,7 @@ func mapError(op string, r *transport.Response) error {
 
 // malformed is the error of a 200 answer the client cannot read.
 func malformed(op string, body []byte, err error) *payments.APIError {
-	return &payments.APIError{
-		Provider:   provider,
-		Op:         op,
-		HTTPStatus: http.StatusOK,
-		Code:       "malformed-answer",
-		Message:    "unreadable answer (" + err.Error() + "): " + transport.Snippet(body),
-		Category:   payments.ErrUnavailable,
-	}
+	return transport.Malformed(provider, op, http.StatusOK, body, err)
 }
 
 var errNoIDs = errors.New("at least one transaction id is required")

@@ -2,6 +2,8 @@ package qiwitopup
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"strconv"
 
 	"github.com/paysdk/payments"
@@ -40,8 +42,7 @@ func (c *Client) CheckDepositPossible(ctx context.Context, phone string, nonCash
 		if r.HasCode && r.Code != CodeOK {
 			return DepositCheck{}, requestError("check-deposit-possible", r)
 		}
-		return DepositCheck{}, &payments.APIError{Provider: provider, Op: "check-deposit-possible", Code: "malformed-answer",
-			Message: "no exist or deposit-possible in the answer", Category: payments.ErrUnavailable}
+		return DepositCheck{}, transport.Malformed(provider, "check-deposit-possible", http.StatusOK, nil, errors.New("no exist or deposit-possible in the answer"))
 	}
 	return DepositCheck{Exist: *r.Exist, Possible: *r.DepositPossible, Code: r.Code, Fatal: r.Fatal, Message: r.Message}, nil
 }
@@ -69,8 +70,7 @@ func (c *Client) CheckUser(ctx context.Context, phone, ccy string) (bool, error)
 		return false, requestError("check-user", r)
 	}
 	if r.Exist == nil {
-		return false, &payments.APIError{Provider: provider, Op: "check-user", Code: "malformed-answer",
-			Message: "no exist in the answer", Category: payments.ErrUnavailable}
+		return false, transport.Malformed(provider, "check-user", http.StatusOK, nil, errors.New("no exist in the answer"))
 	}
 	return *r.Exist, nil
 }
@@ -112,8 +112,7 @@ func (c *Client) ProviderByPhone(ctx context.Context, localPhone string) (int64,
 	}
 	id, err := strconv.ParseInt(r.ProviderID, 10, 64)
 	if err != nil || id <= 0 {
-		return 0, &payments.APIError{Provider: provider, Op: "get-provider", Code: "malformed-answer",
-			Message: "no provider id in the answer", Category: payments.ErrUnavailable}
+		return 0, transport.Malformed(provider, "get-provider", http.StatusOK, nil, errors.New("no provider id in the answer"))
 	}
 	return id, nil
 }

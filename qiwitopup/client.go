@@ -191,8 +191,7 @@ func (c *Client) send(ctx context.Context, op string, kind transport.Kind, ref s
 	}
 	r, err := decodeResponse(resp.Body)
 	if err != nil {
-		return response{}, &payments.APIError{Provider: provider, Op: op, HTTPStatus: resp.Status, Code: "malformed-answer",
-			Message: "unreadable answer (" + err.Error() + "): " + transport.Snippet(resp.Body), Category: payments.ErrUnavailable}
+		return response{}, transport.Malformed(provider, op, resp.Status, resp.Body, err)
 	}
 	return r, nil
 }

@@ -3,7 +3,6 @@ package royalpay
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -131,7 +130,7 @@ func mapError(op string, r *transport.Response) error {
 	return e
 }
 
+// malformed is the error of a 2xx answer the client cannot read.
 func malformed(op string, body []byte, err error) *payments.APIError {
-	return &payments.APIError{Provider: provider, Op: op, HTTPStatus: http.StatusOK, Code: "malformed-answer",
-		Message: fmt.Sprintf("unreadable answer (%v): %s", err, transport.Snippet(body)), Category: payments.ErrUnavailable}
+	return transport.Malformed(provider, op, http.StatusOK, body, err)
 }

@@ -420,3 +420,21 @@ func pathOf(u string) string {
 	}
 	return ""
 }
+
+// MalformedCode is the APIError code of a successful answer the client
+// could not read.
+const MalformedCode = "malformed-answer"
+
+// Malformed is the error of an answer the client could not read: category
+// ErrUnavailable, the reason and a safe snippet of the body in its message.
+// A provider wraps it in an OutcomeUnknownError when the request was a write.
+func Malformed(provider, op string, status int, body []byte, reason error) *payments.APIError {
+	return &payments.APIError{Provider: provider, Op: op, HTTPStatus: status, Code: MalformedCode,
+		Message: "unreadable answer (" + reason.Error() + "): " + Snippet(body), Category: payments.ErrUnavailable}
+}
+
+// IsMalformed reports whether err is (or wraps) a Malformed error.
+func IsMalformed(err error) bool {
+	var api *payments.APIError
+	return errors.As(err, &api) && api.Code == MalformedCode
+}

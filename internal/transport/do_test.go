@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"sync"
@@ -294,4 +295,13 @@ func TestOptionValidation(t *testing.T) {
 	}
 	_, err := New(cfg, payments.WithTransport(httpmock.NewMockTransport()), payments.WithLocalAddr("127.0.0.2"))
 	assert.Error(t, err, "WithTransport makes WithLocalAddr meaningless")
+}
+
+func TestMalformed(t *testing.T) {
+	err := fmt.Errorf("wrapped: %w", Malformed("p", "op", 200, []byte("card 4111111111111111 <oops"), errors.New("bad json")))
+	assert.True(t, IsMalformed(err))
+	assert.ErrorIs(t, err, payments.ErrUnavailable)
+	assert.Contains(t, err.Error(), "bad json")
+	assert.NotContains(t, err.Error(), "4111111111111111", "the snippet is masked")
+	assert.False(t, IsMalformed(errors.New("other")))
 }

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/jarcoal/httpmock"
 
 	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/testcheck"
 )
 
 // FuzzClientAnswers sends any status and body a server could answer through
@@ -34,7 +34,7 @@ func FuzzClientAnswers(f *testing.F) {
 		}
 		ctx := context.Background()
 		p, err := c.PayWallet(ctx, WalletPayment{Common: Common{TransactionNumber: "12345678", Amount: 100}, Phone: "79181234567", NonCash: true})
-		typed(t, err)
+		testcheck.TypedError(t, err, "fuzz-secret-pw")
 		if err != nil && !errors.Is(err, payments.ErrOutcomeUnknown) {
 			t.Fatalf("pay error that is not outcome-unknown: %v", err)
 		}
@@ -42,32 +42,14 @@ func FuzzClientAnswers(f *testing.F) {
 			t.Fatalf("pay answered another payment: %v", p)
 		}
 		_, err = c.Status(ctx, StatusQuery{TransactionNumber: "12345678"})
-		typed(t, err)
+		testcheck.TypedError(t, err, "fuzz-secret-pw")
 		_, err = c.CheckDepositPossible(ctx, "79181234567", true, "")
-		typed(t, err)
+		testcheck.TypedError(t, err, "fuzz-secret-pw")
 		_, err = c.CheckUser(ctx, "79181234567", "")
-		typed(t, err)
+		testcheck.TypedError(t, err, "fuzz-secret-pw")
 		_, err = c.Ping(ctx)
-		typed(t, err)
+		testcheck.TypedError(t, err, "fuzz-secret-pw")
 		_, err = c.ProviderByPhone(ctx, "9161234567")
-		typed(t, err)
+		testcheck.TypedError(t, err, "fuzz-secret-pw")
 	})
-}
-
-func typed(t *testing.T, err error) {
-	t.Helper()
-	if err == nil {
-		return
-	}
-	var (
-		api *payments.APIError
-		tr  *payments.TransportError
-		ou  *payments.OutcomeUnknownError
-	)
-	if !errors.As(err, &api) && !errors.As(err, &tr) && !errors.As(err, &ou) {
-		t.Fatalf("untyped error %T: %v", err, err)
-	}
-	if strings.Contains(err.Error(), "fuzz-secret-pw") {
-		t.Fatal("password in an error")
-	}
 }

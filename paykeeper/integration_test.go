@@ -82,7 +82,7 @@ func TestLostRefundIsNeverResent(t *testing.T) {
 	srv.DropNext(1)                                         // the refund is carried out, its answer lost
 	err := c.RefundPayment(ctx, paykeeper.RefundParams{PaymentID: id, Amount: payments.MustDecimal("100")})
 	assert.ErrorIs(t, err, payments.ErrOutcomeUnknown)
-	assert.Equal(t, 1, srv.Count("/change/payment/reverse/"), "sent once")
+	assert.Equal(t, 1, srv.Count(paykeepertest.OpReverse), "sent once")
 	refunds, err := c.Refunds(ctx, id)
 	require.NoError(t, err)
 	require.Len(t, refunds, 1, "the refunds list tells what happened")
@@ -219,5 +219,5 @@ func TestPaymentsIteratorPagesAgainstTheFake(t *testing.T) {
 	}
 	assert.Equal(t, 25, n)
 	assert.Equal(t, "250.00", total.String())
-	assert.Equal(t, 3, srv.Count("/info/payments/bydate/"), "pages of 10, 10, 5")
+	assert.Equal(t, 3, srv.Count(paykeepertest.OpPaymentsByDate), "pages of 10, 10, 5")
 }

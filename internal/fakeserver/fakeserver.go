@@ -4,7 +4,8 @@
 // real host names, HTTP/1.1 only (so faults can hijack the connection), an
 // *http.Client that dials those host names to the fake, the accounting of
 // running handlers that lets Close wait for them, and small helpers for the
-// fault queues (drop, delay) and for recording requests.
+// fault queues (drop, delay), and the request log ([Log]) through which every
+// fake records and counts requests by operation name.
 //
 // It holds no provider logic: each fake keeps its own state, routes, answers
 // and exported API, and holds a [*Base] for the rest.

@@ -76,40 +76,6 @@ func Write(w http.ResponseWriter, status int, ctype string, extra http.Header, b
 	_, _ = w.Write(body)
 }
 
-// Log is the list of requests a fake has recorded, as pointers so the handler
-// can fill in the answer later. It has no lock of its own: the fake guards it
-// with its state lock, under which it also updates the recorded requests.
-type Log[R any] struct {
-	list []*R
-}
-
-// Add records r.
-func (l *Log[R]) Add(r *R) { l.list = append(l.list, r) }
-
-// Copies returns copies of the recorded requests in arrival order, each made
-// by clone from a shallow copy.
-func (l *Log[R]) Copies(clone func(R) R) []R {
-	out := make([]R, len(l.list))
-	for i, r := range l.list {
-		out[i] = clone(*r)
-	}
-	return out
-}
-
-// Count returns how many recorded requests match.
-func (l *Log[R]) Count(match func(*R) bool) int {
-	n := 0
-	for _, r := range l.list {
-		if match(r) {
-			n++
-		}
-	}
-	return n
-}
-
-// Reset forgets the recorded requests.
-func (l *Log[R]) Reset() { l.list = nil }
-
 // NewOutboundClient returns a client for the requests a fake sends itself
 // (callbacks, notifications to the merchant): each bounded by timeout (dial,
 // TLS handshake and the whole exchange), not following redirects. It returns

@@ -1132,8 +1132,8 @@ func TestFaults(t *testing.T) {
 	if p, _ := srv.Payment(id); p.RefundAmount != "1.00" {
 		t.Fatalf("DropNext did not process: %s", p.RefundAmount)
 	}
-	if srv.Count("/change/payment/reverse/") != 2 {
-		t.Fatalf("Count %d", srv.Count("/change/payment/reverse/"))
+	if srv.Count(OpReverse) != 2 {
+		t.Fatalf("Count %d", srv.Count(OpReverse))
 	}
 	reqs := srv.Requests()
 	if last := reqs[len(reqs)-1]; last.Answered != 0 || last.Form.Get("amount") != "1" || last.Form.Get("token") != MaskedToken || !last.TokenValid {
@@ -1216,7 +1216,7 @@ func TestUnknownRoutesFailLoudly(t *testing.T) {
 	if n := len(rec.got()); n != 5 {
 		t.Fatalf("%d loud failures", n)
 	}
-	if srv.Count("/api/v1/payments/") != 1 {
+	if srv.Count(OpUnknown) != 5 {
 		t.Fatal("unknown route not recorded")
 	}
 	// Unknown routes do not use up faults.
@@ -1260,7 +1260,7 @@ func TestCloseIsIdempotentAndInterruptsDelays(t *testing.T) {
 			resp.Body.Close()
 		}
 	}()
-	for srv.Count("/info/settings/token/") == 0 {
+	for srv.Count(OpToken) == 0 {
 		time.Sleep(time.Millisecond)
 	}
 	srv.Close()

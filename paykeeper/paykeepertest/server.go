@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -64,7 +65,7 @@ type Server struct {
 	fields        []*formField
 	reportEmails  []reportEmail
 	nextEmailID   int
-	requests      fakeserver.Log[Request]
+	requests      *fakeserver.Log[Request]
 	notifications []NotificationResult
 }
 
@@ -90,6 +91,7 @@ func NewServer(opts ...Option) *Server {
 	}
 
 	s := &Server{
+		requests:      fakeserver.NewLog(requestOp, cloneRequest),
 		base:          fakeserver.New(fakeserver.Config{Name: "paykeepertest", Hosts: []string{Host}}),
 		now:           cfg.now,
 		tokenLifetime: cfg.tokenLifetime,
@@ -230,6 +232,11 @@ func (s *Server) SetExportSize(n int) {
 
 // Request is one request the server received.
 type Request struct {
+	// Op is the operation: one of the Op constants, named after the route
+	// (the path without its leading and trailing slash), [OpBill] for a
+	// payer's invoice page, or [OpUnknown] for a method and path PayKeeper
+	// does not have. It describes the request, whatever its outcome.
+	Op     string
 	Method string
 	Path   string
 	Query  url.Values
@@ -250,20 +257,102 @@ type Request struct {
 	Answered int
 }
 
+// Values of [Request.Op] and arguments of [Server.Count]: each route's path
+// without its leading and trailing slash, so OpReverse (a refund) is
+// "change/payment/reverse" for POST /change/payment/reverse/. A request with
+// the right path but the wrong method is OpUnknown.
+const (
+	OpToken = "info/settings/token" // GET /info/settings/token/
+
+	OpSystemsList        = "info/systems/list"
+	OpSystemsSums        = "info/systems/sums"
+	OpSystemsSumsDetails = "info/systems/sums/details"
+	OpSystemsAllSum      = "info/systems/allsum"
+
+	OpPaymentsByDate      = "info/payments/bydate"
+	OpPaymentsByDateCount = "info/payments/bydatecount"
+	OpPaymentByID         = "info/payments/byid"
+	OpPaymentsSearch      = "info/payments/search"
+	OpOptionsByID         = "info/options/byid"
+	OpParamsByID          = "info/params/byid"
+	OpHTTPLogByID         = "info/httplog/byid"
+	OpRefundsByPaymentID  = "info/refunds/bypaymentid"
+	OpReverse             = "change/payment/reverse" // a refund
+	OpRepeatCnt           = "change/payment/repeatcnt"
+	OpCapture             = "change/payment/capture"
+
+	OpInvoiceByID      = "info/invoice/byid"
+	OpInvoiceList      = "info/invoice/list"
+	OpInvoiceListCount = "info/invoice/listcount"
+	OpInvoicePreview   = "change/invoice/preview" // creates an invoice
+	OpInvoiceSend      = "change/invoice/send"
+	OpInvoiceRevoke    = "change/invoice/revoke"
+
+	OpUserSettings     = "info/user/settings"
+	OpUserLastVisit    = "info/user/lastvisit"
+	OpOrgSettings      = "info/organization/settings"
+	OpOrgNotifications = "info/organization/notifications"
+	OpOrgFields        = "info/organization/fields"
+	OpOrgReportEmails  = "info/organization/reportemails"
+	OpOrgUsers         = "info/organization/users"
+
+	OpChangeSetting     = "change/organization/setting"
+	OpChangeFormField   = "change/organization/formfield"
+	OpAddReportEmail    = "change/organization/addreportemail"
+	OpDeleteReportEmail = "change/organization/deletereportemail"
+	OpUserAdd           = "change/user/add"
+	OpUserUpdate        = "change/user/update"
+	OpUserDelete        = "change/user/delete"
+
+	OpExportPayments = "export/payments"
+
+	// OpBill is the payer's invoice page, GET /bill/<id>/, served without
+	// authentication.
+	OpBill = "bill"
+	// OpUnknown is a method and path PayKeeper does not have (answered 404).
+	OpUnknown = "unknown"
+)
+
+// requestOp returns the operation of r: its Op, or the one its method and
+// path name.
+func requestOp(r *Request) string {
+	if r.Op != "" {
+		return r.Op
+	}
+	return opOf(r.Method, r.Path)
+}
+
+// opOf names the operation of a request, as the handler routes it.
+func opOf(method, path string) string {
+	if rest, ok := strings.CutPrefix(path, billPrefix); ok && method == http.MethodGet {
+		rest = strings.TrimSuffix(rest, "/")
+		if rest != "" && strings.Trim(rest, "0123456789") == "" {
+			return OpBill
+		}
+	}
+	if rt, ok := routes[path]; ok && rt.method == method {
+		return strings.Trim(path, "/")
+	}
+	return OpUnknown
+}
+
 // MaskedToken replaces the token form field in recorded requests.
 const MaskedToken = "[masked]"
 
 // Requests returns copies of the requests received since the start or the
 // last [Server.Reset], in arrival order.
 func (s *Server) Requests() []Request {
-	s.mu.Lock()
+	s.mu.Lock() // the handler fills in a record under it
 	defer s.mu.Unlock()
-	return s.requests.Copies(func(r Request) Request {
-		r.Header = r.Header.Clone()
-		r.Query = cloneValues(r.Query)
-		r.Form = cloneValues(r.Form)
-		return r
-	})
+	return s.requests.Requests()
+}
+
+func cloneRequest(r Request) Request {
+	r.Op = requestOp(&r)
+	r.Header = r.Header.Clone()
+	r.Query = cloneValues(r.Query)
+	r.Form = cloneValues(r.Form)
+	return r
 }
 
 func cloneValues(v url.Values) url.Values {
@@ -277,12 +366,12 @@ func cloneValues(v url.Values) url.Values {
 	return out
 }
 
-// Count returns how many received requests had path (for example
-// "/change/payment/reverse/"), whatever their method or outcome.
-func (s *Server) Count(path string) int {
+// Count returns how many received requests have Op op (one of the Op
+// constants), whatever their outcome (see [Request.Answered]).
+func (s *Server) Count(op string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.requests.Count(func(r *Request) bool { return r.Path == path })
+	return s.requests.Count(op)
 }
 
 // Reset forgets the recorded requests, the notifications sent and the token

@@ -70,7 +70,7 @@ type Server struct {
 	failAccounts map[string]int
 	blacklist    map[string]bool
 	notFoundOnce map[int64]int
-	requests     fakeserver.Log[Request]
+	requests     *fakeserver.Log[Request]
 }
 
 // reporter is the part of testing.TB the server uses; nil without WithT.
@@ -91,6 +91,7 @@ func NewServer(opts ...Option) *Server {
 	}
 
 	s := &Server{
+		requests: fakeserver.NewLog(requestOp, cloneRequest),
 		base: fakeserver.New(fakeserver.Config{
 			Name:  "popolnitest",
 			Hosts: []string{Host},
@@ -359,13 +360,17 @@ const (
 // Requests returns copies of the requests received since the start or the
 // last [Server.Reset], in arrival order.
 func (s *Server) Requests() []Request {
-	s.mu.Lock()
+	s.mu.Lock() // the handler fills in a record under it
 	defer s.mu.Unlock()
-	return s.requests.Copies(func(r Request) Request {
-		r.Header = r.Header.Clone()
-		r.Body = append([]byte(nil), r.Body...)
-		return r
-	})
+	return s.requests.Requests()
+}
+
+func requestOp(r *Request) string { return r.Op }
+
+func cloneRequest(r Request) Request {
+	r.Header = r.Header.Clone()
+	r.Body = append([]byte(nil), r.Body...)
+	return r
 }
 
 // Count returns how many received requests have Op op, whatever their
@@ -373,7 +378,7 @@ func (s *Server) Requests() []Request {
 func (s *Server) Count(op string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.requests.Count(func(r *Request) bool { return r.Op == op })
+	return s.requests.Count(op)
 }
 
 // Reset forgets the recorded requests. Payments, balance, switches and queued

@@ -51,7 +51,7 @@ type Server struct {
 	payments     map[int64]*payment
 	order        []int64
 	blocked      string // the BlockClient reason; "" when not blocked
-	requests     fakeserver.Log[Request]
+	requests     *fakeserver.Log[Request]
 	callbacks    []CallbackResult
 	timers       map[int64]*time.Timer // armed auto-completions by payment id
 	acStopped    bool                  // Close has begun: arm no more
@@ -83,6 +83,7 @@ func NewServer(opts ...Option) *Server {
 	}
 
 	s := &Server{
+		requests:      fakeserver.NewLog(requestOp, cloneRequest),
 		base:          fakeserver.New(fakeserver.Config{Name: "royalpaytest", Hosts: []string{Host}}),
 		now:           cfg.now,
 		token:         cfg.token,
@@ -259,13 +260,17 @@ const (
 // Requests returns copies of the requests received since the start or the
 // last [Server.Reset], in arrival order.
 func (s *Server) Requests() []Request {
-	s.mu.Lock()
+	s.mu.Lock() // the handler fills in a record under it
 	defer s.mu.Unlock()
-	return s.requests.Copies(func(r Request) Request {
-		r.Header = r.Header.Clone()
-		r.Body = append([]byte(nil), r.Body...)
-		return r
-	})
+	return s.requests.Requests()
+}
+
+func requestOp(r *Request) string { return r.Op }
+
+func cloneRequest(r Request) Request {
+	r.Header = r.Header.Clone()
+	r.Body = append([]byte(nil), r.Body...)
+	return r
 }
 
 // Count returns how many received requests have Op op, whatever their
@@ -273,7 +278,7 @@ func (s *Server) Requests() []Request {
 func (s *Server) Count(op string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.requests.Count(func(r *Request) bool { return r.Op == op })
+	return s.requests.Count(op)
 }
 
 // Reset forgets the recorded requests and callbacks. Payments, the id

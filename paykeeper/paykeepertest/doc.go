@@ -5,10 +5,11 @@
 // users change, tokens expire, and paid payments are notified to the
 // merchant's informer URL with a signed form POST.
 //
-// The authority is PayKeeper's JSON API document (sections 1-8); the notes
-// in spec/paykeeper.md fill in what it leaves out (form bodies, status[]
-// arrays, error_code 67, the notification protocol). Where they disagree
-// the document wins, except where noted below.
+// The authority is PayKeeper's JSON API document (sections 1-8); what
+// PayKeeper's own modules and public integrations show fills in what it
+// leaves out (form bodies, status[] arrays, error_code 67, the notification
+// protocol). Where they disagree the document wins, except where noted
+// below.
 //
 // # Connecting
 //
@@ -186,6 +187,7 @@
 //
 // [Server.Requests] returns what arrived (without Authorization, the token
 // field masked, with whether it was valid), [Server.Count] counts requests
-// per path, [Server.Reset] forgets them. [Server.Payment], [Server.Invoice],
-// [Server.Setting], [Server.Users] and [Server.ReportEmails] show the state.
+// per operation (the Op constants, named after the routes), [Server.Reset]
+// forgets them. [Server.Payment], [Server.Invoice], [Server.Setting],
+// [Server.Users] and [Server.ReportEmails] show the state.
 package paykeepertest

@@ -22,9 +22,8 @@
 //   - POST /api/v2/payments/ creates a payment (Op [OpCreate]). Without the
 //     trailing slash the route does not exist: Django cannot redirect a POST.
 //   - GET /api/v2/payments/{id}/, also without the trailing slash, reads one
-//     (Op [OpGet]). The document does not describe it; integrations use it
-//     (see spec/royalpay.md). An unknown id answers 404 {"detail": "Страница
-//     не найдена."}.
+//     (Op [OpGet]). The document does not describe it; public integrations
+//     use it. An unknown id answers 404 {"detail": "Страница не найдена."}.
 //   - Anything else, including other methods on those paths and a
 //     non-numeric id, answers 404 {"detail": "Страница не найдена."}, is
 //     recorded with Op [OpUnknown] and, under [WithT], fails the test.

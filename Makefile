@@ -1,4 +1,6 @@
 # The two commands of the README: `make demo` and `make test`.
+# bash, for pipefail in the test recipe.
+SHELL         := bash
 GO            ?= go
 STATICCHECK   ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME      ?= 3s
@@ -13,8 +15,14 @@ demo:
 		$(GO) run ./$$d || exit 1; \
 	done
 
-## test: everything CI checks
-test: fmt-check vet staticcheck unit fuzz
+## test: everything CI checks, ending with one line that says what passed.
+## The count of packages is the "ok" lines of go test (those with tests),
+## the count of fuzz targets the "fuzz" lines of the fuzz loop.
+test: fmt-check vet staticcheck
+	@set -o pipefail; log=$$(mktemp); trap 'rm -f "$$log"' EXIT; \
+	$(MAKE) --no-print-directory unit fuzz | tee "$$log" || exit $$?; \
+	pkgs=$$(grep -c '^ok ' "$$log"); fuzz=$$(grep -c '^fuzz ' "$$log"); \
+	echo "make test: gofmt, vet, staticcheck, $$pkgs packages (go test -race), $$fuzz fuzz targets: all passed"
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -37,10 +37,10 @@ const (
 // perSecond must be positive and finite; burst at least 1.
 func NewLimiter(perSecond float64, burst int) (Limiter, error) {
 	if !(perSecond > 0) || math.IsInf(perSecond, 0) {
-		return nil, fmt.Errorf("rate %v is not a positive finite number", perSecond)
+		return nil, &ValidationError{Field: "perSecond", Reason: fmt.Sprintf("rate %v is not a positive finite number", perSecond)}
 	}
 	if burst < 1 {
-		return nil, fmt.Errorf("burst %d is below 1", burst)
+		return nil, &ValidationError{Field: "burst", Reason: fmt.Sprintf("burst %d is below 1", burst)}
 	}
 	window := time.Duration(float64(burst) / perSecond * float64(time.Second))
 	if window <= 0 {
@@ -60,6 +60,9 @@ type windowLimiter struct {
 }
 
 func (l *windowLimiter) Wait(ctx context.Context) error {
+	if ctx == nil {
+		return ErrNilContext
+	}
 	select {
 	case l.turn <- struct{}{}:
 	case <-ctx.Done():
@@ -90,4 +93,13 @@ func Unlimited() Limiter { return unlimited{} }
 
 type unlimited struct{}
 
-func (unlimited) Wait(ctx context.Context) error { return ctx.Err() }
+func (unlimited) Wait(ctx context.Context) error {
+	if ctx == nil {
+		return ErrNilContext
+	}
+	return ctx.Err()
+}
+
+// ErrNilContext is returned by every call given a nil context, before
+// anything is sent. Pass context.Background() or context.TODO() instead.
+var ErrNilContext error = &ValidationError{Field: "ctx", Reason: "nil context: pass context.Background() or a request's context"}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,28 +17,69 @@ import (
 )
 
 // Option configures a provider client at construction. Options are checked
-// when the client is built: a bad option makes New return an error, never a
-// panic and never a silent default.
-type Option func(*config.Settings) error
+// when the client is built: a bad option makes New return a
+// *[ValidationError] (matching [ErrInvalidRequest]), never a panic and never
+// a silent default. The zero Option is refused the same way.
+//
+// Options are made only by the With* functions of this package.
+type Option struct {
+	apply func(*config.Settings) error
+}
+
+func init() {
+	config.ApplyOption = func(o any, s *config.Settings) error {
+		opt, ok := o.(Option)
+		if !ok || opt.apply == nil {
+			return &ValidationError{Field: "option", Reason: "zero Option: make options with the payments.With* functions"}
+		}
+		return opt.apply(s)
+	}
+}
+
+// option builds an Option whose refusals are ValidationErrors for name.
+func option(name string, f func(*config.Settings) (reason string)) Option {
+	return Option{apply: func(s *config.Settings) error {
+		if r := f(s); r != "" {
+			return &ValidationError{Field: name, Reason: r}
+		}
+		return nil
+	}}
+}
 
 // WithBaseURL sends every request to base instead of the provider's production
 // endpoint (a sandbox, a proxy, or a fake server from a <provider>test package).
-// It must be an absolute https URL.
+// It must be an absolute https URL with no user info, query or fragment, and
+// a port, if any, from 1 to 65535. A refusal never quotes the URL: it may
+// carry a password.
 func WithBaseURL(base string) Option {
-	return func(s *config.Settings) error {
+	return option("WithBaseURL", func(s *config.Settings) string {
 		u, err := url.Parse(base)
 		if err != nil {
-			return fmt.Errorf("payments: WithBaseURL: %w", err)
-		}
-		if u.Scheme != "https" || u.Host == "" {
-			return fmt.Errorf("payments: WithBaseURL: %q is not an absolute https URL", u.Redacted())
+			return "not a URL" // url.Parse's error quotes the whole URL
 		}
 		if u.User != nil {
-			return errors.New("payments: WithBaseURL: credentials in the URL are not accepted; use the provider's Credentials")
+			return "credentials in the URL are not accepted; use the provider's Credentials"
+		}
+		if u.Scheme != "https" || u.Host == "" || u.Opaque != "" {
+			return "not an absolute https URL"
+		}
+		if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(base, "#") {
+			return "a query or fragment is not accepted in the base URL"
+		}
+		if p := u.Port(); p != "" {
+			n, err := strconv.Atoi(p)
+			if err != nil || n < 1 || n > 65535 {
+				return "port " + p + " is out of range"
+			}
+		} else if strings.HasSuffix(u.Host, ":") {
+			return "empty port"
+		}
+		if u.Hostname() == "" {
+			return "no host name"
 		}
 		s.BaseURL = base
-		return nil
-	}
+		return ""
+	})
 }
 
 // WithLocalAddr binds every outgoing connection to the source address ip.
@@ -45,38 +87,38 @@ func WithBaseURL(base string) Option {
 // host with several addresses would otherwise pick one on its own. The dial is
 // pinned to tcp4 or tcp6 to match ip.
 func WithLocalAddr(ip string) Option {
-	return func(s *config.Settings) error {
+	return option("WithLocalAddr", func(s *config.Settings) string {
 		a, err := netip.ParseAddr(ip)
 		if err != nil {
-			return fmt.Errorf("payments: WithLocalAddr: %q is not an IP address", ip)
+			return fmt.Sprintf("%q is not an IP address", ip)
 		}
 		if a.Zone() != "" {
-			return fmt.Errorf("payments: WithLocalAddr: zoned address %q is not supported", ip)
+			return fmt.Sprintf("zoned address %q is not supported", ip)
 		}
 		s.LocalAddr = a.Unmap()
-		return nil
-	}
+		return ""
+	})
 }
 
 // WithResolve pins host to ip, like a line of /etc/hosts: connections to host
 // go to ip without asking DNS. TLS still verifies the certificate against host.
 // It may be given several times for several hosts.
 func WithResolve(host, ip string) Option {
-	return func(s *config.Settings) error {
+	return option("WithResolve", func(s *config.Settings) string {
 		host = strings.ToLower(strings.TrimSpace(host))
-		if host == "" || strings.ContainsAny(host, ":/ ") {
-			return fmt.Errorf("payments: WithResolve: %q is not a host name", host)
+		if host == "" || strings.ContainsAny(host, ":/ @?#") {
+			return fmt.Sprintf("%q is not a host name", host)
 		}
 		a, err := netip.ParseAddr(ip)
 		if err != nil {
-			return fmt.Errorf("payments: WithResolve: %q is not an IP address", ip)
+			return fmt.Sprintf("%q is not an IP address", ip)
 		}
 		if s.Resolve == nil {
 			s.Resolve = map[string]netip.Addr{}
 		}
 		s.Resolve[host] = a.Unmap()
-		return nil
-	}
+		return ""
+	})
 }
 
 // WithRootCAsPEM trusts the certificates in pem in addition to the system
@@ -84,7 +126,7 @@ func WithResolve(host, ip string) Option {
 // pem holds no certificate. Certificate verification itself can never be
 // switched off.
 func WithRootCAsPEM(pem []byte) Option {
-	return func(s *config.Settings) error {
+	return option("WithRootCAsPEM", func(s *config.Settings) string {
 		if s.RootCAs == nil {
 			pool, err := x509.SystemCertPool()
 			if err != nil || pool == nil {
@@ -93,74 +135,80 @@ func WithRootCAsPEM(pem []byte) Option {
 			s.RootCAs = pool
 		}
 		if !s.RootCAs.AppendCertsFromPEM(pem) {
-			return errors.New("payments: WithRootCAsPEM: no certificate found in the PEM data")
+			return "no certificate found in the PEM data"
 		}
-		return nil
-	}
+		return ""
+	})
 }
 
 // WithClientCertificate presents cert in the TLS handshake (mutual TLS, as
 // QIWI's private API requires).
 func WithClientCertificate(cert tls.Certificate) Option {
-	return func(s *config.Settings) error {
+	return option("WithClientCertificate", func(s *config.Settings) string {
 		if len(cert.Certificate) == 0 || cert.PrivateKey == nil {
-			return errors.New("payments: WithClientCertificate: certificate or key missing")
+			return "certificate or key missing"
 		}
 		s.ClientCerts = append(s.ClientCerts, cert)
-		return nil
-	}
+		return ""
+	})
 }
 
 // WithClientCertificatePEM is [WithClientCertificate] from PEM-encoded
 // certificate and key.
 func WithClientCertificatePEM(certPEM, keyPEM []byte) Option {
-	return func(s *config.Settings) error {
+	return option("WithClientCertificatePEM", func(s *config.Settings) string {
 		cert, err := tls.X509KeyPair(certPEM, keyPEM)
 		if err != nil {
 			// The error of X509KeyPair never echoes key material.
-			return fmt.Errorf("payments: WithClientCertificatePEM: %w", err)
+			return err.Error()
 		}
 		s.ClientCerts = append(s.ClientCerts, cert)
-		return nil
-	}
+		return ""
+	})
 }
 
 // WithLimiter makes every attempt, retries included, wait for a token from l.
 // Share one limiter between all clients of one provider account: the
 // provider's rate limit is per account, not per client.
 func WithLimiter(l Limiter) Option {
-	return func(s *config.Settings) error {
+	return option("WithLimiter", func(s *config.Settings) string {
 		if l == nil {
-			return errors.New("payments: WithLimiter: nil limiter")
+			return "nil limiter"
 		}
 		s.Limiter = l
-		return nil
-	}
+		return ""
+	})
 }
 
 // WithRateLimit replaces the default limiter with a fresh one allowing
 // perSecond attempts a second with the given burst. See [NewLimiter].
 func WithRateLimit(perSecond float64, burst int) Option {
-	return func(s *config.Settings) error {
+	return option("WithRateLimit", func(s *config.Settings) string {
 		l, err := NewLimiter(perSecond, burst)
 		if err != nil {
-			return fmt.Errorf("payments: WithRateLimit: %w", err)
+			var v *ValidationError
+			if errors.As(err, &v) {
+				return v.Reason
+			}
+			return err.Error()
 		}
 		s.Limiter = l
-		return nil
-	}
+		return ""
+	})
 }
 
 // WithTimeout bounds one attempt (connect, send, read the whole answer).
 // The default is 30 seconds. The caller's context bounds the whole call.
+// A streamed download (PayKeeper's export) is bounded by it until the answer
+// starts, then only while no byte arrives for that long.
 func WithTimeout(d time.Duration) Option {
-	return func(s *config.Settings) error {
+	return option("WithTimeout", func(s *config.Settings) string {
 		if d <= 0 {
-			return fmt.Errorf("payments: WithTimeout: %v is not positive", d)
+			return fmt.Sprintf("%v is not positive", d)
 		}
 		s.Timeout = d
-		return nil
-	}
+		return ""
+	})
 }
 
 // WithTransport replaces the HTTP transport the client builds (TLS, source
@@ -169,38 +217,38 @@ func WithTimeout(d time.Duration) Option {
 // the TLS and dialing options then have no effect, and New says so with an
 // error if both are given.
 func WithTransport(rt http.RoundTripper) Option {
-	return func(s *config.Settings) error {
+	return option("WithTransport", func(s *config.Settings) string {
 		if rt == nil {
-			return errors.New("payments: WithTransport: nil transport")
+			return "nil transport"
 		}
 		s.Transport = rt
-		return nil
-	}
+		return ""
+	})
 }
 
 // WithTransportWrapper wraps the transport the client builds, keeping its TLS
 // and dialing settings: the place for tracing and metrics middleware.
 func WithTransportWrapper(wrap func(http.RoundTripper) http.RoundTripper) Option {
-	return func(s *config.Settings) error {
+	return option("WithTransportWrapper", func(s *config.Settings) string {
 		if wrap == nil {
-			return errors.New("payments: WithTransportWrapper: nil function")
+			return "nil function"
 		}
 		s.WrapTransport = append(s.WrapTransport, wrap)
-		return nil
-	}
+		return ""
+	})
 }
 
 // WithLogger logs one line of metadata per attempt to l (provider, operation,
 // method, host and path, status, attempt, duration). Bodies, headers, query
 // values and credentials are never logged. The default logs nothing.
 func WithLogger(l *slog.Logger) Option {
-	return func(s *config.Settings) error {
+	return option("WithLogger", func(s *config.Settings) string {
 		if l == nil {
-			return errors.New("payments: WithLogger: nil logger")
+			return "nil logger"
 		}
 		s.Logger = l
-		return nil
-	}
+		return ""
+	})
 }
 
 // RetryPolicy bounds the retries of the attempt loop. Only what the
@@ -216,37 +264,51 @@ type RetryPolicy struct {
 
 // WithRetry sets the retry policy.
 func WithRetry(p RetryPolicy) Option {
-	return func(s *config.Settings) error {
+	return option("WithRetry", func(s *config.Settings) string {
 		if p.MaxAttempts < 1 {
-			return fmt.Errorf("payments: WithRetry: MaxAttempts %d is below 1", p.MaxAttempts)
+			return fmt.Sprintf("MaxAttempts %d is below 1", p.MaxAttempts)
 		}
 		if p.BaseDelay < 0 || p.MaxDelay < 0 {
-			return errors.New("payments: WithRetry: negative delay")
+			return "negative delay"
 		}
 		s.Retry = &config.Retry{MaxAttempts: p.MaxAttempts, BaseDelay: p.BaseDelay, MaxDelay: p.MaxDelay}
-		return nil
-	}
+		return ""
+	})
+}
+
+// WithTestTiming is the preset for unit tests against a mock transport or a
+// fake server: no rate limit ([Unlimited]) and retries after 1 ms instead of
+// the production backoff, so a mocked call does not wait 200 ms for a token
+// or seconds of backoff. The retry table itself is unchanged: what is unsafe
+// to resend is still never resent. Never use it against a real provider: it
+// would exceed the provider's rate limit.
+func WithTestTiming() Option {
+	return option("WithTestTiming", func(s *config.Settings) string {
+		s.Limiter = Unlimited()
+		s.Retry = &config.Retry{MaxAttempts: 4, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}
+		return ""
+	})
 }
 
 // WithUserAgent sets the User-Agent header (default "paysdk-payments-go").
 func WithUserAgent(ua string) Option {
-	return func(s *config.Settings) error {
+	return option("WithUserAgent", func(s *config.Settings) string {
 		if ua == "" || strings.ContainsAny(ua, "\r\n") {
-			return errors.New("payments: WithUserAgent: empty or multi-line")
+			return "empty or multi-line"
 		}
 		s.UserAgent = ua
-		return nil
-	}
+		return ""
+	})
 }
 
 // WithMaxResponseBytes caps how much of one answer is read (default 8 MiB);
 // a longer answer is an error, not a truncated success.
 func WithMaxResponseBytes(n int64) Option {
-	return func(s *config.Settings) error {
+	return option("WithMaxResponseBytes", func(s *config.Settings) string {
 		if n <= 0 {
-			return fmt.Errorf("payments: WithMaxResponseBytes: %d is not positive", n)
+			return fmt.Sprintf("%d is not positive", n)
 		}
 		s.MaxResponseBytes = n
-		return nil
-	}
+		return ""
+	})
 }

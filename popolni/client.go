@@ -67,6 +67,12 @@ func New(cred Credentials, opts ...payments.Option) (*Client, error) {
 		DefaultBaseURL: DefaultURL,
 		Auth:           transport.BasicAuth(cred.Login, cred.Password),
 		MapError:       mapError,
+		// Document, section 1: "Появление данной ошибки никак не связано с
+		// обработкой транзакций по API, и означает то, что сервер отверг
+		// запрос и необходимо повторить запрос снова после временной
+		// задержки": a 503 is refused unprocessed, so even a pay is sent
+		// again after it. The document says nothing of 429.
+		Unprocessed: func(status int) bool { return status == http.StatusServiceUnavailable },
 	}, opts...)
 	if err != nil {
 		return nil, err

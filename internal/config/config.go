@@ -41,3 +41,8 @@ type Settings struct {
 	UserAgent        string
 	MaxResponseBytes int64
 }
+
+// ApplyOption applies a payments.Option (passed as any, so that this
+// package need not import the root) to s. The root package sets it in its
+// init; an Option's internals stay unexported.
+var ApplyOption func(o any, s *Settings) error

@@ -66,6 +66,10 @@ type sinkRefused struct{ err error }
 
 func (s *sinkRefused) Error() string { return s.err.Error() }
 
+// errStalled is the read error of a stream that sent nothing for a whole
+// timeout.
+var errStalled = errors.New("download stalled: no byte for the whole timeout")
+
 // errTooLarge is the read error of an answer over the size cap.
 var errTooLarge = errors.New("answer larger than the response size cap")
 
@@ -75,11 +79,25 @@ var errTooLarge = errors.New("answer larger than the response size cap")
 // *payments.OutcomeUnknownError wrapping one of those when a write may have
 // been carried out.
 func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
+	if ctx == nil {
+		return nil, payments.ErrNilContext
+	}
+	if c.closed.Load() {
+		return nil, &payments.TransportError{Provider: c.cfg.Provider, Op: req.Op, Err: ErrClosed}
+	}
+	resp, err := c.do(ctx, req)
+	if err != nil {
+		return nil, c.scrub.err(err)
+	}
+	return resp, nil
+}
+
+func (c *Client) do(ctx context.Context, req *Request) (*Response, error) {
 	u := c.url(req)
 	maybeDelivered := false // an earlier attempt may have reached the provider
 	for attempt := 1; ; attempt++ {
 		if err := c.limiter.Wait(ctx); err != nil {
-			return nil, c.unknownIf(req, maybeDelivered, ctxErr(ctx, err))
+			return nil, c.unknownIf(req, maybeDelivered, c.ctxErr(ctx, req, err))
 		}
 		start := time.Now()
 		resp, written, err := c.attempt(ctx, req, u)
@@ -91,7 +109,7 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 		}
 		if err != nil {
 			if ctx.Err() != nil { // the caller gave up: never retry
-				return nil, c.unknownIf(req, maybeDelivered || written, ctxErr(ctx, err))
+				return nil, c.unknownIf(req, maybeDelivered || written, c.ctxErr(ctx, req, err))
 			}
 			terr := &payments.TransportError{Provider: c.cfg.Provider, Op: req.Op, Written: written, Err: err}
 			if written {
@@ -104,7 +122,7 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 				return nil, c.unknownIf(req, maybeDelivered, terr)
 			}
 			if err := c.sleep(ctx, c.backoff(attempt, "")); err != nil {
-				return nil, c.unknownIf(req, maybeDelivered, ctxErr(ctx, err))
+				return nil, c.unknownIf(req, maybeDelivered, c.ctxErr(ctx, req, err))
 			}
 			continue
 		}
@@ -114,13 +132,24 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 		case st >= 200 && st < 300:
 			return resp, nil
 		case st == http.StatusTooManyRequests || st == http.StatusServiceUnavailable:
-			// Refused unprocessed (popolni's document says so of its 503):
-			// safe to send again for every kind, after a wait.
+			unprocessed := c.cfg.Unprocessed != nil && c.cfg.Unprocessed(st)
+			if !unprocessed {
+				// The document does not say the request was left alone: a
+				// read may ask again, an idempotent write may be resent
+				// (the provider dedupes) but has maybe been delivered, and
+				// an unsafe write is never sent again.
+				switch req.Kind {
+				case UnsafeWrite:
+					return nil, c.unknownIf(req, true, c.mapError(req.Op, resp))
+				case IdempotentWrite:
+					maybeDelivered = true
+				}
+			}
 			if last {
 				return nil, c.unknownIf(req, maybeDelivered, c.mapError(req.Op, resp))
 			}
 			if err := c.sleep(ctx, c.backoff(attempt, resp.Header.Get("Retry-After"))); err != nil {
-				return nil, c.unknownIf(req, maybeDelivered, ctxErr(ctx, err))
+				return nil, c.unknownIf(req, maybeDelivered, c.ctxErr(ctx, req, err))
 			}
 		case st == http.StatusInternalServerError || st == http.StatusBadGateway || st == http.StatusGatewayTimeout:
 			// The provider (or a gateway before it) got the request and failed
@@ -136,7 +165,7 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 				return nil, c.unknownIf(req, maybeDelivered, apiErr)
 			}
 			if err := c.sleep(ctx, c.backoff(attempt, resp.Header.Get("Retry-After"))); err != nil {
-				return nil, c.unknownIf(req, maybeDelivered, ctxErr(ctx, err))
+				return nil, c.unknownIf(req, maybeDelivered, c.ctxErr(ctx, req, err))
 			}
 		default:
 			return nil, c.mapError(req.Op, resp)
@@ -158,7 +187,20 @@ func (c *Client) url(req *Request) string {
 
 // attempt sends once. written reports whether any byte may have left.
 func (c *Client) attempt(ctx context.Context, req *Request, u string) (resp *Response, written bool, err error) {
-	actx, cancel := context.WithTimeout(ctx, c.timeout)
+	var (
+		actx   context.Context
+		cancel context.CancelFunc
+		idle   *time.Timer // streams: the attempt ends after c.timeout without a byte
+	)
+	if req.Sink != nil {
+		var cancelCause context.CancelCauseFunc
+		actx, cancelCause = context.WithCancelCause(ctx)
+		cancel = func() { cancelCause(nil) }
+		idle = time.AfterFunc(c.timeout, func() { cancelCause(errStalled) })
+		defer idle.Stop()
+	} else {
+		actx, cancel = context.WithTimeout(ctx, c.timeout)
+	}
 	defer cancel()
 	var wrote atomic.Bool
 	actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{
@@ -189,9 +231,13 @@ func (c *Client) attempt(ctx context.Context, req *Request, u string) (resp *Res
 	defer raw.Body.Close()
 	out := &Response{Status: raw.StatusCode, Header: raw.Header}
 	if req.Sink != nil && raw.StatusCode >= 200 && raw.StatusCode < 300 {
+		body := &idleReader{r: raw.Body, t: idle, d: c.timeout}
 		head := make([]byte, 4096)
-		n, err := io.ReadFull(raw.Body, head)
+		n, err := io.ReadFull(body, head)
 		if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+			if errors.Is(context.Cause(actx), errStalled) {
+				return nil, true, errStalled
+			}
 			return nil, true, cleanErr(err)
 		}
 		head = head[:n]
@@ -203,7 +249,10 @@ func (c *Client) attempt(ctx context.Context, req *Request, u string) (resp *Res
 		if _, err := req.Sink.Write(head); err != nil {
 			return nil, true, err
 		}
-		if _, err := io.Copy(req.Sink, raw.Body); err != nil {
+		if _, err := io.Copy(req.Sink, body); err != nil {
+			if errors.Is(context.Cause(actx), errStalled) {
+				return nil, true, errStalled
+			}
 			return nil, true, cleanErr(err)
 		}
 		return out, true, nil
@@ -217,6 +266,22 @@ func (c *Client) attempt(ctx context.Context, req *Request, u string) (resp *Res
 	}
 	out.Body = body
 	return out, true, nil
+}
+
+// idleReader pushes the idle timer back each time bytes arrive, so a long
+// download is cut only when it stalls, not when it is merely long.
+type idleReader struct {
+	r io.Reader
+	t *time.Timer
+	d time.Duration
+}
+
+func (r *idleReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if n > 0 {
+		r.t.Reset(r.d)
+	}
+	return n, err
 }
 
 // cleanErr drops the *url.Error wrapper, whose text repeats the URL.
@@ -256,23 +321,34 @@ func (c *Client) unknownIf(req *Request, maybe bool, err error) error {
 	return err
 }
 
-func ctxErr(ctx context.Context, err error) error {
+// ctxErr is the error of a call whose context ended (or whose limiter
+// refused): wrapped with the provider and the operation, still matching
+// context.Canceled or context.DeadlineExceeded (and the cause, if any).
+func (c *Client) ctxErr(ctx context.Context, req *Request, err error) error {
 	if ce := ctx.Err(); ce != nil {
 		if cause := context.Cause(ctx); cause != nil && cause != ce {
-			return fmt.Errorf("%w: %w", ce, cause)
+			return fmt.Errorf("%s %s: %w: %w", c.cfg.Provider, req.Op, ce, cause)
 		}
-		return ce
+		return fmt.Errorf("%s %s: %w", c.cfg.Provider, req.Op, ce)
 	}
-	return err
+	if errors.Is(err, payments.ErrNilContext) {
+		return err
+	}
+	return fmt.Errorf("%s %s: limiter: %w", c.cfg.Provider, req.Op, err)
 }
 
+// mapError builds the provider's error for a final answer, from a copy of
+// the answer whose body has the client's secrets scrubbed out (before any
+// snippet cuts one in half).
 func (c *Client) mapError(op string, resp *Response) error {
+	clean := *resp
+	clean.Body = c.scrub.bytes(resp.Body)
 	if c.cfg.MapError != nil {
-		if err := c.cfg.MapError(op, resp); err != nil {
+		if err := c.cfg.MapError(op, &clean); err != nil {
 			return err
 		}
 	}
-	return GenericError(c.cfg.Provider, op, resp)
+	return GenericError(c.cfg.Provider, op, &clean)
 }
 
 // GenericError maps an HTTP status to an *payments.APIError with the
@@ -360,10 +436,12 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 		return 0
 	}
 	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if n < 0 || n > 24*3600 {
+		if n < 0 {
 			return 0
 		}
-		return time.Duration(n) * time.Second
+		// Beyond a day it is still a request to wait long: the caller's
+		// MaxDelay caps it, it is never ignored.
+		return time.Duration(min(n, 24*3600)) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		if d := t.Sub(now); d > 0 {
@@ -409,7 +487,7 @@ func (c *Client) logAttempt(ctx context.Context, req *Request, u string, attempt
 	}
 	if err != nil {
 		level = slog.LevelWarn
-		attrs = append(attrs, slog.Bool("written", written), slog.String("error", payments.MaskPAN(err.Error())))
+		attrs = append(attrs, slog.Bool("written", written), slog.String("error", c.scrub.text(payments.MaskPAN(err.Error()))))
 	}
 	c.log.LogAttrs(ctx, level, "payments attempt", attrs...)
 }

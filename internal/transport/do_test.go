@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,9 +74,10 @@ func req(kind Kind) *Request {
 	return &Request{Op: "op", Kind: kind, Ref: "42", Method: "POST", ContentType: "application/json", Body: []byte(`[{"id":42}]`)}
 }
 
-func TestRetry503ForEveryKindWithATokenPerAttempt(t *testing.T) {
+func TestRetryDocumentedUnprocessed503ForEveryKindWithATokenPerAttempt(t *testing.T) {
 	for _, kind := range []Kind{Read, IdempotentWrite, UnsafeWrite} {
 		m := newMock(t)
+		m.c.cfg.Unprocessed = func(st int) bool { return st == 503 }
 		m.respond(503, 503, 200)
 		resp, err := m.c.Do(context.Background(), req(kind))
 		require.NoError(t, err)
@@ -191,6 +193,7 @@ func TestRetryAfterIsHonouredAndCapped(t *testing.T) {
 
 func TestContextEndDuringBackoffStops(t *testing.T) {
 	m := newMock(t)
+	m.c.cfg.Unprocessed = func(st int) bool { return st == 503 }
 	m.respond(503)
 	ctx, cancel := context.WithCancel(context.Background())
 	m.c.sleep = func(context.Context, time.Duration) error { cancel(); return context.Canceled }
@@ -284,17 +287,30 @@ func TestOptionValidation(t *testing.T) {
 		payments.WithBaseURL("http://plain.example/"),
 		payments.WithBaseURL("https://user:pw@x.example/"),
 		payments.WithUserAgent("a\r\nb"),
-		nil,
+		payments.WithBaseURL("https://x.example:99999/"),
+		payments.WithBaseURL("https://x.example:0/"),
+		payments.WithBaseURL("https://x.example/api?key=v"),
+		payments.WithBaseURL("https://x.example/api#frag"),
+		payments.WithBaseURL("https://x.example:/api"),
+		payments.WithBaseURL("https://user:s3cretpw@x.example:bad/"),
+		payments.WithBaseURL("https://us er:s3cretpw@%zz/"),
+		payments.WithBaseURL("/relative"),
+		payments.Option{},
 	}
 	for i, o := range bad {
 		_, err := New(cfg, o)
-		assert.Error(t, err, "option %d", i)
-		if err != nil {
-			assert.NotContains(t, err.Error(), "pw@", "no credentials echoed")
-		}
+		require.Error(t, err, "option %d", i)
+		var v *payments.ValidationError
+		assert.ErrorAs(t, err, &v, "option %d: typed", i)
+		assert.ErrorIs(t, err, payments.ErrInvalidRequest, "option %d", i)
+		assert.NotContains(t, err.Error(), "pw", "option %d: no credentials echoed: %v", i, err)
 	}
-	_, err := New(cfg, payments.WithTransport(httpmock.NewMockTransport()), payments.WithLocalAddr("127.0.0.2"))
-	assert.Error(t, err, "WithTransport makes WithLocalAddr meaningless")
+	_, err := New(cfg, payments.WithBaseURL("https://x.example:8443/api/"))
+	assert.NoError(t, err, "a port in range is fine")
+	_, err = New(cfg, payments.WithTransport(httpmock.NewMockTransport()), payments.WithLocalAddr("127.0.0.2"))
+	assert.ErrorIs(t, err, payments.ErrInvalidRequest, "WithTransport makes WithLocalAddr meaningless")
+	_, err = New(Config{Provider: "test"})
+	assert.ErrorIs(t, err, payments.ErrInvalidRequest, "no base URL at all")
 }
 
 func TestMalformed(t *testing.T) {
@@ -304,4 +320,178 @@ func TestMalformed(t *testing.T) {
 	assert.Contains(t, err.Error(), "bad json")
 	assert.NotContains(t, err.Error(), "4111111111111111", "the snippet is masked")
 	assert.False(t, IsMalformed(errors.New("other")))
+}
+
+// An unsafe write answered 429 or 503 by a provider whose document does not
+// say such an answer is unprocessed is sent once and is outcome-unknown; a
+// read is retried; an idempotent write is resent but then counts as maybe
+// delivered.
+func TestUndocumented429And503NeverResendAnUnsafeWrite(t *testing.T) {
+	for _, st := range []int{429, 503} {
+		m := newMock(t)
+		m.respond(st, 200)
+		_, err := m.c.Do(context.Background(), req(UnsafeWrite))
+		require.Error(t, err)
+		assert.ErrorIs(t, err, payments.ErrOutcomeUnknown, "%d", st)
+		var api *payments.APIError
+		require.ErrorAs(t, err, &api)
+		assert.Equal(t, st, api.HTTPStatus, "the status is kept")
+		assert.Equal(t, 1, m.mock.GetTotalCallCount(), "%d: sent exactly once", st)
+
+		m = newMock(t)
+		m.respond(st, 200)
+		resp, err := m.c.Do(context.Background(), req(Read))
+		require.NoError(t, err)
+		assert.Equal(t, 2, resp.Attempts)
+
+		m = newMock(t)
+		m.respond(st, 200)
+		resp, err = m.c.Do(context.Background(), req(IdempotentWrite))
+		require.NoError(t, err)
+		assert.True(t, resp.Resent, "%d from an undocumented provider may have been processed", st)
+	}
+}
+
+func TestNilContextIsAnErrorNotAPanic(t *testing.T) {
+	m := newMock(t)
+	m.respond(200)
+	//lint:ignore SA1012 the point is a nil context
+	_, err := m.c.Do(nil, req(Read)) //nolint:staticcheck
+	assert.ErrorIs(t, err, payments.ErrNilContext)
+	assert.ErrorIs(t, err, payments.ErrInvalidRequest)
+	assert.Zero(t, m.mock.GetTotalCallCount())
+}
+
+func TestContextErrorsNameProviderAndOp(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, kind := range []Kind{Read, UnsafeWrite} {
+		m := newMock(t)
+		m.respond(200)
+		_, err := m.c.Do(ctx, req(kind))
+		assert.ErrorIs(t, err, context.Canceled)
+		assert.NotErrorIs(t, err, payments.ErrOutcomeUnknown, "nothing was sent")
+		assert.Contains(t, err.Error(), "test op")
+	}
+	dctx, dcancel := context.WithTimeout(context.Background(), time.Nanosecond)
+	defer dcancel()
+	<-dctx.Done()
+	m := newMock(t)
+	_, err := m.c.Do(dctx, req(Read))
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Contains(t, err.Error(), "test op")
+}
+
+func TestClosedClientSendsNothing(t *testing.T) {
+	m := newMock(t)
+	m.respond(200)
+	require.NoError(t, m.c.Close())
+	require.NoError(t, m.c.Close(), "twice is fine")
+	_, err := m.c.Do(context.Background(), req(Read))
+	assert.ErrorIs(t, err, ErrClosed)
+	assert.ErrorIs(t, err, payments.ErrUnavailable)
+	assert.NotErrorIs(t, err, payments.ErrOutcomeUnknown)
+	assert.Zero(t, m.mock.GetTotalCallCount())
+}
+
+func TestRetryAfterBeyondTheCapIsCappedNotIgnored(t *testing.T) {
+	for _, ra := range []string{"999999", "86401", time.Now().Add(48 * time.Hour).UTC().Format(http.TimeFormat)} {
+		m := newMock(t)
+		i := 0
+		m.mock.RegisterResponder("POST", "https://api.example.test/api", func(r *http.Request) (*http.Response, error) {
+			i++
+			if i == 1 {
+				resp := httpmock.NewStringResponse(429, "slow down")
+				resp.Header.Set("Retry-After", ra)
+				return resp, nil
+			}
+			return httpmock.NewStringResponse(200, "ok"), nil
+		})
+		_, err := m.c.Do(context.Background(), req(Read))
+		require.NoError(t, err)
+		assert.Equal(t, []time.Duration{time.Second}, m.sleeps, "Retry-After %q: waits MaxDelay", ra)
+	}
+}
+
+// A server (or proxy) that echoes the request into its error page must not
+// put the client's secrets into the error.
+func TestEchoedSecretsAreScrubbed(t *testing.T) {
+	const password = "hunter2-Pa$$&<word>"
+	mock := httpmock.NewMockTransport()
+	c, err := New(Config{Provider: "test", DefaultBaseURL: "https://api.example.test/api",
+		Auth: BasicAuth("user", password), Secrets: []string{"body-secret-42"}},
+		payments.WithTransport(mock), payments.WithTestTiming())
+	require.NoError(t, err)
+	c.AddSecret("runtime-token-777")
+	for _, st := range []int{400, 403, 500} {
+		mock.RegisterResponder("POST", "https://api.example.test/api", func(r *http.Request) (*http.Response, error) {
+			b, _ := io.ReadAll(r.Body)
+			// echo everything: the header, the body, the password in its
+			// escaped forms, and a long tail so the snippet cuts a secret
+			echo := fmt.Sprintf("Authorization: %s body=%s pw=%s xml=%s json=%q runtime-token-777 %s%s",
+				r.Header.Get("Authorization"), b, password, "hunter2-Pa$$&amp;&lt;word&gt;", password,
+				strings.Repeat("x", 170), "body-secret-42")
+			return httpmock.NewStringResponse(st, echo), nil
+		})
+		_, err := c.Do(context.Background(), &Request{Op: "op", Kind: UnsafeWrite, Method: "POST",
+			ContentType: "text/plain", Body: []byte("password=" + password + " body-secret-42")})
+		require.Error(t, err)
+		msg := fmt.Sprintf("%v %+v %#v %s", err, err, err, err)
+		for _, secret := range []string{"hunter2", "aHVudGVy", "dXNlcjpodW50ZXIy", "runtime-token", "body-secret", "body-sec"} {
+			assert.NotContains(t, msg, secret, "status %d", st)
+		}
+		assert.Contains(t, msg, "[REDACTED]", "status %d", st)
+	}
+}
+
+func TestAuthFormatsRedactedForEveryVerb(t *testing.T) {
+	a := BasicAuth("user", "hunter2")
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%d", "%x", "%q", "%T %v"} {
+		out := fmt.Sprintf(verb, a)
+		assert.NotContains(t, out, "hunter2", verb)
+		assert.NotContains(t, out, "dXNlcjpodW50ZXIy", verb)
+	}
+}
+
+// A stream is bounded by the timeout only while it stalls: a download that
+// keeps sending bytes runs longer than one timeout.
+func TestStreamIdleTimeout(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes a second")
+	}
+	// A pipe as the body, closed when the request's context ends, as a
+	// real connection would be.
+	stream := func(pr *io.PipeReader) httpmock.Responder {
+		return func(r *http.Request) (*http.Response, error) {
+			go func() { <-r.Context().Done(); pr.CloseWithError(r.Context().Err()) }()
+			return &http.Response{StatusCode: 200, Body: pr, Header: http.Header{}, Request: r}, nil
+		}
+	}
+	pr, pw := io.Pipe()
+	mock := httpmock.NewMockTransport()
+	mock.RegisterResponder("GET", "https://api.example.test/api", stream(pr))
+	c, err := New(Config{Provider: "test", DefaultBaseURL: "https://api.example.test/api"},
+		payments.WithTransport(mock), payments.WithTestTiming(), payments.WithTimeout(150*time.Millisecond))
+	require.NoError(t, err)
+	go func() {
+		for i := 0; i < 10; i++ { // 10 × 50 ms: three timeouts long, never idle for one
+			time.Sleep(50 * time.Millisecond)
+			if _, err := pw.Write([]byte("chunk\n")); err != nil {
+				return
+			}
+		}
+		pw.Close()
+	}()
+	var sink bytes.Buffer
+	_, err = c.Do(context.Background(), &Request{Op: "export", Kind: Read, Method: "GET", Sink: &sink})
+	require.NoError(t, err)
+	assert.Equal(t, strings.Repeat("chunk\n", 10), sink.String())
+
+	pr2, pw2 := io.Pipe()
+	defer pw2.Close()
+	mock.RegisterResponder("GET", "https://api.example.test/api", stream(pr2))
+	go pw2.Write([]byte("first bytes then silence"))
+	_, err = c.Do(context.Background(), &Request{Op: "export", Kind: Read, Method: "GET", Sink: &sink})
+	require.Error(t, err)
+	assert.ErrorIs(t, err, errStalled)
 }

@@ -11,8 +11,8 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/base64"
-	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-resty/resty/v2"
@@ -38,22 +39,31 @@ const (
 	DefaultUserAgent        = "paysdk-payments-go"
 )
 
-// Auth is a precomputed Authorization header value. It never prints itself.
-type Auth struct{ value string }
+// Auth is a precomputed Authorization header value. It never prints itself,
+// whatever the fmt verb.
+type Auth struct {
+	value   string
+	secrets []string // what must never appear in an error: the token, the password
+}
 
 // BasicAuth is HTTP Basic authentication.
 func BasicAuth(user, password string) Auth {
-	return Auth{"Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))}
+	tok := base64.StdEncoding.EncodeToString([]byte(user + ":" + password))
+	return Auth{"Basic " + tok, []string{tok, password}}
 }
 
 // SchemeAuth is "<scheme> <token>", e.g. "Token abc" or "Bearer abc".
-func SchemeAuth(scheme, token string) Auth { return Auth{scheme + " " + token} }
+func SchemeAuth(scheme, token string) Auth { return Auth{scheme + " " + token, []string{token}} }
 
 // String hides the value.
 func (a Auth) String() string { return "[REDACTED]" }
 
 // GoString hides the value.
 func (a Auth) GoString() string { return "transport.Auth{[REDACTED]}" }
+
+// Format hides the value for every verb (%d and %x of a struct would
+// otherwise print its fields).
+func (a Auth) Format(f fmt.State, _ rune) { io.WriteString(f, a.GoString()) }
 
 // Kind says what a resend of an operation could do at the provider.
 type Kind int
@@ -80,6 +90,17 @@ type Config struct {
 	// MapError turns a final non-2xx answer into the provider's error, an
 	// *payments.APIError. It must not return nil.
 	MapError func(op string, r *Response) error
+	// Unprocessed reports whether the provider's document says that an
+	// answer with this status (429, 503) means the request was refused
+	// before any processing. Only then is an UnsafeWrite sent again after
+	// it; the provider package cites the document's line. Nil: the
+	// document says nothing, and an UnsafeWrite answered 429 or 503 is
+	// ErrOutcomeUnknown, never resent.
+	Unprocessed func(status int) bool
+	// Secrets are scrubbed from every provider text kept in an error (the
+	// Auth secrets are added on their own): a QIWI password sent in the
+	// body, for example.
+	Secrets []string
 }
 
 // Client runs requests for one provider account. Immutable, safe for
@@ -94,6 +115,9 @@ type Client struct {
 	maxBody int64
 	log     *slog.Logger
 	ua      string
+	hc      *http.Client
+	scrub   *scrubber
+	closed  atomic.Bool
 	sleep   func(ctx context.Context, d time.Duration) error // replaced in tests
 	jitter  func(d time.Duration) time.Duration              // replaced in tests
 }
@@ -102,10 +126,7 @@ type Client struct {
 func New(cfg Config, opts ...payments.Option) (*Client, error) {
 	var s config.Settings
 	for _, o := range opts {
-		if o == nil {
-			return nil, errors.New("payments: nil option")
-		}
-		if err := o(&s); err != nil {
+		if err := config.ApplyOption(o, &s); err != nil {
 			return nil, err
 		}
 	}
@@ -114,13 +135,14 @@ func New(cfg Config, opts ...payments.Option) (*Client, error) {
 		baseStr = s.BaseURL
 	}
 	if baseStr == "" {
-		return nil, fmt.Errorf("payments: %s: a base URL is required: set payments.WithBaseURL", cfg.Provider)
+		return nil, &payments.ValidationError{Field: "WithBaseURL", Reason: cfg.Provider + " has no default base URL: set payments.WithBaseURL"}
 	}
 	base, err := url.Parse(baseStr)
 	if err != nil || base.Scheme != "https" || base.Host == "" {
-		return nil, fmt.Errorf("payments: %s: base URL %q is not an absolute https URL", cfg.Provider, baseStr)
+		return nil, &payments.ValidationError{Field: "WithBaseURL", Reason: "not an absolute https URL"}
 	}
 	c := &Client{
+		scrub:   newScrubber(append(append([]string(nil), cfg.Auth.secrets...), cfg.Secrets...)),
 		cfg:     cfg,
 		base:    base,
 		limiter: s.Limiter,
@@ -150,7 +172,7 @@ func New(cfg Config, opts ...payments.Option) (*Client, error) {
 	var rt http.RoundTripper
 	if s.Transport != nil {
 		if s.LocalAddr.IsValid() || len(s.Resolve) > 0 || s.RootCAs != nil || len(s.ClientCerts) > 0 {
-			return nil, errors.New("payments: WithTransport replaces the built transport: WithLocalAddr, WithResolve, WithRootCAsPEM and WithClientCertificate would have no effect")
+			return nil, &payments.ValidationError{Field: "WithTransport", Reason: "it replaces the built transport: WithLocalAddr, WithResolve, WithRootCAsPEM and WithClientCertificate would have no effect"}
 		}
 		rt = s.Transport
 	} else {
@@ -165,6 +187,7 @@ func New(cfg Config, opts ...payments.Option) (*Client, error) {
 		// with the 3xx itself, and a POST is never replayed elsewhere.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+	c.hc = hc
 	c.rc = resty.NewWithClient(hc). // NewWithClient: no cookie jar
 					SetRetryCount(0).
 					SetLogger(quietLogger{})
@@ -209,6 +232,16 @@ func BuildTransport(s *config.Settings) *http.Transport {
 		ResponseHeaderTimeout: 0, // bounded by the per-attempt timeout
 		ExpectContinueTimeout: 0, // never send Expect: 100-continue (popolni's document warns against it)
 	}
+}
+
+// Close releases the client's idle connections (and the goroutines that
+// keep them) and makes every later call fail with a *payments.TransportError
+// wrapping ErrClosed, before anything is sent. Calls in flight finish. It is
+// safe to call more than once and always returns nil.
+func (c *Client) Close() error {
+	c.closed.Store(true)
+	c.hc.CloseIdleConnections()
+	return nil
 }
 
 // BaseURL is the endpoint requests go to.

@@ -336,7 +336,7 @@ func TestURLAddrAndTLS(t *testing.T) {
 	if s.Token() != DefaultToken {
 		t.Fatalf("Token = %q", s.Token())
 	}
-	if opts := s.ClientOptions(); len(opts) != 3 || opts[0] == nil || opts[1] == nil || opts[2] == nil {
+	if opts := s.ClientOptions(); len(opts) != 3 {
 		t.Fatalf("ClientOptions = %d options", len(opts))
 	}
 

@@ -1,7 +1,7 @@
 // Package transport is the one place that talks HTTP for every provider
 // client: it builds the *http.Transport once (TLS that always verifies,
 // source-address binding, static resolve, no cookies, no redirects), and it
-// runs the attempt loop of DESIGN.md: a limiter token per attempt, send,
+// runs the attempt loop of docs/ARCHITECTURE.md: a limiter token per attempt, send,
 // classify, and retry only what the operation's kind makes safe.
 //
 // It is the only importer of resty in the module.
@@ -194,7 +194,7 @@ func New(cfg Config, opts ...payments.Option) (*Client, error) {
 	return c, nil
 }
 
-// BuildTransport returns the *http.Transport of DESIGN.md for s.
+// BuildTransport returns the *http.Transport of docs/ARCHITECTURE.md for s.
 func BuildTransport(s *config.Settings) *http.Transport {
 	tlsConf := &tls.Config{
 		MinVersion:   tls.VersionTLS12,

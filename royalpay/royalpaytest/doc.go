@@ -152,8 +152,8 @@
 //
 //	{"id":10442449,"status":"completed","amount":"1500.00","method":"sbp_number","outter_id":"ORD-982134"}
 //
-// The document has no pay-in callback; this is the shape integrations show
-// (spec/royalpay.md §2.1): amount is the current sum as a 2-place decimal
+// The document has no pay-in callback; this is the shape public integrations
+// show: amount is the current sum as a 2-place decimal
 // string (integrations see both numbers and strings), method is the type
 // without its "to_" prefix, and outter_id is left out when empty. With
 // [WithCallbackToken] it carries "Authorization: Bearer <token>", the

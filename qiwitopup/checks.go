@@ -25,7 +25,7 @@ func (c *Client) CheckDepositPossible(ctx context.Context, phone string, nonCash
 		return DepositCheck{}, err
 	}
 	if ccy != "" && !validCurrency(ccy) {
-		return DepositCheck{}, &payments.ValidationError{Field: "ccy", Reason: "ISO 4217 letters or digits"}
+		return DepositCheck{}, &payments.ValidationError{Field: "ccy", Reason: "not an ISO 4217 currency code (RUB or 643)"}
 	}
 	wire := "0"
 	if nonCash {
@@ -57,7 +57,7 @@ func (c *Client) CheckUser(ctx context.Context, phone, ccy string) (bool, error)
 		return false, err
 	}
 	if ccy != "" && !validCurrency(ccy) {
-		return false, &payments.ValidationError{Field: "ccy", Reason: "ISO 4217 letters or digits"}
+		return false, &payments.ValidationError{Field: "ccy", Reason: "not an ISO 4217 currency code (RUB or 643)"}
 	}
 	root := el("request", leaf("request-type", "check-user"), leaf("terminal-id", c.auth.terminalID)).
 		with(c.credentials()...).with(extra("phone", phone)).

@@ -22,7 +22,9 @@ type Common struct {
 	// Amount to credit, in minor units (kopecks); sent with two decimals.
 	Amount int64
 	// Currency of the recipient account (to/ccy), ISO 4217 letter or
-	// numeric: "RUB" or "643". Empty means RUB.
+	// numeric: "RUB" or "643". Empty means RUB. A code that is not in ISO
+	// 4217 ("XYZ") is refused before sending: the document takes "цифровой
+	// или буквенный код валюты по ISO 4217".
 	Currency string
 	// FromCurrency is the agent account to debit (from/ccy); empty means Currency.
 	FromCurrency string
@@ -144,13 +146,17 @@ func (c *Client) PayCard(ctx context.Context, p CardPayment) (Payment, error) {
 	return c.pay(ctx, p.Common, ServiceCard, p.CardNumber, nil, nil)
 }
 
-// PayCardSpec pays out to a card through service 32911. Resend safety: as PayWallet.
+// PayCardSpec pays out to a card through service 32911, RUB only ("Валюта
+// выплаты (только RUB)"). Resend safety: as PayWallet.
 func (c *Client) PayCardSpec(ctx context.Context, p CardSpecPayment) (Payment, error) {
 	if err := checkPhone("Phone", p.Phone, true); err != nil {
 		return Payment{}, err
 	}
 	if !digitsOnly(p.CardNumber, 19) || len(p.CardNumber) < 12 {
 		return Payment{}, &payments.ValidationError{Field: "CardNumber", Reason: "12 to 19 digits"}
+	}
+	if err := rubOnly(p.Common); err != nil { // "Валюта выплаты (только RUB)", _topup_card_spec_ru.html.md
+		return Payment{}, err
 	}
 	return c.pay(ctx, p.Common, ServiceCardSpec, p.Phone, nil, []node{extra("account1", p.CardNumber)})
 }
@@ -299,9 +305,9 @@ func checkCommon(p Common) error {
 	case p.FromServiceID < 0:
 		return &payments.ValidationError{Field: "FromServiceID", Reason: "negative"}
 	}
-	for name, v := range map[string]string{"Currency": p.Currency, "FromCurrency": p.FromCurrency} {
-		if v != "" && !validCurrency(v) {
-			return &payments.ValidationError{Field: name, Reason: "ISO 4217 letters (RUB) or digits (643)"}
+	for _, f := range [...][2]string{{"Currency", p.Currency}, {"FromCurrency", p.FromCurrency}} {
+		if f[1] != "" && !validCurrency(f[1]) {
+			return &payments.ValidationError{Field: f[0], Reason: "not an ISO 4217 currency code (RUB or 643)"}
 		}
 	}
 	return nil
@@ -319,19 +325,6 @@ func currencyOr(c, def string) string {
 		return def
 	}
 	return strings.ToUpper(c)
-}
-
-func validCurrency(c string) bool {
-	if len(c) != 3 {
-		return false
-	}
-	letters, digits := true, true
-	for i := 0; i < 3; i++ {
-		ch := c[i] | 0x20
-		letters = letters && ch >= 'a' && ch <= 'z'
-		digits = digits && c[i] >= '0' && c[i] <= '9'
-	}
-	return letters || digits
 }
 
 func validTxn(s string) bool { return digitsOnly(s, 20) && s[0] != '0' }

@@ -2,6 +2,7 @@ package popolni
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -22,7 +23,8 @@ const DefaultPollInterval = 10 * time.Second
 const provider = "popolni"
 
 // Credentials are the API login and password from the popolni.club cabinet
-// (the password can be regenerated there). They never print themselves.
+// (the password can be regenerated there). They never print the password,
+// whatever the fmt verb, nor through log/slog.
 type Credentials struct {
 	Login    string
 	Password string
@@ -36,6 +38,10 @@ func (c Credentials) String() string {
 // GoString shows the login only.
 func (c Credentials) GoString() string { return c.String() }
 
+// Format shows the login only, for every verb (%d of a plain struct would
+// print the password).
+func (c Credentials) Format(f fmt.State, verb rune) { formatAs(f, verb, c.String(), c.GoString()) }
+
 // LogValue shows the login only.
 func (c Credentials) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("login", c.Login), slog.String("password", "[REDACTED]"))
@@ -43,8 +49,12 @@ func (c Credentials) LogValue() slog.Value {
 
 // Client talks to popolni.club for one partner account. It is immutable and
 // safe for concurrent use; make one per account and reuse it.
+//
+// Printed with any fmt verb or logged through log/slog, it shows the login
+// and the URL, never the password or the Authorization header.
 type Client struct {
 	t            *transport.Client
+	login        string
 	pollInterval time.Duration
 }
 
@@ -77,7 +87,32 @@ func New(cred Credentials, opts ...payments.Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{t: t, pollInterval: DefaultPollInterval}, nil
+	return &Client{t: t, login: cred.Login, pollInterval: DefaultPollInterval}, nil
+}
+
+// String shows the login and the URL.
+func (c Client) String() string {
+	return "popolni.Client{Login: " + c.login + ", URL: " + c.url() + "}"
+}
+
+// GoString is String.
+func (c Client) GoString() string { return c.String() }
+
+// Format prints String for every verb: the transport inside holds the
+// Authorization header and the password, which %s or %d of a plain struct
+// would print.
+func (c Client) Format(f fmt.State, verb rune) { formatAs(f, verb, c.String(), c.GoString()) }
+
+// LogValue shows the login and the URL.
+func (c Client) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("login", c.login), slog.String("url", c.url()))
+}
+
+func (c Client) url() string {
+	if c.t == nil {
+		return ""
+	}
+	return c.t.BaseURL().String()
 }
 
 // WithPollInterval returns a copy of c whose WaitFinal pauses d between

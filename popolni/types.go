@@ -4,12 +4,17 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strconv"
 
 	"github.com/paysdk/payments"
 )
 
-// Payment is one top-up in a Pay batch (document section 2).
+// Payment is one top-up in a Pay batch (document section 2). Printed with
+// any fmt verb, logged through log/slog or encoded with encoding/json (a
+// batch logged as JSON), a card number in Account shows masked
+// (payments.MaskPAN): keep the full number in your own records, not in a
+// JSON encoding of Payment.
 type Payment struct {
 	// ID is the partner's transactionId: unique among all the partner's
 	// payments however they were created. The document recommends numbering
@@ -36,11 +41,36 @@ type Payment struct {
 // String shows the payment with a card number masked.
 func (p Payment) String() string {
 	return fmt.Sprintf("popolni.Payment{ID: %d, Amount: %d, Account: %s, TemplateID: %d, NoticePhone: %s}",
-		p.ID, p.Amount, payments.MaskPAN(p.Account), p.TemplateID, p.NoticePhone)
+		p.ID, p.Amount, payments.MaskPAN(p.Account), p.TemplateID, payments.MaskPAN(p.NoticePhone))
 }
 
 // GoString is String: %#v does not print a full card number either.
 func (p Payment) GoString() string { return p.String() }
+
+// Format prints String for every verb: %d or %x of a plain struct would
+// print the full card number.
+func (p Payment) Format(f fmt.State, verb rune) { formatAs(f, verb, p.String(), p.GoString()) }
+
+// LogValue is the payment with a card number masked, for log/slog (whose
+// JSON handler would otherwise print every field as it is).
+func (p Payment) LogValue() slog.Value {
+	return slog.GroupValue(slog.Int64("id", p.ID), slog.Int64("amount", p.Amount),
+		slog.String("account", payments.MaskPAN(p.Account)), slog.Int64("templateId", p.TemplateID),
+		slog.String("noticePhone", payments.MaskPAN(p.NoticePhone)))
+}
+
+// MarshalJSON writes the payment with a card number masked, the keys of
+// LogValue: slog's JSON handler marshals a []Payment or a struct holding
+// one without asking LogValue.
+func (p Payment) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		ID          int64  `json:"id"`
+		Amount      int64  `json:"amount"`
+		Account     string `json:"account"`
+		TemplateID  int64  `json:"templateId"`
+		NoticePhone string `json:"noticePhone"`
+	}{p.ID, p.Amount, payments.MaskPAN(p.Account), p.TemplateID, payments.MaskPAN(p.NoticePhone)})
+}
 
 // Result is the status popolni gave one payment.
 type Result struct {

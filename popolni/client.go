@@ -147,9 +147,12 @@ func mapError(op string, r *transport.Response) error {
 	return e
 }
 
-// malformed is the error of a 200 answer the client cannot read.
-func malformed(op string, body []byte, err error) *payments.APIError {
-	return transport.Malformed(provider, op, http.StatusOK, body, err)
+// malformed is the error of a 2xx answer the client cannot read. It goes
+// through the transport's scrubber: a server or proxy that echoes the
+// request into its answer must not put the Basic token or the password into
+// the error.
+func (c *Client) malformed(op string, resp *transport.Response, err error) *payments.APIError {
+	return c.t.Malformed(op, resp.Status, resp.Body, err)
 }
 
 var errNoIDs = errors.New("at least one transaction id is required")

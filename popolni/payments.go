@@ -168,7 +168,7 @@ func (c *Client) post(ctx context.Context, req *transport.Request, ids []int64) 
 		results, err = inOrder(ids, results)
 	}
 	if err != nil {
-		bad := malformed(req.Op, resp.Body, err)
+		bad := c.malformed(req.Op, resp, err)
 		if req.Kind != transport.Read {
 			return nil, false, &payments.OutcomeUnknownError{Provider: provider, Op: req.Op, Ref: req.Ref, Err: bad}
 		}
@@ -274,7 +274,7 @@ func (c *Client) Balance(ctx context.Context) (Balance, error) {
 	}
 	b, err := decodeBalance(resp.Body)
 	if err != nil {
-		return Balance{}, malformed("balance", resp.Body, err)
+		return Balance{}, c.malformed("balance", resp, err)
 	}
 	return b, nil
 }

@@ -1,6 +1,7 @@
 package popolni
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -51,7 +52,8 @@ func (c Credentials) LogValue() slog.Value {
 // safe for concurrent use; make one per account and reuse it.
 //
 // Printed with any fmt verb or logged through log/slog, it shows the login
-// and the URL, never the password or the Authorization header.
+// and the URL, never the password or the Authorization header. Every method
+// given a nil context returns payments.ErrNilContext. Close it when done.
 type Client struct {
 	t            *transport.Client
 	login        string
@@ -156,3 +158,22 @@ func (c *Client) malformed(op string, resp *transport.Response, err error) *paym
 }
 
 var errNoIDs = errors.New("at least one transaction id is required")
+
+// Close releases the client's idle connections and the goroutines that
+// keep them, and makes every later call fail before anything is sent (a
+// *payments.TransportError matching payments.ErrUnavailable). Calls in
+// flight finish. The copies made by WithPollInterval share the connections:
+// closing one closes them all. Close is safe to call more than once and
+// always returns nil.
+func (c *Client) Close() error { return c.t.Close() }
+
+// ctxErr is the error of a call whose context ended outside the transport
+// (WaitFinal's pause): wrapped with the provider and the operation, still
+// matching context.Canceled or context.DeadlineExceeded, and the cause.
+func ctxErr(ctx context.Context, op string) error {
+	ce := ctx.Err()
+	if cause := context.Cause(ctx); cause != nil && cause != ce {
+		return fmt.Errorf("%s %s: %w: %w", provider, op, ce, cause)
+	}
+	return fmt.Errorf("%s %s: %w", provider, op, ce)
+}

@@ -17,6 +17,9 @@ import (
 // MinAmount is the smallest payment the document allows, in kopecks.
 const MinAmount = 100
 
+// opWaitFinal names WaitFinal in its errors.
+const opWaitFinal = "wait-final"
+
 // Pay sends a batch of top-ups in one request (document section 2) and
 // returns one Result per payment, in the order given. A request without
 // errors answers status 0 for every payment; a payment can also come back
@@ -40,6 +43,9 @@ const MinAmount = 100
 // accepted but no readable answer came back — call Status (or Pay again with
 // the same batch, which is safe) to learn what happened.
 func (c *Client) Pay(ctx context.Context, batch []Payment) ([]Result, error) {
+	if ctx == nil {
+		return nil, payments.ErrNilContext
+	}
 	body, err := encodePay(batch)
 	if err != nil {
 		return nil, err
@@ -135,6 +141,9 @@ func (c *Client) statusConfirmed(ctx context.Context, ids []int64) (map[int64]St
 //
 // Resend safety: a read; always safe.
 func (c *Client) Status(ctx context.Context, ids ...int64) ([]Result, error) {
+	if ctx == nil {
+		return nil, payments.ErrNilContext
+	}
 	if len(ids) == 0 {
 		return nil, &payments.ValidationError{Field: "ids", Reason: errNoIDs.Error()}
 	}
@@ -189,8 +198,13 @@ func (c *Client) post(ctx context.Context, req *transport.Request, ids []int64) 
 // Transient failures (rate limit, network, 5xx, unreadable answer) are
 // polled through. Credentials, access or input errors end the wait. When ctx
 // ends it returns what it knows — payments never heard of have
-// StatusUnknown — together with ctx's error.
+// StatusUnknown — together with ctx's error wrapped as "popolni wait-final:
+// context canceled" (errors.Is matches context.Canceled or
+// context.DeadlineExceeded, and the context's cause).
 func (c *Client) WaitFinal(ctx context.Context, ids ...int64) ([]Result, error) {
+	if ctx == nil {
+		return nil, payments.ErrNilContext
+	}
 	if len(ids) == 0 {
 		return nil, &payments.ValidationError{Field: "ids", Reason: errNoIDs.Error()}
 	}
@@ -217,14 +231,14 @@ func (c *Client) WaitFinal(ctx context.Context, ids ...int64) ([]Result, error) 
 			select {
 			case <-ctx.Done():
 				t.Stop()
-				return snapshot(), ctx.Err()
+				return snapshot(), ctxErr(ctx, opWaitFinal)
 			case <-t.C:
 			}
 		}
 		res, err := c.Status(ctx, pending...)
 		if err != nil {
 			if ctx.Err() != nil {
-				return snapshot(), ctx.Err()
+				return snapshot(), ctxErr(ctx, opWaitFinal)
 			}
 			if errors.Is(err, payments.ErrUnauthorized) || errors.Is(err, payments.ErrForbidden) || errors.Is(err, payments.ErrInvalidRequest) {
 				return snapshot(), err
@@ -263,6 +277,9 @@ func (c *Client) WaitFinal(ctx context.Context, ids ...int64) ([]Result, error) 
 //
 // Resend safety: a read; always safe.
 func (c *Client) Balance(ctx context.Context) (Balance, error) {
+	if ctx == nil {
+		return Balance{}, payments.ErrNilContext
+	}
 	resp, err := c.t.Do(ctx, &transport.Request{
 		Op:       "balance",
 		Kind:     transport.Read,

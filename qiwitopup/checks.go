@@ -40,7 +40,7 @@ func (c *Client) CheckDepositPossible(ctx context.Context, phone string, nonCash
 	}
 	if r.Exist == nil || r.DepositPossible == nil {
 		if r.HasCode && r.Code != CodeOK {
-			return DepositCheck{}, requestError("check-deposit-possible", r)
+			return DepositCheck{}, c.requestError("check-deposit-possible", r)
 		}
 		return DepositCheck{}, transport.Malformed(provider, "check-deposit-possible", http.StatusOK, nil, errors.New("no exist or deposit-possible in the answer"))
 	}
@@ -67,7 +67,7 @@ func (c *Client) CheckUser(ctx context.Context, phone, ccy string) (bool, error)
 		return false, err
 	}
 	if r.HasCode && r.Code != CodeOK {
-		return false, requestError("check-user", r)
+		return false, c.requestError("check-user", r)
 	}
 	if r.Exist == nil {
 		return false, transport.Malformed(provider, "check-user", http.StatusOK, nil, errors.New("no exist in the answer"))
@@ -86,7 +86,7 @@ func (c *Client) Ping(ctx context.Context) ([]Balance, error) {
 		return nil, err
 	}
 	if r.HasCode && r.Code != CodeOK {
-		return nil, requestError("ping", r)
+		return nil, c.requestError("ping", r)
 	}
 	return r.Balances, nil
 }
@@ -108,7 +108,7 @@ func (c *Client) ProviderByPhone(ctx context.Context, localPhone string) (int64,
 		return 0, err
 	}
 	if r.HasCode && r.Code != CodeOK {
-		return 0, requestError("get-provider", r)
+		return 0, c.requestError("get-provider", r)
 	}
 	id, err := strconv.ParseInt(r.ProviderID, 10, 64)
 	if err != nil || id <= 0 {

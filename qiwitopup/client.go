@@ -180,8 +180,8 @@ func (c *Client) send(ctx context.Context, op string, kind transport.Kind, ref s
 		Body: body, SiblingPath: sibling}
 	if c.auth.mode == "signature" {
 		sig, err := sign(c.auth.signer, c.auth.alg, body)
-		if err != nil {
-			return response{}, err
+		if err != nil { // nothing was sent
+			return response{}, &payments.TransportError{Provider: provider, Op: op, Err: err}
 		}
 		req.Header = http.Header{"X-Digital-Sign": {sig}, "X-Digital-Sign-Alg": {string(c.auth.alg)}}
 	}
@@ -217,14 +217,15 @@ func sign(key crypto.Signer, alg SignAlg, body []byte) (string, error) {
 }
 
 // requestError is the error of an answer whose <result-code> is not 0 and
-// that carries none of the data asked for.
-func requestError(op string, r response) *payments.APIError {
+// that carries none of the data asked for, with the client's secrets
+// scrubbed from the provider's text.
+func (c *Client) requestError(op string, r response) error {
 	cat, detail := r.Code.category()
 	if cat == nil {
 		cat = payments.ErrUnavailable
 	}
-	return &payments.APIError{Provider: provider, Op: op, Code: strconv.Itoa(int(r.Code)), Message: firstNonEmpty(payments.MaskPAN(r.Message), r.Code.String()),
-		Category: cat, Detail: detail}
+	return c.t.ScrubError(&payments.APIError{Provider: provider, Op: op, Code: strconv.Itoa(int(r.Code)),
+		Message: firstNonEmpty(payments.MaskPAN(r.Message), r.Code.String()), Category: cat, Detail: detail})
 }
 
 func digitsOnly(s string, max int) bool {

@@ -178,4 +178,9 @@ func (c ResultCode) category() (cat, detail error) {
 // that repeating will not cure; 13 and 300 are worth repeating. An answer's
 // own fatal attribute (Payment.FatalError, the result-code's fatal) is what
 // to act on; this is the table, for codes seen without one.
+//
+// A pay answered with a fatal code and no payment was refused before
+// processing (an unknown login, a wrong password or signature, a sender IP
+// not allowed): the pay methods return it as a definite refusal, not as
+// ErrOutcomeUnknown.
 func (c ResultCode) Fatal() bool { return c == CodeAuth || c == CodeIPBlocked }

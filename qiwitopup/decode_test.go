@@ -160,14 +160,16 @@ func TestPayNeverReportsADoubtfulAnswerAsAFailure(t *testing.T) {
 		body   string
 	}{
 		"request error 300": {200, string(fixture(t, "topup_ru_03_response.xml"))},
-		"auth error 150":    {200, `<response><result-code fatal="true">150</result-code></response>`},
-		"empty body":        {200, ""},
-		"malformed":         {200, "<response><payment status='60'"},
-		"html 502":          {502, "<html><title>Bad Gateway</title></html>"},
-		"403":               {403, "Forbidden"},
-		"no payment":        {200, `<response><result-code fatal="false">0</result-code></response>`},
-		"other payment":     {200, strings.Replace(string(fixture(t, "topup_ru_02_response.xml")), "12345678", "99", 1)},
-		"no status attr":    {200, `<response><payment transaction-number='12345678' txn_id='1'/></response>`},
+		"try later 13":      {200, `<response><result-code fatal="false">13</result-code></response>`},
+		"150 with a payment": {200, `<response><result-code fatal="true">150</result-code>` +
+			`<payment status='60' txn_id='6060' transaction-number='12345678' result-code='0' final-status='true' fatal-error='false'/></response>`},
+		"empty body":     {200, ""},
+		"malformed":      {200, "<response><payment status='60'"},
+		"html 502":       {502, "<html><title>Bad Gateway</title></html>"},
+		"403":            {403, "Forbidden"},
+		"no payment":     {200, `<response><result-code fatal="false">0</result-code></response>`},
+		"other payment":  {200, strings.Replace(string(fixture(t, "topup_ru_02_response.xml")), "12345678", "99", 1)},
+		"no status attr": {200, `<response><payment transaction-number='12345678' txn_id='1'/></response>`},
 	}
 	for name, a := range doubtful {
 		c, _ := mockClient(t, PasswordAuth("123", "pw"), a.status, []byte(a.body))

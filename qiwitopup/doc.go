@@ -23,10 +23,15 @@
 //     back on the agent's balance.
 //
 // Payout runs all of it. The rule that matters most: a doubtful answer (a
-// network error, a non-200, an empty or malformed body, a request-level
-// error) never means the payment failed. PayWallet reports it as
-// payments.ErrOutcomeUnknown with the transaction number; ask Status, or pay
-// again with the same number and details.
+// network error once the request went out, a non-200, an empty or malformed
+// body, a request-level error such as 300) never means the payment failed.
+// PayWallet reports it as payments.ErrOutcomeUnknown with the transaction
+// number; ask Status, or pay again with the same number and details.
+// ErrOutcomeUnknown means QIWI may have the payment and nothing else: a pay
+// that was never sent (a dial or TLS handshake failure, a context ended
+// before sending) or that QIWI refused before processing it (150
+// authorization, 339 sender IP: the fatal codes of the request-error table)
+// returns that error instead; nothing was paid.
 //
 // # Decoding
 //

@@ -103,17 +103,37 @@ func (p CardSpecPayment) GoString() string { return p.String() }
 // which runs the whole flow.
 //
 // Resend safety: SAFE with the same TransactionNumber and details. The
-// document: "Несмотря на то, что протокол является идемпотентным..." and
-// (terminal-id, transaction-number) identifies the payment; the same number
-// with other details is refused with result 215. The client itself resends
-// after a lost answer.
+// terminal and the number identify the payment ("Номер транзакции и
+// идентификатор terminal-id однозначно определяют платёж в системе QIWI
+// Wallet", _topup_ru.html.md, transaction-number), the protocol is
+// idempotent ("Несмотря на то, что протокол является идемпотентным",
+// topup-wallet_ru.html.md), and the same number with other details is
+// refused with result 215. The client itself resends after a lost answer.
 //
 // The result is the payment QIWI reports, possibly not final (poll Status
 // no more often than every 10 minutes) or not registered (TxnID empty:
-// resend the same pay later). Any doubtful answer — a network error, a
-// non-200, an empty or malformed body, a request-level error code — is a
-// *payments.OutcomeUnknownError with the transaction number, never a failed
-// payment: poll Status.
+// resend the same pay later). The error says whether QIWI may have the
+// payment:
+//
+//   - a *payments.OutcomeUnknownError with the transaction number when it
+//     may: a network error after the request went out, a non-200, an empty
+//     or malformed body, an answer without this payment, a request-level
+//     error that is not a definite refusal (13, 300, undocumented), or a
+//     context that ended once the request was out. Never a failed payment:
+//     poll Status, or send the same pay again.
+//   - anything else when it cannot: a *payments.ValidationError (refused
+//     before sending; a nil context is payments.ErrNilContext), a
+//     *payments.TransportError with Written false (a dial or TLS handshake
+//     failure: nothing was sent), a context that ended before anything was
+//     sent (matching context.Canceled or context.DeadlineExceeded), or a
+//     definite refusal: an *payments.APIError with a request-error code the
+//     document marks fatal (150 authorization, matching ErrAuth; 339 sender
+//     IP, matching ErrIPBlocked), with no payment in the answer. Those
+//     codes are refused before processing ("Ошибки с кодом > 0
+//     возвращаются, если сервер не смог обработать запрос", _errors_ru.html.md
+//     #tech_error; "Fatal?" column of _errors_en.html.md), so nothing was paid
+//     by this request; sending it again gives the same answer until the
+//     configuration is fixed.
 func (c *Client) PayWallet(ctx context.Context, p WalletPayment) (Payment, error) {
 	if err := checkPhone("Phone", p.Phone, false); err != nil {
 		return Payment{}, err
@@ -133,7 +153,8 @@ func (c *Client) PayWallet(ctx context.Context, p WalletPayment) (Payment, error
 }
 
 // PayCard pays out to a Russian card (service 34020). The answer masks the
-// card number. Resend safety: as PayWallet. After a final status, paying the
+// card number. Resend safety and errors: as PayWallet (SAFE: the card
+// document's transaction-number identifies the payment the same way). After a final status, paying the
 // same request again returns the payment with extras "rrn" and "billRegId"
 // when the bank provides them (the card document's procedure).
 func (c *Client) PayCard(ctx context.Context, p CardPayment) (Payment, error) {
@@ -147,7 +168,8 @@ func (c *Client) PayCard(ctx context.Context, p CardPayment) (Payment, error) {
 }
 
 // PayCardSpec pays out to a card through service 32911, RUB only ("Валюта
-// выплаты (только RUB)"). Resend safety: as PayWallet.
+// выплаты (только RUB)"). Resend safety and errors: as PayWallet (SAFE, same
+// transaction-number rule).
 func (c *Client) PayCardSpec(ctx context.Context, p CardSpecPayment) (Payment, error) {
 	if err := checkPhone("Phone", p.Phone, true); err != nil {
 		return Payment{}, err
@@ -161,7 +183,8 @@ func (c *Client) PayCardSpec(ctx context.Context, p CardSpecPayment) (Payment, e
 	return c.pay(ctx, p.Common, ServiceCardSpec, p.Phone, nil, []node{extra("account1", p.CardNumber)})
 }
 
-// PaySBP pays out through SBP (service 38413). Resend safety: as PayWallet.
+// PaySBP pays out through SBP (service 38413). Resend safety and errors: as
+// PayWallet (SAFE, same transaction-number rule).
 func (c *Client) PaySBP(ctx context.Context, p SBPPayment) (Payment, error) {
 	if !digitsOnly(p.Phone, 11) || len(p.Phone) != 11 || p.Phone[0] != '7' {
 		return Payment{}, &payments.ValidationError{Field: "Phone", Reason: "7xxxxxxxxxx"}
@@ -175,7 +198,8 @@ func (c *Client) PaySBP(ctx context.Context, p SBPPayment) (Payment, error) {
 	return c.pay(ctx, p.Common, ServiceSBP, p.Phone, nil, []node{extra("bankId", p.BankID)})
 }
 
-// PayMobile tops up a mobile account (service 29130). Resend safety: as PayWallet.
+// PayMobile tops up a mobile account (service 29130). Resend safety and
+// errors: as PayWallet (SAFE, same transaction-number rule).
 func (c *Client) PayMobile(ctx context.Context, p MobilePayment) (Payment, error) {
 	if err := checkPhone("Phone", p.Phone, false); err != nil {
 		return Payment{}, err
@@ -216,21 +240,48 @@ func (c *Client) pay(ctx context.Context, p Common, svc Service, account string,
 	}
 	r, err := c.send(ctx, "pay", transport.IdempotentWrite, p.TransactionNumber, body, "")
 	if err != nil {
-		var ou *payments.OutcomeUnknownError
-		if errors.As(err, &ou) {
+		if notLanded(err) {
 			return Payment{}, err
 		}
 		return Payment{}, unknown(err)
+	}
+	if r.HasCode && r.Code != CodeOK {
+		if len(r.Payments) == 0 && r.Code.Fatal() {
+			// Refused before processing: nothing to reconcile.
+			return Payment{}, c.requestError("pay", r)
+		}
+		return Payment{}, unknown(c.requestError("pay", r))
 	}
 	for _, got := range r.Payments {
 		if got.TransactionNumber == p.TransactionNumber {
 			return got, nil
 		}
 	}
-	if r.HasCode && r.Code != CodeOK {
-		return Payment{}, unknown(requestError("pay", r))
-	}
 	return Payment{}, unknown(errors.New("the answer has no payment for this transaction-number"))
+}
+
+// notLanded reports whether a failed pay certainly never reached QIWI, so
+// that its error says so instead of ErrOutcomeUnknown: refused before
+// sending (a *payments.ValidationError, a nil context), nothing written (a
+// *payments.TransportError with Written false: a dial or TLS handshake
+// failure, a closed client), or a context that ended before anything was
+// sent. The transport returns those bare only when no earlier attempt may
+// have been delivered; otherwise they come wrapped in an OutcomeUnknownError.
+func notLanded(err error) bool {
+	var (
+		ou *payments.OutcomeUnknownError
+		ve *payments.ValidationError
+		te *payments.TransportError
+	)
+	switch {
+	case errors.As(err, &ou):
+		return false
+	case errors.As(err, &ve):
+		return true
+	case errors.As(err, &te):
+		return !te.Written
+	}
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // StatusQuery names one payment to ask about.
@@ -282,7 +333,7 @@ func (c *Client) Status(ctx context.Context, qs ...StatusQuery) ([]StatusResult,
 		return nil, err
 	}
 	if r.HasCode && r.Code != CodeOK && len(r.Payments) == 0 {
-		return nil, requestError("status", r)
+		return nil, c.requestError("status", r)
 	}
 	by := make(map[string]Payment, len(r.Payments))
 	for _, p := range r.Payments {

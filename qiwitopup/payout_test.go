@@ -136,3 +136,43 @@ func TestPayoutNeverGivesUpOnDoubtButHonoursTheContext(t *testing.T) {
 	assert.Equal(t, "777", p.TxnID, "the last payment seen")
 	assert.Greater(t, len(s.calls()), 5, "kept asking")
 }
+
+// A Payout whose every pay certainly did not land (never sent, or refused
+// with a fatal request code) ends with the context's error and the last
+// refusal, not outcome-unknown: there is nothing to reconcile. Once one pay
+// may have landed, it stays outcome-unknown whatever comes after.
+func TestPayoutOutcomeUnknownOnlyWhenAPayMayHaveLanded(t *testing.T) {
+	refused := `<response><result-code fatal="true" message="Ошибка авторизации">150</result-code></response>`
+	for name, tc := range map[string]struct {
+		pays    []string
+		unknown bool
+		cause   error
+	}{
+		"never sent":              {pays: []string{""}, cause: payments.ErrUnavailable},
+		"refused 150":             {pays: []string{refused}, cause: ErrAuth},
+		"refused 339":             {pays: []string{`<response><result-code fatal="true">339</result-code></response>`}, cause: ErrIPBlocked},
+		"never sent then refused": {pays: []string{"", refused}, cause: ErrAuth},
+		"300 then refused":        {pays: []string{`<response><result-code fatal="false">300</result-code></response>`, refused}, unknown: true},
+		"not registered":          {pays: []string{payment(-1, "", false)}, unknown: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := &script{q: map[string][]string{"check-deposit-possible": {possible}, "<auth>": tc.pays}}
+			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+			defer cancel()
+			_, err := s.client(t).Payout(ctx, wallet(), fastPayout)
+			assert.ErrorIs(t, err, context.DeadlineExceeded)
+			assert.ErrorContains(t, err, "qiwitopup payout")
+			if tc.unknown {
+				assert.ErrorIs(t, err, payments.ErrOutcomeUnknown)
+				var ou *payments.OutcomeUnknownError
+				if assert.ErrorAs(t, err, &ou) {
+					assert.Equal(t, "12345678", ou.Ref)
+				}
+			} else {
+				assert.NotErrorIs(t, err, payments.ErrOutcomeUnknown)
+				assert.ErrorIs(t, err, tc.cause)
+			}
+			assert.Greater(t, len(s.calls()), 3, "kept paying, as the document allows")
+		})
+	}
+}

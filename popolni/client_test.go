@@ -3,6 +3,7 @@ package popolni
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -406,4 +407,67 @@ func FuzzDecodeBalance(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_, _ = decodeBalance(b)
 	})
+}
+
+// TestOnlyThe503IsAResendOfAnUnprocessedPay: the document's section 1 says
+// a 503 is the rate limit, refused before any processing ("никак не связано
+// с обработкой транзакций"), so a pay answered 503 is sent again as if for
+// the first time. No other status is documented so: after a 500 (or an
+// undocumented 429) the batch may have landed. Pay is still resent then —
+// the document's 124 means popolni creates no second payment for an id — but
+// as a resend: a 124 answering it is our own first attempt, resolved by
+// Status, and a pay that never gets a readable answer is outcome-unknown.
+func TestOnlyThe503IsAResendOfAnUnprocessedPay(t *testing.T) {
+	dup := `[{"transactionId":1000000001,"status":124},{"transactionId":1000000002,"status":124}]`
+	status := `[{"transactionId":1000000001,"status":3},{"transactionId":1000000002,"status":2}]`
+	thenDup := func(first int) func(sentRequest, int) (int, string) {
+		return func(r sentRequest, n int) (int, string) {
+			switch {
+			case isStatusQuery(r.body):
+				return 200, status
+			case n < 3:
+				return first, "refused"
+			default:
+				return 200, dup
+			}
+		}
+	}
+
+	// 503, 503, 124: nothing of ours landed, so the 124 is someone else's
+	// payment with our id, a real duplicate.
+	c, m := newMockClient(t, thenDup(503))
+	res, err := c.Pay(context.Background(), docBatch)
+	require.NoError(t, err)
+	assert.Equal(t, []Result{{1000000001, StatusDuplicate}, {1000000002, StatusDuplicate}}, res)
+	assert.Equal(t, 3, len(m.requests()), "sent again after each 503, and no status lookup")
+
+	// 500, 500, 124: the first attempt may have landed: the 124 is ours.
+	for _, first := range []int{500, 429} {
+		c, m = newMockClient(t, thenDup(first))
+		res, err = c.Pay(context.Background(), docBatch)
+		require.NoError(t, err, "after %d", first)
+		assert.Equal(t, []Result{{1000000001, StatusSucceeded}, {1000000002, StatusInProgress}}, res, "after %d", first)
+		assert.Equal(t, 4, len(m.requests()), "after %d: pay three times, then the status lookup", first)
+	}
+
+	// Every attempt refused: a 503 is a rate-limit refusal, nothing landed;
+	// a 500 or a 429 leaves the outcome unknown.
+	for st, unknown := range map[int]bool{503: false, 500: true, 429: true} {
+		c, m = newMockClient(t, func(sentRequest, int) (int, string) { return st, "refused" })
+		_, err = c.Pay(context.Background(), docBatch)
+		assert.Equal(t, unknown, errors.Is(err, payments.ErrOutcomeUnknown), "%d: outcome unknown", st)
+		assert.Equal(t, st != 500, errors.Is(err, payments.ErrRateLimited), "%d: rate limited", st)
+		assert.Equal(t, 3, len(m.requests()), "%d: every attempt of the policy", st)
+		var ou *payments.OutcomeUnknownError
+		if errors.As(err, &ou) {
+			assert.Equal(t, "1000000001,1000000002", ou.Ref)
+		}
+	}
+	// Status reads are resent on all three and never outcome-unknown.
+	for _, st := range []int{503, 500, 429} {
+		c, m = newMockClient(t, func(sentRequest, int) (int, string) { return st, "refused" })
+		_, err = c.Status(context.Background(), 1000000001)
+		assert.NotErrorIs(t, err, payments.ErrOutcomeUnknown, "status %d", st)
+		assert.Equal(t, 3, len(m.requests()), "status %d", st)
+	}
 }

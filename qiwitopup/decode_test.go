@@ -178,6 +178,7 @@ func TestPayNeverReportsADoubtfulAnswerAsAFailure(t *testing.T) {
 		var ou *payments.OutcomeUnknownError
 		if assert.ErrorAs(t, err, &ou, name) {
 			assert.Equal(t, "12345678", ou.Ref, name)
+			assert.NotErrorIs(t, ou.Err, payments.ErrOutcomeUnknown, "%s: wrapped once", name)
 		}
 	}
 	c, _ := mockClient(t, PasswordAuth("123", "pw"), 200, []byte(strings.Replace(string(fixture(t, "topup_ru_02_response.xml")),

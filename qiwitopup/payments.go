@@ -240,7 +240,7 @@ func (c *Client) pay(ctx context.Context, p Common, svc Service, account string,
 	}
 	r, err := c.send(ctx, "pay", transport.IdempotentWrite, p.TransactionNumber, body, "")
 	if err != nil {
-		if notLanded(err) {
+		if errors.Is(err, payments.ErrOutcomeUnknown) || notLanded(err) {
 			return Payment{}, err
 		}
 		return Payment{}, unknown(err)

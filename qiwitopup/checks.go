@@ -42,7 +42,7 @@ func (c *Client) CheckDepositPossible(ctx context.Context, phone string, nonCash
 		if r.HasCode && r.Code != CodeOK {
 			return DepositCheck{}, c.requestError("check-deposit-possible", r)
 		}
-		return DepositCheck{}, transport.Malformed(provider, "check-deposit-possible", http.StatusOK, nil, errors.New("no exist or deposit-possible in the answer"))
+		return DepositCheck{}, c.t.Malformed("check-deposit-possible", http.StatusOK, nil, errors.New("no exist or deposit-possible in the answer"))
 	}
 	return DepositCheck{Exist: *r.Exist, Possible: *r.DepositPossible, Code: r.Code, Fatal: r.Fatal, Message: r.Message}, nil
 }
@@ -70,7 +70,7 @@ func (c *Client) CheckUser(ctx context.Context, phone, ccy string) (bool, error)
 		return false, c.requestError("check-user", r)
 	}
 	if r.Exist == nil {
-		return false, transport.Malformed(provider, "check-user", http.StatusOK, nil, errors.New("no exist in the answer"))
+		return false, c.t.Malformed("check-user", http.StatusOK, nil, errors.New("no exist in the answer"))
 	}
 	return *r.Exist, nil
 }
@@ -112,7 +112,7 @@ func (c *Client) ProviderByPhone(ctx context.Context, localPhone string) (int64,
 	}
 	id, err := strconv.ParseInt(r.ProviderID, 10, 64)
 	if err != nil || id <= 0 {
-		return 0, transport.Malformed(provider, "get-provider", http.StatusOK, nil, errors.New("no provider id in the answer"))
+		return 0, c.t.Malformed("get-provider", http.StatusOK, nil, errors.New("no provider id in the answer"))
 	}
 	return id, nil
 }

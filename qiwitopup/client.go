@@ -1,6 +1,7 @@
 package qiwitopup
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/md5"
@@ -11,11 +12,12 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"encoding/xml"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/paysdk/payments"
 	"github.com/paysdk/payments/internal/transport"
@@ -80,17 +82,6 @@ func CertificateAuth(terminalID string, cert tls.Certificate, qiwiCAPEM []byte, 
 	return Auth{mode: "certificate", terminalID: terminalID, cert: cert, caPEM: qiwiCAPEM, password: password}
 }
 
-// String names the mode and terminal, never the secrets.
-func (a Auth) String() string {
-	return "qiwitopup.Auth{" + a.mode + ", terminal " + a.terminalID + "}"
-}
-
-// GoString is String.
-func (a Auth) GoString() string { return a.String() }
-
-// LogValue is String.
-func (a Auth) LogValue() slog.Value { return slog.StringValue(a.String()) }
-
 // ParsePrivateKeyPEM reads an unencrypted RSA private key in PKCS#1
 // ("RSA PRIVATE KEY", openssl genrsa 1.x) or PKCS#8 ("PRIVATE KEY",
 // openssl 3.x) PEM. Decrypt an encrypted key first (openssl rsa -in).
@@ -119,10 +110,12 @@ func ParsePrivateKeyPEM(data []byte) (crypto.Signer, error) {
 }
 
 // Client talks to QIWI's Top-Up XML API for one agent terminal. It is
-// immutable and safe for concurrent use.
+// immutable and safe for concurrent use. It never prints its password or
+// keys, whatever the fmt verb or slog handler; its fields are pointers, so
+// a Client value printed by mistake shows addresses only.
 type Client struct {
 	t    *transport.Client
-	auth Auth
+	auth *Auth
 }
 
 // New returns a client. It sends nothing. By default it posts to
@@ -158,12 +151,33 @@ func New(auth Auth, opts ...payments.Option) (*Client, error) {
 	default:
 		return nil, &payments.ValidationError{Field: "auth", Reason: "use PasswordAuth, SignatureAuth or CertificateAuth"}
 	}
-	t, err := transport.New(transport.Config{Provider: provider, DefaultBaseURL: base}, append(authOpts, opts...)...)
+	t, err := transport.New(transport.Config{Provider: provider, DefaultBaseURL: base, Secrets: secrets(auth)},
+		append(authOpts, opts...)...)
 	if err != nil {
 		return nil, err
 	}
-	return &Client{t: t, auth: auth}, nil
+	return &Client{t: t, auth: &auth}, nil
 }
+
+// secrets are what no error may quote: the password, as given and in the
+// escaped forms a server echoing our XML body would quote it (xml.EscapeText,
+// as the body carries it, and the minimal &, <, > escaping). The signature
+// modes send no secret: the key never leaves, and X-Digital-Sign is a
+// signature of that one body.
+func secrets(a Auth) []string {
+	if a.password == "" {
+		return nil
+	}
+	var b bytes.Buffer
+	_ = xml.EscapeText(&b, []byte(a.password))
+	return []string{a.password, b.String(), strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(a.password)}
+}
+
+// Close releases the client's idle connections and the goroutines that keep
+// them. Calls after Close fail with a *payments.TransportError (Written
+// false: nothing is sent); calls in flight finish. Safe to call more than
+// once; it always returns nil.
+func (c *Client) Close() error { return c.t.Close() }
 
 // credentials returns the password element, when the mode sends one.
 func (c *Client) credentials() []node {
@@ -191,9 +205,45 @@ func (c *Client) send(ctx context.Context, op string, kind transport.Kind, ref s
 	}
 	r, err := decodeResponse(resp.Body)
 	if err != nil {
-		return response{}, transport.Malformed(provider, op, resp.Status, resp.Body, err)
+		return response{}, c.malformed(op, resp.Status, resp.Body, err)
 	}
+	c.scrubResponse(&r)
 	return r, nil
+}
+
+// malformed is the error of an answer that could not be read, with the
+// client's secrets scrubbed out. The decoder's reason quotes pieces of the
+// body cut to 40 bytes, which can cut an echoed password in two where no
+// scrubber would recognise it: when the body held a secret, the reason is
+// taken from decoding the body with the secrets already replaced.
+func (c *Client) malformed(op string, status int, body []byte, reason error) error {
+	if clean := c.t.ScrubText(string(body)); clean != string(body) {
+		if _, err := decodeResponse([]byte(clean)); err != nil {
+			reason = err
+		} else {
+			reason = errors.New("undecodable answer")
+		}
+	}
+	return c.t.Malformed(op, status, body, reason)
+}
+
+// scrubResponse removes the client's secrets from every text of a decoded
+// answer that reaches the caller (messages, accounts, extras): a server
+// echoing the request would otherwise hand the password back in a Payment.
+func (c *Client) scrubResponse(r *response) {
+	r.Message = c.t.ScrubText(r.Message)
+	r.ProviderID = c.t.ScrubText(r.ProviderID)
+	for i := range r.Payments {
+		p := &r.Payments[i]
+		p.Message, p.Account, p.TxnID = c.t.ScrubText(p.Message), c.t.ScrubText(p.Account), c.t.ScrubText(p.TxnID)
+		p.FromCurrency, p.ToCurrency = c.t.ScrubText(p.FromCurrency), c.t.ScrubText(p.ToCurrency)
+		for k, v := range p.Extras {
+			p.Extras[k] = c.t.ScrubText(v)
+		}
+	}
+	for i := range r.Balances {
+		r.Balances[i].Currency = c.t.ScrubText(r.Balances[i].Currency)
+	}
 }
 
 func sign(key crypto.Signer, alg SignAlg, body []byte) (string, error) {

@@ -82,22 +82,6 @@ type MobilePayment struct {
 	Charged int64
 }
 
-// String and GoString keep card numbers out of %v.
-func (p CardPayment) String() string {
-	return fmt.Sprintf("qiwitopup.CardPayment{%s, Card: %s}", p.Common.TransactionNumber, payments.MaskPAN(p.CardNumber))
-}
-
-// GoString is String.
-func (p CardPayment) GoString() string { return p.String() }
-
-// String keeps the card number out of %v.
-func (p CardSpecPayment) String() string {
-	return fmt.Sprintf("qiwitopup.CardSpecPayment{%s, Card: %s}", p.Common.TransactionNumber, payments.MaskPAN(p.CardNumber))
-}
-
-// GoString is String.
-func (p CardSpecPayment) GoString() string { return p.String() }
-
 // PayWallet sends a pay request for a QIWI Wallet top-up. Call
 // CheckDepositPossible first (the document requires it), or use Payout,
 // which runs the whole flow.

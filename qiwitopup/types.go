@@ -1,7 +1,6 @@
 package qiwitopup
 
 import (
-	"fmt"
 	"strconv"
 	"time"
 
@@ -79,15 +78,6 @@ func (p Payment) Err() error {
 		Code: strconv.Itoa(int(p.ResultCode)), Message: firstNonEmpty(payments.MaskPAN(p.Message), p.ResultCode.String()),
 		Category: cat, Detail: detail}
 }
-
-// String shows the payment with card numbers masked.
-func (p Payment) String() string {
-	return fmt.Sprintf("qiwitopup.Payment{TransactionNumber: %s, TxnID: %s, Status: %s, ResultCode: %d, Final: %t, Account: %s, ToAmount: %s}",
-		p.TransactionNumber, p.TxnID, p.Status, p.ResultCode, p.FinalStatus, payments.MaskPAN(p.Account), p.ToAmount)
-}
-
-// GoString is String.
-func (p Payment) GoString() string { return p.String() }
 
 // Balance is one agent account balance (a <balance> of ping, pay and status).
 type Balance struct {

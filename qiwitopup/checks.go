@@ -21,6 +21,9 @@ import (
 //
 // Resend safety: a read; always safe.
 func (c *Client) CheckDepositPossible(ctx context.Context, phone string, nonCash bool, ccy string) (DepositCheck, error) {
+	if ctx == nil {
+		return DepositCheck{}, payments.ErrNilContext
+	}
 	if err := checkPhone("phone", phone, false); err != nil {
 		return DepositCheck{}, err
 	}
@@ -53,6 +56,9 @@ func (c *Client) CheckDepositPossible(ctx context.Context, phone string, nonCash
 //
 // Resend safety: a read; always safe.
 func (c *Client) CheckUser(ctx context.Context, phone, ccy string) (bool, error) {
+	if ctx == nil {
+		return false, payments.ErrNilContext
+	}
 	if err := checkPhone("phone", phone, false); err != nil {
 		return false, err
 	}
@@ -80,6 +86,9 @@ func (c *Client) CheckUser(ctx context.Context, phone, ccy string) (bool, error)
 //
 // Resend safety: a read; always safe.
 func (c *Client) Ping(ctx context.Context) ([]Balance, error) {
+	if ctx == nil {
+		return nil, payments.ErrNilContext
+	}
 	root := el("request", leaf("request-type", "ping"), leaf("terminal-id", c.auth.terminalID)).with(c.credentials()...)
 	r, err := c.send(ctx, "ping", transport.Read, "", document(root), "")
 	if err != nil {
@@ -97,6 +106,9 @@ func (c *Client) Ping(ctx context.Context) ([]Balance, error) {
 //
 // Resend safety: a read; always safe.
 func (c *Client) ProviderByPhone(ctx context.Context, localPhone string) (int64, error) {
+	if ctx == nil {
+		return 0, payments.ErrNilContext
+	}
 	if !digitsOnly(localPhone, 15) {
 		return 0, &payments.ValidationError{Field: "phone", Reason: "digits, without the country code"}
 	}

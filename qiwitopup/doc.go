@@ -33,6 +33,15 @@
 // authorization, 339 sender IP: the fatal codes of the request-error table)
 // returns that error instead; nothing was paid.
 //
+// # Lifetime and contexts
+//
+// A Client is safe for concurrent use; Close it when done (defer c.Close())
+// to release its idle connections. Every call takes a context: a nil one is
+// payments.ErrNilContext, before anything is sent. A cancelled or expired
+// context comes back wrapped with "qiwitopup" and the operation, matching
+// context.Canceled or context.DeadlineExceeded, and matching
+// payments.ErrOutcomeUnknown only when a pay may already have reached QIWI.
+//
 // # Decoding
 //
 // Answers are read as the document demands: unknown elements and attributes

@@ -119,6 +119,9 @@ type MobilePayment struct {
 //     by this request; sending it again gives the same answer until the
 //     configuration is fixed.
 func (c *Client) PayWallet(ctx context.Context, p WalletPayment) (Payment, error) {
+	if ctx == nil {
+		return Payment{}, payments.ErrNilContext
+	}
 	if err := checkPhone("Phone", p.Phone, false); err != nil {
 		return Payment{}, err
 	}
@@ -142,6 +145,9 @@ func (c *Client) PayWallet(ctx context.Context, p WalletPayment) (Payment, error
 // same request again returns the payment with extras "rrn" and "billRegId"
 // when the bank provides them (the card document's procedure).
 func (c *Client) PayCard(ctx context.Context, p CardPayment) (Payment, error) {
+	if ctx == nil {
+		return Payment{}, payments.ErrNilContext
+	}
 	if !digitsOnly(p.CardNumber, 19) || len(p.CardNumber) < 12 {
 		return Payment{}, &payments.ValidationError{Field: "CardNumber", Reason: "12 to 19 digits"}
 	}
@@ -155,6 +161,9 @@ func (c *Client) PayCard(ctx context.Context, p CardPayment) (Payment, error) {
 // выплаты (только RUB)"). Resend safety and errors: as PayWallet (SAFE, same
 // transaction-number rule).
 func (c *Client) PayCardSpec(ctx context.Context, p CardSpecPayment) (Payment, error) {
+	if ctx == nil {
+		return Payment{}, payments.ErrNilContext
+	}
 	if err := checkPhone("Phone", p.Phone, true); err != nil {
 		return Payment{}, err
 	}
@@ -170,6 +179,9 @@ func (c *Client) PayCardSpec(ctx context.Context, p CardSpecPayment) (Payment, e
 // PaySBP pays out through SBP (service 38413). Resend safety and errors: as
 // PayWallet (SAFE, same transaction-number rule).
 func (c *Client) PaySBP(ctx context.Context, p SBPPayment) (Payment, error) {
+	if ctx == nil {
+		return Payment{}, payments.ErrNilContext
+	}
 	if !digitsOnly(p.Phone, 11) || len(p.Phone) != 11 || p.Phone[0] != '7' {
 		return Payment{}, &payments.ValidationError{Field: "Phone", Reason: "7xxxxxxxxxx"}
 	}
@@ -185,6 +197,9 @@ func (c *Client) PaySBP(ctx context.Context, p SBPPayment) (Payment, error) {
 // PayMobile tops up a mobile account (service 29130). Resend safety and
 // errors: as PayWallet (SAFE, same transaction-number rule).
 func (c *Client) PayMobile(ctx context.Context, p MobilePayment) (Payment, error) {
+	if ctx == nil {
+		return Payment{}, payments.ErrNilContext
+	}
 	if err := checkPhone("Phone", p.Phone, false); err != nil {
 		return Payment{}, err
 	}
@@ -295,6 +310,9 @@ type StatusResult struct {
 // A request-level error (result-code > 0) is a *payments.APIError: repeat
 // later; it never means the payments failed.
 func (c *Client) Status(ctx context.Context, qs ...StatusQuery) ([]StatusResult, error) {
+	if ctx == nil {
+		return nil, payments.ErrNilContext
+	}
 	if len(qs) == 0 {
 		return nil, &payments.ValidationError{Field: "queries", Reason: "at least one"}
 	}

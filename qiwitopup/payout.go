@@ -57,6 +57,9 @@ var ErrDepositImpossible = errors.New("qiwitopup: deposit not possible")
 // same WalletPayment after an outcome-unknown error is SAFE too: it pays
 // the same number and finds the existing payment.
 func (c *Client) Payout(ctx context.Context, p WalletPayment, opt PayoutOptions) (Payment, error) {
+	if ctx == nil {
+		return Payment{}, payments.ErrNilContext
+	}
 	poll, wait := opt.PollInterval, opt.ErrorWait
 	if poll <= 0 {
 		poll = DefaultWait

@@ -2,10 +2,11 @@ package popolni
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"math/big"
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/jarcoal/httpmock"
 
@@ -14,17 +15,32 @@ import (
 )
 
 // FuzzClientAnswers feeds any status and body a server could send to Pay,
-// Status and Balance: nothing panics, every error is one of the typed ones,
-// a Pay without error has one result per payment, and no error leaks the
-// password.
+// Status and Balance: nothing panics, every error is one of the typed ones
+// and free of the password, a call succeeds only for the document's success
+// answer (HTTP 200 and the documented JSON, read here without the client's
+// decoder), a Pay that failed is outcome-unknown unless the answer proves
+// it was refused, a Pay without error has one result per payment, and a result
+// whose status the document does not list is an outcome-unknown, not a
+// success.
 func FuzzClientAnswers(f *testing.F) {
 	for _, name := range []string{"pay_response.json", "status_response.json", "balance_response.json"} {
 		f.Add(200, fixture(f, name))
 	}
+	f.Add(200, []byte(`[{"transactionId":1000000001,"status":0}]`))
+	f.Add(200, []byte(`[{"transactionId":1000000001.0,"status":999}]`))
+	f.Add(200, []byte(`[{"transactionId":1000000001,"status":0},{"transactionId":1000000001,"status":3}]`))
+	f.Add(200, []byte(`[{"TransactionID":1000000001,"Status":0}]`))
+	f.Add(201, []byte(`[{"transactionId":1000000001,"status":0}]`))
+	f.Add(200, []byte(`{"currentBalance":100,"creditLimit":0}]`))
+	f.Add(200, []byte(`{}`))
+	f.Add(200, []byte(`null`))
 	f.Add(403, []byte("IP is not allowed"))
 	f.Add(503, []byte(""))
 	f.Add(200, []byte(`[{"transactionId":1000000001,"status":124}]`))
 	f.Add(500, []byte("<html><title>x</title>"))
+	f.Add(524, []byte("A timeout occurred"))
+	f.Add(307, []byte(""))
+	f.Add(429, []byte(""))
 	f.Fuzz(func(t *testing.T, status int, body []byte) {
 		if status < 100 || status > 999 {
 			return
@@ -34,24 +50,109 @@ func FuzzClientAnswers(f *testing.F) {
 			return httpmock.NewBytesResponse(status, body), nil
 		})
 		c, err := New(Credentials{Login: "partner", Password: "fuzz-secret-pw"},
-			payments.WithTransport(mock), payments.WithLimiter(payments.Unlimited()),
-			payments.WithRetry(payments.RetryPolicy{MaxAttempts: 2, BaseDelay: time.Microsecond, MaxDelay: time.Microsecond}))
+			payments.WithTransport(mock), payments.WithTestTiming(),
+			payments.WithRetry(payments.RetryPolicy{MaxAttempts: 2}))
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer c.Close()
 		ctx := context.Background()
-		batch := []Payment{{ID: 1000000001, Amount: 500, Account: "380991234567"}}
+		ids := []int64{1000000001}
+		batch := []Payment{{ID: ids[0], Amount: 500, Account: "380991234567"}}
+
 		res, err := c.Pay(ctx, batch)
 		testcheck.TypedError(t, err, "fuzz-secret-pw")
+		testcheck.NoSuccessUnless(t, err, documentedResults(status, body, ids), "Pay", status, body)
 		if err == nil && len(res) != len(batch) {
 			t.Fatalf("Pay: %d results for %d payments", len(res), len(batch))
 		}
-		if status == 200 && err != nil && !errors.Is(err, payments.ErrOutcomeUnknown) {
-			t.Fatalf("Pay: a 200 we cannot read must be outcome unknown, got %v", err)
+		switch documented := documentedResults(status, body, ids); {
+		case documented:
+		case payRefused(status):
+			if errors.Is(err, payments.ErrOutcomeUnknown) {
+				t.Fatalf("Pay: HTTP %d proves nothing was done, yet outcome unknown: %v", status, err)
+			}
+		case !errors.Is(err, payments.ErrOutcomeUnknown):
+			t.Fatalf("Pay: HTTP %d %q may have been acted on, yet %v", status, body, err)
 		}
-		_, err = c.Status(ctx, 1000000001)
+		checkResults(t, "Pay", res)
+
+		res, err = c.Status(ctx, ids...)
 		testcheck.TypedError(t, err, "fuzz-secret-pw")
+		testcheck.NoSuccessUnless(t, err, documentedResults(status, body, ids), "Status", status, body)
+		checkResults(t, "Status", res)
+
 		_, err = c.Balance(ctx)
 		testcheck.TypedError(t, err, "fuzz-secret-pw")
+		testcheck.NoSuccessUnless(t, err, documentedBalance(status, body), "Balance", status, body)
 	})
+}
+
+// payRefused: the answers that prove a pay was not acted on. The 403 texts
+// of section 1 and any other 4xx refuse the request; the 503 of section 1
+// is "никак не связано с обработкой транзакций". A 429 is not in the
+// document.
+func payRefused(status int) bool {
+	return status == 503 || (status >= 400 && status < 500 && status != 429)
+}
+
+// checkResults: a result is a success or a pending payment only for a
+// status of the document's table; any other is outcome-unknown.
+func checkResults(t *testing.T, call string, res []Result) {
+	t.Helper()
+	for _, r := range res {
+		if !r.Status.Known() && !errors.Is(r.Err(), payments.ErrOutcomeUnknown) {
+			t.Fatalf("%s: status %d is not in the document's table, yet Err() = %v", call, r.Status, r.Err())
+		}
+	}
+}
+
+// documentedResults is the document's answer to a pay or status request for
+// ids (sections 2 and 3): HTTP 200 and one JSON array holding exactly one
+// object per id, whose "transactionId" is that id and whose "status" is an
+// integer. An integral number written with a fraction (1000000001.0) is
+// taken as that integer: the document's PHP examples send such numbers,
+// and the client tolerates them on purpose.
+func documentedResults(status int, body []byte, ids []int64) bool {
+	var items []map[string]json.RawMessage
+	if status != http.StatusOK || json.Unmarshal(body, &items) != nil || len(items) != len(ids) {
+		return false
+	}
+	want := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		want[id] = true
+	}
+	for _, it := range items {
+		id, ok := integer(it["transactionId"])
+		if _, isInt := integer(it["status"]); !ok || !isInt || !want[id] {
+			return false
+		}
+		delete(want, id)
+	}
+	return len(want) == 0
+}
+
+// documentedBalance is the document's answer to the balance request
+// (section 4): HTTP 200 and a JSON object with integer "currentBalance" and
+// "creditLimit".
+func documentedBalance(status int, body []byte) bool {
+	var obj map[string]json.RawMessage
+	if status != http.StatusOK || json.Unmarshal(body, &obj) != nil || obj == nil {
+		return false
+	}
+	_, cur := integer(obj["currentBalance"])
+	_, lim := integer(obj["creditLimit"])
+	return cur && lim
+}
+
+// integer reads a JSON number with an integral value that fits an int64.
+func integer(raw json.RawMessage) (int64, bool) {
+	if len(raw) == 0 || (raw[0] != '-' && (raw[0] < '0' || raw[0] > '9')) {
+		return 0, false
+	}
+	r, ok := new(big.Rat).SetString(string(raw))
+	if !ok || !r.IsInt() || !r.Num().IsInt64() {
+		return 0, false
+	}
+	return r.Num().Int64(), true
 }

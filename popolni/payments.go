@@ -40,8 +40,11 @@ const opWaitFinal = "wait-final"
 // Errors: a *payments.ValidationError before sending; a *payments.APIError
 // for a refusal (403 texts as Denial details, 503 rate limit after the
 // retries); a *payments.OutcomeUnknownError when the batch may have been
-// accepted but no readable answer came back — call Status (or Pay again with
-// the same batch, which is safe) to learn what happened.
+// accepted but no readable answer came back (a lost answer, a server error,
+// or anything but the document's 200 with one result per payment) — call
+// Status (or Pay again with the same batch, which is safe) to learn what
+// happened. A result whose status the document does not list is no
+// success either: its Err is outcome-unknown.
 func (c *Client) Pay(ctx context.Context, batch []Payment) ([]Result, error) {
 	if ctx == nil {
 		return nil, payments.ErrNilContext
@@ -134,7 +137,9 @@ func (c *Client) statusConfirmed(ctx context.Context, ids []int64) (map[int64]St
 
 // Status asks the current status of payments (document section 3) and
 // returns one Result per id, in the order given. The request is the
-// document's `[{"transactionId":N,"status":0},...]`.
+// document's `[{"transactionId":N,"status":0},...]`, each id once. An
+// answer that is not one result per id asked (extra, missing or repeated
+// ids), or not HTTP 200, is a malformed-answer error.
 //
 // A 125 (not found) must be asked again before it is believed: it can
 // answer for an existing payment moving between queues. WaitFinal does so.
@@ -147,12 +152,16 @@ func (c *Client) Status(ctx context.Context, ids ...int64) ([]Result, error) {
 	if len(ids) == 0 {
 		return nil, &payments.ValidationError{Field: "ids", Reason: errNoIDs.Error()}
 	}
-	q := make([]wireStatusQuery, len(ids))
+	q := make([]wireStatusQuery, 0, len(ids))
+	seen := make(map[int64]bool, len(ids))
 	for i, id := range ids {
 		if id <= 0 {
 			return nil, &payments.ValidationError{Field: fmt.Sprintf("ids[%d]", i), Reason: "transaction id must be positive"}
 		}
-		q[i] = wireStatusQuery{TransactionID: id}
+		if !seen[id] { // asked once, answered for each time it was given
+			seen[id] = true
+			q = append(q, wireStatusQuery{TransactionID: id})
+		}
 	}
 	body, err := json.Marshal(q)
 	if err != nil {
@@ -163,16 +172,25 @@ func (c *Client) Status(ctx context.Context, ids ...int64) ([]Result, error) {
 }
 
 // post sends a JSON array to the API and reads the answer, one Result per
-// id. A 200 it cannot read is ErrOutcomeUnknown for a write (the request was
-// taken in) and a plain malformed-answer error for a read. resent reports
+// id. A 2xx that is not the document's 200 with one result per id is
+// ErrOutcomeUnknown for a write (the request was taken in) and a plain
+// malformed-answer error for a read. resent reports
 // that an earlier attempt may have reached popolni.
 func (c *Client) post(ctx context.Context, req *transport.Request, ids []int64) (results []Result, resent bool, err error) {
 	req.Method, req.ContentType = http.MethodPost, "application/json"
 	resp, err := c.t.Do(ctx, req)
 	if err != nil {
+		var api *payments.APIError
+		if req.Kind != transport.Read && !errors.Is(err, payments.ErrOutcomeUnknown) &&
+			errors.As(err, &api) && api.HTTPStatus != 0 && !refused(api.HTTPStatus) {
+			err = &payments.OutcomeUnknownError{Provider: provider, Op: req.Op, Ref: req.Ref, Err: err}
+		}
 		return nil, false, err
 	}
-	results, err = decodeResults(resp.Body)
+	err = notOK(resp)
+	if err == nil {
+		results, err = decodeResults(resp.Body)
+	}
 	if err == nil {
 		results, err = inOrder(ids, results)
 	}
@@ -289,7 +307,11 @@ func (c *Client) Balance(ctx context.Context) (Balance, error) {
 	if err != nil {
 		return Balance{}, err
 	}
-	b, err := decodeBalance(resp.Body)
+	err = notOK(resp)
+	var b Balance
+	if err == nil {
+		b, err = decodeBalance(resp.Body)
+	}
 	if err != nil {
 		return Balance{}, c.malformed("balance", resp, err)
 	}
@@ -328,10 +350,43 @@ func encodePay(batch []Payment) ([]byte, error) {
 	return json.Marshal(wire)
 }
 
-// inOrder matches an answer to the ids asked, one result per id.
+// refused reports whether an answer's HTTP status proves popolni did not act
+// on a write: a 4xx (the 403 texts of section 1 are access checks made
+// before any processing) or section 1's 503. An undocumented 429 does not
+// say, nor does a 1xx, a 3xx or any other 5xx: a pay answered so may have
+// been taken in.
+func refused(status int) bool {
+	return status == http.StatusServiceUnavailable ||
+		(status >= 400 && status < 500 && status != http.StatusTooManyRequests)
+}
+
+// notOK refuses a 2xx answer other than the document's 200 ("При успешной
+// обработке запроса, сервер отдает синхронный ответ с HTTP-кодом ответа
+// 200"): nothing says what a 201 or a 204 means.
+func notOK(resp *transport.Response) error {
+	if resp.Status != http.StatusOK {
+		return fmt.Errorf("HTTP %d, where the document answers 200", resp.Status)
+	}
+	return nil
+}
+
+// inOrder matches an answer to the ids asked, in the order asked: exactly
+// one result for each distinct id and none for an id not asked. An answer
+// about other payments, or two results for one, is no answer to this
+// request.
 func inOrder(ids []int64, got []Result) ([]Result, error) {
+	asked := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		asked[id] = true
+	}
 	by := make(map[int64]Status, len(got))
 	for _, r := range got {
+		if !asked[r.ID] {
+			return nil, fmt.Errorf("a result for transactionId %d, which was not asked", r.ID)
+		}
+		if _, twice := by[r.ID]; twice {
+			return nil, fmt.Errorf("two results for transactionId %d", r.ID)
+		}
 		by[r.ID] = r.Status
 	}
 	out := make([]Result, len(ids))

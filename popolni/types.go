@@ -1,7 +1,6 @@
 package popolni
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -78,18 +77,29 @@ type Result struct {
 	Status Status
 }
 
-// Err returns nil while the payment is pending or succeeded, and otherwise an
+// Err returns nil while the payment is pending or succeeded (0, 2, 3), an
 // *payments.APIError (HTTP status 0, Code the status code) matching the
-// status's category: ErrInsufficientFunds (101), ErrDeclined (121, 208, 423),
-// ErrDuplicate (124), ErrNotFound (125), ErrInvalidRequest (215).
+// status's category for a failure: ErrInsufficientFunds (101), ErrDeclined
+// (121, 208, 423), ErrDuplicate (124), ErrNotFound (125), ErrInvalidRequest
+// (215); and for a status the document does not list, or StatusUnknown (a
+// WaitFinal that ended before hearing of the payment), a
+// *payments.OutcomeUnknownError: the payment may exist, ask Status again.
 func (r Result) Err() error {
+	op := "payment " + strconv.FormatInt(r.ID, 10)
+	if !r.Status.Known() {
+		e := &payments.APIError{Provider: provider, Op: op, Message: r.Status.meaning(), Category: payments.ErrUnavailable}
+		if r.Status != StatusUnknown {
+			e.Code = strconv.Itoa(int(r.Status))
+		}
+		return &payments.OutcomeUnknownError{Provider: provider, Op: op, Ref: strconv.FormatInt(r.ID, 10), Err: e}
+	}
 	cat := r.Status.category()
 	if cat == nil {
 		return nil
 	}
 	return &payments.APIError{
 		Provider: provider,
-		Op:       "payment " + strconv.FormatInt(r.ID, 10),
+		Op:       op,
 		Code:     strconv.Itoa(int(r.Status)),
 		Message:  r.Status.meaning(),
 		Category: cat,
@@ -122,38 +132,25 @@ type wireStatusQuery struct {
 	Status        int   `json:"status"`
 }
 
-type wireResult struct {
-	TransactionID json.RawMessage `json:"transactionId"`
-	Status        json.RawMessage `json:"status"`
-}
-
-type wireBalance struct {
-	CurrentBalance json.RawMessage `json:"currentBalance"`
-	CreditLimit    json.RawMessage `json:"creditLimit"`
-}
-
-// decodeResults reads `[{"transactionId":N,"status":S},...]`. Numbers may be
-// integral floats (1000000001.0): the public PHP clients send those, and a
-// server echoing them must not break us.
+// decodeResults reads `[{"transactionId":N,"status":S},...]`, the keys
+// spelt exactly as the document spells them, nothing after the array.
+// Numbers may be integral floats (1000000001.0): the public PHP clients send
+// those, and a server echoing them must not break us.
 func decodeResults(body []byte) ([]Result, error) {
-	var raw []wireResult
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&raw); err != nil {
+	var raw []map[string]json.RawMessage
+	if err := json.Unmarshal(body, &raw); err != nil {
 		return nil, err
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("data after the JSON array")
 	}
 	if raw == nil {
 		return nil, fmt.Errorf("not a JSON array")
 	}
 	out := make([]Result, len(raw))
 	for i, w := range raw {
-		id, err := jsonInt(w.TransactionID)
+		id, err := jsonInt(w["transactionId"])
 		if err != nil {
 			return nil, fmt.Errorf("item %d transactionId: %w", i, err)
 		}
-		st, err := jsonInt(w.Status)
+		st, err := jsonInt(w["status"])
 		if err != nil {
 			return nil, fmt.Errorf("item %d status: %w", i, err)
 		}
@@ -165,20 +162,21 @@ func decodeResults(body []byte) ([]Result, error) {
 	return out, nil
 }
 
+// decodeBalance reads `{"currentBalance":N,"creditLimit":N}`, the keys spelt
+// exactly as the document spells them, nothing after the object.
 func decodeBalance(body []byte) (Balance, error) {
-	var w wireBalance
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&w); err != nil {
+	var w map[string]json.RawMessage
+	if err := json.Unmarshal(body, &w); err != nil {
 		return Balance{}, err
 	}
-	if dec.More() {
-		return Balance{}, fmt.Errorf("data after the JSON object")
+	if w == nil {
+		return Balance{}, fmt.Errorf("not a JSON object")
 	}
-	cur, err := jsonInt(w.CurrentBalance)
+	cur, err := jsonInt(w["currentBalance"])
 	if err != nil {
 		return Balance{}, fmt.Errorf("currentBalance: %w", err)
 	}
-	lim, err := jsonInt(w.CreditLimit)
+	lim, err := jsonInt(w["creditLimit"])
 	if err != nil {
 		return Balance{}, fmt.Errorf("creditLimit: %w", err)
 	}

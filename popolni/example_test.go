@@ -23,6 +23,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
+	defer c.Close() // its keep-alive connections
 	c = c.WithPollInterval(10 * time.Millisecond) // the document's minimum is 10 s; the fake needs no rest
 	ctx := context.Background()
 
@@ -57,6 +58,7 @@ func ExampleDenial() {
 	srv := popolnitest.NewServer(popolnitest.WithAllowedIPs("192.0.2.1"))
 	defer srv.Close()
 	c, _ := popolni.New(popolni.Credentials{Login: srv.Login(), Password: srv.Password()}, srv.ClientOptions()...)
+	defer c.Close()
 
 	_, err := c.Balance(context.Background())
 	fmt.Println(err)
@@ -76,6 +78,7 @@ func ExampleClient_Pay_lostAnswer() {
 
 	c, _ := popolni.New(popolni.Credentials{Login: srv.Login(), Password: srv.Password()},
 		append(srv.ClientOptions(), payments.WithRetry(payments.RetryPolicy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond}))...)
+	defer c.Close()
 	res, err := c.Pay(context.Background(), []popolni.Payment{{ID: 1000000001, Amount: 500, Account: "380991234567"}})
 	fmt.Println(res, err)
 	fmt.Println("pay requests:", srv.Count(popolnitest.OpPay), "payments created:", len(srv.Payments()))

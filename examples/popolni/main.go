@@ -85,6 +85,7 @@ func run(ctx context.Context, out io.Writer, env func(string) string) error {
 	if err != nil {
 		return err
 	}
+	defer c.Close() // releases the keep-alive connections
 	c = c.WithPollInterval(poll)
 
 	bal, err := c.Balance(ctx)

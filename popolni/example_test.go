@@ -23,7 +23,8 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	defer c.Close() // its keep-alive connections
+	defer c.Close() // releases its keep-alive connections
+
 	c = c.WithPollInterval(10 * time.Millisecond) // the document's minimum is 10 s; the fake needs no rest
 	ctx := context.Background()
 

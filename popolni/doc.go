@@ -32,4 +32,14 @@
 // no second payment for an ID (124), and this client turns the 124 that
 // answers its own resend into the payment's real status. Never pay the same
 // top-up again under a new ID before Status has said the old one failed.
+//
+// # Clients, secrets and shutdown
+//
+// A Client is safe for concurrent use: make one per account, and Close it
+// when done to release its keep-alive connections. No error, log line or
+// printed value of this package (whatever the fmt verb or slog handler)
+// shows the password, the Authorization header or a full card number: a
+// card number shows as 411111******1111, and when a server or proxy echoes
+// the request into its answer, the client's secrets are scrubbed out of
+// the error.
 package popolni

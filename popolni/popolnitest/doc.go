@@ -14,6 +14,7 @@
 //		payments.WithBaseURL(srv.URL()),
 //		payments.WithResolve(popolnitest.Host, "127.0.0.1"),
 //		payments.WithRootCAsPEM(srv.CACertPEM()))
+//	defer c.Close()
 //
 // # What it models
 //

@@ -17,7 +17,8 @@ import (
 //
 // A "not possible" answer is not an error: QIWI sends it with result-code
 // 204 and both flags, and DepositCheck carries them. An error is returned
-// only when the answer has no flags.
+// when the answer has no flags, or a request-error code (13, 150, 300,
+// 339), or a non-zero code with deposit-possible 1.
 //
 // Resend safety: a read; always safe.
 func (c *Client) CheckDepositPossible(ctx context.Context, phone string, nonCash bool, ccy string) (DepositCheck, error) {
@@ -41,10 +42,14 @@ func (c *Client) CheckDepositPossible(ctx context.Context, phone string, nonCash
 	if err != nil {
 		return DepositCheck{}, err
 	}
+	// The flags come with code 0, and the document's "not possible" example
+	// carries them with 204 (a payment-result code). A code of the
+	// request-error table, or any code with deposit-possible 1, is no
+	// answer: "в ответе отсутствуют запрашиваемые данные".
+	if r.HasCode && r.Code != CodeOK && (r.Code.requestLevel() || r.DepositPossible == nil || *r.DepositPossible) {
+		return DepositCheck{}, c.requestError("check-deposit-possible", r)
+	}
 	if r.Exist == nil || r.DepositPossible == nil {
-		if r.HasCode && r.Code != CodeOK {
-			return DepositCheck{}, c.requestError("check-deposit-possible", r)
-		}
 		return DepositCheck{}, c.t.Malformed("check-deposit-possible", http.StatusOK, nil, errors.New("no exist or deposit-possible in the answer"))
 	}
 	return DepositCheck{Exist: *r.Exist, Possible: *r.DepositPossible, Code: r.Code, Fatal: r.Fatal, Message: r.Message}, nil
@@ -96,6 +101,9 @@ func (c *Client) Ping(ctx context.Context) ([]Balance, error) {
 	}
 	if r.HasCode && r.Code != CodeOK {
 		return nil, c.requestError("ping", r)
+	}
+	if !r.HasBalances {
+		return nil, c.t.Malformed("ping", http.StatusOK, nil, errors.New("no balances in the answer"))
 	}
 	return r.Balances, nil
 }

@@ -203,6 +203,9 @@ func (c *Client) send(ctx context.Context, op string, kind transport.Kind, ref s
 	if err != nil {
 		return response{}, err
 	}
+	if resp.Status != http.StatusOK { // "HTTP-статус не равен 200": no answer (_topup_ru.html.md)
+		return response{}, c.malformed(op, resp.Status, resp.Body, fmt.Errorf("HTTP status %d, not 200", resp.Status))
+	}
 	r, err := decodeResponse(resp.Body)
 	if err != nil {
 		return response{}, c.malformed(op, resp.Status, resp.Body, err)

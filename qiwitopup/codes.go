@@ -184,3 +184,9 @@ func (c ResultCode) category() (cat, detail error) {
 // not allowed): the pay methods return it as a definite refusal, not as
 // ErrOutcomeUnknown.
 func (c ResultCode) Fatal() bool { return c == CodeAuth || c == CodeIPBlocked }
+
+// requestLevel reports whether c is a code of the request-error table
+// (#tech_error: 13, 150, 300, 339), which comes with no data.
+func (c ResultCode) requestLevel() bool {
+	return c == CodeTryLater || c == CodeAuth || c == CodeUnknown || c == CodeIPBlocked
+}

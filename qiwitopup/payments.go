@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -334,8 +335,13 @@ func (c *Client) Status(ctx context.Context, qs ...StatusQuery) ([]StatusResult,
 	if err != nil {
 		return nil, err
 	}
-	if r.HasCode && r.Code != CodeOK && len(r.Payments) == 0 {
+	// A request-level code > 0: "в ответе отсутствуют запрашиваемые данные"
+	// (_errors_ru.html.md #tech_error), whatever else the answer carries.
+	if r.HasCode && r.Code != CodeOK {
 		return nil, c.requestError("status", r)
+	}
+	if !r.HasCode && len(r.Payments) == 0 {
+		return nil, c.t.Malformed("status", http.StatusOK, nil, errors.New("neither a result-code nor a payment in the answer"))
 	}
 	by := make(map[string]Payment, len(r.Payments))
 	for _, p := range r.Payments {

@@ -68,6 +68,8 @@ type response struct {
 	Message  string
 	Payments []Payment
 	Balances []Balance
+	// HasBalances: the answer has a <balances> element (ping's data).
+	HasBalances bool
 	// check-user / check-deposit-possible flags, nil when absent.
 	Exist, DepositPossible *bool
 	ProviderID             string
@@ -123,13 +125,15 @@ type wireBalance struct {
 }
 
 type wireResponse struct {
-	XMLName         xml.Name        `xml:"response"`
-	ResultCode      *wireResultCode `xml:"result-code"`
-	Payments        []wirePayment   `xml:"payment"`
-	Wrapped         []wirePayment   `xml:"payments>payment"`
-	Balances        []wireBalance   `xml:"balances>balance"`
-	Exist           *string         `xml:"exist"`
-	DepositPossible *string         `xml:"deposit-possible"`
+	XMLName    xml.Name        `xml:"response"`
+	ResultCode *wireResultCode `xml:"result-code"`
+	Payments   []wirePayment   `xml:"payment"`
+	Wrapped    []wirePayment   `xml:"payments>payment"`
+	Balances   *struct {
+		Items []wireBalance `xml:"balance"`
+	} `xml:"balances"`
+	Exist           *string `xml:"exist"`
+	DepositPossible *string `xml:"deposit-possible"`
 	Provider        *struct {
 		ID string `xml:"id,attr"`
 	} `xml:"provider"`
@@ -179,20 +183,28 @@ func decodeResponse(body []byte) (response, error) {
 		}
 		r.Payments = append(r.Payments, p)
 	}
-	for _, wb := range w.Balances {
+	if w.Balances != nil {
+		r.HasBalances = true
+	}
+	for _, wb := range balances(w) {
 		amt, err := payments.ParseDecimal(strings.TrimSpace(wb.Value))
 		if err != nil {
 			return response{}, fmt.Errorf("balance %q: %w", clip(wb.Code), err)
 		}
 		r.Balances = append(r.Balances, Balance{Currency: strings.TrimSpace(wb.Code), Amount: amt})
 	}
-	if w.Exist != nil {
-		v := parseBool(*w.Exist)
-		r.Exist = &v
-	}
-	if w.DepositPossible != nil {
-		v := parseBool(*w.DepositPossible)
-		r.DepositPossible = &v
+	for _, f := range []struct {
+		name string
+		src  *string
+		dst  **bool
+	}{{"exist", w.Exist, &r.Exist}, {"deposit-possible", w.DepositPossible, &r.DepositPossible}} {
+		if f.src != nil {
+			v, ok := parseFlag(*f.src)
+			if !ok {
+				return response{}, fmt.Errorf("%s %q is not 0 or 1", f.name, clip(*f.src))
+			}
+			*f.dst = &v
+		}
 	}
 	if w.Provider != nil {
 		r.ProviderID = strings.TrimSpace(w.Provider.ID)
@@ -206,7 +218,6 @@ func (w wirePayment) payment() (Payment, error) {
 		TxnID:             strings.TrimSpace(a["txn_id"]),
 		TransactionNumber: strings.TrimSpace(a["transaction-number"]),
 		Message:           firstNonEmpty(a["message"], a["msg"]),
-		FinalStatus:       parseBool(a["final-status"]),
 		FatalError:        parseBool(a["fatal-error"]),
 		FromCurrency:      strings.TrimSpace(w.From.Ccy),
 		ToCurrency:        strings.TrimSpace(w.To.Ccy),
@@ -224,16 +235,27 @@ func (w wirePayment) payment() (Payment, error) {
 		return Payment{}, fmt.Errorf("payment status %q is not a number", clip(st))
 	}
 	p.Status = Status(n)
+	// result-code and final-status are mandatory ("Описанные в документации
+	// теги и атрибуты ... обязательны"): without them the answer does not
+	// say whether the payment went through, and is not taken as one that does.
 	rc, ok := a["result-code"]
 	if !ok {
-		rc = a[cyrillicResultCode]
+		rc, ok = a[cyrillicResultCode]
 	}
-	if strings.TrimSpace(rc) != "" {
-		n, err := strconv.Atoi(strings.TrimSpace(rc))
-		if err != nil {
-			return Payment{}, fmt.Errorf("payment result-code %q is not a number", clip(rc))
-		}
-		p.ResultCode = ResultCode(n)
+	if !ok {
+		return Payment{}, fmt.Errorf("payment %s without result-code", clip(p.TransactionNumber))
+	}
+	code, err := strconv.Atoi(strings.TrimSpace(rc))
+	if err != nil {
+		return Payment{}, fmt.Errorf("payment result-code %q is not a number", clip(rc))
+	}
+	p.ResultCode = ResultCode(code)
+	fs, ok := a["final-status"]
+	if !ok {
+		return Payment{}, fmt.Errorf("payment %s without final-status", clip(p.TransactionNumber))
+	}
+	if p.FinalStatus, ok = parseFlag(fs); !ok {
+		return Payment{}, fmt.Errorf("payment final-status %q is not true or false", clip(fs))
 	}
 	if d := strings.TrimSpace(a["txn-date"]); d != "" {
 		if p.TxnDate, err = time.ParseInLocation("02.01.2006 15:04:05", d, moscow); err != nil {
@@ -264,6 +286,26 @@ func (w wirePayment) payment() (Payment, error) {
 		p.Extras[e.Name] = strings.TrimSpace(e.Value)
 	}
 	return p, nil
+}
+
+// balances is the <balance> list of an answer, empty without <balances>.
+func balances(w wireResponse) []wireBalance {
+	if w.Balances == nil {
+		return nil
+	}
+	return w.Balances.Items
+}
+
+// parseFlag reads a documented boolean: true/false (final-status,
+// fatal-error, fatal) or 0/1 (exist, deposit-possible).
+func parseFlag(s string) (v, ok bool) {
+	switch strings.TrimSpace(strings.ToLower(s)) {
+	case "true", "1":
+		return true, true
+	case "false", "0":
+		return false, true
+	}
+	return false, false
 }
 
 func parseBool(s string) bool {

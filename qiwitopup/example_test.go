@@ -19,6 +19,7 @@ func ExampleClient_Payout() {
 	if err != nil {
 		panic(err)
 	}
+	defer c.Close()
 	p, err := c.Payout(context.Background(), qiwitopup.WalletPayment{
 		Common:  qiwitopup.Common{TransactionNumber: "12345678", Amount: 111500},
 		Phone:   "79181234567",
@@ -38,6 +39,7 @@ func ExampleClient_PayWallet_lostAnswer() {
 	defer srv.Close()
 	c, _ := qiwitopup.New(qiwitopup.PasswordAuth(srv.TerminalID(), srv.Password()),
 		append(srv.ClientOptions(), payments.WithRetry(payments.RetryPolicy{MaxAttempts: 1}))...)
+	defer c.Close()
 	pay := qiwitopup.WalletPayment{Common: qiwitopup.Common{TransactionNumber: "777", Amount: 10000}, Phone: "79181234567", NonCash: true}
 
 	srv.DropNext(1)

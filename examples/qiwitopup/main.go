@@ -75,6 +75,7 @@ func run(ctx context.Context, out io.Writer, env func(string) string) error {
 	if err != nil {
 		return err
 	}
+	defer c.Close() // releases the idle connections
 	if err := printBalances(ctx, out, c, "before"); err != nil {
 		return err
 	}

@@ -126,26 +126,43 @@ func TestPayContextErrorsSayWhetherThePayMayHaveLanded(t *testing.T) {
 	}
 	assert.Zero(t, srv.Count(qiwitopuptest.OpPay))
 
-	// Expired while QIWI was working on it: outcome-unknown.
-	srv.DelayNext(1, time.Second)
-	ctx, cancel = context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	_, err := c.PayWallet(ctx, walletPayment("7100001", 10000))
-	assert.ErrorIs(t, err, context.DeadlineExceeded)
-	assert.ErrorIs(t, err, payments.ErrOutcomeUnknown)
-	assert.ErrorContains(t, err, "qiwitopup pay")
-	var ou *payments.OutcomeUnknownError
-	require.ErrorAs(t, err, &ou)
-	assert.Equal(t, "7100001", ou.Ref)
+	// Cancelled or expired once the pay reached QIWI: outcome-unknown.
+	for _, want := range []error{context.Canceled, context.DeadlineExceeded} {
+		srv.Reset()
+		srv.DelayNext(1, time.Minute) // processed, then no answer until the client gives up
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		if want == context.DeadlineExceeded {
+			ctx, cancel = context.WithTimeout(context.Background(), time.Second)
+		} else {
+			go cancelWhen(cancel, func() bool { return srv.Count(qiwitopuptest.OpPay) > 0 })
+		}
+		_, err := c.PayWallet(ctx, walletPayment("7100001", 10000))
+		cancel()
+		assert.ErrorIs(t, err, want)
+		assert.ErrorIs(t, err, payments.ErrOutcomeUnknown)
+		assert.ErrorContains(t, err, "qiwitopup pay")
+		var ou *payments.OutcomeUnknownError
+		require.ErrorAs(t, err, &ou)
+		assert.Equal(t, "7100001", ou.Ref)
+	}
 
 	// Payout cancelled while polling a registered payment: outcome-unknown.
 	srv2 := qiwitopuptest.NewServer(qiwitopuptest.WithT(t), qiwitopuptest.WithStepsPerPoll(0))
 	c2 := passwordClient(t, srv2, payments.WithTestTiming())
-	ctx, cancel = context.WithTimeout(context.Background(), 100*time.Millisecond)
+	ctx, cancel = context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	go cancelWhen(cancel, func() bool { return srv2.Count(qiwitopuptest.OpStatus) > 2 })
 	p, err := c2.Payout(ctx, walletPayment("7200001", 10000), quick)
-	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.ErrorIs(t, err, context.Canceled)
 	assert.ErrorIs(t, err, payments.ErrOutcomeUnknown)
 	assert.ErrorContains(t, err, "qiwitopup payout")
 	assert.True(t, p.Registered())
+}
+
+// cancelWhen calls cancel once cond holds.
+func cancelWhen(cancel context.CancelFunc, cond func() bool) {
+	for !cond() {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
 }

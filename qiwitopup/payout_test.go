@@ -157,10 +157,16 @@ func TestPayoutOutcomeUnknownOnlyWhenAPayMayHaveLanded(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			s := &script{q: map[string][]string{"check-deposit-possible": {possible}, "<auth>": tc.pays}}
-			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
+			go func() { // every scripted answer served, and the last one again twice
+				for len(s.calls()) < 1+len(tc.pays)+2 {
+					time.Sleep(time.Millisecond)
+				}
+				cancel()
+			}()
 			_, err := s.client(t).Payout(ctx, wallet(), fastPayout)
-			assert.ErrorIs(t, err, context.DeadlineExceeded)
+			assert.ErrorIs(t, err, context.Canceled)
 			assert.ErrorContains(t, err, "qiwitopup payout")
 			if tc.unknown {
 				assert.ErrorIs(t, err, payments.ErrOutcomeUnknown)
@@ -172,7 +178,6 @@ func TestPayoutOutcomeUnknownOnlyWhenAPayMayHaveLanded(t *testing.T) {
 				assert.NotErrorIs(t, err, payments.ErrOutcomeUnknown)
 				assert.ErrorIs(t, err, tc.cause)
 			}
-			assert.Greater(t, len(s.calls()), 3, "kept paying, as the document allows")
 		})
 	}
 }

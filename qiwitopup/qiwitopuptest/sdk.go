@@ -11,7 +11,7 @@ import (
 // both [Host] and [PrivateHost] pinned to the server's loopback address, and
 // the server's test CA added to the roots. No credentials are included.
 //
-//	c, err := qiwitopup.New(qiwitopup.Credentials{TerminalID: srv.TerminalID(), Password: srv.Password()},
+//	c, err := qiwitopup.New(qiwitopup.PasswordAuth(srv.TerminalID(), srv.Password()),
 //		srv.ClientOptions()...)
 func (s *Server) ClientOptions() []payments.Option {
 	return s.base.ClientOptions(s.URL())

@@ -159,3 +159,20 @@ func (r StatusResult) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("transaction_number", r.TransactionNumber), slog.Bool("found", r.Found),
 		slog.Any("payment", r.Payment))
 }
+
+// String shows the query with a card number in Account masked (the status
+// of a card payout is asked with the card as account-number).
+func (q StatusQuery) String() string {
+	return "qiwitopup.StatusQuery{" + q.TransactionNumber + ", Account: " + payments.MaskPAN(q.Account) + "}"
+}
+
+// GoString is String.
+func (q StatusQuery) GoString() string { return q.String() }
+
+// Format prints String for every verb.
+func (q StatusQuery) Format(f fmt.State, verb rune) { formatAs(f, verb, q.String(), q.GoString()) }
+
+// LogValue shows the query with a card number masked.
+func (q StatusQuery) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("transaction_number", q.TransactionNumber), slog.String("account", payments.MaskPAN(q.Account)))
+}

@@ -89,6 +89,8 @@ func TestNoSecretInAnyRendering(t *testing.T) {
 		"*CardSpecPayment": &CardSpecPayment{Common: common, Phone: "+79991112233", CardNumber: testCard},
 		"Payment":          paid,
 		"*Payment":         &paid,
+		"StatusQuery":      StatusQuery{TransactionNumber: "12345678", Account: testCard},
+		"*StatusQuery":     &StatusQuery{TransactionNumber: "12345678", Account: testCard},
 		"StatusResult":     StatusResult{TransactionNumber: "12345678", Found: true, Payment: paid},
 		"[]StatusResult":   []StatusResult{{TransactionNumber: "12345678", Found: true, Payment: paid}},
 	}

@@ -3,13 +3,17 @@ package paykeeper
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"html"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/paysdk/payments"
 	"github.com/paysdk/payments/internal/transport"
@@ -41,8 +45,8 @@ func (c Credentials) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("user", c.User), slog.String("password", "[REDACTED]"))
 }
 
-// Client talks to one merchant's PayKeeper server. It is immutable and safe
-// for concurrent use; the security token it holds is shared by all callers.
+// Client talks to one merchant's PayKeeper server. It is safe for concurrent
+// use; the security token it holds is shared by all callers.
 type Client struct {
 	t   *transport.Client
 	tok *tokenCache
@@ -51,6 +55,11 @@ type Client struct {
 // New returns a client for the cabinet at the base URL given with
 // payments.WithBaseURL (each merchant has its own server, e.g.
 // https://name.server.paykeeper.ru). It sends nothing.
+//
+// PayKeeper's document describes no 429 or 503 answer (its section 7,
+// "Обработка ошибок", has only the fail object), so a refund or an invoice
+// creation answered 429 or 503 is sent once and is
+// payments.ErrOutcomeUnknown: nothing says it was not carried out.
 func New(cred Credentials, opts ...payments.Option) (*Client, error) {
 	if cred.User == "" || cred.Password == "" {
 		return nil, &payments.ValidationError{Field: "credentials", Reason: "user and password are required"}
@@ -62,6 +71,7 @@ func New(cred Credentials, opts ...payments.Option) (*Client, error) {
 		Provider: provider,
 		Auth:     transport.BasicAuth(cred.User, cred.Password),
 		MapError: mapError,
+		// Unprocessed stays nil: the document says nothing about 429/503.
 	}, opts...)
 	if err != nil {
 		return nil, err
@@ -123,70 +133,341 @@ func (tc *tokenCache) drop(v string) {
 	tc.mu.Unlock()
 }
 
+// maxTokenLen bounds a token the client accepts: the document's token is 32
+// hex digits ("fd50e47596cff6c63c7ea0a633c0d2a8").
+const maxTokenLen = 256
+
+// fetchToken asks for the security token (section 6.1). The token becomes a
+// secret of the transport at once, so that a server echoing it never puts it
+// into an error; an answer that cannot be read is never quoted, since it may
+// hold (part of) the token.
 func (c *Client) fetchToken(ctx context.Context) (string, error) {
-	body, err := c.get(ctx, "token", "/info/settings/token/", nil)
+	const op = "token"
+	resp, err := c.t.Do(ctx, &transport.Request{Op: op, Kind: transport.Read, Method: http.MethodGet, Path: "/info/settings/token/"})
 	if err != nil {
 		return "", err
 	}
-	m, err := object(body)
-	if err != nil {
-		return "", malformed("token", body, err)
+	body := trimJSONSpace(resp.Body)
+	if e := failEnvelope(op, resp.Status, body); e != nil {
+		return "", c.t.ScrubError(e)
 	}
-	r := newRecord(m)
-	tok := r.str("token")
-	if tok == "" || r.err != nil {
-		return "", malformed("token", body, errors.New("no token in the answer"))
+	if isLoginPage(body) {
+		return "", loginPageError(op, resp.Status)
 	}
+	var m map[string]json.RawMessage
+	var tok string
+	if json.Unmarshal(body, &m) != nil || m == nil {
+		return "", c.t.Malformed(op, resp.Status, nil, errors.New("not a JSON object (body withheld: it may hold the token)"))
+	}
+	if json.Unmarshal(m["token"], &tok) != nil || !tokenLike(tok) {
+		return "", c.t.Malformed(op, resp.Status, nil, errors.New("no usable token in the answer (body withheld)"))
+	}
+	c.t.AddSecret(tok)
 	return tok, nil
 }
 
-// get runs a GET and returns the body of a successful answer.
-func (c *Client) get(ctx context.Context, op, path string, q url.Values) ([]byte, error) {
+// tokenLike reports a non-empty printable token without spaces, at most
+// maxTokenLen bytes.
+func tokenLike(s string) bool {
+	if s == "" || len(s) > maxTokenLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// get runs a GET and returns a successful answer: neither a fail object nor
+// an HTML page nor empty.
+func (c *Client) get(ctx context.Context, op, path string, q url.Values) (*transport.Response, error) {
 	resp, err := c.t.Do(ctx, &transport.Request{Op: op, Kind: transport.Read, Method: http.MethodGet, Path: path,
 		RawQuery: encodeQuery(q)})
 	if err != nil {
 		return nil, err
 	}
-	if err := checkBody(op, resp); err != nil {
+	if err := c.checkRead(op, resp); err != nil {
 		return nil, err
 	}
-	return resp.Body, nil
+	return resp, nil
 }
 
-// post runs a POST with the security token in the form body. A rejected
-// token (error_code 67, "Токен безопасности не верен.") means nothing was
-// done, so the POST is sent once more with a fresh token.
-func (c *Client) post(ctx context.Context, op, path string, form url.Values, kind transport.Kind, ref string) ([]byte, error) {
+// checkRead turns a 2xx read answer that says failure into an error: the
+// {"result":"fail","msg":...} object, the login page (unauthorized), any
+// other HTML page or an empty body (unreadable).
+func (c *Client) checkRead(op string, resp *transport.Response) error {
+	body := trimJSONSpace(resp.Body)
+	switch {
+	case len(body) == 0:
+		return c.t.Malformed(op, resp.Status, body, errors.New("empty body"))
+	case isLoginPage(body):
+		return loginPageError(op, resp.Status)
+	case body[0] == '<':
+		return c.t.Malformed(op, resp.Status, body, errors.New("an HTML page, not JSON"))
+	}
+	if e := failEnvelope(op, resp.Status, body); e != nil {
+		return c.t.ScrubError(e)
+	}
+	return nil
+}
+
+// write is one POST of section 2, 3 or 5 and what its answer must be.
+type write struct {
+	op, path string
+	kind     transport.Kind
+	ref      string // the payment, invoice, setting or user it concerns
+	form     url.Values
+	// success checks the answer object against the document's success
+	// shape; nil means {"result":"success"}.
+	success func(m map[string]json.RawMessage) error
+	// secrets are values of this request's form that must never appear in
+	// an error (a new user's password, the informer_seed being set): a
+	// server echoing the request would otherwise put them there. The
+	// client's own secrets are scrubbed by the transport.
+	secrets []string
+}
+
+// post runs a write with the security token in its form body and returns
+// the answer object when it is the operation's documented success. Anything
+// else is an error:
+//
+//   - the fail object {"result":"fail","msg":...} (section 7: the request
+//     was refused), whatever the HTTP status, a 4xx answer, the cabinet's
+//     login page, or a redirect to it: a definite refusal, nothing was done;
+//   - every other answer — {}, null, [], {"result":"pending"}, an HTML page,
+//     a 5xx, a 429 or 503 (the document says nothing of them), a lost
+//     answer — may follow a change PayKeeper made: a
+//     *payments.OutcomeUnknownError wrapping what came back (an
+//     *payments.APIError with the HTTP status and the provider's text, a
+//     *payments.TransportError, the context's error).
+//
+// A rejected token (error_code 67, "Токен безопасности не верен.") means
+// nothing was done, so the POST is sent once more with a fresh token.
+func (c *Client) post(ctx context.Context, w write) (map[string]json.RawMessage, error) {
+	m, err := c.postOnce(ctx, w)
+	if err != nil {
+		return nil, scrubValues(err, w.secrets)
+	}
+	return m, nil
+}
+
+func (c *Client) postOnce(ctx context.Context, w write) (map[string]json.RawMessage, error) {
+	resent := false // an earlier attempt may have reached PayKeeper
 	for attempt := 0; ; attempt++ {
 		tok, err := c.tok.get(ctx, c.fetchToken)
 		if err != nil {
-			return nil, err
+			return nil, err // the token is a read: the write was not sent
 		}
-		f := url.Values{}
-		for k, v := range form {
+		f := make(url.Values, len(w.form)+1)
+		for k, v := range w.form {
 			f[k] = v
 		}
 		f.Set("token", tok)
-		resp, err := c.t.Do(ctx, &transport.Request{Op: op, Kind: kind, Ref: ref, Method: http.MethodPost, Path: path,
+		resp, err := c.t.Do(ctx, &transport.Request{Op: w.op, Kind: w.kind, Ref: w.ref, Method: http.MethodPost, Path: w.path,
 			ContentType: "application/x-www-form-urlencoded", Body: []byte(f.Encode())})
 		if err != nil {
-			return nil, err
+			return nil, c.writeFailed(w, err)
 		}
-		err = checkBody(op, resp)
-		var api *payments.APIError
-		if errors.As(err, &api) && errors.Is(err, ErrTokenRejected) && attempt == 0 {
-			c.tok.drop(tok)
-			continue
+		resent = resent || resp.Resent
+		body := scrubBody(trimJSONSpace(resp.Body), w.secrets)
+		if e := failEnvelope(w.op, resp.Status, body); e != nil {
+			c.t.ScrubError(e)
+			if errors.Is(e, ErrTokenRejected) && attempt == 0 {
+				c.tok.drop(tok)
+				continue
+			}
+			return nil, c.unknownIf(w, resent, e)
+		}
+		if isLoginPage(body) {
+			return nil, c.unknownIf(w, resent, loginPageError(w.op, resp.Status))
+		}
+		m, err := writeObject(body)
+		if err == nil {
+			check := w.success
+			if check == nil {
+				check = resultSuccess
+			}
+			err = check(m)
 		}
 		if err != nil {
-			if kind != transport.Read && transport.IsMalformed(err) {
-				// A 2xx we cannot read: the change may have been made.
-				return nil, &payments.OutcomeUnknownError{Provider: provider, Op: op, Ref: ref, Err: err}
+			return nil, c.unknownIf(w, true, c.t.Malformed(w.op, resp.Status, body, err))
+		}
+		return m, nil
+	}
+}
+
+// valueForms are the forms a form value takes when a server echoes it: as
+// is, form- and path-escaped, HTML- and JSON-escaped. Values shorter than 3
+// bytes are left alone (they would blank ordinary words).
+func valueForms(secrets []string) []string {
+	var out []string
+	for _, v := range secrets {
+		if len(v) < 3 {
+			continue
+		}
+		j, _ := json.Marshal(v)
+		out = append(out, v, url.QueryEscape(v), url.PathEscape(v), html.EscapeString(v), string(j[1:len(j)-1]))
+	}
+	return out
+}
+
+// scrubBody replaces the request's own secrets in an answer body, before
+// any error quotes (and cuts) it.
+func scrubBody(body []byte, secrets []string) []byte {
+	for _, f := range valueForms(secrets) {
+		body = bytes.ReplaceAll(body, []byte(f), []byte("[REDACTED]"))
+	}
+	return body
+}
+
+// scrubValues replaces the request's own secrets in the provider texts of
+// err (every *payments.APIError's Message and Code, built fresh for this
+// call), a secret cut off by the "…" of a shortened text included.
+func scrubValues(err error, secrets []string) error {
+	forms := valueForms(secrets)
+	if len(forms) == 0 {
+		return err
+	}
+	scrub := func(t string) string {
+		for _, f := range forms {
+			t = strings.ReplaceAll(t, f, "[REDACTED]")
+		}
+		if head, ok := strings.CutSuffix(t, "…"); ok {
+			for _, f := range forms {
+				for n := len(f) - 1; n >= 3; n-- {
+					if strings.HasSuffix(head, f[:n]) {
+						return head[:len(head)-n] + "[REDACTED]…"
+					}
+				}
 			}
+		}
+		return t
+	}
+	var walk func(error, int)
+	walk = func(e error, depth int) {
+		if e == nil || depth > 32 {
+			return
+		}
+		if api, ok := e.(*payments.APIError); ok {
+			api.Message, api.Code = scrub(api.Message), scrub(api.Code)
+		}
+		switch u := e.(type) {
+		case interface{ Unwrap() []error }:
+			for _, x := range u.Unwrap() {
+				walk(x, depth+1)
+			}
+		case interface{ Unwrap() error }:
+			walk(u.Unwrap(), depth+1)
+		}
+	}
+	walk(err, 0)
+	return err
+}
+
+// writeFailed sorts an error of the transport for a write: what proves
+// that nothing was done is returned as it is, what may follow a change is
+// (or stays) outcome-unknown.
+func (c *Client) writeFailed(w write, err error) error {
+	var ou *payments.OutcomeUnknownError
+	if errors.As(err, &ou) {
+		// An unsafe write is sent at most once once it may have arrived, so
+		// a fail object in its answer (say with status 500) is PayKeeper
+		// refusing that one request. An idempotent write may have been sent
+		// before: the earlier attempt stays unknown.
+		var api *payments.APIError
+		if w.kind == transport.UnsafeWrite && errors.As(ou.Err, &api) && errors.Is(api, ErrRefused) {
+			return api
+		}
+		return err
+	}
+	var api *payments.APIError
+	if !errors.As(err, &api) || api.HTTPStatus == 0 {
+		return err // not sent, a context error, a validation error
+	}
+	switch st := api.HTTPStatus; {
+	case errors.Is(api, ErrRefused), // the fail object
+		st >= 400 && st < 500,         // refused before it was acted on
+		api.Code == codeLoginRedirect: // sent to the login page: not authenticated
+		return err
+	}
+	// A 3xx elsewhere, a 1xx, a 5xx the transport does not know: the request
+	// reached something that may have acted on it.
+	return c.unknownIf(w, true, err)
+}
+
+func (c *Client) unknownIf(w write, maybe bool, err error) error {
+	if !maybe {
+		return err
+	}
+	return &payments.OutcomeUnknownError{Provider: provider, Op: w.op, Ref: w.ref, Err: err}
+}
+
+// trimJSONSpace drops the white space JSON allows around a value (and
+// nothing else: a body padded with other spaces is not JSON).
+func trimJSONSpace(b []byte) []byte { return bytes.Trim(b, " \t\r\n") }
+
+// writeObject reads the answer of a write: one JSON object, or an array of
+// exactly one (PayKeeper's own modules unwrap [{...}] on change/* calls).
+func writeObject(body []byte) (map[string]json.RawMessage, error) {
+	if len(body) > 0 && body[0] == '[' {
+		var list []map[string]json.RawMessage
+		if err := json.Unmarshal(body, &list); err != nil {
 			return nil, err
 		}
-		return resp.Body, nil
+		if len(list) != 1 || list[0] == nil {
+			return nil, fmt.Errorf("an array of %d, not one object", len(list))
+		}
+		return list[0], nil
 	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, err
+	}
+	if m == nil {
+		return nil, errors.New("null, not an object")
+	}
+	return m, nil
+}
+
+// resultSuccess is the document's answer to every change of sections 2, 3
+// and 5: "Результатом данного запроса будет объект { 'result' : success }".
+func resultSuccess(m map[string]json.RawMessage) error {
+	var s string
+	if raw, ok := m["result"]; !ok || json.Unmarshal(raw, &s) != nil || s != "success" {
+		return errors.New(`not {"result":"success"}`)
+	}
+	return nil
+}
+
+// isLoginPage reports the cabinet's login page (or any login form): an
+// HTML page with a password field and a login word. It proves that the
+// request was not authenticated, so not acted on.
+func isLoginPage(body []byte) bool {
+	if len(body) == 0 || body[0] != '<' {
+		return false
+	}
+	if len(body) > 64<<10 {
+		body = body[:64<<10]
+	}
+	l := bytes.ToLower(body)
+	password := bytes.Contains(l, []byte(`type="password"`)) || bytes.Contains(l, []byte(`type='password'`)) ||
+		bytes.Contains(l, []byte(`type=password`))
+	if !password {
+		return false
+	}
+	for _, w := range []string{"login", "вход", "авториз", "sign in", "signin"} {
+		if bytes.Contains(l, []byte(w)) {
+			return true
+		}
+	}
+	return false
+}
+
+func loginPageError(op string, status int) *payments.APIError {
+	return &payments.APIError{Provider: provider, Op: op, HTTPStatus: status, Code: "login-page",
+		Message: "the cabinet's login page: the credentials were not accepted", Category: payments.ErrUnauthorized}
 }
 
 // encodeQuery writes url.Values with "status[]" style keys kept readable.
@@ -197,8 +478,15 @@ func encodeQuery(q url.Values) string {
 	return strings.ReplaceAll(q.Encode(), "%5B%5D=", "[]=")
 }
 
-// Provider errors.
+// Provider errors. Every fail object ({"result":"fail","msg":...}) matches
+// ErrRefused and one of the payments categories; some match a sentinel of
+// their own too.
 var (
+	// ErrRefused is the error of the cabinet's fail object
+	// {"result":"fail","msg":"..."} (the document's section 7): PayKeeper
+	// refused the request and did nothing. Its APIError keeps msg and
+	// error_code.
+	ErrRefused = errors.New("paykeeper: refused")
 	// ErrTokenRejected: the security token was refused (error_code 67). The
 	// client fetches a new one and sends the POST again by itself.
 	ErrTokenRejected = errors.New("paykeeper: security token rejected")
@@ -206,80 +494,80 @@ var (
 	ErrInvoiceNotFound = errors.New("paykeeper: invoice not found")
 )
 
-// checkBody turns a 2xx answer that says failure into an error: the
-// {"result":"fail","msg":...} envelope (whatever the HTTP status), an HTML
-// login page, an empty body.
-func checkBody(op string, resp *transport.Response) error {
-	body := bytes.TrimSpace(resp.Body)
-	if len(body) == 0 {
-		return malformed(op, body, errors.New("empty body"))
-	}
-	if body[0] == '<' {
-		return &payments.APIError{Provider: provider, Op: op, HTTPStatus: resp.Status, Code: "html",
-			Message: transport.Snippet(body), Category: payments.ErrUnauthorized}
-	}
-	if e := failEnvelope(op, resp.Status, body); e != nil {
-		return e
-	}
-	return nil
-}
+// refusal is the Detail of a fail object: ErrRefused and, when the message
+// says more, a sentinel of its own.
+type refusal struct{ sentinel error }
+
+func (r refusal) Error() string   { return r.sentinel.Error() }
+func (r refusal) Unwrap() []error { return []error{ErrRefused, r.sentinel} }
 
 // failEnvelope reads {"result":"fail","msg":"...","error_code":67}, also
-// wrapped in an array; nil when the body is not one.
+// wrapped in an array of one; nil when the body is not one. msg must be a
+// string, as the document describes the object.
 func failEnvelope(op string, status int, body []byte) *payments.APIError {
-	if !bytes.Contains(body, []byte(`"result"`)) {
-		return nil
-	}
-	m, err := object(body)
+	m, err := writeObject(body)
 	if err != nil {
 		return nil
 	}
-	r := newRecord(m)
-	if r.str("result") != "fail" {
+	var result, msg string
+	if json.Unmarshal(m["result"], &result) != nil || result != "fail" {
 		return nil
 	}
-	msg, code := r.str("msg"), r.str("error_code")
+	if raw := bytes.TrimSpace(m["msg"]); len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &msg) != nil {
+		return nil
+	}
+	code := newRecord(map[string]json.RawMessage{"error_code": m["error_code"]}).str("error_code")
+	if !utf8.ValidString(code) || len(code) > 40 {
+		code = ""
+	}
 	e := &payments.APIError{Provider: provider, Op: op, HTTPStatus: status, Code: code, Message: payments.MaskPAN(msg),
-		Category: payments.ErrDeclined}
+		Category: payments.ErrDeclined, Detail: ErrRefused}
 	switch {
 	case code == "67" || strings.Contains(msg, "Токен безопасности не верен"):
-		e.Category, e.Detail = payments.ErrInvalidRequest, ErrTokenRejected
+		e.Category, e.Detail = payments.ErrInvalidRequest, refusal{ErrTokenRejected}
 	case strings.Contains(msg, "Счёт не найден") || strings.Contains(msg, "Счет не найден"):
-		e.Category, e.Detail = payments.ErrNotFound, ErrInvoiceNotFound
+		e.Category, e.Detail = payments.ErrNotFound, refusal{ErrInvoiceNotFound}
 	}
 	return e
 }
 
-// mapError maps a non-2xx answer: the fail envelope when there is one, 401
-// and 303 (to the login page) as unauthorized.
+// codeLoginRedirect is the APIError code of a redirect to the login page.
+const codeLoginRedirect = "login-redirect"
+
+// mapError maps a non-2xx answer: the fail object when there is one; a
+// redirect to the login page (PayKeeper answers 303 to bad credentials) as
+// unauthorized; the rest by status.
 func mapError(op string, r *transport.Response) error {
-	if e := failEnvelope(op, r.Status, bytes.TrimSpace(r.Body)); e != nil {
+	if e := failEnvelope(op, r.Status, trimJSONSpace(r.Body)); e != nil {
 		return e
 	}
 	e := transport.GenericError(provider, op, r)
-	if r.Status == http.StatusSeeOther || r.Status == http.StatusFound {
-		e.Category = payments.ErrUnauthorized
+	if r.Status >= 300 && r.Status < 400 {
+		loc := r.Header.Get("Location")
+		path := loc
+		if u, err := url.Parse(loc); err == nil {
+			path = u.Path
+		}
+		e.Code, e.Message = "redirect", transport.Snippet([]byte("redirect to "+path))
+		if p := strings.ToLower(path); strings.Contains(p, "login") || strings.Contains(p, "auth") {
+			e.Code, e.Category = codeLoginRedirect, payments.ErrUnauthorized
+		}
 	}
 	return e
 }
 
-// malformed is the error of a 2xx answer the client cannot read.
-func malformed(op string, body []byte, err error) *payments.APIError {
-	return transport.Malformed(provider, op, http.StatusOK, body, err)
-}
-
 // decodeList reads an array answer with build applied to each object.
-func decodeList[T any](op string, body []byte, build func(*record) T) ([]T, error) {
-	list, err := objects(body)
+func decodeList[T any](c *Client, op string, resp *transport.Response, build func(*record) T) ([]T, error) {
+	list, err := objects(resp.Body)
 	if err != nil {
-		return nil, malformed(op, body, err)
+		return nil, c.t.Malformed(op, resp.Status, resp.Body, err)
 	}
 	out := make([]T, 0, len(list))
 	for _, m := range list {
 		r := newRecord(m)
 		v := build(r)
 		if r.err != nil {
-			return nil, malformed(op, body, r.err)
+			return nil, c.t.Malformed(op, resp.Status, resp.Body, r.err)
 		}
 		out = append(out, v)
 	}
@@ -287,16 +575,16 @@ func decodeList[T any](op string, body []byte, build func(*record) T) ([]T, erro
 }
 
 // decodeOne reads an object answer (or the first of an array).
-func decodeOne[T any](op string, body []byte, build func(*record) T) (T, error) {
+func decodeOne[T any](c *Client, op string, resp *transport.Response, build func(*record) T) (T, error) {
 	var zero T
-	m, err := object(body)
+	m, err := object(resp.Body)
 	if err != nil {
-		return zero, malformed(op, body, err)
+		return zero, c.t.Malformed(op, resp.Status, resp.Body, err)
 	}
 	r := newRecord(m)
 	v := build(r)
 	if r.err != nil {
-		return zero, malformed(op, body, r.err)
+		return zero, c.t.Malformed(op, resp.Status, resp.Body, r.err)
 	}
 	return v, nil
 }

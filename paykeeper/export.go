@@ -44,24 +44,26 @@ func (c *Client) ExportPayments(ctx context.Context, w io.Writer, f ExportFilter
 	q.Set("limit", strconv.Itoa(f.Limit))
 	cw := &countingWriter{w: w}
 	_, err = c.t.Do(ctx, &transport.Request{Op: "export-payments", Kind: transport.Read, Method: http.MethodGet,
-		Path: "/export/payments/", RawQuery: encodeQuery(q), Sink: cw, SinkCheck: checkExportStart})
+		Path: "/export/payments/", RawQuery: encodeQuery(q), Sink: cw, SinkCheck: c.checkExportStart})
 	return cw.n, err
 }
 
 // checkExportStart refuses a "download" that is really a JSON error or an
-// HTML login page, before anything reaches the caller's writer.
-func checkExportStart(resp *transport.Response, head []byte) error {
+// HTML page (the login page among them), before anything reaches the
+// caller's writer.
+func (c *Client) checkExportStart(resp *transport.Response, head []byte) error {
+	const op = "export-payments"
 	if len(head) == 0 {
-		return malformed("export-payments", head, errEmptyExport)
+		return c.t.Malformed(op, resp.Status, head, errEmptyExport)
 	}
 	switch head[0] {
 	case '{', '[':
-		if e := failEnvelope("export-payments", resp.Status, head); e != nil {
-			return e
+		if e := failEnvelope(op, resp.Status, head); e != nil {
+			return c.t.ScrubError(e)
 		}
-		return malformed("export-payments", head, errNotXLSX)
+		return c.t.Malformed(op, resp.Status, head, errNotXLSX)
 	case '<':
-		return checkBody("export-payments", &transport.Response{Status: resp.Status, Body: head})
+		return c.checkRead(op, &transport.Response{Status: resp.Status, Body: head})
 	}
 	return nil
 }

@@ -221,3 +221,32 @@ func TestPaymentsIteratorPagesAgainstTheFake(t *testing.T) {
 	assert.Equal(t, "250.00", total.String())
 	assert.Equal(t, 3, srv.Count(paykeepertest.OpPaymentsByDate), "pages of 10, 10, 5")
 }
+
+// TestRefundAndInvoiceAreSentOnceOn429And503: against the fake, a refund
+// and an invoice creation answered 429 or 503 are sent once and reported
+// outcome-unknown with the status: the document does not say such an
+// answer means "not processed".
+func TestRefundAndInvoiceAreSentOnceOn429And503(t *testing.T) {
+	srv := paykeepertest.NewServer(paykeepertest.WithT(t))
+	c := newClient(t, srv, payments.WithTestTiming())
+	ctx := context.Background()
+	id := srv.AddPayment(paykeepertest.PaymentSpec{Amount: "1000.00"})
+	require.NoError(t, c.ResetNotificationCounter(ctx, id)) // the token is cached now
+	for _, st := range []int{429, 503} {
+		srv.Reset()
+		srv.FailNext(1, st, "<html><body>busy</body></html>")
+		err := c.RefundPayment(ctx, paykeeper.RefundParams{PaymentID: id, Amount: payments.MustDecimal("10")})
+		assert.ErrorIs(t, err, payments.ErrOutcomeUnknown)
+		var api *payments.APIError
+		require.ErrorAs(t, err, &api)
+		assert.Equal(t, st, api.HTTPStatus)
+		assert.Equal(t, 1, srv.Count(paykeepertest.OpReverse), "%d: sent exactly once", st)
+
+		srv.FailNext(1, st, "<html><body>busy</body></html>")
+		_, err = c.CreateInvoice(ctx, paykeeper.InvoiceParams{Amount: payments.MustDecimal("990"), OrderID: "A-1"})
+		assert.ErrorIs(t, err, payments.ErrOutcomeUnknown)
+		require.ErrorAs(t, err, &api)
+		assert.Equal(t, st, api.HTTPStatus)
+		assert.Equal(t, 1, srv.Count(paykeepertest.OpInvoicePreview), "%d: sent exactly once", st)
+	}
+}

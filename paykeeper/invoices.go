@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"iter"
 	"net/url"
@@ -46,11 +47,11 @@ func (c *Client) GetInvoice(ctx context.Context, id string) (Invoice, error) {
 	if err := checkID("id", id); err != nil {
 		return Invoice{}, err
 	}
-	body, err := c.get(ctx, "invoice-byid", "/info/invoice/byid/", url.Values{"id": {id}})
+	resp, err := c.get(ctx, "invoice-byid", "/info/invoice/byid/", url.Values{"id": {id}})
 	if err != nil {
 		return Invoice{}, err
 	}
-	return decodeOne("invoice-byid", body, readInvoice)
+	return decodeOne(c, "invoice-byid", resp, readInvoice)
 }
 
 // InvoiceFilter selects invoices by creation date and status. The document
@@ -95,11 +96,11 @@ func (c *Client) CountInvoices(ctx context.Context, f InvoiceFilter) (InvoiceCou
 	if err != nil {
 		return InvoiceCounts{}, err
 	}
-	body, err := c.get(ctx, "invoice-listcount", "/info/invoice/listcount/", q)
+	resp, err := c.get(ctx, "invoice-listcount", "/info/invoice/listcount/", q)
 	if err != nil {
 		return InvoiceCounts{}, err
 	}
-	m, err := mergedObjects(body)
+	m, err := mergedObjects(resp.Body)
 	out := InvoiceCounts{ByStatus: map[InvoiceStatus]int64{}}
 	if err == nil {
 		var rs []*record
@@ -116,7 +117,7 @@ func (c *Client) CountInvoices(ctx context.Context, f InvoiceFilter) (InvoiceCou
 		out.Total, err = fullCount(m)
 	}
 	if err != nil {
-		return InvoiceCounts{}, malformed("invoice-listcount", body, err)
+		return InvoiceCounts{}, c.t.Malformed("invoice-listcount", resp.Status, resp.Body, err)
 	}
 	return out, nil
 }
@@ -252,13 +253,19 @@ type CreatedInvoice struct {
 }
 
 // CreateInvoice creates an invoice and its e-mail preview (POST
-// /change/invoice/preview/); the invoice is "created" and can be paid at URL,
-// or e-mailed with SendInvoice.
+// /change/invoice/preview/, section 3.4); the invoice is "created" and can
+// be paid at URL, or e-mailed with SendInvoice. nil means the document's
+// answer came back: an object with invoice_id (digits: "Строка из символов
+// 0-9") and the invoice's HTML.
 //
-// Resend safety: UNSAFE. Each call creates a new invoice (an obligation to
-// pay); a lost answer is a *payments.OutcomeUnknownError carrying OrderID:
-// look for the invoice with Invoices before creating another.
+// Resend safety: UNSAFE. "Этот запрос создаёт по переданным параметрам
+// оплаты счёт в базе данных": each call creates a new invoice (an obligation
+// to pay), and nothing in table 3.4.1 lets PayKeeper recognise a repeat. It
+// is sent once, also when answered 429 or 503, and a lost or unreadable
+// answer is a *payments.OutcomeUnknownError carrying OrderID: look for the
+// invoice with Invoices before creating another.
 func (c *Client) CreateInvoice(ctx context.Context, p InvoiceParams) (CreatedInvoice, error) {
+	const op = "invoice-preview"
 	amount, err := money("Amount", p.Amount)
 	if err != nil {
 		return CreatedInvoice{}, err
@@ -276,41 +283,81 @@ func (c *Client) CreateInvoice(ctx context.Context, p InvoiceParams) (CreatedInv
 	if !p.Expiry.IsZero() {
 		form.Set("expiry", p.Expiry.In(moscow).Format(dateTimeLayout))
 	}
-	body, err := c.post(ctx, "invoice-preview", "/change/invoice/preview/", form, transport.UnsafeWrite, p.OrderID)
+	var inv CreatedInvoice
+	_, err = c.post(ctx, write{op: op, path: "/change/invoice/preview/", kind: transport.UnsafeWrite, ref: p.OrderID, form: form,
+		success: func(m map[string]json.RawMessage) error {
+			var err error
+			inv, err = readCreatedInvoice(m)
+			return err
+		}})
 	if err != nil {
 		return CreatedInvoice{}, err
 	}
-	inv, err := decodeOne("invoice-preview", body, func(r *record) CreatedInvoice {
-		return CreatedInvoice{ID: r.str("invoice_id"), URL: r.str("invoice_url"), PreviewHTML: r.str("invoice")}
-	})
-	if err == nil && inv.ID == "" {
-		err = malformed("invoice-preview", body, fmt.Errorf("no invoice_id"))
+	return inv, nil
+}
+
+// readCreatedInvoice checks the answer of section 3.4: invoice_id, a string
+// (or number) of digits, and invoice, the e-mail's HTML; invoice_url, seen
+// in practice, is read when present. A result other than "success", if
+// any, is not the documented answer.
+func readCreatedInvoice(m map[string]json.RawMessage) (CreatedInvoice, error) {
+	var inv CreatedInvoice
+	if raw, ok := m["result"]; ok {
+		var s string
+		if json.Unmarshal(raw, &s) != nil || s != "success" {
+			return inv, errors.New("a result other than success")
+		}
 	}
-	if err != nil {
-		return CreatedInvoice{}, &payments.OutcomeUnknownError{Provider: provider, Op: "invoice-preview", Ref: p.OrderID, Err: err}
+	id := bytes.TrimSpace(m["invoice_id"])
+	if len(id) > 0 && id[0] == '"' {
+		var s string
+		if json.Unmarshal(id, &s) != nil {
+			return inv, errors.New("invoice_id unreadable")
+		}
+		id = []byte(s)
+	}
+	if len(id) > 32 || !allDigits(string(id)) {
+		return inv, errors.New("no invoice_id of digits")
+	}
+	inv.ID = string(id)
+	if raw := bytes.TrimSpace(m["invoice"]); len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &inv.PreviewHTML) != nil {
+		return CreatedInvoice{}, errors.New("no invoice (the e-mail's HTML)")
+	}
+	if raw := bytes.TrimSpace(m["invoice_url"]); len(raw) > 0 && raw[0] == '"' {
+		_ = json.Unmarshal(raw, &inv.URL)
 	}
 	return inv, nil
 }
 
 // SendInvoice e-mails a created invoice to the client (POST
-// /change/invoice/send/). Resend safety: unsafe in the mild sense that a
-// resend sends the e-mail again; a lost answer is ErrOutcomeUnknown.
+// /change/invoice/send/, section 3.5); it becomes "sent". nil means
+// {"result":"success"} came back ("в случае, если отправка произошла
+// успешно").
+//
+// Resend safety: not for blind resending, though it moves no money: "Данный
+// запрос отправляет клиенту письмо" — each call sends the e-mail again. It
+// is sent once; a lost answer is payments.ErrOutcomeUnknown: GetInvoice
+// tells (sent, or still created) before trying again.
 func (c *Client) SendInvoice(ctx context.Context, id string) error {
 	if err := checkID("id", id); err != nil {
 		return err
 	}
-	_, err := c.post(ctx, "invoice-send", "/change/invoice/send/", url.Values{"id": {id}}, transport.UnsafeWrite, id)
+	_, err := c.post(ctx, write{op: "invoice-send", path: "/change/invoice/send/", kind: transport.UnsafeWrite, ref: id, form: url.Values{"id": {id}}})
 	return err
 }
 
 // RevokeInvoice withdraws an invoice so it can no longer be paid (POST
 // /change/invoice/revoke/). Not in the document: from observed use (see
-// spec notes). Resend safety: safe; revoking twice revokes once.
+// spec notes), answered {"result":"success"}.
+//
+// Resend safety: safe, resent by the client after a lost answer. No line of
+// the document covers it; by its nature revoking twice revokes once, and a
+// revoke only stops money from coming. GetInvoice shows the result (expired).
 func (c *Client) RevokeInvoice(ctx context.Context, id string) error {
 	if err := checkID("id", id); err != nil {
 		return err
 	}
-	_, err := c.post(ctx, "invoice-revoke", "/change/invoice/revoke/", url.Values{"id": {id}}, transport.IdempotentWrite, id)
+	_, err := c.post(ctx, write{op: "invoice-revoke", path: "/change/invoice/revoke/", kind: transport.IdempotentWrite, ref: id, form: url.Values{"id": {id}}})
 	return err
 }
 

@@ -91,13 +91,14 @@ func pages[T any](ctx context.Context, c *Client, op, path string, q url.Values,
 		if size <= 0 {
 			size = 100
 		}
+		q := cloneValues(q) // the sequence may be ranged over more than once, even at once
 		for from := 0; ; from += size {
 			q.Set("from", strconv.Itoa(from))
 			q.Set("limit", strconv.Itoa(size))
-			body, err := c.get(ctx, op, path, q)
+			resp, err := c.get(ctx, op, path, q)
 			var page []T
 			if err == nil {
-				page, err = decodeList(op, body, build)
+				page, err = decodeList(c, op, resp, build)
 			}
 			if err != nil {
 				yield(zero, err)
@@ -137,13 +138,13 @@ func (c *Client) CountPayments(ctx context.Context, f PaymentFilter) (PaymentCou
 	for _, id := range f.PaymentSystemIDs {
 		q.Add("payment_system_id[]", id)
 	}
-	body, err := c.get(ctx, "payments-bydatecount", "/info/payments/bydatecount/", q)
+	resp, err := c.get(ctx, "payments-bydatecount", "/info/payments/bydatecount/", q)
 	if err != nil {
 		return PaymentCounts{}, err
 	}
-	m, err := mergedObjects(body)
+	m, err := mergedObjects(resp.Body)
 	if err != nil {
-		return PaymentCounts{}, malformed("payments-bydatecount", body, err)
+		return PaymentCounts{}, c.t.Malformed("payments-bydatecount", resp.Status, resp.Body, err)
 	}
 	out := PaymentCounts{ByStatus: map[PaymentStatus]int64{}, BySystem: map[string]int64{}}
 	rs, err := subList(m, "statuses")
@@ -165,7 +166,7 @@ func (c *Client) CountPayments(ctx context.Context, f PaymentFilter) (PaymentCou
 		out.Total, err = fullCount(m)
 	}
 	if err != nil {
-		return PaymentCounts{}, malformed("payments-bydatecount", body, err)
+		return PaymentCounts{}, c.t.Malformed("payments-bydatecount", resp.Status, resp.Body, err)
 	}
 	return out, nil
 }
@@ -176,11 +177,11 @@ func (c *Client) GetPayment(ctx context.Context, id string) (Payment, error) {
 	if err := checkID("id", id); err != nil {
 		return Payment{}, err
 	}
-	body, err := c.get(ctx, "payment-byid", "/info/payments/byid/", url.Values{"id": {id}})
+	resp, err := c.get(ctx, "payment-byid", "/info/payments/byid/", url.Values{"id": {id}})
 	if err != nil {
 		return Payment{}, err
 	}
-	return decodeOne("payment-byid", body, readPayment)
+	return decodeOne(c, "payment-byid", resp, readPayment)
 }
 
 // PaymentOptions returns the payment's extra options as strings (GET
@@ -190,11 +191,11 @@ func (c *Client) PaymentOptions(ctx context.Context, id string) (map[string]stri
 	if err := checkID("id", id); err != nil {
 		return nil, err
 	}
-	body, err := c.get(ctx, "options-byid", "/info/options/byid/", url.Values{"id": {id}})
+	resp, err := c.get(ctx, "options-byid", "/info/options/byid/", url.Values{"id": {id}})
 	if err != nil {
 		return nil, err
 	}
-	return decodeOne("options-byid", body, func(r *record) map[string]string {
+	return decodeOne(c, "options-byid", resp, func(r *record) map[string]string {
 		out := make(map[string]string, len(r.m))
 		for k, v := range r.m {
 			if len(v) > 0 && (v[0] == '{' || v[0] == '[') {
@@ -218,11 +219,11 @@ func (c *Client) PaymentParams(ctx context.Context, id string) ([]PaymentParam, 
 	if err := checkID("id", id); err != nil {
 		return nil, err
 	}
-	body, err := c.get(ctx, "params-byid", "/info/params/byid/", url.Values{"id": {id}})
+	resp, err := c.get(ctx, "params-byid", "/info/params/byid/", url.Values{"id": {id}})
 	if err != nil {
 		return nil, err
 	}
-	return decodeList("params-byid", body, func(r *record) PaymentParam {
+	return decodeList(c, "params-byid", resp, func(r *record) PaymentParam {
 		return PaymentParam{ID: r.str("id"), PaymentID: r.str("payment_id"), Field: r.str("field"), Value: r.str("value")}
 	})
 }
@@ -239,11 +240,11 @@ func (c *Client) PaymentHTTPLog(ctx context.Context, id string) ([]HTTPLogEntry,
 	if err := checkID("id", id); err != nil {
 		return nil, err
 	}
-	body, err := c.get(ctx, "httplog-byid", "/info/httplog/byid/", url.Values{"id": {id}})
+	resp, err := c.get(ctx, "httplog-byid", "/info/httplog/byid/", url.Values{"id": {id}})
 	if err != nil {
 		return nil, err
 	}
-	return decodeList("httplog-byid", body, func(r *record) HTTPLogEntry {
+	return decodeList(c, "httplog-byid", resp, func(r *record) HTTPLogEntry {
 		return HTTPLogEntry{ID: r.str("id"), PaymentID: r.str("payment_id"), Method: r.str("request_method"), URI: r.str("request_uri"),
 			IP: r.str("ip"), Body: r.str("body"), Time: r.time("datetime")}
 	})
@@ -267,11 +268,11 @@ func (c *Client) Refunds(ctx context.Context, paymentID string) ([]Refund, error
 	if err := checkID("paymentID", paymentID); err != nil {
 		return nil, err
 	}
-	body, err := c.get(ctx, "refunds-bypaymentid", "/info/refunds/bypaymentid/", url.Values{"id": {paymentID}})
+	resp, err := c.get(ctx, "refunds-bypaymentid", "/info/refunds/bypaymentid/", url.Values{"id": {paymentID}})
 	if err != nil {
 		return nil, err
 	}
-	return decodeList("refunds-bypaymentid", body, func(r *record) Refund {
+	return decodeList(c, "refunds-bypaymentid", resp, func(r *record) Refund {
 		rem := r.dec("reminder")
 		if r.str("reminder") == "" {
 			rem = r.dec("remainder")
@@ -295,13 +296,20 @@ type RefundParams struct {
 }
 
 // RefundPayment refunds a payment fully or partly (POST
-// /change/payment/reverse/). The user needs refund rights; a refund beyond
-// what is left is refused.
+// /change/payment/reverse/, section 2.8). The user needs refund rights
+// ("Возврат могут делать только пользователи с включённой функцией
+// возврата"); a refund beyond what is left is refused. nil means the
+// document's answer {"result":"success"} came back ("в случае, если возврат
+// инициирован успешно"); a fail object is a *payments.APIError matching
+// ErrRefused; any other answer is payments.ErrOutcomeUnknown.
 //
-// Resend safety: UNSAFE. The document gives no idempotency key and a
-// partial refund sent twice refunds twice. A refund whose answer is lost is
-// a *payments.OutcomeUnknownError carrying the payment id: read Refunds for
-// that payment before trying again.
+// Resend safety: UNSAFE. The request of table 2.8.1 carries only id,
+// amount, partial and token — nothing by which PayKeeper could recognise a
+// repeat — and "Запрос возвращает платеж полностью или частично": a partial
+// refund sent twice refunds twice. So it is sent once, also when answered
+// 429 or 503 (the document says nothing of them). A refund whose answer is
+// lost is a *payments.OutcomeUnknownError carrying the payment id: read
+// Refunds for that payment (section 2.7) before trying again.
 func (c *Client) RefundPayment(ctx context.Context, p RefundParams) error {
 	if err := checkID("PaymentID", p.PaymentID); err != nil {
 		return err
@@ -327,33 +335,44 @@ func (c *Client) RefundPayment(ctx context.Context, p RefundParams) error {
 			form.Set("refund_cart", string(b))
 		}
 	}
-	_, err := c.post(ctx, "payment-reverse", "/change/payment/reverse/", form, transport.UnsafeWrite, p.PaymentID)
+	_, err := c.post(ctx, write{op: "payment-reverse", path: "/change/payment/reverse/", kind: transport.UnsafeWrite, ref: p.PaymentID, form: form})
 	return err
 }
 
 // ResetNotificationCounter resets the payment's notification counter so that
-// PayKeeper notifies the merchant again (POST /change/payment/repeatcnt/).
-// Resend safety: safe; a second reset has the same effect as one.
+// PayKeeper notifies the merchant again (POST /change/payment/repeatcnt/,
+// section 2.9: "сбрасывает счетчик оповещений для платежа и инициирует
+// работу информера"). nil means {"result":"success"} came back.
+//
+// Resend safety: safe for money, resent by the client after a lost answer.
+// It moves no money; a second reset only starts the informer once more, so
+// the merchant's notification handler sees the payment again — which it must
+// take anyway, since PayKeeper repeats notifications until acknowledged.
 func (c *Client) ResetNotificationCounter(ctx context.Context, paymentID string) error {
 	if err := checkID("paymentID", paymentID); err != nil {
 		return err
 	}
-	_, err := c.post(ctx, "payment-repeatcnt", "/change/payment/repeatcnt/", url.Values{"id": {paymentID}}, transport.IdempotentWrite, paymentID)
+	_, err := c.post(ctx, write{op: "payment-repeatcnt", path: "/change/payment/repeatcnt/", kind: transport.IdempotentWrite, ref: paymentID,
+		form: url.Values{"id": {paymentID}}})
 	return err
 }
 
 // CapturePayment captures a held (two-stage) payment in full (POST
 // /change/payment/capture/). Not in the document: from observed use by
-// PayKeeper's own modules and integrators (see spec notes). To capture less,
+// PayKeeper's own modules and integrators (see spec notes), which read
+// {"result":"success"} as done; so does this client. To capture less,
 // capture and then refund the difference, as the official module does.
 //
-// Resend safety: UNSAFE (no idempotency documented): a lost answer is
-// ErrOutcomeUnknown; read GetPayment before trying again.
+// Resend safety: UNSAFE. No line of the document covers capture, so nothing
+// says a repeat is recognised; it is sent once (also on 429/503), and a lost
+// answer is payments.ErrOutcomeUnknown: read GetPayment (a captured hold is
+// success) before trying again.
 func (c *Client) CapturePayment(ctx context.Context, paymentID string) error {
 	if err := checkID("paymentID", paymentID); err != nil {
 		return err
 	}
-	_, err := c.post(ctx, "payment-capture", "/change/payment/capture/", url.Values{"id": {paymentID}}, transport.UnsafeWrite, paymentID)
+	_, err := c.post(ctx, write{op: "payment-capture", path: "/change/payment/capture/", kind: transport.UnsafeWrite, ref: paymentID,
+		form: url.Values{"id": {paymentID}}})
 	return err
 }
 
@@ -367,11 +386,11 @@ func (c *Client) SearchPayments(ctx context.Context, query string, from, to time
 	if from.IsZero() || to.IsZero() || to.Before(from) {
 		return nil, &payments.ValidationError{Field: "period", Reason: "from and to are required, to not before from"}
 	}
-	body, err := c.get(ctx, "payments-search", "/info/payments/search/", url.Values{"query": {query}, "beg_date": {date(from)}, "end_date": {date(to)}})
+	resp, err := c.get(ctx, "payments-search", "/info/payments/search/", url.Values{"query": {query}, "beg_date": {date(from)}, "end_date": {date(to)}})
 	if err != nil {
 		return nil, err
 	}
-	return decodeList("payments-search", body, readPayment)
+	return decodeList(c, "payments-search", resp, readPayment)
 }
 
 func checkID(field, id string) error {
@@ -379,6 +398,23 @@ func checkID(field, id string) error {
 		return &payments.ValidationError{Field: field, Reason: "required"}
 	}
 	return nil
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := make(url.Values, len(v))
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
 }
 
 // money writes an amount as "1234.56", refusing what is not positive or

@@ -24,11 +24,11 @@ type UserSettings struct {
 // UserSettings returns the current user's settings (GET /info/user/settings/).
 // A read; always safe.
 func (c *Client) UserSettings(ctx context.Context) (UserSettings, error) {
-	body, err := c.get(ctx, "user-settings", "/info/user/settings/", nil)
+	resp, err := c.get(ctx, "user-settings", "/info/user/settings/", nil)
 	if err != nil {
 		return UserSettings{}, err
 	}
-	return decodeOne("user-settings", body, func(r *record) UserSettings {
+	return decodeOne(c, "user-settings", resp, func(r *record) UserSettings {
 		// The document's table says refund_allowed, its example refund_allow.
 		allowed := r.bool("refund_allowed") || r.bool("refund_allow")
 		return UserSettings{User: r.str("user"), RefundAllowed: allowed, Refunds: r.int("refund"), Admin: r.bool("admin")}
@@ -44,11 +44,11 @@ type Visit struct {
 // LastVisit returns the user's last visit (GET /info/user/lastvisit/).
 // A read; always safe.
 func (c *Client) LastVisit(ctx context.Context) (Visit, error) {
-	body, err := c.get(ctx, "user-lastvisit", "/info/user/lastvisit/", nil)
+	resp, err := c.get(ctx, "user-lastvisit", "/info/user/lastvisit/", nil)
 	if err != nil {
 		return Visit{}, err
 	}
-	return decodeOne("user-lastvisit", body, func(r *record) Visit { return Visit{IP: r.str("ip"), Time: r.time("datetime")} })
+	return decodeOne(c, "user-lastvisit", resp, func(r *record) Visit { return Visit{IP: r.str("ip"), Time: r.time("datetime")} })
 }
 
 // OrganizationSettings are the cabinet's settings (section 4.3). A user who
@@ -80,11 +80,11 @@ func (s OrganizationSettings) GoString() string { return s.String() }
 // OrganizationSettings returns the cabinet's settings (GET
 // /info/organization/settings/). A read; always safe.
 func (c *Client) OrganizationSettings(ctx context.Context) (OrganizationSettings, error) {
-	body, err := c.get(ctx, "organization-settings", "/info/organization/settings/", nil)
+	resp, err := c.get(ctx, "organization-settings", "/info/organization/settings/", nil)
 	if err != nil {
 		return OrganizationSettings{}, err
 	}
-	return decodeOne("organization-settings", body, func(r *record) OrganizationSettings {
+	return decodeOne(c, "organization-settings", resp, func(r *record) OrganizationSettings {
 		all := make(map[string]string, len(r.m))
 		for k := range r.m {
 			all[k] = r.str(k)
@@ -108,11 +108,11 @@ type Notice struct {
 // Notices returns the information block's messages (GET
 // /info/organization/notifications/). A read; always safe.
 func (c *Client) Notices(ctx context.Context) ([]Notice, error) {
-	body, err := c.get(ctx, "organization-notifications", "/info/organization/notifications/", nil)
+	resp, err := c.get(ctx, "organization-notifications", "/info/organization/notifications/", nil)
 	if err != nil {
 		return nil, err
 	}
-	return decodeList("organization-notifications", body, func(r *record) Notice {
+	return decodeList(c, "organization-notifications", resp, func(r *record) Notice {
 		return Notice{Type: r.str("type"), MessageHTML: r.str("message"), Link: r.str("link"), LinkCaption: r.str("link_caption")}
 	})
 }
@@ -131,11 +131,11 @@ type FormField struct {
 // FormFields returns the form fields (GET /info/organization/fields/).
 // A read; always safe.
 func (c *Client) FormFields(ctx context.Context) ([]FormField, error) {
-	body, err := c.get(ctx, "organization-fields", "/info/organization/fields/", nil)
+	resp, err := c.get(ctx, "organization-fields", "/info/organization/fields/", nil)
 	if err != nil {
 		return nil, err
 	}
-	return decodeList("organization-fields", body, func(r *record) FormField {
+	return decodeList(c, "organization-fields", resp, func(r *record) FormField {
 		return FormField{Name: r.str("pk_name"), DisplayedName: r.str("displayed_name"), Required: r.bool("required"),
 			Placeholder: r.str("placeholder"), Enabled: r.bool("enabled"), Type: r.str("type"), Order: r.int("order")}
 	})
@@ -149,11 +149,11 @@ type ReportEmail struct {
 // ReportEmails returns the report mailing list (GET
 // /info/organization/reportemails/). A read; always safe.
 func (c *Client) ReportEmails(ctx context.Context) ([]ReportEmail, error) {
-	body, err := c.get(ctx, "organization-reportemails", "/info/organization/reportemails/", nil)
+	resp, err := c.get(ctx, "organization-reportemails", "/info/organization/reportemails/", nil)
 	if err != nil {
 		return nil, err
 	}
-	return decodeList("organization-reportemails", body, func(r *record) ReportEmail {
+	return decodeList(c, "organization-reportemails", resp, func(r *record) ReportEmail {
 		return ReportEmail{ID: r.str("id"), Email: r.str("email")}
 	})
 }
@@ -168,11 +168,11 @@ type User struct {
 // Users returns the cabinet's users (GET /info/organization/users/).
 // A read; always safe.
 func (c *Client) Users(ctx context.Context) ([]User, error) {
-	body, err := c.get(ctx, "organization-users", "/info/organization/users/", nil)
+	resp, err := c.get(ctx, "organization-users", "/info/organization/users/", nil)
 	if err != nil {
 		return nil, err
 	}
-	return decodeList("organization-users", body, func(r *record) User {
+	return decodeList(c, "organization-users", resp, func(r *record) User {
 		return User{ID: r.str("id"), Login: r.str("login"), Refunds: r.int("refund"), Admin: r.bool("admin")}
 	})
 }
@@ -182,10 +182,15 @@ var changeableSettings = map[string]bool{"support_email": true, "informer_type":
 	"smtp_use_custom": true, "smtp_host": true, "smtp_port": true, "smtp_user": true, "smtp_password": true,
 	"skip_default_pages": true, "success_url": true, "fail_url": true}
 
-// ChangeSetting sets one setting (POST /change/organization/setting/):
-// support_email, informer_type, informer_url, informer_seed, smtp_*,
-// skip_default_pages, success_url, fail_url.
-// Resend safety: safe; setting a value twice sets it once.
+// secretSettings are the settings whose values never appear in an error.
+var secretSettings = map[string]bool{"informer_seed": true, "smtp_password": true}
+
+// ChangeSetting sets one setting (POST /change/organization/setting/,
+// section 5.1): support_email, informer_type, informer_url, informer_seed,
+// smtp_*, skip_default_pages, success_url, fail_url. nil means
+// {"result":"success"} came back; any other answer but a fail object is
+// payments.ErrOutcomeUnknown. Resend safety: safe, resent by the client;
+// setting a value twice sets it once.
 func (c *Client) ChangeSetting(ctx context.Context, name, value string) error {
 	if !changeableSettings[name] {
 		return &payments.ValidationError{Field: "name", Reason: fmt.Sprintf("%q is not a setting the document lets change", name)}
@@ -193,7 +198,12 @@ func (c *Client) ChangeSetting(ctx context.Context, name, value string) error {
 	if name == "informer_type" && value != "post" && value != "email" {
 		return &payments.ValidationError{Field: "value", Reason: "informer_type is post or email"}
 	}
-	_, err := c.post(ctx, "organization-setting", "/change/organization/setting/", url.Values{"name": {name}, "value": {value}}, transport.IdempotentWrite, name)
+	w := write{op: "organization-setting", path: "/change/organization/setting/", kind: transport.IdempotentWrite, ref: name,
+		form: url.Values{"name": {name}, "value": {value}}}
+	if secretSettings[name] {
+		w.secrets = []string{value}
+	}
+	_, err := c.post(ctx, w)
 	return err
 }
 
@@ -208,9 +218,11 @@ type FormFieldChange struct {
 	Order         *int
 }
 
-// ChangeFormField changes a form field (POST /change/organization/formfield/).
-// The sum field is refused before sending, as the document says the server
-// refuses it. Resend safety: safe; the same change twice is one change.
+// ChangeFormField changes a form field (POST /change/organization/formfield/,
+// section 5.2). The sum field is refused before sending, as the document
+// says the server refuses it. nil means {"result":"success"} came back.
+// Resend safety: safe, resent by the client; the same change twice is one
+// change.
 func (c *Client) ChangeFormField(ctx context.Context, f FormFieldChange) error {
 	if f.Name == "" {
 		return &payments.ValidationError{Field: "Name", Reason: "required"}
@@ -245,28 +257,35 @@ func (c *Client) ChangeFormField(ctx context.Context, f FormFieldChange) error {
 		}
 		form.Set("order", strconv.Itoa(*f.Order))
 	}
-	_, err := c.post(ctx, "organization-formfield", "/change/organization/formfield/", form, transport.IdempotentWrite, f.Name)
+	_, err := c.post(ctx, write{op: "organization-formfield", path: "/change/organization/formfield/", kind: transport.IdempotentWrite, ref: f.Name, form: form})
 	return err
 }
 
 // AddReportEmail adds an address to the report mailing list (POST
-// /change/organization/addreportemail/). Resend safety: unsafe (a resend
-// may add it twice); a lost answer is ErrOutcomeUnknown: check ReportEmails.
+// /change/organization/addreportemail/, section 5.3). nil means
+// {"result":"success"} came back. Resend safety: unsafe (a resend may add it
+// twice); a lost answer is ErrOutcomeUnknown: check ReportEmails.
 func (c *Client) AddReportEmail(ctx context.Context, email string) error {
 	if !strings.Contains(email, "@") || strings.ContainsAny(email, " \r\n") {
 		return &payments.ValidationError{Field: "email", Reason: "not an e-mail address"}
 	}
-	_, err := c.post(ctx, "organization-addreportemail", "/change/organization/addreportemail/", url.Values{"email": {email}}, transport.UnsafeWrite, email)
+	_, err := c.post(ctx, write{op: "organization-addreportemail", path: "/change/organization/addreportemail/", kind: transport.UnsafeWrite, ref: email,
+		form: url.Values{"email": {email}}})
 	return err
 }
 
 // DeleteReportEmail removes an address by its id (POST
-// /change/organization/deletereportemail/). Resend safety: safe.
+// /change/organization/deletereportemail/, section 5.4). nil means
+// {"result":"success"} came back. Resend safety: safe, resent by the client
+// after a lost answer; a resend of a delete that was done is refused (the
+// address is gone), and the client then reports outcome-unknown, not the
+// refusal.
 func (c *Client) DeleteReportEmail(ctx context.Context, id string) error {
 	if err := checkID("id", id); err != nil {
 		return err
 	}
-	_, err := c.post(ctx, "organization-deletereportemail", "/change/organization/deletereportemail/", url.Values{"id": {id}}, transport.IdempotentWrite, id)
+	_, err := c.post(ctx, write{op: "organization-deletereportemail", path: "/change/organization/deletereportemail/", kind: transport.IdempotentWrite, ref: id,
+		form: url.Values{"id": {id}}})
 	return err
 }
 
@@ -286,8 +305,10 @@ func (u NewUser) String() string {
 // GoString is String.
 func (u NewUser) GoString() string { return u.String() }
 
-// AddUser adds a cabinet user (POST /change/user/add/). Resend safety:
-// unsafe (a resend may fail as a duplicate or add twice); check Users.
+// AddUser adds a cabinet user (POST /change/user/add/, section 5.6). nil
+// means {"result":"success"} came back. Resend safety: unsafe (a resend may
+// fail as a duplicate or add twice); a lost answer is ErrOutcomeUnknown:
+// check Users.
 func (c *Client) AddUser(ctx context.Context, u NewUser) error {
 	if u.Login == "" || u.Password == "" {
 		return &payments.ValidationError{Field: "Login/Password", Reason: "required"}
@@ -296,7 +317,8 @@ func (c *Client) AddUser(ctx context.Context, u NewUser) error {
 		return &payments.ValidationError{Field: "Refunds", Reason: "negative"}
 	}
 	form := url.Values{"login": {u.Login}, "password": {u.Password}, "refund": {strconv.Itoa(u.Refunds)}, "admin": {strconv.FormatBool(u.Admin)}}
-	_, err := c.post(ctx, "user-add", "/change/user/add/", form, transport.UnsafeWrite, u.Login)
+	_, err := c.post(ctx, write{op: "user-add", path: "/change/user/add/", kind: transport.UnsafeWrite, ref: u.Login, form: form,
+		secrets: []string{u.Password}})
 	return err
 }
 
@@ -317,8 +339,9 @@ func (u UserUpdate) String() string {
 // GoString is String.
 func (u UserUpdate) GoString() string { return u.String() }
 
-// UpdateUser changes a cabinet user (POST /change/user/update/).
-// Resend safety: safe; the same change twice is one change.
+// UpdateUser changes a cabinet user (POST /change/user/update/, section
+// 5.7). nil means {"result":"success"} came back. Resend safety: safe,
+// resent by the client; the same change twice is one change.
 func (c *Client) UpdateUser(ctx context.Context, u UserUpdate) error {
 	if err := checkID("ID", u.ID); err != nil {
 		return err
@@ -339,16 +362,19 @@ func (c *Client) UpdateUser(ctx context.Context, u UserUpdate) error {
 	if u.Admin != nil {
 		form.Set("admin", strconv.FormatBool(*u.Admin))
 	}
-	_, err := c.post(ctx, "user-update", "/change/user/update/", form, transport.IdempotentWrite, u.ID)
+	_, err := c.post(ctx, write{op: "user-update", path: "/change/user/update/", kind: transport.IdempotentWrite, ref: u.ID, form: form,
+		secrets: []string{u.Password}})
 	return err
 }
 
-// DeleteUser removes a cabinet user (POST /change/user/delete/).
-// Resend safety: safe.
+// DeleteUser removes a cabinet user (POST /change/user/delete/, section
+// 5.8). nil means {"result":"success"} came back. Resend safety: safe,
+// resent by the client after a lost answer (which is then outcome-unknown if
+// the resend is refused because the user is gone).
 func (c *Client) DeleteUser(ctx context.Context, id string) error {
 	if err := checkID("id", id); err != nil {
 		return err
 	}
-	_, err := c.post(ctx, "user-delete", "/change/user/delete/", url.Values{"id": {id}}, transport.IdempotentWrite, id)
+	_, err := c.post(ctx, write{op: "user-delete", path: "/change/user/delete/", kind: transport.IdempotentWrite, ref: id, form: url.Values{"id": {id}}})
 	return err
 }

@@ -47,11 +47,11 @@ type Series struct {
 // PaymentSystems lists the payment systems (GET /info/systems/list/).
 // A read; always safe.
 func (c *Client) PaymentSystems(ctx context.Context) ([]PaymentSystem, error) {
-	body, err := c.get(ctx, "systems-list", "/info/systems/list/", nil)
+	resp, err := c.get(ctx, "systems-list", "/info/systems/list/", nil)
 	if err != nil {
 		return nil, err
 	}
-	return decodeList("systems-list", body, readSystem)
+	return decodeList(c, "systems-list", resp, readSystem)
 }
 
 func readSystem(r *record) PaymentSystem {
@@ -72,11 +72,11 @@ func (c *Client) SystemSums(ctx context.Context, start, end time.Time) ([]System
 	if err != nil {
 		return nil, err
 	}
-	body, err := c.get(ctx, "systems-sums", "/info/systems/sums/", q)
+	resp, err := c.get(ctx, "systems-sums", "/info/systems/sums/", q)
 	if err != nil {
 		return nil, err
 	}
-	return decodeList("systems-sums", body, func(r *record) SystemSum {
+	return decodeList(c, "systems-sums", resp, func(r *record) SystemSum {
 		return SystemSum{PaymentSystem: readSystem(r), Success: r.dec("success"), Account: r.dec("account"), Stuck: r.dec("stuck"), Currency: r.str("currency")}
 	})
 }
@@ -88,11 +88,11 @@ func (c *Client) TotalSums(ctx context.Context, start, end time.Time) (Totals, e
 	if err != nil {
 		return Totals{}, err
 	}
-	body, err := c.get(ctx, "systems-allsum", "/info/systems/allsum/", q)
+	resp, err := c.get(ctx, "systems-allsum", "/info/systems/allsum/", q)
 	if err != nil {
 		return Totals{}, err
 	}
-	return decodeOne("systems-allsum", body, func(r *record) Totals {
+	return decodeOne(c, "systems-allsum", resp, func(r *record) Totals {
 		return Totals{Success: r.dec("success"), Account: r.dec("account"), Stuck: r.dec("stuck")}
 	})
 }
@@ -106,11 +106,11 @@ func (c *Client) SystemSeries(ctx context.Context, start, end time.Time) ([]Seri
 	if err != nil {
 		return nil, err
 	}
-	body, err := c.get(ctx, "systems-details", "/info/systems/sums/details/", q)
+	resp, err := c.get(ctx, "systems-details", "/info/systems/sums/details/", q)
 	if err != nil {
 		return nil, err
 	}
-	return decodeList("systems-details", body, func(r *record) Series {
+	return decodeList(c, "systems-details", resp, func(r *record) Series {
 		s := Series{PaymentSystemID: r.str("payment_system_id"), Label: r.str("label")}
 		var raw [][]any
 		if data, ok := r.m["data"]; ok && string(data) != "null" {

@@ -244,7 +244,7 @@ func TestRejectedTokenIsRefreshedAndThePostSentOnceMore(t *testing.T) {
 
 	// A second rejection is not retried again.
 	c, _, _ = mockClient(t, answerWith(`{"result":"fail","msg":"Токен безопасности не верен."}`))
-	err := c.RefundPayment(context.Background(), RefundParams{PaymentID: "97452"})
+	err := c.RefundPayment(context.Background(), RefundParams{PaymentID: "97452", Full: true})
 	assert.ErrorIs(t, err, ErrTokenRejected)
 	assert.ErrorIs(t, err, ErrRefused)
 	assert.NotErrorIs(t, err, payments.ErrOutcomeUnknown)
@@ -266,7 +266,7 @@ func TestTokenExpiresAfter24Hours(t *testing.T) {
 func TestRefundOnTheWire(t *testing.T) {
 	c, s, _ := mockClient(t, answerWith(`{"result":"success"}`))
 	ctx := context.Background()
-	require.NoError(t, c.RefundPayment(ctx, RefundParams{PaymentID: "436"}))
+	require.NoError(t, c.RefundPayment(ctx, RefundParams{PaymentID: "436", Full: true}))
 	assert.Equal(t, "false", s.form[1].Get("partial"))
 	assert.Empty(t, s.form[1].Get("amount"), "a full refund gives no amount (the document)")
 	require.NoError(t, c.RefundPayment(ctx, RefundParams{PaymentID: "436", Amount: payments.MustDecimal("100.5"),
@@ -275,7 +275,7 @@ func TestRefundOnTheWire(t *testing.T) {
 	assert.Equal(t, "true", s.form[2].Get("partial"))
 	assert.Equal(t, `[{"name":"Товар","price":100.50,"quantity":1,"sum":100.50,"tax":"none"}]`, s.form[2].Get("refund_cart"))
 	for _, bad := range []RefundParams{{}, {PaymentID: "1", Amount: payments.MustDecimal("-1")}, {PaymentID: "1", Amount: payments.MustDecimal("0.001")},
-		{PaymentID: "1", Cart: []CartItem{{Name: "x"}}}} {
+		{PaymentID: "1", Cart: []CartItem{{Name: "x"}}}, {PaymentID: "1", Full: true, Cart: []CartItem{{Name: "x"}}}} {
 		assert.ErrorIs(t, c.RefundPayment(ctx, bad), payments.ErrInvalidRequest)
 	}
 	assert.Len(t, s.reqs, 3)

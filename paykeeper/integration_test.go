@@ -70,7 +70,7 @@ func TestRefundsAgainstTheFake(t *testing.T) {
 
 	srv.SetRefundAllowed(false)
 	other := srv.AddPayment(paykeepertest.PaymentSpec{Amount: "10.00"})
-	assert.ErrorIs(t, c.RefundPayment(ctx, paykeeper.RefundParams{PaymentID: other}), payments.ErrDeclined, "no refund rights")
+	assert.ErrorIs(t, c.RefundPayment(ctx, paykeeper.RefundParams{PaymentID: other, Full: true}), payments.ErrDeclined, "no refund rights")
 }
 
 func TestLostRefundIsNeverResent(t *testing.T) {

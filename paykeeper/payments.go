@@ -282,13 +282,19 @@ func (c *Client) Refunds(ctx context.Context, paymentID string) ([]Refund, error
 	})
 }
 
-// RefundParams ask for a refund of a payment.
+// RefundParams ask for a refund of a payment: either Full, or a partial
+// refund of Amount. Nothing is refunded by default: a zero Amount without
+// Full is refused before sending.
 type RefundParams struct {
 	// PaymentID is the payment's id (from the notification or the registry),
 	// never an invoice id.
 	PaymentID string
-	// Amount to refund; zero refunds the whole payment (the document: for a
-	// full refund the amount must not be given). At most two decimals.
+	// Full refunds whatever is left of the payment (partial=false, no
+	// amount: "В случае полного возврата, сумма возврата не должна быть
+	// указана"). Amount must then be zero.
+	Full bool
+	// Amount to refund in part (partial=true), at most two decimals and at
+	// most what is left. Required unless Full.
 	Amount payments.Decimal
 	// Cart, for fiscalised merchants, lists what a partial refund returns
 	// (refund_cart, a JSON form field).
@@ -315,12 +321,16 @@ func (c *Client) RefundPayment(ctx context.Context, p RefundParams) error {
 		return err
 	}
 	form := url.Values{"id": {p.PaymentID}}
-	if p.Amount.IsZero() {
-		if len(p.Cart) > 0 {
-			return &payments.ValidationError{Field: "Cart", Reason: "a refund cart goes with a partial refund (set Amount)"}
-		}
+	switch {
+	case p.Full && !p.Amount.IsZero():
+		return &payments.ValidationError{Field: "Amount", Reason: "a full refund gives no amount (the document: the amount must not be given); leave Amount zero, or drop Full for a partial refund"}
+	case p.Full && len(p.Cart) > 0:
+		return &payments.ValidationError{Field: "Cart", Reason: "a refund cart goes with a partial refund (set Amount, not Full)"}
+	case p.Full:
 		form.Set("partial", "false")
-	} else {
+	case p.Amount.IsZero():
+		return &payments.ValidationError{Field: "Amount", Reason: "zero: give the amount of a partial refund, or set Full to refund the whole payment"}
+	default:
 		s, err := money("Amount", p.Amount)
 		if err != nil {
 			return err

@@ -35,7 +35,7 @@ func everyWrite() []writeCase {
 			return c.RefundPayment(ctx, RefundParams{PaymentID: "436", Amount: payments.MustDecimal("10")})
 		}},
 		{"refund full", "/change/payment/reverse/", true, "436", func(ctx context.Context, c *Client) error {
-			return c.RefundPayment(ctx, RefundParams{PaymentID: "436"})
+			return c.RefundPayment(ctx, RefundParams{PaymentID: "436", Full: true})
 		}},
 		{"capture", "/change/payment/capture/", true, "436", func(ctx context.Context, c *Client) error { return c.CapturePayment(ctx, "436") }},
 		{"repeatcnt", "/change/payment/repeatcnt/", false, "436", func(ctx context.Context, c *Client) error {

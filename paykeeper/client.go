@@ -492,6 +492,10 @@ var (
 	ErrTokenRejected = errors.New("paykeeper: security token rejected")
 	// ErrInvoiceNotFound: "Счёт не найден."
 	ErrInvoiceNotFound = errors.New("paykeeper: invoice not found")
+	// ErrPaymentNotFound: the cabinet does not know the payment id
+	// (GetPayment answered with an empty list, or a fail object saying
+	// "Платёж не найден").
+	ErrPaymentNotFound = errors.New("paykeeper: payment not found")
 )
 
 // refusal is the Detail of a fail object: ErrRefused and, when the message
@@ -527,6 +531,10 @@ func failEnvelope(op string, status int, body []byte) *payments.APIError {
 		e.Category, e.Detail = payments.ErrInvalidRequest, refusal{ErrTokenRejected}
 	case strings.Contains(msg, "Счёт не найден") || strings.Contains(msg, "Счет не найден"):
 		e.Category, e.Detail = payments.ErrNotFound, refusal{ErrInvoiceNotFound}
+	case strings.Contains(msg, "Платёж не найден") || strings.Contains(msg, "Платеж не найден"):
+		e.Category, e.Detail = payments.ErrNotFound, refusal{ErrPaymentNotFound}
+	case strings.Contains(strings.ToLower(msg), "не найден"):
+		e.Category = payments.ErrNotFound
 	}
 	return e
 }

@@ -231,14 +231,21 @@ func (s ServiceName) encode() (string, error) {
 	return b.String(), nil
 }
 
+// maxTextLen bounds the free-text fields of an invoice (clientid, orderid,
+// client_email, client_phone), refused before sending when longer. The
+// document gives no length ("Строка, любые буквы и цифры"); 255 characters is
+// far beyond any order number, name, address or phone, and the width of a
+// usual database column.
+const maxTextLen = 255
+
 // InvoiceParams create an invoice (section 3.4).
 type InvoiceParams struct {
 	Amount   payments.Decimal // pay_amount, at most two decimals
-	ClientID string           // the payer (clientid)
-	OrderID  string           // the merchant's order number (orderid)
+	ClientID string           // the payer (clientid), at most 255 characters
+	OrderID  string           // the merchant's order number (orderid), at most 255 characters
 	Service  ServiceName
-	Email    string
-	Phone    string
+	Email    string // client_email, at most 255 characters
+	Phone    string // client_phone, at most 255 characters
 	// Expiry, optional: the invoice is valid until then (sent as Moscow time).
 	Expiry time.Time
 }
@@ -269,6 +276,11 @@ func (c *Client) CreateInvoice(ctx context.Context, p InvoiceParams) (CreatedInv
 	amount, err := money("Amount", p.Amount)
 	if err != nil {
 		return CreatedInvoice{}, err
+	}
+	for _, f := range []struct{ name, v string }{{"ClientID", p.ClientID}, {"OrderID", p.OrderID}, {"Email", p.Email}, {"Phone", p.Phone}} {
+		if err := checkText(f.name, f.v); err != nil {
+			return CreatedInvoice{}, err
+		}
 	}
 	svc, err := p.Service.encode()
 	if err != nil {
@@ -327,6 +339,17 @@ func readCreatedInvoice(m map[string]json.RawMessage) (CreatedInvoice, error) {
 		_ = json.Unmarshal(raw, &inv.URL)
 	}
 	return inv, nil
+}
+
+// checkText refuses an over-long free-text field before sending.
+func checkText(field, v string) error {
+	if n := utf8.RuneCountInString(v); n > maxTextLen {
+		return &payments.ValidationError{Field: field, Reason: fmt.Sprintf("too long: %d characters, at most %d", n, maxTextLen)}
+	}
+	if !utf8.ValidString(v) {
+		return &payments.ValidationError{Field: field, Reason: "not valid UTF-8"}
+	}
+	return nil
 }
 
 // SendInvoice e-mails a created invoice to the client (POST

@@ -2,6 +2,7 @@ package paykeeper_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -11,6 +12,72 @@ import (
 	"github.com/paysdk/payments/paykeeper"
 	"github.com/paysdk/payments/paykeeper/paykeepertest"
 )
+
+// TestUnknownPaymentIsNotFound: the cabinet answers [] for an id it does not
+// know; that is ErrNotFound, not a failure to retry.
+func TestUnknownPaymentIsNotFound(t *testing.T) {
+	srv := paykeepertest.NewServer(paykeepertest.WithT(t))
+	c := newClient(t, srv)
+	_, err := c.GetPayment(context.Background(), "12345")
+	assert.ErrorIs(t, err, payments.ErrNotFound)
+	assert.ErrorIs(t, err, paykeeper.ErrPaymentNotFound)
+	assert.NotErrorIs(t, err, payments.ErrUnavailable)
+	assert.Equal(t, 1, srv.Count(paykeepertest.OpPaymentByID), "asked once, not retried")
+
+	err = c.RefundPayment(context.Background(), paykeeper.RefundParams{PaymentID: "12345", Full: true})
+	assert.ErrorIs(t, err, payments.ErrNotFound, "the fail object says so too")
+	assert.NotErrorIs(t, err, payments.ErrOutcomeUnknown)
+}
+
+// TestOverlongInputsAreRefusedBeforeSending: ids and order ids the document
+// would not hold never leave the client, with the reason that applies.
+func TestOverlongInputsAreRefusedBeforeSending(t *testing.T) {
+	srv := paykeepertest.NewServer(paykeepertest.WithT(t))
+	c := newClient(t, srv)
+	ctx := context.Background()
+	long := strings.Repeat("9", 10000)
+
+	for name, call := range map[string]func() error{
+		"GetPayment":    func() error { _, err := c.GetPayment(ctx, long); return err },
+		"RefundPayment": func() error { return c.RefundPayment(ctx, paykeeper.RefundParams{PaymentID: long, Full: true}) },
+		"Refunds":       func() error { _, err := c.Refunds(ctx, long); return err },
+		"GetInvoice":    func() error { _, err := c.GetInvoice(ctx, long); return err },
+		"SendInvoice":   func() error { return c.SendInvoice(ctx, long) },
+		"DeleteUser":    func() error { return c.DeleteUser(ctx, long) },
+	} {
+		err := call()
+		var ve *payments.ValidationError
+		require.ErrorAs(t, err, &ve, name)
+		assert.Contains(t, ve.Reason, "too long", "%s: not %q", name, ve.Reason)
+		assert.NotContains(t, ve.Reason, "required", name)
+		assert.Less(t, len(err.Error()), 200, "%s: the id is not quoted", name)
+	}
+	for _, id := range []string{"12a", " 1", "-1", "1.0", "１２"} {
+		_, err := c.GetPayment(ctx, id)
+		var ve *payments.ValidationError
+		require.ErrorAs(t, err, &ve, id)
+		assert.Contains(t, ve.Reason, "digits", id)
+	}
+	_, err := c.GetPayment(ctx, "")
+	assert.ErrorContains(t, err, "required")
+
+	for name, p := range map[string]paykeeper.InvoiceParams{
+		"OrderID":  {Amount: payments.MustDecimal("1"), OrderID: strings.Repeat("Z", 10000)},
+		"ClientID": {Amount: payments.MustDecimal("1"), ClientID: strings.Repeat("Я", 256)},
+		"Email":    {Amount: payments.MustDecimal("1"), Email: strings.Repeat("a", 300) + "@example.com"},
+		"Phone":    {Amount: payments.MustDecimal("1"), Phone: strings.Repeat("1", 256)},
+	} {
+		_, err := c.CreateInvoice(ctx, p)
+		var ve *payments.ValidationError
+		require.ErrorAs(t, err, &ve, name)
+		assert.Equal(t, name, ve.Field)
+		assert.Contains(t, ve.Reason, "too long", name)
+	}
+	_, err = c.CreateInvoice(ctx, paykeeper.InvoiceParams{Amount: payments.MustDecimal("1"), OrderID: strings.Repeat("Я", 255)})
+	assert.NoError(t, err, "255 characters (not bytes) are fine")
+	assert.Equal(t, 1, srv.Count(paykeepertest.OpInvoicePreview), "nothing over the limits was sent")
+	assert.Zero(t, srv.Count(paykeepertest.OpPaymentByID)+srv.Count(paykeepertest.OpReverse)+srv.Count(paykeepertest.OpInvoiceByID))
+}
 
 // TestFullRefundIsExplicit: no amount means nothing, not everything.
 func TestFullRefundIsExplicit(t *testing.T) {

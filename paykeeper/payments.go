@@ -3,6 +3,7 @@ package paykeeper
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"iter"
 	"net/url"
@@ -172,16 +173,38 @@ func (c *Client) CountPayments(ctx context.Context, f PaymentFilter) (PaymentCou
 }
 
 // GetPayment returns one payment (GET /info/payments/byid/; answered as an
-// array of one). A read; always safe.
+// array of one). An id the cabinet does not know — answered with an empty
+// list — is payments.ErrNotFound (and ErrPaymentNotFound), not a failure to
+// retry. An answer for another payment is refused as unreadable. A read;
+// always safe.
 func (c *Client) GetPayment(ctx context.Context, id string) (Payment, error) {
+	const op = "payment-byid"
 	if err := checkID("id", id); err != nil {
 		return Payment{}, err
 	}
-	resp, err := c.get(ctx, "payment-byid", "/info/payments/byid/", url.Values{"id": {id}})
+	resp, err := c.get(ctx, op, "/info/payments/byid/", url.Values{"id": {id}})
 	if err != nil {
 		return Payment{}, err
 	}
-	return decodeOne(c, "payment-byid", resp, readPayment)
+	list, err := objects(resp.Body)
+	switch {
+	case err != nil:
+		return Payment{}, c.t.Malformed(op, resp.Status, resp.Body, err)
+	case len(list) == 0: // [] (or null): PHP's empty result
+		return Payment{}, &payments.APIError{Provider: provider, Op: op, HTTPStatus: resp.Status, Code: "not-found",
+			Message: "no payment with this id (empty answer)", Category: payments.ErrNotFound, Detail: ErrPaymentNotFound}
+	case len(list) > 1:
+		return Payment{}, c.t.Malformed(op, resp.Status, resp.Body, fmt.Errorf("%d payments for one id", len(list)))
+	}
+	r := newRecord(list[0])
+	p := readPayment(r)
+	if r.err == nil && p.ID != id {
+		r.err = errors.New("the answer is not for the payment asked for")
+	}
+	if r.err != nil {
+		return Payment{}, c.t.Malformed(op, resp.Status, resp.Body, r.err)
+	}
+	return p, nil
 }
 
 // PaymentOptions returns the payment's extra options as strings (GET
@@ -403,9 +426,21 @@ func (c *Client) SearchPayments(ctx context.Context, query string, from, to time
 	return decodeList(c, "payments-search", resp, readPayment)
 }
 
+// maxIDDigits bounds the ids the client sends. The document gives no length:
+// its ids are digit strings (payments "97452", invoices "20140415042846859",
+// "Строка из символов 0-9"; users and report addresses "1"), and 20 digits
+// hold every unsigned 64-bit number, more than any of them needs.
+const maxIDDigits = 20
+
+// checkID refuses an empty, over-long or non-numeric id before sending.
 func checkID(field, id string) error {
-	if id == "" || len(id) > 64 {
+	switch {
+	case id == "":
 		return &payments.ValidationError{Field: field, Reason: "required"}
+	case len(id) > maxIDDigits:
+		return &payments.ValidationError{Field: field, Reason: fmt.Sprintf("too long: %d characters, PayKeeper ids have at most %d digits", len(id), maxIDDigits)}
+	case !allDigits(id):
+		return &payments.ValidationError{Field: field, Reason: "not a PayKeeper id: digits only"}
 	}
 	return nil
 }

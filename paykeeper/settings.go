@@ -266,6 +266,9 @@ func (c *Client) ChangeFormField(ctx context.Context, f FormFieldChange) error {
 // {"result":"success"} came back. Resend safety: unsafe (a resend may add it
 // twice); a lost answer is ErrOutcomeUnknown: check ReportEmails.
 func (c *Client) AddReportEmail(ctx context.Context, email string) error {
+	if len(email) > maxTextLen {
+		return &payments.ValidationError{Field: "email", Reason: fmt.Sprintf("too long: at most %d characters", maxTextLen)}
+	}
 	if !strings.Contains(email, "@") || strings.ContainsAny(email, " \r\n") {
 		return &payments.ValidationError{Field: "email", Reason: "not an e-mail address"}
 	}

@@ -305,7 +305,7 @@ func TestCreateInvoiceOnTheWire(t *testing.T) {
 		Amount: payments.MustDecimal("42.5"), ClientID: "Иванов Иван Иванович", OrderID: "Заказ № 10", Email: "test@example.com", Phone: "8 (910) 123-45-67",
 		Service: ServiceName{Name: "Услуга", UserResultCallback: "https://shop.example/done", Lang: "ru",
 			Cart: []CartItem{{Name: "Услуга", Price: payments.MustDecimal("42.5"), Quantity: payments.MustDecimal("1"), Sum: payments.MustDecimal("42.5"), Tax: "vat20"}}},
-		Expiry: time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC),
+		Expiry: Date{2026, 12, 1},
 	})
 	require.NoError(t, err)
 	assert.Equal(t, CreatedInvoice{ID: "20120229133742255", URL: "https://demo.server.paykeeper.ru/bill/20120229133742255/", PreviewHTML: "<HTML>"}, inv)
@@ -313,7 +313,7 @@ func TestCreateInvoiceOnTheWire(t *testing.T) {
 	assert.Equal(t, "42.50", f.Get("pay_amount"))
 	assert.Equal(t, "Заказ № 10", f.Get("orderid"))
 	assert.Equal(t, "Иванов Иван Иванович", f.Get("clientid"))
-	assert.Equal(t, "2026-12-01 15:00:00", f.Get("expiry"), "Moscow time")
+	assert.Equal(t, "2026-12-01", f.Get("expiry"), "a date: the document's YYYY-MM-DD, exclusive")
 	assert.Equal(t, `{"service_name":"Услуга","user_result_callback":"https://shop.example/done","lang":"ru","cart":[{"name":"Услуга","price":42.50,"quantity":1,"sum":42.50,"tax":"vat20"}]}`, f.Get("service_name"))
 
 	c, s, _ = mockClient(t, answerWith(`{"invoice_id":"1","invoice_url":"u","invoice":""}`))

@@ -55,7 +55,9 @@ func (c *Client) GetInvoice(ctx context.Context, id string) (Invoice, error) {
 }
 
 // InvoiceFilter selects invoices by creation date and status. The document
-// makes the statuses mandatory.
+// makes the statuses mandatory, and takes sent, paid and expired only:
+// invoices in the "created" state are never listed ("Счета с этим статусом
+// не возвращаются в запросе истории счетов"), so InvoiceCreated is refused.
 type InvoiceFilter struct {
 	Start, End time.Time
 	Statuses   []InvoiceStatus
@@ -71,13 +73,18 @@ func (f InvoiceFilter) query() (url.Values, error) {
 	}
 	q := url.Values{"start_date": {date(f.Start)}, "end_date": {date(f.End)}}
 	for _, s := range f.Statuses {
+		if s == InvoiceCreated {
+			return nil, &payments.ValidationError{Field: "Statuses", Reason: "created invoices are never listed (the document); find one with GetInvoice by its id"}
+		}
 		q.Add("status[]", string(s))
 	}
 	return q, nil
 }
 
 // Invoices iterates the invoices of the filter, newest first (GET
-// /info/invoice/list/), paging with from/limit. A read; always safe.
+// /info/invoice/list/), paging with from/limit. Invoices still in the
+// "created" state are not among them (see InvoiceFilter). A read; always
+// safe.
 func (c *Client) Invoices(ctx context.Context, f InvoiceFilter) iter.Seq2[Invoice, error] {
 	q, err := f.query()
 	return pages(ctx, c, "invoice-list", "/info/invoice/list/", q, err, f.PageSize, readInvoice)
@@ -246,8 +253,12 @@ type InvoiceParams struct {
 	Service  ServiceName
 	Email    string // client_email, at most 255 characters
 	Phone    string // client_phone, at most 255 characters
-	// Expiry, optional: the invoice is valid until then (sent as Moscow time).
-	Expiry time.Time
+	// Expiry, optional, is the first day on which the invoice can no longer
+	// be paid: the document's expiry, "Срок действия счёта в формате
+	// YYYY-MM-DD (не включительно)" — a Moscow date, exclusive. An invoice
+	// with Expiry DateOf(time.Now().AddDate(0, 0, 3)) can be paid today and
+	// for the next two days. Without it PayKeeper picks the expiry.
+	Expiry Date
 }
 
 // CreatedInvoice is what creating an invoice returns.
@@ -259,6 +270,12 @@ type CreatedInvoice struct {
 	PreviewHTML string
 }
 
+// lostInvoiceAdvice ends every outcome-unknown invoice creation: what the
+// merchant can do, since the invoice list does not show a created invoice.
+const lostInvoiceAdvice = "an invoice in the \"created\" state is not returned by the invoice list and nothing finds it without its id; " +
+	"its link reached nobody (only this lost answer carried it, and only SendInvoice e-mails it), so create a new invoice; " +
+	"with an Expiry a lost one lapses and then shows in Invoices as expired"
+
 // CreateInvoice creates an invoice and its e-mail preview (POST
 // /change/invoice/preview/, section 3.4); the invoice is "created" and can
 // be paid at URL, or e-mailed with SendInvoice. nil means the document's
@@ -269,8 +286,16 @@ type CreatedInvoice struct {
 // оплаты счёт в базе данных": each call creates a new invoice (an obligation
 // to pay), and nothing in table 3.4.1 lets PayKeeper recognise a repeat. It
 // is sent once, also when answered 429 or 503, and a lost or unreadable
-// answer is a *payments.OutcomeUnknownError carrying OrderID: look for the
-// invoice with Invoices before creating another.
+// answer is a *payments.OutcomeUnknownError carrying OrderID.
+//
+// After such an error the invoice cannot be looked up: the document says
+// "Созданному счёту назначается служебный статус created. Счета с этим
+// статусом не возвращаются в запросе истории счетов", and no documented
+// request finds an invoice by its order id (GetInvoice needs the id the lost
+// answer carried). But its payment link went nowhere — only the lost answer
+// carried it, and only SendInvoice e-mails it — so nobody can pay it: create
+// a new invoice. Give invoices an Expiry, so that a lost one lapses; it then
+// appears in Invoices with status expired.
 func (c *Client) CreateInvoice(ctx context.Context, p InvoiceParams) (CreatedInvoice, error) {
 	const op = "invoice-preview"
 	amount, err := money("Amount", p.Amount)
@@ -293,7 +318,10 @@ func (c *Client) CreateInvoice(ctx context.Context, p InvoiceParams) (CreatedInv
 		}
 	}
 	if !p.Expiry.IsZero() {
-		form.Set("expiry", p.Expiry.In(moscow).Format(dateTimeLayout))
+		if !p.Expiry.valid() {
+			return CreatedInvoice{}, &payments.ValidationError{Field: "Expiry", Reason: "not a calendar date"}
+		}
+		form.Set("expiry", p.Expiry.String())
 	}
 	var inv CreatedInvoice
 	_, err = c.post(ctx, write{op: op, path: "/change/invoice/preview/", kind: transport.UnsafeWrite, ref: p.OrderID, form: form,
@@ -303,6 +331,10 @@ func (c *Client) CreateInvoice(ctx context.Context, p InvoiceParams) (CreatedInv
 			return err
 		}})
 	if err != nil {
+		var ou *payments.OutcomeUnknownError
+		if errors.As(err, &ou) {
+			ou.Err = fmt.Errorf("%w; %s", ou.Err, lostInvoiceAdvice)
+		}
 		return CreatedInvoice{}, err
 	}
 	return inv, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -110,4 +111,68 @@ func TestFullRefundIsExplicit(t *testing.T) {
 	}
 	assert.Equal(t, "false", last.Form.Get("partial"))
 	assert.NotContains(t, last.Form, "amount", "a full refund gives no amount (the document)")
+}
+
+// TestInvoiceExpiryIsADate: the document's expiry is YYYY-MM-DD, exclusive.
+func TestInvoiceExpiryIsADate(t *testing.T) {
+	srv := paykeepertest.NewServer(paykeepertest.WithT(t))
+	c := newClient(t, srv)
+	ctx := context.Background()
+	expiry := paykeeper.DateOf(time.Now().AddDate(0, 0, 3))
+	inv, err := c.CreateInvoice(ctx, paykeeper.InvoiceParams{Amount: payments.MustDecimal("990"), OrderID: "A-9", Expiry: expiry})
+	require.NoError(t, err)
+	var sent string
+	for _, r := range srv.Requests() {
+		if r.Op == paykeepertest.OpInvoicePreview {
+			sent = r.Form.Get("expiry")
+		}
+	}
+	assert.Regexp(t, `^\d{4}-\d\d-\d\d$`, sent)
+	assert.Equal(t, expiry.String(), sent)
+	got, err := c.GetInvoice(ctx, inv.ID)
+	require.NoError(t, err)
+	assert.True(t, got.Expiry.Equal(expiry.Start()), "valid until the start of that Moscow day: %v", got.Expiry)
+
+	_, err = c.CreateInvoice(ctx, paykeeper.InvoiceParams{Amount: payments.MustDecimal("1"), Expiry: paykeeper.Date{Year: 2026, Month: 2, Day: 30}})
+	assert.ErrorIs(t, err, payments.ErrInvalidRequest)
+}
+
+// TestLostInvoiceAdviceWorks: the answer to an invoice creation is lost; the
+// invoice exists but, "created", is not in the invoice list — so the error
+// must not send the merchant there, and says what does work.
+func TestLostInvoiceAdviceWorks(t *testing.T) {
+	srv := paykeepertest.NewServer(paykeepertest.WithT(t))
+	c := newClient(t, srv)
+	ctx := context.Background()
+	_, err := c.PaymentSystems(ctx)
+	require.NoError(t, err)
+	_, err = c.Users(ctx) // a token is not needed for reads; fetch one for the POST below
+	require.NoError(t, err)
+	require.NoError(t, c.ChangeSetting(ctx, "support_email", "support@example.com"))
+
+	srv.DropNext(1)
+	_, err = c.CreateInvoice(ctx, paykeeper.InvoiceParams{Amount: payments.MustDecimal("990"), OrderID: "A-LOST"})
+	require.ErrorIs(t, err, payments.ErrOutcomeUnknown)
+	var ou *payments.OutcomeUnknownError
+	require.ErrorAs(t, err, &ou)
+	assert.Equal(t, "A-LOST", ou.Ref)
+	assert.Equal(t, 1, srv.Count(paykeepertest.OpInvoicePreview), "sent once")
+
+	// The invoice was created, and the invoice list indeed does not show it.
+	all := srv.Invoices()
+	require.Len(t, all, 1)
+	assert.Equal(t, paykeepertest.InvoiceCreated, all[0].Status)
+	start, end := week()
+	n := 0
+	for _, err := range c.Invoices(ctx, paykeeper.InvoiceFilter{Start: start, End: end,
+		Statuses: []paykeeper.InvoiceStatus{paykeeper.InvoiceSent, paykeeper.InvoicePaid, paykeeper.InvoiceExpired}}) {
+		require.NoError(t, err)
+		n++
+	}
+	assert.Zero(t, n, "the document: created invoices are not returned by the history")
+	for _, err := range c.Invoices(ctx, paykeeper.InvoiceFilter{Start: start, End: end, Statuses: []paykeeper.InvoiceStatus{paykeeper.InvoiceCreated}}) {
+		assert.ErrorIs(t, err, payments.ErrInvalidRequest, "asking the list for created invoices is refused")
+	}
+	assert.Contains(t, err.Error(), "not returned by the invoice list")
+	assert.Contains(t, err.Error(), "create a new invoice")
 }

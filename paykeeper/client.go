@@ -46,7 +46,8 @@ func (c Credentials) LogValue() slog.Value {
 }
 
 // Client talks to one merchant's PayKeeper server. It is safe for concurrent
-// use; the security token it holds is shared by all callers.
+// use; the security token it holds is shared by all callers. Close it when
+// done to release its idle connections.
 type Client struct {
 	t   *transport.Client
 	tok *tokenCache
@@ -78,6 +79,11 @@ func New(cred Credentials, opts ...payments.Option) (*Client, error) {
 	}
 	return &Client{t: t, tok: &tokenCache{lifetime: TokenLifetime, now: time.Now}}, nil
 }
+
+// Close releases the client's idle connections (and the goroutines that keep
+// them). Later calls fail before anything is sent; calls in flight finish.
+// It is safe to call more than once and returns nil.
+func (c *Client) Close() error { return c.t.Close() }
 
 // tokenCache holds the security token: one fetch at a time, shared by every
 // caller waiting for it.
@@ -595,4 +601,12 @@ func decodeOne[T any](c *Client, op string, resp *transport.Response, build func
 		return zero, c.t.Malformed(op, resp.Status, resp.Body, r.err)
 	}
 	return v, nil
+}
+
+// checkCtx refuses a nil context before anything else.
+func checkCtx(ctx context.Context) error {
+	if ctx == nil {
+		return payments.ErrNilContext
+	}
+	return nil
 }

@@ -26,6 +26,9 @@ type ExportFilter struct {
 // memory, and returns the bytes written. A read; a failure after the first
 // byte reached w is not retried (w holds a partial file).
 func (c *Client) ExportPayments(ctx context.Context, w io.Writer, f ExportFilter) (int64, error) {
+	if err := checkCtx(ctx); err != nil {
+		return 0, err
+	}
 	if w == nil {
 		return 0, &payments.ValidationError{Field: "w", Reason: "nil writer"}
 	}

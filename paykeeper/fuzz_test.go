@@ -147,6 +147,7 @@ func FuzzClientAnswers(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer c.Close()
 		ctx := context.Background()
 		secrets := []string{password, "ZGVtbzpmdXp6LXNlY3JldC1wdw==", token}
 

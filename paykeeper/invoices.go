@@ -44,6 +44,9 @@ func readInvoice(r *record) Invoice {
 // GetInvoice returns an invoice by its id (GET /info/invoice/byid/). An
 // unknown id ("Счёт не найден.") is payments.ErrNotFound. A read; always safe.
 func (c *Client) GetInvoice(ctx context.Context, id string) (Invoice, error) {
+	if err := checkCtx(ctx); err != nil {
+		return Invoice{}, err
+	}
 	if err := checkID("id", id); err != nil {
 		return Invoice{}, err
 	}
@@ -99,6 +102,9 @@ type InvoiceCounts struct {
 // CountInvoices counts invoices by status (GET /info/invoice/listcount/).
 // A read; always safe.
 func (c *Client) CountInvoices(ctx context.Context, f InvoiceFilter) (InvoiceCounts, error) {
+	if err := checkCtx(ctx); err != nil {
+		return InvoiceCounts{}, err
+	}
 	q, err := f.query()
 	if err != nil {
 		return InvoiceCounts{}, err
@@ -298,6 +304,9 @@ const lostInvoiceAdvice = "an invoice in the \"created\" state is not returned b
 // appears in Invoices with status expired.
 func (c *Client) CreateInvoice(ctx context.Context, p InvoiceParams) (CreatedInvoice, error) {
 	const op = "invoice-preview"
+	if err := checkCtx(ctx); err != nil {
+		return CreatedInvoice{}, err
+	}
 	amount, err := money("Amount", p.Amount)
 	if err != nil {
 		return CreatedInvoice{}, err
@@ -394,6 +403,9 @@ func checkText(field, v string) error {
 // is sent once; a lost answer is payments.ErrOutcomeUnknown: GetInvoice
 // tells (sent, or still created) before trying again.
 func (c *Client) SendInvoice(ctx context.Context, id string) error {
+	if err := checkCtx(ctx); err != nil {
+		return err
+	}
 	if err := checkID("id", id); err != nil {
 		return err
 	}
@@ -409,6 +421,9 @@ func (c *Client) SendInvoice(ctx context.Context, id string) error {
 // the document covers it; by its nature revoking twice revokes once, and a
 // revoke only stops money from coming. GetInvoice shows the result (expired).
 func (c *Client) RevokeInvoice(ctx context.Context, id string) error {
+	if err := checkCtx(ctx); err != nil {
+		return err
+	}
 	if err := checkID("id", id); err != nil {
 		return err
 	}

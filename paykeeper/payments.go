@@ -85,6 +85,10 @@ func (c *Client) Payments(ctx context.Context, f PaymentFilter) iter.Seq2[Paymen
 func pages[T any](ctx context.Context, c *Client, op, path string, q url.Values, qerr error, size int, build func(*record) T) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		var zero T
+		if err := checkCtx(ctx); err != nil {
+			yield(zero, err)
+			return
+		}
 		if qerr != nil {
 			yield(zero, qerr)
 			return
@@ -129,6 +133,9 @@ type PaymentCounts struct {
 // objects in a row; that form and a single object are both read.
 // A read; always safe.
 func (c *Client) CountPayments(ctx context.Context, f PaymentFilter) (PaymentCounts, error) {
+	if err := checkCtx(ctx); err != nil {
+		return PaymentCounts{}, err
+	}
 	q, err := period(f.Start, f.End)
 	if err != nil {
 		return PaymentCounts{}, err
@@ -179,6 +186,9 @@ func (c *Client) CountPayments(ctx context.Context, f PaymentFilter) (PaymentCou
 // always safe.
 func (c *Client) GetPayment(ctx context.Context, id string) (Payment, error) {
 	const op = "payment-byid"
+	if err := checkCtx(ctx); err != nil {
+		return Payment{}, err
+	}
 	if err := checkID("id", id); err != nil {
 		return Payment{}, err
 	}
@@ -211,6 +221,9 @@ func (c *Client) GetPayment(ctx context.Context, id string) (Payment, error) {
 // /info/options/byid/): client_ip, client_email, RRN, APPROVAL_CODE, a
 // masked CARD_NUMBER, 3DSECURE... A read; always safe.
 func (c *Client) PaymentOptions(ctx context.Context, id string) (map[string]string, error) {
+	if err := checkCtx(ctx); err != nil {
+		return nil, err
+	}
 	if err := checkID("id", id); err != nil {
 		return nil, err
 	}
@@ -239,6 +252,9 @@ type PaymentParam struct {
 // PaymentParams returns the payment's optional parameters (GET
 // /info/params/byid/). A read; always safe.
 func (c *Client) PaymentParams(ctx context.Context, id string) ([]PaymentParam, error) {
+	if err := checkCtx(ctx); err != nil {
+		return nil, err
+	}
 	if err := checkID("id", id); err != nil {
 		return nil, err
 	}
@@ -260,6 +276,9 @@ type HTTPLogEntry struct {
 // PaymentHTTPLog returns the HTTP requests logged for a payment (GET
 // /info/httplog/byid/). A read; always safe.
 func (c *Client) PaymentHTTPLog(ctx context.Context, id string) ([]HTTPLogEntry, error) {
+	if err := checkCtx(ctx); err != nil {
+		return nil, err
+	}
 	if err := checkID("id", id); err != nil {
 		return nil, err
 	}
@@ -288,6 +307,9 @@ type Refund struct {
 // After a refund whose outcome is unknown, this is where to look.
 // A read; always safe.
 func (c *Client) Refunds(ctx context.Context, paymentID string) ([]Refund, error) {
+	if err := checkCtx(ctx); err != nil {
+		return nil, err
+	}
 	if err := checkID("paymentID", paymentID); err != nil {
 		return nil, err
 	}
@@ -340,6 +362,9 @@ type RefundParams struct {
 // lost is a *payments.OutcomeUnknownError carrying the payment id: read
 // Refunds for that payment (section 2.7) before trying again.
 func (c *Client) RefundPayment(ctx context.Context, p RefundParams) error {
+	if err := checkCtx(ctx); err != nil {
+		return err
+	}
 	if err := checkID("PaymentID", p.PaymentID); err != nil {
 		return err
 	}
@@ -382,6 +407,9 @@ func (c *Client) RefundPayment(ctx context.Context, p RefundParams) error {
 // the merchant's notification handler sees the payment again — which it must
 // take anyway, since PayKeeper repeats notifications until acknowledged.
 func (c *Client) ResetNotificationCounter(ctx context.Context, paymentID string) error {
+	if err := checkCtx(ctx); err != nil {
+		return err
+	}
 	if err := checkID("paymentID", paymentID); err != nil {
 		return err
 	}
@@ -401,6 +429,9 @@ func (c *Client) ResetNotificationCounter(ctx context.Context, paymentID string)
 // answer is payments.ErrOutcomeUnknown: read GetPayment (a captured hold is
 // success) before trying again.
 func (c *Client) CapturePayment(ctx context.Context, paymentID string) error {
+	if err := checkCtx(ctx); err != nil {
+		return err
+	}
 	if err := checkID("paymentID", paymentID); err != nil {
 		return err
 	}
@@ -413,6 +444,9 @@ func (c *Client) CapturePayment(ctx context.Context, paymentID string) error {
 // as "5a3a*" work) created between from and to (GET /info/payments/search/).
 // Not in the document: from observed use (see spec notes). A read; always safe.
 func (c *Client) SearchPayments(ctx context.Context, query string, from, to time.Time) ([]Payment, error) {
+	if err := checkCtx(ctx); err != nil {
+		return nil, err
+	}
 	if query == "" {
 		return nil, &payments.ValidationError{Field: "query", Reason: "empty"}
 	}

@@ -39,6 +39,7 @@ func echoClient(t *testing.T, status int, wrap func(echo string) string) *Client
 	})
 	c, err := New(Credentials{User: "demo", Password: testPassword}, payments.WithBaseURL(base), payments.WithTransport(mock), payments.WithTestTiming())
 	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
 	return c
 }
 
@@ -85,6 +86,7 @@ func TestTruncatedTokenAnswerDoesNotLeakIt(t *testing.T) {
 	srv := paykeepertest.NewServer(paykeepertest.WithT(t))
 	c, err := New(Credentials{User: paykeepertest.DefaultUser, Password: paykeepertest.DefaultPassword}, append(srv.ClientOptions(), payments.WithTestTiming())...)
 	require.NoError(t, err)
+	defer c.Close()
 	tok := srv.Token()
 	srv.TruncateNext(1)
 	err = c.ResetNotificationCounter(context.Background(), srv.AddPayment(paykeepertest.PaymentSpec{Amount: "1.00"}))

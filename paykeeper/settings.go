@@ -24,6 +24,9 @@ type UserSettings struct {
 // UserSettings returns the current user's settings (GET /info/user/settings/).
 // A read; always safe.
 func (c *Client) UserSettings(ctx context.Context) (UserSettings, error) {
+	if err := checkCtx(ctx); err != nil {
+		return UserSettings{}, err
+	}
 	resp, err := c.get(ctx, "user-settings", "/info/user/settings/", nil)
 	if err != nil {
 		return UserSettings{}, err
@@ -44,6 +47,9 @@ type Visit struct {
 // LastVisit returns the user's last visit (GET /info/user/lastvisit/).
 // A read; always safe.
 func (c *Client) LastVisit(ctx context.Context) (Visit, error) {
+	if err := checkCtx(ctx); err != nil {
+		return Visit{}, err
+	}
 	resp, err := c.get(ctx, "user-lastvisit", "/info/user/lastvisit/", nil)
 	if err != nil {
 		return Visit{}, err
@@ -80,6 +86,9 @@ func (s OrganizationSettings) GoString() string { return s.String() }
 // OrganizationSettings returns the cabinet's settings (GET
 // /info/organization/settings/). A read; always safe.
 func (c *Client) OrganizationSettings(ctx context.Context) (OrganizationSettings, error) {
+	if err := checkCtx(ctx); err != nil {
+		return OrganizationSettings{}, err
+	}
 	resp, err := c.get(ctx, "organization-settings", "/info/organization/settings/", nil)
 	if err != nil {
 		return OrganizationSettings{}, err
@@ -108,6 +117,9 @@ type Notice struct {
 // Notices returns the information block's messages (GET
 // /info/organization/notifications/). A read; always safe.
 func (c *Client) Notices(ctx context.Context) ([]Notice, error) {
+	if err := checkCtx(ctx); err != nil {
+		return nil, err
+	}
 	resp, err := c.get(ctx, "organization-notifications", "/info/organization/notifications/", nil)
 	if err != nil {
 		return nil, err
@@ -131,6 +143,9 @@ type FormField struct {
 // FormFields returns the form fields (GET /info/organization/fields/).
 // A read; always safe.
 func (c *Client) FormFields(ctx context.Context) ([]FormField, error) {
+	if err := checkCtx(ctx); err != nil {
+		return nil, err
+	}
 	resp, err := c.get(ctx, "organization-fields", "/info/organization/fields/", nil)
 	if err != nil {
 		return nil, err
@@ -149,6 +164,9 @@ type ReportEmail struct {
 // ReportEmails returns the report mailing list (GET
 // /info/organization/reportemails/). A read; always safe.
 func (c *Client) ReportEmails(ctx context.Context) ([]ReportEmail, error) {
+	if err := checkCtx(ctx); err != nil {
+		return nil, err
+	}
 	resp, err := c.get(ctx, "organization-reportemails", "/info/organization/reportemails/", nil)
 	if err != nil {
 		return nil, err
@@ -168,6 +186,9 @@ type User struct {
 // Users returns the cabinet's users (GET /info/organization/users/).
 // A read; always safe.
 func (c *Client) Users(ctx context.Context) ([]User, error) {
+	if err := checkCtx(ctx); err != nil {
+		return nil, err
+	}
 	resp, err := c.get(ctx, "organization-users", "/info/organization/users/", nil)
 	if err != nil {
 		return nil, err
@@ -192,6 +213,9 @@ var secretSettings = map[string]bool{"informer_seed": true, "smtp_password": tru
 // payments.ErrOutcomeUnknown. Resend safety: safe, resent by the client;
 // setting a value twice sets it once.
 func (c *Client) ChangeSetting(ctx context.Context, name, value string) error {
+	if err := checkCtx(ctx); err != nil {
+		return err
+	}
 	if !changeableSettings[name] {
 		return &payments.ValidationError{Field: "name", Reason: fmt.Sprintf("%q is not a setting the document lets change", name)}
 	}
@@ -224,6 +248,9 @@ type FormFieldChange struct {
 // Resend safety: safe, resent by the client; the same change twice is one
 // change.
 func (c *Client) ChangeFormField(ctx context.Context, f FormFieldChange) error {
+	if err := checkCtx(ctx); err != nil {
+		return err
+	}
 	if f.Name == "" {
 		return &payments.ValidationError{Field: "Name", Reason: "required"}
 	}
@@ -266,6 +293,9 @@ func (c *Client) ChangeFormField(ctx context.Context, f FormFieldChange) error {
 // {"result":"success"} came back. Resend safety: unsafe (a resend may add it
 // twice); a lost answer is ErrOutcomeUnknown: check ReportEmails.
 func (c *Client) AddReportEmail(ctx context.Context, email string) error {
+	if err := checkCtx(ctx); err != nil {
+		return err
+	}
 	if len(email) > maxTextLen {
 		return &payments.ValidationError{Field: "email", Reason: fmt.Sprintf("too long: at most %d characters", maxTextLen)}
 	}
@@ -284,6 +314,9 @@ func (c *Client) AddReportEmail(ctx context.Context, email string) error {
 // address is gone), and the client then reports outcome-unknown, not the
 // refusal.
 func (c *Client) DeleteReportEmail(ctx context.Context, id string) error {
+	if err := checkCtx(ctx); err != nil {
+		return err
+	}
 	if err := checkID("id", id); err != nil {
 		return err
 	}
@@ -313,6 +346,9 @@ func (u NewUser) GoString() string { return u.String() }
 // fail as a duplicate or add twice); a lost answer is ErrOutcomeUnknown:
 // check Users.
 func (c *Client) AddUser(ctx context.Context, u NewUser) error {
+	if err := checkCtx(ctx); err != nil {
+		return err
+	}
 	if u.Login == "" || u.Password == "" {
 		return &payments.ValidationError{Field: "Login/Password", Reason: "required"}
 	}
@@ -346,6 +382,9 @@ func (u UserUpdate) GoString() string { return u.String() }
 // 5.7). nil means {"result":"success"} came back. Resend safety: safe,
 // resent by the client; the same change twice is one change.
 func (c *Client) UpdateUser(ctx context.Context, u UserUpdate) error {
+	if err := checkCtx(ctx); err != nil {
+		return err
+	}
 	if err := checkID("ID", u.ID); err != nil {
 		return err
 	}
@@ -375,6 +414,9 @@ func (c *Client) UpdateUser(ctx context.Context, u UserUpdate) error {
 // resent by the client after a lost answer (which is then outcome-unknown if
 // the resend is refused because the user is gone).
 func (c *Client) DeleteUser(ctx context.Context, id string) error {
+	if err := checkCtx(ctx); err != nil {
+		return err
+	}
 	if err := checkID("id", id); err != nil {
 		return err
 	}

@@ -47,6 +47,9 @@ type Series struct {
 // PaymentSystems lists the payment systems (GET /info/systems/list/).
 // A read; always safe.
 func (c *Client) PaymentSystems(ctx context.Context) ([]PaymentSystem, error) {
+	if err := checkCtx(ctx); err != nil {
+		return nil, err
+	}
 	resp, err := c.get(ctx, "systems-list", "/info/systems/list/", nil)
 	if err != nil {
 		return nil, err
@@ -68,6 +71,9 @@ func period(start, end time.Time) (url.Values, error) {
 // SystemSums returns each payment system's sums for the days start..end
 // (GET /info/systems/sums/). A read; always safe.
 func (c *Client) SystemSums(ctx context.Context, start, end time.Time) ([]SystemSum, error) {
+	if err := checkCtx(ctx); err != nil {
+		return nil, err
+	}
 	q, err := period(start, end)
 	if err != nil {
 		return nil, err
@@ -84,6 +90,9 @@ func (c *Client) SystemSums(ctx context.Context, start, end time.Time) ([]System
 // TotalSums returns the sums of all payment systems for start..end
 // (GET /info/systems/allsum/). A read; always safe.
 func (c *Client) TotalSums(ctx context.Context, start, end time.Time) (Totals, error) {
+	if err := checkCtx(ctx); err != nil {
+		return Totals{}, err
+	}
 	q, err := period(start, end)
 	if err != nil {
 		return Totals{}, err
@@ -102,6 +111,9 @@ func (c *Client) TotalSums(ctx context.Context, start, end time.Time) (Totals, e
 // timestamps are Unix seconds while its example shows milliseconds; both
 // are read. A read; always safe.
 func (c *Client) SystemSeries(ctx context.Context, start, end time.Time) ([]Series, error) {
+	if err := checkCtx(ctx); err != nil {
+		return nil, err
+	}
 	q, err := period(start, end)
 	if err != nil {
 		return nil, err

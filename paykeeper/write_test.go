@@ -103,6 +103,7 @@ func mockAnswers(t testing.TB, a answer) (*Client, *atomic.Int32) {
 	})
 	c, err := New(Credentials{User: "demo", Password: "hunter2-pk"}, payments.WithBaseURL(base), payments.WithTransport(mock), payments.WithTestTiming())
 	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
 	return c, &posts
 }
 

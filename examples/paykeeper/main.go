@@ -65,6 +65,7 @@ func run(ctx context.Context, out io.Writer, env func(string) string) error {
 	if err != nil {
 		return err
 	}
+	defer c.Close() // releases the idle connections
 
 	inv, err := c.CreateInvoice(ctx, paykeeper.InvoiceParams{
 		Amount: payments.MustDecimal("990.00"), ClientID: "Сидоров Сидор", OrderID: "A-1003",

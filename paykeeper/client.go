@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -26,7 +27,8 @@ const provider = "paykeeper"
 const TokenLifetime = 24 * time.Hour
 
 // Credentials are the personal-cabinet login and password (HTTP Basic on
-// every request). They never print themselves.
+// every request). They never print the password, whatever the fmt verb or
+// slog handler.
 type Credentials struct {
 	User     string
 	Password string
@@ -40,6 +42,10 @@ func (c Credentials) String() string {
 // GoString shows the user only.
 func (c Credentials) GoString() string { return c.String() }
 
+// Format prints String for every verb: %d, %x and the others would
+// otherwise print the fields, the password among them.
+func (c Credentials) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, c.String()) }
+
 // LogValue shows the user only.
 func (c Credentials) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("user", c.User), slog.String("password", "[REDACTED]"))
@@ -47,10 +53,12 @@ func (c Credentials) LogValue() slog.Value {
 
 // Client talks to one merchant's PayKeeper server. It is safe for concurrent
 // use; the security token it holds is shared by all callers. Close it when
-// done to release its idle connections.
+// done to release its idle connections. It never prints its credentials or
+// the token, whatever the fmt verb or slog handler.
 type Client struct {
-	t   *transport.Client
-	tok *tokenCache
+	t    *transport.Client
+	tok  *tokenCache
+	user string // for printing
 }
 
 // New returns a client for the cabinet at the base URL given with
@@ -77,13 +85,38 @@ func New(cred Credentials, opts ...payments.Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{t: t, tok: &tokenCache{lifetime: TokenLifetime, now: time.Now}}, nil
+	return &Client{t: t, tok: &tokenCache{lifetime: TokenLifetime, now: time.Now}, user: cred.User}, nil
 }
 
 // Close releases the client's idle connections (and the goroutines that keep
 // them). Later calls fail before anything is sent; calls in flight finish.
 // It is safe to call more than once and returns nil.
 func (c *Client) Close() error { return c.t.Close() }
+
+// String names the cabinet and the user, never the password or the token.
+func (c Client) String() string {
+	base := ""
+	if c.t != nil {
+		base = c.t.BaseURL().String()
+	}
+	return "paykeeper.Client{BaseURL: " + base + ", User: " + c.user + ", Password: [REDACTED]}"
+}
+
+// GoString is String.
+func (c Client) GoString() string { return c.String() }
+
+// Format prints String for every verb, so that no verb (%s, %d, %x...)
+// prints the fields, where the Authorization value and the token live.
+func (c Client) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, c.String()) }
+
+// LogValue names the cabinet and the user only.
+func (c Client) LogValue() slog.Value {
+	base := ""
+	if c.t != nil {
+		base = c.t.BaseURL().String()
+	}
+	return slog.GroupValue(slog.String("base_url", base), slog.String("user", c.user), slog.String("password", "[REDACTED]"))
+}
 
 // tokenCache holds the security token: one fetch at a time, shared by every
 // caller waiting for it.

@@ -1,9 +1,12 @@
 package paykeeper
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -20,6 +23,56 @@ const (
 	testPassword = "hunter2-pk"
 	testToken    = "fd50e47596cff6c63c7ea0a633c0d2a8"
 )
+
+// printings renders v every way a merchant might print or log it.
+func printings(v any) map[string]string {
+	out := map[string]string{}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%d", "%x", "%X", "%q", "%10.3v", "%T"} {
+		out[verb] = fmt.Sprintf(verb, v)
+	}
+	out["nested %+v"] = fmt.Sprintf("%+v", struct{ V any }{v})
+	out["nested %d"] = fmt.Sprintf("%d", []any{v})
+	out["Sprint"] = fmt.Sprint(v)
+	for name, h := range map[string]func(io.Writer) slog.Handler{
+		"slog text": func(w io.Writer) slog.Handler { return slog.NewTextHandler(w, nil) },
+		"slog json": func(w io.Writer) slog.Handler { return slog.NewJSONHandler(w, nil) },
+	} {
+		var b bytes.Buffer
+		slog.New(h(&b)).Info("x", "v", v)
+		out[name] = b.String()
+	}
+	return out
+}
+
+// TestSecretsNeverPrint: every paykeeper type that holds a secret, printed
+// with every fmt verb and through slog's text and JSON handlers, shows none.
+func TestSecretsNeverPrint(t *testing.T) {
+	basic := base64.StdEncoding.EncodeToString([]byte("demo:" + testPassword))
+	c, _ := mockAnswers(t, answer{200, `{"result":"success"}`, nil})
+	require.NoError(t, c.ResetNotificationCounter(context.Background(), "1")) // the token is held now
+	secrets := []string{testPassword, basic, testToken, "seed-secret", "smtp-secret", "user-secret"}
+
+	values := map[string]any{
+		"Credentials":          Credentials{User: "demo", Password: testPassword},
+		"*Credentials":         &Credentials{User: "demo", Password: testPassword},
+		"*Client":              c,
+		"Client":               *c,
+		"OrganizationSettings": OrganizationSettings{ShopName: "s", InformerSeed: "seed-secret", SMTPPassword: "smtp-secret", All: map[string]string{"informer_seed": "seed-secret", "smtp_password": "smtp-secret"}},
+		"NewUser":              NewUser{Login: "a", Password: "user-secret"},
+		"UserUpdate":           UserUpdate{ID: "2", Password: "user-secret"},
+	}
+	for name, v := range values {
+		for how, out := range printings(v) {
+			for _, s := range secrets {
+				assert.NotContains(t, out, s, "%s printed with %s", name, how)
+			}
+		}
+	}
+	// Still useful: the user, the cabinet.
+	assert.Contains(t, fmt.Sprint(c), "demo")
+	assert.Contains(t, fmt.Sprint(c), base)
+	assert.Contains(t, fmt.Sprint(Credentials{User: "demo"}), "demo")
+}
 
 // echo answers every request (the token route excepted) with status and a
 // body that repeats the request: its Authorization header and its form.

@@ -3,6 +3,8 @@ package paykeeper
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/url"
 	"strconv"
 	"strings"
@@ -82,6 +84,17 @@ func (s OrganizationSettings) String() string {
 
 // GoString is String.
 func (s OrganizationSettings) GoString() string { return s.String() }
+
+// Format prints String for every verb: %d, %x and the others would
+// otherwise print the fields, the secret word and All among them.
+func (s OrganizationSettings) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, s.String()) }
+
+// LogValue hides the secret word and the SMTP password (and leaves All out).
+func (s OrganizationSettings) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("shopname", s.ShopName), slog.String("shopdomain", s.ShopDomain),
+		slog.String("informer_type", s.InformerType), slog.String("informer_url", s.InformerURL),
+		slog.String("informer_seed", "[REDACTED]"), slog.String("smtp_password", "[REDACTED]"))
+}
 
 // OrganizationSettings returns the cabinet's settings (GET
 // /info/organization/settings/). A read; always safe.
@@ -341,6 +354,15 @@ func (u NewUser) String() string {
 // GoString is String.
 func (u NewUser) GoString() string { return u.String() }
 
+// Format prints String for every verb (%d would print the password).
+func (u NewUser) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, u.String()) }
+
+// LogValue hides the password.
+func (u NewUser) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("login", u.Login), slog.String("password", "[REDACTED]"),
+		slog.Int("refunds", u.Refunds), slog.Bool("admin", u.Admin))
+}
+
 // AddUser adds a cabinet user (POST /change/user/add/, section 5.6). nil
 // means {"result":"success"} came back. Resend safety: unsafe (a resend may
 // fail as a duplicate or add twice); a lost answer is ErrOutcomeUnknown:
@@ -377,6 +399,14 @@ func (u UserUpdate) String() string {
 
 // GoString is String.
 func (u UserUpdate) GoString() string { return u.String() }
+
+// Format prints String for every verb (%d would print the password).
+func (u UserUpdate) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, u.String()) }
+
+// LogValue hides the password.
+func (u UserUpdate) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("id", u.ID), slog.String("login", u.Login), slog.String("password", "[REDACTED]"))
+}
 
 // UpdateUser changes a cabinet user (POST /change/user/update/, section
 // 5.7). nil means {"result":"success"} came back. Resend safety: safe,

@@ -56,9 +56,10 @@ func (c Credentials) LogValue() slog.Value {
 // done to release its idle connections. It never prints its credentials or
 // the token, whatever the fmt verb or slog handler.
 type Client struct {
-	t    *transport.Client
-	tok  *tokenCache
-	user string // for printing
+	t       *transport.Client
+	tok     *tokenCache
+	lookups *flight // GetPayment calls of notification confirmations, coalesced by id
+	user    string  // for printing
 }
 
 // New returns a client for the cabinet at the base URL given with
@@ -85,7 +86,7 @@ func New(cred Credentials, opts ...payments.Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{t: t, tok: &tokenCache{lifetime: TokenLifetime, now: time.Now}, user: cred.User}, nil
+	return &Client{t: t, tok: &tokenCache{lifetime: TokenLifetime, now: time.Now}, lookups: &flight{}, user: cred.User}, nil
 }
 
 // Close releases the client's idle connections (and the goroutines that keep

@@ -40,20 +40,40 @@ func Example() {
 	// 100.00 1400.00 partially_refunded succeeded
 }
 
-// Receive PayKeeper's payment notification: the handler checks the key and
-// answers "OK <md5(id+secret)>" only when the merchant's function succeeds.
+// Receive PayKeeper's payment notification: the handler checks the id and
+// sum forms and the key, confirms the payment through the API with the
+// client, and answers "OK <md5(id+secret)>" only when the merchant's
+// function succeeds.
 func ExampleNotificationHandler() {
-	h := &paykeeper.NotificationHandler{Secret: "s3cr3t", Handle: func(_ context.Context, n paykeeper.Notification) error {
-		fmt.Println("paid:", n.ID, n.SumText, n.OrderID)
+	srv := paykeepertest.NewServer() // stands in for name.server.paykeeper.ru
+	defer srv.Close()
+	c, err := paykeeper.New(paykeeper.Credentials{User: paykeepertest.DefaultUser, Password: paykeepertest.DefaultPassword}, srv.ClientOptions()...)
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close()
+	id := srv.AddPayment(paykeepertest.PaymentSpec{Amount: "100.00", ClientID: "Иванов Иван", OrderID: "ORDER-42"})
+
+	h := &paykeeper.NotificationHandler{Secret: "s3cr3t", Client: c, Handle: func(_ context.Context, n paykeeper.Notification) error {
+		fmt.Println("paid:", n.SumText, n.OrderID, n.Payment.Status)
 		return nil // idempotent: the same payment may be notified again
 	}}
-	form := paykeepertest.NotificationForm(map[string]string{"id": "301", "sum": "100.00", "clientid": "Иванов Иван", "orderid": "ORDER-42"}, "s3cr3t")
-	req := httptest.NewRequest("POST", "/paykeeper", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, req)
-	fmt.Println(w.Code, w.Body.String())
+	if err := h.Validate(); err != nil {
+		panic(err)
+	}
+	post := func(fields map[string]string) {
+		form := paykeepertest.NotificationForm(fields, "s3cr3t")
+		req := httptest.NewRequest("POST", "/paykeeper", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		fmt.Println(w.Code, w.Body.String() == paykeeper.AckNotification(fields["id"], "s3cr3t"))
+	}
+	post(map[string]string{"id": id, "sum": "100.00", "clientid": "Иванов Иван", "orderid": "ORDER-42"})
+	// The same key re-cut into another payment and sum: the API has no such payment.
+	post(map[string]string{"id": id[:len(id)-1], "sum": id[len(id)-1:] + "100.00", "clientid": "Иванов Иван", "orderid": "ORDER-42"})
 	// Output:
-	// paid: 301 100.00 ORDER-42
-	// 200 OK ae837258fb03b8e2c6d4873963f2d56b
+	// paid: 100.00 ORDER-42 success
+	// 200 true
+	// 403 false
 }

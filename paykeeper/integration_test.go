@@ -114,15 +114,17 @@ func TestInvoiceLifecycleAndNotification(t *testing.T) {
 		mu  sync.Mutex
 		got []paykeeper.Notification
 	)
-	hook := httptest.NewServer(&paykeeper.NotificationHandler{Secret: "seed-word", Handle: func(_ context.Context, n paykeeper.Notification) error {
+	handler := &paykeeper.NotificationHandler{Secret: "seed-word", Handle: func(_ context.Context, n paykeeper.Notification) error {
 		mu.Lock()
 		got = append(got, n)
 		mu.Unlock()
 		return nil
-	}})
+	}}
+	hook := httptest.NewServer(handler)
 	defer hook.Close()
 	srv := paykeepertest.NewServer(paykeepertest.WithT(t), paykeepertest.WithNotifications(hook.URL, "seed-word"))
 	c := newClient(t, srv)
+	handler.Client = c // confirms each notification through the API
 	ctx := context.Background()
 
 	inv, err := c.CreateInvoice(ctx, paykeeper.InvoiceParams{Amount: payments.MustDecimal("990"), ClientID: "Сидоров", OrderID: "A-7",
@@ -148,6 +150,8 @@ func TestInvoiceLifecycleAndNotification(t *testing.T) {
 	sum, _ := got[0].Sum.StringFixed(2)
 	assert.Equal(t, "990.00", sum)
 	assert.Equal(t, "A-7", got[0].OrderID)
+	require.NotNil(t, got[0].Payment, "confirmed through the API")
+	assert.Equal(t, paymentID, got[0].Payment.ID)
 	mu.Unlock()
 	res := srv.Notifications()
 	require.Len(t, res, 1)

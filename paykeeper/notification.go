@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"net/url"
@@ -26,13 +27,18 @@ import (
 // ID is the PAYMENT id, not the invoice id: an invoice's paymentid points to
 // it, and refunds and captures take it.
 //
-// The signature only proves that PayKeeper sent these values. The merchant
-// must still check that Sum, ClientID and OrderID match its own order
-// (PayKeeper's docs: "Обязательно нужно проверять, что sum, clientid и
-// orderid соответствуют друг другу в вашей информационной системе").
+// The signature does not even prove that PayKeeper sent these values: it is
+// md5(id + sum + clientid + orderid + secret) with no separators, so a
+// genuine notification for payment 301 of 100.00 can be re-cut into one for
+// payment 30 of 1100.00 with the same key. NotificationHandler therefore
+// confirms each notification through the API (Payment holds what the API
+// said) before the merchant's function sees it. The merchant must still
+// check that Sum, ClientID and OrderID match its own order (PayKeeper's
+// docs: "Обязательно нужно проверять, что sum, clientid и orderid
+// соответствуют друг другу в вашей информационной системе").
 //
-// String, GoString and Format print a card number only masked, whatever the
-// field it was sent in, and never print Key.
+// String, GoString, Format and LogValue print a card number only masked,
+// whatever the field it was sent in, and never print Key.
 type Notification struct {
 	ID          string           // id: the payment id (not the invoice id)
 	Sum         payments.Decimal // sum, parsed
@@ -59,6 +65,11 @@ type Notification struct {
 	// Fields holds every field of the form, known or not (the first value of
 	// each), e.g. pk_hostname, bank_payer_id, bank_operation_datetime.
 	Fields map[string]string
+	// Payment is the payment as GetPayment returned it when
+	// NotificationHandler confirmed the notification: its id, amount and
+	// order id equal the notification's and its money was taken. nil from
+	// ParseNotification, and from a handler with SkipConfirmation.
+	Payment *Payment
 }
 
 var (
@@ -66,9 +77,13 @@ var (
 	// match: not from PayKeeper, or a different secret word.
 	ErrBadSignature = errors.New("paykeeper: notification signature mismatch")
 	// ErrNotificationInvalid is the error of a notification that cannot be
-	// read: a required field (id, sum, key) missing or repeated, or a sum
-	// that is not a number.
+	// read: a required field (id, sum, key) missing or repeated, an id that
+	// is not a payment number, or a sum without exactly two decimals.
 	ErrNotificationInvalid = errors.New("paykeeper: invalid notification")
+	// ErrNotConfirmed is the error of a notification the API does not
+	// confirm: no such payment, or one whose id, sum, order id or status
+	// differ — a forgery (see Notification) or a notification to refuse.
+	ErrNotConfirmed = errors.New("paykeeper: notification not confirmed by the API")
 )
 
 // errNotificationNoSecret is returned when there is no secret to verify with:
@@ -86,16 +101,19 @@ var notificationSigned = []string{"id", "sum", "clientid", "orderid", "key"}
 // body of the POST. It needs id, sum and key and a non-empty secret (the
 // cabinet's informer_seed).
 //
-// The key is md5(id + sum + clientid + orderid + secret) in hex; missing
-// clientid and orderid count as empty. PayKeeper sends sum with two decimals
-// ("100.00"), and its own modules sign either the raw sum or the sum
-// re-formatted to two decimals, which agree only when the raw value has two
-// decimals; so the key is checked against the raw sum first, then against
-// the sum with exactly two decimals ("100" → "100.00"). The comparison is in
-// constant time and ignores the case of the hex digits.
+// Before the signature it checks the form of the two fields that a re-cut
+// signature moves characters between: id must be a payment number (digits,
+// no leading zero, at most 20) and sum must have exactly two decimals, as
+// PayKeeper sends it ("100.00": no leading zero, positive). This leaves a
+// forger only the re-cuts that keep both forms (301 + 100.00 → 30 +
+// 1100.00), which NotificationHandler catches through the API.
 //
-// Errors: ErrNotificationInvalid for a missing or repeated field or an
-// unreadable sum, ErrBadSignature for a key that does not match.
+// The key is md5(id + sum + clientid + orderid + secret) in hex, over the
+// values as sent; missing clientid and orderid count as empty. The
+// comparison is in constant time and ignores the case of the hex digits.
+//
+// Errors: ErrNotificationInvalid for a missing or repeated field or an id or
+// sum of the wrong form, ErrBadSignature for a key that does not match.
 func ParseNotification(form url.Values, secret string) (Notification, error) {
 	if secret == "" {
 		return Notification{}, errNotificationNoSecret
@@ -113,20 +131,18 @@ func ParseNotification(form url.Values, secret string) (Notification, error) {
 		return Notification{}, fmt.Errorf("%w: sum missing", ErrNotificationInvalid)
 	case key == "":
 		return Notification{}, fmt.Errorf("%w: key missing", ErrNotificationInvalid)
+	case !notificationID(id):
+		return Notification{}, fmt.Errorf("%w: id %q is not a payment number", ErrNotificationInvalid, payments.MaskPAN(notificationClip(id)))
+	case !notificationSum(sum):
+		return Notification{}, fmt.Errorf("%w: sum %q does not have exactly two decimals", ErrNotificationInvalid, notificationClip(sum))
 	}
-	dec, decErr := payments.ParseDecimal(strings.TrimSpace(sum))
-	got := []byte(strings.ToLower(key))
-	ok := subtle.ConstantTimeCompare(got, []byte(notificationMD5(id, sum, clientID, orderID, secret))) == 1
-	if !ok && decErr == nil {
-		if fixed, err := dec.StringFixed(2); err == nil && fixed != sum {
-			ok = subtle.ConstantTimeCompare(got, []byte(notificationMD5(id, fixed, clientID, orderID, secret))) == 1
-		}
-	}
-	if !ok {
-		return Notification{}, fmt.Errorf("%w (payment id %q)", ErrBadSignature, payments.MaskPAN(notificationClip(id)))
-	}
-	if decErr != nil {
+	dec, err := payments.ParseDecimal(sum)
+	if err != nil {
 		return Notification{}, fmt.Errorf("%w: sum %q is not a number", ErrNotificationInvalid, notificationClip(sum))
+	}
+	got := []byte(strings.ToLower(key))
+	if subtle.ConstantTimeCompare(got, []byte(notificationMD5(id, sum, clientID, orderID, secret))) != 1 {
+		return Notification{}, fmt.Errorf("%w (payment id %q)", ErrBadSignature, id)
 	}
 
 	n := Notification{
@@ -158,6 +174,24 @@ func ParseNotification(form url.Values, secret string) (Notification, error) {
 		}
 	}
 	return n, nil
+}
+
+// notificationID reports a payment number: 1 to 20 digits, no leading zero.
+func notificationID(s string) bool {
+	return len(s) <= maxIDDigits && allDigits(s) && s[0] != '0'
+}
+
+// notificationSum reports a positive amount with exactly two decimals and
+// no leading zero: "100.00", "0.50"; not "100", "100.0", "0100.00", "0.00".
+func notificationSum(s string) bool {
+	whole, frac, ok := strings.Cut(s, ".")
+	if !ok || len(frac) != 2 || !allDigits(frac) || !allDigits(whole) || len(whole) > 15 {
+		return false
+	}
+	if len(whole) > 1 && whole[0] == '0' {
+		return false
+	}
+	return whole != "0" || frac != "00"
 }
 
 // AckNotification returns the one reply PayKeeper takes as "received":
@@ -199,16 +233,29 @@ func notificationClip(s string) string {
 }
 
 // NotificationHandler receives PayKeeper's POST notifications. Mount it at
-// the informer_url set in the cabinet (informer_type post) and set Secret to
-// the informer_seed. For each request it:
+// the informer_url set in the cabinet (informer_type post), set Secret to
+// the informer_seed and Client to a client of the same cabinet. For each
+// request it:
 //
-//  1. refuses anything but POST (405) and a body that is not
+//  1. refuses a handler without Secret, Handle, and Client or
+//     SkipConfirmation (500: see Validate);
+//  2. refuses anything but POST (405) and a body that is not
 //     application/x-www-form-urlencoded (415);
-//  2. reads at most MaxBodyBytes (413 above that) and parses the form (400);
-//  3. checks id, sum and key (400 when missing) and the signature
-//     (ErrBadSignature, 403) — see ParseNotification;
-//  4. calls Handle, and when it returns nil answers 200 with exactly
-//     AckNotification(id, Secret) as a text/plain body.
+//  3. reads at most MaxBodyBytes (413 above that) and parses the form (400);
+//  4. checks id (a payment number) and sum (exactly two decimals), then the
+//     key signature (ErrBadSignature, 403) — see ParseNotification. Nothing
+//     so far costs an API request, so forged notifications do not spend the
+//     account's rate limit;
+//  5. confirms the notification through the API: Client.GetPayment of its
+//     id must return a payment with the same id, sum (pay_amount) and order
+//     id, whose money was taken (obtained, success, stuck or
+//     partially_refunded). A payment the API does not know or that differs
+//     is refused (ErrNotConfirmed, 403); an API that cannot answer is 503, so
+//     PayKeeper sends the notification again. Concurrent notifications of
+//     one payment id share one lookup;
+//  6. calls Handle with the notification and its confirmed Payment, and
+//     when it returns nil answers 200 with exactly AckNotification(id,
+//     Secret) as a text/plain body.
 //
 // Every other outcome (a Handle error answers 500) is a reply PayKeeper does
 // not accept, so it sends the notification again later; a payment never
@@ -220,11 +267,26 @@ func notificationClip(s string) string {
 // the invoice id) and return nil again for a payment already recorded, so
 // that it is acknowledged. Handle must also check that Sum, ClientID and
 // OrderID match the merchant's own order before delivering anything: the
-// signature proves the sender, not that the payment is for the right order
-// or amount. A Notification with Hold set is authorised but not captured.
+// API confirms the payment, not that it is for the right order or amount of
+// the merchant's. A Notification with Hold set is authorised but not
+// captured.
+//
+// It never prints Secret, whatever the fmt verb or slog handler.
 type NotificationHandler struct {
 	// Secret is the cabinet's informer_seed. Required.
 	Secret string
+	// Client confirms each notification through the API before Handle sees
+	// it (step 5). Required unless SkipConfirmation.
+	Client *Client
+	// SkipConfirmation hands notifications to Handle on the strength of
+	// their signature alone, without asking the API, and Client is not used.
+	// The merchant gives up the one defence against re-cut signatures: a
+	// genuine notification for payment 301 of 100.00 can be replayed by
+	// anyone who saw it as payment 30 of 1100.00, with a valid key, and
+	// Handle receives it (Notification.Payment is nil). Set it only when
+	// Handle itself looks every payment up (GetPayment) and compares id,
+	// sum, order id and status before acting on it.
+	SkipConfirmation bool
 	// Handle is the merchant's function. Required. It must be idempotent
 	// (see NotificationHandler); a non-nil error makes PayKeeper retry.
 	Handle func(ctx context.Context, n Notification) error
@@ -232,9 +294,61 @@ type NotificationHandler struct {
 	MaxBodyBytes int64
 }
 
+// Validate reports a handler that cannot work safely, as a
+// *payments.ValidationError: no Secret, no Handle, or neither a Client to
+// confirm notifications nor an explicit SkipConfirmation. Call it at
+// start-up; HandleNotification refuses every request of such a handler
+// (500).
+func (h *NotificationHandler) Validate() error {
+	switch {
+	case h == nil:
+		return &payments.ValidationError{Field: "NotificationHandler", Reason: "nil"}
+	case h.Secret == "":
+		return &payments.ValidationError{Field: "Secret", Reason: "required: the cabinet's informer_seed"}
+	case h.Handle == nil:
+		return &payments.ValidationError{Field: "Handle", Reason: "required"}
+	case h.Client == nil && !h.SkipConfirmation:
+		return &payments.ValidationError{Field: "Client", Reason: "required to confirm notifications through the API (a valid signature can be re-cut into another payment and sum); " +
+			"set SkipConfirmation only if Handle confirms them itself"}
+	}
+	return nil
+}
+
+// String describes the handler without its secret.
+func (h NotificationHandler) String() string {
+	return fmt.Sprintf("paykeeper.NotificationHandler{Secret: %s, Client: %s, SkipConfirmation: %t, Handle: %s, MaxBodyBytes: %d}",
+		redactedIfSet(h.Secret), setOrNil(h.Client != nil), h.SkipConfirmation, setOrNil(h.Handle != nil), h.MaxBodyBytes)
+}
+
+// GoString is String.
+func (h NotificationHandler) GoString() string { return h.String() }
+
+// Format prints String for every verb, so that none prints Secret.
+func (h NotificationHandler) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, h.String()) }
+
+// LogValue describes the handler without its secret.
+func (h NotificationHandler) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("secret", redactedIfSet(h.Secret)), slog.Bool("client", h.Client != nil),
+		slog.Bool("skip_confirmation", h.SkipConfirmation), slog.Int64("max_body_bytes", h.MaxBodyBytes))
+}
+
+func redactedIfSet(s string) string {
+	if s == "" {
+		return `""`
+	}
+	return "[REDACTED]"
+}
+
+func setOrNil(set bool) string {
+	if set {
+		return "set"
+	}
+	return "nil"
+}
+
 // NotificationError is a refused notification, with the HTTP status to
-// answer. It wraps ErrBadSignature (403), ErrNotificationInvalid (400), the
-// error of Handle (500), and so on.
+// answer. It wraps ErrBadSignature (403), ErrNotConfirmed (403),
+// ErrNotificationInvalid (400), the error of Handle (500), and so on.
 type NotificationError struct {
 	Status int
 	Err    error
@@ -276,8 +390,8 @@ func (h *NotificationHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) 
 // body but that; on any other error, 500. Only the first answer counts as an
 // acknowledgement, so PayKeeper re-sends on anything else.
 func (h *NotificationHandler) HandleNotification(r *http.Request) (Notification, error) {
-	if h.Secret == "" || h.Handle == nil {
-		return Notification{}, &NotificationError{http.StatusInternalServerError, errors.New("handler not configured: Secret and Handle are required")}
+	if err := h.Validate(); err != nil {
+		return Notification{}, &NotificationError{http.StatusInternalServerError, fmt.Errorf("handler not configured: %w", err)}
 	}
 	if r.Method != http.MethodPost {
 		return Notification{}, &NotificationError{http.StatusMethodNotAllowed, errors.New("method " + r.Method)}
@@ -319,10 +433,44 @@ func (h *NotificationHandler) HandleNotification(r *http.Request) (Notification,
 	case err != nil:
 		return Notification{}, &NotificationError{http.StatusInternalServerError, err}
 	}
+	if !h.SkipConfirmation {
+		if err := h.confirm(r.Context(), &n); err != nil {
+			return Notification{}, err
+		}
+	}
 	if err := h.Handle(r.Context(), n); err != nil {
 		return n, &NotificationError{http.StatusInternalServerError, err}
 	}
 	return n, nil
+}
+
+// confirm looks the payment up (one lookup for concurrent notifications of
+// one id) and compares it with the notification.
+func (h *NotificationHandler) confirm(ctx context.Context, n *Notification) error {
+	c := h.Client
+	p, err := c.lookups.do(ctx, n.ID, func(ctx context.Context) (Payment, error) { return c.GetPayment(ctx, n.ID) })
+	if errors.Is(err, payments.ErrNotFound) {
+		return &NotificationError{http.StatusForbidden, fmt.Errorf("%w: payment %s unknown to the API", ErrNotConfirmed, n.ID)}
+	}
+	if err != nil {
+		return &NotificationError{http.StatusServiceUnavailable, fmt.Errorf("confirming payment %s: %w", n.ID, err)}
+	}
+	var differs string
+	switch {
+	case p.ID != n.ID:
+		differs = "id"
+	case p.Amount.Cmp(n.Sum) != 0:
+		differs = "sum"
+	case p.OrderID != n.OrderID:
+		differs = "order id"
+	case p.Status.State() != payments.StateSucceeded:
+		differs = "status (" + string(p.Status) + ": the money was not taken)"
+	}
+	if differs != "" {
+		return &NotificationError{http.StatusForbidden, fmt.Errorf("%w: payment %s: the %s differs from the API's", ErrNotConfirmed, n.ID, differs)}
+	}
+	n.Payment = &p
+	return nil
 }
 
 // notificationPlain are the fields String prints without MaskPAN: ids,
@@ -408,6 +556,19 @@ func (n Notification) GoString() string {
 	}
 	b.WriteByte('}')
 	return b.String()
+}
+
+// LogValue is the notification for slog handlers (a JSON handler would
+// otherwise marshal the raw fields): String's pairs, card numbers masked,
+// the key left out.
+func (n Notification) LogValue() slog.Value {
+	pairs := n.notificationPairs()
+	attrs := make([]slog.Attr, 0, len(pairs)+1)
+	for _, p := range pairs {
+		attrs = append(attrs, slog.String(p[0], p[1]))
+	}
+	attrs = append(attrs, slog.Bool("Hold", n.Hold))
+	return slog.GroupValue(attrs...)
 }
 
 // Format makes every fmt verb print String (GoString for %#v), so that no

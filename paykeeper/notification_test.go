@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -18,12 +19,15 @@ import (
 	"github.com/paysdk/payments"
 )
 
-// notificationVectors are the test vectors of the spec (§4.2).
+// notificationVectors are the test vectors of the spec (§4.2). The RAAS one
+// checks the hashes only: its id is not a payment number and its sum has no
+// decimals, so ParseNotification refuses it before the signature.
 var notificationVectors = []struct {
 	name, id, sum, clientID, orderID, secret, key, ack string
+	parses                                             bool
 }{
-	{"spec", "301", "100.00", "Иванов Иван", "ORDER-42", "s3cr3t", "6637eed64399e3c206ad40b2c347c1aa", "OK ae837258fb03b8e2c6d4873963f2d56b"},
-	{"raas", "aaaa-bbbb-cccc-dddd", "10000", "Test client", "123", "verysecretseed", "93664c68d471bb790389a00f4b8409a2", "OK 48d62ebbadd1f3f583f24685fcb5369d"},
+	{"spec", "301", "100.00", "Иванов Иван", "ORDER-42", "s3cr3t", "6637eed64399e3c206ad40b2c347c1aa", "OK ae837258fb03b8e2c6d4873963f2d56b", true},
+	{"raas", "aaaa-bbbb-cccc-dddd", "10000", "Test client", "123", "verysecretseed", "93664c68d471bb790389a00f4b8409a2", "OK 48d62ebbadd1f3f583f24685fcb5369d", false},
 }
 
 func notificationForm(id, sum, clientID, orderID, key string, extra ...string) url.Values {
@@ -56,6 +60,11 @@ func TestNotificationSpecVectors(t *testing.T) {
 		t.Run(v.name, func(t *testing.T) {
 			assert.Equal(t, v.key, notificationMD5(v.id, v.sum, v.clientID, v.orderID, v.secret))
 			assert.Equal(t, v.ack, AckNotification(v.id, v.secret))
+			if !v.parses {
+				_, err := ParseNotification(notificationForm(v.id, v.sum, v.clientID, v.orderID, v.key), v.secret)
+				assert.ErrorIs(t, err, ErrNotificationInvalid)
+				return
+			}
 
 			n, err := ParseNotification(notificationForm(v.id, v.sum, v.clientID, v.orderID, v.key), v.secret)
 			require.NoError(t, err)
@@ -72,7 +81,7 @@ func TestNotificationSpecVectors(t *testing.T) {
 
 			// Through the handler: exactly the ack, 200, text/plain.
 			rec := &notificationRecorder{}
-			h := &NotificationHandler{Secret: v.secret, Handle: rec.handle}
+			h := &NotificationHandler{Secret: v.secret, SkipConfirmation: true, Handle: rec.handle}
 			w := httptest.NewRecorder()
 			h.ServeHTTP(w, notificationRequest(http.MethodPost, notificationForm(v.id, v.sum, v.clientID, v.orderID, v.key).Encode()))
 			assert.Equal(t, http.StatusOK, w.Code)
@@ -84,28 +93,49 @@ func TestNotificationSpecVectors(t *testing.T) {
 	}
 }
 
-func TestNotificationSumNormalisedToTwoDecimals(t *testing.T) {
+// The id and the sum are checked for their form before the signature: a
+// re-cut key can only move characters between them, and these forms leave
+// it few ways to do so.
+func TestNotificationIDAndSumFormsComeFirst(t *testing.T) {
 	const secret = "s3cr3t"
-	// Signed by a module that formats sum with number_format(sum, 2), sent as "100".
-	key := notificationMD5("301", "100.00", "Иванов Иван", "ORDER-42", secret)
-	n, err := ParseNotification(notificationForm("301", "100", "Иванов Иван", "ORDER-42", key), secret)
-	require.NoError(t, err)
-	assert.Equal(t, "100", n.SumText)
-	assert.True(t, payments.MustDecimal("100.00").Equal(n.Sum))
-
-	key = notificationMD5("302", "99.50", "", "", secret)
-	_, err = ParseNotification(notificationForm("302", "99.5", "", "", key), secret)
-	assert.NoError(t, err)
-
-	// The raw form is not stretched further: "100.00" signed as "100" fails.
-	key = notificationMD5("303", "100", "", "", secret)
-	_, err = ParseNotification(notificationForm("303", "100.00", "", "", key), secret)
-	assert.ErrorIs(t, err, ErrBadSignature)
+	for _, c := range []struct{ id, sum string }{
+		{"301", "100"},     // no decimals (the old "100" → "100.00" normalisation made more re-cuts valid)
+		{"302", "99.5"},    // one decimal
+		{"303", "1.000"},   // three
+		{"304", "0100.00"}, // leading zero
+		{"305", "0.00"},    // nothing paid
+		{"306", "-1.00"},
+		{"307", "1e2.00"},
+		{"030", "1.00"}, // leading zero in the id
+		{"30a", "1.00"},
+		{"0", "1.00"},
+		{"123456789012345678901", "1.00"}, // 21 digits
+		{" 301", "100.00"},
+		{"301", " 100.00"},
+	} {
+		key := notificationMD5(c.id, c.sum, "", "", secret) // a valid signature does not help
+		_, err := ParseNotification(notificationForm(c.id, c.sum, "", "", key), secret)
+		assert.ErrorIs(t, err, ErrNotificationInvalid, "%q %q", c.id, c.sum)
+		assert.NotErrorIs(t, err, ErrBadSignature, "the form is checked first")
+	}
+	for _, sum := range []string{"0.50", "100.00", "999999999999999.99"} {
+		key := notificationMD5("7", sum, "", "", secret)
+		_, err := ParseNotification(notificationForm("7", sum, "", "", key), secret)
+		assert.NoError(t, err, sum)
+	}
 
 	// Missing clientid and orderid count as empty strings.
-	key = notificationMD5("304", "1.00", "", "", secret)
-	_, err = ParseNotification(url.Values{"id": {"304"}, "sum": {"1.00"}, "key": {key}}, secret)
+	key := notificationMD5("304", "1.00", "", "", secret)
+	_, err := ParseNotification(url.Values{"id": {"304"}, "sum": {"1.00"}, "key": {key}}, secret)
 	assert.NoError(t, err)
+
+	// What the forms cannot stop: 301 + 100.00 re-cut as 30 + 1100.00 keeps
+	// the key. Only the API tells them apart (NotificationHandler.Client).
+	v := notificationVectors[0]
+	n, err := ParseNotification(notificationForm("30", "1100.00", v.clientID, v.orderID, v.key), v.secret)
+	require.NoError(t, err, "the signature has no separators")
+	assert.Equal(t, "30", n.ID)
+	assert.Nil(t, n.Payment, "nothing confirmed it")
 }
 
 func TestNotificationBadSignatureIs403AndHandleNotCalled(t *testing.T) {
@@ -124,7 +154,7 @@ func TestNotificationBadSignatureIs403AndHandleNotCalled(t *testing.T) {
 			assert.ErrorIs(t, err, ErrBadSignature)
 
 			rec := &notificationRecorder{}
-			h := &NotificationHandler{Secret: v.secret, Handle: rec.handle}
+			h := &NotificationHandler{Secret: v.secret, SkipConfirmation: true, Handle: rec.handle}
 			w := httptest.NewRecorder()
 			h.ServeHTTP(w, notificationRequest(http.MethodPost, form.Encode()))
 			assert.Equal(t, http.StatusForbidden, w.Code)
@@ -155,7 +185,7 @@ func TestNotificationMissingOrRepeatedFieldsAre400(t *testing.T) {
 
 		rec := &notificationRecorder{}
 		w := httptest.NewRecorder()
-		(&NotificationHandler{Secret: v.secret, Handle: rec.handle}).ServeHTTP(w, notificationRequest(http.MethodPost, form.Encode()))
+		(&NotificationHandler{Secret: v.secret, SkipConfirmation: true, Handle: rec.handle}).ServeHTTP(w, notificationRequest(http.MethodPost, form.Encode()))
 		assert.Equal(t, http.StatusBadRequest, w.Code, drop)
 		assert.Empty(t, rec.got)
 	}
@@ -181,7 +211,7 @@ func TestNotificationHandleErrorIsNotAcknowledged(t *testing.T) {
 	body := notificationForm(v.id, v.sum, v.clientID, v.orderID, v.key).Encode()
 	boom := errors.New("database down")
 	rec := &notificationRecorder{err: boom}
-	h := &NotificationHandler{Secret: v.secret, Handle: rec.handle}
+	h := &NotificationHandler{Secret: v.secret, SkipConfirmation: true, Handle: rec.handle}
 
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, notificationRequest(http.MethodPost, body))
@@ -213,15 +243,19 @@ func TestNotificationHandlerMisconfigured(t *testing.T) {
 	body := notificationForm(v.id, v.sum, v.clientID, v.orderID, v.key).Encode()
 	rec := &notificationRecorder{}
 	for name, h := range map[string]*NotificationHandler{
-		"no secret": {Handle: rec.handle},
-		"no handle": {Secret: v.secret},
+		"no secret": {Handle: rec.handle, SkipConfirmation: true},
+		"no handle": {Secret: v.secret, SkipConfirmation: true},
+		// Neither a client to confirm with nor the explicit choice not to.
+		"no client": {Secret: v.secret, Handle: rec.handle},
 	} {
+		assert.ErrorIs(t, h.Validate(), payments.ErrInvalidRequest, name)
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, notificationRequest(http.MethodPost, body))
 		assert.Equal(t, http.StatusInternalServerError, w.Code, name)
 		assert.False(t, strings.HasPrefix(w.Body.String(), "OK"), name)
 	}
 	assert.Empty(t, rec.got)
+	assert.NoError(t, (&NotificationHandler{Secret: v.secret, Handle: rec.handle, SkipConfirmation: true}).Validate())
 }
 
 func TestNotificationHold(t *testing.T) {
@@ -298,11 +332,11 @@ func TestNotificationBodyCap(t *testing.T) {
 	// Padding with an unknown field past the default 64 KiB.
 	big := body + "&pad=" + strings.Repeat("x", 64<<10)
 	w := httptest.NewRecorder()
-	(&NotificationHandler{Secret: v.secret, Handle: rec.handle}).ServeHTTP(w, notificationRequest(http.MethodPost, big))
+	(&NotificationHandler{Secret: v.secret, SkipConfirmation: true, Handle: rec.handle}).ServeHTTP(w, notificationRequest(http.MethodPost, big))
 	assert.Equal(t, http.StatusRequestEntityTooLarge, w.Code)
 
 	// A custom cap: exactly at the cap passes, one byte over does not.
-	h := &NotificationHandler{Secret: v.secret, Handle: rec.handle, MaxBodyBytes: int64(len(body))}
+	h := &NotificationHandler{Secret: v.secret, SkipConfirmation: true, Handle: rec.handle, MaxBodyBytes: int64(len(body))}
 	w = httptest.NewRecorder()
 	h.ServeHTTP(w, notificationRequest(http.MethodPost, body))
 	assert.Equal(t, http.StatusOK, w.Code)
@@ -314,7 +348,7 @@ func TestNotificationBodyCap(t *testing.T) {
 	// A server-side http.MaxBytesReader is a 413 too.
 	r := notificationRequest(http.MethodPost, big)
 	r.Body = http.MaxBytesReader(httptest.NewRecorder(), r.Body, 100)
-	_, err := (&NotificationHandler{Secret: v.secret, Handle: rec.handle}).HandleNotification(r)
+	_, err := (&NotificationHandler{Secret: v.secret, SkipConfirmation: true, Handle: rec.handle}).HandleNotification(r)
 	var ne *NotificationError
 	require.ErrorAs(t, err, &ne)
 	assert.Equal(t, http.StatusRequestEntityTooLarge, ne.Status)
@@ -324,7 +358,7 @@ func TestNotificationMethodAndContentType(t *testing.T) {
 	v := notificationVectors[0]
 	body := notificationForm(v.id, v.sum, v.clientID, v.orderID, v.key).Encode()
 	rec := &notificationRecorder{}
-	h := &NotificationHandler{Secret: v.secret, Handle: rec.handle}
+	h := &NotificationHandler{Secret: v.secret, SkipConfirmation: true, Handle: rec.handle}
 
 	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPut} {
 		w := httptest.NewRecorder()
@@ -364,9 +398,9 @@ func TestNotificationMethodAndContentType(t *testing.T) {
 }
 
 func TestNotificationExactReplyOverHTTP(t *testing.T) {
-	v := notificationVectors[1]
+	v := notificationVectors[0]
 	rec := &notificationRecorder{}
-	srv := httptest.NewServer(&NotificationHandler{Secret: v.secret, Handle: rec.handle})
+	srv := httptest.NewServer(&NotificationHandler{Secret: v.secret, SkipConfirmation: true, Handle: rec.handle})
 	defer srv.Close()
 
 	resp, err := http.PostForm(srv.URL, notificationForm(v.id, v.sum, v.clientID, v.orderID, v.key))
@@ -376,10 +410,10 @@ func TestNotificationExactReplyOverHTTP(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Equal(t, "text/plain; charset=utf-8", resp.Header.Get("Content-Type"))
-	assert.Equal(t, []byte("OK 48d62ebbadd1f3f583f24685fcb5369d"), got, "no newline, nothing else")
-	assert.Equal(t, int64(len("OK 48d62ebbadd1f3f583f24685fcb5369d")), resp.ContentLength)
+	assert.Equal(t, []byte("OK ae837258fb03b8e2c6d4873963f2d56b"), got, "no newline, nothing else")
+	assert.Equal(t, int64(len("OK ae837258fb03b8e2c6d4873963f2d56b")), resp.ContentLength)
 	require.Len(t, rec.got, 1)
-	assert.Equal(t, "Test client", rec.got[0].ClientID)
+	assert.Equal(t, "Иванов Иван", rec.got[0].ClientID)
 }
 
 func TestNotificationNeverPrintsFullCardNumber(t *testing.T) {
@@ -419,6 +453,13 @@ func TestNotificationNeverPrintsFullCardNumber(t *testing.T) {
 	assert.Contains(t, outs["%#v"], `paykeeper.Notification{ID:"301"`)
 }
 
+// The forms a notification's id and sum must have, written apart from the
+// code that checks them.
+var (
+	fuzzID  = regexp.MustCompile(`^[1-9][0-9]{0,19}$`)
+	fuzzSum = regexp.MustCompile(`^(0|[1-9][0-9]{0,14})\.[0-9]{2}$`)
+)
+
 func FuzzParseNotification(f *testing.F) {
 	for _, v := range notificationVectors {
 		f.Add(notificationForm(v.id, v.sum, v.clientID, v.orderID, v.key).Encode(), v.secret)
@@ -432,6 +473,9 @@ func FuzzParseNotification(f *testing.F) {
 		if err == nil {
 			if n.ID == "" || n.SumText == "" || n.Key == "" || secret == "" {
 				t.Fatalf("accepted %q without id, sum, key or secret", body)
+			}
+			if !fuzzID.MatchString(n.ID) || !fuzzSum.MatchString(n.SumText) || n.Sum.Sign() <= 0 {
+				t.Fatalf("accepted id %q, sum %q", n.ID, n.SumText)
 			}
 			_ = n.String() + n.GoString()
 		}

@@ -50,7 +50,7 @@ func TestSecretsNeverPrint(t *testing.T) {
 	basic := base64.StdEncoding.EncodeToString([]byte("demo:" + testPassword))
 	c, _ := mockAnswers(t, answer{200, `{"result":"success"}`, nil})
 	require.NoError(t, c.ResetNotificationCounter(context.Background(), "1")) // the token is held now
-	secrets := []string{testPassword, basic, testToken, "seed-secret", "smtp-secret", "user-secret"}
+	secrets := []string{testPassword, basic, testToken, "seed-secret", "smtp-secret", "user-secret", "informer-secret"}
 
 	values := map[string]any{
 		"Credentials":          Credentials{User: "demo", Password: testPassword},
@@ -60,6 +60,8 @@ func TestSecretsNeverPrint(t *testing.T) {
 		"OrganizationSettings": OrganizationSettings{ShopName: "s", InformerSeed: "seed-secret", SMTPPassword: "smtp-secret", All: map[string]string{"informer_seed": "seed-secret", "smtp_password": "smtp-secret"}},
 		"NewUser":              NewUser{Login: "a", Password: "user-secret"},
 		"UserUpdate":           UserUpdate{ID: "2", Password: "user-secret"},
+		"NotificationHandler":  NotificationHandler{Secret: "informer-secret", Client: c},
+		"*NotificationHandler": &NotificationHandler{Secret: "informer-secret", Client: c, SkipConfirmation: true},
 	}
 	for name, v := range values {
 		for how, out := range printings(v) {
@@ -72,6 +74,19 @@ func TestSecretsNeverPrint(t *testing.T) {
 	assert.Contains(t, fmt.Sprint(c), "demo")
 	assert.Contains(t, fmt.Sprint(c), base)
 	assert.Contains(t, fmt.Sprint(Credentials{User: "demo"}), "demo")
+}
+
+// TestNotificationNeverLogsAFullCardNumber: a notification logged through
+// slog's JSON handler masks card numbers too.
+func TestNotificationNeverLogsAFullCardNumber(t *testing.T) {
+	const pan = "4111111111111111"
+	key := notificationMD5("301", "100.00", "", "A-1", "s")
+	n, err := ParseNotification(notificationForm("301", "100.00", "", "A-1", key, "card_number", pan), "s")
+	require.NoError(t, err)
+	for how, out := range printings(n) {
+		assert.NotContains(t, out, pan, how)
+		assert.NotContains(t, out, key, how)
+	}
 }
 
 // echo answers every request (the token route excepted) with status and a

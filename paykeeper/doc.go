@@ -18,23 +18,62 @@
 // Amounts are payments.Decimal, read from strings or numbers exactly.
 // Dates are PayKeeper's "YYYY-MM-DD HH:MM:SS" in Europe/Moscow; the zone
 // data ships inside the binary (time/tzdata), so a host without tzdata still
-// reads 2011 dates (UTC+3) and 2014 dates (UTC+4) right.
+// reads 2011 dates (UTC+3) and 2014 dates (UTC+4) right. An invoice's
+// expiry is a Date, the document's YYYY-MM-DD, exclusive.
 //
 // # Payments and their statuses
 //
 // obtained, stuck and success all mean the money was taken (stuck: the
 // merchant did not acknowledge the notification). canceled and failed mean
-// it was not. RefundPayment and CreateInvoice are never sent twice: a lost
-// answer is payments.ErrOutcomeUnknown — look at Refunds or Invoices before
-// trying again.
+// it was not. GetPayment of an id the cabinet does not know is
+// payments.ErrNotFound.
+//
+// # Writes: done only when the answer says so
+//
+// A change (refund, capture, invoice creation and sending, revoke, the
+// notification-counter reset, settings and users) returns nil only for the
+// document's success answer: {"result":"success"}, or for an invoice
+// invoice_id and invoice. The fail object {"result":"fail","msg":...}
+// (section 7), a 4xx, and the cabinet's login page are definite refusals
+// (ErrRefused, payments.ErrUnauthorized...): nothing was done. Anything else
+// — {}, null, an HTML page, a 5xx, a 429 or 503 (the document says nothing
+// of them), a lost answer — is payments.ErrOutcomeUnknown wrapping what came
+// back, since PayKeeper may have acted. RefundPayment, CapturePayment,
+// CreateInvoice and SendInvoice are never sent twice: look at Refunds,
+// GetPayment or GetInvoice before trying again; a lost CreateInvoice cannot
+// be looked up (a "created" invoice is not in the invoice list), but its
+// link reached nobody, so create a new one. Each method's comment says
+// whether a resend is safe and which line of the document makes it so. A
+// full refund is asked for with RefundParams.Full; a zero amount alone is
+// refused.
+//
+// Ids are digit strings of at most 20 digits and an invoice's free-text
+// fields at most 255 characters: longer ones are refused before sending.
+//
+// # Secrets
+//
+// Neither the password, the Authorization value nor the security token
+// appears in an error, a log line or a printed value (*Client, Credentials,
+// OrganizationSettings, NewUser, UserUpdate, NotificationHandler, whatever
+// the fmt verb or slog handler). A server that echoes the request into its
+// answer has the client's secrets scrubbed out of every error built from it.
+// Close releases the client's idle connections.
 //
 // # Notifications
 //
-// NotificationHandler receives PayKeeper's POST to the informer_url, checks
-// the key signature, hands the notification to the merchant's function and
-// answers "OK <md5(id+secret)>" only when that function succeeds. PayKeeper
-// repeats notifications until acknowledged, so the same payment can arrive
-// more than once.
+// NotificationHandler receives PayKeeper's POST to the informer_url. Its
+// signature, md5(id + sum + clientid + orderid + secret) with no separators,
+// can be re-cut: a genuine notification for payment 301 of 100.00 is also a
+// valid one for payment 30 of 1100.00. So the handler checks that id is a
+// payment number and sum has exactly two decimals, then the key — forged
+// notifications cost no API request — and then confirms the notification
+// through the API (GetPayment: same id, sum and order id, money taken;
+// concurrent notifications of one payment share one lookup) before the
+// merchant's function sees it. It answers "OK <md5(id+secret)>" only when
+// that function succeeds. PayKeeper repeats notifications until
+// acknowledged, so the same payment can arrive more than once. Turning the
+// confirmation off is the explicit SkipConfirmation field; a handler with
+// neither a Client nor SkipConfirmation refuses every notification.
 //
 // Beyond the document, from observed use by PayKeeper's own modules and
 // integrators: CapturePayment, RevokeInvoice, SearchPayments.

@@ -342,7 +342,7 @@ func TestErrorsKeepStatusCodeAndText(t *testing.T) {
 }
 
 func TestExportStreamsAndChecksItsFilter(t *testing.T) {
-	payload := "PK\x03\x04" + strings.Repeat("x", 100000)
+	payload := string(xlsxLike(t, 100000))
 	c, s, _ := mockClient(t, answerWith(payload))
 	var buf strings.Builder
 	f := ExportFilter{PaymentFilter: PaymentFilter{Start: day1, End: day2, Statuses: []PaymentStatus{PaymentSuccess}, PaymentSystemIDs: []string{"1"}}, Limit: 1000}

@@ -167,7 +167,21 @@ func (c *Client) do(ctx context.Context, req *Request) (*Response, error) {
 			if err := c.sleep(ctx, c.backoff(attempt, resp.Header.Get("Retry-After"))); err != nil {
 				return nil, c.unknownIf(req, maybeDelivered, c.ctxErr(ctx, req, err))
 			}
+		case st >= 500 || st < 200 || (st >= 300 && st < 400):
+			// Any other server error (501, 505, a CDN's 52x), an interim
+			// answer, or a redirect after a write (the post-redirect-get of
+			// a request that was carried out): nothing says the request was
+			// left alone. A write may have landed; a read fails as it is.
+			// Never retried: none of these is a documented transient refusal.
+			// A provider's MapError that reads the answer as a definite
+			// refusal (PayKeeper's redirect to its login page) is believed.
+			err := c.mapError(req.Op, resp)
+			if definiteRefusal(err) {
+				return nil, err
+			}
+			return nil, c.unknownIf(req, req.Kind != Read, err)
 		default:
+			// 4xx: refused.
 			return nil, c.mapError(req.Op, resp)
 		}
 	}
@@ -233,8 +247,8 @@ func (c *Client) attempt(ctx context.Context, req *Request, u string) (resp *Res
 	if req.Sink != nil && raw.StatusCode >= 200 && raw.StatusCode < 300 {
 		body := &idleReader{r: raw.Body, t: idle, d: c.timeout}
 		head := make([]byte, 4096)
-		n, err := io.ReadFull(body, head)
-		if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		n, err := readHead(body, head)
+		if err != nil {
 			if errors.Is(context.Cause(actx), errStalled) {
 				return nil, true, errStalled
 			}
@@ -266,6 +280,36 @@ func (c *Client) attempt(ctx context.Context, req *Request, u string) (resp *Res
 	}
 	out.Body = body
 	return out, true, nil
+}
+
+// definiteRefusal reports whether err is a provider's reading of an answer
+// as a refusal of the request (a category other than ErrUnavailable).
+func definiteRefusal(err error) bool {
+	for _, cat := range []error{payments.ErrUnauthorized, payments.ErrForbidden, payments.ErrInvalidRequest,
+		payments.ErrNotFound, payments.ErrDuplicate, payments.ErrInsufficientFunds, payments.ErrDeclined} {
+		if errors.Is(err, cat) {
+			return true
+		}
+	}
+	return false
+}
+
+// readHead fills head as far as the body goes. Unlike io.ReadFull it tells a
+// body that ended (io.EOF: fine, a short file) from one cut short
+// (io.ErrUnexpectedEOF from the HTTP reader, or any other error).
+func readHead(r io.Reader, head []byte) (int, error) {
+	n := 0
+	for n < len(head) {
+		m, err := r.Read(head[n:])
+		n += m
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // idleReader pushes the idle timer back each time bytes arrive, so a long

@@ -495,3 +495,53 @@ func TestStreamIdleTimeout(t *testing.T) {
 	require.Error(t, err)
 	assert.ErrorIs(t, err, errStalled)
 }
+
+// A write answered with a status outside the table (a redirect, 501, a
+// CDN's 520) may have been carried out: outcome-unknown, sent once. A 4xx is
+// a refusal.
+func TestUnlistedStatusesAfterAWriteAreOutcomeUnknown(t *testing.T) {
+	for _, st := range []int{301, 302, 303, 501, 505, 520} {
+		for _, kind := range []Kind{UnsafeWrite, IdempotentWrite} {
+			m := newMock(t)
+			m.respond(st, 200)
+			_, err := m.c.Do(context.Background(), req(kind))
+			assert.ErrorIs(t, err, payments.ErrOutcomeUnknown, "%d kind %d", st, kind)
+			assert.Equal(t, 1, m.mock.GetTotalCallCount(), "%d: sent once", st)
+		}
+		m := newMock(t)
+		m.respond(st, 200)
+		_, err := m.c.Do(context.Background(), req(Read))
+		assert.Error(t, err)
+		assert.NotErrorIs(t, err, payments.ErrOutcomeUnknown, "%d: a read has no outcome", st)
+	}
+	m := newMock(t)
+	m.respond(422)
+	_, err := m.c.Do(context.Background(), req(UnsafeWrite))
+	assert.ErrorIs(t, err, payments.ErrInvalidRequest)
+	assert.NotErrorIs(t, err, payments.ErrOutcomeUnknown)
+}
+
+// A download cut within its first 4 KiB is an error, not a short file.
+func TestStreamCutInItsHeadIsAnError(t *testing.T) {
+	mock := httpmock.NewMockTransport()
+	mock.RegisterResponder("GET", "https://api.example.test/api", func(r *http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: 200, Header: http.Header{}, Request: r,
+			Body: io.NopCloser(io.MultiReader(strings.NewReader("PK\x03\x04 partial"), errReader{io.ErrUnexpectedEOF}))}, nil
+	})
+	c, err := New(Config{Provider: "test", DefaultBaseURL: "https://api.example.test/api"},
+		payments.WithTransport(mock), payments.WithTestTiming())
+	require.NoError(t, err)
+	var sink bytes.Buffer
+	_, err = c.Do(context.Background(), &Request{Op: "export", Kind: Read, Method: "GET", Sink: &sink})
+	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
+	assert.Zero(t, sink.Len(), "nothing of a cut head reaches the sink")
+
+	mock.RegisterResponder("GET", "https://api.example.test/api", httpmock.NewStringResponder(200, "short but whole"))
+	_, err = c.Do(context.Background(), &Request{Op: "export", Kind: Read, Method: "GET", Sink: &sink})
+	require.NoError(t, err)
+	assert.Equal(t, "short but whole", sink.String())
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }

@@ -168,10 +168,12 @@
 // string as in the document) and [Server.ServerTimeoutNext] (500 code 50020
 // after creating the payment) queue the provider's errors;
 // [Server.FailNext], [Server.DropNext], [Server.DelayNext],
-// [Server.TruncateNext] and [Server.GarbageNext] queue transport faults. All
-// share one queue consumed by create requests, one each, in the order
-// queued. [Server.FailGetNext] and [Server.DropGetNext] queue faults for
-// reads.
+// [Server.TruncateNext] and [Server.GarbageNext] queue transport faults, and
+// [Server.EchoNext] and [Server.EchoJSONNext] an answer that echoes the
+// request, token included (a misconfigured proxy). All share one queue
+// consumed by create requests, one each, in the order queued.
+// [Server.FailGetNext], [Server.DropGetNext] and [Server.EchoGetNext] queue
+// faults for reads.
 //
 // X-Request-Timeout (the document's note): whole or decimal seconds ("30",
 // "0.5"), or a Go duration ("1500ms"); anything else is ignored. When a

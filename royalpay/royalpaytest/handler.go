@@ -111,8 +111,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	f := s.popFault(op)
-	if f.kind == faultFail {
+	switch f.kind {
+	case faultFail:
 		s.answer(w, rec, failResponse(f))
+		return
+	case faultEcho:
+		s.answer(w, rec, echoResponse(r, body, f))
 		return
 	}
 	if op == OpGet && f.kind == faultDrop {

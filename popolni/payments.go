@@ -180,11 +180,6 @@ func (c *Client) post(ctx context.Context, req *transport.Request, ids []int64) 
 	req.Method, req.ContentType = http.MethodPost, "application/json"
 	resp, err := c.t.Do(ctx, req)
 	if err != nil {
-		var api *payments.APIError
-		if req.Kind != transport.Read && !errors.Is(err, payments.ErrOutcomeUnknown) &&
-			errors.As(err, &api) && api.HTTPStatus != 0 && !refused(api.HTTPStatus) {
-			err = &payments.OutcomeUnknownError{Provider: provider, Op: req.Op, Ref: req.Ref, Err: err}
-		}
 		return nil, false, err
 	}
 	err = notOK(resp)
@@ -348,16 +343,6 @@ func encodePay(batch []Payment) ([]byte, error) {
 		wire[i] = wirePayment{TransactionID: p.ID, Amount: p.Amount, MsisdnNotice: p.NoticePhone, Msisdn: p.Account, TemplateID: p.TemplateID}
 	}
 	return json.Marshal(wire)
-}
-
-// refused reports whether an answer's HTTP status proves popolni did not act
-// on a write: a 4xx (the 403 texts of section 1 are access checks made
-// before any processing) or section 1's 503. An undocumented 429 does not
-// say, nor does a 1xx, a 3xx or any other 5xx: a pay answered so may have
-// been taken in.
-func refused(status int) bool {
-	return status == http.StatusServiceUnavailable ||
-		(status >= 400 && status < 500 && status != http.StatusTooManyRequests)
 }
 
 // notOK refuses a 2xx answer other than the document's 200 ("При успешной

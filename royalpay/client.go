@@ -3,8 +3,9 @@ package royalpay
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
 	"log/slog"
-	"net/http"
 	"sort"
 	"strings"
 
@@ -14,25 +15,69 @@ import (
 
 const provider = "royalpay"
 
+// redacted stands for a secret in every formatted value.
+const redacted = "[REDACTED]"
+
 // Credentials is the merchant's API token, sent as "Authorization: Token
-// <token>". It never prints itself.
+// <token>". It never prints itself, whatever the fmt verb or slog handler.
 type Credentials struct {
 	Token string
 }
 
 // String hides the token.
-func (c Credentials) String() string { return "royalpay.Credentials{Token: [REDACTED]}" }
+func (c Credentials) String() string { return "royalpay.Credentials{Token: " + redacted + "}" }
 
 // GoString hides the token.
 func (c Credentials) GoString() string { return c.String() }
 
+// Format hides the token for every verb: %d, %x and %q of a struct would
+// otherwise print its fields (a string field in hex, too).
+func (c Credentials) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, c.String()) }
+
 // LogValue hides the token.
-func (c Credentials) LogValue() slog.Value { return slog.StringValue("[REDACTED]") }
+func (c Credentials) LogValue() slog.Value { return slog.StringValue(redacted) }
+
+// MarshalJSON hides the token from encoding/json (and slog's JSON handler).
+func (c Credentials) MarshalJSON() ([]byte, error) { return json.Marshal(redacted) }
 
 // Client talks to the RoyalPay pay-in API for one merchant token. It is
-// immutable and safe for concurrent use.
+// immutable and safe for concurrent use. It never prints its token, whatever
+// the fmt verb or slog handler. Close it when done.
 type Client struct {
 	t *transport.Client
+}
+
+// String names the client and its host, never its token.
+func (c Client) String() string {
+	if c.t == nil {
+		return "royalpay.Client{}"
+	}
+	return "royalpay.Client{" + c.t.BaseURL().Host + "}"
+}
+
+// GoString is String.
+func (c Client) GoString() string { return c.String() }
+
+// Format prints String for every verb (%s or %d of the struct would otherwise
+// walk into the transport and print its Authorization value).
+func (c Client) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, c.String()) }
+
+// LogValue is String, for slog.
+func (c Client) LogValue() slog.Value { return slog.StringValue(c.String()) }
+
+// MarshalJSON is String as a JSON string.
+func (c Client) MarshalJSON() ([]byte, error) { return json.Marshal(c.String()) }
+
+// Close releases the client's idle connections and the goroutines that keep
+// them. Every later call fails before anything is sent, with a
+// *payments.TransportError (matching payments.ErrUnavailable, never
+// ErrOutcomeUnknown). Calls in flight finish. It is safe to call more than
+// once and returns nil.
+func (c *Client) Close() error {
+	if c == nil || c.t == nil {
+		return nil
+	}
+	return c.t.Close()
 }
 
 // New returns a client. The base URL is required (payments.WithBaseURL,
@@ -49,6 +94,11 @@ func New(cred Credentials, opts ...payments.Option) (*Client, error) {
 		Provider: provider,
 		Auth:     transport.SchemeAuth("Token", cred.Token),
 		MapError: mapError,
+		// Unprocessed stays nil: the document's error table ("Ошибки") lists
+		// 400, 401, 403, 404 and 500 and says nothing of 429 or 503, so
+		// nothing says such an answer left the request alone. A create
+		// answered 429 or 503 is sent once and is ErrOutcomeUnknown; a read
+		// is asked again.
 	}, opts...)
 	if err != nil {
 		return nil, err
@@ -74,15 +124,18 @@ func parseErrorBody(body []byte) (code, msg string, ok bool) {
 		if json.Unmarshal(raw, &s) == nil {
 			return string(c), s, true
 		}
-		var nested struct {
-			Code flex   `json:"code"`
-			Msg  string `json:"msg"`
-		}
-		if json.Unmarshal(raw, &nested) == nil {
-			if nested.Code != "" {
-				c = nested.Code
+		// {"error": {"code": 10401, "msg": "..."}}, read by exact keys.
+		var nested map[string]json.RawMessage
+		if json.Unmarshal(raw, &nested) == nil && nested != nil {
+			var nc flex
+			var msg string
+			if r, has := nested["code"]; has && json.Unmarshal(r, &nc) == nil && nc != "" {
+				c = nc
 			}
-			return string(c), nested.Msg, true
+			if r, has := nested["msg"]; has {
+				_ = json.Unmarshal(r, &msg)
+			}
+			return string(c), msg, true
 		}
 	}
 	if raw, has := m["detail"]; has {
@@ -128,9 +181,4 @@ func mapError(op string, r *transport.Response) error {
 		e.Category, e.Detail = cat, detail
 	}
 	return e
-}
-
-// malformed is the error of a 2xx answer the client cannot read.
-func malformed(op string, body []byte, err error) *payments.APIError {
-	return transport.Malformed(provider, op, http.StatusOK, body, err)
 }

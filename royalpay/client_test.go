@@ -121,14 +121,14 @@ func TestCreateDecodesTheDocumentsAnswer(t *testing.T) {
 func TestDistinguishingFieldsOfTheDocument(t *testing.T) {
 	// The document's "Отличающее поле" snippets, merged into the SBP answer.
 	cases := map[string]func(Payment) string{
-		`{"id":1,"card_number": "9999999999999999"}`:     func(p Payment) string { return p.CardNumber },
-		`{"id":1,"account_number": "55555555555555555"}`: func(p Payment) string { return p.AccountNumber },
-		`{"id":1,"tips_id": "111111111111", "nspk_url": "https://qr.nspk.ru/csdl;jfcnsdkcjsdnfclsjfds", "sbp_phone_number": "+79874563174"}`: func(p Payment) string { return p.TipsID + " " + p.NSPKURL },
-		`{"id":1,"qr_code": "https://rf-static.ams3.digitaloceanspaces.com/production/ams3/payment_qr_codes/BankCard_70301_qr.png"}`:         func(p Payment) string { return p.QRCode },
-		`{"id":1,"qr_code_link": "https://qr_link.png", "account_number": "102267134323420005476"}`:                                          func(p Payment) string { return p.QRCodeLink + " " + p.AccountNumber },
-		`{"id":1,"tpay_link":"https://t.example/pay"}`:                                                                                       func(p Payment) string { return p.TPayLink },
-		`{"id":"42","sum":7000,"tips_id":111111111111}`:                                                                                      func(p Payment) string { return fmt.Sprint(p.ID, " ", p.Sum, " ", p.TipsID) },
-		`{"id":1,"bank_card":"777744******7414"}`:                                                                                            func(p Payment) string { return p.CardNumber },
+		`{"id":1,"sum":1,"status":"created","card_number": "9999999999999999"}`:                                                                                         func(p Payment) string { return p.CardNumber },
+		`{"id":1,"sum":1,"status":"created","account_number": "55555555555555555"}`:                                                                                     func(p Payment) string { return p.AccountNumber },
+		`{"id":1,"sum":1,"status":"created","tips_id": "111111111111", "nspk_url": "https://qr.nspk.ru/csdl;jfcnsdkcjsdnfclsjfds", "sbp_phone_number": "+79874563174"}`: func(p Payment) string { return p.TipsID + " " + p.NSPKURL },
+		`{"id":1,"sum":1,"status":"created","qr_code": "https://rf-static.ams3.digitaloceanspaces.com/production/ams3/payment_qr_codes/BankCard_70301_qr.png"}`:         func(p Payment) string { return p.QRCode },
+		`{"id":1,"sum":1,"status":"created","qr_code_link": "https://qr_link.png", "account_number": "102267134323420005476"}`:                                          func(p Payment) string { return p.QRCodeLink + " " + p.AccountNumber },
+		`{"id":1,"sum":1,"status":"created","tpay_link":"https://t.example/pay"}`:                                                                                       func(p Payment) string { return p.TPayLink },
+		`{"id":"42","sum":7000,"status":"created","tips_id":111111111111}`:                                                                                              func(p Payment) string { return fmt.Sprint(p.ID, " ", p.Sum, " ", p.TipsID) },
+		`{"id":1,"sum":1,"status":"created","bank_card":"777744******7414"}`:                                                                                            func(p Payment) string { return p.CardNumber },
 	}
 	want := []string{"9999999999999999", "55555555555555555", "111111111111 https://qr.nspk.ru/csdl;jfcnsdkcjsdnfclsjfds",
 		"https://rf-static.ams3.digitaloceanspaces.com/production/ams3/payment_qr_codes/BankCard_70301_qr.png",

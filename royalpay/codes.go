@@ -111,6 +111,9 @@ func (s Status) State() payments.State {
 	return payments.StateUnknown
 }
 
+// Known reports whether s is one of the document's five statuses.
+func (s Status) Known() bool { return s.State() != payments.StateUnknown }
+
 // Final reports whether the status can no longer change.
 func (s Status) Final() bool { return s.State().Final() }
 

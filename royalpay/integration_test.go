@@ -27,6 +27,7 @@ func newClient(t testing.TB, srv *royalpaytest.Server, extra ...payments.Option)
 		payments.WithRetry(payments.RetryPolicy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}))
 	c, err := royalpay.New(royalpay.Credentials{Token: srv.Token()}, append(opts, extra...)...)
 	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
 	return c
 }
 

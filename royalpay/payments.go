@@ -3,12 +3,15 @@ package royalpay
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/paysdk/payments"
@@ -16,7 +19,8 @@ import (
 )
 
 // CreateParams are the body of POST /api/v2/payments/ (the document's
-// "Параметры запроса"). Sum and Type are required.
+// "Параметры запроса"). Sum and Type are required; see Validate for what is
+// checked before sending.
 type CreateParams struct {
 	// Sum in the payment's currency (major units: 1500 is 1500 roubles), at
 	// most two digits after the point. Sent as a JSON number.
@@ -59,16 +63,37 @@ func (p CreateParams) String() string {
 // requisites for p.Type and the links. The payment starts "created"; its
 // outcome arrives by callback (see CallbackHandler) or through GetPayment.
 //
-// Checked before sending: a positive Sum with at most two decimals, a known
-// Type, a known Geo when set, an absolute http(s) CallbackURL when set.
+// Checked before sending (a *payments.ValidationError, nothing sent): see
+// CreateParams.Validate.
 //
-// Resend safety: UNSAFE. The document offers no idempotency key and says
-// nothing of duplicate outter_id values, so a second POST may create a
-// second payment. A create is never sent again once a byte may have reached
-// the provider: a lost answer, a 5xx or a 50020 ("Request timed out") is a
-// *payments.OutcomeUnknownError whose Ref is p.OutterID. Reconcile through
-// the callback for that outter_id before creating another payment.
+// Success is only the document's success answer ("Пример успешного ответа
+// (200 OK)"): a JSON object with a positive id, a positive sum and one of the
+// document's statuses. Any other 2xx answer is ErrOutcomeUnknown: something
+// answered as if the payment was made, and nothing says it was not.
+//
+// Resend safety: UNSAFE, never sent twice. The document ("Параметры
+// запроса") offers no idempotency key and says nothing of a repeated
+// outter_id, so a second POST may create a second payment. Once a byte may
+// have reached the provider the create is not sent again, and these are a
+// *payments.OutcomeUnknownError whose Ref is p.OutterID:
+//   - a lost or unreadable answer;
+//   - a 5xx, and the document's "500 ... code 50020" ("Если запрос
+//     обрабатывается дольше установленного лимита (X-Request-Timeout),
+//     сервер вернёт ошибку с кодом 50020": the work may go on behind it);
+//   - 429 and 503: the document's error table does not list them, so
+//     nothing says the request was left alone.
+//
+// Reconcile through the callback for that outter_id before creating another
+// payment. Nothing sent (a dial failure, a closed client, a context ended
+// before sending) and the document's definite refusals are returned as what
+// they are, never as ErrOutcomeUnknown: 40005/40006 "No available cards."
+// (ErrNoAvailableCards), 30002 "Payment creation failed" (ErrCreationFailed),
+// 50000 "Client is blocked" (ErrClientBlocked), 10401 and 401/403
+// (credentials), 400 (the request), 404.
 func (c *Client) CreatePayment(ctx context.Context, p CreateParams) (Payment, error) {
+	if ctx == nil {
+		return Payment{}, payments.ErrNilContext
+	}
 	body, err := encodeCreate(p)
 	if err != nil {
 		return Payment{}, err
@@ -88,22 +113,66 @@ func (c *Client) CreatePayment(ctx context.Context, p CreateParams) (Payment, er
 	}
 	resp, err := c.t.Do(ctx, req)
 	if err != nil {
-		return Payment{}, err
+		return Payment{}, definiteRefusal(err)
 	}
 	pay, err := decodePayment(resp.Body)
+	if err == nil {
+		err = createdShape(pay)
+	}
 	if err != nil {
-		// A 2xx came back: the payment was most likely created.
-		return Payment{}, &payments.OutcomeUnknownError{Provider: provider, Op: "create", Ref: p.OutterID, Err: malformed("create", resp.Body, err)}
+		// A 2xx came back: the payment may well have been created.
+		return Payment{}, &payments.OutcomeUnknownError{Provider: provider, Op: "create", Ref: p.OutterID,
+			Err: c.t.Malformed("create", resp.Status, resp.Body, err)}
 	}
 	return pay, nil
 }
 
+// definiteRefusal unwraps an outcome-unknown create whose answer carries one
+// of the document's codes that say nothing was created (sent with another
+// HTTP status than the document's): the refusal itself is the answer.
+func definiteRefusal(err error) error {
+	var (
+		ou  *payments.OutcomeUnknownError
+		api *payments.APIError
+	)
+	if !errors.As(err, &ou) || !errors.As(ou.Err, &api) {
+		return err
+	}
+	switch api.Code {
+	case CodeNoAvailableCards, CodeNoAvailableCards2, CodeCreationFailed, CodeClientBlocked, CodeNotAuthenticated:
+		return api
+	}
+	return err
+}
+
+// createdShape checks a decoded create answer against the document's
+// success answer: a positive id, a positive sum, a documented status.
+func createdShape(p Payment) error {
+	switch {
+	case p.ID <= 0:
+		return errors.New("id: not a positive integer")
+	case p.Sum.Sign() <= 0:
+		return errors.New("sum: missing or not positive")
+	case !p.Status.Known():
+		return fmt.Errorf("status: %q is not a status of the document", string(p.Status))
+	}
+	return nil
+}
+
 // GetPayment reads one payment by the provider's id (GET
 // /api/v2/payments/{id}/). The provider asks merchants to confirm a callback
-// this way. Not in the document: integrators use it (see spec notes).
+// this way. Not in the document: integrators use it (see the package
+// documentation).
 //
-// Resend safety: a read; always safe.
+// The answer must be a payment object with the id asked for, a sum and a
+// status; anything else is an error (never a zero Payment). A status the
+// document does not list is returned as it is: its State is StateUnknown.
+//
+// Resend safety: a read; always safe, retried by the client.
 func (c *Client) GetPayment(ctx context.Context, id int64) (Payment, error) {
+	if ctx == nil {
+		return Payment{}, payments.ErrNilContext
+	}
 	if id <= 0 {
 		return Payment{}, &payments.ValidationError{Field: "id", Reason: "must be positive"}
 	}
@@ -117,39 +186,123 @@ func (c *Client) GetPayment(ctx context.Context, id int64) (Payment, error) {
 		return Payment{}, err
 	}
 	pay, err := decodePayment(resp.Body)
+	if err == nil {
+		switch {
+		case pay.ID != id:
+			err = fmt.Errorf("id: %d, not the %d asked for", pay.ID, id)
+		case pay.Sum.Sign() < 0:
+			err = errors.New("sum: negative")
+		}
+	}
 	if err != nil {
-		return Payment{}, malformed("get", resp.Body, err)
+		return Payment{}, c.t.Malformed("get", resp.Status, resp.Body, err)
 	}
 	return pay, nil
+}
+
+// Limits checked before sending. The document states none: these are ours,
+// to refuse nonsense with a typed error instead of sending it. The provider
+// may enforce lower ones and answer 400 (nothing created).
+const (
+	// maxSumDigits: sum goes out as a JSON number, which a server may read
+	// as a double (Python's json does for a number with a point); a double
+	// keeps 15 significant decimal digits exactly, so no more are sent.
+	maxSumDigits = 15
+	// maxTextBytes caps bank, client_id, outter_id and client_ip: 255 is
+	// the usual database column of such an id.
+	maxTextBytes = 255
+	// maxURLBytes caps callback_url: longer URLs are not carried reliably
+	// by browsers, proxies and servers.
+	maxURLBytes = 2048
+)
+
+// Validate reports the first problem of p as a *payments.ValidationError
+// (matching payments.ErrInvalidRequest); CreatePayment calls it before
+// sending anything. Checked:
+//   - Sum: positive, at most two digits after the point, at most 15 digits
+//     written with two after the point (so 13 before it);
+//   - Type: one of the document's transfer types; Geo: empty or one of the
+//     document's Cyrillic names;
+//   - Bank, ClientID, OutterID: valid UTF-8 of at most 255 bytes, no control
+//     character, no space at either end (the provider's framework, Django REST
+//     Framework, trims text fields, so an outter_id " A" would come back "A"
+//     in callbacks and lookups);
+//   - ClientIP: empty or an IP address;
+//   - CallbackURL: empty or an absolute http(s) URL with a host, no space or
+//     control character, at most 2048 bytes;
+//   - RequestTimeout: not negative.
+func (p CreateParams) Validate() error {
+	if p.Sum.Sign() <= 0 {
+		return &payments.ValidationError{Field: "Sum", Reason: "must be positive"}
+	}
+	fixed, err := p.Sum.StringFixed(2)
+	if err != nil {
+		return &payments.ValidationError{Field: "Sum", Reason: "more than two digits after the point"}
+	}
+	if n := len(strings.TrimLeft(strings.ReplaceAll(fixed, ".", ""), "+0")); n > maxSumDigits {
+		return &payments.ValidationError{Field: "Sum", Reason: fmt.Sprintf("more than %d digits", maxSumDigits)}
+	}
+	if !p.Type.Known() {
+		return &payments.ValidationError{Field: "Type", Reason: fmt.Sprintf("%q is not a transfer type of the document", truncateRunes(string(p.Type), 40))}
+	}
+	if p.Geo != "" && !p.Geo.Known() {
+		return &payments.ValidationError{Field: "Geo", Reason: fmt.Sprintf("%q is not a geo of the document (Cyrillic names such as %q)", truncateRunes(string(p.Geo), 40), string(GeoRussia))}
+	}
+	for _, f := range []struct{ name, v string }{{"Bank", p.Bank}, {"ClientID", p.ClientID}, {"OutterID", p.OutterID}, {"ClientIP", p.ClientIP}} {
+		if reason := checkText(f.v, maxTextBytes); reason != "" {
+			return &payments.ValidationError{Field: f.name, Reason: reason}
+		}
+	}
+	if p.ClientIP != "" {
+		if _, err := netip.ParseAddr(p.ClientIP); err != nil {
+			return &payments.ValidationError{Field: "ClientIP", Reason: "not an IP address"}
+		}
+	}
+	if p.CallbackURL != "" {
+		if reason := checkText(p.CallbackURL, maxURLBytes); reason != "" {
+			return &payments.ValidationError{Field: "CallbackURL", Reason: reason}
+		}
+		u, err := url.Parse(p.CallbackURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Hostname() == "" || u.Opaque != "" || strings.ContainsAny(p.CallbackURL, " \t") {
+			// The URL is not quoted: it may carry credentials.
+			return &payments.ValidationError{Field: "CallbackURL", Reason: "must be an absolute http(s) URL"}
+		}
+	}
+	if p.RequestTimeout < 0 {
+		return &payments.ValidationError{Field: "RequestTimeout", Reason: "negative"}
+	}
+	return nil
+}
+
+// checkText is the reason v is refused as a text field of at most max
+// bytes, or "".
+func checkText(v string, max int) string {
+	switch {
+	case !utf8.ValidString(v):
+		return "not valid UTF-8"
+	case len(v) > max:
+		return fmt.Sprintf("%d bytes, longer than %d", len(v), max)
+	case strings.IndexFunc(v, unicode.IsControl) >= 0:
+		return "contains a control character"
+	case strings.TrimSpace(v) != v:
+		return "space at the start or the end (the provider trims it)"
+	}
+	return ""
+}
+
+// truncateRunes cuts s to n runes for an error message.
+func truncateRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
 }
 
 // encodeCreate validates p and writes the body, keys in the order of the
 // document's examples.
 func encodeCreate(p CreateParams) ([]byte, error) {
-	switch {
-	case p.Sum.Sign() <= 0:
-		return nil, &payments.ValidationError{Field: "Sum", Reason: "must be positive"}
-	case p.Sum.Scale() > 2:
-		if _, err := p.Sum.StringFixed(2); err != nil {
-			return nil, &payments.ValidationError{Field: "Sum", Reason: "more than two digits after the point"}
-		}
-	}
-	if !p.Type.Known() {
-		return nil, &payments.ValidationError{Field: "Type", Reason: fmt.Sprintf("%q is not a transfer type of the document", string(p.Type))}
-	}
-	if p.Geo != "" && !p.Geo.Known() {
-		return nil, &payments.ValidationError{Field: "Geo", Reason: fmt.Sprintf("%q is not a geo of the document (Cyrillic names such as %q)", string(p.Geo), string(GeoRussia))}
-	}
-	if p.CallbackURL != "" {
-		u, err := url.Parse(p.CallbackURL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return nil, &payments.ValidationError{Field: "CallbackURL", Reason: "must be an absolute http(s) URL"}
-		}
-	}
-	for name, v := range map[string]string{"Bank": p.Bank, "ClientID": p.ClientID, "OutterID": p.OutterID, "ClientIP": p.ClientIP} {
-		if !utf8.ValidString(v) || len(v) > 255 {
-			return nil, &payments.ValidationError{Field: name, Reason: "not valid UTF-8 or longer than 255 bytes"}
-		}
+	if err := p.Validate(); err != nil {
+		return nil, err
 	}
 	var b bytes.Buffer
 	sum := p.Sum.String()

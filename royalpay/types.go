@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -144,63 +145,90 @@ func (f flex) time(field string) (time.Time, error) {
 	return t, nil
 }
 
+// wirePayment holds the answer's fields as text. They are read by their
+// exact keys (encoding/json would match "ID" or "Status" too, and let a
+// later "ID" override "id").
 type wirePayment struct {
-	ID               flex        `json:"id"`
-	Sum              flex        `json:"sum"`
-	Amount           flex        `json:"amount"`
-	CardNumber       flex        `json:"card_number"`
-	BankCard         flex        `json:"bank_card"`
-	CreatedAt        flex        `json:"created_at"`
-	UpdatedAt        flex        `json:"updated_at"`
-	Bank             flex        `json:"bank"`
-	RussifiedName    flex        `json:"russified_name"`
-	BIK              flex        `json:"bik"`
-	Type             flex        `json:"type"`
-	Status           flex        `json:"status"`
-	QRCode           flex        `json:"qr_code"`
-	QRCodeLink       flex        `json:"qr_code_link"`
-	Currency         flex        `json:"currency"`
-	FullName         flex        `json:"full_name"`
-	SBPPhoneNumber   flex        `json:"sbp_phone_number"`
-	AccountNumber    flex        `json:"account_number"`
-	ClientID         flex        `json:"client_id"`
-	ClientIP         flex        `json:"client_ip"`
-	OutterID         flex        `json:"outter_id"`
-	Project          flex        `json:"project"`
-	Detail           *wireDetail `json:"merchant_payment_detail"`
-	OutterIDFromForm flex        `json:"outter_id_from_form"`
-	TipsID           flex        `json:"tips_id"`
-	NSPKURL          flex        `json:"nspk_url"`
-	WorkCountry      flex        `json:"work_country"`
-	RedirectURL      flex        `json:"redirect_url"`
-	CallbackURL      flex        `json:"callback_url"`
-	DeeplinkURL      flex        `json:"deeplink_url"`
-	TPayLink         flex        `json:"tpay_link"`
+	ID, Sum, Amount, CardNumber, BankCard, CreatedAt, UpdatedAt    flex
+	Bank, RussifiedName, BIK, Type, Status, QRCode, QRCodeLink     flex
+	Currency, FullName, SBPPhoneNumber, AccountNumber, ClientID    flex
+	ClientIP, OutterID, Project, OutterIDFromForm, TipsID, NSPKURL flex
+	WorkCountry, RedirectURL, CallbackURL, DeeplinkURL, TPayLink   flex
+	Detail                                                         *wireDetail
 }
 
 type wireDetail struct {
-	ID                   flex `json:"id"`
-	Course               flex `json:"course"`
-	Rate                 flex `json:"rate"`
-	CourseWithRate       flex `json:"course_with_rate"`
-	AmountInUSDT         flex `json:"amount_in_usdt"`
-	AccumulatedRate      flex `json:"accumulated_rate"`
-	AmountWithRate       flex `json:"amount_with_rate"`
-	AmountInUSDTWithRate flex `json:"amount_in_usdt_with_rate"`
-	CreatedAt            flex `json:"created_at"`
-	UpdatedAt            flex `json:"updated_at"`
+	ID, Course, Rate, CourseWithRate, AmountInUSDT, AccumulatedRate flex
+	AmountWithRate, AmountInUSDTWithRate, CreatedAt, UpdatedAt      flex
 }
 
-// decodePayment reads a payment object. It needs an id; everything else is
-// optional, but what is there must be well-formed.
+// readExact unmarshals the JSON object raw and sets each field of fields
+// from its exact key; absent keys leave it empty. It fails on anything but
+// an object, or on a field that is neither a string, a number, a boolean
+// nor null.
+func readExact(raw []byte, fields map[string]*flex) (map[string]json.RawMessage, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, err
+	}
+	if m == nil {
+		return nil, fmt.Errorf("not a JSON object")
+	}
+	for k, dst := range fields {
+		if v, ok := m[k]; ok {
+			if err := json.Unmarshal(v, dst); err != nil {
+				return nil, fmt.Errorf("%s: %w", k, err)
+			}
+		}
+	}
+	return m, nil
+}
+
+func (w *wirePayment) read(body []byte) error {
+	m, err := readExact(body, map[string]*flex{
+		"id": &w.ID, "sum": &w.Sum, "amount": &w.Amount, "card_number": &w.CardNumber, "bank_card": &w.BankCard,
+		"created_at": &w.CreatedAt, "updated_at": &w.UpdatedAt, "bank": &w.Bank, "russified_name": &w.RussifiedName,
+		"bik": &w.BIK, "type": &w.Type, "status": &w.Status, "qr_code": &w.QRCode, "qr_code_link": &w.QRCodeLink,
+		"currency": &w.Currency, "full_name": &w.FullName, "sbp_phone_number": &w.SBPPhoneNumber,
+		"account_number": &w.AccountNumber, "client_id": &w.ClientID, "client_ip": &w.ClientIP, "outter_id": &w.OutterID,
+		"project": &w.Project, "outter_id_from_form": &w.OutterIDFromForm, "tips_id": &w.TipsID, "nspk_url": &w.NSPKURL,
+		"work_country": &w.WorkCountry, "redirect_url": &w.RedirectURL, "callback_url": &w.CallbackURL,
+		"deeplink_url": &w.DeeplinkURL, "tpay_link": &w.TPayLink,
+	})
+	if err != nil {
+		return err
+	}
+	raw, ok := m["merchant_payment_detail"]
+	if !ok || string(bytes.TrimSpace(raw)) == "null" {
+		return nil
+	}
+	d := &wireDetail{}
+	if _, err := readExact(raw, map[string]*flex{
+		"id": &d.ID, "course": &d.Course, "rate": &d.Rate, "course_with_rate": &d.CourseWithRate,
+		"amount_in_usdt": &d.AmountInUSDT, "accumulated_rate": &d.AccumulatedRate, "amount_with_rate": &d.AmountWithRate,
+		"amount_in_usdt_with_rate": &d.AmountInUSDTWithRate, "created_at": &d.CreatedAt, "updated_at": &d.UpdatedAt,
+	}); err != nil {
+		return fmt.Errorf("merchant_payment_detail: %w", err)
+	}
+	w.Detail = d
+	return nil
+}
+
+// decodePayment reads a payment object. It needs a positive id, a sum (or
+// amount) that is not negative and a status; everything else is optional,
+// but what is there must be well-formed.
 func decodePayment(body []byte) (Payment, error) {
 	var w wirePayment
 	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&w); err != nil {
+	var raw json.RawMessage
+	if err := dec.Decode(&raw); err != nil {
 		return Payment{}, err
 	}
-	if dec.More() {
+	if _, err := dec.Token(); err != io.EOF {
 		return Payment{}, fmt.Errorf("data after the JSON object")
+	}
+	if err := w.read(raw); err != nil {
+		return Payment{}, err
 	}
 	var (
 		p   Payment
@@ -214,15 +242,24 @@ func decodePayment(body []byte) (Payment, error) {
 	}
 	p.ID, err = w.ID.int64("id")
 	keep(err)
-	if w.ID == "" {
-		keep(fmt.Errorf("id: missing"))
+	if w.ID == "" || (err == nil && p.ID <= 0) {
+		keep(fmt.Errorf("id: missing or not positive"))
 	}
 	sum := w.Sum
 	if sum == "" {
 		sum = w.Amount
 	}
+	if sum == "" {
+		keep(fmt.Errorf("sum: missing"))
+	}
 	p.Sum, err = sum.decimal("sum")
 	keep(err)
+	if p.Sum.Sign() < 0 {
+		keep(fmt.Errorf("sum: negative"))
+	}
+	if w.Status == "" {
+		keep(fmt.Errorf("status: missing"))
+	}
 	p.CreatedAt, err = w.CreatedAt.time("created_at")
 	keep(err)
 	p.UpdatedAt, err = w.UpdatedAt.time("updated_at")

@@ -39,6 +39,10 @@ func TestParseCallbackLeniently(t *testing.T) {
 	}
 }
 
+// fastRate lifts the confirmation budget's spacing in tests that are not
+// about it, so that callbacks in a row do not wait a second each.
+const fastRate = 1000
+
 func callbackRequest(body, auth, remote string) *http.Request {
 	r := httptest.NewRequest(http.MethodPost, "/payment/callback", strings.NewReader(body))
 	r.Header.Set("Content-Type", "application/json")
@@ -56,7 +60,7 @@ func TestCallbackHandlerConfirmsWithTheAPI(t *testing.T) {
 	api := strings.Replace(string(fixture(t, "create_response_sbp.json")), `"status": "created"`, `"status": "completed"`, 1)
 	c, log := mockClient(t, 200, api)
 	var got []Event
-	h := &CallbackHandler{Client: c, BearerToken: "cb-secret", Handle: func(_ context.Context, e Event) error { got = append(got, e); return nil }}
+	h := &CallbackHandler{Client: c, BearerToken: "cb-secret", ConfirmRate: fastRate, Handle: func(_ context.Context, e Event) error { got = append(got, e); return nil }}
 
 	// The callback claims another amount: the API's figure wins.
 	w := httptest.NewRecorder()
@@ -80,7 +84,7 @@ func TestCallbackHandlerRefusals(t *testing.T) {
 	ok := `{"id":1,"status":"completed"}`
 	c, log := mockClient(t, 200, `{"id":1,"status":"completed","sum":"100.00"}`)
 	handled := 0
-	h := &CallbackHandler{Client: c, BearerToken: "cb-secret", MaxBodyBytes: 100,
+	h := &CallbackHandler{Client: c, BearerToken: "cb-secret", MaxBodyBytes: 100, ConfirmRate: fastRate,
 		AllowedSources: []netip.Prefix{netip.MustParsePrefix("134.209.192.8/32")},
 		Handle:         func(context.Context, Event) error { handled++; return nil }}
 	cases := []struct {
@@ -112,14 +116,14 @@ func TestCallbackHandlerRefusals(t *testing.T) {
 func TestCallbackHandlerAsksAgainOnFailure(t *testing.T) {
 	// The merchant's function fails: a non-2xx answer makes the provider resend.
 	c, _ := mockClient(t, 200, `{"id":1,"status":"completed","sum":"100.00"}`)
-	h := &CallbackHandler{Client: c, Handle: func(context.Context, Event) error { return errors.New("db down") }}
+	h := &CallbackHandler{Client: c, AllowUnauthenticated: true, ConfirmRate: fastRate, Handle: func(context.Context, Event) error { return errors.New("db down") }}
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, callbackRequest(`{"id":1,"status":"completed"}`, "", ""))
 	assert.Equal(t, 500, w.Code)
 
 	// The API cannot be reached to confirm.
 	c, _ = mockClient(t, 503, `busy`)
-	h = &CallbackHandler{Client: c, Handle: func(context.Context, Event) error { t.Fatal("must not be called"); return nil }}
+	h = &CallbackHandler{Client: c, AllowUnauthenticated: true, ConfirmRate: fastRate, Handle: func(context.Context, Event) error { t.Fatal("must not be called"); return nil }}
 	w = httptest.NewRecorder()
 	h.ServeHTTP(w, callbackRequest(`{"id":1,"status":"completed"}`, "", ""))
 	assert.Equal(t, 503, w.Code)
@@ -136,11 +140,11 @@ func TestCallbackHandlerAsksAgainOnFailure(t *testing.T) {
 	(&CallbackHandler{Handle: func(context.Context, Event) error { return nil }}).ServeHTTP(w, callbackRequest(`{"id":1,"status":"completed"}`, "", ""))
 	assert.Equal(t, 500, w.Code)
 
-	// SkipConfirm hands over the callback as it came.
+	// SkipConfirm (with authentication) hands over the callback as it came.
 	var ev Event
-	h = &CallbackHandler{SkipConfirm: true, Handle: func(_ context.Context, e Event) error { ev = e; return nil }}
+	h = &CallbackHandler{SkipConfirm: true, BearerToken: "cb-secret", Handle: func(_ context.Context, e Event) error { ev = e; return nil }}
 	w = httptest.NewRecorder()
-	h.ServeHTTP(w, callbackRequest(`{"id":9,"status":"refund"}`, "", ""))
+	h.ServeHTTP(w, callbackRequest(`{"id":9,"status":"refund"}`, "Bearer cb-secret", ""))
 	assert.Equal(t, 200, w.Code)
 	assert.Nil(t, ev.Payment)
 	assert.Equal(t, StatusRefund, ev.Status())

@@ -23,17 +23,36 @@
 //     payer the requisites or send them to a link (NSPKURL, DeeplinkURL,
 //     QRCode, TPayLink). The payment is "created".
 //  2. The provider posts callbacks to CallbackURL as the status changes.
-//     CallbackHandler checks them, confirms each with GetPayment (the API's
-//     answer is the truth, not the callback body) and hands it over.
+//     CallbackHandler checks them (a bearer token or source addresses:
+//     authenticated by default, see CallbackHandler.Validate), confirms each
+//     with GetPayment (the API's answer is the truth, not the callback body)
+//     within a budget that keeps forged callbacks from spending the
+//     account's rate limit, and hands it over.
 //  3. "completed" means the money arrived; "canceled" and "deleted" that it
 //     will not; "refund" that it went back to the payer.
 //
+// The document says nothing of callback retries: a callback refused for any
+// reason may not come again. Reconcile payments that stay "created" with
+// GetPayment.
+//
 // # Errors and resends
 //
-// "No available cards" (40005, 40006) is ErrNoAvailableCards: nothing was
-// created; try later or with another bank or type. A blocked client (50000)
-// is payments.ErrForbidden. A create is never sent twice: the API has no
-// idempotency key, so a lost answer, a 5xx or the provider's own timeout
-// (50020) is payments.ErrOutcomeUnknown carrying the OutterID; wait for the
-// callback of that OutterID before creating another payment.
+// Bad input is a *payments.ValidationError before anything is sent
+// (CreateParams.Validate). "No available cards" (40005, 40006) is
+// ErrNoAvailableCards: nothing was created; try later or with another bank
+// or type. A blocked client (50000) is payments.ErrForbidden. A create is
+// never sent twice: the API has no idempotency key, so a lost answer, a 5xx,
+// a 429 or 503 (the document does not say these leave a request alone), the
+// provider's own timeout (50020) and any 2xx that is not the document's
+// success answer are payments.ErrOutcomeUnknown carrying the OutterID; wait
+// for the callback of that OutterID before creating another payment.
+// ErrOutcomeUnknown means only that: when nothing was sent, or the answer
+// carries one of the document's refusal codes, the error says so instead.
+//
+// # Secrets and resources
+//
+// Credentials, Client and CallbackHandler never print their token, whatever
+// the fmt verb or slog handler, and a server that echoes the request into
+// its error body does not put the token into an error. Close a Client when
+// done: it releases its idle connections.
 package royalpay

@@ -14,18 +14,29 @@ import (
 // Create an SBP pay-in, receive the completion callback, and act on the
 // status the API confirms.
 func Example() {
-	srv := royalpaytest.NewServer() // stands in for the provider
+	// The fake stands in for the provider; its callbacks carry the static
+	// bearer token the provider's admins configure.
+	srv := royalpaytest.NewServer(royalpaytest.WithCallbackToken("cb-static-token"))
 	defer srv.Close()
 	c, err := royalpay.New(royalpay.Credentials{Token: srv.Token()}, srv.ClientOptions()...)
 	if err != nil {
 		panic(err)
 	}
+	defer c.Close()
 
 	done := make(chan royalpay.Event, 1)
-	hook := httptest.NewServer(&royalpay.CallbackHandler{Client: c, Handle: func(_ context.Context, e royalpay.Event) error {
-		done <- e
-		return nil
-	}})
+	handler := &royalpay.CallbackHandler{
+		Client:      c,
+		BearerToken: "cb-static-token",
+		Handle: func(_ context.Context, e royalpay.Event) error {
+			done <- e
+			return nil
+		},
+	}
+	if err := handler.Validate(); err != nil { // at start-up, not at the first callback
+		panic(err)
+	}
+	hook := httptest.NewServer(handler)
 	defer hook.Close()
 
 	p, err := c.CreatePayment(context.Background(), royalpay.CreateParams{
@@ -54,6 +65,7 @@ func ExampleErrNoAvailableCards() {
 	defer srv.Close()
 	srv.NoCardsNext(1)
 	c, _ := royalpay.New(royalpay.Credentials{Token: srv.Token()}, srv.ClientOptions()...)
+	defer c.Close()
 
 	_, err := c.CreatePayment(context.Background(), royalpay.CreateParams{Sum: payments.MustDecimal("500"), Type: royalpay.TypeCard})
 	fmt.Println(errors.Is(err, royalpay.ErrNoAvailableCards), errors.Is(err, payments.ErrOutcomeUnknown))

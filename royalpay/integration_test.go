@@ -139,7 +139,7 @@ func TestCallbacksEndToEnd(t *testing.T) {
 		mu     sync.Mutex
 		events []royalpay.Event
 	)
-	hook := httptest.NewServer(&royalpay.CallbackHandler{Client: c, BearerToken: "cb-static-token",
+	hook := httptest.NewServer(&royalpay.CallbackHandler{Client: c, BearerToken: "cb-static-token", ConfirmRate: 1000,
 		Handle: func(_ context.Context, e royalpay.Event) error {
 			mu.Lock()
 			events = append(events, e)
@@ -202,10 +202,10 @@ func TestNoTokenInLogsOrErrors(t *testing.T) {
 }
 
 func TestCallbackDecodeOfTheFakesPayload(t *testing.T) {
-	srv := royalpaytest.NewServer(royalpaytest.WithT(t))
+	srv := royalpaytest.NewServer(royalpaytest.WithT(t), royalpaytest.WithCallbackToken("cb-static-token"))
 	c := newClient(t, srv)
 	got := make(chan royalpay.Callback, 1)
-	hook := httptest.NewServer(&royalpay.CallbackHandler{SkipConfirm: true, Handle: func(_ context.Context, e royalpay.Event) error {
+	hook := httptest.NewServer(&royalpay.CallbackHandler{SkipConfirm: true, BearerToken: "cb-static-token", Handle: func(_ context.Context, e royalpay.Event) error {
 		got <- e.Callback
 		return nil
 	}})

@@ -185,6 +185,11 @@ func TestNilContextIsAnErrorNotAPanic(t *testing.T) {
 	assert.ErrorIs(t, err, payments.ErrNilContext)
 	assert.Empty(t, *log)
 
+	// The callback handler never sees a nil context (net/http gives one), but
+	// a nil request is refused too.
+	h := &CallbackHandler{Client: c, BearerToken: "cb", Handle: func(context.Context, Event) error { t.Fatal("called"); return nil }}
+	_, err = h.HandleCallback(nil)
+	assert.Error(t, err)
 }
 
 // Close releases the client's connections: no goroutine is left behind

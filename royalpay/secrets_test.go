@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -39,23 +40,28 @@ func leaks(s, secret string) []string {
 // Every exported royalpay type that holds a secret × every fmt verb × slog's
 // text and JSON handlers.
 func TestNoSecretInAnyFormattedValue(t *testing.T) {
-	const token = "rp-live-TOKEN-4242"
+	const token, cbToken = "rp-live-TOKEN-4242", "cb-static-BEARER-77"
 	c, err := New(Credentials{Token: token}, payments.WithBaseURL(base))
 	require.NoError(t, err)
 	defer c.Close()
+	h := &CallbackHandler{Client: c, BearerToken: cbToken, Handle: func(context.Context, Event) error { return nil },
+		AllowedSources: []netip.Prefix{netip.MustParsePrefix("134.209.192.8/32")}}
 	values := map[string]any{
-		"Credentials":  Credentials{Token: token},
-		"*Credentials": &Credentials{Token: token},
-		"*Client":      c,
-		"Client":       *c,
-		"[]any":        []any{c, Credentials{Token: token}},
-		"struct":       struct{ C *Client }{c},
+		"Credentials":      Credentials{Token: token},
+		"*Credentials":     &Credentials{Token: token},
+		"*Client":          c,
+		"Client":           *c,
+		"*CallbackHandler": h,
+		"CallbackHandler":  *h, // a copy, as a careless caller prints it
+		"[]any":            []any{c, h, Credentials{Token: token}},
+		"struct":           struct{ C *Client }{c},
 	}
 	verbs := []string{"%v", "%+v", "%#v", "%s", "%d", "%x", "%X", "%q"}
 	for name, v := range values {
 		for _, verb := range verbs {
 			out := fmt.Sprintf(verb, v)
 			assert.Empty(t, leaks(out, token), "%s with %s: %s", name, verb, out)
+			assert.Empty(t, leaks(out, cbToken), "%s with %s: %s", name, verb, out)
 		}
 		for hname, mk := range map[string]func(*bytes.Buffer) slog.Handler{
 			"text": func(b *bytes.Buffer) slog.Handler { return slog.NewTextHandler(b, nil) },
@@ -64,10 +70,12 @@ func TestNoSecretInAnyFormattedValue(t *testing.T) {
 			var buf bytes.Buffer
 			slog.New(mk(&buf)).Info("value", "v", v, slog.Any("any", v), slog.Group("g", "v", v))
 			assert.Empty(t, leaks(buf.String(), token), "%s through slog %s: %s", name, hname, buf.String())
+			assert.Empty(t, leaks(buf.String(), cbToken), "%s through slog %s: %s", name, hname, buf.String())
 		}
 	}
 	// Still useful: the host of a client and whether a handler is set up.
 	assert.Equal(t, "royalpay.Client{royal-finance.org}", fmt.Sprint(c))
+	assert.Contains(t, fmt.Sprint(h), "BearerToken: [REDACTED]")
 }
 
 // A proxy or a debug page that echoes the request (Authorization header

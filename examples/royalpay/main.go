@@ -8,9 +8,12 @@
 // runs the same code against that server, trusting the system certificate
 // pool. The provider must be able to reach the callback endpoint: set
 // ROYALPAY_CALLBACK_URL to the public URL that forwards to ROYALPAY_LISTEN
-// (default 127.0.0.1:8089). Without ROYALPAY_CALLBACK_URL it polls
-// GetPayment every 10 seconds instead. ROYALPAY_SUM sets the amount
-// (default 1500).
+// (default 127.0.0.1:8089). Set ROYALPAY_CALLBACK_TOKEN to the static bearer
+// token the provider's admins configured for callbacks; without it the
+// handler accepts unauthenticated callbacks and relies on confirming each
+// through the API (and refuses callbacks for any payment but its own before
+// asking the API). Without ROYALPAY_CALLBACK_URL it polls GetPayment every
+// 10 seconds instead. ROYALPAY_SUM sets the amount (default 1500).
 //
 // It exits non-zero on any error.
 package main
@@ -23,6 +26,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/paysdk/payments"
@@ -45,13 +49,15 @@ func run(ctx context.Context, out io.Writer, env func(string) string) error {
 		opts        []payments.Option
 		listen      = env("ROYALPAY_LISTEN")
 		callbackURL = env("ROYALPAY_CALLBACK_URL")
+		cbToken     = env("ROYALPAY_CALLBACK_TOKEN")
 		outterID    = fmt.Sprintf("ORD-%d", time.Now().UnixMilli())
 	)
 	if listen == "" {
 		listen = "127.0.0.1:8089"
 	}
 	if token == "" {
-		srv := royalpaytest.NewServer(royalpaytest.WithAutoComplete(200 * time.Millisecond))
+		cbToken = "demo-callback-token"
+		srv := royalpaytest.NewServer(royalpaytest.WithAutoComplete(200*time.Millisecond), royalpaytest.WithCallbackToken(cbToken))
 		defer srv.Close()
 		fmt.Fprintln(out, "royalpay: no ROYALPAY_TOKEN, running against the embedded fake server")
 		token, opts = srv.Token(), srv.ClientOptions()
@@ -76,18 +82,34 @@ func run(ctx context.Context, out io.Writer, env func(string) string) error {
 	if err != nil {
 		return err
 	}
+	defer c.Close()
 
 	// The callback endpoint: confirmed events arrive on final.
 	final := make(chan royalpay.Event, 1)
-	handler := &royalpay.CallbackHandler{Client: c, Handle: func(_ context.Context, e royalpay.Event) error {
-		if e.Status().Final() {
-			select {
-			case final <- e:
-			default: // a repeated notification: already have it
+	var paymentID atomic.Int64 // ours, once the create answered
+	handler := &royalpay.CallbackHandler{
+		Client:      c,
+		BearerToken: cbToken,
+		// Without a token, every callback is still confirmed through the API.
+		AllowUnauthenticated: cbToken == "",
+		// Only our own payment is worth an API call.
+		Known: func(_ context.Context, id int64, outter string) (bool, error) {
+			ours := paymentID.Load()
+			return id == ours || (ours == 0 && outter == outterID), nil
+		},
+		Handle: func(_ context.Context, e royalpay.Event) error {
+			if e.Status().Final() {
+				select {
+				case final <- e:
+				default: // a repeated notification: already have it
+				}
 			}
-		}
-		return nil
-	}}
+			return nil
+		},
+	}
+	if err := handler.Validate(); err != nil {
+		return err
+	}
 	if callbackURL != "" {
 		ln, err := net.Listen("tcp", listen)
 		if err != nil {
@@ -116,6 +138,7 @@ func run(ctx context.Context, out io.Writer, env func(string) string) error {
 	} else if err != nil {
 		return fmt.Errorf("create: %w", err)
 	}
+	paymentID.Store(p.ID)
 	fmt.Fprintf(out, "created payment %d for %s (%s): %s\n", p.ID, p.Sum, p.OutterID, p.Status)
 	fmt.Fprintf(out, "pay by SBP to %s, %s (%s)\n", p.SBPPhoneNumber, p.BankName, p.FullName)
 	if link := firstOf(p.NSPKURL, p.DeeplinkURL, p.TPayLink); link != "" {

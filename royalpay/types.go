@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -62,6 +63,14 @@ func (p Payment) String() string {
 
 // GoString is String, so %#v does not print a full card number either.
 func (p Payment) GoString() string { return p.String() }
+
+// Format prints String for every verb (%d and %x of a struct would
+// otherwise print the card number field by field).
+func (p Payment) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, p.String()) }
+
+// LogValue is String, for slog (a JSON handler would otherwise print every
+// field, the card number in full).
+func (p Payment) LogValue() slog.Value { return slog.StringValue(p.String()) }
 
 // MerchantPaymentDetail is the merchant_payment_detail block: how the payment
 // converts to USDT for the merchant. Every figure is exact.

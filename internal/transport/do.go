@@ -181,8 +181,9 @@ func (c *Client) do(ctx context.Context, req *Request) (*Response, error) {
 			}
 			return nil, c.unknownIf(req, req.Kind != Read, err)
 		default:
-			// 4xx: refused.
-			return nil, c.mapError(req.Op, resp)
+			// 4xx: this attempt was refused, but an earlier one (answered
+			// 500, or lost) may still have landed.
+			return nil, c.unknownIf(req, maybeDelivered, c.mapError(req.Op, resp))
 		}
 	}
 }

@@ -545,3 +545,28 @@ func TestStreamCutInItsHeadIsAnError(t *testing.T) {
 type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// A resend refused with a 4xx does not undo the first attempt, which may
+// have landed: the call is outcome-unknown.
+func TestRefusalAfterAPossibleDeliveryIsOutcomeUnknown(t *testing.T) {
+	m := newMock(t)
+	m.respond(500, 403)
+	_, err := m.c.Do(context.Background(), req(IdempotentWrite))
+	assert.ErrorIs(t, err, payments.ErrOutcomeUnknown)
+	assert.ErrorIs(t, err, payments.ErrForbidden, "the refusal is kept")
+	assert.Equal(t, 2, m.mock.GetTotalCallCount())
+
+	m = newMock(t)
+	m.respond(403)
+	_, err = m.c.Do(context.Background(), req(IdempotentWrite))
+	assert.NotErrorIs(t, err, payments.ErrOutcomeUnknown, "a first refusal is just that")
+}
+
+func TestClientFormatsWithoutSecrets(t *testing.T) {
+	m := newMock(t)
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%d", "%x", "%q"} {
+		out := fmt.Sprintf(verb, m.c)
+		assert.NotContains(t, out, "dTpw", verb) // base64 of u:p
+		assert.Contains(t, out, "api.example.test", verb)
+	}
+}

@@ -244,6 +244,13 @@ func (c *Client) Close() error {
 	return nil
 }
 
+// String names the provider and host; never the credentials.
+func (c *Client) String() string { return "transport.Client{" + c.cfg.Provider + " " + c.base.Host + "}" }
+
+// Format prints String for every verb, so a provider type that embeds or
+// points to a Client cannot print its Authorization value.
+func (c *Client) Format(f fmt.State, _ rune) { io.WriteString(f, c.String()) }
+
 // BaseURL is the endpoint requests go to.
 func (c *Client) BaseURL() *url.URL { u := *c.base; return &u }
 

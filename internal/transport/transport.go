@@ -245,7 +245,9 @@ func (c *Client) Close() error {
 }
 
 // String names the provider and host; never the credentials.
-func (c *Client) String() string { return "transport.Client{" + c.cfg.Provider + " " + c.base.Host + "}" }
+func (c *Client) String() string {
+	return "transport.Client{" + c.cfg.Provider + " " + c.base.Host + "}"
+}
 
 // Format prints String for every verb, so a provider type that embeds or
 // points to a Client cannot print its Authorization value.

@@ -414,8 +414,8 @@ func (c *Client) SendInvoice(ctx context.Context, id string) error {
 }
 
 // RevokeInvoice withdraws an invoice so it can no longer be paid (POST
-// /change/invoice/revoke/). Not in the document: from observed use (see
-// spec notes), answered {"result":"success"}.
+// /change/invoice/revoke/). Not in the document: from observed use in
+// public integrations, answered {"result":"success"}.
 //
 // Resend safety: safe, resent by the client after a lost answer. No line of
 // the document covers it; by its nature revoking twice revokes once, and a

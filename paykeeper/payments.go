@@ -420,7 +420,7 @@ func (c *Client) ResetNotificationCounter(ctx context.Context, paymentID string)
 
 // CapturePayment captures a held (two-stage) payment in full (POST
 // /change/payment/capture/). Not in the document: from observed use by
-// PayKeeper's own modules and integrators (see spec notes), which read
+// PayKeeper's own CMS modules and public integrations, which read
 // {"result":"success"} as done; so does this client. To capture less,
 // capture and then refund the difference, as the official module does.
 //
@@ -442,7 +442,8 @@ func (c *Client) CapturePayment(ctx context.Context, paymentID string) error {
 
 // SearchPayments finds payments whose fields match query (wildcards such
 // as "5a3a*" work) created between from and to (GET /info/payments/search/).
-// Not in the document: from observed use (see spec notes). A read; always safe.
+// Not in the document: from observed use in public integrations. A read;
+// always safe.
 func (c *Client) SearchPayments(ctx context.Context, query string, from, to time.Time) ([]Payment, error) {
 	if err := checkCtx(ctx); err != nil {
 		return nil, err

@@ -62,7 +62,7 @@ type route struct {
 }
 
 // routes are PayKeeper's cabinet API: the document's sections 1-8 and, from
-// spec §2.2/2.3, capture, revoke and search.
+// observed use in public integrations, capture, revoke and search.
 var routes map[string]route
 
 func init() {

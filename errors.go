@@ -40,6 +40,10 @@ var (
 	// receiving it). Do not send the same money movement blind: ask the
 	// provider for its status and reconcile.
 	ErrOutcomeUnknown = errors.New("payments: outcome unknown")
+	// ErrNotSupported: the provider has no such operation (a refund of a
+	// RoyalPay pay-in, the balance of a router). Returned before anything
+	// is sent.
+	ErrNotSupported = errors.New("payments: not supported by this provider")
 )
 
 // APIError is an answer from a provider that means failure. It keeps what

@@ -1,0 +1,214 @@
+package payin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/registry"
+)
+
+var drivers = registry.New[Driver]("payin")
+
+// Register makes scheme open with opener. Driver packages call it in init;
+// it panics if scheme is taken.
+func Register(scheme string, opener func(ctx context.Context, cfg *payments.OpenConfig) (Driver, error)) {
+	drivers.Register(scheme, opener)
+}
+
+// Schemes lists the registered schemes.
+func Schemes() []string { return drivers.Schemes() }
+
+// Open opens the pay-in provider named by rawURL's scheme ("paykeeper://",
+// "royalpay://"; see each driver package for its parameters and environment
+// variables). Credentials come from the documented environment variables or
+// payments.OpenCredentials, never from the URL. Open sends nothing.
+func Open(ctx context.Context, rawURL string, opts ...payments.OpenOption) (*Client, error) {
+	d, err := drivers.Open(ctx, rawURL, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return NewClient(d), nil
+}
+
+// Client is the portable pay-in client over one driver. Safe for concurrent use.
+type Client struct {
+	d    Driver
+	caps Capabilities
+}
+
+// NewClient wraps a driver.
+func NewClient(d Driver) *Client { return &Client{d: d, caps: d.Capabilities()} }
+
+// Provider names the provider.
+func (c *Client) Provider() string { return c.caps.Provider }
+
+// Capabilities describes what the provider does.
+func (c *Client) Capabilities() Capabilities { return c.caps }
+
+// Check refuses, with a *payments.ValidationError, a request the provider
+// cannot take. Nothing is sent.
+func (c *Client) Check(r Request) error {
+	if r.OrderRef == "" {
+		return &payments.ValidationError{Field: "order_ref", Reason: "required"}
+	}
+	if len(r.OrderRef) > 64 || strings.ContainsAny(r.OrderRef, "\r\n\x00") {
+		return &payments.ValidationError{Field: "order_ref", Reason: "at most 64 characters on one line"}
+	}
+	if err := r.Amount.Validate(); err != nil {
+		return err
+	}
+	if r.Amount.Sign() <= 0 {
+		return &payments.ValidationError{Field: "amount", Reason: "must be positive"}
+	}
+	ok := false
+	for _, cur := range c.caps.Currencies {
+		ok = ok || cur == r.Amount.Currency
+	}
+	if !ok {
+		return &payments.ValidationError{Field: "amount", Reason: fmt.Sprintf("%s does not take %s", c.caps.Provider, r.Amount.Currency)}
+	}
+	if !c.caps.Supports(r.Method) {
+		return &payments.ValidationError{Field: "method", Reason: fmt.Sprintf("%s does not offer %s", c.caps.Provider, r.Method)}
+	}
+	for name, v := range map[string]string{"callback_url": r.CallbackURL, "return_url": r.ReturnURL} {
+		if v == "" {
+			continue
+		}
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || len(v) > 2048 {
+			return &payments.ValidationError{Field: name, Reason: "an absolute http(s) URL without credentials, at most 2048 characters"}
+		}
+	}
+	return nil
+}
+
+// Create opens a checkout for an order and returns what the payer needs (a
+// payment link and/or requisites). Not resent on a lost answer: on
+// payments.ErrOutcomeUnknown wait for the order's notification or look the
+// checkout up in the provider's cabinet before creating another.
+func (c *Client) Create(ctx context.Context, r Request) (Checkout, error) {
+	if ctx == nil {
+		return Checkout{}, payments.ErrNilContext
+	}
+	if err := c.Check(r); err != nil {
+		return Checkout{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return Checkout{}, fmt.Errorf("%s create: %w", c.caps.Provider, err)
+	}
+	return c.d.Create(ctx, r)
+}
+
+// Get returns the checkout with the provider's id; payments.ErrNotFound when
+// there is none. A read: always safe.
+func (c *Client) Get(ctx context.Context, id string) (Checkout, error) {
+	if ctx == nil {
+		return Checkout{}, payments.ErrNilContext
+	}
+	if id == "" || len(id) > 64 {
+		return Checkout{}, &payments.ValidationError{Field: "id", Reason: "required, at most 64 characters"}
+	}
+	return c.d.Get(ctx, id)
+}
+
+// Refund returns money on a paid checkout, all of it (Full) or part
+// (Amount). A provider without refunds answers payments.ErrNotSupported
+// before anything is sent. Never resent on a lost answer.
+func (c *Client) Refund(ctx context.Context, r RefundRequest) (Refund, error) {
+	if ctx == nil {
+		return Refund{}, payments.ErrNilContext
+	}
+	if !c.caps.Refunds {
+		return Refund{}, fmt.Errorf("%s refund: %w", c.caps.Provider, payments.ErrNotSupported)
+	}
+	if r.ID == "" || len(r.ID) > 64 {
+		return Refund{}, &payments.ValidationError{Field: "id", Reason: "required, at most 64 characters"}
+	}
+	switch {
+	case r.Full && (r.Amount.Currency != "" || !r.Amount.IsZero()):
+		return Refund{}, &payments.ValidationError{Field: "amount", Reason: "a full refund takes no amount"}
+	case !r.Full:
+		if err := r.Amount.Validate(); err != nil {
+			return Refund{}, err
+		}
+		if r.Amount.Sign() <= 0 {
+			return Refund{}, &payments.ValidationError{Field: "amount", Reason: "must be positive; set Full to refund everything"}
+		}
+		if !c.caps.PartialRefunds {
+			return Refund{}, fmt.Errorf("%s partial refund: %w", c.caps.Provider, payments.ErrNotSupported)
+		}
+	}
+	return c.d.Refund(ctx, r)
+}
+
+// As sets target to the provider's own value (its *Client).
+func (c *Client) As(target any) bool { return c.d.As(target) }
+
+// Driver returns the driver under c.
+func (c *Client) Driver() Driver { return c.d }
+
+// Close releases the provider client's connections.
+func (c *Client) Close() error { return c.d.Close() }
+
+// String names the provider.
+func (c *Client) String() string { return "payin.Client{" + c.caps.Provider + "}" }
+
+// Format prints String for every verb.
+func (c *Client) Format(f fmt.State, _ rune) { io.WriteString(f, c.String()) }
+
+// NewHandler serves the notifications of every client under one prefix:
+// a request whose path ends in "/<provider>" ("/notify/paykeeper",
+// "/notify/royalpay") goes to that client's verified handler, which calls
+// handle with the confirmed Event. Any other path is 404; only POST is
+// accepted.
+func NewHandler(handle Handle, clients ...*Client) (http.Handler, error) {
+	if handle == nil {
+		return nil, &payments.ValidationError{Field: "handle", Reason: "required"}
+	}
+	if len(clients) == 0 {
+		return nil, &payments.ValidationError{Field: "clients", Reason: "at least one is required"}
+	}
+	h := &handler{routes: map[string]http.Handler{}}
+	for _, c := range clients {
+		name := c.Provider()
+		if _, dup := h.routes[name]; dup {
+			return nil, &payments.ValidationError{Field: "clients", Reason: "two clients of " + name + ": mount them separately"}
+		}
+		nh, err := c.d.Notifications(handle)
+		if err != nil {
+			return nil, err
+		}
+		h.routes[name] = nh
+	}
+	return h, nil
+}
+
+type handler struct {
+	routes map[string]http.Handler
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := strings.TrimSuffix(r.URL.Path, "/")
+	name := p[strings.LastIndexByte(p, '/')+1:]
+	nh, ok := h.routes[name]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	nh.ServeHTTP(w, r)
+}
+
+// ErrNotConfirmed is the cause a driver's handler gives when a notification
+// does not match what the provider's API says (a forgery, or a stale one).
+var ErrNotConfirmed = errors.New("payin: notification not confirmed by the provider's API")

@@ -1,0 +1,187 @@
+package payout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/registry"
+)
+
+var drivers = registry.New[Driver]("payout")
+
+// Register makes scheme open with opener. Driver packages call it in init;
+// it panics if scheme is taken.
+func Register(scheme string, opener func(ctx context.Context, cfg *payments.OpenConfig) (Driver, error)) {
+	drivers.Register(scheme, opener)
+}
+
+// Schemes lists the registered schemes.
+func Schemes() []string { return drivers.Schemes() }
+
+// Open opens the payout provider named by rawURL's scheme ("popolni://",
+// "qiwitopup://"; see each driver package for its parameters and
+// environment variables). Credentials come from the driver's documented
+// environment variables or from payments.OpenCredentials, never from the URL.
+// An unknown scheme is a *payments.ValidationError naming the registered
+// ones; a missing credential names its variable. Open sends nothing.
+func Open(ctx context.Context, rawURL string, opts ...payments.OpenOption) (*Client, error) {
+	d, err := drivers.Open(ctx, rawURL, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return NewClient(d), nil
+}
+
+// Client is the portable payout client over one driver. It checks every
+// input before the driver sees it. Safe for concurrent use.
+type Client struct {
+	d    Driver
+	caps Capabilities
+}
+
+// NewClient wraps a driver (usually made by Open, or by a driver package's
+// New for an existing provider client).
+func NewClient(d Driver) *Client { return &Client{d: d, caps: d.Capabilities()} }
+
+// Provider names the provider.
+func (c *Client) Provider() string { return c.caps.Provider }
+
+// Capabilities describes what the provider can pay.
+func (c *Client) Capabilities() Capabilities { return c.caps }
+
+// Check refuses, before anything is sent, a request this provider cannot
+// take, with a *payments.ValidationError: a bad or unmappable Ref, a
+// destination kind or currency it does not pay, an amount out of range.
+func (c *Client) Check(r Request) error {
+	if err := checkRef(r.Ref); err != nil {
+		return err
+	}
+	if err := c.caps.Check(r); err != nil {
+		return err
+	}
+	return c.d.CheckRef(r.Ref)
+}
+
+func checkRef(ref string) error {
+	if ref == "" {
+		return &payments.ValidationError{Field: "ref", Reason: "required: the merchant's reference is the idempotency key"}
+	}
+	if len(ref) > 64 {
+		return &payments.ValidationError{Field: "ref", Reason: "longer than 64 characters"}
+	}
+	return nil
+}
+
+// Send pays r under r.Ref, or returns the payout the provider already has
+// under r.Ref: sending the same Ref again never pays twice. A nil error
+// means the provider accepted the payout (State pending or succeeded);
+// a refusal is a typed error with the Payout's State failed.
+//
+// On payments.ErrOutcomeUnknown the provider may have the payout: settle it
+// with Get, Wait or another Send of the same Ref, never under a new Ref.
+func (c *Client) Send(ctx context.Context, r Request) (Payout, error) {
+	if ctx == nil {
+		return Payout{}, payments.ErrNilContext
+	}
+	if err := c.Check(r); err != nil {
+		return Payout{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return Payout{}, fmt.Errorf("%s send: %w", c.caps.Provider, err)
+	}
+	return c.d.Send(ctx, r)
+}
+
+// Get returns the payout the provider knows by ref; payments.ErrNotFound
+// when it knows none. A read: always safe to repeat.
+func (c *Client) Get(ctx context.Context, ref string) (Payout, error) {
+	ps, err := c.GetMany(ctx, []string{ref})
+	if err != nil {
+		return Payout{}, err
+	}
+	if ps[0].State == payments.StateUnknown && errors.Is(ps[0].Err, payments.ErrNotFound) {
+		return ps[0], ps[0].Err
+	}
+	return ps[0], nil
+}
+
+// GetMany returns one Payout per ref, in order, asking the provider in
+// batches of Capabilities().StatusBatch. A ref the provider does not know
+// has State StateUnknown and Err matching payments.ErrNotFound.
+func (c *Client) GetMany(ctx context.Context, refs []string) ([]Payout, error) {
+	if ctx == nil {
+		return nil, payments.ErrNilContext
+	}
+	if len(refs) == 0 {
+		return nil, &payments.ValidationError{Field: "refs", Reason: "at least one is required"}
+	}
+	for i, ref := range refs {
+		if err := checkRef(ref); err != nil {
+			return nil, &payments.ValidationError{Field: fmt.Sprintf("refs[%d]", i), Reason: err.(*payments.ValidationError).Reason}
+		}
+		if err := c.d.CheckRef(ref); err != nil {
+			return nil, err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("%s get: %w", c.caps.Provider, err)
+	}
+	batch := max(c.caps.StatusBatch, 1)
+	out := make([]Payout, 0, len(refs))
+	for start := 0; start < len(refs); start += batch {
+		part := refs[start:min(start+batch, len(refs))]
+		ps, err := c.d.Get(ctx, part)
+		if err != nil {
+			return nil, err
+		}
+		if len(ps) != len(part) {
+			return nil, fmt.Errorf("payout: driver %s answered %d payouts for %d refs", c.caps.Provider, len(ps), len(part))
+		}
+		out = append(out, ps...)
+	}
+	return out, nil
+}
+
+// Wait polls by the provider's rules (popolni: every 10 s with the 125
+// re-ask; QIWI: every 10 minutes) until the payout with ref is final, and
+// returns it. When ctx ends it returns the last known payout with ctx's
+// error.
+func (c *Client) Wait(ctx context.Context, ref string) (Payout, error) {
+	if ctx == nil {
+		return Payout{}, payments.ErrNilContext
+	}
+	if err := checkRef(ref); err != nil {
+		return Payout{}, err
+	}
+	if err := c.d.CheckRef(ref); err != nil {
+		return Payout{}, err
+	}
+	return c.d.Wait(ctx, ref)
+}
+
+// Balance is what the merchant's account at the provider holds.
+func (c *Client) Balance(ctx context.Context) (payments.Money, error) {
+	if ctx == nil {
+		return payments.Money{}, payments.ErrNilContext
+	}
+	return c.d.Balance(ctx)
+}
+
+// As sets target to the provider's own value, for what the portable API does
+// not cover: `var pc *popolni.Client; c.As(&pc)`. It reports whether it could.
+func (c *Client) As(target any) bool { return c.d.As(target) }
+
+// Driver returns the driver under c.
+func (c *Client) Driver() Driver { return c.d }
+
+// Close releases the provider client's connections.
+func (c *Client) Close() error { return c.d.Close() }
+
+// String names the provider; a Client never prints credentials.
+func (c *Client) String() string { return "payout.Client{" + c.caps.Provider + "}" }
+
+// Format prints String for every verb.
+func (c *Client) Format(f fmt.State, _ rune) { io.WriteString(f, c.String()) }

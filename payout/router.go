@@ -1,0 +1,304 @@
+package payout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"github.com/paysdk/payments"
+)
+
+// NeverReceived reports whether err proves that the provider never got the
+// payout, so that sending it to another provider cannot pay twice:
+//   - a *payments.TransportError with nothing written;
+//   - a refusal before processing: rate limited where the provider's
+//     document says so (popolni's 503; an undocumented 429/503 to a write
+//     comes back as ErrOutcomeUnknown instead), invalid request (our own
+//     validation or the provider's), insufficient funds, unauthorized,
+//     forbidden (an IP or schedule refusal).
+//
+// payments.ErrOutcomeUnknown is never "never received", whatever it wraps;
+// nor is a decline, a duplicate, a context end or a server error.
+func NeverReceived(err error) bool {
+	if err == nil || errors.Is(err, payments.ErrOutcomeUnknown) {
+		return false
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var te *payments.TransportError
+	if errors.As(err, &te) {
+		return !te.Written
+	}
+	for _, s := range []error{payments.ErrRateLimited, payments.ErrInvalidRequest, payments.ErrInsufficientFunds,
+		payments.ErrUnauthorized, payments.ErrForbidden} {
+		if errors.Is(err, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// Router sends each payout through one of several clients, picked by
+// capability (destination kind, currency, amount range, Ref form) in the
+// merchant's order of preference. It implements [Driver], so NewClient(r)
+// gives it the portable API.
+//
+// Failover never pays twice: the router moves on to the next client only
+// when the error proves the provider never got the payout ([NeverReceived]).
+// Any other outcome binds the Ref to that provider: a success, a refusal,
+// and above all payments.ErrOutcomeUnknown. A Ref once bound is sent, got
+// and waited for only at its provider, and only that provider's status can
+// settle it. Concurrent Sends of one Ref are serialized.
+//
+// Bindings live in memory; a process that restarts rebinds with [Router.Bind]
+// (the payout ledger does), and until then Get asks every client in order.
+type Router struct {
+	clients []*Client
+	caps    Capabilities
+
+	mu    sync.Mutex
+	bound map[string]*Client
+	locks map[string]*refLock
+}
+
+type refLock struct {
+	mu   sync.Mutex
+	refs int
+}
+
+// NewRouter routes over clients, the first preferred. It needs at least one.
+func NewRouter(clients ...*Client) (*Router, error) {
+	if len(clients) == 0 {
+		return nil, &payments.ValidationError{Field: "clients", Reason: "a router needs at least one client"}
+	}
+	r := &Router{clients: clients, bound: map[string]*Client{}, locks: map[string]*refLock{}}
+	names := make([]string, len(clients))
+	r.caps = Capabilities{Limits: map[string]Limit{}, StatusBatch: 1, RefForm: "accepted by at least one provider"}
+	for i, c := range clients {
+		if c == nil {
+			return nil, &payments.ValidationError{Field: fmt.Sprintf("clients[%d]", i), Reason: "nil"}
+		}
+		cc := c.Capabilities()
+		names[i] = cc.Provider
+		for _, k := range cc.Kinds {
+			if !r.caps.Supports(k) {
+				r.caps.Kinds = append(r.caps.Kinds, k)
+			}
+		}
+		for cur, l := range cc.Limits {
+			if _, ok := r.caps.Limits[cur]; !ok {
+				r.caps.Limits[cur] = Limit{} // the clients' own limits pick who takes it
+			}
+			_ = l
+		}
+	}
+	r.caps.Provider = "router(" + strings.Join(names, ",") + ")"
+	return r, nil
+}
+
+// Capabilities is the union of the clients' kinds and currencies.
+func (r *Router) Capabilities() Capabilities { return r.caps }
+
+// CheckRef accepts a Ref that at least one client can map.
+func (r *Router) CheckRef(ref string) error {
+	var first error
+	for _, c := range r.clients {
+		err := c.d.CheckRef(ref)
+		if err == nil {
+			return nil
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// Bind records that ref belongs to the client of provider (as a ledger
+// restores after a restart). It fails if no client has that name, or if ref
+// is bound elsewhere already.
+func (r *Router) Bind(ref, provider string) error {
+	var c *Client
+	for _, cl := range r.clients {
+		if cl.Provider() == provider {
+			c = cl
+		}
+	}
+	if c == nil {
+		return &payments.ValidationError{Field: "provider", Reason: "no client named " + provider}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if b, ok := r.bound[ref]; ok && b != c {
+		return &payments.ValidationError{Field: "ref", Reason: "bound to " + b.Provider() + " already"}
+	}
+	r.bound[ref] = c
+	return nil
+}
+
+// Provider returns the provider ref is bound to, if any.
+func (r *Router) Provider(ref string) (string, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.bound[ref]
+	if !ok {
+		return "", false
+	}
+	return c.Provider(), true
+}
+
+func (r *Router) boundTo(ref string) *Client {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.bound[ref]
+}
+
+func (r *Router) bind(ref string, c *Client) {
+	r.mu.Lock()
+	r.bound[ref] = c
+	r.mu.Unlock()
+}
+
+// lock serializes the sends of one ref.
+func (r *Router) lock(ref string) func() {
+	r.mu.Lock()
+	l := r.locks[ref]
+	if l == nil {
+		l = &refLock{}
+		r.locks[ref] = l
+	}
+	l.refs++
+	r.mu.Unlock()
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		r.mu.Lock()
+		if l.refs--; l.refs == 0 {
+			delete(r.locks, ref)
+		}
+		r.mu.Unlock()
+	}
+}
+
+// Send pays req through the first client, in order of preference, that can
+// take it, moving on only after an error that proves the provider never got
+// it. A Ref bound to a provider is sent there again and nowhere else.
+func (r *Router) Send(ctx context.Context, req Request) (Payout, error) {
+	unlock := r.lock(req.Ref)
+	defer unlock()
+	if c := r.boundTo(req.Ref); c != nil {
+		return c.Send(ctx, req)
+	}
+	var errs []error
+	tried := 0
+	for _, c := range r.clients {
+		if c.Check(req) != nil {
+			continue
+		}
+		tried++
+		p, err := c.Send(ctx, req)
+		if err != nil && NeverReceived(err) {
+			errs = append(errs, err)
+			continue
+		}
+		r.bind(req.Ref, c)
+		return p, err
+	}
+	if tried == 0 {
+		reasons := make([]string, 0, len(r.clients))
+		for _, c := range r.clients {
+			reasons = append(reasons, c.Provider()+": "+c.Check(req).Error())
+		}
+		return Payout{}, &payments.ValidationError{Field: "request", Reason: "no provider can take it (" + strings.Join(reasons, "; ") + ")"}
+	}
+	return Payout{}, fmt.Errorf("payout: every provider refused %s before processing: %w", req.Ref, errors.Join(errs...))
+}
+
+// Get asks the bound provider of each ref; an unbound ref is asked of each
+// client in order until one knows it (and is then bound to it).
+func (r *Router) Get(ctx context.Context, refs []string) ([]Payout, error) {
+	out := make([]Payout, len(refs))
+	for i, ref := range refs {
+		p, err := r.get(ctx, ref)
+		if err != nil && !errors.Is(err, payments.ErrNotFound) {
+			return nil, err
+		}
+		out[i] = p
+	}
+	return out, nil
+}
+
+func (r *Router) get(ctx context.Context, ref string) (Payout, error) {
+	if c := r.boundTo(ref); c != nil {
+		return c.Get(ctx, ref)
+	}
+	var last Payout
+	lastErr := error(&payments.APIError{Provider: r.caps.Provider, Op: "get", Code: "not-found",
+		Message: "no provider knows " + ref, Category: payments.ErrNotFound})
+	for _, c := range r.clients {
+		if c.d.CheckRef(ref) != nil {
+			continue
+		}
+		p, err := c.Get(ctx, ref)
+		if err == nil {
+			r.bind(ref, c)
+			return p, nil
+		}
+		if !errors.Is(err, payments.ErrNotFound) {
+			return p, err
+		}
+		last = p
+	}
+	last.Ref, last.Err = ref, lastErr
+	return last, lastErr
+}
+
+// Wait waits at the provider ref is bound to (found with Get when unbound).
+func (r *Router) Wait(ctx context.Context, ref string) (Payout, error) {
+	c := r.boundTo(ref)
+	if c == nil {
+		if p, err := r.get(ctx, ref); err != nil {
+			return p, err
+		}
+		c = r.boundTo(ref)
+	}
+	return c.Wait(ctx, ref)
+}
+
+// Balance is not one number over several accounts: ErrNotSupported. Ask
+// each client (Clients).
+func (r *Router) Balance(context.Context) (payments.Money, error) {
+	return payments.Money{}, fmt.Errorf("payout: a router's balance: %w", payments.ErrNotSupported)
+}
+
+// Clients returns the router's clients in order of preference.
+func (r *Router) Clients() []*Client { return append([]*Client(nil), r.clients...) }
+
+// As tries target on each client in order.
+func (r *Router) As(target any) bool {
+	for _, c := range r.clients {
+		if c.As(target) {
+			return true
+		}
+	}
+	return false
+}
+
+// Close closes every client.
+func (r *Router) Close() error {
+	var errs []error
+	for _, c := range r.clients {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// String names the providers.
+func (r *Router) String() string { return "payout.Router{" + r.caps.Provider + "}" }
+
+// Format prints String for every verb.
+func (r *Router) Format(f fmt.State, _ rune) { io.WriteString(f, r.String()) }

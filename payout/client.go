@@ -2,7 +2,6 @@ package payout
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 
@@ -98,32 +97,31 @@ func (c *Client) Send(ctx context.Context, r Request) (Payout, error) {
 // Get returns the payout the provider knows by ref; payments.ErrNotFound
 // when it knows none. A read: always safe to repeat.
 func (c *Client) Get(ctx context.Context, ref string) (Payout, error) {
-	ps, err := c.GetMany(ctx, []string{ref})
-	if err != nil {
-		return Payout{}, err
-	}
-	if ps[0].State == payments.StateUnknown && errors.Is(ps[0].Err, payments.ErrNotFound) {
-		return ps[0], ps[0].Err
-	}
-	return ps[0], nil
+	return one(c.GetMany(ctx, []Query{{Ref: ref}}))
 }
 
-// GetMany returns one Payout per ref, in order, asking the provider in
-// batches of Capabilities().StatusBatch. A ref the provider does not know
-// has State StateUnknown and Err matching payments.ErrNotFound.
-func (c *Client) GetMany(ctx context.Context, refs []string) ([]Payout, error) {
+// GetMany returns one Payout per query, in order, asking the provider in
+// batches of Capabilities().StatusBatch (one request per batch). A ref the
+// provider does not know has State StateUnknown and Err matching
+// payments.ErrNotFound. A read: always safe to repeat.
+func (c *Client) GetMany(ctx context.Context, refs []Query) ([]Payout, error) {
 	if ctx == nil {
 		return nil, payments.ErrNilContext
 	}
 	if len(refs) == 0 {
 		return nil, &payments.ValidationError{Field: "refs", Reason: "at least one is required"}
 	}
-	for i, ref := range refs {
-		if err := checkRef(ref); err != nil {
+	for i, q := range refs {
+		if err := checkRef(q.Ref); err != nil {
 			return nil, &payments.ValidationError{Field: fmt.Sprintf("refs[%d]", i), Reason: err.(*payments.ValidationError).Reason}
 		}
-		if err := c.d.CheckRef(ref); err != nil {
+		if err := c.d.CheckRef(q.Ref); err != nil {
 			return nil, err
+		}
+		if q.To.Kind != "" {
+			if err := q.To.Validate(); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if err := ctx.Err(); err != nil {

@@ -151,6 +151,14 @@ type Payout struct {
 	Raw any
 }
 
+// Query names one payout to look up. To, when known, is the destination it
+// was sent to: QIWI's status request names the account (the document
+// requires it), popolni's does not need it.
+type Query struct {
+	Ref string
+	To  Destination
+}
+
 // Limit is the amount range of one currency, as the provider's document
 // gives it; a zero Min or Max means the document gives none.
 type Limit struct {
@@ -224,11 +232,11 @@ type Driver interface {
 	// Send pays r under r.Ref, or returns the payout the provider already
 	// has under r.Ref. It never creates a second payout for one Ref.
 	Send(ctx context.Context, r Request) (Payout, error)
-	// Get returns one Payout per ref, in order, in as few requests as the
+	// Get returns one Payout per query, in order, in as few requests as the
 	// provider allows; a ref the provider does not know has State
 	// StateUnknown and Err matching payments.ErrNotFound. The error is for
 	// the call as a whole.
-	Get(ctx context.Context, refs []string) ([]Payout, error)
+	Get(ctx context.Context, qs []Query) ([]Payout, error)
 	// Wait polls by the provider's rules until the payout is final.
 	Wait(ctx context.Context, ref string) (Payout, error)
 	// Balance is what the merchant's account holds.

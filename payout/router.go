@@ -220,10 +220,10 @@ func (r *Router) Send(ctx context.Context, req Request) (Payout, error) {
 
 // Get asks the bound provider of each ref; an unbound ref is asked of each
 // client in order until one knows it (and is then bound to it).
-func (r *Router) Get(ctx context.Context, refs []string) ([]Payout, error) {
-	out := make([]Payout, len(refs))
-	for i, ref := range refs {
-		p, err := r.get(ctx, ref)
+func (r *Router) Get(ctx context.Context, qs []Query) ([]Payout, error) {
+	out := make([]Payout, len(qs))
+	for i, q := range qs {
+		p, err := r.get(ctx, q)
 		if err != nil && !errors.Is(err, payments.ErrNotFound) {
 			return nil, err
 		}
@@ -232,9 +232,10 @@ func (r *Router) Get(ctx context.Context, refs []string) ([]Payout, error) {
 	return out, nil
 }
 
-func (r *Router) get(ctx context.Context, ref string) (Payout, error) {
+func (r *Router) get(ctx context.Context, q Query) (Payout, error) {
+	ref := q.Ref
 	if c := r.boundTo(ref); c != nil {
-		return c.Get(ctx, ref)
+		return one(c.GetMany(ctx, []Query{q}))
 	}
 	var last Payout
 	lastErr := error(&payments.APIError{Provider: r.caps.Provider, Op: "get", Code: "not-found",
@@ -243,7 +244,7 @@ func (r *Router) get(ctx context.Context, ref string) (Payout, error) {
 		if c.d.CheckRef(ref) != nil {
 			continue
 		}
-		p, err := c.Get(ctx, ref)
+		p, err := one(c.GetMany(ctx, []Query{q}))
 		if err == nil {
 			r.bind(ref, c)
 			return p, nil
@@ -261,7 +262,7 @@ func (r *Router) get(ctx context.Context, ref string) (Payout, error) {
 func (r *Router) Wait(ctx context.Context, ref string) (Payout, error) {
 	c := r.boundTo(ref)
 	if c == nil {
-		if p, err := r.get(ctx, ref); err != nil {
+		if p, err := r.get(ctx, Query{Ref: ref}); err != nil {
 			return p, err
 		}
 		c = r.boundTo(ref)
@@ -302,3 +303,14 @@ func (r *Router) String() string { return "payout.Router{" + r.caps.Provider + "
 
 // Format prints String for every verb.
 func (r *Router) Format(f fmt.State, _ rune) { io.WriteString(f, r.String()) }
+
+// one is Client.Get's reading of a one-query GetMany.
+func one(ps []Payout, err error) (Payout, error) {
+	if err != nil {
+		return Payout{}, err
+	}
+	if ps[0].State == payments.StateUnknown && errors.Is(ps[0].Err, payments.ErrNotFound) {
+		return ps[0], ps[0].Err
+	}
+	return ps[0], nil
+}

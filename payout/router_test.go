@@ -48,11 +48,12 @@ func (m *memDriver) Send(_ context.Context, r payout.Request) (payout.Payout, er
 	}
 	return payout.Payout{Ref: r.Ref, Provider: m.name, State: payments.StatePending}, nil
 }
-func (m *memDriver) Get(_ context.Context, refs []string) ([]payout.Payout, error) {
+func (m *memDriver) Get(_ context.Context, qs []payout.Query) ([]payout.Payout, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make([]payout.Payout, len(refs))
-	for i, ref := range refs {
+	out := make([]payout.Payout, len(qs))
+	for i, q := range qs {
+		ref := q.Ref
 		out[i] = payout.Payout{Ref: ref, Provider: m.name}
 		if m.paid[ref] > 0 {
 			out[i].State = payments.StateSucceeded
@@ -63,7 +64,7 @@ func (m *memDriver) Get(_ context.Context, refs []string) ([]payout.Payout, erro
 	return out, nil
 }
 func (m *memDriver) Wait(ctx context.Context, ref string) (payout.Payout, error) {
-	ps, err := m.Get(ctx, []string{ref})
+	ps, err := m.Get(ctx, []payout.Query{{Ref: ref}})
 	return ps[0], err
 }
 func (m *memDriver) Balance(context.Context) (payments.Money, error) {

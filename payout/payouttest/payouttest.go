@@ -168,7 +168,7 @@ func testUnknown(t *testing.T, h Harness) {
 	if !errors.Is(err, payments.ErrNotFound) {
 		t.Fatalf("get of an unknown ref: %v, want ErrNotFound", err)
 	}
-	ps, err := e.c.GetMany(context.Background(), []string{h.NewRef(), h.NewRef()})
+	ps, err := e.c.GetMany(context.Background(), []payout.Query{{Ref: h.NewRef()}, {Ref: h.NewRef()}})
 	if err != nil {
 		t.Fatalf("get many unknown: %v", err)
 	}

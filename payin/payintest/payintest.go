@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/paysdk/payments"
 	"github.com/paysdk/payments/payin"
@@ -52,7 +53,8 @@ type env struct {
 
 func (h Harness) setup(t *testing.T) env {
 	lim := &payouttest.CountingLimiter{}
-	f := h.New(t, payments.WithTestTiming(), payments.WithLimiter(lim))
+	f := h.New(t, payments.WithTestTiming(), payments.WithLimiter(lim),
+		payments.WithRetry(payments.RetryPolicy{MaxAttempts: payouttest.Attempts, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}))
 	return env{Fixture: f, c: payin.NewClient(f.Driver), lim: lim}
 }
 

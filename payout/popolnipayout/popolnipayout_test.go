@@ -19,7 +19,7 @@ var nextRef atomic.Int64
 func init() { nextRef.Store(1_000_000_000) }
 
 func fixture(t *testing.T, opts ...payments.Option) payouttest.Fixture {
-	srv := popolnitest.NewServer(popolnitest.WithT(t), popolnitest.WithBalance(100_000_00, 0))
+	srv := popolnitest.NewServer(popolnitest.WithT(t), popolnitest.WithBalance(100_000_00, 0), popolnitest.WithRateLimit(10000))
 	t.Cleanup(srv.Close)
 	c, err := popolni.New(popolni.Credentials{Login: srv.Login(), Password: srv.Password()},
 		append(srv.ClientOptions(), opts...)...)

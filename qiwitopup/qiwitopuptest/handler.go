@@ -125,7 +125,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	f := s.faults.Pop()
+	f, ok := s.popOpFault(op) // DropNextOp, opfaults.go
+	if !ok {
+		f = s.faults.Pop()
+	}
 	switch f.kind {
 	case faultFail:
 		ct := "text/plain; charset=utf-8"

@@ -144,20 +144,25 @@ func (c *Client) GetMany(ctx context.Context, refs []Query) ([]Payout, error) {
 }
 
 // Wait polls by the provider's rules (popolni: every 10 s with the 125
-// re-ask; QIWI: every 10 minutes) until the payout with ref is final, and
-// returns it. When ctx ends it returns the last known payout with ctx's
-// error.
-func (c *Client) Wait(ctx context.Context, ref string) (Payout, error) {
+// re-ask; QIWI: every 10 minutes) until the payout q.Ref is final, and
+// returns it. Give q.To when you have it: QIWI's status request names the
+// account. When ctx ends it returns the last known payout with ctx's error.
+func (c *Client) Wait(ctx context.Context, q Query) (Payout, error) {
 	if ctx == nil {
 		return Payout{}, payments.ErrNilContext
 	}
-	if err := checkRef(ref); err != nil {
+	if err := checkRef(q.Ref); err != nil {
 		return Payout{}, err
 	}
-	if err := c.d.CheckRef(ref); err != nil {
+	if err := c.d.CheckRef(q.Ref); err != nil {
 		return Payout{}, err
 	}
-	return c.d.Wait(ctx, ref)
+	if q.To.Kind != "" {
+		if err := q.To.Validate(); err != nil {
+			return Payout{}, err
+		}
+	}
+	return c.d.Wait(ctx, q)
 }
 
 // Balance is what the merchant's account at the provider holds.

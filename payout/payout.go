@@ -237,8 +237,9 @@ type Driver interface {
 	// StateUnknown and Err matching payments.ErrNotFound. The error is for
 	// the call as a whole.
 	Get(ctx context.Context, qs []Query) ([]Payout, error)
-	// Wait polls by the provider's rules until the payout is final.
-	Wait(ctx context.Context, ref string) (Payout, error)
+	// Wait polls by the provider's rules until the payout is final. q.To,
+	// when known, goes into status requests that name the account (QIWI).
+	Wait(ctx context.Context, q Query) (Payout, error)
 	// Balance is what the merchant's account holds.
 	Balance(ctx context.Context) (payments.Money, error)
 	// As sets target (a pointer to a provider type) to the provider's own

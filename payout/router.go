@@ -89,11 +89,9 @@ func NewRouter(clients ...*Client) (*Router, error) {
 				r.caps.Kinds = append(r.caps.Kinds, k)
 			}
 		}
-		for cur, l := range cc.Limits {
-			if _, ok := r.caps.Limits[cur]; !ok {
-				r.caps.Limits[cur] = Limit{} // the clients' own limits pick who takes it
-			}
-			_ = l
+		for cur := range cc.Limits {
+			// No range here: each client's own limits pick who takes a payout.
+			r.caps.Limits[cur] = Limit{}
 		}
 	}
 	r.caps.Provider = "router(" + strings.Join(names, ",") + ")"
@@ -237,37 +235,52 @@ func (r *Router) get(ctx context.Context, q Query) (Payout, error) {
 	if c := r.boundTo(ref); c != nil {
 		return one(c.GetMany(ctx, []Query{q}))
 	}
-	var last Payout
-	lastErr := error(&payments.APIError{Provider: r.caps.Provider, Op: "get", Code: "not-found",
-		Message: "no provider knows " + ref, Category: payments.ErrNotFound})
+	// Unbound (a restarted process): ask every client. A provider can know
+	// the ref as a refusal that never moved money (popolni's 101, then a
+	// failover), so a live payout elsewhere wins over a refusal, and only a
+	// live payout binds.
+	var refusal *Payout
 	for _, c := range r.clients {
 		if c.d.CheckRef(ref) != nil {
 			continue
 		}
 		p, err := one(c.GetMany(ctx, []Query{q}))
-		if err == nil {
-			r.bind(ref, c)
-			return p, nil
+		if errors.Is(err, payments.ErrNotFound) {
+			continue
 		}
-		if !errors.Is(err, payments.ErrNotFound) {
+		if err != nil {
 			return p, err
 		}
-		last = p
+		if p.State == payments.StateFailed && NeverReceived(p.Err) {
+			if refusal == nil {
+				refusal = &p
+			}
+			continue
+		}
+		r.bind(ref, c)
+		return p, nil
 	}
-	last.Ref, last.Err = ref, lastErr
-	return last, lastErr
+	if refusal != nil {
+		return *refusal, nil
+	}
+	err := &payments.APIError{Provider: r.caps.Provider, Op: "get", Code: "not-found",
+		Message: "no provider knows " + ref, Category: payments.ErrNotFound}
+	return Payout{Ref: ref, Provider: r.caps.Provider, Err: err}, err
 }
 
-// Wait waits at the provider ref is bound to (found with Get when unbound).
-func (r *Router) Wait(ctx context.Context, ref string) (Payout, error) {
-	c := r.boundTo(ref)
+// Wait waits at the provider q.Ref is bound to (found with Get when unbound).
+func (r *Router) Wait(ctx context.Context, q Query) (Payout, error) {
+	c := r.boundTo(q.Ref)
 	if c == nil {
-		if p, err := r.get(ctx, Query{Ref: ref}); err != nil {
+		p, err := r.get(ctx, q)
+		if err != nil {
 			return p, err
 		}
-		c = r.boundTo(ref)
+		if c = r.boundTo(q.Ref); c == nil {
+			return p, nil // known only as a refusal: final
+		}
 	}
-	return c.Wait(ctx, ref)
+	return c.Wait(ctx, q)
 }
 
 // Balance is not one number over several accounts: ErrNotSupported. Ask

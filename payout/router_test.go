@@ -21,7 +21,9 @@ type memDriver struct {
 	mu    sync.Mutex
 	err   error
 	paid  map[string]int
-	sends int
+	// refused refs are known as a refusal that moved no money (popolni's 101)
+	refused map[string]bool
+	sends   int
 }
 
 func newMem(name string, kinds ...payout.Kind) *memDriver {
@@ -55,7 +57,10 @@ func (m *memDriver) Get(_ context.Context, qs []payout.Query) ([]payout.Payout, 
 	for i, q := range qs {
 		ref := q.Ref
 		out[i] = payout.Payout{Ref: ref, Provider: m.name}
-		if m.paid[ref] > 0 {
+		if m.refused[ref] {
+			out[i].State = payments.StateFailed
+			out[i].Err = &payments.APIError{Provider: m.name, Code: "101", Category: payments.ErrInsufficientFunds}
+		} else if m.paid[ref] > 0 {
 			out[i].State = payments.StateSucceeded
 		} else {
 			out[i].Err = &payments.APIError{Provider: m.name, Op: "get", Category: payments.ErrNotFound}
@@ -63,8 +68,8 @@ func (m *memDriver) Get(_ context.Context, qs []payout.Query) ([]payout.Payout, 
 	}
 	return out, nil
 }
-func (m *memDriver) Wait(ctx context.Context, ref string) (payout.Payout, error) {
-	ps, err := m.Get(ctx, []payout.Query{{Ref: ref}})
+func (m *memDriver) Wait(ctx context.Context, q payout.Query) (payout.Payout, error) {
+	ps, err := m.Get(ctx, []payout.Query{q})
 	return ps[0], err
 }
 func (m *memDriver) Balance(context.Context) (payments.Money, error) {
@@ -201,4 +206,26 @@ func TestGetUnknownAcrossRouter(t *testing.T) {
 	assert.Equal(t, "b", p.Provider)
 	prov, _ := r.Provider("55")
 	assert.Equal(t, "b", prov, "found is bound")
+}
+
+// After a failover from a refusal, a restarted router (nothing bound) must
+// find the live payout, not the refusal, and bind to the live one.
+func TestUnboundGetPrefersTheLivePayoutOverARefusal(t *testing.T) {
+	a, b := newMem("a", payout.Mobile), newMem("b", payout.Mobile)
+	a.refused = map[string]bool{"77": true}
+	b.paid["77"] = 1
+	r, _ := payout.NewRouter(payout.NewClient(a), payout.NewClient(b))
+	p, err := payout.NewClient(r).Get(context.Background(), "77")
+	require.NoError(t, err)
+	assert.Equal(t, "b", p.Provider)
+	prov, _ := r.Provider("77")
+	assert.Equal(t, "b", prov)
+
+	// Known only as a refusal: reported, not bound (a Send may still fail over).
+	a.refused["78"] = true
+	p, err = payout.NewClient(r).Get(context.Background(), "78")
+	require.NoError(t, err)
+	assert.Equal(t, payments.StateFailed, p.State)
+	_, bound := r.Provider("78")
+	assert.False(t, bound)
 }

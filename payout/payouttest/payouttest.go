@@ -26,6 +26,9 @@ type Fixture struct {
 	LoseAnswers func(n int)
 	// Held is how many payouts the fake holds under ref: never more than one.
 	Held func(ref string) int
+	// Payouts is how many payouts the fake holds in all, under any id: a
+	// driver that paid a resend under a new id shows here.
+	Payouts func() int
 	// Requests is how many requests the fake has received so far.
 	Requests func() int
 	// Settle makes every payout the fake holds final (succeeded), so Wait ends.
@@ -152,6 +155,7 @@ func testResend(t *testing.T, h Harness) {
 	e := h.setup(t)
 	ctx := context.Background()
 	r := h.request(e.c.Capabilities().Kinds[0])
+	before := e.Payouts()
 	first, err := e.c.Send(ctx, r)
 	if err != nil {
 		t.Fatal(err)
@@ -167,6 +171,9 @@ func testResend(t *testing.T, h Harness) {
 	}
 	if n := e.Held(r.Ref); n != 1 {
 		t.Fatalf("the fake holds %d payouts after 4 sends of one ref, want 1", n)
+	}
+	if n := e.Payouts() - before; n != 1 {
+		t.Fatalf("4 sends of one ref made %d payouts at the fake, want 1", n)
 	}
 }
 
@@ -191,6 +198,7 @@ func testLost(t *testing.T, h Harness) {
 	e := h.setup(t)
 	ctx := context.Background()
 	r := h.request(e.c.Capabilities().Kinds[0])
+	before := e.Payouts()
 	e.LoseAnswers(Attempts) // every attempt of the call
 	_, err := e.c.Send(ctx, r)
 	if !errors.Is(err, payments.ErrOutcomeUnknown) {
@@ -212,6 +220,9 @@ func testLost(t *testing.T, h Harness) {
 	}
 	if n := e.Held(r.Ref); n != 1 {
 		t.Fatalf("the fake holds %d payouts, want exactly 1", n)
+	}
+	if n := e.Payouts() - before; n != 1 {
+		t.Fatalf("a lost answer, a get and a resend made %d payouts, want 1", n)
 	}
 }
 
@@ -317,7 +328,7 @@ func testWait(t *testing.T, h Harness) {
 		t.Fatal(err)
 	}
 	e.Settle()
-	p, err := e.c.Wait(ctx, r.Ref)
+	p, err := e.c.Wait(ctx, payout.Query{Ref: r.Ref, To: r.To})
 	if err != nil {
 		t.Fatalf("wait: %v", err)
 	}

@@ -235,7 +235,8 @@ func (d *Driver) Get(ctx context.Context, qs []payout.Query) ([]payout.Payout, e
 
 // Wait is popolni.Client.WaitFinal: a status request every poll interval,
 // a 125 believed only when asked twice.
-func (d *Driver) Wait(ctx context.Context, ref string) (payout.Payout, error) {
+func (d *Driver) Wait(ctx context.Context, q payout.Query) (payout.Payout, error) {
+	ref := q.Ref
 	id, err := refID(ref)
 	if err != nil {
 		return payout.Payout{}, err

@@ -38,6 +38,7 @@ func fixture(t *testing.T, opts ...payments.Option) payouttest.Fixture {
 			}
 			return 0
 		},
+		Payouts:  func() int { return len(srv.Payments()) },
 		Requests: func() int { return len(srv.Requests()) },
 		Settle: func() {
 			for _, p := range srv.Payments() {

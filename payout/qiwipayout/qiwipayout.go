@@ -450,7 +450,8 @@ func fromStatus(ref string, r qiwitopup.StatusResult) payout.Payout {
 // context's error, wrapped "qiwitopup wait". A final status the document
 // does not define is a *payments.OutcomeUnknownError. Reads only: always
 // safe to repeat.
-func (d *Driver) Wait(ctx context.Context, ref string) (payout.Payout, error) {
+func (d *Driver) Wait(ctx context.Context, q payout.Query) (payout.Payout, error) {
+	ref := q.Ref
 	if err := d.CheckRef(ref); err != nil {
 		return payout.Payout{}, err
 	}
@@ -467,7 +468,7 @@ func (d *Driver) Wait(ctx context.Context, ref string) (payout.Payout, error) {
 			case <-t.C:
 			}
 		}
-		res, err := d.c.Status(ctx, qiwitopup.StatusQuery{TransactionNumber: ref})
+		res, err := d.c.Status(ctx, qiwitopup.StatusQuery{TransactionNumber: ref, Account: q.To.Account})
 		if err != nil {
 			if ctx.Err() != nil {
 				return last, waitErr(ctx, lastErr)

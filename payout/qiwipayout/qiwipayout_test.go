@@ -96,6 +96,7 @@ func fixture(t *testing.T, opts ...payments.Option) payouttest.Fixture {
 			}
 			return n
 		},
+		Payouts:  func() int { return len(srv.Payments()) },
 		Requests: func() int { return len(srv.Requests()) },
 		Settle: func() {
 			for _, p := range srv.Payments() {
@@ -142,7 +143,7 @@ func TestRefIsTheTransactionNumber(t *testing.T) {
 		assert.ErrorAs(t, err, &v, ref)
 		_, err = c.Get(ctx, ref)
 		assert.ErrorAs(t, err, &v, ref)
-		_, err = c.Wait(ctx, ref)
+		_, err = c.Wait(ctx, payout.Query{Ref: ref})
 		assert.ErrorAs(t, err, &v, ref)
 	}
 	assert.Empty(t, srv.Requests(), "a Ref that cannot map is refused before sending")
@@ -300,7 +301,7 @@ func TestFinalFailure(t *testing.T) {
 	require.NoError(t, err, "accepted, not final yet")
 	assert.Equal(t, payments.StatePending, p.State)
 
-	w, err := c.Wait(ctx, r.Ref)
+	w, err := c.Wait(ctx, payout.Query{Ref: r.Ref})
 	require.NoError(t, err, "Wait ends at a final status, a failure included")
 	assert.Equal(t, payments.StateFailed, w.State)
 	assert.Equal(t, "160", w.Code)
@@ -342,7 +343,7 @@ func TestWait(t *testing.T) {
 	ctx := context.Background()
 	t.Run("NotFoundTwiceInARow", func(t *testing.T) {
 		c, srv := client(t, qiwipayout.Options{})
-		_, err := c.Wait(ctx, newRef())
+		_, err := c.Wait(ctx, payout.Query{Ref: newRef()})
 		require.ErrorIs(t, err, payments.ErrNotFound)
 		assert.Equal(t, 2, srv.Count(qiwitopuptest.OpStatus))
 	})
@@ -353,7 +354,7 @@ func TestWait(t *testing.T) {
 		require.NoError(t, err)
 		srv.ErrorNext(2, 300, false)
 		srv.FailNext(1, 502, "Bad Gateway")
-		p, err := c.Wait(ctx, r.Ref)
+		p, err := c.Wait(ctx, payout.Query{Ref: r.Ref})
 		require.NoError(t, err)
 		assert.Equal(t, payments.StateSucceeded, p.State)
 	})
@@ -364,7 +365,7 @@ func TestWait(t *testing.T) {
 <response><result-code fatal="false">0</result-code>
 <payment status='70' txn_id='5' transaction-number='`+ref+`' result-code='0' final-status='true' fatal-error='false' />
 </response>`)
-		p, err := c.Wait(ctx, ref)
+		p, err := c.Wait(ctx, payout.Query{Ref: ref})
 		require.ErrorIs(t, err, payments.ErrOutcomeUnknown)
 		assert.Contains(t, err.Error(), "undocumented")
 		assert.Equal(t, payments.StateUnknown, p.State)
@@ -377,7 +378,7 @@ func TestWait(t *testing.T) {
 		require.NoError(t, err)
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Millisecond)
 		defer cancel()
-		p, err := c.Wait(cctx, r.Ref)
+		p, err := c.Wait(cctx, payout.Query{Ref: r.Ref, To: r.To})
 		require.ErrorIs(t, err, context.DeadlineExceeded)
 		assert.Contains(t, err.Error(), "qiwitopup wait")
 		assert.Equal(t, payments.StatePending, p.State)
@@ -450,7 +451,7 @@ func TestOpen(t *testing.T) {
 	rec, _ := srv.Payment(r.Ref)
 	assert.Equal(t, "0", rec.IncomeWireTransfer, "non_cash=false")
 	srv.Complete(r.Ref)
-	p, err := c.Wait(ctx, r.Ref)
+	p, err := c.Wait(ctx, payout.Query{Ref: r.Ref})
 	require.NoError(t, err)
 	assert.Equal(t, payments.StateSucceeded, p.State)
 	var qc *qiwitopup.Client

@@ -198,7 +198,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	f := s.faults.Pop()
+	f, ok := s.popOpFault(opOf(r.Method, r.URL.Path)) // DropNextOp, opfaults.go
+	if !ok {
+		f = s.faults.Pop()
+	}
 	if f.kind == faultFail {
 		s.answer(w, rec, failResponse(f))
 		return

@@ -1,0 +1,453 @@
+// Package paykeeperpayin is the pay-in driver for PayKeeper: it puts a
+// [paykeeper.Client] behind the portable [payin] API and registers the
+// "paykeeper" scheme for [payin.Open].
+//
+//	import _ "github.com/paysdk/payments/payin/paykeeperpayin"
+//
+//	c, err := payin.Open(ctx, "paykeeper://?base_url=https://shop.server.paykeeper.ru&expiry_days=3")
+//	// PAYKEEPER_USER, PAYKEEPER_PASSWORD; PAYKEEPER_SECRET for notifications
+//
+// A checkout is a PayKeeper invoice (the document's section 3): Create makes
+// one with /change/invoice/preview/ and returns its payment link, Get reads
+// it with /info/invoice/byid/, Refund returns the money of the payment that
+// paid it with /change/payment/reverse/. Notifications are PayKeeper's POST
+// informer, verified and confirmed by [paykeeper.NotificationHandler]. The
+// document cited below is PayKeeper's JSON API document (its section and
+// table numbers); the paykeeper package's documentation cites it line by
+// line.
+//
+// # Opening
+//
+// Credentials: PAYKEEPER_USER and PAYKEEPER_PASSWORD (the personal cabinet's
+// login, HTTP Basic on every request), or
+// payments.OpenCredentials(paykeeper.Credentials{...}). The server is
+// required: every merchant has its own cabinet server
+// (https://name.server.paykeeper.ru, or a bank's white-label host; the
+// document's introduction: "JSON-запросы выполняются на специальный
+// сервер, на котором расположен PayKeeper"), so there is no default. The
+// URL's parameters:
+//
+//	base_url     the cabinet, e.g. https://shop.server.paykeeper.ru (PAYKEEPER_URL also sets it; one of them is required)
+//	expiry_days  invoices can be paid today and the next expiry_days-1 days (default: PayKeeper's own expiry)
+//
+// Any other parameter is refused. The notification secret (the cabinet's
+// informer_seed, "Секретное слово для подписи сообщений информера",
+// section 5.1, item 5.1.4) is a credential: it comes from PAYKEEPER_SECRET
+// or [Options.Secret], never from the URL. Open without it succeeds
+// (Create, Get and Refund do not need it), and [Driver.Notifications] then
+// refuses to build a handler.
+//
+// # Money and methods
+//
+// Roubles only: an invoice's pay_amount ("Сумма заказа к оплате", table
+// 3.4.1) is a rouble amount, "Число, разделитель дробной части – точка"
+// (table 3.2), sent with two decimals. No request of the document chooses
+// how the payer pays: the invoice's page offers every method the shop has,
+// so the only method is payin.AnyMethod.
+//
+// # Resend safety
+//
+// Create is never resent: "Этот запрос создаёт по переданным параметрам
+// оплаты счёт в базе данных" (section 3.4), each call a new invoice, and
+// nothing lets PayKeeper recognise a repeat. Refund is never resent either:
+// a refund request carries only the payment id and the amount (table 2.8.1),
+// and "Запрос возвращает платеж полностью или частично" — twice refunds
+// twice. Get and the reads inside Refund are reads: always safe.
+package paykeeperpayin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/payin"
+	"github.com/paysdk/payments/paykeeper"
+)
+
+// Scheme is the URL scheme this package registers; it is also the
+// Provider of its checkouts, refunds and events.
+const Scheme = "paykeeper"
+
+// The environment variables the opener reads.
+const (
+	EnvUser     = "PAYKEEPER_USER"
+	EnvPassword = "PAYKEEPER_PASSWORD"
+	EnvURL      = "PAYKEEPER_URL"
+	EnvSecret   = "PAYKEEPER_SECRET"
+)
+
+// MaxExpiryDays bounds Options.ExpiryDays: a year.
+const MaxExpiryDays = 366
+
+func init() { payin.Register(Scheme, open) }
+
+// Options tune the driver. The zero value creates invoices with PayKeeper's
+// own expiry and cannot serve notifications (no Secret).
+type Options struct {
+	// Secret is the cabinet's informer_seed, the secret word that signs
+	// PayKeeper's notifications. Notifications needs it; nothing else does.
+	// It never prints.
+	Secret string
+	// ExpiryDays, when positive, gives every invoice an expiry: it can be
+	// paid today (Moscow time) and for the next ExpiryDays-1 days. The
+	// document's expiry is a date, "не включительно" (table 3.4.1). An
+	// invoice whose creation answer was lost then lapses, and shows in the
+	// invoice history as expired. Zero leaves the expiry to PayKeeper; at
+	// most MaxExpiryDays.
+	ExpiryDays int
+}
+
+// String describes the options without the secret.
+func (o Options) String() string {
+	return fmt.Sprintf("paykeeperpayin.Options{Secret: %s, ExpiryDays: %d}", redacted(o.Secret), o.ExpiryDays)
+}
+
+// GoString is String.
+func (o Options) GoString() string { return o.String() }
+
+// Format prints String for every verb, so that no verb prints the secret.
+func (o Options) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, o.String()) }
+
+// LogValue leaves the secret out.
+func (o Options) LogValue() slog.Value {
+	return slog.GroupValue(slog.Bool("secret_set", o.Secret != ""), slog.Int("expiry_days", o.ExpiryDays))
+}
+
+func redacted(s string) string {
+	if s == "" {
+		return `""`
+	}
+	return "[REDACTED]"
+}
+
+// Driver is the PayKeeper pay-in driver. Make one with New, or open one with
+// payin.Open. Safe for concurrent use. It never prints the secret.
+type Driver struct {
+	c    *paykeeper.Client
+	opts Options
+}
+
+// New puts c behind the portable API. It sends nothing. An ExpiryDays out of
+// range is clamped to 0..MaxExpiryDays.
+func New(c *paykeeper.Client, opts Options) *Driver {
+	opts.ExpiryDays = max(0, min(opts.ExpiryDays, MaxExpiryDays))
+	return &Driver{c: c, opts: opts}
+}
+
+// String names the driver and its client, never the secret.
+func (d *Driver) String() string {
+	return "paykeeperpayin.Driver{" + d.c.String() + ", " + d.opts.String() + "}"
+}
+
+// Format prints String for every verb.
+func (d *Driver) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, d.String()) }
+
+// LogValue describes the driver without its secrets.
+func (d *Driver) LogValue() slog.Value {
+	return slog.GroupValue(slog.Any("client", d.c), slog.Any("options", d.opts))
+}
+
+func open(_ context.Context, cfg *payments.OpenConfig) (payin.Driver, error) {
+	q, err := cfg.Query("base_url", "expiry_days")
+	if err != nil {
+		return nil, err
+	}
+	var cred paykeeper.Credentials
+	switch c := cfg.Credentials.(type) {
+	case nil:
+		if cred.User, err = cfg.Env(EnvUser); err != nil {
+			return nil, err
+		}
+		if cred.Password, err = cfg.Env(EnvPassword); err != nil {
+			return nil, err
+		}
+	case paykeeper.Credentials:
+		cred = c
+	default:
+		return nil, &payments.ValidationError{Field: "credentials", Reason: fmt.Sprintf("paykeeper takes paykeeper.Credentials, not %T", c)}
+	}
+	o := Options{Secret: cfg.OptionalEnv(EnvSecret)}
+	if v := q["expiry_days"]; v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxExpiryDays {
+			return nil, &payments.ValidationError{Field: "expiry_days", Reason: fmt.Sprintf("a whole number of days, 1 to %d", MaxExpiryDays)}
+		}
+		o.ExpiryDays = n
+	}
+	var opts []payments.Option
+	base := q["base_url"]
+	if base == "" {
+		base = cfg.OptionalEnv(EnvURL)
+	}
+	if base != "" {
+		opts = append(opts, payments.WithBaseURL(base))
+	}
+	c, err := paykeeper.New(cred, append(opts, cfg.Options...)...)
+	var v *payments.ValidationError
+	if base == "" && errors.As(err, &v) && v.Field == "WithBaseURL" {
+		// No base URL from anywhere (a payments.WithBaseURL among the
+		// client options would have done).
+		return nil, &payments.ValidationError{Field: EnvURL, Reason: "required: PayKeeper has one server per merchant; " +
+			"set the environment variable " + EnvURL + " or the URL parameter base_url to the cabinet, e.g. https://shop.server.paykeeper.ru"}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return New(c, o), nil
+}
+
+var caps = payin.Capabilities{
+	Provider:       Scheme,
+	Methods:        []payin.Method{payin.AnyMethod},
+	Currencies:     []string{"RUB"},
+	Refunds:        true,
+	PartialRefunds: true,
+	PaymentURL:     true,
+	Requisites:     false,
+}
+
+// Capabilities: roubles, the invoice's payment page (whatever methods the
+// shop has: AnyMethod only), refunds full and partial (section 2.8), no
+// requisites. Constant; sends nothing.
+func (d *Driver) Capabilities() payin.Capabilities { return caps }
+
+func rub(a payments.Decimal) payments.Money { return payments.Money{Amount: a, Currency: "RUB"} }
+
+// Create creates a PayKeeper invoice for the order (CreateInvoice: POST
+// /change/invoice/preview/, section 3.4) and returns it as a pending
+// Checkout: ID is the invoice id, PaymentURL the invoice_url PayKeeper
+// answered (empty if the answer had none: the document's example shows only
+// invoice_id and invoice), Raw the paykeeper.CreatedInvoice.
+//
+// The request maps to the invoice's fields: Amount to pay_amount (roubles,
+// two decimals), OrderRef to orderid, Description to the service name,
+// Customer to clientid, client_email and client_phone, ReturnURL to the
+// service_name's user_result_callback (where the payer goes after paying).
+// CallbackURL is not sent: PayKeeper posts notifications to the informer_url
+// set once in the cabinet (section 5.1), whatever the invoice. Bank is not
+// sent either (it is RoyalPay's). With Options.ExpiryDays the invoice gets
+// an expiry.
+//
+// Resend safety: UNSAFE, and never resent. Each request creates a new
+// invoice ("создаёт ... счёт в базе данных") and nothing in table 3.4.1 lets
+// PayKeeper see a repeat. A lost or unreadable answer is a
+// *payments.OutcomeUnknownError (payments.ErrOutcomeUnknown) carrying the
+// OrderRef. The invoice it may have created cannot be found ("Счета с этим
+// статусом не возвращаются в запросе истории счетов"), but its link reached
+// nobody, so nobody can pay it: creating a new checkout for the order is
+// safe (see paykeeper.Client.CreateInvoice).
+func (d *Driver) Create(ctx context.Context, r payin.Request) (payin.Checkout, error) {
+	if r.Amount.Currency != "RUB" {
+		return payin.Checkout{}, &payments.ValidationError{Field: "amount", Reason: "paykeeper takes RUB only"}
+	}
+	if r.Method != payin.AnyMethod {
+		return payin.Checkout{}, &payments.ValidationError{Field: "method", Reason: "paykeeper's invoice page offers the shop's methods; the API cannot pick " + string(r.Method)}
+	}
+	p := paykeeper.InvoiceParams{
+		Amount:   r.Amount.Amount,
+		ClientID: r.Customer.Name,
+		OrderID:  r.OrderRef,
+		Service:  paykeeper.ServiceName{Name: r.Description, UserResultCallback: r.ReturnURL},
+		Email:    r.Customer.Email,
+		Phone:    r.Customer.Phone,
+	}
+	if d.opts.ExpiryDays > 0 {
+		p.Expiry = paykeeper.DateOf(time.Now().AddDate(0, 0, d.opts.ExpiryDays))
+	}
+	inv, err := d.c.CreateInvoice(ctx, p)
+	if err != nil {
+		return payin.Checkout{}, err
+	}
+	return payin.Checkout{Provider: Scheme, ID: inv.ID, OrderRef: r.OrderRef, Amount: r.Amount,
+		State: payments.StatePending, PaymentURL: inv.URL, Raw: inv}, nil
+}
+
+// invoiceState maps the invoice's status (table 3.2; created is the service
+// status of a new invoice, section 3.4): created and sent are pending, paid
+// succeeded, expired canceled (an invoice that lapsed or was revoked: no
+// money moved). Any other status is StateUnknown.
+func invoiceState(s paykeeper.InvoiceStatus) payments.State {
+	switch s {
+	case paykeeper.InvoiceCreated, paykeeper.InvoiceSent:
+		return payments.StatePending
+	case paykeeper.InvoicePaid:
+		return payments.StateSucceeded
+	case paykeeper.InvoiceExpired:
+		return payments.StateCanceled
+	}
+	return payments.StateUnknown
+}
+
+// Get reads the invoice (GetInvoice: GET /info/invoice/byid/, section 3.1)
+// and returns it as a Checkout: State from its status (created and sent
+// pending, paid succeeded, expired canceled), Amount its pay_amount in RUB,
+// OrderRef its orderid, Raw the paykeeper.Invoice (PaymentID is the payment
+// that paid it). PaymentURL stays empty: the invoice object has no link;
+// keep the one Create returned. An invoice stays paid after a refund: the
+// refunds are the payment's (paykeeper.Client.Refunds through As).
+//
+// An id PayKeeper does not know ("Счёт не найден.") is payments.ErrNotFound;
+// an id that is not digits is refused before sending. A read: always safe.
+func (d *Driver) Get(ctx context.Context, id string) (payin.Checkout, error) {
+	inv, err := d.c.GetInvoice(ctx, id)
+	if err != nil {
+		return payin.Checkout{}, err
+	}
+	return payin.Checkout{Provider: Scheme, ID: inv.ID, OrderRef: inv.OrderID, Amount: rub(inv.Amount),
+		State: invoiceState(inv.Status), Raw: inv}, nil
+}
+
+// Refund returns money of a paid invoice. PayKeeper refunds payments, not
+// invoices ("Идентификатор платежа в системе PayKeeper", table 2.8.1), so
+// Refund reads the invoice first (GetInvoice) for the payment that paid it
+// (its paymentid), then asks RefundPayment (POST /change/payment/reverse/,
+// section 2.8) for all that is left (Full: partial=false, no amount: "В
+// случае полного возврата, сумма возврата не должна быть указана") or for
+// Amount (partial=true). An invoice that is not paid is refused with an
+// *payments.APIError matching payments.ErrInvalidRequest, and no refund is
+// sent; an unknown invoice is payments.ErrNotFound.
+//
+// PayKeeper answers {"result":"success"} when the refund was initiated ("в
+// случае, если возврат инициирован успешно"); Refund then reads the
+// payment's refunds (section 2.7) for the one just made: the Refund's Amount
+// and State (done refunded, started pending, failed failed) are that
+// record's, and Raw the paykeeper.Refund. If that read fails the refund
+// still happened: the result is nil with State pending, Amount the
+// requested one (zero for Full) and Raw nil.
+//
+// Resend safety: UNSAFE, and never resent: the request carries nothing by
+// which PayKeeper could recognise a repeat, and a partial refund sent twice
+// refunds twice. A lost answer is a *payments.OutcomeUnknownError
+// (payments.ErrOutcomeUnknown) carrying the payment id: read that payment's
+// refunds (paykeeper.Client.Refunds through As) before asking again. A fail
+// object (no refund rights, more than is left, a payment that cannot be
+// refunded) is an *payments.APIError matching paykeeper.ErrRefused: nothing
+// was refunded.
+func (d *Driver) Refund(ctx context.Context, r payin.RefundRequest) (payin.Refund, error) {
+	out := payin.Refund{Provider: Scheme, CheckoutID: r.ID, Amount: r.Amount}
+	if r.Full {
+		out.Amount = rub(payments.Decimal{})
+	} else if r.Amount.Currency != "RUB" {
+		return payin.Refund{}, &payments.ValidationError{Field: "amount", Reason: "paykeeper refunds RUB only"}
+	}
+	inv, err := d.c.GetInvoice(ctx, r.ID)
+	if err != nil {
+		return payin.Refund{}, err
+	}
+	if inv.PaymentID == "" {
+		msg := fmt.Sprintf("invoice %s is %s, not paid: nothing to refund", inv.ID, inv.Status)
+		if inv.Status == paykeeper.InvoicePaid {
+			msg = fmt.Sprintf("invoice %s is paid but names no payment (paymentid): refund the payment through As", inv.ID)
+		}
+		return payin.Refund{}, &payments.APIError{Provider: Scheme, Op: "refund", Code: string(inv.Status), Message: msg,
+			Category: payments.ErrInvalidRequest}
+	}
+	p := paykeeper.RefundParams{PaymentID: inv.PaymentID, Full: r.Full}
+	if !r.Full {
+		p.Amount = r.Amount.Amount
+	}
+	if err := d.c.RefundPayment(ctx, p); err != nil {
+		return payin.Refund{}, err
+	}
+	out.State = payments.StatePending
+	refunds, err := d.c.Refunds(ctx, inv.PaymentID)
+	if err != nil {
+		return out, nil // initiated; its record could not be read
+	}
+	if f, ok := latest(refunds, p); ok {
+		out.Amount, out.State, out.Raw = rub(f.Amount), f.Status.State(), f
+	}
+	return out, nil
+}
+
+// latest picks the refund just made among a payment's refunds: the one
+// with the highest refund_number, and for a partial refund of that amount.
+func latest(refunds []paykeeper.Refund, p paykeeper.RefundParams) (paykeeper.Refund, bool) {
+	var best paykeeper.Refund
+	found := false
+	for _, f := range refunds {
+		if !p.Full && f.Amount.Cmp(p.Amount) != 0 {
+			continue
+		}
+		if !found || f.Number > best.Number {
+			best, found = f, true
+		}
+	}
+	return best, found
+}
+
+// Notifications returns a *paykeeper.NotificationHandler for the
+// informer_url set in the cabinet (informer_type post), with Secret the
+// informer_seed (Options.Secret, or PAYKEEPER_SECRET when opened) and Client
+// this driver's client: every notification is checked (form, then the key,
+// md5(id+sum+clientid+orderid+secret)) and then confirmed through the API
+// (GetPayment: same id, sum and order id, money taken) before handle sees
+// it, since a valid key can be re-cut into another id and sum. Without a
+// secret it refuses, with a *payments.ValidationError naming
+// PAYKEEPER_SECRET.
+//
+// handle gets a payin.Event: Provider "paykeeper", ProviderID the payment
+// id (not the invoice id: match events to checkouts by OrderRef), OrderRef
+// the orderid, Amount the confirmed payment's amount in RUB, Raw the
+// paykeeper.Notification (its Payment is what the API said). State is
+// succeeded, or pending for a two-stage payment that is authorised but not
+// captured (batch_date set: capture it with paykeeper.Client.CapturePayment
+// through As). handle must check OrderRef and Amount against the merchant's
+// own order, and be idempotent on ProviderID: PayKeeper repeats a
+// notification until it is acknowledged. The handler answers "OK
+// md5(id+secret)", the one reply PayKeeper accepts, only when handle returns
+// nil; anything else makes PayKeeper deliver again (a payment never
+// acknowledged ends up stuck; /change/payment/repeatcnt/ resends).
+func (d *Driver) Notifications(handle payin.Handle) (http.Handler, error) {
+	if handle == nil {
+		return nil, &payments.ValidationError{Field: "handle", Reason: "required"}
+	}
+	if d.opts.Secret == "" {
+		return nil, &payments.ValidationError{Field: EnvSecret, Reason: "the notification secret (the cabinet's informer_seed) is missing: " +
+			"set the environment variable " + EnvSecret + " or Options.Secret"}
+	}
+	h := &paykeeper.NotificationHandler{
+		Secret: d.opts.Secret,
+		Client: d.c,
+		Handle: func(ctx context.Context, n paykeeper.Notification) error {
+			return handle(ctx, event(n))
+		},
+	}
+	if err := h.Validate(); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// event converts a confirmed notification.
+func event(n paykeeper.Notification) payin.Event {
+	amount := n.Sum
+	if n.Payment != nil {
+		amount = n.Payment.Amount
+	}
+	st := payments.StateSucceeded
+	if n.Hold {
+		st = payments.StatePending
+	}
+	return payin.Event{Provider: Scheme, ProviderID: n.ID, OrderRef: n.OrderID, State: st, Amount: rub(amount), Raw: n}
+}
+
+// As fills a **paykeeper.Client, for what the portable API leaves out
+// (SendInvoice, RevokeInvoice, CapturePayment, Refunds, the registry).
+// Sends nothing.
+func (d *Driver) As(target any) bool {
+	if p, ok := target.(**paykeeper.Client); ok {
+		*p = d.c
+		return true
+	}
+	return false
+}
+
+// Close closes the paykeeper client (its idle connections). Sends nothing.
+func (d *Driver) Close() error { return d.c.Close() }

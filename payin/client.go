@@ -76,7 +76,8 @@ func (c *Client) Check(r Request) error {
 	if !c.caps.Supports(r.Method) {
 		return &payments.ValidationError{Field: "method", Reason: fmt.Sprintf("%s does not offer %s", c.caps.Provider, r.Method)}
 	}
-	for name, v := range map[string]string{"callback_url": r.CallbackURL, "return_url": r.ReturnURL} {
+	for _, f := range [...]struct{ name, v string }{{"callback_url", r.CallbackURL}, {"return_url", r.ReturnURL}} {
+		name, v := f.name, f.v
 		if v == "" {
 			continue
 		}
@@ -139,6 +140,13 @@ func (c *Client) Refund(ctx context.Context, r RefundRequest) (Refund, error) {
 		}
 		if r.Amount.Sign() <= 0 {
 			return Refund{}, &payments.ValidationError{Field: "amount", Reason: "must be positive; set Full to refund everything"}
+		}
+		ok := false
+		for _, cur := range c.caps.Currencies {
+			ok = ok || cur == r.Amount.Currency
+		}
+		if !ok {
+			return Refund{}, &payments.ValidationError{Field: "amount", Reason: fmt.Sprintf("%s does not take %s", c.caps.Provider, r.Amount.Currency)}
 		}
 		if !c.caps.PartialRefunds {
 			return Refund{}, fmt.Errorf("%s partial refund: %w", c.caps.Provider, payments.ErrNotSupported)

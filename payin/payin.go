@@ -131,6 +131,11 @@ type Event struct {
 	Provider string
 	// ProviderID is the provider's payment id.
 	ProviderID string
+	// CheckoutID is the Checkout.ID this payment pays, when the provider
+	// says (RoyalPay: the payment is the checkout; PayKeeper: the invoice
+	// the API links the payment to, "" for a payment made without one).
+	// OrderRef is the link that always holds.
+	CheckoutID string
 	OrderRef   string
 	State      payments.State
 	Amount     payments.Money
@@ -138,6 +143,23 @@ type Event struct {
 	// royalpay.Event).
 	Raw any
 }
+
+// String shows the event without Raw.
+func (e Event) String() string {
+	return fmt.Sprintf("%s payment %s (%s) %s %s", e.Provider, e.ProviderID, e.OrderRef, e.Amount, e.State)
+}
+
+// Format prints String for every verb: Raw (which may hold a payer's
+// details) stays out of formatted output.
+func (e Event) Format(f fmt.State, _ rune) { io.WriteString(f, e.String()) }
+
+// String shows the refund without Raw.
+func (r Refund) String() string {
+	return fmt.Sprintf("%s refund of %s: %s %s", r.Provider, r.CheckoutID, r.Amount, r.State)
+}
+
+// Format prints String for every verb.
+func (r Refund) Format(f fmt.State, _ rune) { io.WriteString(f, r.String()) }
 
 // LogValue keeps Raw out of logs.
 func (e Event) LogValue() slog.Value {

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"math/big"
+	"math/bits"
 	"strconv"
 	"strings"
 )
@@ -121,6 +123,24 @@ func (d Decimal) Minor(exp int) (int64, error) {
 	}
 	u := d.int()
 	shift := int64(exp) - int64(d.scale)
+	if u.IsInt64() && u.Int64() != math.MinInt64 && shift >= -18 && shift <= 18 { // the common case, without allocating
+		v := u.Int64()
+		if shift >= 0 {
+			p := pow10[shift]
+			if hi, lo := bits.Mul64(uint64(abs64(v)), uint64(p)); hi == 0 && lo <= math.MaxInt64 {
+				if v < 0 {
+					return -int64(lo), nil
+				}
+				return int64(lo), nil
+			}
+		} else {
+			p := pow10[-shift]
+			if v%p != 0 {
+				return 0, fmt.Errorf("%w: %s with %d decimals", ErrNotExact, d, exp)
+			}
+			return v / p, nil
+		}
+	}
 	r := new(big.Int).Set(u)
 	if shift >= 0 {
 		r.Mul(r, new(big.Int).Exp(bigTen, big.NewInt(shift), nil))
@@ -135,6 +155,15 @@ func (d Decimal) Minor(exp int) (int64, error) {
 		return 0, fmt.Errorf("%w: %s does not fit in int64 minor units", ErrOutOfRange, d)
 	}
 	return r.Int64(), nil
+}
+
+var pow10 = [19]int64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18}
+
+func abs64(v int64) int64 {
+	if v < 0 {
+		return -v // never MinInt64: the caller leaves that to the slow path
+	}
+	return v
 }
 
 func (d Decimal) int() *big.Int {
@@ -152,6 +181,9 @@ func (d Decimal) IsZero() bool { return d.Sign() == 0 }
 
 // Cmp compares d and o: -1 if d < o, 0 if equal (1.50 equals 1.5), +1 if d > o.
 func (d Decimal) Cmp(o Decimal) int {
+	if d.scale == o.scale {
+		return d.int().Cmp(o.int())
+	}
 	a, b := align(d, o)
 	return a.Cmp(b)
 }

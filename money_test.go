@@ -128,3 +128,31 @@ func FuzzParseDecimal(f *testing.F) {
 		}
 	})
 }
+
+// The allocation-free path of Minor agrees with the exact one on the edges.
+func TestMinorFastPathEdges(t *testing.T) {
+	cases := map[string]struct {
+		exp  int
+		want int64
+		err  error
+	}{
+		"92233720368547758.07":  {2, math.MaxInt64, nil},
+		"-92233720368547758.08": {2, math.MinInt64, nil},
+		"92233720368547758.08":  {2, 0, ErrOutOfRange},
+		"0.005":                 {2, 0, ErrNotExact},
+		"-0.50":                 {2, -50, nil},
+		"1.5":                   {0, 0, ErrNotExact},
+		"123":                   {18, 0, ErrOutOfRange},
+		"9":                     {18, 9e18, nil},
+		"1.000000000000000000":  {0, 1, nil},
+	}
+	for in, c := range cases {
+		got, err := MustDecimal(in).Minor(c.exp)
+		if c.err != nil {
+			assert.ErrorIs(t, err, c.err, in)
+			continue
+		}
+		require.NoError(t, err, in)
+		assert.Equal(t, c.want, got, in)
+	}
+}

@@ -791,14 +791,20 @@ func (s *Server) hInvoicePreview(c *call) response {
 
 // newInvoiceIDLocked makes a 17-digit id: the Moscow creation time
 // YYYYMMDDhhmmss and three more digits.
+// When a second's thousand ids are taken it borrows the following second's,
+// so a burst of invoices never spins.
 func (s *Server) newInvoiceIDLocked(now time.Time) string {
-	base := now.In(Moscow).Format("20060102150405")
+	t := now.In(Moscow)
 	for {
-		s.invoiceSeq++
-		id := fmt.Sprintf("%s%03d", base, s.invoiceSeq%1000)
-		if s.invoices[id] == nil {
-			return id
+		base := t.Format("20060102150405")
+		for range 1000 {
+			s.invoiceSeq++
+			id := fmt.Sprintf("%s%03d", base, s.invoiceSeq%1000)
+			if s.invoices[id] == nil {
+				return id
+			}
 		}
+		t = t.Add(time.Second)
 	}
 }
 

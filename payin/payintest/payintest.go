@@ -21,7 +21,8 @@ import (
 type Fixture struct {
 	Driver payin.Driver
 	// LoseAnswers makes the fake carry out the next n requests that create
-	// something and drop each connection before answering.
+	// something and drop each connection before answering; n <= 0 clears
+	// what is still queued, where the fake can.
 	LoseAnswers func(n int)
 	// Requests is how many requests the fake has received so far.
 	Requests func() int
@@ -268,6 +269,9 @@ func testNotify(t *testing.T, h Harness) {
 	if ev.Provider != e.c.Provider() || ev.OrderRef != req.OrderRef || ev.State != payments.StateSucceeded ||
 		!ev.Amount.Equal(req.Amount) || ev.ProviderID == "" || ev.Raw == nil {
 		t.Fatalf("event %+v for order %s of %v", ev, req.OrderRef, req.Amount)
+	}
+	if ev.CheckoutID != "" && ev.CheckoutID != co.ID {
+		t.Fatalf("event says checkout %q, the checkout is %q", ev.CheckoutID, co.ID)
 	}
 	resp, err := http.Post(srv.URL+"/notify/nosuchprovider", "text/plain", nil)
 	if err == nil {

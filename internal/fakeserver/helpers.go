@@ -95,3 +95,49 @@ func NewOutboundClient(timeout time.Duration) (*http.Client, *http.Transport) {
 		},
 	}, tr
 }
+
+// OpCounts counts, per operation, the requests still to be hit by a fault
+// aimed at that operation only (the fakes' DropNextOp). The zero value is
+// empty and ready; it is safe for concurrent use.
+type OpCounts struct {
+	mu sync.Mutex
+	m  map[string]int
+}
+
+// Add queues n more for op; n <= 0 clears what is still queued for op.
+func (c *OpCounts) Add(op string, n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n <= 0 {
+		delete(c.m, op)
+		return
+	}
+	if c.m == nil {
+		c.m = map[string]int{}
+	}
+	c.m[op] += n
+}
+
+// Take uses up one queued for op, reporting whether there was one.
+func (c *OpCounts) Take(op string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m[op] == 0 {
+		return false
+	}
+	if c.m[op]--; c.m[op] == 0 {
+		delete(c.m, op)
+	}
+	return true
+}
+
+// Len is how many are still queued, all operations together.
+func (c *OpCounts) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, v := range c.m {
+		n += v
+	}
+	return n
+}

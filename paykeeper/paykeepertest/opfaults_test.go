@@ -55,9 +55,7 @@ func TestDropNextOp(t *testing.T) {
 		t.Fatalf("preview after the drop was cleared: %v", err)
 	}
 	srv.DropNextOp(OpReverse, 0)
-	opDrops.mu.Lock()
-	left := len(opDrops.m[srv])
-	opDrops.mu.Unlock()
+	left := srv.opDrops.Len()
 	if left != 0 {
 		t.Fatalf("%d operations still queued after clearing", left)
 	}

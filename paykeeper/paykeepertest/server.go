@@ -33,10 +33,11 @@ const (
 // Make one with [NewServer] and [Server.Close] it when done. All methods are
 // safe for concurrent use, including while requests are being served.
 type Server struct {
-	base   *fakeserver.Base
-	faults fakeserver.Queue[fault]
-	t      reporter
-	now    func() time.Time
+	base    *fakeserver.Base
+	faults  fakeserver.Queue[fault]
+	opDrops fakeserver.OpCounts // DropNextOp, opfaults.go
+	t       reporter
+	now     func() time.Time
 
 	notifyClient *http.Client
 	notifyOwned  *http.Transport // the default notification client's transport

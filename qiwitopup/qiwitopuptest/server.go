@@ -57,6 +57,7 @@ type Server struct {
 	base     *fakeserver.Base // its CA issues the server certificate
 	clientCA *testca.CA       // "the CA QIWI issues": verifies client certificates
 	faults   fakeserver.Queue[fault]
+	opDrops  fakeserver.OpCounts // DropNextOp, opfaults.go
 	t        reporter
 	now      func() time.Time
 

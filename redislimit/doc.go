@@ -1,0 +1,52 @@
+// Package redislimit is a payments.Limiter shared through Redis: one rate
+// limit for every process (replica, machine) that sends requests on one
+// provider account.
+//
+// A provider's limit is per account (popolni.club: 5 requests a second,
+// answering 503 to a sixth arriving within one second). Each process's own
+// in-process limiter keeps that process under it, but three replicas send
+// three times as much. Give every client of one account, in every process,
+// a Limiter made by New with the same Redis, the same key and the same
+// arguments:
+//
+//	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+//	lim, err := redislimit.New(rdb, "payments:limit:popolni:"+accountID, 5, 1)
+//	// pass lim to the client's limiter option, in every replica
+//
+// One key per provider account: two accounts (or two providers) need two
+// keys, and one account must never be split over two keys.
+//
+// # What it guarantees
+//
+// Each grant is decided by one Lua script, atomically, on the Redis
+// server's clock (TIME; the callers' clocks are never read): at most burst
+// grants in any window of burst/perSecond seconds and, for perSecond ≥ 1,
+// at most ⌊perSecond⌋ in any one second. Grants are counted at the moments
+// they were really given: a caller told to wait sleeps and asks again, and
+// is granted only when the script finds the grant allowed at that moment. A
+// caller that wakes late therefore never lets the next one, in this
+// process or another, start early, and a strict server counting arrivals in
+// a sliding second sees no more than perSecond as long as the delay between
+// Wait's return and the request's arrival varies by less than the safety
+// margin.
+//
+// The margin (WithMargin, DefaultMargin 20 ms) stretches every window as if
+// a second lasted 1s+margin, at the cost of margin/(1s+margin) of the rate
+// (2 % by default). Raise it to the spread of your latency to the provider.
+//
+// Within one process, callers take turns: only one asks Redis at a time.
+//
+// # Fail closed
+//
+// When Redis is unreachable, answers with an error or does not answer
+// within the timeout (WithTimeout, DefaultTimeout 500 ms), Wait returns an
+// *UnavailableError, which matches ErrUnavailable and payments.ErrUnavailable
+// with errors.Is: the call fails before anything is sent. There is no
+// fallback to an unshared limit, which would let every replica send the
+// whole rate. A grant whose answer arrived after the timeout is lost, never
+// used. Nothing has to be reset: the next Wait asks Redis again, and works
+// as soon as Redis answers. Grants live in Redis only (no persistence is
+// needed): a restarted, empty Redis starts a fresh window.
+//
+// The key expires one second after its longest window once unused.
+package redislimit

@@ -133,6 +133,11 @@ func (c *Client) do(ctx context.Context, req *Request) (*Response, error) {
 			return resp, nil
 		case st == http.StatusTooManyRequests || st == http.StatusServiceUnavailable:
 			unprocessed := c.cfg.Unprocessed != nil && c.cfg.Unprocessed(st)
+			if o, ok := c.limiter.(payments.RefusalObserver); ok && unprocessed {
+				// The document says the provider refused it for our rate
+				// (popolni: "снизив частоту запросов"): slow down.
+				o.Refused()
+			}
 			if !unprocessed {
 				// The document does not say the request was left alone: a
 				// read may ask again, an idempotent write may be resent

@@ -11,7 +11,7 @@
 //
 //	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
 //	lim, err := redislimit.New(rdb, "payments:limit:popolni:"+accountID, 5, 1)
-//	// pass lim to the client's limiter option, in every replica
+//	// in every replica, every client of the account: payments.WithLimiter(lim)
 //
 // One key per provider account: two accounts (or two providers) need two
 // keys, and one account must never be split over two keys.
@@ -45,8 +45,14 @@
 // fallback to an unshared limit, which would let every replica send the
 // whole rate. A grant whose answer arrived after the timeout is lost, never
 // used. Nothing has to be reset: the next Wait asks Redis again, and works
-// as soon as Redis answers. Grants live in Redis only (no persistence is
-// needed): a restarted, empty Redis starts a fresh window.
+// as soon as Redis answers.
+//
+// Grants live in Redis memory only and need no persistence, with one limit
+// to know: a Redis restarted empty (or a replica promoted before the last
+// grants reached it) has forgotten the last window's grants, so the first
+// grants after it may follow those of just before the outage by less than a
+// window. The provider may then refuse one or two requests (popolni: 503,
+// which the client retries after a delay).
 //
 // The key expires one second after its longest window once unused.
 package redislimit

@@ -59,6 +59,7 @@ func TestNewRefusesNonsense(t *testing.T) {
 // Many goroutines on two clients (two processes' worth) share one key: the
 // grants, counted on a strict one-second window, never exceed the rate.
 func TestSpacingAcrossGoroutinesAndClients(t *testing.T) {
+	t.Parallel()
 	addr := redisAddr(t)
 	key := randomKey(t, addr)
 	const rate = 20 // 50 ms apart (51 with the margin)
@@ -96,6 +97,7 @@ func TestSpacingAcrossGoroutinesAndClients(t *testing.T) {
 // A burst goes at once; then neither the burst window nor the one-second
 // rule is ever broken, even where the burst does not divide the rate.
 func TestSlidingWindowNeverExceedsCap(t *testing.T) {
+	t.Parallel()
 	addr := redisAddr(t)
 	for _, tc := range []struct {
 		name  string
@@ -137,12 +139,16 @@ func TestSlidingWindowNeverExceedsCap(t *testing.T) {
 			t.Logf("%d grants in 1.6 s", len(got))
 			assert.GreaterOrEqual(t, len(got), tc.burst, "the first burst goes at once")
 			assert.Zero(t, violations(got, int(tc.rate), time.Second), "over the rate in one second")
-			assert.Zero(t, violations(got, tc.burst, window), "over the burst in its window")
+			// The times are the callers', each late by its scheduling after
+			// the grant in Redis: the burst window, whose margin is only 2 %
+			// of it, is checked less 20 ms of that lateness.
+			assert.Zero(t, violations(got, tc.burst, window-20*time.Millisecond), "over the burst in its window")
 		})
 	}
 }
 
 func TestWaitEndsWithTheContext(t *testing.T) {
+	t.Parallel()
 	addr := redisAddr(t)
 	key := randomKey(t, addr)
 	l, err := redislimit.New(newClient(t, addr), key, 0.1, 1) // one grant per 10 s

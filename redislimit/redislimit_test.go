@@ -255,3 +255,26 @@ func TestFailClosedAndRecovers(t *testing.T) {
 	}
 
 }
+
+// Grants recorded ahead of the server's clock (the clock went back) hold
+// the next grant for the longest window (here the one-second rule's), not
+// until the clock catches up an hour later.
+func TestServerClockWentBack(t *testing.T) {
+	t.Parallel()
+	addr := redisAddr(t)
+	key := randomKey(t, addr)
+	c := newClient(t, addr)
+	ctx := context.Background()
+	tm, err := c.Time(ctx).Result()
+	require.NoError(t, err)
+	ahead := tm.Add(time.Hour).UnixMicro()
+	require.NoError(t, c.LPush(ctx, key, ahead).Err())
+	l, err := redislimit.New(c, key, 20, 1) // 51 ms apart
+	require.NoError(t, err)
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	require.NoError(t, l.Wait(wctx), "waited for the clock to catch up")
+	assert.GreaterOrEqual(t, time.Since(start), time.Second, "a whole second after the jump")
+	require.NoError(t, l.Wait(wctx))
+}

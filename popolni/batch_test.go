@@ -1,0 +1,364 @@
+package popolni_test
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/popolni"
+	"github.com/paysdk/payments/popolni/popolnitest"
+)
+
+// batchFixture is a fake and a client against it; opts replace the default
+// test timing.
+func batchFixture(t *testing.T, srvOpts []popolnitest.Option, opts ...payments.Option) (*popolnitest.Server, *popolni.Client) {
+	t.Helper()
+	srv := popolnitest.NewServer(append([]popolnitest.Option{popolnitest.WithT(t), popolnitest.WithBalance(1e12, 0)}, srvOpts...)...)
+	if opts == nil {
+		opts = []payments.Option{payments.WithTestTiming()}
+	}
+	c, err := popolni.New(popolni.Credentials{Login: srv.Login(), Password: srv.Password()},
+		append(srv.ClientOptions(), opts...)...)
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	return srv, c
+}
+
+func pay(id int64) popolni.Payment {
+	return popolni.Payment{ID: id, Amount: 500, Account: "380991234567"}
+}
+
+// payAll pays n payments from n goroutines at once and returns each
+// caller's result and error, by index.
+func payAll(b *popolni.Batcher, ps []popolni.Payment) ([]popolni.Result, []error, []time.Duration) {
+	res := make([]popolni.Result, len(ps))
+	errs := make([]error, len(ps))
+	lat := make([]time.Duration, len(ps))
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range ps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			t0 := time.Now()
+			res[i], errs[i] = b.Pay(context.Background(), ps[i])
+			lat[i] = time.Since(t0)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return res, errs, lat
+}
+
+// TestBatcherCoalescesUnderTheRealCap: 1,000 concurrent single payouts
+// against the fake's default 5 requests a second, through the client's
+// default limiter. Every payout reaches the fake exactly once, every caller
+// gets its own result, and the pay requests number about 1000/MaxBatch, not
+// 1000. No 503 is answered.
+func TestBatcherCoalescesUnderTheRealCap(t *testing.T) {
+	srv, c := batchFixture(t, nil, payments.WithTimeout(10*time.Second))
+	b := popolni.NewBatcher(c, popolni.BatchOptions{})
+	defer b.Close()
+
+	const n = 1000
+	ps := make([]popolni.Payment, n)
+	for i := range ps {
+		ps[i] = popolni.Payment{ID: 1_000_000_000 + int64(i), Amount: 100 + int64(i), Account: "380991234567"}
+	}
+	t0 := time.Now()
+	res, errs, _ := payAll(b, ps)
+	elapsed := time.Since(t0)
+	for i := range ps {
+		require.NoError(t, errs[i], "payout %d", i)
+		assert.Equal(t, ps[i].ID, res[i].ID, "caller %d got its own result", i)
+		assert.Equal(t, popolni.StatusReceived, res[i].Status)
+	}
+	recs := srv.Payments()
+	require.Len(t, recs, n, "every payout reached the fake once")
+	for _, r := range recs {
+		i := r.TransactionID - 1_000_000_000
+		assert.Equal(t, ps[i].Amount, r.Amount, "payment %d holds its own amount", r.TransactionID)
+	}
+	maxReq := (n+popolni.DefaultMaxBatch-1)/popolni.DefaultMaxBatch + 2
+	assert.LessOrEqual(t, srv.Count(popolnitest.OpPay), maxReq, "pay requests")
+	for _, r := range srv.Requests() {
+		assert.NotEqual(t, 503, r.Answered, "no request over the cap")
+	}
+	t.Logf("%d payouts in %d pay requests, %v (%.0f payouts/s)", n, srv.Count(popolnitest.OpPay), elapsed, n/elapsed.Seconds())
+}
+
+// TestBatcherLostAnswer: the fake creates the batch and drops the answer of
+// every attempt. Each member gets its own outcome-unknown error, Ref its ID,
+// and settles through Status; the fake holds exactly one payment each.
+func TestBatcherLostAnswer(t *testing.T) {
+	srv, c := batchFixture(t, []popolnitest.Option{popolnitest.WithRateLimit(0), popolnitest.WithStepsPerPoll(2)},
+		payments.WithLimiter(payments.Unlimited()),
+		payments.WithRetry(payments.RetryPolicy{MaxAttempts: 2, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond}))
+	b := popolni.NewBatcher(c, popolni.BatchOptions{})
+	defer b.Close()
+
+	// Hold the sender on a first payout, so the next ten are queued and go
+	// together in one request whose answers are lost.
+	srv.DelayNext(1, 300*time.Millisecond)
+	first := make(chan error, 1)
+	go func() { _, err := b.Pay(context.Background(), pay(999)); first <- err }()
+	require.Eventually(t, func() bool { return srv.Count(popolnitest.OpPay) == 1 }, 2*time.Second, time.Millisecond)
+	srv.DropNext(2) // both attempts of the next request
+
+	ps := make([]popolni.Payment, 10)
+	for i := range ps {
+		ps[i] = pay(2000 + int64(i))
+	}
+	_, errs, _ := payAll(b, ps)
+	require.NoError(t, <-first)
+	assert.Equal(t, 3, srv.Count(popolnitest.OpPay), "the held payout, then one batch sent twice")
+	for i, err := range errs {
+		var ou *payments.OutcomeUnknownError
+		require.ErrorAs(t, err, &ou, "member %d", i)
+		assert.Equal(t, strconv.FormatInt(ps[i].ID, 10), ou.Ref, "each member's own Ref")
+	}
+	ids := make([]int64, len(ps))
+	for i := range ps {
+		ids[i] = ps[i].ID
+	}
+	res, err := b.Status(context.Background(), ids...)
+	require.NoError(t, err)
+	for i, r := range res {
+		assert.Equal(t, ids[i], r.ID)
+		assert.Equal(t, popolni.StatusSucceeded, r.Status, "settled through Status")
+		rec, ok := srv.Payment(ids[i])
+		require.True(t, ok)
+		assert.Equal(t, int64(500), rec.Amount)
+	}
+	assert.Len(t, srv.Payments(), 11, "one payment per ID, none twice")
+}
+
+// TestBatcherLostAnswerResent: one lost answer, then the client's own resend
+// answers 124 for every member, which Pay resolves: every caller gets its
+// real status and the fake holds one payment each.
+func TestBatcherLostAnswerResent(t *testing.T) {
+	srv, c := batchFixture(t, []popolnitest.Option{popolnitest.WithRateLimit(0)})
+	b := popolni.NewBatcher(c, popolni.BatchOptions{})
+	defer b.Close()
+	srv.DropNext(1)
+	res, err := b.Pay(context.Background(), pay(3000))
+	require.NoError(t, err)
+	assert.Equal(t, popolni.StatusInProgress, res.Status, "the 124 of our own resend resolved through Status")
+	assert.Len(t, srv.Payments(), 1)
+}
+
+// TestBatcherBadPaymentFailsAlone: a payment the client refuses fails alone
+// before joining; one popolni refuses (215, a blacklisted 423) fails alone
+// inside the batch; the others are paid.
+func TestBatcherBadPaymentFailsAlone(t *testing.T) {
+	srv, c := batchFixture(t, []popolnitest.Option{popolnitest.WithRateLimit(0)})
+	srv.Blacklist("380990000000")
+	b := popolni.NewBatcher(c, popolni.BatchOptions{})
+	defer b.Close()
+	ps := []popolni.Payment{
+		pay(4001),
+		{ID: 4002, Amount: 500, Account: "+38099"}, // not digits: refused before sending
+		{ID: 4003, Amount: 500, Account: "380990000000"},
+		pay(4004),
+		{ID: 4005, Amount: 50, Account: "380991234567"}, // below the minimum
+	}
+	res, errs, _ := payAll(b, ps)
+	require.NoError(t, errs[0])
+	require.NoError(t, errs[3])
+	assert.Equal(t, popolni.StatusReceived, res[0].Status)
+	assert.Equal(t, popolni.StatusReceived, res[3].Status)
+	var ve *payments.ValidationError
+	assert.ErrorAs(t, errs[1], &ve)
+	assert.ErrorAs(t, errs[4], &ve)
+	require.NoError(t, errs[2])
+	assert.Equal(t, popolni.StatusBlacklisted, res[2].Status)
+	assert.ErrorIs(t, res[2].Err(), payments.ErrDeclined)
+	_, ok := srv.Payment(4002)
+	assert.False(t, ok, "the refused payment was never sent")
+	assert.Len(t, srv.Payments(), 3)
+}
+
+// TestBatcherContextEndsBeforeSend: a caller whose context ends while its
+// payment waits in the queue gets the context's error, not outcome-unknown,
+// and the payment never reaches popolni. A caller whose context ends after
+// its payment was sent gets outcome-unknown, and the payment exists.
+func TestBatcherContextEndsBeforeSend(t *testing.T) {
+	srv, c := batchFixture(t, []popolnitest.Option{popolnitest.WithRateLimit(0)})
+	b := popolni.NewBatcher(c, popolni.BatchOptions{})
+	defer b.Close()
+
+	srv.DelayNext(1, 400*time.Millisecond)
+	ctxSent, cancelSent := context.WithCancel(context.Background())
+	sentErr := make(chan error, 1)
+	go func() { _, err := b.Pay(ctxSent, pay(5001)); sentErr <- err }()
+	require.Eventually(t, func() bool { return srv.Count(popolnitest.OpPay) == 1 }, 2*time.Second, time.Millisecond)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := b.Pay(ctx, pay(5002))
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.NotErrorIs(t, err, payments.ErrOutcomeUnknown, "it was never sent")
+
+	cancelSent()
+	err = <-sentErr
+	require.ErrorIs(t, err, payments.ErrOutcomeUnknown, "sent, then the caller stopped waiting")
+	require.ErrorIs(t, err, context.Canceled)
+
+	// The sender is free again: a later payout goes out, and 5002 never did.
+	_, err = b.Pay(context.Background(), pay(5003))
+	require.NoError(t, err)
+	_, ok := srv.Payment(5002)
+	assert.False(t, ok, "a payment whose caller left the queue is never sent")
+	_, ok = srv.Payment(5001)
+	assert.True(t, ok, "the payment sent before its caller left exists")
+	for _, r := range srv.Requests() {
+		assert.NotContains(t, string(r.Body), "5002")
+	}
+}
+
+// TestBatcherDuplicateID: concurrent Pays of one ID never go in one batch
+// (popolni would answer the second 124 and encodePay refuses a repeat). The
+// fake holds one payment; one caller gets 0, the others 124 from a later
+// request.
+func TestBatcherDuplicateID(t *testing.T) {
+	srv, c := batchFixture(t, []popolnitest.Option{popolnitest.WithRateLimit(0)})
+	b := popolni.NewBatcher(c, popolni.BatchOptions{})
+	defer b.Close()
+
+	srv.DelayNext(1, 200*time.Millisecond)
+	go b.Pay(context.Background(), pay(6000)) //nolint:errcheck // holds the sender
+	require.Eventually(t, func() bool { return srv.Count(popolnitest.OpPay) == 1 }, 2*time.Second, time.Millisecond)
+	ps := []popolni.Payment{pay(6001), pay(6001), pay(6002), pay(6001)}
+	res, errs, _ := payAll(b, ps)
+	received, dup := 0, 0
+	for i := range ps {
+		require.NoError(t, errs[i])
+		if ps[i].ID != 6001 {
+			continue
+		}
+		switch res[i].Status {
+		case popolni.StatusReceived:
+			received++
+		case popolni.StatusDuplicate:
+			dup++
+			assert.ErrorIs(t, res[i].Err(), payments.ErrDuplicate)
+		}
+	}
+	assert.Equal(t, 1, received, "one caller created the payment")
+	assert.Equal(t, 2, dup, "the others were answered 124")
+	n := 0
+	for _, p := range srv.Payments() {
+		if p.TransactionID == 6001 {
+			n++
+		}
+	}
+	assert.Equal(t, 1, n, "one payment for the ID")
+}
+
+// TestBatcherStatusCoalesces: concurrent status queries, one id or several
+// each, share one request per round and each caller gets its own ids back
+// in its own order.
+func TestBatcherStatusCoalesces(t *testing.T) {
+	srv, c := batchFixture(t, []popolnitest.Option{popolnitest.WithRateLimit(0), popolnitest.WithStepsPerPoll(0)})
+	b := popolni.NewBatcher(c, popolni.BatchOptions{MaxBatch: 50})
+	defer b.Close()
+	ps := make([]popolni.Payment, 100)
+	for i := range ps {
+		ps[i] = pay(7000 + int64(i))
+	}
+	_, errs, _ := payAll(b, ps)
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+	// The idle sender takes the first arrival at once; the rest wait for it.
+	assert.LessOrEqual(t, srv.Count(popolnitest.OpPay), 3, "100 payouts in requests of 50 at most")
+	srv.Reset()
+
+	srv.DelayNext(1, 200*time.Millisecond)
+	go b.Status(context.Background(), 7099) //nolint:errcheck // holds the sender
+	require.Eventually(t, func() bool { return srv.Count(popolnitest.OpStatus) == 1 }, 2*time.Second, time.Millisecond)
+	var wg sync.WaitGroup
+	for i := 0; i < 40; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ids := []int64{7000 + int64(i), 7050 + int64(i), 7000 + int64(i)}
+			res, err := b.Status(context.Background(), ids...)
+			if assert.NoError(t, err) && assert.Len(t, res, 3) {
+				for j, r := range res {
+					assert.Equal(t, ids[j], r.ID)
+					assert.Equal(t, popolni.StatusReceived, r.Status)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	// 80 distinct ids at most 50 a request: two requests after the held one.
+	assert.LessOrEqual(t, srv.Count(popolnitest.OpStatus), 1+3)
+	_, err := b.Status(context.Background(), 0)
+	var ve *payments.ValidationError
+	assert.ErrorAs(t, err, &ve)
+}
+
+// TestBatcherCloseLeavesNoGoroutine: after Close the Batcher's goroutines
+// are gone, calls fail with ErrBatcherClosed and nothing more is sent.
+func TestBatcherCloseLeavesNoGoroutine(t *testing.T) {
+	srv, c := batchFixture(t, []popolnitest.Option{popolnitest.WithRateLimit(0)})
+	before := goleak.IgnoreCurrent()
+	b := popolni.NewBatcher(c, popolni.BatchOptions{})
+	_, err := b.Pay(context.Background(), pay(8001))
+	require.NoError(t, err)
+	_, err = b.Status(context.Background(), 8001)
+	require.NoError(t, err)
+	require.NoError(t, b.Close())
+	require.NoError(t, b.Close(), "a second Close is harmless")
+	c.Close()
+	goleak.VerifyNone(t, before)
+
+	sent := len(srv.Requests())
+	_, err = b.Pay(context.Background(), pay(8002))
+	assert.True(t, errors.Is(err, popolni.ErrBatcherClosed))
+	_, err = b.Status(context.Background(), 8001)
+	assert.True(t, errors.Is(err, popolni.ErrBatcherClosed))
+	assert.Len(t, srv.Requests(), sent)
+}
+
+// TestBatcherCloseFailsQueued: payouts still queued when Close comes are
+// never sent and fail with ErrBatcherClosed; the request in flight finishes
+// and its caller gets the answer.
+func TestBatcherCloseFailsQueued(t *testing.T) {
+	srv, c := batchFixture(t, []popolnitest.Option{popolnitest.WithRateLimit(0)})
+	b := popolni.NewBatcher(c, popolni.BatchOptions{})
+	srv.DelayNext(1, 200*time.Millisecond)
+	held := make(chan error, 1)
+	go func() { _, err := b.Pay(context.Background(), pay(9001)); held <- err }()
+	require.Eventually(t, func() bool { return srv.Count(popolnitest.OpPay) == 1 }, 2*time.Second, time.Millisecond)
+	queued := make(chan error, 1)
+	go func() { _, err := b.Pay(context.Background(), pay(9002)); queued <- err }()
+	time.Sleep(20 * time.Millisecond) // let 9002 join the queue
+	closed := make(chan error, 1)
+	go func() { closed <- b.Close() }()
+	for _, ch := range []chan error{queued, held, closed} {
+		select {
+		case err := <-ch:
+			if ch == queued {
+				assert.ErrorIs(t, err, popolni.ErrBatcherClosed, "the queued payout")
+			} else {
+				assert.NoError(t, err, "the request in flight finished, and Close")
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("Close left a caller waiting")
+		}
+	}
+	_, ok := srv.Payment(9002)
+	assert.False(t, ok, "a queued payout is not sent after Close")
+}

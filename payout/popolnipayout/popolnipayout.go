@@ -16,6 +16,7 @@
 //	resolve        an IP to pin popolni.club to (payments.WithResolve), as the document advises
 //	template_id    the SMS template of every payout (default 0: no SMS)
 //	poll_interval  Wait's pause between status requests (default 10s, the document's minimum)
+//	coalesce       true: pack concurrent Sends and Gets into shared requests (Options.Batch)
 //
 // # References
 //
@@ -65,24 +66,62 @@ type Options struct {
 	// PollInterval is Wait's pause between status requests; 0 keeps the
 	// client's (popolni.DefaultPollInterval, the document's 10 seconds).
 	PollInterval time.Duration
+	// Batch, when set, sends through a popolni.Batcher made with these
+	// options: concurrent Sends share one pay request (up to MaxBatch
+	// payments, popolni.DefaultMaxBatch by default), and concurrent Gets
+	// share one status request. popolni's 5 requests a second then carry up
+	// to 5 × MaxBatch payouts a second instead of 5. Each Send still gets
+	// its own answer. A lost answer makes every payout of that request
+	// outcome-unknown, and a Send of the same Ref stays safe: the document's
+	// 124, "Невозможно создать платёж – платёж с таким номером уже был создан
+	// ранее", means popolni never makes a second payment for one
+	// transactionId. Nil (the default): one request per Send. The driver's
+	// Close closes the Batcher.
+	Batch *popolni.BatchOptions
 }
 
 // Driver is the popolni payout driver. Make one with New.
 type Driver struct {
 	c    *popolni.Client
+	b    *popolni.Batcher // nil unless Options.Batch
 	opts Options
 }
 
-// New puts c behind the portable API.
+// New puts c behind the portable API. With opts.Batch it starts a
+// popolni.Batcher over c, which Close stops.
 func New(c *popolni.Client, opts Options) *Driver {
 	if opts.PollInterval > 0 {
 		c = c.WithPollInterval(opts.PollInterval)
 	}
-	return &Driver{c: c, opts: opts}
+	d := &Driver{c: c, opts: opts}
+	if opts.Batch != nil {
+		d.b = popolni.NewBatcher(c, *opts.Batch)
+	}
+	return d
+}
+
+// pay pays one payment, through the Batcher when there is one.
+func (d *Driver) pay(ctx context.Context, p popolni.Payment) (popolni.Result, error) {
+	if d.b != nil {
+		return d.b.Pay(ctx, p)
+	}
+	res, err := d.c.Pay(ctx, []popolni.Payment{p})
+	if err != nil {
+		return popolni.Result{}, err
+	}
+	return res[0], nil
+}
+
+// status asks the status of ids, through the Batcher when there is one.
+func (d *Driver) status(ctx context.Context, ids ...int64) ([]popolni.Result, error) {
+	if d.b != nil {
+		return d.b.Status(ctx, ids...)
+	}
+	return d.c.Status(ctx, ids...)
 }
 
 func open(ctx context.Context, cfg *payments.OpenConfig) (payout.Driver, error) {
-	q, err := cfg.Query("base_url", "local_addr", "resolve", "template_id", "poll_interval")
+	q, err := cfg.Query("base_url", "local_addr", "resolve", "template_id", "poll_interval", "coalesce")
 	if err != nil {
 		return nil, err
 	}
@@ -119,6 +158,15 @@ func open(ctx context.Context, cfg *payments.OpenConfig) (payout.Driver, error) 
 	if v := q["poll_interval"]; v != "" {
 		if o.PollInterval, err = time.ParseDuration(v); err != nil || o.PollInterval <= 0 {
 			return nil, &payments.ValidationError{Field: "poll_interval", Reason: "a positive duration such as 10s"}
+		}
+	}
+	if v := q["coalesce"]; v != "" {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			return nil, &payments.ValidationError{Field: "coalesce", Reason: "true or false"}
+		}
+		if on {
+			o.Batch = &popolni.BatchOptions{}
 		}
 	}
 	c, err := popolni.New(cred, append(opts, cfg.Options...)...)
@@ -164,9 +212,10 @@ func refID(ref string) (int64, error) {
 	return id, nil
 }
 
-// Send pays r with popolni.Client.Pay, one payment in the batch. SAFE to
-// resend with the same Ref (see the package doc). A 124 answer is resolved
-// through Status and answered with the payout popolni already has.
+// Send pays r with popolni.Client.Pay, one payment in the batch, or through
+// the Batcher (Options.Batch) in a batch shared with concurrent Sends. SAFE
+// to resend with the same Ref (see the package doc). A 124 answer is
+// resolved through Status and answered with the payout popolni already has.
 func (d *Driver) Send(ctx context.Context, r payout.Request) (payout.Payout, error) {
 	id, err := refID(r.Ref)
 	if err != nil {
@@ -176,19 +225,19 @@ func (d *Driver) Send(ctx context.Context, r payout.Request) (payout.Payout, err
 	if err != nil {
 		return payout.Payout{}, &payments.ValidationError{Field: "amount", Reason: err.Error()}
 	}
-	res, err := d.c.Pay(ctx, []popolni.Payment{{ID: id, Amount: kop, Account: r.To.Account, TemplateID: d.opts.TemplateID}})
+	res, err := d.pay(ctx, popolni.Payment{ID: id, Amount: kop, Account: r.To.Account, TemplateID: d.opts.TemplateID})
 	if err != nil {
 		return payout.Payout{Ref: r.Ref, Provider: caps.Provider, Amount: r.Amount, To: r.To}, err
 	}
-	if res[0].Status == popolni.StatusDuplicate {
+	if res.Status == popolni.StatusDuplicate {
 		// Our own Ref sent before: answer with what popolni has.
-		st, err := d.c.Status(ctx, id)
+		st, err := d.status(ctx, id)
 		if err != nil {
 			return payout.Payout{Ref: r.Ref, Provider: caps.Provider, Amount: r.Amount, To: r.To}, err
 		}
-		res = st
+		res = st[0]
 	}
-	p := toPayout(r.Ref, res[0])
+	p := toPayout(r.Ref, res)
 	p.Amount, p.To = r.Amount, r.To
 	return p, p.Err
 }
@@ -208,7 +257,8 @@ func toPayout(ref string, res popolni.Result) payout.Payout {
 	return p
 }
 
-// Get asks popolni.Client.Status for refs in one request. A 125 ("Платёж не
+// Get asks popolni.Client.Status for refs in one request (with
+// Options.Batch, one shared with concurrent Gets and Sends' checks). A 125 ("Платёж не
 // найден") is reported as not found, although the document says a first 125
 // can answer for a payment moving between queues: a Send of the same Ref
 // after it is safe (124 if the payment exists), and Wait applies the re-ask
@@ -222,7 +272,7 @@ func (d *Driver) Get(ctx context.Context, qs []payout.Query) ([]payout.Payout, e
 		}
 		ids[i] = id
 	}
-	res, err := d.c.Status(ctx, ids...)
+	res, err := d.status(ctx, ids...)
 	if err != nil {
 		return nil, err
 	}
@@ -265,14 +315,27 @@ func (d *Driver) Balance(ctx context.Context) (payments.Money, error) {
 	return payments.MinorMoney(b.Current, "RUB")
 }
 
-// As fills a **popolni.Client.
+// As fills a **popolni.Client, or a **popolni.Batcher when Options.Batch
+// made one.
 func (d *Driver) As(target any) bool {
-	if p, ok := target.(**popolni.Client); ok {
+	switch p := target.(type) {
+	case **popolni.Client:
 		*p = d.c
 		return true
+	case **popolni.Batcher:
+		if d.b != nil {
+			*p = d.b
+			return true
+		}
 	}
 	return false
 }
 
-// Close closes the popolni client.
-func (d *Driver) Close() error { return d.c.Close() }
+// Close stops the Batcher, if any (payouts still queued in it fail unsent),
+// then closes the popolni client.
+func (d *Driver) Close() error {
+	if d.b != nil {
+		d.b.Close()
+	}
+	return d.c.Close()
+}

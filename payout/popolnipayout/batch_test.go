@@ -1,0 +1,137 @@
+package popolnipayout_test
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/payout"
+	"github.com/paysdk/payments/payout/payouttest"
+	"github.com/paysdk/payments/payout/popolnipayout"
+	"github.com/paysdk/payments/popolni"
+	"github.com/paysdk/payments/popolni/popolnitest"
+)
+
+// batchedFixture is fixture with Options.Batch set: the driver sends
+// through a popolni.Batcher.
+func batchedFixture(t *testing.T, opts ...payments.Option) (payouttest.Fixture, *popolnitest.Server) {
+	srv := popolnitest.NewServer(popolnitest.WithT(t), popolnitest.WithBalance(100_000_00, 0), popolnitest.WithRateLimit(10000))
+	t.Cleanup(srv.Close)
+	c, err := popolni.New(popolni.Credentials{Login: srv.Login(), Password: srv.Password()},
+		append(srv.ClientOptions(), opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := popolnipayout.New(c, popolnipayout.Options{PollInterval: time.Millisecond, Batch: &popolni.BatchOptions{}})
+	t.Cleanup(func() { d.Close() })
+	return payouttest.Fixture{
+		Driver:      d,
+		LoseAnswers: srv.DropNext,
+		Held: func(ref string) int {
+			id, _ := strconv.ParseInt(ref, 10, 64)
+			if _, ok := srv.Payment(id); ok {
+				return 1
+			}
+			return 0
+		},
+		Payouts:  func() int { return len(srv.Payments()) },
+		Requests: func() int { return len(srv.Requests()) },
+		Settle: func() {
+			for _, p := range srv.Payments() {
+				srv.Complete(p.TransactionID)
+			}
+		},
+	}, srv
+}
+
+// TestConformanceBatched runs the portable suite with Options.Batch: the
+// driver keeps the contract when its Sends and Gets go through a Batcher.
+func TestConformanceBatched(t *testing.T) {
+	payouttest.RunConformanceTests(t, payouttest.Harness{
+		New: func(t *testing.T, opts ...payments.Option) payouttest.Fixture {
+			f, _ := batchedFixture(t, opts...)
+			return f
+		},
+		Destination: func(kind payout.Kind) payout.Destination {
+			if kind == payout.Card {
+				return payout.Destination{Kind: kind, Account: "4111111111111111"}
+			}
+			return payout.Destination{Kind: kind, Account: "79161234567"}
+		},
+		Amount:         payments.MustMoney("50.00", "RUB"),
+		NewRef:         func() string { return strconv.FormatInt(nextRef.Add(1), 10) },
+		BadRef:         "ORD-1",
+		ProviderClient: new(*popolni.Client),
+	})
+}
+
+// TestBatchedSendsShareRequests: 200 concurrent Sends through the portable
+// API reach the fake as a few pay requests, each payout once, each caller
+// with its own payout; 200 concurrent Gets likewise share status requests.
+func TestBatchedSendsShareRequests(t *testing.T) {
+	f, srv := batchedFixture(t, payments.WithTestTiming())
+	c := payout.NewClient(f.Driver)
+	var b *popolni.Batcher
+	require.True(t, c.As(&b), "As reaches the Batcher")
+
+	srv.DelayNext(1, 100*time.Millisecond) // the first Send holds the sender while the rest queue
+	const n = 200
+	refs := make([]string, n)
+	for i := range refs {
+		refs[i] = strconv.FormatInt(nextRef.Add(1), 10)
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			to := payout.Destination{Kind: payout.Mobile, Account: "79161234567"}
+			p, err := c.Send(context.Background(), payout.Request{Ref: refs[i], Amount: payments.MustMoney("1.00", "RUB"), To: to})
+			if assert.NoError(t, err) {
+				assert.Equal(t, refs[i], p.Ref, "each caller its own payout")
+			}
+		}()
+	}
+	wg.Wait()
+	assert.Len(t, srv.Payments(), n, "each payout once")
+	assert.LessOrEqual(t, srv.Count(popolnitest.OpPay), 3, "the first alone, the rest in one batch")
+
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p, err := c.Get(context.Background(), refs[i])
+			if assert.NoError(t, err) {
+				assert.Equal(t, refs[i], p.Ref)
+			}
+		}()
+	}
+	wg.Wait()
+	assert.Less(t, srv.Count(popolnitest.OpStatus), n/2, "Gets share status requests")
+}
+
+// TestOpenCoalesce: the URL parameter coalesce=true gives a driver with a
+// Batcher; a value that is not a boolean is refused.
+func TestOpenCoalesce(t *testing.T) {
+	ctx := context.Background()
+	cred := payments.OpenCredentials(popolni.Credentials{Login: "l", Password: "p"})
+	c, err := payout.Open(ctx, "popolni://?coalesce=true", cred)
+	require.NoError(t, err)
+	var b *popolni.Batcher
+	assert.True(t, c.As(&b))
+	require.NoError(t, c.Close())
+
+	c, err = payout.Open(ctx, "popolni://", cred)
+	require.NoError(t, err)
+	assert.False(t, c.As(&b), "no Batcher unless asked")
+	require.NoError(t, c.Close())
+
+	_, err = payout.Open(ctx, "popolni://?coalesce=maybe", cred)
+	assert.ErrorIs(t, err, payments.ErrInvalidRequest)
+}

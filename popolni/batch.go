@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/paysdk/payments"
 )
@@ -39,7 +40,8 @@ type BatchOptions struct {
 // request is in flight (waiting for the client's limiter token, then on the
 // wire), new payouts wait in a queue. When the request is answered, the
 // sender takes up to MaxBatch of them and sends them as the next batch.
-// Status queries do the same through a second goroutine. An idle Batcher
+// Status queries do the same through a second goroutine, and so do the
+// polls of WaitFinal. An idle Batcher
 // sends a first payout at once, so coalescing adds no delay when there is no
 // load.
 //
@@ -215,6 +217,87 @@ func (b *Batcher) Status(ctx context.Context, ids ...int64) ([]Result, error) {
 	}
 	call.state = left
 	return nil, ctxErr(ctx, "status")
+}
+
+// WaitFinal is Client.WaitFinal with its status requests sent through the
+// Batcher: the polls of many payouts waited for at once share status
+// requests instead of costing one each. It pauses the client's poll
+// interval (DefaultPollInterval, the document's 10 seconds) between polls,
+// applies the document's 125 rule (a 125 is believed only when the next poll
+// answers 125 again; a blacklisted payment alternates 125 and 423), polls
+// through transient failures and ends on credentials, access or input
+// errors. When ctx ends it returns what it knows, with payments never heard
+// of at StatusUnknown, and ctx's error. A read: always safe.
+func (b *Batcher) WaitFinal(ctx context.Context, ids ...int64) ([]Result, error) {
+	if ctx == nil {
+		return nil, payments.ErrNilContext
+	}
+	if len(ids) == 0 {
+		return nil, &payments.ValidationError{Field: "ids", Reason: errNoIDs.Error()}
+	}
+	known := make(map[int64]Status, len(ids))
+	done := make(map[int64]bool, len(ids))
+	notFound := make(map[int64]bool)
+	var pending []int64
+	for _, id := range ids {
+		if _, seen := known[id]; !seen {
+			known[id] = StatusUnknown
+			pending = append(pending, id)
+		}
+	}
+	snapshot := func() []Result {
+		out := make([]Result, len(ids))
+		for i, id := range ids {
+			out[i] = Result{ID: id, Status: known[id]}
+		}
+		return out
+	}
+	for first := true; ; first = false {
+		if !first {
+			t := time.NewTimer(b.c.pollInterval)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return snapshot(), ctxErr(ctx, opWaitFinal)
+			case <-t.C:
+			}
+		}
+		res, err := b.Status(ctx, pending...)
+		if err != nil {
+			if ctx.Err() != nil {
+				return snapshot(), ctxErr(ctx, opWaitFinal)
+			}
+			if errors.Is(err, ErrBatcherClosed) || errors.Is(err, payments.ErrUnauthorized) ||
+				errors.Is(err, payments.ErrForbidden) || errors.Is(err, payments.ErrInvalidRequest) {
+				return snapshot(), err
+			}
+			continue // rate limited, unavailable, unreadable: ask again later
+		}
+		for _, r := range res {
+			switch {
+			case r.Status == StatusNotFound && notFound[r.ID]:
+				known[r.ID], done[r.ID] = r.Status, true // second 125 in a row: believed
+			case r.Status == StatusNotFound:
+				notFound[r.ID] = true
+				if known[r.ID] == StatusUnknown {
+					known[r.ID] = r.Status
+				}
+			default:
+				notFound[r.ID] = false
+				known[r.ID] = r.Status
+				done[r.ID] = r.Status.Final()
+			}
+		}
+		next := pending[:0:0]
+		for _, id := range pending {
+			if !done[id] {
+				next = append(next, id)
+			}
+		}
+		if pending = next; len(pending) == 0 {
+			return snapshot(), nil
+		}
+	}
 }
 
 // Close stops the Batcher. Later calls, and calls still queued, fail with

@@ -362,3 +362,44 @@ func TestBatcherCloseFailsQueued(t *testing.T) {
 	_, ok := srv.Payment(9002)
 	assert.False(t, ok, "a queued payout is not sent after Close")
 }
+
+// TestBatcherWaitFinalCoalescesPolls: 100 payouts waited for at once, one
+// WaitFinal each, share their status requests; the 125 rule still holds (a
+// transient 125 is asked again, an unknown id is believed on the second 125).
+func TestBatcherWaitFinalCoalescesPolls(t *testing.T) {
+	srv, c := batchFixture(t, []popolnitest.Option{popolnitest.WithRateLimit(0)})
+	b := popolni.NewBatcher(c.WithPollInterval(20*time.Millisecond), popolni.BatchOptions{})
+	defer b.Close()
+	ps := make([]popolni.Payment, 100)
+	for i := range ps {
+		ps[i] = pay(10_000 + int64(i))
+	}
+	_, errs, _ := payAll(b, ps)
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+	srv.NotFoundOnce(10_000)
+	srv.Reset()
+	var wg sync.WaitGroup
+	for i := range ps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := b.WaitFinal(context.Background(), ps[i].ID)
+			if assert.NoError(t, err) {
+				assert.Equal(t, popolni.StatusSucceeded, res[0].Status, "payment %d", ps[i].ID)
+			}
+		}()
+	}
+	res, err := b.WaitFinal(context.Background(), 99_999)
+	require.NoError(t, err)
+	assert.Equal(t, popolni.StatusNotFound, res[0].Status, "an unknown id: 125 twice")
+	wg.Wait()
+	// One WaitFinal each would be at least 200 requests (two polls each).
+	assert.Less(t, srv.Count(popolnitest.OpStatus), 40, "polls share status requests")
+	t.Logf("101 WaitFinals in %d status requests", srv.Count(popolnitest.OpStatus))
+
+	require.NoError(t, b.Close())
+	_, err = b.WaitFinal(context.Background(), 10_000)
+	assert.ErrorIs(t, err, popolni.ErrBatcherClosed)
+}

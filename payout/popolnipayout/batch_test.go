@@ -73,7 +73,8 @@ func TestConformanceBatched(t *testing.T) {
 
 // TestBatchedSendsShareRequests: 200 concurrent Sends through the portable
 // API reach the fake as a few pay requests, each payout once, each caller
-// with its own payout; 200 concurrent Gets likewise share status requests.
+// with its own payout; 200 concurrent Gets, then 200 concurrent Waits,
+// likewise share status requests.
 func TestBatchedSendsShareRequests(t *testing.T) {
 	f, srv := batchedFixture(t, payments.WithTestTiming())
 	c := payout.NewClient(f.Driver)
@@ -114,6 +115,21 @@ func TestBatchedSendsShareRequests(t *testing.T) {
 	}
 	wg.Wait()
 	assert.Less(t, srv.Count(popolnitest.OpStatus), n/2, "Gets share status requests")
+
+	f.Settle()
+	srv.Reset()
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p, err := c.Wait(context.Background(), payout.Query{Ref: refs[i]})
+			if assert.NoError(t, err) {
+				assert.Equal(t, payments.StateSucceeded, p.State)
+			}
+		}()
+	}
+	wg.Wait()
+	assert.Less(t, srv.Count(popolnitest.OpStatus), n/2, "Waits share their polls")
 }
 
 // TestOpenCoalesce: the URL parameter coalesce=true gives a driver with a

@@ -284,14 +284,21 @@ func (d *Driver) Get(ctx context.Context, qs []payout.Query) ([]payout.Payout, e
 }
 
 // Wait is popolni.Client.WaitFinal: a status request every poll interval,
-// a 125 believed only when asked twice.
+// a 125 believed only when asked twice. With Options.Batch it is
+// popolni.Batcher.WaitFinal, whose polls share status requests with
+// concurrent Waits and Gets.
 func (d *Driver) Wait(ctx context.Context, q payout.Query) (payout.Payout, error) {
 	ref := q.Ref
 	id, err := refID(ref)
 	if err != nil {
 		return payout.Payout{}, err
 	}
-	res, err := d.c.WaitFinal(ctx, id)
+	var res []popolni.Result
+	if d.b != nil {
+		res, err = d.b.WaitFinal(ctx, id) // polls shared with concurrent Waits and Gets
+	} else {
+		res, err = d.c.WaitFinal(ctx, id)
+	}
 	if len(res) == 0 {
 		return payout.Payout{Ref: ref, Provider: caps.Provider}, err
 	}

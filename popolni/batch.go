@@ -45,8 +45,17 @@ type BatchOptions struct {
 // sends a first payout at once, so coalescing adds no delay when there is no
 // load.
 //
+// Resend safety: what popolni sees is Client.Pay and Client.Status, so the
+// same rules hold. The document's status table says of 124 "Невозможно
+// создать платёж – платёж с таким номером уже был создан ранее": popolni
+// never creates a second payment for one transactionId. So a batch whose
+// answer was lost is sent again as it was, and Pay of the same payment after
+// an outcome-unknown error is safe. The Batcher never puts one ID twice in a
+// request.
+//
 // A Batcher is safe for concurrent use. It does not own the Client: Close the
-// Batcher, then the Client.
+// Batcher, then the Client. Every request goes through the Client, so it
+// waits for the Client's limiter token like any other call.
 type Batcher struct {
 	c   *Client
 	max int
@@ -93,7 +102,9 @@ type inflight struct {
 	cancel  context.CancelFunc
 }
 
-// NewBatcher starts a Batcher over c. It sends nothing until called.
+// NewBatcher starts a Batcher over c: two goroutines, one for pay requests
+// and one for status requests, which run until Close. It sends nothing until
+// called. WaitFinal pauses c's poll interval (see Client.WithPollInterval).
 func NewBatcher(c *Client, opts BatchOptions) *Batcher {
 	b := &Batcher{
 		c:        c,
@@ -111,7 +122,9 @@ func NewBatcher(c *Client, opts BatchOptions) *Batcher {
 	return b
 }
 
-// MaxBatch is the largest batch this Batcher sends.
+// MaxBatch is the largest batch this Batcher sends: payments in one pay
+// request, ids in one status request (a single Status call asking more ids
+// goes alone).
 func (b *Batcher) MaxBatch() int { return b.max }
 
 // Pay pays p in a pay request it may share with other callers' payments,
@@ -121,9 +134,13 @@ func (b *Batcher) MaxBatch() int { return b.max }
 //
 // What popolni sees: one POST of a payment array holding p and up to
 // MaxBatch-1 other payments. Each gets its own status in the answer, so one
-// payment refused (101, 124, 208, 215, 423) does not fail the others. Two
-// Pays with the same ID are never put in one batch. The second waits for a
-// later request, and popolni answers it 124, because the document's status
+// payment refused (101, 124, 208, 215, 423) does not fail the others. A
+// refusal of the whole request (a 403 text, a 503 still answered after the
+// client's retries) is every member's error, and it means nothing was
+// created.
+//
+// Two Pays with the same ID are never put in one batch. The second waits for
+// a later request, and popolni answers it 124, because the document's status
 // table says of 124 "Невозможно создать платёж – платёж с таким номером уже
 // был создан ранее": never two payments for one ID.
 //
@@ -137,7 +154,9 @@ func (b *Batcher) MaxBatch() int { return b.max }
 // sent: the error is ctx's, not outcome-unknown. If ctx ends after p was
 // handed to popolni, Pay stops waiting and returns a
 // *payments.OutcomeUnknownError wrapping ctx's error: the payment may exist.
-// After Close it returns ErrBatcherClosed.
+// The request itself runs under the Batcher's own context, so one caller
+// leaving does not cut off the others; it is canceled only when every member
+// has left. After Close it returns ErrBatcherClosed.
 func (b *Batcher) Pay(ctx context.Context, p Payment) (Result, error) {
 	if ctx == nil {
 		return Result{}, payments.ErrNilContext

@@ -90,13 +90,26 @@ const (
 // perSecond must be positive and finite; burst at least 1. Both are checked
 // with a *ValidationError.
 func NewLimiter(perSecond float64, burst int) (Limiter, error) {
+	return NewLimiterWithMargin(perSecond, burst, NetworkMargin)
+}
+
+// NewLimiterWithMargin is NewLimiter with another network margin: the spread
+// of one-way delays it absorbs. A margin of 0 uses the whole cap and still
+// never lets a sixth request start within a second on real grant times, so
+// it suits a provider reached over a LAN or loopback (a fake in a test),
+// where requests arrive in the order and spacing they left; over the
+// Internet, keep NetworkMargin (50 ms) or more. margin must be 0 to 1 s.
+func NewLimiterWithMargin(perSecond float64, burst int, margin time.Duration) (Limiter, error) {
+	if margin < 0 || margin > time.Second {
+		return nil, &ValidationError{Field: "margin", Reason: fmt.Sprintf("%v is not between 0 and 1s", margin)}
+	}
 	if !(perSecond > 0) || math.IsInf(perSecond, 0) {
 		return nil, &ValidationError{Field: "perSecond", Reason: fmt.Sprintf("rate %v is not a positive finite number", perSecond)}
 	}
 	if burst < 1 {
 		return nil, &ValidationError{Field: "burst", Reason: fmt.Sprintf("burst %d is below 1", burst)}
 	}
-	ceiling := perSecond * float64(time.Second) / float64(time.Second+NetworkMargin)
+	ceiling := perSecond * float64(time.Second) / float64(time.Second+margin)
 	return &adaptiveLimiter{
 		ceiling: ceiling,
 		floor:   ceiling / floorDivisor,

@@ -120,6 +120,19 @@ func TestLimiterNeverSendsASixthInASecond(t *testing.T) {
 	assert.Positive(t, r.ok)
 }
 
+// With no margin the limiter uses the whole cap on loopback and a strict
+// server still sees no sixth request in a second.
+func TestLimiterWithoutMarginOnLoopback(t *testing.T) {
+	t.Parallel()
+	lim, err := NewLimiterWithMargin(DefaultRate, DefaultBurst, 0)
+	require.NoError(t, err)
+	r := runAgainstStrictServer(lim, 50, 3*time.Second, 0)
+	t.Logf("NewLimiterWithMargin(5, 1, 0), 50 callers, loopback: %d served, %d refused, %.1f %% of the cap", r.ok, r.refused, r.capPct())
+	assert.Zero(t, r.refused, "a strict server saw a sixth request in one second")
+	_, err = NewLimiterWithMargin(5, 1, -time.Millisecond)
+	assert.ErrorIs(t, err, ErrInvalidRequest)
+}
+
 // TestLimiterSpacesFromTheActualGrant: a grant let go later than the bucket
 // planned (a late waker) holds the next one a whole window after it, even
 // though the bucket already has a token for it.
@@ -153,6 +166,7 @@ func TestLimiterLongRuns(t *testing.T) {
 	mine := func() Limiter { l, _ := NewLimiter(DefaultRate, DefaultBurst); return l }
 	runs := []run{
 		{"NewLimiter(5, 1), loopback", mine(), 0},
+		{"NewLimiterWithMargin(5, 1, 0), loopback", func() Limiter { l, _ := NewLimiterWithMargin(DefaultRate, DefaultBurst, 0); return l }(), 0},
 		{"rate.NewLimiter(5, 1), loopback", rate.NewLimiter(5, 1), 0},
 		{"NewLimiter(5, 1), 0-50 ms delay", mine(), 50 * time.Millisecond},
 		{"rate.NewLimiter(5, 1), 0-50 ms delay", rate.NewLimiter(5, 1), 50 * time.Millisecond},

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/paysdk/payments"
 )
@@ -248,75 +247,7 @@ func (b *Batcher) Status(ctx context.Context, ids ...int64) ([]Result, error) {
 // errors. When ctx ends it returns what it knows, with payments never heard
 // of at StatusUnknown, and ctx's error. A read: always safe.
 func (b *Batcher) WaitFinal(ctx context.Context, ids ...int64) ([]Result, error) {
-	if ctx == nil {
-		return nil, payments.ErrNilContext
-	}
-	if len(ids) == 0 {
-		return nil, &payments.ValidationError{Field: "ids", Reason: errNoIDs.Error()}
-	}
-	known := make(map[int64]Status, len(ids))
-	done := make(map[int64]bool, len(ids))
-	notFound := make(map[int64]bool)
-	var pending []int64
-	for _, id := range ids {
-		if _, seen := known[id]; !seen {
-			known[id] = StatusUnknown
-			pending = append(pending, id)
-		}
-	}
-	snapshot := func() []Result {
-		out := make([]Result, len(ids))
-		for i, id := range ids {
-			out[i] = Result{ID: id, Status: known[id]}
-		}
-		return out
-	}
-	for first := true; ; first = false {
-		if !first {
-			t := time.NewTimer(b.c.pollInterval)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return snapshot(), ctxErr(ctx, opWaitFinal)
-			case <-t.C:
-			}
-		}
-		res, err := b.Status(ctx, pending...)
-		if err != nil {
-			if ctx.Err() != nil {
-				return snapshot(), ctxErr(ctx, opWaitFinal)
-			}
-			if errors.Is(err, ErrBatcherClosed) || errors.Is(err, payments.ErrUnauthorized) ||
-				errors.Is(err, payments.ErrForbidden) || errors.Is(err, payments.ErrInvalidRequest) {
-				return snapshot(), err
-			}
-			continue // rate limited, unavailable, unreadable: ask again later
-		}
-		for _, r := range res {
-			switch {
-			case r.Status == StatusNotFound && notFound[r.ID]:
-				known[r.ID], done[r.ID] = r.Status, true // second 125 in a row: believed
-			case r.Status == StatusNotFound:
-				notFound[r.ID] = true
-				if known[r.ID] == StatusUnknown {
-					known[r.ID] = r.Status
-				}
-			default:
-				notFound[r.ID] = false
-				known[r.ID] = r.Status
-				done[r.ID] = r.Status.Final()
-			}
-		}
-		next := pending[:0:0]
-		for _, id := range pending {
-			if !done[id] {
-				next = append(next, id)
-			}
-		}
-		if pending = next; len(pending) == 0 {
-			return snapshot(), nil
-		}
-	}
+	return waitFinal(ctx, b.c.pollInterval, b.Status, []error{ErrBatcherClosed}, ids)
 }
 
 // Close stops the Batcher. Later calls, and calls still queued, fail with

@@ -215,6 +215,14 @@ func (c *Client) post(ctx context.Context, req *transport.Request, ids []int64) 
 // context canceled" (errors.Is matches context.Canceled or
 // context.DeadlineExceeded, and the context's cause).
 func (c *Client) WaitFinal(ctx context.Context, ids ...int64) ([]Result, error) {
+	return waitFinal(ctx, c.pollInterval, c.Status, nil, ids)
+}
+
+// waitFinal is the polling loop of Client.WaitFinal and Batcher.WaitFinal:
+// status asks the provider (directly or through a Batcher), and an error
+// matching one of stop ends the wait as credentials, access and input
+// errors do.
+func waitFinal(ctx context.Context, interval time.Duration, status func(context.Context, ...int64) ([]Result, error), stop []error, ids []int64) ([]Result, error) {
 	if ctx == nil {
 		return nil, payments.ErrNilContext
 	}
@@ -238,9 +246,10 @@ func (c *Client) WaitFinal(ctx context.Context, ids ...int64) ([]Result, error) 
 		}
 		return out
 	}
+	stop = append(stop, payments.ErrUnauthorized, payments.ErrForbidden, payments.ErrInvalidRequest)
 	for first := true; ; first = false {
 		if !first {
-			t := time.NewTimer(c.pollInterval)
+			t := time.NewTimer(interval)
 			select {
 			case <-ctx.Done():
 				t.Stop()
@@ -248,13 +257,15 @@ func (c *Client) WaitFinal(ctx context.Context, ids ...int64) ([]Result, error) 
 			case <-t.C:
 			}
 		}
-		res, err := c.Status(ctx, pending...)
+		res, err := status(ctx, pending...)
 		if err != nil {
 			if ctx.Err() != nil {
 				return snapshot(), ctxErr(ctx, opWaitFinal)
 			}
-			if errors.Is(err, payments.ErrUnauthorized) || errors.Is(err, payments.ErrForbidden) || errors.Is(err, payments.ErrInvalidRequest) {
-				return snapshot(), err
+			for _, s := range stop {
+				if errors.Is(err, s) {
+					return snapshot(), err
+				}
 			}
 			continue // rate limited, unavailable, unreadable: ask again later
 		}

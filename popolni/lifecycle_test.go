@@ -115,9 +115,13 @@ func TestWaitFinalEndedByTheCallerSaysWhere(t *testing.T) {
 	// Between polls: the first answer came, then the caller gave up.
 	ctx, cancel := context.WithCancelCause(context.Background())
 	go func() {
-		for srv.Count(popolnitest.OpStatus) == 0 {
+		// Wait until the fake has answered the first status request, then
+		// give the client ample time to read it: the next poll is an hour
+		// away, so the wait is then certainly between polls.
+		for !answered(srv, popolnitest.OpStatus) {
 			time.Sleep(time.Millisecond)
 		}
+		time.Sleep(200 * time.Millisecond)
 		cancel(stop)
 	}()
 	res, err := c.WithPollInterval(time.Hour).WaitFinal(ctx, 1000000001)
@@ -136,4 +140,14 @@ func TestWaitFinalEndedByTheCallerSaysWhere(t *testing.T) {
 	}()
 	res, err = c.WithPollInterval(time.Millisecond).WaitFinal(ctx, 1000000001)
 	check("during a request", err, res, popolni.StatusUnknown)
+}
+
+// answered reports whether the fake has answered a request of op.
+func answered(srv *popolnitest.Server, op string) bool {
+	for _, r := range srv.Requests() {
+		if r.Op == op && r.Answered != 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -182,7 +182,16 @@ func runChild(t *testing.T, mode string) {
 	case "shared":
 		c := redis.NewClient(&redis.Options{Addr: os.Getenv("PAYMENTS_TEST_REDIS")})
 		defer c.Close()
-		l, err := redislimit.New(c, os.Getenv(envKey), capRate, 1)
+		var opts []redislimit.Option
+		if time.Duration(untilNS-startNS) < 20*time.Second {
+			// The short run inside make test shares two cores with the other
+			// packages' tests: a child scheduled late turns a grant into a
+			// late arrival. A wider margin keeps this run about the sharing
+			// (zero refusals), not the machine's load; the 20 s proof keeps
+			// the default margin.
+			opts = append(opts, redislimit.WithMargin(100*time.Millisecond))
+		}
+		l, err := redislimit.New(c, os.Getenv(envKey), capRate, 1, opts...)
 		require.NoError(t, err)
 		lim = l
 	case "local":

@@ -203,6 +203,13 @@ func (r *Router) Send(ctx context.Context, req Request) (Payout, error) {
 			errs = append(errs, err)
 			continue
 		}
+		if err != nil && !errors.Is(err, payments.ErrOutcomeUnknown) &&
+			(errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+			// The caller gave up before anything was sent (a write that may
+			// have left comes back as ErrOutcomeUnknown): nothing to bind,
+			// and no point asking the next provider with a dead context.
+			return p, err
+		}
 		r.bind(req.Ref, c)
 		return p, err
 	}

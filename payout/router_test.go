@@ -229,3 +229,21 @@ func TestUnboundGetPrefersTheLivePayoutOverARefusal(t *testing.T) {
 	_, bound := r.Provider("78")
 	assert.False(t, bound)
 }
+
+// A context that ended before anything was sent binds the Ref nowhere: a
+// later Send may still fail over.
+func TestRouterDoesNotBindWhatWasNeverSent(t *testing.T) {
+	a, b := newMem("a", payout.Mobile), newMem("b", payout.Mobile)
+	r, _ := payout.NewRouter(payout.NewClient(a), payout.NewClient(b))
+	c := payout.NewClient(r)
+	a.err = fmt.Errorf("a pay: %w", context.Canceled) // the caller left while a waited for its token
+	_, err := c.Send(context.Background(), req("90"))
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Zero(t, b.sends, "a dead context is not a failover")
+	_, bound := r.Provider("90")
+	assert.False(t, bound, "nothing was sent: nothing to bind")
+	a.err = &payments.APIError{Provider: "a", Category: payments.ErrInsufficientFunds}
+	p, err := c.Send(context.Background(), req("90"))
+	require.NoError(t, err)
+	assert.Equal(t, "b", p.Provider, "the failover is still open")
+}

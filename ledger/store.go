@@ -1,0 +1,242 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/payout"
+)
+
+// Status is where a payout intent stands in the ledger.
+type Status string
+
+// The ledger's statuses. Recorded, InFlight and Pending are open; Succeeded
+// and Failed are final and never change again.
+const (
+	// Recorded: durable in the store, never sent. Safe to send.
+	Recorded Status = "recorded"
+	// InFlight: a send was started (the mark was committed before the
+	// first byte) and its outcome is not known: the provider may or may not
+	// have the payout. Settled through the provider's status, or a resend
+	// of the same Ref, never under a new one.
+	InFlight Status = "in_flight"
+	// Pending: the provider has the payout and it is not final yet.
+	Pending Status = "pending"
+	// Succeeded: the provider says the money moved. Final.
+	Succeeded Status = "succeeded"
+	// Failed: the provider says the money did not move and will not, or
+	// refused the payout before it reached it. Final: pay again only under
+	// a new Ref.
+	Failed Status = "failed"
+)
+
+// Statuses lists every status, open ones first.
+var Statuses = []Status{Recorded, InFlight, Pending, Succeeded, Failed}
+
+// Final reports whether s can no longer change.
+func (s Status) Final() bool { return s == Succeeded || s == Failed }
+
+// Valid reports whether s is one of Statuses.
+func (s Status) Valid() bool {
+	for _, v := range Statuses {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Record is one payout intent as the ledger stores it.
+type Record struct {
+	// Ref is the merchant's reference: the key of the record and the
+	// idempotency key at the provider.
+	Ref string
+	// Provider is the provider the payout is bound to (Capabilities().Provider).
+	Provider string
+	Amount   payments.Money
+	// To is the destination. It formats with a card number masked.
+	To     payout.Destination
+	Status Status
+	// ProviderID is the provider's own id of the payout, when it has one.
+	ProviderID string
+	// Code and Message are the provider's status code and text from its
+	// latest answer about this payout (for a failed payout: why).
+	Code    string
+	Message string
+	// LastError is the latest error met while working the record (a lost
+	// answer, a rate limit, a store outage), with secrets scrubbed by the
+	// transport; "" once an answer came.
+	LastError string
+	// Sends counts send attempts, Polls status lookups.
+	Sends int
+	Polls int
+	// Timestamps of each step; the zero time when the step has not happened.
+	// SentAt is the first send, AcceptedAt the first answer saying the
+	// provider has the payout, FinalAt the final answer.
+	CreatedAt  time.Time
+	SentAt     time.Time
+	AcceptedAt time.Time
+	FinalAt    time.Time
+	UpdatedAt  time.Time
+	// NextAt is when the work loop looks at the record next.
+	NextAt time.Time
+	// Reported is set once the final record was handed to Options.OnFinal.
+	Reported bool
+}
+
+// Request is the payout the record asks for.
+func (r Record) Request() payout.Request {
+	return payout.Request{Ref: r.Ref, Amount: r.Amount, To: r.To}
+}
+
+// String shows the record with the card number masked.
+func (r Record) String() string {
+	s := fmt.Sprintf("%s %s %s to %s at %s", r.Ref, r.Status, r.Amount, r.To, r.Provider)
+	if r.ProviderID != "" {
+		s += " id " + r.ProviderID
+	}
+	if r.Code != "" || r.Message != "" {
+		s += fmt.Sprintf(" (%s %s)", r.Code, r.Message)
+	}
+	return s
+}
+
+// Format prints String for every verb: no verb shows a full card number.
+func (r Record) Format(f fmt.State, _ rune) { io.WriteString(f, r.String()) }
+
+// Filter selects records for Store.List. Zero fields select everything.
+type Filter struct {
+	// Status, when not empty, keeps the records in one of these statuses.
+	Status []Status
+	// Provider, when set, keeps the records bound to it.
+	Provider string
+	// Refs, when not empty, keeps these refs only.
+	Refs []string
+	// Open keeps the records still in the work queue: not final, or final
+	// and not yet reported.
+	Open bool
+	// After, when set, keeps refs greater than After (a cursor: pass the
+	// last Ref of the previous page).
+	After string
+	// Limit caps the records returned; 0 means no cap.
+	Limit int
+}
+
+// Event is a pay-in notification as the ledger stores it. The key is
+// (Provider, ProviderID, State): a provider repeating a notification
+// produces one Event; the same payment reaching another state another.
+type Event struct {
+	Provider   string
+	ProviderID string
+	State      payments.State
+	OrderRef   string
+	CheckoutID string
+	Amount     payments.Money
+	ReceivedAt time.Time
+	// HandledAt is when the merchant's handler accepted the event; zero
+	// until then.
+	HandledAt time.Time
+}
+
+// Handled reports whether the merchant's handler has accepted the event.
+func (e Event) Handled() bool { return !e.HandledAt.IsZero() }
+
+// ErrConflict is matched (errors.Is) by the error of a Submit whose Ref is
+// already in the ledger with a different amount, destination or provider.
+var ErrConflict = errors.New("ledger: ref already recorded with different details")
+
+// StoreError wraps every error of a store: the store named (its kind and
+// where it is, never a password) and what it was doing. errors.Is(err,
+// ErrStore) matches it.
+type StoreError struct {
+	Store string // "sqlite /var/lib/app/payouts.db", "postgres 127.0.0.1:5432/test"
+	Op    string // "open", "migrate", "insert", "claim", ...
+	Err   error
+}
+
+// ErrStore is matched by every *StoreError.
+var ErrStore = errors.New("ledger: store error")
+
+func (e *StoreError) Error() string {
+	return fmt.Sprintf("ledger store %s: %s: %v", e.Store, e.Op, e.Err)
+}
+
+// Unwrap gives the cause.
+func (e *StoreError) Unwrap() error { return e.Err }
+
+// Is matches ErrStore.
+func (e *StoreError) Is(target error) bool { return target == ErrStore }
+
+// Store is where the ledger keeps its records. Every method that writes
+// commits durably before it returns (SQLite: WAL with synchronous=FULL;
+// PostgreSQL: a committed transaction). Every error is a *StoreError.
+// Times are stored to the microsecond; "now" is always passed in by the
+// ledger, so replicas sharing a store need clocks in step (NTP), well
+// within the lease.
+//
+// The two implementations are ledger/sqlitestore (embedded, one file, the
+// default) and ledger/pgstore (PostgreSQL, several replicas); both pass
+// ledger/storetest.
+type Store interface {
+	// Insert records rs in one transaction. Inside it, it reads the
+	// records already stored under any of the refs of rs and passes them
+	// to check (nil check: no check); a non-nil error from check rolls the
+	// whole transaction back and is returned as it is (not wrapped). Then
+	// every record whose ref is not stored yet is inserted as given, with
+	// CreatedAt, UpdatedAt and NextAt set to now, and no lease. It returns
+	// how many it inserted. rs has no duplicate refs.
+	Insert(ctx context.Context, now time.Time, rs []Record, check func(existing []Record) error) (int, error)
+
+	// Claim leases to owner, until now+lease, up to limit records that are
+	// in the work queue (not final, or final and not Reported), due
+	// (NextAt <= now), and not leased (no lease, or a lease that ended at
+	// or before now, whoever held it). Earliest NextAt first. Concurrent
+	// Claims, in this process or any other sharing the store, never return
+	// the same record while its lease lasts (PostgreSQL: FOR UPDATE SKIP
+	// LOCKED).
+	Claim(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]Record, error)
+
+	// Save writes the ledger's fields of each record (Provider, Status,
+	// ProviderID, Code, Message, LastError, Sends, Polls, SentAt,
+	// AcceptedAt, FinalAt, NextAt, Reported; UpdatedAt = now), in one
+	// transaction, for the records still leased by owner (whether or not
+	// the lease has ended: only a Claim by another owner takes it away).
+	// With hold > 0 owner keeps the lease until now+hold; with hold == 0 the
+	// lease is released. It returns the refs it did not write because
+	// another owner holds them, or they are not stored.
+	Save(ctx context.Context, owner string, now time.Time, hold time.Duration, rs []Record) (lost []string, err error)
+
+	// Renew extends owner's leases on refs to now+lease, and returns the refs
+	// owner no longer holds.
+	Renew(ctx context.Context, owner string, now time.Time, lease time.Duration, refs []string) (lost []string, err error)
+
+	// Get returns the record of ref; an error matching payments.ErrNotFound
+	// when there is none.
+	Get(ctx context.Context, ref string) (Record, error)
+
+	// List returns the records f selects, ordered by Ref.
+	List(ctx context.Context, f Filter) ([]Record, error)
+
+	// Count returns how many records are in each status (statuses with
+	// none are absent).
+	Count(ctx context.Context) (map[Status]int, error)
+
+	// AddEvent records e (ReceivedAt = now) unless an event with its key is
+	// stored, and returns the stored event and whether it was added now.
+	AddEvent(ctx context.Context, now time.Time, e Event) (stored Event, added bool, err error)
+
+	// HandleEvent sets HandledAt = now on the event with e's key, unless it
+	// is set already.
+	HandleEvent(ctx context.Context, now time.Time, e Event) error
+
+	// Events returns the stored events, oldest ReceivedAt first (then by
+	// provider, id, state), at most limit (0: all).
+	Events(ctx context.Context, limit int) ([]Event, error)
+
+	// Close closes the store's connections.
+	Close() error
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -59,4 +60,32 @@ func TestOpenRefusesWhatItCannotOpen(t *testing.T) {
 
 func fmtAll(v any) string {
 	return fmt.Sprintf("%v %+v %#v %s %d %x %q", v, v, v, v, v, v, v)
+}
+
+// TestPollIntervalIsTheDocumentsOrTheConfigured: the ledger polls each
+// provider at Capabilities().PollInterval.
+func TestPollIntervalIsTheDocumentsOrTheConfigured(t *testing.T) {
+	ctx := context.Background()
+	env := payments.OpenEnv(func(k string) (string, bool) {
+		v := map[string]string{"POPOLNI_LOGIN": "x", "POPOLNI_PASSWORD": "x", "QIWI_TERMINAL_ID": "1", "QIWI_PASSWORD": "x"}[k]
+		return v, v != ""
+	})
+	for url, want := range map[string]time.Duration{
+		"popolni://":                     10 * time.Second,
+		"popolni://?poll_interval=3s":    3 * time.Second,
+		"qiwitopup://":                   10 * time.Minute,
+		"qiwitopup://?poll_interval=20s": 20 * time.Second,
+	} {
+		c, err := payout.Open(ctx, url, env)
+		require.NoError(t, err, url)
+		assert.Equal(t, want, c.Capabilities().PollInterval, url)
+		require.NoError(t, c.Close())
+	}
+	a, err := payout.Open(ctx, "popolni://?poll_interval=3s", env)
+	require.NoError(t, err)
+	b, err := payout.Open(ctx, "qiwitopup://", env)
+	require.NoError(t, err)
+	r, err := payout.NewRouter(b, a)
+	require.NoError(t, err)
+	assert.Equal(t, 3*time.Second, r.Capabilities().PollInterval, "the router polls at its fastest client's pace")
 }

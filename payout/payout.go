@@ -39,6 +39,7 @@ import (
 	"io"
 	"log/slog"
 	"regexp"
+	"time"
 
 	"github.com/paysdk/payments"
 )
@@ -174,6 +175,11 @@ type Capabilities struct {
 	// StatusBatch is how many payouts one status request can ask about
 	// (what a ledger batches its polls to); 1 when it asks one at a time.
 	StatusBatch int
+	// PollInterval is the pause between status requests for one payout
+	// that the provider's document asks for (popolni: 10 seconds; QIWI:
+	// 10 minutes), or the driver's configured one (its poll_interval).
+	// The payout ledger polls each provider at this pace.
+	PollInterval time.Duration
 	// RefForm says, in words, which Refs map to the provider's id.
 	RefForm string
 }

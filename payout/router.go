@@ -84,6 +84,9 @@ func NewRouter(clients ...*Client) (*Router, error) {
 		}
 		cc := c.Capabilities()
 		names[i] = cc.Provider
+		if r.caps.PollInterval == 0 || (cc.PollInterval > 0 && cc.PollInterval < r.caps.PollInterval) {
+			r.caps.PollInterval = cc.PollInterval
+		}
 		for _, k := range cc.Kinds {
 			if !r.caps.Supports(k) {
 				r.caps.Kinds = append(r.caps.Kinds, k)
@@ -98,7 +101,8 @@ func NewRouter(clients ...*Client) (*Router, error) {
 	return r, nil
 }
 
-// Capabilities is the union of the clients' kinds and currencies.
+// Capabilities is the union of the clients' kinds and currencies, with
+// the shortest PollInterval among them.
 func (r *Router) Capabilities() Capabilities { return r.caps }
 
 // CheckRef accepts a Ref that at least one client can map.

@@ -195,8 +195,16 @@ var caps = payout.Capabilities{
 	RefForm:     "the transactionId in decimal: 1 to 19 digits, no leading zero, at most 9223372036854775807",
 }
 
-// Capabilities: mobile, wallet and card payouts in roubles, from 1.00.
-func (d *Driver) Capabilities() payout.Capabilities { return caps }
+// Capabilities: mobile, wallet and card payouts in roubles, from 1.00;
+// status polls every 10 seconds (or Options.PollInterval).
+func (d *Driver) Capabilities() payout.Capabilities {
+	c := caps
+	c.PollInterval = popolni.DefaultPollInterval
+	if d.opts.PollInterval > 0 {
+		c.PollInterval = d.opts.PollInterval
+	}
+	return c
+}
 
 // CheckRef accepts the decimal form of a positive int64 without leading zeros.
 func (d *Driver) CheckRef(ref string) error {

@@ -201,7 +201,11 @@ var caps = payout.Capabilities{
 
 // Capabilities: wallet, card, SBP and mobile payouts in roubles, from 0.01
 // (QIWI's own limits answer 241/242). Constant; sends nothing.
-func (d *Driver) Capabilities() payout.Capabilities { return caps }
+func (d *Driver) Capabilities() payout.Capabilities {
+	c := caps
+	c.PollInterval = d.opts.PollInterval
+	return c
+}
 
 // CheckRef accepts 1 to 20 digits without a leading zero (see the package
 // doc). Sends nothing.

@@ -1,0 +1,320 @@
+package ledger
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/payout"
+)
+
+// Options tune a Ledger. The zero value works.
+type Options struct {
+	// Owner names this replica in the store's leases; by default the host
+	// name, the process id and a random suffix. Two live replicas must
+	// never share one.
+	Owner string
+	// Lease is how long a replica holds the records it works on before
+	// another may take them over (default 30 s). The holder renews its
+	// leases every Lease/3 and stops sending when it could not renew for
+	// Lease/2, so two replicas never send one payout at the same moment.
+	Lease time.Duration
+	// PollInterval, when set, replaces every provider's
+	// Capabilities().PollInterval: the pause between status requests for
+	// one payout. Leave it unset in production: the providers' documents
+	// set it (popolni 10 s, QIWI 10 minutes).
+	PollInterval time.Duration
+	// Batch is how many records one claim takes from the store (default
+	// 500). Polls of one provider among them share status requests of
+	// Capabilities().StatusBatch payouts.
+	Batch int
+	// Sends caps the sends in progress at once (default 256). The
+	// provider's limiter paces them; concurrent sends let a coalescing
+	// driver (popolni with coalesce=true) put many payouts in one request.
+	Sends int
+	// Backoff is the first pause after an error that proves nothing was
+	// paid (rate limit, connection refused, store outage), doubled up to
+	// MaxBackoff (defaults 1 s and 5 minutes).
+	Backoff, MaxBackoff time.Duration
+	// Idle is the pause when nothing is due (default 1 s, or the shortest
+	// poll interval when that is shorter). A Submit in this process wakes
+	// the loop at once.
+	Idle time.Duration
+	// OnFinal is told of every record that becomes final, after the final
+	// record is durable. It is called from the work loop, once per record
+	// and at least once across crashes: a record whose OnFinal did not
+	// return nil is handed to it again (by this replica or another) until it
+	// does. Make it idempotent on Ref. Nil: records are marked reported as
+	// they become final.
+	OnFinal func(ctx context.Context, r Record) error
+	// OnError is told of every error the work loop meets and goes on from
+	// (a store outage, a lost answer, a refusal); by default they are
+	// logged to Logger at level Warn.
+	OnError func(err error)
+	// Logger, when OnError is nil (default slog.Default()).
+	Logger *slog.Logger
+	// Now is the clock (default time.Now), for tests.
+	Now func() time.Time
+}
+
+// Ledger records payout intents in a Store and works each one to a final
+// record through the portable payout clients. Safe for concurrent use; run
+// one work loop (Run) per process, on as many processes as share the store.
+type Ledger struct {
+	store   Store
+	clients []*payout.Client
+	byName  map[string]*payout.Client
+	opts    Options
+	wake    chan struct{}
+
+	healthMu sync.Mutex
+	health   error
+}
+
+// New makes a ledger over store that pays through clients, the first
+// preferred: Submit binds each payout to the first client that can take it
+// (destination kind, currency, amount, Ref form). New sends nothing.
+func New(store Store, opts Options, clients ...*payout.Client) (*Ledger, error) {
+	if store == nil {
+		return nil, &payments.ValidationError{Field: "store", Reason: "required"}
+	}
+	if len(clients) == 0 {
+		return nil, &payments.ValidationError{Field: "clients", Reason: "at least one payout client is required"}
+	}
+	l := &Ledger{store: store, clients: clients, byName: map[string]*payout.Client{}, opts: opts, wake: make(chan struct{}, 1)}
+	for i, c := range clients {
+		if c == nil {
+			return nil, &payments.ValidationError{Field: fmt.Sprintf("clients[%d]", i), Reason: "nil"}
+		}
+		if _, dup := l.byName[c.Provider()]; dup {
+			return nil, &payments.ValidationError{Field: "clients", Reason: "two clients of provider " + c.Provider()}
+		}
+		l.byName[c.Provider()] = c
+	}
+	o := &l.opts
+	if o.Owner == "" {
+		host, _ := os.Hostname()
+		b := make([]byte, 4)
+		_, _ = rand.Read(b)
+		o.Owner = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
+	}
+	if o.Lease <= 0 {
+		o.Lease = 30 * time.Second
+	}
+	if o.Batch <= 0 {
+		o.Batch = 500
+	}
+	if o.Sends <= 0 {
+		o.Sends = 256
+	}
+	if o.Backoff <= 0 {
+		o.Backoff = time.Second
+	}
+	if o.MaxBackoff < o.Backoff {
+		o.MaxBackoff = max(5*time.Minute, o.Backoff)
+	}
+	if o.Idle <= 0 {
+		o.Idle = time.Second
+		for _, c := range clients {
+			if p := l.pollInterval(c); p > 0 && p < o.Idle {
+				o.Idle = p
+			}
+		}
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.OnError == nil {
+		lg := o.Logger
+		if lg == nil {
+			lg = slog.Default()
+		}
+		o.OnError = func(err error) { lg.Warn("payout ledger", "error", err.Error()) }
+	}
+	return l, nil
+}
+
+// Owner is the name this replica leases records under.
+func (l *Ledger) Owner() string { return l.opts.Owner }
+
+// Store is the ledger's store.
+func (l *Ledger) Store() Store { return l.store }
+
+func (l *Ledger) now() time.Time { return l.opts.Now().Truncate(time.Microsecond) }
+
+func (l *Ledger) pollInterval(c *payout.Client) time.Duration {
+	if l.opts.PollInterval > 0 {
+		return l.opts.PollInterval
+	}
+	if p := c.Capabilities().PollInterval; p > 0 {
+		return p
+	}
+	return 10 * time.Second
+}
+
+// Check refuses, before anything is recorded, a payout that no client can
+// take: the error of the first client (a *payments.ValidationError). It
+// returns the client Submit would bind it to.
+func (l *Ledger) Check(r payout.Request) (*payout.Client, error) {
+	var first error
+	for _, c := range l.clients {
+		err := c.Check(r)
+		if err == nil {
+			return c, nil
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	return nil, first
+}
+
+// ConflictError is Submit's refusal of Refs already in the ledger with
+// another amount or destination. It matches ErrConflict.
+type ConflictError struct {
+	// Refs are the conflicting references, in the order submitted.
+	Refs []string
+}
+
+func (e *ConflictError) Error() string {
+	refs := e.Refs
+	more := ""
+	if len(refs) > 5 {
+		refs, more = refs[:5], fmt.Sprintf(" and %d more", len(e.Refs)-5)
+	}
+	return fmt.Sprintf("ledger: ref %s%s already recorded with a different amount or destination: nothing was recorded or paid", strings.Join(refs, ", "), more)
+}
+
+// Is matches ErrConflict.
+func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+
+// Submit records reqs as payout intents, durably, in one transaction, and
+// wakes this process's work loop; Run sends them. Nothing is sent by
+// Submit itself.
+//
+// It is idempotent on Ref: a Ref already in the ledger with the same amount
+// and destination is left as it is (whatever its status), so a batch job
+// that restarts and submits its whole input again pays nothing twice. A Ref
+// already in the ledger with another amount or destination is a
+// *ConflictError (errors.Is ErrConflict), and then nothing of reqs is
+// recorded. A request no client can take, or a Ref twice in reqs, is a
+// *payments.ValidationError naming the Ref, before anything is recorded.
+// It returns how many intents are new.
+func (l *Ledger) Submit(ctx context.Context, reqs ...payout.Request) (int, error) {
+	if ctx == nil {
+		return 0, payments.ErrNilContext
+	}
+	if len(reqs) == 0 {
+		return 0, nil
+	}
+	recs := make([]Record, len(reqs))
+	seen := make(map[string]bool, len(reqs))
+	for i, r := range reqs {
+		if seen[r.Ref] {
+			return 0, &payments.ValidationError{Field: fmt.Sprintf("requests[%d].ref", i), Reason: fmt.Sprintf("%q appears twice", r.Ref)}
+		}
+		seen[r.Ref] = true
+		c, err := l.Check(r)
+		if err != nil {
+			return 0, fmt.Errorf("ledger: payout %q: %w", r.Ref, err)
+		}
+		recs[i] = Record{Ref: r.Ref, Provider: c.Provider(), Amount: r.Amount, To: r.To, Status: Recorded}
+	}
+	byRef := make(map[string]*Record, len(recs))
+	for i := range recs {
+		byRef[recs[i].Ref] = &recs[i]
+	}
+	check := func(existing []Record) error {
+		var bad []string
+		for _, e := range existing {
+			n := byRef[e.Ref]
+			if n == nil {
+				continue
+			}
+			if !e.Amount.Equal(n.Amount) || e.To != n.To {
+				bad = append(bad, e.Ref)
+			}
+		}
+		if len(bad) > 0 {
+			order := make(map[string]int, len(recs))
+			for i, r := range recs {
+				order[r.Ref] = i
+			}
+			sortByOrder(bad, order)
+			return &ConflictError{Refs: bad}
+		}
+		return nil
+	}
+	n, err := l.store.Insert(ctx, l.now(), recs, check)
+	if err != nil {
+		return 0, err
+	}
+	l.poke()
+	return n, nil
+}
+
+func sortByOrder(refs []string, order map[string]int) {
+	for i := 1; i < len(refs); i++ {
+		for j := i; j > 0 && order[refs[j]] < order[refs[j-1]]; j-- {
+			refs[j], refs[j-1] = refs[j-1], refs[j]
+		}
+	}
+}
+
+func (l *Ledger) poke() {
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Get returns the record of ref; payments.ErrNotFound when the ledger has
+// none. It reads the store only.
+func (l *Ledger) Get(ctx context.Context, ref string) (Record, error) {
+	if ctx == nil {
+		return Record{}, payments.ErrNilContext
+	}
+	return l.store.Get(ctx, ref)
+}
+
+// List returns the records f selects, ordered by Ref. It reads the store
+// only.
+func (l *Ledger) List(ctx context.Context, f Filter) ([]Record, error) {
+	if ctx == nil {
+		return nil, payments.ErrNilContext
+	}
+	return l.store.List(ctx, f)
+}
+
+// Health is nil while the store answers the work loop, and the latest
+// store error while it does not (the loop then sends nothing).
+func (l *Ledger) Health() error {
+	l.healthMu.Lock()
+	defer l.healthMu.Unlock()
+	return l.health
+}
+
+func (l *Ledger) storeResult(err error) {
+	l.healthMu.Lock()
+	defer l.healthMu.Unlock()
+	if err == nil || errors.Is(err, ErrStore) {
+		l.health = err
+	}
+}
+
+func (l *Ledger) fail(err error) {
+	if err != nil {
+		l.opts.OnError(err)
+	}
+}
+
+// Idle is the work loop's pause when nothing is due (Options.Idle).
+func (l *Ledger) Idle() time.Duration { return l.opts.Idle }

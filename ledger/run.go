@@ -1,0 +1,558 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/payout"
+)
+
+// held is one record this replica has leased and is working on.
+type held struct {
+	rec    Record
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// runner is one Run's state.
+type runner struct {
+	l     *Ledger
+	base  context.Context
+	sends chan struct{} // semaphore of Options.Sends
+	wg    sync.WaitGroup
+
+	mu   sync.Mutex
+	held map[string]*held
+	done chan struct{} // a worker finished: room to claim
+
+	renewOK time.Time // last successful renew (under mu)
+	backoff time.Duration
+}
+
+// Run is the work loop: it claims due records from the store, sends the
+// recorded ones, polls the outstanding ones in batches, settles lost
+// answers, and reports the final ones to Options.OnFinal, until ctx ends.
+// It returns ctx's error. Store outages and provider errors do not end it:
+// each goes to Options.OnError, and the loop goes on after a backoff,
+// sending nothing while the store does not answer.
+//
+// Every send is made under a lease and after a durable InFlight mark, so a
+// crash at any point leaves a record that the next Run (here or on another
+// replica sharing the store) settles through the provider's status or a
+// resend of the same Ref: never a second payout.
+//
+// Start it again on the same store after a crash or a restart: it resumes
+// every unfinished record where it stood (a record leased by a dead
+// replica once its lease ends).
+func (l *Ledger) Run(ctx context.Context) error {
+	if ctx == nil {
+		return payments.ErrNilContext
+	}
+	r := &runner{l: l, base: ctx, sends: make(chan struct{}, l.opts.Sends), held: map[string]*held{},
+		done: make(chan struct{}, 1), renewOK: l.opts.Now()}
+	renewCtx, stopRenew := context.WithCancel(context.Background())
+	renewDone := make(chan struct{})
+	go func() { defer close(renewDone); r.renewLoop(renewCtx) }()
+	defer func() {
+		r.wg.Wait()
+		stopRenew()
+		<-renewDone
+		r.releaseAll()
+	}()
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		room := l.opts.Batch - r.count()
+		wait := l.opts.Idle
+		if room > 0 {
+			recs, err := l.store.Claim(ctx, l.opts.Owner, l.now(), l.opts.Lease, room)
+			l.storeResult(err)
+			switch {
+			case err != nil && ctx.Err() != nil:
+				return ctx.Err()
+			case err != nil:
+				l.fail(err)
+				wait = r.nextBackoff()
+			default:
+				r.backoff = 0
+				if r.dispatch(recs) && len(recs) == room {
+					wait = 0 // more may be due
+				}
+			}
+		}
+		if wait == 0 {
+			continue
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+		case <-l.wake:
+		case <-r.done:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+func (r *runner) nextBackoff() time.Duration {
+	o := r.l.opts
+	if r.backoff == 0 {
+		r.backoff = o.Backoff
+	} else {
+		r.backoff = min(2*r.backoff, o.MaxBackoff)
+	}
+	return r.backoff
+}
+
+func (r *runner) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.held)
+}
+
+// hold registers recs as worked by this runner, each with a context that
+// the renew loop cancels when its lease may be lost.
+func (r *runner) hold(recs []Record) []*held {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]*held, len(recs))
+	for i, rec := range recs {
+		ctx, cancel := context.WithCancel(r.base)
+		h := &held{rec: rec, ctx: ctx, cancel: cancel}
+		r.held[rec.Ref] = h
+		out[i] = h
+	}
+	return out
+}
+
+// drop forgets refs (saved and released, or lost) and signals room.
+func (r *runner) drop(hs ...*held) {
+	r.mu.Lock()
+	for _, h := range hs {
+		if r.held[h.rec.Ref] == h {
+			delete(r.held, h.rec.Ref)
+		}
+		h.cancel()
+	}
+	r.mu.Unlock()
+	select {
+	case r.done <- struct{}{}:
+	default:
+	}
+}
+
+// dispatch starts the work on claimed records; false when none.
+func (r *runner) dispatch(recs []Record) bool {
+	if len(recs) == 0 {
+		return false
+	}
+	hs := r.hold(recs)
+	var sends []*held
+	polls := map[string][]*held{}
+	for _, h := range hs {
+		rec := h.rec
+		c := r.l.byName[rec.Provider]
+		switch {
+		case rec.Status.Final():
+			r.go1(func() { r.report(h) })
+		case c == nil:
+			h.rec.LastError = fmt.Sprintf("no payout client for provider %q in this process", rec.Provider)
+			h.rec.NextAt = r.l.now().Add(r.l.opts.MaxBackoff)
+			r.l.fail(fmt.Errorf("ledger: payout %s: %s", rec.Ref, h.rec.LastError))
+			r.go1(func() { r.save(h, 0) })
+		case rec.Status == Recorded:
+			sends = append(sends, h)
+		default: // InFlight, Pending: ask the provider
+			polls[rec.Provider] = append(polls[rec.Provider], h)
+		}
+	}
+	if len(sends) > 0 {
+		r.go1(func() { r.send(sends) })
+	}
+	for name, hs := range polls {
+		c := r.l.byName[name]
+		r.go1(func() { r.poll(c, hs) })
+	}
+	return true
+}
+
+func (r *runner) go1(f func()) {
+	r.wg.Add(1)
+	go func() { defer r.wg.Done(); f() }()
+}
+
+// send marks hs InFlight in one durable commit, then sends each (sends
+// made only after that commit, each under its lease).
+func (r *runner) send(hs []*held) {
+	now := r.l.now()
+	for _, h := range hs {
+		h.rec.Status = InFlight
+		h.rec.Sends++
+		if h.rec.SentAt.IsZero() {
+			h.rec.SentAt = now
+		}
+		// Should this process die mid-send, the next look is after the
+		// provider's poll interval: the status will know.
+		h.rec.NextAt = now.Add(r.l.pollInterval(r.l.byName[h.rec.Provider]))
+	}
+	ok := r.saveMany(hs, r.l.opts.Lease)
+	for _, h := range ok {
+		r.wg.Add(1)
+		select {
+		case r.sends <- struct{}{}:
+		case <-h.ctx.Done():
+			r.wg.Done()
+			r.save(h, 0)
+			continue
+		}
+		go func() {
+			defer r.wg.Done()
+			defer func() { <-r.sends }()
+			r.sendOne(h)
+		}()
+	}
+}
+
+// sendOne sends one record marked InFlight and saves what the answer says.
+//
+// Whether a resend is safe is the driver's contract (package payout): the
+// Ref is the provider's idempotency key, so a resend of the same Ref never
+// pays twice (popolni: 124 "платёж с таким номером уже был создан ранее";
+// QIWI: a repeated transaction number answers the existing payment).
+func (r *runner) sendOne(h *held) {
+	c := r.l.byName[h.rec.Provider]
+	p, err := c.Send(h.ctx, h.rec.Request())
+	now := r.l.now()
+	rec := &h.rec
+	switch {
+	case err == nil:
+		r.apply(rec, c, p, now)
+	case errors.Is(err, payments.ErrOutcomeUnknown):
+		// The provider may have it: stays InFlight, the status settles it.
+		rec.LastError = err.Error()
+		rec.NextAt = now.Add(r.l.pollInterval(c))
+		r.l.fail(fmt.Errorf("ledger: payout %s: %w", rec.Ref, err))
+	case p.State == payments.StateFailed || errors.Is(err, payments.ErrInvalidRequest):
+		// A refusal: the provider processed and declined it, or refused the
+		// request before processing. Another client may take it when the
+		// refusal proves this one never got it.
+		if payout.NeverReceived(err) && r.failover(rec, c, err, now) {
+			break
+		}
+		if p.ProviderID != "" {
+			rec.ProviderID = p.ProviderID
+		}
+		rec.Code, rec.Message = p.Code, p.Message
+		if rec.Code == "" && rec.Message == "" {
+			rec.Message = err.Error()
+		}
+		rec.LastError = ""
+		rec.Status = Failed
+		rec.FinalAt = now
+		rec.NextAt = now
+	case payout.NeverReceived(err):
+		// Nothing reached the provider (a rate limit, a refused
+		// connection, a locked account): send again after a backoff,
+		// or at the next client that can take it.
+		if r.failover(rec, c, err, now) {
+			break
+		}
+		rec.Status = Recorded
+		rec.LastError = err.Error()
+		rec.NextAt = now.Add(r.retryDelay(rec))
+		r.l.fail(fmt.Errorf("ledger: payout %s: %w", rec.Ref, err))
+	default:
+		// A context end, a server error: it may have landed. InFlight.
+		rec.LastError = err.Error()
+		rec.NextAt = now.Add(min(r.retryDelay(rec), r.l.pollInterval(c)))
+		if r.base.Err() == nil {
+			r.l.fail(fmt.Errorf("ledger: payout %s: %w", rec.Ref, err))
+		}
+	}
+	r.finish(h)
+}
+
+// failover rebinds rec to the next client that can take it, when there is
+// one; the send to it happens after this is durable.
+func (r *runner) failover(rec *Record, from *payout.Client, err error, now time.Time) bool {
+	passed := false
+	for _, c := range r.l.clients {
+		if c == from {
+			passed = true
+			continue
+		}
+		if !passed || c.Check(rec.Request()) != nil {
+			continue
+		}
+		rec.Provider = c.Provider()
+		rec.Status = Recorded
+		rec.LastError = fmt.Sprintf("%s never received it (%v): moved to %s", from.Provider(), err, c.Provider())
+		rec.NextAt = now
+		return true
+	}
+	return false
+}
+
+func (r *runner) retryDelay(rec *Record) time.Duration {
+	d := r.l.opts.Backoff
+	for i := 1; i < rec.Sends+rec.Polls && d < r.l.opts.MaxBackoff; i++ {
+		d *= 2
+	}
+	return min(d, r.l.opts.MaxBackoff)
+}
+
+// apply writes what the provider says of the payout into rec.
+func (r *runner) apply(rec *Record, c *payout.Client, p payout.Payout, now time.Time) {
+	if p.ProviderID != "" {
+		rec.ProviderID = p.ProviderID
+	}
+	if p.Code != "" || p.Message != "" {
+		rec.Code, rec.Message = p.Code, p.Message
+	}
+	rec.LastError = ""
+	switch {
+	case p.State == payments.StateSucceeded:
+		rec.Status = Succeeded
+	case p.State.Final():
+		rec.Status = Failed
+	default:
+		rec.Status = Pending
+	}
+	if rec.AcceptedAt.IsZero() && p.State != payments.StateFailed {
+		rec.AcceptedAt = now
+	}
+	if rec.Status.Final() {
+		rec.FinalAt = now
+		rec.NextAt = now
+		return
+	}
+	rec.NextAt = now.Add(r.l.pollInterval(c))
+}
+
+// poll asks c the status of hs in batches of its StatusBatch, and settles
+// each: final, still pending, or unknown at the provider (then the same Ref
+// is sent again: safe, see sendOne).
+func (r *runner) poll(c *payout.Client, hs []*held) {
+	qs := make([]payout.Query, len(hs))
+	for i, h := range hs {
+		qs[i] = payout.Query{Ref: h.rec.Ref, To: h.rec.To}
+	}
+	ctx := r.base
+	ps, err := c.GetMany(ctx, qs)
+	now := r.l.now()
+	if err != nil {
+		for _, h := range hs {
+			h.rec.Polls++
+			h.rec.LastError = err.Error()
+			h.rec.NextAt = now.Add(max(r.retryDelay(&h.rec), r.l.pollInterval(c)))
+		}
+		if ctx.Err() == nil {
+			r.l.fail(fmt.Errorf("ledger: status of %d payouts at %s: %w", len(hs), c.Provider(), err))
+		}
+		r.finish(hs...)
+		return
+	}
+	var resend, done []*held
+	for i, h := range hs {
+		p := ps[i]
+		h.rec.Polls++
+		switch {
+		case errors.Is(p.Err, payments.ErrNotFound) && h.rec.Status == InFlight:
+			// The provider has no payout under this Ref: the send did not
+			// land (or has not yet). Send the same Ref again.
+			h.rec.Code, h.rec.Message = p.Code, p.Message
+			resend = append(resend, h)
+		case p.State == payments.StateUnknown:
+			h.rec.Code, h.rec.Message = p.Code, p.Message
+			if p.Err != nil {
+				h.rec.LastError = p.Err.Error()
+			}
+			h.rec.NextAt = now.Add(r.l.pollInterval(c))
+			done = append(done, h)
+		default:
+			r.apply(&h.rec, c, p, now)
+			done = append(done, h)
+		}
+	}
+	r.finish(done...)
+	if len(resend) > 0 {
+		r.send(resend)
+	}
+}
+
+// finish saves hs and reports those that became final.
+func (r *runner) finish(hs ...*held) {
+	if len(hs) == 0 {
+		return
+	}
+	var final, rest []*held
+	for _, h := range hs {
+		if h.rec.Status.Final() && !h.rec.Reported && r.l.opts.OnFinal != nil {
+			final = append(final, h)
+		} else {
+			if h.rec.Status.Final() {
+				h.rec.Reported = true
+			}
+			rest = append(rest, h)
+		}
+	}
+	if len(rest) > 0 {
+		for _, h := range r.saveMany(rest, 0) {
+			r.drop(h)
+		}
+	}
+	if len(final) > 0 {
+		// Durable first, then told.
+		for _, h := range r.saveMany(final, r.l.opts.Lease) {
+			r.report(h)
+		}
+	}
+}
+
+// report hands a final record to OnFinal and marks it reported.
+func (r *runner) report(h *held) {
+	if f := r.l.opts.OnFinal; f != nil {
+		if err := f(h.ctx, h.rec); err != nil {
+			h.rec.NextAt = r.l.now().Add(r.l.opts.Backoff)
+			r.l.fail(fmt.Errorf("ledger: OnFinal for %s: %w", h.rec.Ref, err))
+			r.save(h, 0)
+			return
+		}
+	}
+	h.rec.Reported = true
+	r.save(h, 0)
+}
+
+func (r *runner) save(h *held, hold time.Duration) {
+	for _, h := range r.saveMany([]*held{h}, hold) {
+		if hold == 0 {
+			r.drop(h)
+		}
+	}
+}
+
+// saveMany saves hs in one commit and returns those saved. With hold == 0
+// the saved ones are released: the caller drops them. Records lost to
+// another owner are dropped here. A store error is retried while the leases
+// last (the records stay InFlight in the store if it never answers: the
+// next claim settles them through the provider's status).
+func (r *runner) saveMany(hs []*held, hold time.Duration) []*held {
+	recs := make([]Record, len(hs))
+	for i, h := range hs {
+		recs[i] = h.rec
+	}
+	deadline := r.l.opts.Now().Add(r.l.opts.Lease / 2)
+	delay := 50 * time.Millisecond
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), r.l.opts.Lease/3)
+		lost, err := r.l.store.Save(ctx, r.l.opts.Owner, r.l.now(), hold, recs)
+		cancel()
+		r.l.storeResult(err)
+		if err == nil {
+			if len(lost) == 0 {
+				return hs
+			}
+			gone := make(map[string]bool, len(lost))
+			for _, ref := range lost {
+				gone[ref] = true
+			}
+			var ok []*held
+			for _, h := range hs {
+				if gone[h.rec.Ref] {
+					r.l.fail(fmt.Errorf("ledger: payout %s: lease lost to another replica; its state there wins", h.rec.Ref))
+					r.drop(h)
+				} else {
+					ok = append(ok, h)
+				}
+			}
+			return ok
+		}
+		r.l.fail(err)
+		if r.l.opts.Now().After(deadline) {
+			// Give them up: the lease ends, and whoever claims them next
+			// reads the provider's status.
+			r.drop(hs...)
+			return nil
+		}
+		time.Sleep(delay)
+		delay = min(2*delay, time.Second)
+	}
+}
+
+// renewLoop keeps the leases of held records; when it cannot for Lease/2 it
+// cancels every send not yet made: another replica may take them soon.
+func (r *runner) renewLoop(ctx context.Context) {
+	every := r.l.opts.Lease / 3
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		r.mu.Lock()
+		refs := make([]string, 0, len(r.held))
+		for ref := range r.held {
+			refs = append(refs, ref)
+		}
+		r.mu.Unlock()
+		if len(refs) == 0 {
+			r.mu.Lock()
+			r.renewOK = r.l.opts.Now()
+			r.mu.Unlock()
+			continue
+		}
+		rctx, cancel := context.WithTimeout(ctx, every)
+		lost, err := r.l.store.Renew(rctx, r.l.opts.Owner, r.l.now(), r.l.opts.Lease, refs)
+		cancel()
+		r.l.storeResult(err)
+		r.mu.Lock()
+		if err == nil {
+			r.renewOK = r.l.opts.Now()
+			for _, ref := range lost {
+				if h := r.held[ref]; h != nil {
+					h.cancel()
+					delete(r.held, ref)
+				}
+			}
+		} else if r.l.opts.Now().Sub(r.renewOK) > r.l.opts.Lease/2 {
+			for ref, h := range r.held {
+				h.cancel()
+				delete(r.held, ref)
+			}
+		}
+		r.mu.Unlock()
+		if err != nil {
+			r.l.fail(err)
+		}
+	}
+}
+
+// releaseAll gives back the leases still held when Run ends, so a restart
+// or another replica takes them at once.
+func (r *runner) releaseAll() {
+	r.mu.Lock()
+	var hs []*held
+	for _, h := range r.held {
+		hs = append(hs, h)
+	}
+	r.mu.Unlock()
+	if len(hs) == 0 {
+		return
+	}
+	recs := make([]Record, len(hs))
+	for i, h := range hs {
+		recs[i] = h.rec
+		h.cancel()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := r.l.store.Save(ctx, r.l.opts.Owner, r.l.now(), 0, recs)
+	r.l.fail(err)
+}

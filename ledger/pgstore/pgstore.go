@@ -1,0 +1,242 @@
+// Package pgstore is the PostgreSQL ledger.Store, for several replicas of an
+// application sharing the payout work: each replica opens its own Store on
+// the same database, and Claim's leases (UPDATE ... FOR UPDATE SKIP LOCKED)
+// keep two replicas from ever working the same record at once.
+//
+// Open runs the schema migrations embedded in the package, serialized across
+// replicas by an advisory lock, so that replicas started together all come
+// up on the same schema. Every write commits a transaction before it
+// returns. Every operation has a deadline (Options.OpTimeout), so that a
+// database that vanishes makes operations fail with ledger.ErrStore instead
+// of hanging; when it comes back the same Store works again.
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/paysdk/payments/ledger"
+)
+
+// Defaults of Options.
+const (
+	DefaultPoolSize       = 8
+	DefaultOpTimeout      = 30 * time.Second
+	DefaultConnectTimeout = 5 * time.Second
+)
+
+// Options tune a Store. The zero value is fine.
+type Options struct {
+	// PoolSize caps the Store's connections to the database
+	// (DefaultPoolSize when 0).
+	PoolSize int
+	// Schema, when set, is the schema the Store's tables live in: created
+	// when missing, and made the only schema on the connections'
+	// search_path. When empty the DSN's search_path (a search_path
+	// parameter, or the server's default) decides.
+	Schema string
+	// OpTimeout bounds each operation, waiting for a connection included,
+	// when the caller's context allows longer (DefaultOpTimeout when 0).
+	OpTimeout time.Duration
+	// ConnectTimeout bounds each connection attempt, unless the DSN sets
+	// connect_timeout (DefaultConnectTimeout when 0).
+	ConnectTimeout time.Duration
+}
+
+// Store is the PostgreSQL ledger.Store. It is safe for concurrent use, and
+// any number of Stores, in this process or others, may share one database.
+type Store struct {
+	name      string // "postgres host:port/db"
+	pool      *pool
+	opTimeout time.Duration
+	password  string // scrubbed from every error text
+}
+
+var _ ledger.Store = (*Store)(nil)
+
+// Open connects to the database of dsn (a postgres:// URL or a key=value
+// list, as pgx reads them), checks that it answers and brings its schema up
+// to date. A database that cannot be reached or migrated fails here with a
+// *ledger.StoreError that names the store as "postgres host:port/db",
+// never with the DSN or its password.
+func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, &ledger.StoreError{Store: "postgres", Op: "open", Err: parseError(dsn, err)}
+	}
+	s := &Store{
+		name:      fmt.Sprintf("postgres %s:%d/%s", cfg.Host, cfg.Port, cfg.Database),
+		opTimeout: opts.OpTimeout,
+		password:  cfg.Password,
+	}
+	if s.opTimeout <= 0 {
+		s.opTimeout = DefaultOpTimeout
+	}
+	if cfg.ConnectTimeout == 0 { // the DSN has no connect_timeout
+		cfg.ConnectTimeout = opts.ConnectTimeout
+		if cfg.ConnectTimeout <= 0 {
+			cfg.ConnectTimeout = DefaultConnectTimeout
+		}
+	}
+	if opts.Schema != "" {
+		cfg.RuntimeParams["search_path"] = pgx.Identifier{opts.Schema}.Sanitize()
+	}
+	size := opts.PoolSize
+	if size <= 0 {
+		size = DefaultPoolSize
+	}
+	s.pool = newPool(cfg, size)
+
+	if err := s.migrate(ctx, opts.Schema); err != nil {
+		s.pool.close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Name is the store as its errors name it: "postgres host:port/db".
+func (s *Store) Name() string { return s.name }
+
+// Close closes the Store's connections; operations after it fail.
+func (s *Store) Close() error {
+	s.pool.close()
+	return nil
+}
+
+// fail wraps err, the error of operation op, as a *ledger.StoreError with the
+// password scrubbed from its text.
+func (s *Store) fail(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if s.password != "" && len(s.password) >= 4 {
+		err = scrubbed{err: err, secret: s.password}
+	}
+	return &ledger.StoreError{Store: s.name, Op: op, Err: err}
+}
+
+// scrubbed hides a secret in the text of an error it wraps.
+type scrubbed struct {
+	err    error
+	secret string
+}
+
+func (e scrubbed) Error() string { return strings.ReplaceAll(e.err.Error(), e.secret, "xxxxx") }
+func (e scrubbed) Unwrap() error { return e.err }
+
+// opContext bounds an operation by OpTimeout.
+func (s *Store) opContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.opTimeout)
+}
+
+// conn runs fn on a connection of the pool, within OpTimeout.
+func (s *Store) conn(ctx context.Context, fn func(ctx context.Context, c *pgx.Conn) error) error {
+	ctx, cancel := s.opContext(ctx)
+	defer cancel()
+	c, err := s.pool.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.pool.release(c)
+	return fn(ctx, c)
+}
+
+// errRetry asks tx to run the transaction again from the start.
+var errRetry = errors.New("pgstore: retry the transaction")
+
+// maxTries bounds the runs of a transaction that concurrent ones keep
+// making retry.
+const maxTries = 5
+
+// tx runs fn in a transaction and commits it; fn's error rolls it back and
+// is returned as it is. A deadlock or serialization failure, or fn returning
+// errRetry, runs the whole transaction again (nothing of the failed run
+// stays).
+func (s *Store) tx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	return s.conn(ctx, func(ctx context.Context, c *pgx.Conn) error {
+		var err error
+		for try := 1; try <= maxTries; try++ {
+			err = runTx(ctx, c, fn)
+			if !retryable(err) || c.IsClosed() {
+				return err
+			}
+		}
+		if errors.Is(err, errRetry) {
+			err = errors.New("concurrent transactions on the same records kept conflicting")
+		}
+		return err
+	})
+}
+
+func runTx(ctx context.Context, c *pgx.Conn, fn func(tx pgx.Tx) error) error {
+	tx, err := c.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		// Roll back even when ctx has ended, to keep the connection; a
+		// failed rollback leaves it in a transaction (or broken), and the
+		// pool closes it on release, which rolls back too.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout)
+		defer cancel()
+		_ = tx.Rollback(rctx)
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+func retryable(err error) bool {
+	if errors.Is(err, errRetry) {
+		return true
+	}
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001") // deadlock_detected, serialization_failure
+}
+
+// stmt runs fn, a single statement (its own transaction), on a connection
+// of the pool, running it again after a deadlock or serialization failure:
+// PostgreSQL rolled the failed run back whole.
+func (s *Store) stmt(ctx context.Context, fn func(ctx context.Context, c *pgx.Conn) error) error {
+	return s.conn(ctx, func(ctx context.Context, c *pgx.Conn) error {
+		var err error
+		for try := 1; try <= maxTries; try++ {
+			if err = fn(ctx, c); !retryable(err) || c.IsClosed() {
+				return err
+			}
+		}
+		return err
+	})
+}
+
+// parseError says why pgx could not parse dsn without showing the DSN:
+// pgx's parse errors quote it (password redacted, but the DSN is not to be
+// shown at all), and so may the URL parser's error inside. It keeps pgx's
+// reason ("sslmode is invalid") and drops the rest.
+func parseError(dsn string, err error) error {
+	reason := ""
+	var pe *pgconn.ParseConfigError
+	if errors.As(err, &pe) {
+		text := pe.Error() // cannot parse `<dsn>`: <reason> (<cause>)
+		if i := strings.LastIndex(text, "`: "); i >= 0 {
+			reason = text[i+3:]
+			if j := strings.Index(reason, " ("); j >= 0 {
+				reason = reason[:j]
+			}
+		}
+	}
+	cfgPW := ""
+	if u, uerr := url.Parse(dsn); uerr == nil && u.User != nil {
+		cfgPW, _ = u.User.Password()
+	}
+	if reason == "" || strings.ContainsAny(reason, "`@=") || cfgPW != "" && strings.Contains(reason, cfgPW) {
+		reason = "not a postgres:// URL or key=value list that pgx accepts"
+	}
+	return fmt.Errorf("cannot parse the DSN: %s", reason)
+}

@@ -1,0 +1,447 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/ledger"
+	"github.com/paysdk/payments/payout"
+)
+
+// Chunks of rows and refs a statement takes. The bundled SQLite allows
+// 32766 bound variables a statement, but the driver binds each variable in
+// time linear in their count, so a statement's cost grows with the square
+// of its variables: small chunks are fastest (measured on 5,000 records).
+const (
+	insertChunk = 10  // rows of one INSERT: 10 × 23 variables
+	refChunk    = 100 // refs of one IN (...)
+)
+
+// recordCols are the columns scanRecord reads, in its order.
+const recordCols = `ref, provider, amount, currency, kind, account, bank, status,
+	provider_id, code, message, last_error, sends, polls,
+	created_at, sent_at, accepted_at, final_at, updated_at, next_at, reported`
+
+// insertCols are recordCols and the lease.
+const insertCols = recordCols + `, lease_owner, lease_until`
+
+// queueTerm is the work queue: not final, or final and not reported. It is
+// the WHERE of the payouts_queue index word for word, so Claim uses it.
+const queueTerm = `(reported = 0 OR status NOT IN ('succeeded', 'failed'))`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanRecord(sc scanner) (ledger.Record, error) {
+	var (
+		r                              ledger.Record
+		amount, currency, kind, status string
+		created, sent, accepted, final int64
+		updated, next                  int64
+		reported                       int
+	)
+	err := sc.Scan(&r.Ref, &r.Provider, &amount, &currency, &kind, &r.To.Account, &r.To.Bank, &status,
+		&r.ProviderID, &r.Code, &r.Message, &r.LastError, &r.Sends, &r.Polls,
+		&created, &sent, &accepted, &final, &updated, &next, &reported)
+	if err != nil {
+		return ledger.Record{}, err
+	}
+	m, err := money(amount, currency)
+	if err != nil {
+		return ledger.Record{}, fmt.Errorf("record %q: %w", r.Ref, err)
+	}
+	r.Amount, r.To.Kind, r.Status = m, payout.Kind(kind), ledger.Status(status)
+	r.CreatedAt, r.SentAt, r.AcceptedAt = fromMicro(created), fromMicro(sent), fromMicro(accepted)
+	r.FinalAt, r.UpdatedAt, r.NextAt = fromMicro(final), fromMicro(updated), fromMicro(next)
+	r.Reported = reported != 0
+	return r, nil
+}
+
+// money reads an amount as stored: the exact decimal text and the currency.
+func money(amount, currency string) (payments.Money, error) {
+	d, err := payments.ParseDecimal(amount)
+	if err != nil {
+		return payments.Money{}, fmt.Errorf("stored amount %q: %w", amount, err)
+	}
+	return payments.Money{Amount: d, Currency: currency}, nil
+}
+
+// placeholders is "?, ?, ..." n times.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// Insert records rs in one transaction; see ledger.Store. check's error is
+// returned as it is; every other error is a *ledger.StoreError.
+func (s *Store) Insert(ctx context.Context, now time.Time, rs []ledger.Record, check func(existing []ledger.Record) error) (int, error) {
+	if len(rs) == 0 {
+		return 0, nil
+	}
+	inserted := 0
+	err := s.withTx(ctx, "insert", func(tx *sql.Tx) error {
+		refs := make([]string, len(rs))
+		for i, r := range rs {
+			refs[i] = r.Ref
+		}
+		existing, err := s.byRefs(ctx, tx, refs)
+		if err != nil {
+			return s.fail("insert", err)
+		}
+		if check != nil {
+			if err := check(existing); err != nil {
+				return err // as it is: the ledger matches it
+			}
+		}
+		stored := make(map[string]bool, len(existing))
+		for _, r := range existing {
+			stored[r.Ref] = true
+		}
+		fresh := make([]ledger.Record, 0, len(rs)-len(existing))
+		for _, r := range rs {
+			if !stored[r.Ref] {
+				fresh = append(fresh, r)
+			}
+		}
+		n, err := s.insertRows(ctx, tx, now, fresh)
+		if err != nil {
+			return s.fail("insert", err)
+		}
+		inserted = n
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return inserted, nil
+}
+
+// insertRows inserts rs in chunks of multi-row INSERTs and returns how many
+// rows went in (a ref given twice goes in once).
+func (s *Store) insertRows(ctx context.Context, tx *sql.Tx, now time.Time, rs []ledger.Record) (int, error) {
+	const cols = 23
+	row := "(" + placeholders(cols) + ")"
+	var stmt *sql.Stmt // the statement of a full chunk, prepared once
+	defer func() {
+		if stmt != nil {
+			stmt.Close()
+		}
+	}()
+	n := 0
+	t := micro(now)
+	args := make([]any, 0, insertChunk*cols)
+	for start := 0; start < len(rs); start += insertChunk {
+		chunk := rs[start:min(start+insertChunk, len(rs))]
+		args = args[:0]
+		for _, r := range chunk {
+			args = append(args, r.Ref, r.Provider, r.Amount.Amount.String(), r.Amount.Currency,
+				string(r.To.Kind), r.To.Account, r.To.Bank, string(r.Status),
+				r.ProviderID, r.Code, r.Message, r.LastError, r.Sends, r.Polls,
+				t, micro(r.SentAt), micro(r.AcceptedAt), micro(r.FinalAt), t, t, boolInt(r.Reported),
+				"", int64(0))
+		}
+		q := `INSERT INTO payouts (` + insertCols + `) VALUES ` +
+			strings.TrimSuffix(strings.Repeat(row+", ", len(chunk)), ", ") +
+			` ON CONFLICT (ref) DO NOTHING`
+		var res sql.Result
+		var err error
+		if len(chunk) == insertChunk {
+			if stmt == nil {
+				if stmt, err = tx.PrepareContext(ctx, q); err != nil {
+					return 0, s.explain(err)
+				}
+			}
+			res, err = stmt.ExecContext(ctx, args...)
+		} else {
+			res, err = tx.ExecContext(ctx, q, args...)
+		}
+		if err != nil {
+			return 0, s.explain(err)
+		}
+		k, err := res.RowsAffected()
+		if err != nil {
+			return 0, err
+		}
+		n += int(k)
+	}
+	return n, nil
+}
+
+// byRefs reads the records of refs there are, in ref order.
+func (s *Store) byRefs(ctx context.Context, tx *sql.Tx, refs []string) ([]ledger.Record, error) {
+	return s.list(ctx, tx, ledger.Filter{Refs: refs})
+}
+
+// Claim leases to owner, until now+lease, up to limit due records of the
+// work queue that nobody holds, earliest NextAt first; see ledger.Store. The
+// UPDATE runs under the write lock, so no other connection to the file,
+// in this process or another, can claim the same records at once.
+func (s *Store) Claim(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]ledger.Record, error) {
+	if owner == "" {
+		return nil, s.fail("claim", errors.New("empty owner"))
+	}
+	if limit <= 0 {
+		if err := ctx.Err(); err != nil {
+			return nil, s.fail("claim", err)
+		}
+		return nil, nil
+	}
+	t := micro(now)
+	var out []ledger.Record
+	err := s.withTx(ctx, "claim", func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `UPDATE payouts SET lease_owner = ?1, lease_until = ?2
+			WHERE ref IN (
+				SELECT ref FROM payouts
+				WHERE `+queueTerm+` AND next_at <= ?3 AND (lease_owner = '' OR lease_until <= ?3)
+				ORDER BY next_at, ref
+				LIMIT ?4)
+			RETURNING `+recordCols,
+			owner, micro(now.Add(lease)), t, limit)
+		if err != nil {
+			return s.fail("claim", s.explain(err))
+		}
+		defer rows.Close()
+		for rows.Next() {
+			r, err := scanRecord(rows)
+			if err != nil {
+				return s.fail("claim", err)
+			}
+			out = append(out, r)
+		}
+		if err := rows.Err(); err != nil {
+			return s.fail("claim", s.explain(err))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	// RETURNING keeps no order.
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].NextAt.Equal(out[j].NextAt) {
+			return out[i].NextAt.Before(out[j].NextAt)
+		}
+		return out[i].Ref < out[j].Ref
+	})
+	return out, nil
+}
+
+// Save writes the ledger's fields of the records owner still holds, in one
+// transaction, keeping the lease until now+hold (hold > 0) or releasing it;
+// see ledger.Store. A record owner does not hold (leased to another, never
+// leased, released, or not stored) is not written and its ref is in lost.
+func (s *Store) Save(ctx context.Context, owner string, now time.Time, hold time.Duration, rs []ledger.Record) ([]string, error) {
+	if owner == "" {
+		return nil, s.fail("save", errors.New("empty owner"))
+	}
+	leaseOwner, leaseUntil := owner, micro(now.Add(hold))
+	if hold <= 0 {
+		leaseOwner, leaseUntil = "", 0
+	}
+	var lost []string
+	err := s.withTx(ctx, "save", func(tx *sql.Tx) error {
+		lost = lost[:0]
+		stmt, err := tx.PrepareContext(ctx, `UPDATE payouts SET
+			provider = ?, status = ?, provider_id = ?, code = ?, message = ?, last_error = ?,
+			sends = ?, polls = ?, sent_at = ?, accepted_at = ?, final_at = ?, next_at = ?,
+			reported = ?, updated_at = ?, lease_owner = ?, lease_until = ?
+			WHERE ref = ? AND lease_owner = ?`)
+		if err != nil {
+			return s.fail("save", s.explain(err))
+		}
+		defer stmt.Close()
+		for _, r := range rs {
+			res, err := stmt.ExecContext(ctx,
+				r.Provider, string(r.Status), r.ProviderID, r.Code, r.Message, r.LastError,
+				r.Sends, r.Polls, micro(r.SentAt), micro(r.AcceptedAt), micro(r.FinalAt), micro(r.NextAt),
+				boolInt(r.Reported), micro(now), leaseOwner, leaseUntil,
+				r.Ref, owner)
+			if err != nil {
+				return s.fail("save", s.explain(err))
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return s.fail("save", err)
+			} else if n == 0 {
+				lost = append(lost, r.Ref)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return lost, nil
+}
+
+// Renew extends owner's leases on refs to now+lease, and returns the refs
+// owner no longer holds; see ledger.Store.
+func (s *Store) Renew(ctx context.Context, owner string, now time.Time, lease time.Duration, refs []string) ([]string, error) {
+	if owner == "" {
+		return nil, s.fail("renew", errors.New("empty owner"))
+	}
+	var lost []string
+	err := s.withTx(ctx, "renew", func(tx *sql.Tx) error {
+		lost = lost[:0]
+		stmt, err := tx.PrepareContext(ctx, `UPDATE payouts SET lease_until = ? WHERE ref = ? AND lease_owner = ?`)
+		if err != nil {
+			return s.fail("renew", s.explain(err))
+		}
+		defer stmt.Close()
+		until := micro(now.Add(lease))
+		for _, ref := range refs {
+			res, err := stmt.ExecContext(ctx, until, ref, owner)
+			if err != nil {
+				return s.fail("renew", s.explain(err))
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return s.fail("renew", err)
+			} else if n == 0 {
+				lost = append(lost, ref)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return lost, nil
+}
+
+// Get returns the record of ref; an error matching payments.ErrNotFound (and
+// ledger.ErrStore) when there is none.
+func (s *Store) Get(ctx context.Context, ref string) (ledger.Record, error) {
+	r, err := scanRecord(s.r.QueryRowContext(ctx, `SELECT `+recordCols+` FROM payouts WHERE ref = ?`, ref))
+	if errors.Is(err, sql.ErrNoRows) {
+		return ledger.Record{}, s.fail("get", fmt.Errorf("ref %q: %w", ref, payments.ErrNotFound))
+	}
+	if err != nil {
+		return ledger.Record{}, s.fail("get", s.explain(err))
+	}
+	return r, nil
+}
+
+// List returns the records f selects, ordered by Ref; see ledger.Filter.
+func (s *Store) List(ctx context.Context, f ledger.Filter) ([]ledger.Record, error) {
+	rs, err := s.list(ctx, s.r, f)
+	if err != nil {
+		return nil, s.fail("list", err)
+	}
+	return rs, nil
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// list runs f on q. With Refs it asks for them a chunk at a time, the refs
+// sorted, so the chunks' results come in ref order and Limit can stop early.
+func (s *Store) list(ctx context.Context, q querier, f ledger.Filter) ([]ledger.Record, error) {
+	var where []string
+	var args []any
+	if len(f.Status) > 0 {
+		where = append(where, "status IN ("+placeholders(len(f.Status))+")")
+		for _, st := range f.Status {
+			args = append(args, string(st))
+		}
+	}
+	if f.Provider != "" {
+		where = append(where, "provider = ?")
+		args = append(args, f.Provider)
+	}
+	if f.Open {
+		where = append(where, queueTerm)
+	}
+	if f.After != "" {
+		where = append(where, "ref > ?")
+		args = append(args, f.After)
+	}
+	limit := max(f.Limit, 0)
+
+	chunks := [][]string{nil}
+	if len(f.Refs) > 0 {
+		refs := append([]string(nil), f.Refs...)
+		sort.Strings(refs)
+		refs = compact(refs)
+		chunks = chunks[:0]
+		for start := 0; start < len(refs); start += refChunk {
+			chunks = append(chunks, refs[start:min(start+refChunk, len(refs))])
+		}
+	}
+	var out []ledger.Record
+	for _, chunk := range chunks {
+		w, a := where, args
+		if chunk != nil {
+			w = append(w[:len(w):len(w)], "ref IN ("+placeholders(len(chunk))+")")
+			a = a[:len(a):len(a)]
+			for _, ref := range chunk {
+				a = append(a, ref)
+			}
+		}
+		query := `SELECT ` + recordCols + ` FROM payouts`
+		if len(w) > 0 {
+			query += ` WHERE ` + strings.Join(w, " AND ")
+		}
+		query += ` ORDER BY ref`
+		if limit > 0 {
+			query += fmt.Sprintf(" LIMIT %d", limit-len(out))
+		}
+		rows, err := q.QueryContext(ctx, query, a...)
+		if err != nil {
+			return nil, s.explain(err)
+		}
+		for rows.Next() {
+			r, err := scanRecord(rows)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out = append(out, r)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, s.explain(err)
+		}
+		if limit > 0 && len(out) >= limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+// compact drops the repeats of a sorted slice.
+func compact(ss []string) []string {
+	out := ss[:0]
+	for i, s := range ss {
+		if i == 0 || s != ss[i-1] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Count returns how many records are in each status there is.
+func (s *Store) Count(ctx context.Context) (map[ledger.Status]int, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT status, COUNT(*) FROM payouts GROUP BY status`)
+	if err != nil {
+		return nil, s.fail("count", s.explain(err))
+	}
+	defer rows.Close()
+	out := map[ledger.Status]int{}
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, s.fail("count", err)
+		}
+		out[ledger.Status(st)] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail("count", s.explain(err))
+	}
+	return out, nil
+}

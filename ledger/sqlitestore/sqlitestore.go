@@ -1,0 +1,256 @@
+// Package sqlitestore is the embedded, default ledger.Store: one SQLite file,
+// through the pure-Go driver modernc.org/sqlite (no cgo).
+//
+// Every write commits durably before it returns: the file is in WAL mode with
+// synchronous=FULL, so a commit is on disk before the ledger sends money.
+// Writes take SQLite's write lock when they begin (BEGIN IMMEDIATE), so a
+// Claim is atomic against every other connection to the file, in this
+// process or another one: several processes may share a file, waiting for
+// each other's writes up to a busy timeout of 5 s. Reads run beside writes.
+//
+// The schema is versioned: the migrations embedded in the package are
+// applied in order when Open finds the file behind, and a file whose schema
+// is newer than the package knows is refused ([ErrNewerSchema]).
+//
+// Times are kept as unix microseconds, 0 standing for the zero time (so the
+// instant 1970-01-01T00:00:00Z reads back as the zero time); amounts as the
+// exact decimal text of payments.Decimal.
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/paysdk/payments/ledger"
+)
+
+// BusyTimeout is how long an operation waits for another connection's
+// write (another process's, mostly) before it fails.
+const BusyTimeout = 5 * time.Second
+
+// readers is how many connections serve reads (Get, List, Count, Events)
+// beside the one that writes.
+const readers = 4
+
+// Store is a ledger.Store on one SQLite file. It is safe for concurrent use
+// by many goroutines, and several processes may open the same file.
+type Store struct {
+	name string  // "sqlite /abs/path", the StoreError's Store
+	w    *sql.DB // the one writing connection: BEGIN IMMEDIATE
+	r    *sql.DB // reading connections
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ ledger.Store = (*Store)(nil)
+
+// Open opens the ledger file at path, creating it if it does not exist,
+// and migrates its schema to this package's version. Its errors are
+// *ledger.StoreError naming the file: a path that is a directory, whose
+// folder does not exist, or that is not a SQLite database fails here, not
+// at the first operation. ctx bounds the migration.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" {
+		return nil, &ledger.StoreError{Store: "sqlite", Op: "open", Err: errors.New("no path given")}
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, &ledger.StoreError{Store: "sqlite " + path, Op: "open", Err: err}
+	}
+	s := &Store{name: "sqlite " + abs}
+	if err := checkPath(abs); err != nil {
+		return nil, s.fail("open", err)
+	}
+	s.w, err = sql.Open("sqlite", dsn(abs, true))
+	if err != nil {
+		return nil, s.fail("open", err)
+	}
+	// One writer: the goroutines of this process queue for it here rather
+	// than spin on SQLite's file lock. Other processes wait in busy_timeout.
+	s.w.SetMaxOpenConns(1)
+	s.w.SetMaxIdleConns(1)
+	s.w.SetConnMaxLifetime(0)
+	s.w.SetConnMaxIdleTime(0)
+	// The first real access: a file that is no database fails here.
+	if err := s.w.PingContext(ctx); err != nil {
+		s.w.Close()
+		return nil, s.fail("open", s.explain(err))
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.w.Close()
+		return nil, err
+	}
+	if err := s.checkPragmas(ctx); err != nil {
+		s.w.Close()
+		return nil, err
+	}
+	s.r, err = sql.Open("sqlite", dsn(abs, false))
+	if err != nil {
+		s.w.Close()
+		return nil, s.fail("open", err)
+	}
+	s.r.SetMaxOpenConns(readers)
+	s.r.SetMaxIdleConns(readers)
+	return s, nil
+}
+
+// dsn is the modernc.org/sqlite DSN of the file at abs: a file: URI, so any
+// character of the path survives, with the pragmas every connection runs.
+func dsn(abs string, writer bool) string {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", BusyTimeout.Milliseconds()))
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "foreign_keys(ON)")
+	if writer {
+		q.Set("_txlock", "immediate")
+	}
+	p := filepath.ToSlash(abs)
+	if !strings.HasPrefix(p, "/") { // a Windows drive: file:/C:/...
+		p = "/" + p
+	}
+	u := url.URL{Scheme: "file", Path: p}
+	return u.String() + "?" + q.Encode()
+}
+
+// checkPath says in plain words what is wrong with a path SQLite would only
+// call "unable to open database file".
+func checkPath(abs string) error {
+	fi, err := os.Stat(abs)
+	if err == nil {
+		if fi.IsDir() {
+			return fmt.Errorf("%s is a directory, not a database file", abs)
+		}
+		return nil
+	}
+	dir := filepath.Dir(abs)
+	di, derr := os.Stat(dir)
+	switch {
+	case errors.Is(derr, os.ErrNotExist):
+		return fmt.Errorf("cannot create %s: its folder %s does not exist", abs, dir)
+	case derr != nil:
+		return fmt.Errorf("cannot create %s: %w", abs, derr)
+	case !di.IsDir():
+		return fmt.Errorf("cannot create %s: %s is not a folder", abs, dir)
+	case !errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("cannot reach %s: %w", abs, err)
+	}
+	return nil
+}
+
+// checkPragmas makes sure the durability the contract promises is in force:
+// SQLite falls back from WAL silently on a file system that cannot do it.
+func (s *Store) checkPragmas(ctx context.Context) error {
+	var mode string
+	var sync int
+	if err := s.w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return s.fail("open", s.explain(err))
+	}
+	if err := s.w.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync); err != nil {
+		return s.fail("open", s.explain(err))
+	}
+	if !strings.EqualFold(mode, "wal") {
+		return s.fail("open", fmt.Errorf("journal_mode is %q, not wal: the file system may not support WAL", mode))
+	}
+	if sync != 2 {
+		return s.fail("open", fmt.Errorf("synchronous is %d, not 2 (FULL)", sync))
+	}
+	return nil
+}
+
+// explain adds what the SQLite result codes a bad file gives mean.
+func (s *Store) explain(err error) error {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	path := strings.TrimPrefix(s.name, "sqlite ")
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_NOTADB:
+		return fmt.Errorf("%s is not a SQLite database (or it is encrypted): %w", path, err)
+	case sqlite3.SQLITE_CANTOPEN:
+		return fmt.Errorf("cannot open %s (check its permissions and its folder's): %w", path, err)
+	case sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM:
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	case sqlite3.SQLITE_CORRUPT:
+		return fmt.Errorf("%s is corrupt: %w", path, err)
+	case sqlite3.SQLITE_BUSY:
+		return fmt.Errorf("%s stayed locked by another connection for over %v: %w", path, BusyTimeout, err)
+	}
+	return err
+}
+
+// fail wraps err as the contract asks: a *ledger.StoreError naming the file.
+func (s *Store) fail(op string, err error) error {
+	return &ledger.StoreError{Store: s.name, Op: op, Err: err}
+}
+
+// Close closes the store's connections. Closing again does nothing.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		err := s.r.Close()
+		if werr := s.w.Close(); err == nil {
+			err = werr
+		}
+		if err != nil {
+			s.closeErr = s.fail("close", err)
+		}
+	})
+	return s.closeErr
+}
+
+// String is the store's name: "sqlite" and the file's absolute path.
+func (s *Store) String() string { return s.name }
+
+// micro is t as stored: unix microseconds, 0 for the zero time.
+func micro(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+// fromMicro reads what micro stored, in UTC.
+func fromMicro(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(v).UTC()
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// withTx runs f in a write transaction (BEGIN IMMEDIATE: the write lock is
+// taken first) and commits it. f's error rolls it back and is returned as
+// it is; the store's own errors are wrapped as op.
+func (s *Store) withTx(ctx context.Context, op string, f func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return s.fail(op, s.explain(err))
+	}
+	if err := f(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return s.fail(op, s.explain(err))
+	}
+	return nil
+}

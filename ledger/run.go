@@ -77,7 +77,9 @@ func (l *Ledger) Run(ctx context.Context) error {
 				return ctx.Err()
 			case err != nil:
 				l.fail(err)
-				wait = r.nextBackoff()
+				// A store outage: try again soon enough to resume within
+				// seconds of its return.
+				wait = min(r.nextBackoff(), 5*time.Second)
 			default:
 				r.backoff = 0
 				if r.dispatch(recs) && len(recs) == room {

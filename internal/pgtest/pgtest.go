@@ -145,7 +145,7 @@ func testedPackage() string {
 			if dot := strings.Index(pkg[slash+1:], "."); dot >= 0 {
 				pkg = pkg[:slash+1+dot]
 			}
-			return strings.TrimPrefix(pkg, "github.com/paysdk/payments/")
+			return strings.TrimSuffix(strings.TrimPrefix(pkg, "github.com/paysdk/payments/"), "_test")
 		}
 		if !more {
 			break

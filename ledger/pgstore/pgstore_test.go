@@ -483,3 +483,17 @@ func TestInsertBatch10000(t *testing.T) {
 	t.Logf("10,000 records: inserted in %v, checked again in %v", took, again)
 	require.Less(t, took, 10*time.Second)
 }
+
+// TestInsertDuplicateRefRefused: a batch naming one ref twice (which the
+// contract rules out) is refused whole, not half inserted.
+func TestInsertDuplicateRefRefused(t *testing.T) {
+	s := open(t, pgtest.DSN(t), pgstore.Options{})
+	rs := append(records("r", 3), record("r-000001"))
+	n, err := s.Insert(bg, t0, rs, nil)
+	require.ErrorIs(t, err, ledger.ErrStore)
+	require.Contains(t, err.Error(), `"r-000001" appears twice`)
+	require.Zero(t, n)
+	c, err := s.Count(bg)
+	require.NoError(t, err)
+	require.Empty(t, c)
+}

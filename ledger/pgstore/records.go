@@ -65,6 +65,11 @@ func (s *Store) Insert(ctx context.Context, now time.Time, rs []ledger.Record, c
 	slices.SortFunc(rs, func(a, b ledger.Record) int { return strings.Compare(a.Ref, b.Ref) })
 	refs := make([]string, len(rs))
 	for i, r := range rs {
+		if i > 0 && r.Ref == refs[i-1] {
+			// The contract rules it out; inserting one of the two would
+			// hide which details were meant.
+			return 0, s.fail("insert", fmt.Errorf("ref %q appears twice in the batch", r.Ref))
+		}
 		refs[i] = r.Ref
 	}
 	at := micros(now)

@@ -117,7 +117,11 @@ func echoServer(t *testing.T) string {
 }
 
 func roundTrip(c net.Conn, msg string) (string, error) {
-	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+	return roundTripWithin(c, msg, 2*time.Second)
+}
+
+func roundTripWithin(c net.Conn, msg string, d time.Duration) (string, error) {
+	_ = c.SetDeadline(time.Now().Add(d))
 	if _, err := io.WriteString(c, msg+"\n"); err != nil {
 		return "", err
 	}
@@ -151,6 +155,52 @@ func TestProxyCutAndRestore(t *testing.T) {
 	}
 
 	p.Restore()
+	c3, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c3.Close()
+	if got, err := roundTrip(c3, "four"); err != nil || got != "four" {
+		t.Fatalf("after Restore: %q, %v", got, err)
+	}
+}
+
+func TestProxyStallAndRestore(t *testing.T) {
+	p := NewProxy(t, echoServer(t))
+	c1, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c1.Close()
+	if got, err := roundTrip(c1, "one"); err != nil || got != "one" {
+		t.Fatalf("through the proxy: %q, %v", got, err)
+	}
+
+	p.Stall()
+	r1 := bufio.NewReader(c1)
+	_ = c1.SetDeadline(time.Now().Add(300 * time.Millisecond))
+	if _, err := io.WriteString(c1, "two\n"); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := r1.ReadString('\n'); err == nil {
+		t.Fatalf("an open connection answered %q during Stall", line)
+	}
+	// A new connection is accepted, and silent.
+	c2, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatalf("a new connection during Stall: %v", err)
+	}
+	defer c2.Close()
+	if got, err := roundTripWithin(c2, "three", 300*time.Millisecond); err == nil {
+		t.Fatalf("a new connection answered %q during Stall", got)
+	}
+
+	p.Restore()
+	// What was held back arrives now, and the connection works on.
+	_ = c1.SetDeadline(time.Now().Add(2 * time.Second))
+	if line, err := r1.ReadString('\n'); err != nil || line != "two\n" {
+		t.Fatalf("held back line after Restore: %q, %v", line, err)
+	}
 	c3, err := net.Dial("tcp", p.Addr())
 	if err != nil {
 		t.Fatal(err)

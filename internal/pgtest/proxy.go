@@ -2,7 +2,6 @@ package pgtest
 
 import (
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"strings"
@@ -17,16 +16,21 @@ const dialTimeout = 2 * time.Second
 // Proxy is a TCP proxy on loopback for fault tests: a client sent through
 // it (DSN) reaches the target until Cut, which makes the database vanish for
 // it: every open connection is reset and every new one is reset on accept,
-// until Restore. It is closed when the test ends, with all its goroutines.
+// until Restore. Stall makes it vanish silently instead, as a network
+// partition does: connections stay open and new ones are accepted, but no
+// byte goes through until Restore. It is closed when the test ends, with all
+// its goroutines.
 type Proxy struct {
 	target string
 	ln     net.Listener
 
-	mu     sync.Mutex
-	cut    bool
-	closed bool
-	conns  map[net.Conn]struct{} // both sides of every relayed connection
-	wg     sync.WaitGroup
+	mu      sync.Mutex
+	flowing *sync.Cond // signaled when stalled, cut or closed change
+	cut     bool
+	stalled bool
+	closed  bool
+	conns   map[net.Conn]struct{} // both sides of every relayed connection
+	wg      sync.WaitGroup
 }
 
 // NewProxy starts a proxy on 127.0.0.1 (a free port) to target ("host:port"),
@@ -38,6 +42,7 @@ func NewProxy(t testing.TB, target string) *Proxy {
 		t.Fatalf("pgtest: proxy: %v", err)
 	}
 	p := &Proxy{target: target, ln: ln, conns: make(map[net.Conn]struct{})}
+	p.flowing = sync.NewCond(&p.mu)
 	p.wg.Add(1)
 	go p.accept()
 	t.Cleanup(p.close)
@@ -81,13 +86,35 @@ func (p *Proxy) Cut() {
 	for c := range p.conns {
 		reset(c)
 	}
+	p.flowing.Broadcast()
 }
 
-// Restore lets new connections through again after Cut.
+// Stall stops every byte both ways, on open connections and new ones,
+// without closing anything, until Restore: to the client, the database
+// stops answering.
+func (p *Proxy) Stall() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stalled = true
+}
+
+// Restore lets connections through again after Cut or Stall (what a Stall
+// held back is delivered then).
 func (p *Proxy) Restore() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.cut = false
+	p.cut, p.stalled = false, false
+	p.flowing.Broadcast()
+}
+
+// waitFlowing waits out a Stall; false when the proxy was cut or closed.
+func (p *Proxy) waitFlowing() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for p.stalled && !p.cut && !p.closed {
+		p.flowing.Wait()
+	}
+	return !p.cut && !p.closed
 }
 
 // close stops the proxy and waits for all its goroutines.
@@ -97,6 +124,7 @@ func (p *Proxy) close() {
 	for c := range p.conns {
 		reset(c)
 	}
+	p.flowing.Broadcast()
 	p.mu.Unlock()
 	p.ln.Close()
 	p.wg.Wait()
@@ -125,6 +153,10 @@ func (p *Proxy) accept() {
 // side ends or the proxy cuts them.
 func (p *Proxy) relay(c net.Conn) {
 	defer p.wg.Done()
+	if !p.waitFlowing() {
+		reset(c)
+		return
+	}
 	s, err := net.DialTimeout("tcp", p.target, dialTimeout)
 	if err != nil {
 		reset(c)
@@ -143,8 +175,22 @@ func (p *Proxy) relay(c net.Conn) {
 
 	done := make(chan struct{}, 2)
 	pipe := func(dst, src net.Conn) {
-		_, _ = io.Copy(dst, src)
-		done <- struct{}{}
+		defer func() { done <- struct{}{} }()
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := src.Read(buf)
+			if n > 0 {
+				if !p.waitFlowing() {
+					return
+				}
+				if _, werr := dst.Write(buf[:n]); werr != nil {
+					return
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
 	}
 	go pipe(s, c)
 	go pipe(c, s)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 
 	"github.com/paysdk/payments/ledger"
 )
@@ -31,6 +32,10 @@ const (
 	DefaultOpTimeout      = 30 * time.Second
 	DefaultConnectTimeout = 5 * time.Second
 )
+
+// cancelGrace is how long a statement whose context ended may take to be
+// canceled at the server before its connection is closed.
+const cancelGrace = time.Second
 
 // Options tune a Store. The zero value is fine.
 type Options struct {
@@ -93,6 +98,19 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		// Planning costs tens of microseconds; a wrong plan, milliseconds.
 		cfg.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	}
+	// When an operation's context ends mid-statement, ask the server to
+	// cancel the statement at once, so that it does not go on (waiting on
+	// a lock, then committing) after the caller was told it failed; close
+	// the connection if the server has not answered a second later (it may
+	// be gone). The default handler only closes the connection, which the
+	// server may not notice until the statement is done.
+	cfg.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
+		return &cancelHandler{
+			pc:       pc,
+			cancel:   &pgconn.CancelRequestContextWatcherHandler{Conn: pc, DeadlineDelay: cancelGrace},
+			deadline: &pgconn.DeadlineContextWatcherHandler{Conn: pc.Conn()},
+		}
+	}
 	if opts.Schema != "" {
 		cfg.RuntimeParams["search_path"] = pgx.Identifier{opts.Schema}.Sanitize()
 	}
@@ -153,7 +171,13 @@ func (s *Store) conn(ctx context.Context, fn func(ctx context.Context, c *pgx.Co
 		return err
 	}
 	defer s.pool.release(c)
-	return fn(ctx, c)
+	err = fn(ctx, c)
+	if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+		// A statement canceled at the server fails with "canceling
+		// statement due to user request": say why.
+		err = fmt.Errorf("%w: %w", ctx.Err(), err)
+	}
+	return err
 }
 
 // errRetry asks tx to run the transaction again from the start.
@@ -248,3 +272,23 @@ func parseError(dsn string, err error) error {
 	}
 	return fmt.Errorf("cannot parse the DSN: %s", reason)
 }
+
+// cancelHandler asks the server to cancel the statement of a context that
+// ended; while the connection is still starting up (no backend to cancel
+// yet) it only sets a deadline on the connection, as pgx's default does.
+type cancelHandler struct {
+	pc       *pgconn.PgConn
+	cancel   *pgconn.CancelRequestContextWatcherHandler
+	deadline *pgconn.DeadlineContextWatcherHandler
+	used     ctxwatch.Handler
+}
+
+func (h *cancelHandler) HandleCancel(ctx context.Context) {
+	h.used = h.cancel
+	if h.pc.PID() == 0 {
+		h.used = h.deadline
+	}
+	h.used.HandleCancel(ctx)
+}
+
+func (h *cancelHandler) HandleUnwatchAfterCancel() { h.used.HandleUnwatchAfterCancel() }

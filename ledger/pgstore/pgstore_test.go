@@ -259,6 +259,47 @@ func TestCutAndRestore(t *testing.T) {
 	require.Equal(t, 13, counts[ledger.Recorded])
 }
 
+// TestStallAndRestore: when the database stops answering without closing
+// anything (a network partition), operations fail with ledger.ErrStore
+// within OpTimeout and a little more, and the Store works again when the
+// network is back.
+func TestStallAndRestore(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	p := pgtest.NewProxy(t, pgtest.Target(dsn))
+	const opTimeout = 500 * time.Millisecond
+	s := open(t, p.DSN(dsn), pgstore.Options{PoolSize: 2, OpTimeout: opTimeout, ConnectTimeout: 300 * time.Millisecond})
+	_, err := s.Insert(bg, t0, records("r", 3), nil)
+	require.NoError(t, err)
+
+	p.Stall()
+	for name, op := range map[string]func() error{
+		"Claim": func() error { _, err := s.Claim(bg, "a", t0, time.Minute, 5); return err },
+		"Get":   func() error { _, err := s.Get(bg, "r-000001"); return err },
+		"Insert": func() error {
+			_, err := s.Insert(bg, t0, records("new", 2), nil)
+			return err
+		},
+	} {
+		start := time.Now()
+		err := op()
+		took := time.Since(start)
+		require.ErrorIs(t, err, ledger.ErrStore, name)
+		require.ErrorIs(t, err, context.DeadlineExceeded, name)
+		// OpTimeout, then up to a second for the server to cancel the
+		// statement before the connection is given up.
+		require.Less(t, took, opTimeout+2*time.Second, "%s took %v to fail", name, took)
+		t.Logf("%s failed after %v: %v", name, took, err)
+	}
+	p.Restore()
+	require.Eventually(t, func() bool {
+		_, err := s.Count(bg)
+		return err == nil
+	}, 5*time.Second, 50*time.Millisecond, "the Store works again after the network is back")
+	c, err := s.Count(bg)
+	require.NoError(t, err)
+	require.Equal(t, 3, c[ledger.Recorded], "nothing of the failed Insert was committed")
+}
+
 // TestHangingServerTimesOut: a server that accepts and never answers (a
 // black hole) fails Open within the connect timeout, and operations of an
 // open Store within OpTimeout.
@@ -496,4 +537,44 @@ func TestInsertDuplicateRefRefused(t *testing.T) {
 	c, err := s.Count(bg)
 	require.NoError(t, err)
 	require.Empty(t, c)
+}
+
+// TestOpTimeoutBoundsABlockedOperation: an operation stuck behind a lock
+// fails at OpTimeout with ledger.ErrStore, is canceled at the server (it
+// does not commit later), and the Store works on.
+func TestOpTimeoutBoundsABlockedOperation(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	s := open(t, dsn, pgstore.Options{PoolSize: 2, OpTimeout: 500 * time.Millisecond})
+	_, err := s.Insert(bg, t0, []ledger.Record{record("r")}, nil)
+	require.NoError(t, err)
+	rs, err := s.Claim(bg, "a", t0, time.Hour, 1)
+	require.NoError(t, err)
+	require.Len(t, rs, 1)
+
+	blocker, err := connect(t, dsn).Begin(bg)
+	require.NoError(t, err)
+	_, err = blocker.Exec(bg, "SELECT 1 FROM payouts WHERE ref = 'r' FOR UPDATE")
+	require.NoError(t, err)
+
+	rs[0].Status = ledger.Failed
+	start := time.Now()
+	_, err = s.Save(bg, "a", t0, 0, rs)
+	took := time.Since(start)
+	require.ErrorIs(t, err, ledger.ErrStore)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.Less(t, took, 2*time.Second)
+	t.Logf("blocked Save failed after %v: %v", took, err)
+
+	require.NoError(t, blocker.Rollback(bg))
+	time.Sleep(200 * time.Millisecond) // a Save not canceled would commit now
+	got, err := s.Get(bg, "r")
+	require.NoError(t, err)
+	require.Equal(t, ledger.Recorded, got.Status, "the timed-out Save was canceled at the server, not committed late")
+
+	lost, err := s.Save(bg, "a", t0, 0, rs)
+	require.NoError(t, err)
+	require.Empty(t, lost)
+	got, err = s.Get(bg, "r")
+	require.NoError(t, err)
+	require.Equal(t, ledger.Failed, got.Status)
 }

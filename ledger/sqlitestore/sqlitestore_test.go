@@ -267,7 +267,7 @@ func TestTwoStoresOneFile(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
+			for i := 0; i < n; i++ { // bounded: a double claim ends it below
 				rs, err := s.Claim(bg, owner, t0.Add(time.Second), time.Hour, 5)
 				mu.Lock()
 				if err != nil {
@@ -279,8 +279,9 @@ func TestTwoStoresOneFile(t *testing.T) {
 					}
 					claimed[r.Ref] = owner
 				}
+				stop := len(errs) > 0
 				mu.Unlock()
-				if err != nil || len(rs) == 0 {
+				if stop || len(rs) == 0 {
 					return
 				}
 			}
@@ -320,7 +321,7 @@ func TestClaimHelperProcess(t *testing.T) {
 	defer s.Close()
 	w := bufio.NewWriter(os.Stdout)
 	defer w.Flush()
-	for {
+	for i := 0; i < 1000; i++ { // bounded: a broken Claim never runs dry
 		rs, err := s.Claim(bg, owner, t0.Add(time.Second), time.Hour, 3)
 		require.NoError(t, err)
 		if len(rs) == 0 {

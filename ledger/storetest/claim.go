@@ -136,7 +136,10 @@ func claimConcurrently(t *testing.T, open Opener, sameOwner bool) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
+			// A store that hands records out twice never runs dry: the
+			// loop ends at the first double claim, or after as many
+			// claims as there are records.
+			for i := 0; i < records; i++ {
 				rs, err := s.Claim(bg, owner, now, time.Hour, limit)
 				mu.Lock()
 				if err != nil {
@@ -151,8 +154,9 @@ func claimConcurrently(t *testing.T, open Opener, sameOwner bool) {
 					}
 					claimed[r.Ref] = owner
 				}
+				stop := len(errs) > 0
 				mu.Unlock()
-				if err != nil || len(rs) == 0 {
+				if stop || len(rs) == 0 {
 					return
 				}
 			}
@@ -187,7 +191,15 @@ func workConcurrently(t *testing.T, open Opener) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
+			// Bounded, as in claimConcurrently: a broken store fails
+			// rather than loops.
+			for i := 0; i < records; i++ {
+				mu.Lock()
+				stop := len(errs) > 0 || len(worked) > records
+				mu.Unlock()
+				if stop {
+					return
+				}
 				rs, err := s.Claim(bg, owner, now, time.Minute, 4)
 				if err != nil {
 					fail(err)
@@ -211,6 +223,9 @@ func workConcurrently(t *testing.T, open Opener) {
 				mu.Lock()
 				for _, r := range rs {
 					worked[r.Ref]++
+					if worked[r.Ref] > 1 {
+						errs = append(errs, fmt.Errorf("%s worked again by %s", r.Ref, owner))
+					}
 				}
 				mu.Unlock()
 			}

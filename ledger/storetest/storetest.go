@@ -18,7 +18,6 @@ package storetest
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -102,12 +101,6 @@ func refs(rs []ledger.Record) []string {
 	for i, r := range rs {
 		out[i] = r.Ref
 	}
-	return out
-}
-
-func sortedRefs(rs []ledger.Record) []string {
-	out := refs(rs)
-	sort.Strings(out)
 	return out
 }
 

@@ -77,17 +77,25 @@ func placeholders(n int) string {
 }
 
 // Insert records rs in one transaction; see ledger.Store. check's error is
-// returned as it is; every other error is a *ledger.StoreError.
+// returned as it is; every other error is a *ledger.StoreError. A batch
+// naming a ref twice, which the contract rules out, is refused whole.
 func (s *Store) Insert(ctx context.Context, now time.Time, rs []ledger.Record, check func(existing []ledger.Record) error) (int, error) {
 	if len(rs) == 0 {
 		return 0, nil
 	}
+	refs := make([]string, len(rs))
+	seen := make(map[string]bool, len(rs))
+	for i, r := range rs {
+		if seen[r.Ref] {
+			// The contract rules it out; inserting one of the two would
+			// hide which details were meant.
+			return 0, s.fail("insert", fmt.Errorf("ref %q appears twice in the batch", r.Ref))
+		}
+		seen[r.Ref] = true
+		refs[i] = r.Ref
+	}
 	inserted := 0
 	err := s.withTx(ctx, "insert", func(tx *sql.Tx) error {
-		refs := make([]string, len(rs))
-		for i, r := range rs {
-			refs[i] = r.Ref
-		}
 		existing, err := s.byRefs(ctx, tx, refs)
 		if err != nil {
 			return s.fail("insert", err)
@@ -121,7 +129,7 @@ func (s *Store) Insert(ctx context.Context, now time.Time, rs []ledger.Record, c
 }
 
 // insertRows inserts rs in chunks of multi-row INSERTs and returns how many
-// rows went in (a ref given twice goes in once).
+// rows went in.
 func (s *Store) insertRows(ctx context.Context, tx *sql.Tx, now time.Time, rs []ledger.Record) (int, error) {
 	const cols = 23
 	row := "(" + placeholders(cols) + ")"

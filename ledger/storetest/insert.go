@@ -159,6 +159,21 @@ func testInsert(t *testing.T, open Opener) {
 		require.Zero(t, n)
 	})
 
+	t.Run("DuplicateRefInBatchRefused", func(t *testing.T) {
+		// The contract rules a repeated ref out. Safest reading: refuse the
+		// batch, since inserting either copy hides which details were meant.
+		s := open(t)
+		a2 := newRecord("a")
+		a2.Amount = payments.MustMoney("999.00", "RUB")
+		n, err := s.Insert(bg, t0, []ledger.Record{newRecord("a"), newRecord("b"), a2}, nil)
+		require.Error(t, err)
+		require.ErrorIs(t, err, ledger.ErrStore)
+		require.Zero(t, n)
+		counts, err := s.Count(bg)
+		require.NoError(t, err)
+		require.Empty(t, counts, "nothing of a refused batch")
+	})
+
 	t.Run("NoLease", func(t *testing.T) {
 		s := open(t)
 		mustInsert(t, s, t0, newRecord("a"))

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -400,4 +401,52 @@ func TestNotFoundIsStoreError(t *testing.T) {
 	err = s.HandleEvent(bg, t0, ledger.Event{Provider: "p", ProviderID: "1", State: payments.StatePending})
 	require.ErrorIs(t, err, payments.ErrNotFound)
 	require.True(t, errors.Is(err, ledger.ErrStore))
+}
+
+// TestOtherWritersNotStarved: while this process writes back to back from
+// many goroutines, another connection to the file (another process: a
+// replica, a restarted ledger) still gets the write lock well within its
+// busy timeout.
+func TestOtherWritersNotStarved(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	s := openAt(t, path)
+	ctx, stop := context.WithCancel(bg)
+	var wg sync.WaitGroup
+	var writes atomic.Int64
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ctx.Err() == nil; i++ {
+				_, err := s.Insert(ctx, t0, []ledger.Record{record(fmt.Sprintf("g%d-%d", g, i))}, nil)
+				if err != nil && ctx.Err() == nil {
+					t.Error(err)
+					return
+				}
+				writes.Add(1)
+			}
+		}()
+	}
+	defer func() { stop(); wg.Wait() }()
+	time.Sleep(200 * time.Millisecond) // the store's writes are back to back by now
+
+	other := rawDB(t, path+"?_pragma=busy_timeout(5000)")
+	conn, err := other.Conn(bg)
+	require.NoError(t, err)
+	defer conn.Close()
+	// Several times, so the other's busy handler has ramped up to its
+	// longest sleeps between tries.
+	for round := 0; round < 5; round++ {
+		start := time.Now()
+		before := writes.Load()
+		_, err = conn.ExecContext(bg, "BEGIN EXCLUSIVE")
+		waited := time.Since(start)
+		require.NoError(t, err, "round %d: the other connection got no write lock in %v", round, waited)
+		time.Sleep(20 * time.Millisecond) // the store's writers queue up meanwhile
+		_, err = conn.ExecContext(bg, "ROLLBACK")
+		require.NoError(t, err)
+		t.Logf("round %d: the other writer waited %v; the store wrote %d times meanwhile", round, waited, writes.Load()-before)
+		require.Less(t, waited, 3*time.Second, "round %d: well within its busy timeout", round)
+		time.Sleep(150 * time.Millisecond)
+	}
 }

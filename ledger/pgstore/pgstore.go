@@ -9,6 +9,11 @@
 // returns. Every operation has a deadline (Options.OpTimeout), so that a
 // database that vanishes makes operations fail with ledger.ErrStore instead
 // of hanging; when it comes back the same Store works again.
+//
+// A Store's connections are a pgxpool.Pool: a broken connection is dropped
+// when it is given back, and an idle one is pinged before reuse when it has
+// been idle over a second or since before another connection broke (a
+// restarted server or a dropped link breaks them all).
 package pgstore
 
 import (
@@ -17,11 +22,13 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/paysdk/payments/ledger"
 )
@@ -37,10 +44,22 @@ const (
 // canceled at the server before its connection is closed.
 const cancelGrace = time.Second
 
+// rollbackTimeout bounds the rollback of a failed transaction.
+const rollbackTimeout = time.Second
+
+// The pool's upkeep: a connection idle longer than pingAfter is pinged
+// before reuse; one idle longer than maxIdle is closed, at the health check
+// every healthCheck.
+const (
+	pingAfter   = time.Second
+	maxIdle     = time.Minute
+	healthCheck = 10 * time.Second
+)
+
 // Options tune a Store. The zero value is fine.
 type Options struct {
 	// PoolSize caps the Store's connections to the database
-	// (DefaultPoolSize when 0).
+	// (DefaultPoolSize when 0), whatever pool_max_conns the DSN sets.
 	PoolSize int
 	// Schema, when set, is the schema the Store's tables live in: created
 	// when missing, and made the only schema on the connections'
@@ -59,9 +78,12 @@ type Options struct {
 // any number of Stores, in this process or others, may share one database.
 type Store struct {
 	name      string // "postgres host:port/db"
-	pool      *pool
+	pool      *pgxpool.Pool
 	opTimeout time.Duration
 	password  string // scrubbed from every error text
+	// brokeAt is when a connection was last found broken (UnixNano; 0:
+	// never): every connection idle since then is pinged before reuse.
+	brokeAt atomic.Int64
 }
 
 var _ ledger.Store = (*Store)(nil)
@@ -72,10 +94,11 @@ var _ ledger.Store = (*Store)(nil)
 // *ledger.StoreError that names the store as "postgres host:port/db",
 // never with the DSN or its password.
 func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
-	cfg, err := pgx.ParseConfig(dsn)
+	pcfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, &ledger.StoreError{Store: "postgres", Op: "open", Err: parseError(dsn, err)}
 	}
+	cfg := pcfg.ConnConfig
 	s := &Store{
 		name:      fmt.Sprintf("postgres %s:%d/%s", cfg.Host, cfg.Port, cfg.Database),
 		opTimeout: opts.OpTimeout,
@@ -118,21 +141,43 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if size <= 0 {
 		size = DefaultPoolSize
 	}
-	s.pool = newPool(cfg, size)
-
+	pcfg.MaxConns = int32(min(size, 1<<30))
+	pcfg.MaxConnIdleTime = maxIdle
+	pcfg.HealthCheckPeriod = healthCheck
+	pcfg.ShouldPing = s.shouldPing
+	// NewWithConfig does not wait for a connection: migrate's first
+	// statement does, and fails Open with its error.
+	s.pool, err = pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, s.fail("open", err)
+	}
 	if err := s.migrate(ctx, opts.Schema); err != nil {
-		s.pool.close()
+		s.pool.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
+// shouldPing tells the pool to ping an idle connection before handing it
+// out when it has been idle over pingAfter, or since before a connection
+// was last found broken: what broke that one (a restarted server, a dropped
+// link) likely broke it too, and a ping finds out without failing an
+// operation.
+func (s *Store) shouldPing(_ context.Context, p pgxpool.ShouldPingParams) bool {
+	if p.IdleDuration > pingAfter {
+		return true
+	}
+	broke := s.brokeAt.Load()
+	return broke != 0 && time.Duration(time.Now().UnixNano()-broke) < p.IdleDuration
+}
+
 // Name is the store as its errors name it: "postgres host:port/db".
 func (s *Store) Name() string { return s.name }
 
-// Close closes the Store's connections; operations after it fail.
+// Close closes the Store's connections, waiting for the operations in
+// progress to end; operations after it fail.
 func (s *Store) Close() error {
-	s.pool.close()
+	s.pool.Close()
 	return nil
 }
 
@@ -162,16 +207,21 @@ func (s *Store) opContext(ctx context.Context) (context.Context, context.CancelF
 	return context.WithTimeout(ctx, s.opTimeout)
 }
 
-// conn runs fn on a connection of the pool, within OpTimeout.
+// conn runs fn on a connection of the pool, within OpTimeout (waiting for
+// the connection included).
 func (s *Store) conn(ctx context.Context, fn func(ctx context.Context, c *pgx.Conn) error) error {
 	ctx, cancel := s.opContext(ctx)
 	defer cancel()
-	c, err := s.pool.acquire(ctx)
+	pc, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return err
 	}
-	defer s.pool.release(c)
+	defer pc.Release() // drops the connection if it broke or is left in a transaction
+	c := pc.Conn()
 	err = fn(ctx, c)
+	if c.IsClosed() {
+		s.brokeAt.Store(time.Now().UnixNano())
+	}
 	if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
 		// A statement canceled at the server fails with "canceling
 		// statement due to user request": say why.
@@ -216,7 +266,7 @@ func runTx(ctx context.Context, c *pgx.Conn, fn func(tx pgx.Tx) error) error {
 		// Roll back even when ctx has ended, to keep the connection; a
 		// failed rollback leaves it in a transaction (or broken), and the
 		// pool closes it on release, which rolls back too.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout)
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
 		defer cancel()
 		_ = tx.Rollback(rctx)
 		return err

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
@@ -257,6 +258,40 @@ func TestCutAndRestore(t *testing.T) {
 	counts, err := s.Count(bg)
 	require.NoError(t, err)
 	require.Equal(t, 13, counts[ledger.Recorded])
+}
+
+// TestRestartFailsOneOperation: when every connection breaks at once (a
+// restarted server, a dropped link) and the database is back at once, only
+// the operation that met the first broken connection fails: the idle
+// connections are pinged before reuse, not handed out one failure each.
+func TestRestartFailsOneOperation(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	p := pgtest.NewProxy(t, pgtest.Target(dsn))
+	s := open(t, p.DSN(dsn), pgstore.Options{PoolSize: 4, OpTimeout: 2 * time.Second, ConnectTimeout: time.Second})
+	// Open several connections: concurrent operations.
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 20 {
+				_, err := s.Count(bg)
+				assert.NoError(t, err)
+			}
+		}()
+	}
+	wg.Wait()
+
+	p.Cut()
+	p.Restore()
+	failed := 0
+	for range 8 {
+		if _, err := s.Count(bg); err != nil {
+			require.ErrorIs(t, err, ledger.ErrStore)
+			failed++
+		}
+	}
+	require.LessOrEqual(t, failed, 1, "operations failed after the database came back")
 }
 
 // TestStallAndRestore: when the database stops answering without closing

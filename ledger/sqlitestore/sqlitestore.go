@@ -52,6 +52,7 @@ type Store struct {
 
 	closeOnce sync.Once
 	closeErr  error
+	unlock    func() error // releases Exclusive's lock; nil without it
 
 	// turn is this process's turn at the write lock, taken in arrival
 	// order, or given up when the context ends; see also giveWay.
@@ -82,7 +83,15 @@ var _ ledger.Store = (*Store)(nil)
 // *ledger.StoreError naming the file: a path that is a directory, whose
 // folder does not exist, or that is not a SQLite database fails here, not
 // at the first operation. ctx bounds the migration.
-func Open(ctx context.Context, path string) (*Store, error) {
+//
+// With [Exclusive], this process is the file's only user: see there.
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	var o options
+	for _, f := range opts {
+		if f != nil {
+			f(&o)
+		}
+	}
 	if path == "" {
 		return nil, &ledger.StoreError{Store: "sqlite", Op: "open", Err: errors.New("no path given")}
 	}
@@ -94,6 +103,17 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err := checkPath(abs); err != nil {
 		return nil, s.fail("open", err)
 	}
+	if o.exclusive {
+		if s.unlock, err = lockFile(abs + ".lock"); err != nil {
+			return nil, s.fail("open", err)
+		}
+	}
+	ok := false
+	defer func() {
+		if !ok && s.unlock != nil {
+			_ = s.unlock()
+		}
+	}()
 	s.w, err = sql.Open("sqlite", dsn(abs, true))
 	if err != nil {
 		return nil, s.fail("open", err)
@@ -124,8 +144,36 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	s.r.SetMaxOpenConns(readers)
 	s.r.SetMaxIdleConns(readers)
+	if o.exclusive {
+		// Every lease in the file belongs to a process that is gone.
+		if err := s.withTx(ctx, "open", func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, "UPDATE payouts SET lease_owner = '', lease_until = 0 WHERE lease_owner <> ''")
+			return err
+		}); err != nil {
+			s.r.Close()
+			s.w.Close()
+			return nil, err
+		}
+	}
+	ok = true
 	return s, nil
 }
+
+// Option changes how Open opens the file.
+type Option func(*options)
+
+type options struct{ exclusive bool }
+
+// Exclusive makes this process the file's only user while the Store is
+// open: Open takes an advisory lock on "<path>.lock" (flock), fails at once
+// with a *ledger.StoreError saying the file is in use when another process
+// holds it, and then releases every lease found in the file, since the
+// process that held them is gone. A ledger restarted after a kill resumes
+// its unfinished payouts at once, instead of waiting for the dead process's
+// leases to end. The kernel drops the lock when the process dies, however
+// it dies. For several processes sharing the work, use PostgreSQL
+// (ledger/pgstore). On systems without flock, Open with Exclusive fails.
+func Exclusive() Option { return func(o *options) { o.exclusive = true } }
 
 // dsn is the modernc.org/sqlite DSN of the file at abs: a file: URI, so any
 // character of the path survives, with the pragmas every connection runs.
@@ -224,6 +272,11 @@ func (s *Store) Close() error {
 		err := s.r.Close()
 		if werr := s.w.Close(); err == nil {
 			err = werr
+		}
+		if s.unlock != nil {
+			if uerr := s.unlock(); err == nil {
+				err = uerr
+			}
 		}
 		if err != nil {
 			s.closeErr = s.fail("close", err)

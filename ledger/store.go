@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/paysdk/payments"
@@ -99,8 +100,11 @@ func (r Record) String() string {
 	if r.ProviderID != "" {
 		s += " id " + r.ProviderID
 	}
-	if r.Code != "" || r.Message != "" {
-		s += fmt.Sprintf(" (%s %s)", r.Code, r.Message)
+	switch {
+	case r.Message != "" && (r.Code == "" || strings.HasPrefix(r.Message, r.Code+" ")):
+		s += " (" + r.Message + ")"
+	case r.Code != "" || r.Message != "":
+		s += fmt.Sprintf(" (code %s: %s)", r.Code, r.Message)
 	}
 	return s
 }

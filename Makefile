@@ -8,11 +8,18 @@ BENCHTIME     ?= 1s
 
 .PHONY: demo test fmt-check vet staticcheck unit fuzz bench
 
-## demo: run every example against its embedded fake server
+## demo: run every example against its embedded fake server; the payout
+## batch job (examples/payouts) pays its demo file with a fresh ledger
 demo:
 	@for d in examples/*/; do \
 		echo "== $$d"; \
-		$(GO) run ./$$d || exit 1; \
+		if [ -f "$$d/testdata/demo.csv" ]; then \
+			tmp=$$(mktemp -d); \
+			PAYMENTS_STORE="$$tmp/payouts.db" $(GO) run ./$$d "$$d/testdata/demo.csv"; st=$$?; \
+			rm -rf "$$tmp"; [ $$st -eq 0 ] || exit $$st; \
+		else \
+			$(GO) run ./$$d || exit 1; \
+		fi; \
 	done
 
 ## test: everything CI checks, ending with one line that says what passed.

@@ -1,0 +1,363 @@
+// Command payouts pays every row of a CSV file exactly once, through the
+// payout ledger (package ledger), and can be killed at any moment and
+// started again with the same file and store: no row is ever paid twice,
+// and every row ends final.
+//
+//	go run ./examples/payouts payouts.csv
+//
+// The file has a header line, then one payout a row:
+//
+//	ref,amount,account
+//	1000000001,15000,79161234567
+//	1000000002,250000,4111111111111111
+//
+// ref is the merchant's reference (the idempotency key: the provider's
+// payment id), amount is in kopecks, account is a phone number with country
+// code (10 to 12 digits: a mobile top-up, or a QIWI wallet with
+// PAYOUTS_PHONE_KIND=wallet) or a card number (13 to 19 digits, Luhn-checked).
+// The whole file is checked before anything is recorded or sent: a bad
+// amount, a bad account or a ref twice is reported with its line number and
+// nothing is paid until the file is fixed (exit status 2).
+//
+// The provider is chosen by the variables of the provider examples:
+// POPOLNI_LOGIN and POPOLNI_PASSWORD (POPOLNI_URL, POPOLNI_LOCAL_ADDR) pay
+// through popolni.club, with concurrent payouts coalesced into shared pay
+// requests; else QIWI_TERMINAL_ID and QIWI_PASSWORD (QIWI_URL,
+// QIWI_LOCAL_ADDR) through QIWI Wallet Top-Up; with neither it runs against
+// the embedded popolni fake (which lives only as long as the process).
+//
+// The ledger is kept in PAYMENTS_STORE: a file path for the embedded SQLite
+// store (default payouts.db in the working folder), or a postgres:// URL for
+// PostgreSQL, which several copies of the job may share (each row is then
+// paid by one of them). It prints one line per payout as it becomes final,
+// and exits 0 when every row is final (succeeded or failed: a failed row is
+// paid again only under a new ref).
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/ledger"
+	"github.com/paysdk/payments/ledger/pgstore"
+	"github.com/paysdk/payments/ledger/sqlitestore"
+	"github.com/paysdk/payments/payout"
+	_ "github.com/paysdk/payments/payout/popolnipayout" // registers popolni://
+	_ "github.com/paysdk/payments/payout/qiwipayout"    // registers qiwitopup://
+	"github.com/paysdk/payments/popolni"
+	"github.com/paysdk/payments/popolni/popolnitest"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr, hooks{}))
+}
+
+// hooks are what the tests change: extra client options (a fake outside
+// the process, test timing) and ledger options.
+type hooks struct {
+	client []payments.Option
+	ledger func(*ledger.Options)
+}
+
+// Exit statuses.
+const (
+	exitOK    = 0
+	exitError = 1 // the provider, the store or the context
+	exitUsage = 2 // the command line or the file: nothing was paid
+)
+
+func run(ctx context.Context, args []string, env func(string) string, out, errOut io.Writer, h hooks) int {
+	if len(args) != 1 {
+		fmt.Fprintln(errOut, "usage: payouts FILE.csv   (a header line, then ref,amount,account rows)")
+		return exitUsage
+	}
+	phoneKind := payout.Mobile
+	switch k := env("PAYOUTS_PHONE_KIND"); k {
+	case "", "mobile":
+	case "wallet":
+		phoneKind = payout.Wallet
+	default:
+		fmt.Fprintf(errOut, "PAYOUTS_PHONE_KIND: %q is neither mobile nor wallet\n", k)
+		return exitUsage
+	}
+	rows, errs := readFile(args[0], phoneKind)
+	if len(errs) > 0 {
+		for _, e := range errs {
+			fmt.Fprintln(errOut, e)
+		}
+		fmt.Fprintf(errOut, "payouts: %d errors in %s: nothing was paid; fix the file and run again\n", len(errs), args[0])
+		return exitUsage
+	}
+
+	client, closeProvider, err := openProvider(ctx, env, out, h)
+	if err != nil {
+		fmt.Fprintln(errOut, "payouts:", err)
+		return exitError
+	}
+	defer closeProvider()
+
+	store, err := openStore(ctx, env("PAYMENTS_STORE"))
+	if err != nil {
+		fmt.Fprintln(errOut, "payouts:", err)
+		return exitError
+	}
+	defer store.Close()
+
+	opts := ledger.Options{
+		Logger: slog.New(slog.NewTextHandler(errOut, nil)),
+		OnFinal: func(_ context.Context, r ledger.Record) error {
+			_, err := fmt.Fprintf(out, "final: %s\n", r)
+			return err
+		},
+	}
+	if h.ledger != nil {
+		h.ledger(&opts)
+	}
+	l, err := ledger.New(store, opts, client)
+	if err != nil {
+		fmt.Fprintln(errOut, "payouts:", err)
+		return exitError
+	}
+
+	// Every row is checked against the provider before anything is
+	// recorded (Ref form, amount range, destination kind).
+	reqs := make([]payout.Request, len(rows))
+	refs := make([]string, len(rows))
+	bad := 0
+	for i, r := range rows {
+		reqs[i], refs[i] = r.req, r.req.Ref
+		if _, err := l.Check(r.req); err != nil {
+			fmt.Fprintf(errOut, "%s:%d: %v\n", args[0], r.line, err)
+			bad++
+		}
+	}
+	if bad > 0 {
+		fmt.Fprintf(errOut, "payouts: %d rows %s cannot take: nothing was paid; fix the file and run again\n", bad, client.Provider())
+		return exitUsage
+	}
+	n, err := l.Submit(ctx, reqs...)
+	if errors.Is(err, ledger.ErrConflict) {
+		fmt.Fprintln(errOut, "payouts:", err)
+		return exitUsage
+	}
+	if err != nil {
+		fmt.Fprintln(errOut, "payouts: recording the payouts:", err)
+		return exitError
+	}
+	fmt.Fprintf(out, "payouts: %d rows, %d new in the ledger, paying through %s\n", len(rows), n, client.Provider())
+
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- l.Run(runCtx) }()
+	stopRun := func() { cancel(); <-done }
+
+	tick := time.NewTicker(l.Idle())
+	defer tick.Stop()
+	for {
+		open, err := l.List(ctx, ledger.Filter{Refs: refs, Open: true, Limit: 1})
+		if err == nil && len(open) == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			stopRun()
+			fmt.Fprintln(errOut, "payouts: stopped before every row was final; run again to go on:", ctx.Err())
+			return exitError
+		case <-tick.C:
+		}
+	}
+	stopRun()
+	final, err := l.List(ctx, ledger.Filter{Refs: refs})
+	if err != nil {
+		fmt.Fprintln(errOut, "payouts:", err)
+		return exitError
+	}
+	count := map[ledger.Status]int{}
+	for _, r := range final {
+		count[r.Status]++
+	}
+	fmt.Fprintf(out, "payouts: all %d rows final: %d succeeded, %d failed\n", len(final), count[ledger.Succeeded], count[ledger.Failed])
+	return exitOK
+}
+
+// row is one checked line of the file.
+type row struct {
+	line int
+	req  payout.Request
+}
+
+var (
+	refForm   = regexp.MustCompile(`^[0-9A-Za-z._-]{1,64}$`)
+	kopecks   = regexp.MustCompile(`^[1-9][0-9]{0,15}$`)
+	phoneForm = regexp.MustCompile(`^[0-9]{10,12}$`)
+	cardForm  = regexp.MustCompile(`^[0-9]{13,19}$`)
+	maxErrors = 50
+)
+
+// readFile checks the whole file and returns its rows, or every error (up
+// to 50) with its line number.
+func readFile(path string, phoneKind payout.Kind) ([]row, []string) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, []string{err.Error()}
+	}
+	defer f.Close()
+	cr := csv.NewReader(bufio.NewReader(f))
+	cr.FieldsPerRecord = -1
+	cr.TrimLeadingSpace = true
+	var (
+		rows []row
+		errs []string
+		seen = map[string]int{}
+	)
+	add := func(line int, format string, a ...any) {
+		if len(errs) < maxErrors {
+			errs = append(errs, fmt.Sprintf("%s:%d: ", path, line)+fmt.Sprintf(format, a...))
+		}
+	}
+	header := true
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		line, _ := cr.FieldPos(0)
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				add(pe.Line, "%v", pe.Err)
+				continue
+			}
+			return nil, append(errs, fmt.Sprintf("%s: %v", path, err))
+		}
+		if header {
+			header = false
+			if strings.Join(rec, ",") != "ref,amount,account" {
+				add(line, "the header must be ref,amount,account, not %q", strings.Join(rec, ","))
+			}
+			continue
+		}
+		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
+			continue
+		}
+		if len(rec) != 3 {
+			add(line, "%d fields, want 3: ref,amount,account", len(rec))
+			continue
+		}
+		ref, amount, account := strings.TrimSpace(rec[0]), strings.TrimSpace(rec[1]), strings.TrimSpace(rec[2])
+		ok := true
+		if !refForm.MatchString(ref) {
+			add(line, "bad ref %q: 1 to 64 letters, digits, dots, dashes or underscores", ref)
+			ok = false
+		} else if first, dup := seen[ref]; dup {
+			add(line, "ref %s already on line %d", ref, first)
+			ok = false
+		} else {
+			seen[ref] = line
+		}
+		var kop int64
+		if !kopecks.MatchString(amount) {
+			add(line, "bad amount %q: kopecks, a positive whole number", amount)
+			ok = false
+		} else {
+			kop, _ = strconv.ParseInt(amount, 10, 64)
+		}
+		to := payout.Destination{Account: account}
+		switch {
+		case phoneForm.MatchString(account):
+			to.Kind = phoneKind
+		case cardForm.MatchString(account) && luhn(account):
+			to.Kind = payout.Card
+		case cardForm.MatchString(account):
+			add(line, "bad account %s: a card number that fails the Luhn check", payments.MaskPAN(account))
+			ok = false
+		default:
+			add(line, "bad account %q: a phone number (10 to 12 digits) or a card number (13 to 19 digits)", payments.MaskPAN(account))
+			ok = false
+		}
+		if ok {
+			rows = append(rows, row{line: line, req: payout.Request{Ref: ref, Amount: payments.Money{Amount: payments.DecimalFromMinor(kop, 2), Currency: "RUB"}, To: to}})
+		}
+	}
+	if header {
+		add(1, "empty file: want a header line ref,amount,account")
+	}
+	return rows, errs
+}
+
+// luhn reports whether the digits pass the Luhn check of card numbers.
+func luhn(digits string) bool {
+	sum, double := 0, false
+	for i := len(digits) - 1; i >= 0; i-- {
+		d := int(digits[i] - '0')
+		if double {
+			d *= 2
+			if d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+		double = !double
+	}
+	return sum%10 == 0
+}
+
+// openProvider opens the provider the environment names, or the embedded
+// fake.
+func openProvider(ctx context.Context, env func(string) string, out io.Writer, h hooks) (*payout.Client, func(), error) {
+	lookup := payments.OpenEnv(func(k string) (string, bool) { v := env(k); return v, v != "" })
+	opts := []payments.OpenOption{lookup, payments.OpenClientOptions(h.client...)}
+	switch {
+	case env("POPOLNI_LOGIN") != "":
+		c, err := payout.Open(ctx, "popolni://?coalesce=true", opts...)
+		if err != nil {
+			return nil, nil, err
+		}
+		return c, func() { c.Close() }, nil
+	case env("QIWI_TERMINAL_ID") != "":
+		c, err := payout.Open(ctx, "qiwitopup://", opts...)
+		if err != nil {
+			return nil, nil, err
+		}
+		return c, func() { c.Close() }, nil
+	}
+	srv := popolnitest.NewServer(popolnitest.WithBalance(1_000_000_00, 0))
+	fmt.Fprintln(out, "payouts: no POPOLNI_LOGIN or QIWI_TERMINAL_ID: paying the embedded popolni fake")
+	c, err := payout.Open(ctx, "popolni://?coalesce=true&poll_interval=100ms",
+		payments.OpenCredentials(popolniCredentials(srv)), payments.OpenClientOptions(append(srv.ClientOptions(), h.client...)...))
+	if err != nil {
+		srv.Close()
+		return nil, nil, err
+	}
+	return c, func() { c.Close(); srv.Close() }, nil
+}
+
+// openStore opens the ledger's store: a postgres:// URL, or a SQLite file.
+func openStore(ctx context.Context, where string) (ledger.Store, error) {
+	if strings.HasPrefix(where, "postgres://") || strings.HasPrefix(where, "postgresql://") {
+		return pgstore.Open(ctx, where, pgstore.Options{})
+	}
+	if where == "" {
+		where = "payouts.db"
+	}
+	return sqlitestore.Open(ctx, where, sqlitestore.Exclusive())
+}
+
+func popolniCredentials(srv *popolnitest.Server) popolni.Credentials {
+	return popolni.Credentials{Login: srv.Login(), Password: srv.Password()}
+}

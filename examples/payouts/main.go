@@ -47,6 +47,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -103,6 +104,10 @@ func run(ctx context.Context, args []string, env func(string) string, out, errOu
 		fmt.Fprintf(errOut, "payouts: %d errors in %s: nothing was paid; fix the file and run again\n", len(errs), args[0])
 		return exitUsage
 	}
+	if len(rows) == 0 {
+		fmt.Fprintf(out, "payouts: no rows in %s: nothing to pay\n", args[0])
+		return exitOK
+	}
 
 	client, closeProvider, err := openProvider(ctx, env, out, h)
 	if err != nil {
@@ -118,9 +123,12 @@ func run(ctx context.Context, args []string, env func(string) string, out, errOu
 	}
 	defer store.Close()
 
+	var outMu sync.Mutex // OnFinal runs on the ledger's goroutines
 	opts := ledger.Options{
 		Logger: slog.New(slog.NewTextHandler(errOut, nil)),
 		OnFinal: func(_ context.Context, r ledger.Record) error {
+			outMu.Lock()
+			defer outMu.Unlock()
 			_, err := fmt.Fprintf(out, "final: %s\n", r)
 			return err
 		},
@@ -152,7 +160,7 @@ func run(ctx context.Context, args []string, env func(string) string, out, errOu
 	}
 	n, err := l.Submit(ctx, reqs...)
 	if errors.Is(err, ledger.ErrConflict) {
-		fmt.Fprintln(errOut, "payouts:", err)
+		fmt.Fprintln(errOut, "payouts: conflict with the ledger:", err)
 		return exitUsage
 	}
 	if err != nil {
@@ -168,10 +176,15 @@ func run(ctx context.Context, args []string, env func(string) string, out, errOu
 
 	tick := time.NewTicker(l.Idle())
 	defer tick.Stop()
+	said := ""
 	for {
 		open, err := l.List(ctx, ledger.Filter{Refs: refs, Open: true, Limit: 1})
 		if err == nil && len(open) == 0 {
 			break
+		}
+		if err != nil && err.Error() != said {
+			said = err.Error()
+			fmt.Fprintf(errOut, "payouts: the store does not answer (nothing is sent until it does): %v\n", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -249,15 +249,20 @@ func readFile(path string, phoneKind payout.Kind) ([]row, []string) {
 		if err == io.EOF {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				add(pe.Line, "%v", pe.Err)
+				if errors.Is(pe.Err, csv.ErrQuote) || errors.Is(pe.Err, csv.ErrBareQuote) {
+					// The reader cannot find the next line of a broken
+					// quote reliably: one error is enough.
+					return nil, errs
+				}
 				continue
 			}
 			return nil, append(errs, fmt.Sprintf("%s: %v", path, err))
 		}
+		line, _ := cr.FieldPos(0)
 		if header {
 			header = false
 			if strings.Join(rec, ",") != "ref,amount,account" {

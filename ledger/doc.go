@@ -4,6 +4,35 @@
 // (package payout), and settles a lost answer through the provider's status
 // or a resend of the same Ref, never a new one.
 //
-// The records live in a [Store]: ledger/sqlitestore (embedded, one file, the
-// default) or ledger/pgstore (PostgreSQL, shared by several replicas).
+//	store, err := sqlitestore.Open(ctx, "payouts.db", sqlitestore.Exclusive())
+//	l, err := ledger.New(store, ledger.Options{OnFinal: markPaid}, popolniClient, qiwiClient)
+//	n, err := l.Submit(ctx, reqs...) // durable; idempotent on Ref
+//	go l.Run(ctx)                     // sends, polls, settles, reports
+//
+// # What the work loop guarantees
+//
+//   - Submit commits the intent, bound to the first client that can take it,
+//     before anything is sent. The same Ref again with the same amount and
+//     destination records nothing; with others it is a *ConflictError and
+//     nothing of the batch is recorded.
+//   - Each send happens after an InFlight mark is committed, by the one
+//     replica that holds the record's lease. A record found InFlight (a
+//     crash, a lost answer) is asked about at its provider, in batches of
+//     Capabilities().StatusBatch at Capabilities().PollInterval; one the
+//     provider does not know is sent again under the same Ref, which the
+//     payout drivers guarantee never pays twice.
+//   - A refusal that proves the provider never got the payout
+//     (payout.NeverReceived) moves it, durably, to the next client that can
+//     take it, or retries it after a backoff; any other refusal is final.
+//   - Every record ends Succeeded or Failed with the provider's id, code and
+//     text and the time of each step, and is then handed to
+//     Options.OnFinal, at least once across crashes.
+//   - While the store does not answer, nothing is sent: Options.OnError and
+//     Health say why, and the loop resumes when the store is back.
+//
+// Pay-in notifications are recorded once with [Notifications].
+//
+// The records live in a [Store]: ledger/sqlitestore (embedded, one file,
+// one process, the default) or ledger/pgstore (PostgreSQL, shared by
+// several replicas). Both pass ledger/storetest.
 package ledger

@@ -83,6 +83,26 @@ func docInvoiceCreated(body []byte) bool {
 	return html
 }
 
+// docPaymentCharged is the answer of /change/binding/execute/ as PayKeeper's
+// Bitrix module reads it: result success, a payment_id of digits, no msg.
+func docPaymentCharged(body []byte) bool {
+	m, ok := docObject(body)
+	if !ok || m["result"] != "success" {
+		return false
+	}
+	if _, has := m["msg"]; has {
+		return false
+	}
+	var id string
+	switch v := m["payment_id"].(type) {
+	case string:
+		id = v
+	case json.Number:
+		id = v.String()
+	}
+	return id != "" && len(id) <= 20 && strings.Trim(id, "0123456789") == ""
+}
+
 // writeOutcome is what an answer proves about a write. retried: the
 // transport sends this kind again on 429, 500, 502, 503 and 504, so such an
 // answer after the first attempt proves nothing about the first.
@@ -121,6 +141,8 @@ func FuzzClientAnswers(f *testing.F) {
 	}
 	f.Add(200, []byte(`{"invoice_id":"1","invoice_url":"u","invoice":"<p>"}`))
 	f.Add(200, []byte(`[{"invoice_id":20120229133742255,"invoice":""}]`))
+	f.Add(200, []byte(`[{"result":"success","payment_id":"97460"}]`))
+	f.Add(200, []byte(`{"result":"success","payment_id":97460,"msg":"x"}`))
 	f.Add(200, []byte(`{}`))
 	f.Add(200, []byte(`null`))
 	f.Add(200, []byte(`[]`))
@@ -166,6 +188,14 @@ func FuzzClientAnswers(f *testing.F) {
 		testcheck.WriteOutcome(t, err, created, secrets...)
 		if err == nil && (inv.ID == "" || !allDigits(inv.ID)) {
 			t.Fatalf("invoice created without an id of digits: %+v", inv)
+		}
+
+		charged := writeOutcome(status, body, docPaymentCharged, false)
+		pid, err := c.ChargeBinding(ctx, BindingCharge{BankID: "1", OrderID: "R-1", Amount: payments.MustDecimal("1")})
+		testcheck.NoSuccessUnless(t, err, charged == testcheck.Done, "binding execute", status, body)
+		testcheck.WriteOutcome(t, err, charged, secrets...)
+		if err == nil && !allDigits(pid) {
+			t.Fatalf("charged without a payment id of digits: %q", pid)
 		}
 
 		// Reads after the writes: the token is known to the client (and so

@@ -87,6 +87,7 @@ func init() {
 		"/change/payment/reverse/":    post((*Server).hReverse),
 		"/change/payment/repeatcnt/":  post((*Server).hRepeatCnt),
 		"/change/payment/capture/":    post((*Server).hCapture),
+		"/change/binding/execute/":    post((*Server).hBindingExecute),
 
 		"/info/invoice/byid/":      get((*Server).hInvoiceByID),
 		"/info/invoice/list/":      get((*Server).hInvoiceList),
@@ -186,6 +187,21 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 	if id, ok := billID(r); ok {
 		s.answer(w, rec, s.billPage(id))
+		return
+	}
+	if r.URL.Path == FormPath && (r.Method == http.MethodGet || r.Method == http.MethodPost) {
+		if r.Method == http.MethodGet {
+			form = r.URL.Query()
+		}
+		resp := htmlResponse(http.StatusRequestEntityTooLarge, "<html><body><h1>413 Request Entity Too Large</h1></body></html>\n")
+		if bodyOK {
+			resp = s.formCreate(form)
+		}
+		if _, drop := s.popOpFault(OpForm); drop { // DropNextOp(OpForm): done, then lost
+			s.base.Drop(w)
+			return
+		}
+		s.answer(w, rec, resp)
 		return
 	}
 	rt, ok := routes[r.URL.Path]

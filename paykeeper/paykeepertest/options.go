@@ -32,6 +32,7 @@ type config struct {
 	notifyClient   *http.Client
 	exportSize     int
 	refundAllowed  bool
+	formSecret     string
 }
 
 func defaultConfig() config {

@@ -68,6 +68,9 @@ type Server struct {
 	nextEmailID   int
 	requests      *fakeserver.Log[Request]
 	notifications []NotificationResult
+	formSecret    string          // WithFormSecret: the payment form's secret word
+	bindings      map[string]bool // saved cards (bank_id) that /change/binding/execute/ charges
+	nextBindingID int64
 }
 
 // reporter is the part of testing.TB the server uses; nil without WithT.
@@ -103,6 +106,9 @@ func NewServer(opts ...Option) *Server {
 		nextParamID:   189445,
 		invoices:      map[string]*invoice{},
 		notifyClient:  cfg.notifyClient,
+		formSecret:    cfg.formSecret,
+		bindings:      map[string]bool{},
+		nextBindingID: 500001,
 	}
 	if cfg.t != nil {
 		s.t = cfg.t
@@ -310,6 +316,11 @@ const (
 	// OpBill is the payer's invoice page, GET /bill/<id>/, served without
 	// authentication.
 	OpBill = "bill"
+	// OpForm is the payment form, GET or POST /create/, served without
+	// authentication (see [WithFormSecret]).
+	OpForm = "create"
+	// OpBindingExecute charges a saved card: POST /change/binding/execute/.
+	OpBindingExecute = "change/binding/execute"
 	// OpUnknown is a method and path PayKeeper does not have (answered 404).
 	OpUnknown = "unknown"
 )
@@ -330,6 +341,9 @@ func opOf(method, path string) string {
 		if rest != "" && strings.Trim(rest, "0123456789") == "" {
 			return OpBill
 		}
+	}
+	if path == FormPath && (method == http.MethodGet || method == http.MethodPost) {
+		return OpForm
 	}
 	if rt, ok := routes[path]; ok && rt.method == method {
 		return strings.Trim(path, "/")

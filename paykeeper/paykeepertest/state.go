@@ -350,6 +350,7 @@ type invoice struct {
 	created     time.Time
 	paid        time.Time
 	paymentID   string
+	cart        string // the form's cart field, "" when none
 }
 
 // InvoiceRecord is what the server holds about one invoice.
@@ -448,6 +449,9 @@ func (s *Server) PayInvoice(id string) (string, error) {
 	}, v.amount)
 	if cart := cartOf(v.serviceName); cart != "" {
 		p.options["cart"] = cart
+	}
+	if v.cart != "" {
+		p.options["cart"] = v.cart
 	}
 	v.status = InvoicePaid
 	v.paid = p.obtained

@@ -1,0 +1,207 @@
+package paykeeper
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"html"
+	"io"
+	"log/slog"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/paysdk/payments"
+)
+
+// FormPath is the path of PayKeeper's payment form on the merchant's server.
+const FormPath = "/create/"
+
+// Form is PayKeeper's payment form: the fields a shop POSTs (or links) to
+// <server>/create/, where the payer pays. It needs no cabinet login: only
+// the form's secret word, held by a FormSigner.
+//
+// Not in the JSON API document: from observed use by PayKeeper's official
+// modules (WooCommerce, Bitrix, PrestaShop, OpenCart), which all send these
+// fields and the same sign.
+type Form struct {
+	// Amount is sum: positive, at most two decimals, sent as "990.00".
+	Amount payments.Decimal
+	// OrderID is orderid, the merchant's order number: required, it is how
+	// the notification names the order.
+	OrderID string
+	// ClientID is clientid: the payer's name or id.
+	ClientID    string
+	ServiceName string // service_name, plain text
+	Email       string // client_email
+	Phone       string // client_phone
+	// Cart, for fiscalised merchants, is the 54-FZ cart (cart, a JSON
+	// string). It is not part of the sign.
+	Cart []CartItem
+	// Lang is the payment page's language, "ru" or "en" (optional).
+	Lang string
+	// UserResultCallback is where the payer returns after paying: an
+	// absolute http(s) URL (optional).
+	UserResultCallback string
+}
+
+// Validate refuses, with a *payments.ValidationError, what no signed form
+// may carry: an amount that is not positive or has more than two decimals,
+// a missing OrderID, over-long or non-UTF-8 text, a bad Lang or
+// UserResultCallback, a bad cart line.
+func (f Form) Validate() error {
+	_, err := f.values()
+	return err
+}
+
+// values is the form without its sign.
+func (f Form) values() (url.Values, error) {
+	sum, err := money("Amount", f.Amount)
+	if err != nil {
+		return nil, err
+	}
+	if f.OrderID == "" {
+		return nil, &payments.ValidationError{Field: "OrderID", Reason: "required: the notification names the order by it"}
+	}
+	for _, t := range []struct{ name, v string }{{"OrderID", f.OrderID}, {"ClientID", f.ClientID}, {"ServiceName", f.ServiceName},
+		{"Email", f.Email}, {"Phone", f.Phone}} {
+		if err := checkText(t.name, t.v); err != nil {
+			return nil, err
+		}
+	}
+	switch f.Lang {
+	case "", "ru", "en":
+	default:
+		return nil, &payments.ValidationError{Field: "Lang", Reason: `"ru" or "en"`}
+	}
+	v := url.Values{
+		"sum": {sum}, "clientid": {f.ClientID}, "orderid": {f.OrderID}, "service_name": {f.ServiceName},
+		"client_email": {f.Email}, "client_phone": {f.Phone},
+	}
+	if f.UserResultCallback != "" {
+		if u, err := url.Parse(f.UserResultCallback); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+			return nil, &payments.ValidationError{Field: "UserResultCallback", Reason: "an absolute http(s) URL"}
+		}
+		v.Set("user_result_callback", f.UserResultCallback)
+	}
+	if f.Lang != "" {
+		v.Set("lang", f.Lang)
+	}
+	if len(f.Cart) > 0 {
+		b, err := encodeCart(f.Cart)
+		if err != nil {
+			return nil, err
+		}
+		v.Set("cart", string(b))
+	}
+	return v, nil
+}
+
+// FormSign is the form's sign: the lowercase hex SHA-256 of
+// sum + clientid + orderid + service_name + client_email + client_phone +
+// secret, concatenated with no separators (sum as sent, "990.00"), as
+// PayKeeper's official modules compute it.
+func FormSign(sum, clientID, orderID, serviceName, email, phone, secret string) string {
+	h := sha256.Sum256([]byte(sum + clientID + orderID + serviceName + email + phone + secret))
+	return hex.EncodeToString(h[:])
+}
+
+// FormSigner signs payment forms for one PayKeeper server with the form's
+// secret word ("секретное слово" of the payment form, set in the cabinet;
+// not the informer_seed that signs notifications). It sends nothing and
+// needs no cabinet login. Safe for concurrent use. It never prints the
+// secret, whatever the fmt verb or slog handler.
+type FormSigner struct {
+	action string // https://server/create/
+	secret string
+}
+
+// NewFormSigner returns a signer for the server (https://name.server.paykeeper.ru;
+// a trailing /create/ or /order/ is dropped, as PayKeeper's Bitrix module
+// does) and the form's secret word. The URL must be https with a host and
+// no query; the secret is required.
+func NewFormSigner(serverURL, secret string) (*FormSigner, error) {
+	if secret == "" {
+		return nil, &payments.ValidationError{Field: "secret", Reason: "required: the payment form's secret word, set in the cabinet"}
+	}
+	u, err := url.Parse(strings.TrimSpace(serverURL))
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return nil, &payments.ValidationError{Field: "serverURL", Reason: "an https URL of the PayKeeper server, e.g. https://name.server.paykeeper.ru"}
+	}
+	p := strings.TrimRight(u.Path, "/")
+	p = strings.TrimSuffix(strings.TrimSuffix(p, "/create"), "/order")
+	return &FormSigner{action: "https://" + u.Host + strings.TrimRight(p, "/") + FormPath, secret: secret}, nil
+}
+
+// Action is the form's target, https://<server>/create/.
+func (s *FormSigner) Action() string { return s.action }
+
+// Values returns the signed form, to POST to Action (for example from a
+// page the merchant renders, or with HTML): sum, clientid, orderid,
+// service_name, client_email, client_phone (empty ones included, as they
+// are signed), the optional cart, lang and user_result_callback, and sign.
+// An invalid form is a *payments.ValidationError and nothing is signed.
+//
+// Sends nothing, so nothing here can be lost or resent. Each submission of
+// the form opens a payment page at PayKeeper; the payer's money moves only
+// when he pays, and the notification (NotificationHandler) names the order
+// by orderid: check it against the order before shipping.
+func (s *FormSigner) Values(f Form) (url.Values, error) {
+	v, err := f.values()
+	if err != nil {
+		return nil, err
+	}
+	v.Set("sign", FormSign(v.Get("sum"), v.Get("clientid"), v.Get("orderid"), v.Get("service_name"),
+		v.Get("client_email"), v.Get("client_phone"), s.secret))
+	return v, nil
+}
+
+// URL returns the signed form as a link, Action with the form's fields in
+// its query string. PayKeeper's modules POST the form; a GET of /create/
+// with the same fields is not confirmed by any source at hand, so prefer
+// Values in a POST form where a page can be rendered. Sends nothing.
+func (s *FormSigner) URL(f Form) (string, error) {
+	v, err := s.Values(f)
+	if err != nil {
+		return "", err
+	}
+	return s.action + "?" + v.Encode(), nil
+}
+
+// HTML returns a minimal HTML form (no script): the signed fields
+// as hidden inputs and one submit button labelled button (escaped), posting
+// to Action. Sends nothing.
+func (s *FormSigner) HTML(f Form, button string) (string, error) {
+	v, err := s.Values(f)
+	if err != nil {
+		return "", err
+	}
+	keys := make([]string, 0, len(v))
+	for k := range v {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString(`<form method="post" action="` + html.EscapeString(s.action) + `" accept-charset="utf-8">` + "\n")
+	for _, k := range keys {
+		fmt.Fprintf(&b, `<input type="hidden" name="%s" value="%s">`+"\n", html.EscapeString(k), html.EscapeString(v.Get(k)))
+	}
+	fmt.Fprintf(&b, `<button type="submit">%s</button>`+"\n</form>\n", html.EscapeString(button))
+	return b.String(), nil
+}
+
+// String names the form's target, never the secret.
+func (s FormSigner) String() string {
+	return "paykeeper.FormSigner{Action: " + s.action + ", Secret: [REDACTED]}"
+}
+
+// GoString is String.
+func (s FormSigner) GoString() string { return s.String() }
+
+// Format prints String for every verb, so that no verb prints the secret.
+func (s FormSigner) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, s.String()) }
+
+// LogValue names the form's target only.
+func (s FormSigner) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("action", s.action), slog.String("secret", "[REDACTED]"))
+}

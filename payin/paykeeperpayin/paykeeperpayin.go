@@ -29,6 +29,7 @@
 //
 //	base_url     the cabinet, e.g. https://shop.server.paykeeper.ru (PAYKEEPER_URL also sets it; one of them is required)
 //	expiry_days  invoices can be paid today and the next expiry_days-1 days (default: PayKeeper's own expiry)
+//	form         "true": form mode (below); needs PAYKEEPER_FORM_SECRET
 //
 // Any other parameter is refused. The notification secret (the cabinet's
 // informer_seed, "Секретное слово для подписи сообщений информера",
@@ -36,6 +37,27 @@
 // or [Options.Secret], never from the URL. Open without it succeeds
 // (Create, Get and Refund do not need it), and [Driver.Notifications] then
 // refuses to build a handler.
+//
+// # Form mode: the cheapest pay-in
+//
+// With form=true (or [NewForm]) a checkout is PayKeeper's signed payment
+// form instead of an invoice: Create signs the form ([paykeeper.FormSigner],
+// sum, clientid, orderid, service_name, client_email, client_phone, sign)
+// with the form's secret word (PAYKEEPER_FORM_SECRET or
+// Options.FormSecret, never the URL) and returns its link as PaymentURL,
+// sending nothing: no token, no API call, nothing to lose or resend. The
+// checkout's ID is then its OrderRef, since PayKeeper numbers nothing
+// until the payer opens the form; follow it by its notification (OrderRef,
+// ProviderID the payment id). The link is the form's fields as a query
+// string of <server>/create/: PayKeeper's modules POST that form, and a GET
+// is not confirmed by any source at hand (see paykeeper.FormSigner.URL).
+//
+// The cabinet login is optional in form mode. Without it Get and Refund are
+// payments.ErrNotSupported and Notifications refuses to build a handler
+// (every notification is confirmed through the API, which needs the
+// login). With it they work on PayKeeper ids as in invoice mode: a form
+// checkout's ID is an order ref, not an invoice id, so refund a form
+// payment by its payment id through As.
 //
 // # Money and methods
 //
@@ -80,6 +102,8 @@ const (
 	EnvPassword = "PAYKEEPER_PASSWORD"
 	EnvURL      = "PAYKEEPER_URL"
 	EnvSecret   = "PAYKEEPER_SECRET"
+	// EnvFormSecret is the payment form's secret word, for form mode.
+	EnvFormSecret = "PAYKEEPER_FORM_SECRET"
 )
 
 // MaxExpiryDays bounds Options.ExpiryDays: a year.
@@ -101,11 +125,14 @@ type Options struct {
 	// invoice history as expired. Zero leaves the expiry to PayKeeper; at
 	// most MaxExpiryDays.
 	ExpiryDays int
+	// FormSecret is the payment form's secret word (form mode, NewForm);
+	// not the informer_seed. It never prints.
+	FormSecret string
 }
 
 // String describes the options without the secret.
 func (o Options) String() string {
-	return fmt.Sprintf("paykeeperpayin.Options{Secret: %s, ExpiryDays: %d}", redacted(o.Secret), o.ExpiryDays)
+	return fmt.Sprintf("paykeeperpayin.Options{Secret: %s, ExpiryDays: %d, FormSecret: %s}", redacted(o.Secret), o.ExpiryDays, redacted(o.FormSecret))
 }
 
 // GoString is String.
@@ -116,7 +143,7 @@ func (o Options) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, o.String
 
 // LogValue leaves the secret out.
 func (o Options) LogValue() slog.Value {
-	return slog.GroupValue(slog.Bool("secret_set", o.Secret != ""), slog.Int("expiry_days", o.ExpiryDays))
+	return slog.GroupValue(slog.Bool("secret_set", o.Secret != ""), slog.Int("expiry_days", o.ExpiryDays), slog.Bool("form_secret_set", o.FormSecret != ""))
 }
 
 func redacted(s string) string {
@@ -129,7 +156,8 @@ func redacted(s string) string {
 // Driver is the PayKeeper pay-in driver. Make one with New, or open one with
 // payin.Open. Safe for concurrent use. It never prints the secret.
 type Driver struct {
-	c    *paykeeper.Client
+	c    *paykeeper.Client // nil in form mode without the cabinet login
+	form *paykeeper.FormSigner
 	opts Options
 }
 
@@ -140,9 +168,44 @@ func New(c *paykeeper.Client, opts Options) *Driver {
 	return &Driver{c: c, opts: opts}
 }
 
+// NewForm is a driver in form mode: Create signs PayKeeper's payment form
+// for the server (https://name.server.paykeeper.ru) with opts.FormSecret
+// and sends nothing. c, the cabinet client, may be nil: Get and Refund are
+// then payments.ErrNotSupported and Notifications refuses (it confirms
+// every notification through the API). A missing secret or a server URL
+// that is not https is a *payments.ValidationError.
+func NewForm(serverURL string, c *paykeeper.Client, opts Options) (*Driver, error) {
+	if opts.FormSecret == "" {
+		return nil, &payments.ValidationError{Field: EnvFormSecret, Reason: "form mode needs the payment form's secret word: " +
+			"set the environment variable " + EnvFormSecret + " or Options.FormSecret"}
+	}
+	signer, err := paykeeper.NewFormSigner(serverURL, opts.FormSecret)
+	if err != nil {
+		return nil, err
+	}
+	d := New(c, opts)
+	d.form = signer
+	return d, nil
+}
+
+// noCabinet is the error of Get and Refund in form mode without the login.
+func noCabinet(op string) error {
+	return &payments.APIError{Provider: Scheme, Op: op, Code: "no-cabinet-login",
+		Message: "form mode without the cabinet login (" + EnvUser + ", " + EnvPassword + "): " + op +
+			" needs PayKeeper's JSON API; the form checkout is followed by its notification",
+		Category: payments.ErrNotSupported}
+}
+
 // String names the driver and its client, never the secret.
 func (d *Driver) String() string {
-	return "paykeeperpayin.Driver{" + d.c.String() + ", " + d.opts.String() + "}"
+	c := "no cabinet client"
+	if d.c != nil {
+		c = d.c.String()
+	}
+	if d.form != nil {
+		c += ", " + d.form.String()
+	}
+	return "paykeeperpayin.Driver{" + c + ", " + d.opts.String() + "}"
 }
 
 // Format prints String for every verb.
@@ -150,17 +213,31 @@ func (d *Driver) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, d.String
 
 // LogValue describes the driver without its secrets.
 func (d *Driver) LogValue() slog.Value {
-	return slog.GroupValue(slog.Any("client", d.c), slog.Any("options", d.opts))
+	if d.c == nil {
+		return slog.GroupValue(slog.String("client", "none"), slog.Any("form", d.form), slog.Any("options", d.opts))
+	}
+	return slog.GroupValue(slog.Any("client", d.c), slog.Any("form", d.form), slog.Any("options", d.opts))
 }
 
 func open(_ context.Context, cfg *payments.OpenConfig) (payin.Driver, error) {
-	q, err := cfg.Query("base_url", "expiry_days")
+	q, err := cfg.Query("base_url", "expiry_days", "form")
 	if err != nil {
 		return nil, err
+	}
+	formMode := false
+	switch q["form"] {
+	case "", "false":
+	case "true":
+		formMode = true
+	default:
+		return nil, &payments.ValidationError{Field: "form", Reason: `"true" or "false"`}
 	}
 	var cred paykeeper.Credentials
 	switch c := cfg.Credentials.(type) {
 	case nil:
+		if formMode && cfg.OptionalEnv(EnvUser) == "" && cfg.OptionalEnv(EnvPassword) == "" {
+			break // form mode without the cabinet: Create only
+		}
 		if cred.User, err = cfg.Env(EnvUser); err != nil {
 			return nil, err
 		}
@@ -172,7 +249,7 @@ func open(_ context.Context, cfg *payments.OpenConfig) (payin.Driver, error) {
 	default:
 		return nil, &payments.ValidationError{Field: "credentials", Reason: fmt.Sprintf("paykeeper takes paykeeper.Credentials, not %T", c)}
 	}
-	o := Options{Secret: cfg.OptionalEnv(EnvSecret)}
+	o := Options{Secret: cfg.OptionalEnv(EnvSecret), FormSecret: cfg.OptionalEnv(EnvFormSecret)}
 	if v := q["expiry_days"]; v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > MaxExpiryDays {
@@ -187,6 +264,26 @@ func open(_ context.Context, cfg *payments.OpenConfig) (payin.Driver, error) {
 	}
 	if base != "" {
 		opts = append(opts, payments.WithBaseURL(base))
+	}
+	if formMode {
+		if base == "" {
+			return nil, &payments.ValidationError{Field: EnvURL, Reason: "required in form mode: the form is signed for the server; " +
+				"set the environment variable " + EnvURL + " or the URL parameter base_url"}
+		}
+		var c *paykeeper.Client
+		if cred.User != "" || cred.Password != "" {
+			if c, err = paykeeper.New(cred, append(opts, cfg.Options...)...); err != nil {
+				return nil, err
+			}
+		}
+		d, err := NewForm(base, c, o)
+		if err != nil && c != nil {
+			_ = c.Close()
+		}
+		if err != nil {
+			return nil, err
+		}
+		return d, nil
 	}
 	c, err := paykeeper.New(cred, append(opts, cfg.Options...)...)
 	var v *payments.ValidationError
@@ -215,7 +312,16 @@ var caps = payin.Capabilities{
 // Capabilities: roubles, the invoice's payment page (whatever methods the
 // shop has: AnyMethod only), refunds full and partial (section 2.8), no
 // requisites. Constant; sends nothing.
-func (d *Driver) Capabilities() payin.Capabilities { return caps }
+//
+// In form mode without the cabinet login there are no refunds.
+func (d *Driver) Capabilities() payin.Capabilities {
+	if d.c == nil {
+		c := caps
+		c.Refunds, c.PartialRefunds = false, false
+		return c
+	}
+	return caps
+}
 
 func rub(a payments.Decimal) payments.Money { return payments.Money{Amount: a, Currency: "RUB"} }
 
@@ -249,6 +355,9 @@ func (d *Driver) Create(ctx context.Context, r payin.Request) (payin.Checkout, e
 	if r.Method != payin.AnyMethod {
 		return payin.Checkout{}, &payments.ValidationError{Field: "method", Reason: "paykeeper's invoice page offers the shop's methods; the API cannot pick " + string(r.Method)}
 	}
+	if d.form != nil {
+		return d.createForm(r)
+	}
 	p := paykeeper.InvoiceParams{
 		Amount:   r.Amount.Amount,
 		ClientID: r.Customer.Name,
@@ -266,6 +375,22 @@ func (d *Driver) Create(ctx context.Context, r payin.Request) (payin.Checkout, e
 	}
 	return payin.Checkout{Provider: Scheme, ID: inv.ID, OrderRef: r.OrderRef, Amount: r.Amount,
 		State: payments.StatePending, PaymentURL: inv.URL, Raw: inv}, nil
+}
+
+// createForm is Create in form mode: the signed form's link, nothing sent.
+// Amount to sum, OrderRef to orderid, Description to service_name, Customer
+// to clientid, client_email and client_phone, ReturnURL to
+// user_result_callback. ID is the OrderRef; Raw the signed url.Values.
+// Resend safety: it sends nothing; each call only signs again.
+func (d *Driver) createForm(r payin.Request) (payin.Checkout, error) {
+	f := paykeeper.Form{Amount: r.Amount.Amount, OrderID: r.OrderRef, ClientID: r.Customer.Name, ServiceName: r.Description,
+		Email: r.Customer.Email, Phone: r.Customer.Phone, UserResultCallback: r.ReturnURL}
+	v, err := d.form.Values(f)
+	if err != nil {
+		return payin.Checkout{}, err
+	}
+	return payin.Checkout{Provider: Scheme, ID: r.OrderRef, OrderRef: r.OrderRef, Amount: r.Amount,
+		State: payments.StatePending, PaymentURL: d.form.Action() + "?" + v.Encode(), Raw: v}, nil
 }
 
 // invoiceState maps the invoice's status (table 3.2; created is the service
@@ -295,6 +420,9 @@ func invoiceState(s paykeeper.InvoiceStatus) payments.State {
 // An id PayKeeper does not know ("Счёт не найден.") is payments.ErrNotFound;
 // an id that is not digits is refused before sending. A read: always safe.
 func (d *Driver) Get(ctx context.Context, id string) (payin.Checkout, error) {
+	if d.c == nil {
+		return payin.Checkout{}, noCabinet("get")
+	}
 	inv, err := d.c.GetInvoice(ctx, id)
 	if err != nil {
 		return payin.Checkout{}, err
@@ -330,6 +458,9 @@ func (d *Driver) Get(ctx context.Context, id string) (payin.Checkout, error) {
 // refunded) is an *payments.APIError matching paykeeper.ErrRefused: nothing
 // was refunded.
 func (d *Driver) Refund(ctx context.Context, r payin.RefundRequest) (payin.Refund, error) {
+	if d.c == nil {
+		return payin.Refund{}, noCabinet("refund")
+	}
 	out := payin.Refund{Provider: Scheme, CheckoutID: r.ID, Amount: r.Amount}
 	if r.Full {
 		out.Amount = rub(payments.Decimal{})
@@ -408,6 +539,10 @@ func (d *Driver) Notifications(handle payin.Handle) (http.Handler, error) {
 	if handle == nil {
 		return nil, &payments.ValidationError{Field: "handle", Reason: "required"}
 	}
+	if d.c == nil {
+		return nil, &payments.ValidationError{Field: EnvUser, Reason: "form mode without the cabinet login: every notification is confirmed " +
+			"through PayKeeper's API, so set " + EnvUser + " and " + EnvPassword}
+	}
 	if d.opts.Secret == "" {
 		return nil, &payments.ValidationError{Field: EnvSecret, Reason: "the notification secret (the cabinet's informer_seed) is missing: " +
 			"set the environment variable " + EnvSecret + " or Options.Secret"}
@@ -442,7 +577,7 @@ func event(n paykeeper.Notification) payin.Event {
 // (SendInvoice, RevokeInvoice, CapturePayment, Refunds, the registry).
 // Sends nothing.
 func (d *Driver) As(target any) bool {
-	if p, ok := target.(**paykeeper.Client); ok {
+	if p, ok := target.(**paykeeper.Client); ok && d.c != nil {
 		*p = d.c
 		return true
 	}
@@ -450,4 +585,9 @@ func (d *Driver) As(target any) bool {
 }
 
 // Close closes the paykeeper client (its idle connections). Sends nothing.
-func (d *Driver) Close() error { return d.c.Close() }
+func (d *Driver) Close() error {
+	if d.c == nil {
+		return nil
+	}
+	return d.c.Close()
+}

@@ -21,11 +21,29 @@ const redacted = "[REDACTED]"
 // Credentials is the merchant's API token, sent as "Authorization: Token
 // <token>". It never prints itself, whatever the fmt verb or slog handler.
 type Credentials struct {
+	// Token is the pay-in token. It may be empty when PayoutToken is set:
+	// the pay-in calls then fail before sending, with a
+	// *payments.ValidationError.
 	Token string
+	// PayoutToken is the payout token, a credential of its own: payouts go
+	// with "Authorization: Token <payout token>" ("Authorization: Token
+	// YOUR_PAYOUT_TOKEN", docs.royal-finance.org/payout/p2p.html; the Royal
+	// Finance adapter of imfoxboy/Eight-Connect keeps ROYAL_PAYIN_API_TOKEN
+	// and ROYAL_PAYOUT_API_TOKEN apart). Empty: payout calls fail before
+	// sending, with a *payments.ValidationError.
+	PayoutToken string
+	// PayoutBaseURL, when set, is the base URL of the payout calls; empty:
+	// the pay-in base (payments.WithBaseURL). The adapter above sends
+	// payouts to "https://royal-pay.org" and pay-ins elsewhere
+	// (app/settings.py:41-45). Not a secret: it is here because
+	// payments.Option is shared by every provider.
+	PayoutBaseURL string
 }
 
-// String hides the token.
-func (c Credentials) String() string { return "royalpay.Credentials{Token: " + redacted + "}" }
+// String hides the tokens.
+func (c Credentials) String() string {
+	return "royalpay.Credentials{Token: " + redacted + ", PayoutToken: " + redacted + "}"
+}
 
 // GoString hides the token.
 func (c Credentials) GoString() string { return c.String() }
@@ -44,15 +62,25 @@ func (c Credentials) MarshalJSON() ([]byte, error) { return json.Marshal(redacte
 // immutable and safe for concurrent use. It never prints its token, whatever
 // the fmt verb or slog handler. Close it when done.
 type Client struct {
-	t *transport.Client
+	t  *transport.Client // pay-in calls; nil without Credentials.Token
+	pt *transport.Client // payout calls; nil without Credentials.PayoutToken
 }
+
+// errNoPayinToken and errNoPayoutToken refuse a call whose token was not given.
+var (
+	errNoPayinToken  = &payments.ValidationError{Field: "credentials.Token", Reason: "no pay-in token given"}
+	errNoPayoutToken = &payments.ValidationError{Field: "credentials.PayoutToken", Reason: "no payout token given"}
+)
 
 // String names the client and its host, never its token.
 func (c Client) String() string {
-	if c.t == nil {
-		return "royalpay.Client{}"
+	switch {
+	case c.t != nil:
+		return "royalpay.Client{" + c.t.BaseURL().Host + "}"
+	case c.pt != nil:
+		return "royalpay.Client{" + c.pt.BaseURL().Host + "}"
 	}
-	return "royalpay.Client{" + c.t.BaseURL().Host + "}"
+	return "royalpay.Client{}"
 }
 
 // GoString is String.
@@ -74,36 +102,75 @@ func (c Client) MarshalJSON() ([]byte, error) { return json.Marshal(c.String()) 
 // ErrOutcomeUnknown). Calls in flight finish. It is safe to call more than
 // once and returns nil.
 func (c *Client) Close() error {
-	if c == nil || c.t == nil {
+	if c == nil {
 		return nil
 	}
-	return c.t.Close()
+	if c.t != nil {
+		_ = c.t.Close()
+	}
+	if c.pt != nil {
+		_ = c.pt.Close()
+	}
+	return nil
 }
 
 // New returns a client. The base URL is required (payments.WithBaseURL,
 // e.g. "https://royal-finance.org"): the brand has no single public host,
 // see the package documentation. New sends nothing.
 func New(cred Credentials, opts ...payments.Option) (*Client, error) {
-	if strings.TrimSpace(cred.Token) == "" {
+	if strings.TrimSpace(cred.Token) == "" && strings.TrimSpace(cred.PayoutToken) == "" {
 		return nil, &payments.ValidationError{Field: "credentials.Token", Reason: "empty"}
 	}
-	if strings.ContainsAny(cred.Token, "\r\n ") {
-		return nil, &payments.ValidationError{Field: "credentials.Token", Reason: "must not contain spaces or line breaks"}
+	for _, f := range []struct{ name, v string }{{"credentials.Token", cred.Token}, {"credentials.PayoutToken", cred.PayoutToken}} {
+		if strings.ContainsAny(f.v, "\r\n ") {
+			return nil, &payments.ValidationError{Field: f.name, Reason: "must not contain spaces or line breaks"}
+		}
 	}
-	t, err := transport.New(transport.Config{
-		Provider: provider,
-		Auth:     transport.SchemeAuth("Token", cred.Token),
-		MapError: mapError,
-		// Unprocessed stays nil: the document's error table ("Ошибки") lists
-		// 400, 401, 403, 404 and 500 and says nothing of 429 or 503, so
-		// nothing says such an answer left the request alone. A create
-		// answered 429 or 503 is sent once and is ErrOutcomeUnknown; a read
-		// is asked again.
-	}, opts...)
-	if err != nil {
-		return nil, err
+	c := &Client{}
+	if cred.Token != "" {
+		t, err := transport.New(transport.Config{
+			Provider: provider,
+			Auth:     transport.SchemeAuth("Token", cred.Token),
+			MapError: mapError,
+			// Unprocessed stays nil: the document's error table ("Ошибки") lists
+			// 400, 401, 403, 404 and 500 and says nothing of 429 or 503, so
+			// nothing says such an answer left the request alone. A create
+			// answered 429 or 503 is sent once and is ErrOutcomeUnknown; a read
+			// is asked again.
+			Secrets: nonEmpty(cred.PayoutToken),
+		}, opts...)
+		if err != nil {
+			return nil, err
+		}
+		c.t = t
 	}
-	return &Client{t: t}, nil
+	if cred.PayoutToken != "" {
+		popts := opts
+		if cred.PayoutBaseURL != "" {
+			popts = append(append([]payments.Option(nil), opts...), payments.WithBaseURL(cred.PayoutBaseURL))
+		}
+		pt, err := transport.New(transport.Config{
+			Provider: provider,
+			Auth:     transport.SchemeAuth("Token", cred.PayoutToken),
+			MapError: mapError,
+			// Unprocessed stays nil: the payout pages say nothing of 429 or
+			// 503, so a payout create answered so is never resent.
+			Secrets: nonEmpty(cred.Token),
+		}, popts...)
+		if err != nil {
+			_ = c.Close()
+			return nil, err
+		}
+		c.pt = pt
+	}
+	return c, nil
+}
+
+func nonEmpty(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return []string{s}
 }
 
 // errorBody is the union of the error shapes the API answers with:

@@ -24,11 +24,13 @@ type confirmState struct {
 	next    time.Time // earliest start of the next confirmation
 }
 
-// flight is one GetPayment shared by the callbacks of one payment id.
+// flight is one read (GetPayment, or PayoutByOutterID for a payout
+// callback) shared by the callbacks of one id.
 type flight struct {
 	started time.Time
-	done    chan struct{} // closed when p and err are set
-	p       Payment
+	done    chan struct{} // closed when v, status and err are set
+	v       any           // the Payment or Payout read
+	status  string        // its status
 	err     error
 	joined  int // callbacks that waited for it (under confirmState.mu)
 }
@@ -80,6 +82,19 @@ const maxRounds = 3
 // status; otherwise (it may predate the change the callback announces) the
 // payment is read again.
 func (st *confirmState) confirm(ctx context.Context, c *Client, id int64, claimed Status) (Payment, error) {
+	v, err := st.confirmWith(ctx, id, string(claimed), func(ctx context.Context) (any, string, error) {
+		p, err := c.GetPayment(ctx, id)
+		return p, string(p.Status), err
+	})
+	if err != nil {
+		return Payment{}, err
+	}
+	p, _ := v.(Payment)
+	return p, nil
+}
+
+// confirmWith is confirm for any read: read returns the value and its status.
+func (st *confirmState) confirmWith(ctx context.Context, id int64, claimed string, read func(context.Context) (any, string, error)) (any, error) {
 	arrived := st.now()
 	for round := 0; round < maxRounds; round++ {
 		st.mu.Lock()
@@ -89,45 +104,45 @@ func (st *confirmState) confirm(ctx context.Context, c *Client, id int64, claime
 			select {
 			case <-f.done:
 			case <-ctx.Done():
-				return Payment{}, ctx.Err()
+				return nil, ctx.Err()
 			}
 			fresh := !f.started.Before(arrived)
 			switch {
-			case f.err == nil && (fresh || f.p.Status == claimed):
-				return f.p, nil
+			case f.err == nil && (fresh || f.status == claimed):
+				return f.v, nil
 			case f.err != nil && !errors.Is(f.err, context.Canceled) && !errors.Is(f.err, context.DeadlineExceeded):
-				return Payment{}, f.err
+				return nil, f.err
 			}
 			continue // stale, or ended by its first caller's context: read again
 		}
 		if st.held >= st.maxHeld {
 			wait := time.Duration(st.held) * st.spacing
 			st.mu.Unlock()
-			return Payment{}, st.refused(id, wait)
+			return nil, st.refused(id, wait)
 		}
 		st.held++
 		st.mu.Unlock()
-		p, ran, err := st.run(ctx, c, id)
+		v, ran, err := st.run(ctx, id, read)
 		st.mu.Lock()
 		st.held--
 		st.mu.Unlock()
 		if ran || err != nil {
-			return p, err
+			return v, err
 		}
 		// Another callback of id started a read while this one waited:
 		// join it.
 	}
-	return Payment{}, st.refused(id, st.spacing)
+	return nil, st.refused(id, st.spacing)
 }
 
 // run waits for a turn and for the spacing since the last start, then
 // reads payment id as a flight others can join. ran is false, with no
 // error, when a flight for id began meanwhile: the caller joins it instead.
-func (st *confirmState) run(ctx context.Context, c *Client, id int64) (p Payment, ran bool, err error) {
+func (st *confirmState) run(ctx context.Context, id int64, read func(context.Context) (any, string, error)) (v any, ran bool, err error) {
 	select {
 	case st.turn <- struct{}{}:
 	case <-ctx.Done():
-		return Payment{}, false, ctx.Err()
+		return nil, false, ctx.Err()
 	}
 	defer func() { <-st.turn }()
 	st.mu.Lock()
@@ -140,25 +155,25 @@ func (st *confirmState) run(ctx context.Context, c *Client, id int64) (p Payment
 	st.mu.Unlock()
 	if d := start.Sub(now); d > 0 {
 		if err := st.sleep(ctx, d); err != nil {
-			return Payment{}, false, err
+			return nil, false, err
 		}
 	}
 	st.mu.Lock()
 	if st.flights[id] != nil {
 		st.mu.Unlock()
-		return Payment{}, false, nil
+		return nil, false, nil
 	}
 	f := &flight{started: st.now(), done: make(chan struct{})}
 	st.flights[id] = f
 	st.mu.Unlock()
 
-	f.p, f.err = c.GetPayment(ctx, id)
+	f.v, f.status, f.err = read(ctx)
 
 	st.mu.Lock()
 	delete(st.flights, id)
 	st.mu.Unlock()
 	close(f.done)
-	return f.p, true, f.err
+	return f.v, true, f.err
 }
 
 func (st *confirmState) refused(id int64, wait time.Duration) error {

@@ -98,6 +98,9 @@ func (c *Client) CreatePayment(ctx context.Context, p CreateParams) (Payment, er
 	if err != nil {
 		return Payment{}, err
 	}
+	if c.t == nil {
+		return Payment{}, errNoPayinToken
+	}
 	req := &transport.Request{
 		Op:          "create",
 		Kind:        transport.UnsafeWrite,
@@ -175,6 +178,9 @@ func (c *Client) GetPayment(ctx context.Context, id int64) (Payment, error) {
 	}
 	if id <= 0 {
 		return Payment{}, &payments.ValidationError{Field: "id", Reason: "must be positive"}
+	}
+	if c.t == nil {
+		return Payment{}, errNoPayinToken
 	}
 	resp, err := c.t.Do(ctx, &transport.Request{
 		Op:     "get",

@@ -1,0 +1,304 @@
+package royalpay
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/paysdk/payments"
+)
+
+// PayoutCallback is a payout notification as the provider posts it
+// (docs.royal-finance.org/payout/callback.html: id, status, amount
+// "сумма выплаты в копейках или центах (целое число)", outter_id, receipt,
+// X-Request-Id; the adapter of imfoxboy/Eight-Connect sees "receipts", a
+// list). Fields are read leniently; Raw keeps them all.
+type PayoutCallback struct {
+	ID     int64
+	Status PayoutStatus
+	// Amount as sent: minor units by the callback page. Not to act on:
+	// PayoutEvent.Payout is the API's answer.
+	Amount    payments.Decimal
+	OutterID  string
+	Receipts  []string
+	RequestID string // X-Request-Id, from the body or else the header
+	Raw       map[string]json.RawMessage
+}
+
+// ParsePayoutCallback reads a payout callback body. It needs a positive id
+// and a status; every error wraps ErrBadCallback. It never panics.
+func ParsePayoutCallback(body []byte) (PayoutCallback, error) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(body, &raw); err != nil || raw == nil {
+		return PayoutCallback{}, fmt.Errorf("%w: not a JSON object", ErrBadCallback)
+	}
+	var id, status, amount, outter, receipt, reqID flex
+	for k, dst := range map[string]*flex{"id": &id, "status": &status, "amount": &amount, "outter_id": &outter,
+		"receipt": &receipt, "X-Request-Id": &reqID} {
+		if v, ok := raw[k]; ok {
+			if err := json.Unmarshal(v, dst); err != nil {
+				return PayoutCallback{}, fmt.Errorf("%w: %s: %v", ErrBadCallback, k, err)
+			}
+		}
+	}
+	cb := PayoutCallback{Raw: raw, Status: PayoutStatus(status), OutterID: string(outter), RequestID: string(reqID)}
+	n, err := id.int64("id")
+	if err != nil || n <= 0 {
+		return PayoutCallback{}, fmt.Errorf("%w: id missing or not a positive integer", ErrBadCallback)
+	}
+	cb.ID = n
+	if status == "" {
+		return PayoutCallback{}, fmt.Errorf("%w: status missing", ErrBadCallback)
+	}
+	if cb.Amount, err = amount.decimal("amount"); err != nil {
+		return PayoutCallback{}, fmt.Errorf("%w: %v", ErrBadCallback, err)
+	}
+	if r, ok := raw["receipts"]; ok && string(bytes.TrimSpace(r)) != "null" {
+		if err := json.Unmarshal(r, &cb.Receipts); err != nil {
+			return PayoutCallback{}, fmt.Errorf("%w: receipts: not a list of strings", ErrBadCallback)
+		}
+	}
+	if receipt != "" {
+		cb.Receipts = append(cb.Receipts, string(receipt))
+	}
+	return cb, nil
+}
+
+// PayoutEvent is what PayoutCallbackHandler hands to the merchant.
+type PayoutEvent struct {
+	// Callback is what the provider posted.
+	Callback PayoutCallback
+	// Payout is the payout as PayoutByOutterID returned it after the
+	// callback: the truth to act on.
+	Payout Payout
+}
+
+// Status is the confirmed status (the API's).
+func (e PayoutEvent) Status() PayoutStatus { return e.Payout.Status }
+
+// NeedsConfirmation reports whether the payout waits for the merchant's
+// confirmation: the API says wait_confirm. Handle returning nil confirms it.
+func (e PayoutEvent) NeedsConfirmation() bool { return e.Payout.Status == PayoutWaitConfirm }
+
+// PayoutCallbackHandler receives the provider's payout callbacks (configured
+// by the provider's admins: "Настройка callback выполняется на стороне
+// админов", payout/callback.html). For each POST it:
+//
+//  1. refuses to run (500) when the configuration is unsafe: see Validate;
+//  2. checks "Authorization: Bearer <BearerToken>" in constant time: the
+//     page's "Для подтверждения подлинности каждого запроса вы передаёте в
+//     заголовке статичный токен вида: Authorization: Bearer {static_token}";
+//  3. reads at most MaxBodyBytes and parses the body leniently;
+//  4. asks Known, when set, before any API call;
+//  5. confirms the payout with Client.PayoutByOutterID (a callback without
+//     outter_id is refused: the pages show no read by id) and refuses a
+//     callback whose id differs from the API's, within the same
+//     confirmation budget as CallbackHandler (one read a second, one at a
+//     time, one more waiting; any further callback is answered 503 with
+//     ErrConfirmBudget before any API call; concurrent callbacks of one id
+//     share one read);
+//  6. calls Handle with the API's payout, and answers 200 {"ok":true} when
+//     it returns nil, 500 otherwise.
+//
+// # wait_confirm: the answer is the confirmation
+//
+// A v3 payout waits in wait_confirm for the merchant. Observed behaviour,
+// not documented in the pages available: the Royal Finance adapter of
+// imfoxboy/Eight-Connect (app/routers/provider_webhooks.py:275-280)
+// answers such a callback 200 {"ok": true} with the comment "For payout
+// wait_confirm - just return OK to activate payout", and its payout
+// docstring says "We confirm with 200 OK / They activate payout". So when
+// PayoutEvent.NeedsConfirmation, Handle decides: return nil and the 200
+// answer activates the payout; return an error and the answer is 500, the
+// payout is not activated. Check the payout against your own records
+// (amount, requisite, that you sent it) before returning nil. Whether a
+// refused wait_confirm is resent, or cancelled after a while, is not
+// documented.
+//
+// The same payout can be notified more than once: Handle must be idempotent.
+// The handler never prints its BearerToken.
+type PayoutCallbackHandler struct {
+	// Client confirms callbacks (its payout token). Required.
+	Client *Client
+	// Handle is the merchant's function. Required.
+	Handle func(ctx context.Context, e PayoutEvent) error
+	// BearerToken must arrive as "Authorization: Bearer <token>" (the
+	// static token agreed with the provider's admins). Required unless
+	// AllowUnauthenticated.
+	BearerToken string
+	// AllowUnauthenticated accepts callbacks without a bearer token,
+	// relying on confirmation through the API alone.
+	AllowUnauthenticated bool
+	// Known, when set, is asked before any API call whether the payout is
+	// one the merchant sent (id: the provider's id; outterID: yours).
+	// false answers 400 with ErrUnknownPayment; an error answers 503.
+	Known func(ctx context.Context, id int64, outterID string) (bool, error)
+	// MaxBodyBytes caps the body; 0 means 64 KiB.
+	MaxBodyBytes int64
+	// MaxConfirmations caps the confirmations running at once; 0 means 1.
+	MaxConfirmations int
+	// ConfirmRate caps the confirmations started per second; 0 means 1.
+	ConfirmRate float64
+
+	inner CallbackHandler // holds the confirmation budget
+}
+
+// Validate reports why the handler would refuse every callback, as a
+// *payments.ValidationError, or nil. Call it at start-up.
+func (h *PayoutCallbackHandler) Validate() error {
+	bad := func(field, reason string) error {
+		return &payments.ValidationError{Field: "PayoutCallbackHandler." + field, Reason: reason}
+	}
+	switch {
+	case h == nil:
+		return bad("", "nil handler")
+	case h.Handle == nil:
+		return bad("Handle", "required")
+	case h.Client == nil:
+		return bad("Client", "required to confirm callbacks through the API")
+	case h.BearerToken == "" && !h.AllowUnauthenticated:
+		return bad("BearerToken", "required: the provider sends \"Authorization: Bearer {static_token}\" (or set AllowUnauthenticated)")
+	case h.BearerToken != "" && (strings.TrimSpace(h.BearerToken) != h.BearerToken || strings.IndexFunc(h.BearerToken, unicode.IsControl) >= 0):
+		return bad("BearerToken", "spaces at its ends or control characters: it could never match")
+	case h.MaxBodyBytes < 0:
+		return bad("MaxBodyBytes", "negative")
+	case h.MaxConfirmations < 0:
+		return bad("MaxConfirmations", "negative")
+	case h.ConfirmRate < 0 || math.IsNaN(h.ConfirmRate) || math.IsInf(h.ConfirmRate, 0):
+		return bad("ConfirmRate", "negative or not finite")
+	}
+	return nil
+}
+
+// String describes the handler, never its BearerToken.
+func (h *PayoutCallbackHandler) String() string {
+	token := "none"
+	if h.BearerToken != "" {
+		token = redacted
+	}
+	return fmt.Sprintf("royalpay.PayoutCallbackHandler{BearerToken: %s, AllowUnauthenticated: %t, Known: %t}", token, h.AllowUnauthenticated, h.Known != nil)
+}
+
+// GoString is String.
+func (h *PayoutCallbackHandler) GoString() string { return h.String() }
+
+// Format prints String for every verb.
+func (h *PayoutCallbackHandler) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, h.String()) }
+
+// LogValue is String, for slog.
+func (h *PayoutCallbackHandler) LogValue() slog.Value { return slog.StringValue(h.String()) }
+
+// ServeHTTP handles one payout callback; see PayoutCallbackHandler.
+func (h *PayoutCallbackHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, err := h.HandleCallback(r); err != nil {
+		status := http.StatusInternalServerError
+		var ce *CallbackError
+		if errors.As(err, &ce) {
+			status = ce.Status
+			if ce.RetryAfter > 0 {
+				w.Header().Set("Retry-After", strconv.FormatInt(int64((ce.RetryAfter+time.Second-1)/time.Second), 10))
+			}
+		}
+		http.Error(w, http.StatusText(status), status)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(`{"ok":true}` + "\n"))
+}
+
+// HandleCallback runs the steps without writing an answer: on nil answer
+// 200 {"ok":true} (for wait_confirm, the confirmation); on a
+// *CallbackError its Status; on any other error 500.
+func (h *PayoutCallbackHandler) HandleCallback(r *http.Request) (PayoutEvent, error) {
+	if err := h.Validate(); err != nil {
+		return PayoutEvent{}, &CallbackError{Status: http.StatusInternalServerError, Err: fmt.Errorf("handler not configured: %w", err)}
+	}
+	if r == nil {
+		return PayoutEvent{}, &CallbackError{Status: http.StatusInternalServerError, Err: errors.New("nil request")}
+	}
+	if r.Method != http.MethodPost {
+		return PayoutEvent{}, &CallbackError{Status: http.StatusMethodNotAllowed, Err: errors.New("method " + r.Method)}
+	}
+	if h.BearerToken != "" {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(h.BearerToken)) != 1 {
+			return PayoutEvent{}, &CallbackError{Status: http.StatusUnauthorized, Err: errors.New("bad or missing bearer token")}
+		}
+	}
+	limit := h.MaxBodyBytes
+	if limit == 0 {
+		limit = 64 << 10
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return PayoutEvent{}, &CallbackError{Status: http.StatusBadRequest, Err: err}
+	}
+	if int64(len(body)) > limit {
+		return PayoutEvent{}, &CallbackError{Status: http.StatusRequestEntityTooLarge, Err: errors.New("body over the limit")}
+	}
+	cb, err := ParsePayoutCallback(bytes.TrimSpace(body))
+	if err != nil {
+		return PayoutEvent{}, &CallbackError{Status: http.StatusBadRequest, Err: err}
+	}
+	if cb.RequestID == "" {
+		cb.RequestID = r.Header.Get("X-Request-Id")
+	}
+	if cb.OutterID == "" {
+		return PayoutEvent{}, &CallbackError{Status: http.StatusBadRequest,
+			Err: fmt.Errorf("%w: payout %d: no outter_id, so it cannot be confirmed", ErrBadCallback, cb.ID)}
+	}
+	ctx := r.Context()
+	if h.Known != nil {
+		known, err := h.Known(ctx, cb.ID, cb.OutterID)
+		if err != nil {
+			return PayoutEvent{}, &CallbackError{Status: http.StatusServiceUnavailable, Err: fmt.Errorf("looking up payout %d: %w", cb.ID, err)}
+		}
+		if !known {
+			return PayoutEvent{}, &CallbackError{Status: http.StatusBadRequest, Err: fmt.Errorf("payout %d: %w", cb.ID, ErrUnknownPayment)}
+		}
+	}
+	st := h.budget()
+	v, err := st.confirmWith(ctx, cb.ID, string(cb.Status), func(ctx context.Context) (any, string, error) {
+		p, err := h.Client.PayoutByOutterID(ctx, cb.OutterID)
+		return p, string(p.Status), err
+	})
+	if err != nil {
+		var ce *CallbackError
+		switch {
+		case errors.As(err, &ce):
+			return PayoutEvent{}, ce
+		case errors.Is(err, payments.ErrNotFound):
+			return PayoutEvent{}, &CallbackError{Status: http.StatusBadRequest, Err: fmt.Errorf("payout %d unknown to the API: %w", cb.ID, err)}
+		}
+		return PayoutEvent{}, &CallbackError{Status: http.StatusServiceUnavailable, Err: fmt.Errorf("confirming payout %d: %w", cb.ID, err)}
+	}
+	p, _ := v.(Payout)
+	if p.ID != cb.ID {
+		return PayoutEvent{}, &CallbackError{Status: http.StatusBadRequest, Err: fmt.Errorf("payout %d: the API has outter_id's payout under another id", cb.ID)}
+	}
+	ev := PayoutEvent{Callback: cb, Payout: p}
+	if err := h.Handle(ctx, ev); err != nil {
+		return ev, &CallbackError{Status: http.StatusInternalServerError, Err: err}
+	}
+	return ev, nil
+}
+
+// budget is the handler's confirmation state, made at the first callback
+// with CallbackHandler's machinery.
+func (h *PayoutCallbackHandler) budget() *confirmState {
+	statesMu.Lock()
+	h.inner.MaxConfirmations, h.inner.ConfirmRate = h.MaxConfirmations, h.ConfirmRate
+	statesMu.Unlock()
+	return h.inner.state()
+}

@@ -65,6 +65,14 @@ func timeoutResponse() response {
 // OpUnknown.
 func routeOf(r *http.Request) (op, id string) {
 	p := r.URL.Path
+	switch {
+	case p == payoutPath && r.Method == http.MethodPost:
+		return OpPayoutCreate, ""
+	case p == payoutPath && r.Method == http.MethodGet:
+		return OpPayoutGet, ""
+	case (p == accountPath || p == accountPath+"/") && r.Method == http.MethodGet:
+		return OpAccount, ""
+	}
 	if p == createPath {
 		if r.Method == http.MethodPost {
 			return OpCreate, ""
@@ -107,6 +115,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 				r.Method, r.URL.RequestURI(), routesHelp)
 		}
 		s.answer(w, rec, *detailResponse(http.StatusNotFound, msgNotFound))
+		return
+	}
+
+	switch op {
+	case OpPayoutCreate, OpPayoutGet, OpAccount:
+		s.servePayout(w, r, rec, op, body, bodyOK)
 		return
 	}
 

@@ -21,10 +21,46 @@ type config struct {
 	callbackClient *http.Client
 	autoComplete   time.Duration
 	now            func() time.Time
+	payoutToken    string
+	balance        string
+	payoutCallback string
+	payoutPolls    int
 }
 
 func defaultConfig() config {
-	return config{token: DefaultToken, now: time.Now}
+	return config{token: DefaultToken, now: time.Now, payoutToken: DefaultPayoutToken, balance: DefaultBalance}
+}
+
+// DefaultPayoutToken is the payout token a [Server] made without
+// [WithPayoutToken] accepts on /api/v3/payouts/.
+const DefaultPayoutToken = "rp-test-payout-token"
+
+// DefaultBalance is the "balance" GET /api/v2/accounts/me answers.
+const DefaultBalance = "1000000.00"
+
+// WithPayoutToken sets the payout token (default [DefaultPayoutToken]).
+// Payout routes refuse the pay-in token, and pay-in routes the payout token.
+func WithPayoutToken(token string) Option {
+	return func(c *config) { c.payoutToken = token }
+}
+
+// WithBalance sets the balance the account read answers ("" leaves the
+// field out, as an account shape without a balance would).
+func WithBalance(balance string) Option {
+	return func(c *config) { c.balance = balance }
+}
+
+// WithPayoutCallbackURL sets where payout callbacks go (the provider's admins
+// set it: "Настройка callback выполняется на стороне админов"). They carry
+// the [WithCallbackToken] bearer token.
+func WithPayoutCallbackURL(u string) Option {
+	return func(c *config) { c.payoutCallback = u }
+}
+
+// WithPayoutCompleteAfterPolls makes a payout that is not final complete
+// once it has been looked up n times (0, the default: never by polls).
+func WithPayoutCompleteAfterPolls(n int) Option {
+	return func(c *config) { c.payoutPolls = n }
 }
 
 // Option configures a [Server] made by [NewServer].

@@ -43,7 +43,18 @@ type Server struct {
 	acWG      sync.WaitGroup // auto-completion timers armed or running
 
 	createFaults fakeserver.Queue[fault] // for POST /api/v2/payments/
-	getFaults    fakeserver.Queue[fault] // for GET /api/v2/payments/{id}/
+	payoutFaults fakeserver.Queue[fault] // for POST /api/v3/payouts/
+	payoutToken  string
+	balance      string
+
+	// payouts, guarded by mu
+	nextPayoutID    int64
+	payouts         map[int64]*payoutRecord
+	payoutOrder     []int64
+	payoutCallback  string // the payout callback URL "set by the admins"
+	payoutPolls     int    // lookups of a payout after which it completes (0: never)
+	payoutCallbacks []CallbackResult
+	getFaults       fakeserver.Queue[fault] // for GET /api/v2/payments/{id}/
 
 	mu           sync.Mutex // guards everything below
 	nextID       int64
@@ -83,17 +94,23 @@ func NewServer(opts ...Option) *Server {
 	}
 
 	s := &Server{
-		requests:      fakeserver.NewLog(requestOp, cloneRequest),
-		base:          fakeserver.New(fakeserver.Config{Name: "royalpaytest", Hosts: []string{Host}}),
-		now:           cfg.now,
-		token:         cfg.token,
-		callbackToken: cfg.callbackToken,
-		cbClient:      cfg.callbackClient,
-		autoComplete:  cfg.autoComplete,
-		nextID:        firstPaymentID,
-		nextDetailID:  firstDetailID,
-		payments:      map[int64]*payment{},
-		timers:        map[int64]*time.Timer{},
+		requests:       fakeserver.NewLog(requestOp, cloneRequest),
+		base:           fakeserver.New(fakeserver.Config{Name: "royalpaytest", Hosts: []string{Host}}),
+		now:            cfg.now,
+		token:          cfg.token,
+		callbackToken:  cfg.callbackToken,
+		cbClient:       cfg.callbackClient,
+		autoComplete:   cfg.autoComplete,
+		nextID:         firstPaymentID,
+		nextDetailID:   firstDetailID,
+		payments:       map[int64]*payment{},
+		timers:         map[int64]*time.Timer{},
+		payoutToken:    cfg.payoutToken,
+		balance:        cfg.balance,
+		nextPayoutID:   firstPayoutID,
+		payouts:        map[int64]*payoutRecord{},
+		payoutCallback: cfg.payoutCallback,
+		payoutPolls:    cfg.payoutPolls,
 	}
 	if cfg.t != nil {
 		s.t = cfg.t
@@ -255,6 +272,11 @@ const (
 	OpCreate  = "create"
 	OpGet     = "get"
 	OpUnknown = "unknown"
+	// OpPayoutCreate is POST /api/v3/payouts/, OpPayoutGet GET
+	// /api/v3/payouts/?outter_id=…, OpAccount GET /api/v2/accounts/me.
+	OpPayoutCreate = "payout_create"
+	OpPayoutGet    = "payout_get"
+	OpAccount      = "account"
 )
 
 // Requests returns copies of the requests received since the start or the

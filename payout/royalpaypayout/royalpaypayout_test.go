@@ -1,0 +1,164 @@
+package royalpaypayout_test
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/payout"
+	"github.com/paysdk/payments/payout/payouttest"
+	"github.com/paysdk/payments/payout/royalpaypayout"
+	"github.com/paysdk/payments/royalpay"
+	"github.com/paysdk/payments/royalpay/royalpaytest"
+)
+
+var nextRef atomic.Int64
+
+func newRef() string { return "ORD-" + strconv.FormatInt(nextRef.Add(1), 10) }
+
+func newDriver(t *testing.T, srv *royalpaytest.Server, opts ...payments.Option) *royalpaypayout.Driver {
+	t.Helper()
+	c, err := royalpay.New(royalpay.Credentials{PayoutToken: royalpaytest.DefaultPayoutToken}, append(srv.ClientOptions(), opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := royalpaypayout.New(c, royalpaypayout.Options{PollInterval: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+func fixture(t *testing.T, opts ...payments.Option) payouttest.Fixture {
+	srv := royalpaytest.NewServer(royalpaytest.WithT(t))
+	d := newDriver(t, srv, opts...)
+	return payouttest.Fixture{
+		Driver:      d,
+		LoseAnswers: srv.DropPayoutNext,
+		Held:        func(ref string) int { return len(srv.PayoutsByOutterID(ref)) },
+		Payouts:     func() int { return len(srv.Payouts()) },
+		Requests:    func() int { return len(srv.Requests()) },
+		Settle: func() {
+			for _, p := range srv.Payouts() {
+				if _, err := srv.CompletePayout(p.ID); err != nil {
+					t.Error(err)
+				}
+			}
+		},
+	}
+}
+
+func harness() payouttest.Harness {
+	return payouttest.Harness{
+		New: fixture,
+		Destination: func(kind payout.Kind) payout.Destination {
+			if kind == payout.Card {
+				return payout.Destination{Kind: kind, Account: "4111111111111111"}
+			}
+			return payout.Destination{Kind: kind, Account: "79161234567", Bank: "100000000004"}
+		},
+		Amount:         payments.MustMoney("1500", "RUB"),
+		NewRef:         newRef,
+		BadRef:         "ORD 1/2",
+		ProviderClient: new(*royalpay.Client),
+	}
+}
+
+func TestConformance(t *testing.T) { payouttest.RunConformanceTests(t, harness()) }
+
+// TestSendMapsFields: the body the fake received names the SBP bank by
+// RoyalPay's name (the member id mapped), the amount in whole roubles, the
+// Ref as outter_id, and the card method INTERBANK.
+func TestSendMapsFields(t *testing.T) {
+	srv := royalpaytest.NewServer(royalpaytest.WithT(t))
+	c := payout.NewClient(newDriver(t, srv))
+	ctx := context.Background()
+	if _, err := c.Send(ctx, payout.Request{Ref: "SBP-1", Amount: payments.MustMoney("1500", "RUB"),
+		To: payout.Destination{Kind: payout.SBP, Account: "79161234567", Bank: "100000000004"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Send(ctx, payout.Request{Ref: "CARD-1", Amount: payments.MustMoney("700.00", "RUB"),
+		To: payout.Destination{Kind: payout.Card, Account: "4111111111111111"}}); err != nil {
+		t.Fatal(err)
+	}
+	ps := srv.Payouts()
+	if len(ps) != 2 {
+		t.Fatalf("%d payouts", len(ps))
+	}
+	if p := ps[0]; p.Method != "SBP" || p.Bank != "Tinkoff" || p.Amount != 1500 || p.OutterID != "SBP-1" || p.Requisite != "79161234567" || p.Geo != "Россия" {
+		t.Errorf("sbp payout at the fake: %+v", p)
+	}
+	if p := ps[1]; p.Method != "INTERBANK" || p.Amount != 700 || p.OutterID != "CARD-1" || p.Bank != "" {
+		t.Errorf("card payout at the fake: %+v", p)
+	}
+}
+
+// TestSendRefusesBeforeSending: what RoyalPay cannot take is refused with a
+// ValidationError and no request.
+func TestSendRefusesBeforeSending(t *testing.T) {
+	srv := royalpaytest.NewServer(royalpaytest.WithT(t))
+	c := payout.NewClient(newDriver(t, srv))
+	for name, r := range map[string]payout.Request{
+		"fraction":         {Ref: "A1", Amount: payments.MustMoney("10.50", "RUB"), To: payout.Destination{Kind: payout.Card, Account: "4111111111111111"}},
+		"luhn":             {Ref: "A2", Amount: payments.MustMoney("10", "RUB"), To: payout.Destination{Kind: payout.Card, Account: "4111111111111112"}},
+		"unknown sbp bank": {Ref: "A3", Amount: payments.MustMoney("10", "RUB"), To: payout.Destination{Kind: payout.SBP, Account: "79161234567", Bank: "999"}},
+		"mobile":           {Ref: "A4", Amount: payments.MustMoney("10", "RUB"), To: payout.Destination{Kind: payout.Mobile, Account: "79161234567"}},
+	} {
+		_, err := c.Send(context.Background(), r)
+		var v *payments.ValidationError
+		if !errors.As(err, &v) {
+			t.Errorf("%s: %v, want a ValidationError", name, err)
+		}
+	}
+	if n := len(srv.Requests()); n != 0 {
+		t.Errorf("%d requests sent", n)
+	}
+}
+
+// TestWaitConfirmIsNotFinal: Wait does not stop at wait_confirm.
+func TestWaitConfirmIsNotFinal(t *testing.T) {
+	srv := royalpaytest.NewServer(royalpaytest.WithT(t), royalpaytest.WithPayoutCompleteAfterPolls(4))
+	c := payout.NewClient(newDriver(t, srv))
+	ctx := context.Background()
+	p, err := c.Send(ctx, payout.Request{Ref: "W-1", Amount: payments.MustMoney("100", "RUB"),
+		To: payout.Destination{Kind: payout.Card, Account: "4111111111111111"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := strconv.ParseInt(p.ProviderID, 10, 64)
+	if _, err := srv.WaitConfirm(id); err != nil { // no callback URL: stays wait_confirm
+		t.Fatal(err)
+	}
+	if got, _ := c.Get(ctx, "W-1"); got.State != payments.StatePending || got.Code != "wait_confirm" {
+		t.Fatalf("wait_confirm read as %v %q", got.State, got.Code)
+	}
+	got, err := c.Wait(ctx, payout.Query{Ref: "W-1"})
+	if err != nil || got.State != payments.StateSucceeded {
+		t.Fatalf("wait: %v %v", got.State, err)
+	}
+}
+
+func TestOpenFromURL(t *testing.T) {
+	srv := royalpaytest.NewServer(royalpaytest.WithT(t))
+	env := map[string]string{royalpaypayout.EnvPayoutToken: royalpaytest.DefaultPayoutToken}
+	c, err := payout.Open(context.Background(), "royalpay://?base_url="+srv.URL()+"&poll_interval=2s&card_method=SBER",
+		payments.OpenEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }),
+		payments.OpenClientOptions(srv.ClientOptions()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if caps := c.Capabilities(); caps.PollInterval != 2*time.Second || caps.Provider != "royalpay" {
+		t.Fatalf("caps %+v", caps)
+	}
+	if _, err := payout.Open(context.Background(), "royalpay://?card_method=WALLET",
+		payments.OpenEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }),
+		payments.OpenClientOptions(srv.ClientOptions()...)); !errors.Is(err, payments.ErrInvalidRequest) {
+		t.Fatalf("bad card_method: %v", err)
+	}
+}

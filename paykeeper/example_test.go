@@ -77,3 +77,41 @@ func ExampleNotificationHandler() {
 	// 200 true
 	// 403 false
 }
+
+// Sign PayKeeper's payment form for the shop's page: no cabinet login, no
+// request; the payer's browser posts the fields to Action.
+func ExampleFormSigner() {
+	signer, err := paykeeper.NewFormSigner("https://demo.server.paykeeper.ru", "form-s3cret")
+	if err != nil {
+		panic(err)
+	}
+	form := paykeeper.Form{Amount: payments.MustDecimal("990"), ClientID: "Иванов Иван", OrderID: "A-1003",
+		ServiceName: "Подписка на месяц", Email: "client@example.com", Phone: "+79161234567"}
+	v, err := signer.Values(form)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(signer.Action())
+	fmt.Println(v.Get("sum"), v.Get("sign"))
+	fmt.Println(signer) // the secret never prints
+
+	_, err = signer.Values(paykeeper.Form{Amount: payments.MustDecimal("9.999"), OrderID: "A-1004"})
+	fmt.Println(err)
+	// Output:
+	// https://demo.server.paykeeper.ru/create/
+	// 990.00 fb1c8a8f0149b8b42bb643705c36bf982923ea776b7786dd2519dc9111eb8ab3
+	// paykeeper.FormSigner{Action: https://demo.server.paykeeper.ru/create/, Secret: [REDACTED]}
+	// payments: invalid Amount: more than two digits after the point
+}
+
+// The signed form as a link, e.g. for an e-mail or a QR code.
+func ExampleFormSigner_URL() {
+	signer, _ := paykeeper.NewFormSigner("https://demo.server.paykeeper.ru/create/", "form-s3cret")
+	link, err := signer.URL(paykeeper.Form{Amount: payments.MustDecimal("10"), OrderID: "A-1"})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(link)
+	// Output:
+	// https://demo.server.paykeeper.ru/create/?client_email=&client_phone=&clientid=&orderid=A-1&service_name=&sign=26948cf4bacb50c215710a0086541490890baf6e29263a7d34d3be51322715f4&sum=10.00
+}

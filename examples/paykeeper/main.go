@@ -1,5 +1,6 @@
 // Command paykeeper works a PayKeeper cabinet: creates an invoice and prints
-// its payment link, lists the last week's payments with a running total,
+// its payment link, prints a signed payment-form link (no login, no request),
+// lists the last week's payments with a running total,
 // refunds part of one, and prints that payment's refunds.
 //
 // With no PAYKEEPER_URL it starts the embedded fake server
@@ -10,6 +11,9 @@
 // money, so against a real cabinet it refunds only when
 // PAYKEEPER_REFUND_AMOUNT is set (e.g. "1.00").
 //
+// The form link is signed with PAYKEEPER_FORM_SECRET (the payment form's
+// secret word); against the fake, with the fake's own.
+//
 // It exits non-zero on any error.
 package main
 
@@ -18,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"time"
 
@@ -37,13 +42,19 @@ func main() {
 
 func run(ctx context.Context, out io.Writer, env func(string) string) error {
 	var (
-		cred   paykeeper.Credentials
-		opts   []payments.Option
-		refund = payments.MustDecimal("100.00")
-		now    = time.Now()
+		formSecret = env("PAYKEEPER_FORM_SECRET")
+		formServer = env("PAYKEEPER_URL")
+		fake       *paykeepertest.Server
+		cred       paykeeper.Credentials
+		opts       []payments.Option
+		refund     = payments.MustDecimal("100.00")
+		now        = time.Now()
 	)
 	if base := env("PAYKEEPER_URL"); base == "" {
-		srv := paykeepertest.NewServer()
+		formSecret = "demo-form-secret"
+		srv := paykeepertest.NewServer(paykeepertest.WithFormSecret(formSecret))
+		fake = srv
+		formServer = srv.URL()
 		defer srv.Close()
 		fmt.Fprintln(out, "paykeeper: no PAYKEEPER_URL, running against the embedded fake server")
 		srv.AddPayment(paykeepertest.PaymentSpec{Amount: "1500.00", ClientID: "Иванов Иван", OrderID: "A-1001", Created: now.Add(-48 * time.Hour)})
@@ -75,6 +86,30 @@ func run(ctx context.Context, out io.Writer, env func(string) string) error {
 		return fmt.Errorf("create invoice: %w", err)
 	}
 	fmt.Fprintf(out, "invoice %s for 990.00: pay at %s\n", inv.ID, inv.URL)
+
+	if formSecret != "" {
+		// The payment form: signed here, sent by the payer's browser.
+		signer, err := paykeeper.NewFormSigner(formServer, formSecret)
+		if err != nil {
+			return fmt.Errorf("form signer: %w", err)
+		}
+		link, err := signer.URL(paykeeper.Form{Amount: payments.MustDecimal("490.00"), OrderID: "A-1004", ClientID: "Сидоров Сидор",
+			ServiceName: "Подписка на полмесяца", Email: "client@example.com"})
+		if err != nil {
+			return fmt.Errorf("form link: %w", err)
+		}
+		fmt.Fprintf(out, "form link for 490.00 (order A-1004): %s\n", link)
+		if fake != nil { // the payer opens the link: the fake checks the sign
+			hc := *fake.Client()
+			hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+			resp, err := hc.Get(link)
+			if err != nil {
+				return fmt.Errorf("form: %w", err)
+			}
+			resp.Body.Close()
+			fmt.Fprintf(out, "form accepted by the fake: %s, payment page %s\n", resp.Status, resp.Header.Get("Location"))
+		}
+	}
 
 	systems, err := c.PaymentSystems(ctx)
 	if err != nil {

@@ -21,6 +21,8 @@ func TestDemoAgainstTheEmbeddedFake(t *testing.T) {
 	require.NoError(t, run(ctx, &out, func(string) string { return "" }))
 	assert.Regexp(t, regexp.MustCompile(`^paykeeper: no PAYKEEPER_URL, running against the embedded fake server
 invoice \d+ for 990.00: pay at https://\S+/bill/\d+/?
+form link for 490.00 \(order A-1004\): https://\S+/create/\?\S*orderid=A-1004\S*&sign=[0-9a-f]{64}&sum=490.00
+form accepted by the fake: 302 Found, payment page https://\S+/bill/\d+/
 payment \d+ \d{4}-\d\d-\d\d 2400.50 success, running total 2400.50
 payment \d+ \d{4}-\d\d-\d\d 1500.00 success, running total 3900.50
 refunded 100.00 of payment \d+

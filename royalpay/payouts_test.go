@@ -96,19 +96,19 @@ func TestPayoutParamsValidate(t *testing.T) {
 	ok := docPayout
 	require.NoError(t, ok.Validate())
 	cases := map[string]func(p *PayoutParams){
-		"unknown method":     func(p *PayoutParams) { p.Method = "WALLET" },
-		"sbp without bank":   func(p *PayoutParams) { p.Bank = "" },
-		"sbp with card":      func(p *PayoutParams) { p.Requisite = "4111111111111111a" },
-		"card failing luhn":  func(p *PayoutParams) { p.Method, p.Requisite = PayoutInterbank, "4111111111111112" },
-		"card too short":     func(p *PayoutParams) { p.Method, p.Requisite = PayoutSber, "411111111111" },
-		"account 19 digits":  func(p *PayoutParams) { p.Method, p.Requisite = PayoutAccountNumber, "4081781000000000000" },
-		"fraction":           func(p *PayoutParams) { p.Amount = payments.MustDecimal("1500.50") },
-		"zero":               func(p *PayoutParams) { p.Amount = payments.Decimal{} },
-		"negative":           func(p *PayoutParams) { p.Amount = payments.MustDecimal("-1") },
-		"huge":               func(p *PayoutParams) { p.Amount = payments.MustDecimal("10000000000000000") },
-		"no outter_id":       func(p *PayoutParams) { p.OutterID = "" },
-		"outter_id spaces":   func(p *PayoutParams) { p.OutterID = " A" },
-		"unknown geo":        func(p *PayoutParams) { p.Geo = "RU" },
+		"unknown method":    func(p *PayoutParams) { p.Method = "WALLET" },
+		"sbp without bank":  func(p *PayoutParams) { p.Bank = "" },
+		"sbp with card":     func(p *PayoutParams) { p.Requisite = "4111111111111111a" },
+		"card failing luhn": func(p *PayoutParams) { p.Method, p.Requisite = PayoutInterbank, "4111111111111112" },
+		"card too short":    func(p *PayoutParams) { p.Method, p.Requisite = PayoutSber, "411111111111" },
+		"account 19 digits": func(p *PayoutParams) { p.Method, p.Requisite = PayoutAccountNumber, "4081781000000000000" },
+		"fraction":          func(p *PayoutParams) { p.Amount = payments.MustDecimal("1500.50") },
+		"zero":              func(p *PayoutParams) { p.Amount = payments.Decimal{} },
+		"negative":          func(p *PayoutParams) { p.Amount = payments.MustDecimal("-1") },
+		"huge":              func(p *PayoutParams) { p.Amount = payments.MustDecimal("10000000000000000") },
+		"no outter_id":      func(p *PayoutParams) { p.OutterID = "" },
+		"outter_id spaces":  func(p *PayoutParams) { p.OutterID = " A" },
+		"unknown geo":       func(p *PayoutParams) { p.Geo = "RU" },
 	}
 	c, log, _ := payoutMock(t, 201, string(fixture(t, "payout_response.json")))
 	for name, f := range cases {

@@ -15,6 +15,17 @@
 // asking the API). Without ROYALPAY_CALLBACK_URL it polls GetPayment every
 // 10 seconds instead. ROYALPAY_SUM sets the amount (default 1500).
 //
+// Then it pays out: against the fake always; against a real server only
+// with ROYALPAY_PAYOUT_TOKEN (the payout token, a credential apart),
+// ROYALPAY_PAYOUT_CARD (a card number) and ROYALPAY_PAYOUT_AMOUNT (whole
+// roubles), with ROYALPAY_PAYOUT_URL when payouts have their own host. The
+// payout callbacks (set up by the provider's admins, at
+// /royalpay/payout-callback) are answered by a PayoutCallbackHandler: its
+// 200 to the wait_confirm callback is what activates the payout. Against
+// the fake, the demo plays the provider's part (WaitConfirm, then
+// CompletePayout); against a real server it also polls PayoutByOutterID
+// every 10 seconds until the payout is final.
+//
 // It exits non-zero on any error.
 package main
 
@@ -55,13 +66,19 @@ func run(ctx context.Context, out io.Writer, env func(string) string) error {
 	if listen == "" {
 		listen = "127.0.0.1:8089"
 	}
+	var (
+		srv                                *royalpaytest.Server
+		payoutToken, payoutCard, payoutURL = env("ROYALPAY_PAYOUT_TOKEN"), env("ROYALPAY_PAYOUT_CARD"), env("ROYALPAY_PAYOUT_URL")
+		payoutAmount                       = env("ROYALPAY_PAYOUT_AMOUNT")
+	)
 	if token == "" {
 		cbToken = "demo-callback-token"
-		srv := royalpaytest.NewServer(royalpaytest.WithAutoComplete(200*time.Millisecond), royalpaytest.WithCallbackToken(cbToken))
+		srv = royalpaytest.NewServer(royalpaytest.WithAutoComplete(200*time.Millisecond), royalpaytest.WithCallbackToken(cbToken))
 		defer srv.Close()
 		fmt.Fprintln(out, "royalpay: no ROYALPAY_TOKEN, running against the embedded fake server")
 		token, opts = srv.Token(), srv.ClientOptions()
 		listen, callbackURL, outterID = "127.0.0.1:0", "auto", "ORD-982134"
+		payoutToken, payoutCard, payoutAmount = royalpaytest.DefaultPayoutToken, "4111111111111111", "500"
 	} else {
 		base := env("ROYALPAY_URL")
 		if base == "" {
@@ -78,7 +95,7 @@ func run(ctx context.Context, out io.Writer, env func(string) string) error {
 		sum = d
 	}
 
-	c, err := royalpay.New(royalpay.Credentials{Token: token}, opts...)
+	c, err := royalpay.New(royalpay.Credentials{Token: token, PayoutToken: payoutToken, PayoutBaseURL: payoutURL}, opts...)
 	if err != nil {
 		return err
 	}
@@ -110,6 +127,29 @@ func run(ctx context.Context, out io.Writer, env func(string) string) error {
 	if err := handler.Validate(); err != nil {
 		return err
 	}
+	// The payout callback endpoint: Handle's nil answer to wait_confirm is
+	// the confirmation that activates the payout.
+	payoutOutter := "PAYOUT-" + outterID
+	payoutEvents := make(chan royalpay.PayoutEvent, 8)
+	payoutHandler := &royalpay.PayoutCallbackHandler{
+		Client:               c,
+		BearerToken:          cbToken,
+		AllowUnauthenticated: cbToken == "",
+		Known: func(_ context.Context, _ int64, outter string) (bool, error) {
+			return outter == payoutOutter, nil
+		},
+		Handle: func(_ context.Context, e royalpay.PayoutEvent) error {
+			if e.NeedsConfirmation() && e.Payout.OutterID != payoutOutter {
+				return errors.New("not our payout: not confirmed")
+			}
+			select {
+			case payoutEvents <- e:
+			default:
+			}
+			return nil
+		},
+	}
+	var payoutCallbackURL string
 	if callbackURL != "" {
 		ln, err := net.Listen("tcp", listen)
 		if err != nil {
@@ -117,6 +157,8 @@ func run(ctx context.Context, out io.Writer, env func(string) string) error {
 		}
 		mux := http.NewServeMux()
 		mux.Handle("/royalpay/callback", handler)
+		mux.Handle("/royalpay/payout-callback", payoutHandler)
+		payoutCallbackURL = "http://" + ln.Addr().String() + "/royalpay/payout-callback"
 		hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = hs.Serve(ln) }()
 		defer hs.Close()
@@ -170,6 +212,79 @@ func run(ctx context.Context, out io.Writer, env func(string) string) error {
 	}
 	if done.Payment.Status != royalpay.StatusCompleted {
 		return fmt.Errorf("payment %d ended %s", p.ID, done.Payment.Status)
+	}
+	if payoutToken == "" || payoutCard == "" || payoutAmount == "" {
+		return nil
+	}
+	if srv != nil {
+		srv.SetPayoutCallbackURL(payoutCallbackURL)
+	}
+	return payOut(ctx, out, c, srv, royalpay.PayoutParams{Method: royalpay.PayoutInterbank, Requisite: payoutCard,
+		Amount: mustWhole(payoutAmount), OutterID: payoutOutter}, payoutEvents)
+}
+
+func mustWhole(s string) payments.Decimal {
+	d, err := payments.ParseDecimal(s)
+	if err != nil {
+		return payments.Decimal{} // refused by Validate: not positive
+	}
+	return d
+}
+
+// payOut creates the payout, has its wait_confirm callback answered, and
+// prints its final status. srv, when set, is the fake: the demo moves the
+// payout as the provider would.
+func payOut(ctx context.Context, out io.Writer, c *royalpay.Client, srv *royalpaytest.Server, pp royalpay.PayoutParams, events <-chan royalpay.PayoutEvent) error {
+	po, err := c.CreatePayout(ctx, pp)
+	if errors.Is(err, payments.ErrOutcomeUnknown) {
+		// Never create again blindly: look it up by our own id.
+		if found, lerr := c.PayoutByOutterID(ctx, pp.OutterID); lerr == nil {
+			po, err = found, nil
+		} else {
+			return fmt.Errorf("the payout may exist: look %s up before sending again: %w", pp.OutterID, err)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("payout: %w", err)
+	}
+	fmt.Fprintf(out, "payout %d of %s to %s (%s): %s\n", po.ID, pp.Amount, payments.MaskPAN(pp.Requisite), po.OutterID, po.Status)
+	if srv != nil {
+		if _, err := srv.WaitConfirm(po.ID); err != nil {
+			return err
+		}
+		if e := <-events; e.NeedsConfirmation() {
+			fmt.Fprintf(out, "payout callback: %s, confirmed by the API: answered 200, the payout is activated\n", e.Callback.Status)
+		}
+		if _, err := srv.CompletePayout(po.ID); err != nil {
+			return err
+		}
+	}
+	for {
+		select {
+		case e := <-events:
+			if e.NeedsConfirmation() {
+				fmt.Fprintf(out, "payout callback: %s, answered 200, the payout is activated\n", e.Callback.Status)
+				continue
+			}
+			if e.Status().Final() {
+				fmt.Fprintf(out, "payout callback: %s, confirmed by the API: %s\n", e.Callback.Status, e.Status())
+				return payoutEnd(e.Payout)
+			}
+		case <-time.After(10 * time.Second):
+			got, err := c.PayoutByOutterID(ctx, pp.OutterID)
+			if err == nil && got.Status.Final() {
+				fmt.Fprintf(out, "payout polled: %s\n", got.Status)
+				return payoutEnd(got)
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func payoutEnd(p royalpay.Payout) error {
+	if p.Status != royalpay.PayoutCompleted {
+		return fmt.Errorf("payout %d ended %s", p.ID, p.Status)
 	}
 	return nil
 }

@@ -21,6 +21,9 @@ created payment 10442449 for 1500.00 \(ORD-982134\): created
 pay by SBP to \+7\d{10}, .+ \(.+\)
 payment link: https://pay-dev\.royalsfinance\.app/deeplink/[0-9a-f-]{36}
 callback: completed, confirmed by the API: completed 1500.00
+payout 2688 of 500 to 411111\*\*\*\*\*\*1111 \(PAYOUT-ORD-982134\): pending
+payout callback: wait_confirm, confirmed by the API: answered 200, the payout is activated
+payout callback: completed, confirmed by the API: completed
 $`), out.String())
 }
 

@@ -2,6 +2,7 @@ package paykeeper
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -279,6 +280,14 @@ func TestRefundOnTheWire(t *testing.T) {
 		assert.ErrorIs(t, c.RefundPayment(ctx, bad), payments.ErrInvalidRequest)
 	}
 	assert.Len(t, s.reqs, 3)
+
+	// A full refund carries the receipt cart too, and the SBP refund target.
+	require.NoError(t, c.RefundPayment(ctx, RefundParams{PaymentID: "436", Full: true, SBPRefundTo: "79161234567",
+		Cart: []CartItem{{Name: "Товар", Price: payments.MustDecimal("1"), Quantity: payments.MustDecimal("2"), Sum: payments.MustDecimal("2"), Tax: "vat20"}}}))
+	assert.Equal(t, url.Values{"id": {"436"}, "partial": {"false"}, "token": {s.form[1].Get("token")}, "sbp_refund_to": {"79161234567"},
+		"refund_cart": {`[{"name":"Товар","price":1.00,"quantity":2,"sum":2.00,"tax":"vat20"}]`}}, s.form[3])
+	assert.ErrorIs(t, c.RefundPayment(ctx, RefundParams{PaymentID: "1", Full: true, SBPRefundTo: "\xff"}), payments.ErrInvalidRequest)
+	assert.Len(t, s.reqs, 4)
 }
 
 func TestRefundIsNeverResent(t *testing.T) {
@@ -387,9 +396,11 @@ func TestStatusStates(t *testing.T) {
 }
 
 func FuzzDecoders(f *testing.F) {
-	for _, name := range []string{"systems_sums.json", "payments_bydate.json", "payments_byid.json", "invoice_byid.json", "payments_bydatecount.txt", "invoice_listcount.json", "refunds_bypaymentid.json"} {
+	for _, name := range []string{"systems_sums.json", "payments_bydate.json", "payments_byid.json", "invoice_byid.json", "payments_bydatecount.txt", "invoice_listcount.json", "refunds_bypaymentid.json", "errors_total.json"} {
 		f.Add([]byte(fixture(f, name)))
 	}
+	f.Add([]byte(`{"receipts":[{"id":"1","sum":"1.00"}]}`))
+	f.Add([]byte(`[{"result":"success","receipt_id":3301,"payment_id":"97452"}]`))
 	f.Add([]byte(`{"result":"fail","msg":"x","error_code":67}`))
 	c, _, _ := mockClient(f, answerWith(`{}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -401,5 +412,18 @@ func FuzzDecoders(f *testing.F) {
 			_, _ = fullCount(m)
 		}
 		_ = failEnvelope("x", 200, b)
+		// The decoders of the receipts list and the write answers with an id.
+		if list, err := receiptObjects(b); err == nil {
+			for _, m := range list {
+				r := readReceipt(m)
+				if !json.Valid(r.Raw) {
+					t.Fatalf("receipt Raw is not JSON: %q", r.Raw)
+				}
+			}
+		}
+		if m, err := writeObject(b); err == nil {
+			_, _ = digitsField(m, "receipt_id")
+			_, _ = digitsField(m, "payment_id")
+		}
 	})
 }

@@ -75,6 +75,16 @@
 // confirmation off is the explicit SkipConfirmation field; a handler with
 // neither a Client nor SkipConfirmation refuses every notification.
 //
+// # The payment form
+//
+// FormSigner signs PayKeeper's payment form (POST to <server>/create/:
+// sum, clientid, orderid, service_name, client_email, client_phone, sign =
+// sha256 of those and the form's secret word) with no cabinet login and no
+// request; Values for a POST form, URL for a link, HTML for a minimal page.
+//
 // Beyond the document, from observed use by PayKeeper's own modules and
-// integrators: CapturePayment, RevokeInvoice, SearchPayments.
+// integrators: CapturePayment, RevokeInvoice, SearchPayments, the payment
+// form (FormSigner), ChargeBinding (recurring charges of a saved card),
+// PostSaleReceipt and PrintReceipt (54-FZ receipts; never resent, like
+// refunds), Receipts, GetPaymentDetails (advanced=true) and ErrorTotals.
 package paykeeper

@@ -103,6 +103,23 @@ func docPaymentCharged(body []byte) bool {
 	return id != "" && len(id) <= 20 && strings.Trim(id, "0123456789") == ""
 }
 
+// docReceiptPrinted is the answer of the receipt writes: result success and
+// a receipt_id of digits.
+func docReceiptPrinted(body []byte) bool {
+	m, ok := docObject(body)
+	if !ok || m["result"] != "success" {
+		return false
+	}
+	var id string
+	switch v := m["receipt_id"].(type) {
+	case string:
+		id = v
+	case json.Number:
+		id = v.String()
+	}
+	return id != "" && len(id) <= 20 && strings.Trim(id, "0123456789") == ""
+}
+
 // writeOutcome is what an answer proves about a write. retried: the
 // transport sends this kind again on 429, 500, 502, 503 and 504, so such an
 // answer after the first attempt proves nothing about the first.
@@ -143,6 +160,7 @@ func FuzzClientAnswers(f *testing.F) {
 	f.Add(200, []byte(`[{"invoice_id":20120229133742255,"invoice":""}]`))
 	f.Add(200, []byte(`[{"result":"success","payment_id":"97460"}]`))
 	f.Add(200, []byte(`{"result":"success","payment_id":97460,"msg":"x"}`))
+	f.Add(200, []byte(`{"result":"success","receipt_id":"3301"}`))
 	f.Add(200, []byte(`{}`))
 	f.Add(200, []byte(`null`))
 	f.Add(200, []byte(`[]`))
@@ -198,6 +216,14 @@ func FuzzClientAnswers(f *testing.F) {
 			t.Fatalf("charged without a payment id of digits: %q", pid)
 		}
 
+		receipt := writeOutcome(status, body, docReceiptPrinted, false)
+		_, err = c.PostSaleReceipt(ctx, "1")
+		testcheck.NoSuccessUnless(t, err, receipt == testcheck.Done, "post-sale receipt", status, body)
+		testcheck.WriteOutcome(t, err, receipt, secrets...)
+		_, err = c.PrintReceipt(ctx, ReceiptParams{PaymentID: "1", Type: ReceiptSale, Amount: payments.MustDecimal("1"),
+			Cart: []CartItem{{Name: "x", Price: payments.MustDecimal("1"), Quantity: payments.MustDecimal("1"), Sum: payments.MustDecimal("1"), Tax: "none"}}})
+		testcheck.WriteOutcome(t, err, receipt, secrets...)
+
 		// Reads after the writes: the token is known to the client (and so
 		// scrubbed) only once fetched.
 		_, err = c.GetPayment(ctx, "1")
@@ -207,6 +233,12 @@ func FuzzClientAnswers(f *testing.F) {
 		_, err = c.CountPayments(ctx, PaymentFilter{Start: day1, End: day2})
 		testcheck.TypedError(t, err, secrets...)
 		_, err = c.Refunds(ctx, "1")
+		testcheck.TypedError(t, err, secrets...)
+		_, err = c.Receipts(ctx, "1")
+		testcheck.TypedError(t, err, secrets...)
+		_, err = c.GetPaymentDetails(ctx, "1")
+		testcheck.TypedError(t, err, secrets...)
+		_, err = c.ErrorTotals(ctx)
 		testcheck.TypedError(t, err, secrets...)
 
 		var buf bytes.Buffer

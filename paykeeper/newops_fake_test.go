@@ -158,3 +158,68 @@ func countOrder(srv *paykeepertest.Server, order string) int {
 	}
 	return n
 }
+
+// Receipts on the fake: printed, listed back; a lost answer is
+// outcome-unknown with exactly one receipt printed, and never resent.
+func TestReceiptsOnTheFake(t *testing.T) {
+	srv := paykeepertest.NewServer(paykeepertest.WithT(t))
+	c := newClient(t, srv)
+	ctx := context.Background()
+	id := srv.AddPayment(paykeepertest.PaymentSpec{Amount: "1500.00", OrderID: "A-1", ClientEmail: "a@example.com"})
+
+	first, err := c.PostSaleReceipt(ctx, id)
+	require.NoError(t, err)
+	cart := []paykeeper.CartItem{{Name: "Доставка", Price: payments.MustDecimal("1500"), Quantity: payments.MustDecimal("1"), Sum: payments.MustDecimal("1500"), Tax: "none"}}
+	second, err := c.PrintReceipt(ctx, paykeeper.ReceiptParams{PaymentID: id, Type: paykeeper.ReceiptRefund, Amount: payments.MustDecimal("1500"),
+		Contact: "a@example.com", Cart: cart, ReceiptKey: "A-1-refund"})
+	require.NoError(t, err)
+	rs, err := c.Receipts(ctx, id)
+	require.NoError(t, err)
+	require.Len(t, rs, 2)
+	assert.Equal(t, first, rs[0].ID)
+	assert.Equal(t, second, rs[1].ID)
+	assert.Equal(t, "refund", rs[1].Fields["type"])
+	assert.Equal(t, "A-1-refund", rs[1].Fields["receipt_key"])
+
+	_, err = c.PostSaleReceipt(ctx, "1")
+	assert.ErrorIs(t, err, paykeeper.ErrPaymentNotFound)
+
+	srv.DropNextOp(paykeepertest.OpReceiptPrint, 1)
+	_, err = c.PrintReceipt(ctx, paykeeper.ReceiptParams{PaymentID: id, Type: paykeeper.ReceiptSale, Amount: payments.MustDecimal("1500"), Cart: cart})
+	assert.ErrorIs(t, err, payments.ErrOutcomeUnknown)
+	assert.Len(t, srv.Receipts(id), 3, "printed once, its answer lost")
+	srv.Reset()
+	srv.FailNext(1, http.StatusServiceUnavailable, "busy")
+	_, err = c.PostSaleReceipt(ctx, id)
+	assert.ErrorIs(t, err, payments.ErrOutcomeUnknown)
+	assert.Equal(t, 1, srv.Count(paykeepertest.OpPostSaleReceipt), "503: not resent")
+}
+
+func TestDetailsErrorTotalsAndFullRefundCartOnTheFake(t *testing.T) {
+	srv := paykeepertest.NewServer(paykeepertest.WithT(t))
+	c := newClient(t, srv)
+	ctx := context.Background()
+	id := srv.AddPayment(paykeepertest.PaymentSpec{Amount: "700.00", OrderID: "A-2", ClientEmail: "b@example.com"})
+	srv.AddPayment(paykeepertest.PaymentSpec{Amount: "5.00", Status: paykeepertest.StatusFailed})
+
+	d, err := c.GetPaymentDetails(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, "700.00", d.Amount.String())
+	assert.Equal(t, "A-2", d.OrderID)
+	assert.JSONEq(t, `"b@example.com"`, string(d.Extra["client_email"]))
+	assert.Equal(t, "true", srv.Requests()[len(srv.Requests())-1].Query.Get("advanced"))
+
+	e, err := c.ErrorTotals(ctx)
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, e.Total)
+	require.Len(t, e.Groups, 1)
+	assert.EqualValues(t, 1, e.Groups[0].Total)
+
+	cart := []paykeeper.CartItem{{Name: "Товар", Price: payments.MustDecimal("700"), Quantity: payments.MustDecimal("1"), Sum: payments.MustDecimal("700"), Tax: "vat20"}}
+	require.NoError(t, c.RefundPayment(ctx, paykeeper.RefundParams{PaymentID: id, Full: true, Cart: cart, SBPRefundTo: "79161234567"}))
+	p, _ := srv.Payment(id)
+	require.Len(t, p.Refunds, 1)
+	assert.Equal(t, `[{"name":"Товар","price":700.00,"quantity":1,"sum":700.00,"tax":"vat20"}]`, p.Refunds[0].RefundCart)
+	assert.Equal(t, "79161234567", p.Refunds[0].SBPRefundTo)
+	assert.Equal(t, "700.00", p.Refunds[0].Amount)
+}

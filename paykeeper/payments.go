@@ -341,9 +341,16 @@ type RefundParams struct {
 	// Amount to refund in part (partial=true), at most two decimals and at
 	// most what is left. Required unless Full.
 	Amount payments.Decimal
-	// Cart, for fiscalised merchants, lists what a partial refund returns
-	// (refund_cart, a JSON form field).
+	// Cart, for fiscalised merchants, lists what the refund returns
+	// (refund_cart, a JSON form field), on a partial or a full refund: the
+	// refund receipt is printed from it. PayKeeper's official modules send
+	// refund_cart on every refund.
 	Cart []CartItem
+	// SBPRefundTo, optional, is sent as sbp_refund_to: where an SBP
+	// payment's refund goes, as PayKeeper's official module sends it. Its
+	// format is not documented; it is passed as given (at most 255
+	// characters).
+	SBPRefundTo string
 }
 
 // RefundPayment refunds a payment fully or partly (POST
@@ -372,8 +379,6 @@ func (c *Client) RefundPayment(ctx context.Context, p RefundParams) error {
 	switch {
 	case p.Full && !p.Amount.IsZero():
 		return &payments.ValidationError{Field: "Amount", Reason: "a full refund gives no amount (the document: the amount must not be given); leave Amount zero, or drop Full for a partial refund"}
-	case p.Full && len(p.Cart) > 0:
-		return &payments.ValidationError{Field: "Cart", Reason: "a refund cart goes with a partial refund (set Amount, not Full)"}
 	case p.Full:
 		form.Set("partial", "false")
 	case p.Amount.IsZero():
@@ -385,13 +390,19 @@ func (c *Client) RefundPayment(ctx context.Context, p RefundParams) error {
 		}
 		form.Set("amount", s)
 		form.Set("partial", "true")
-		if len(p.Cart) > 0 {
-			b, err := encodeCart(p.Cart)
-			if err != nil {
-				return err
-			}
-			form.Set("refund_cart", string(b))
+	}
+	if len(p.Cart) > 0 {
+		b, err := encodeCart(p.Cart)
+		if err != nil {
+			return err
 		}
+		form.Set("refund_cart", string(b))
+	}
+	if p.SBPRefundTo != "" {
+		if err := checkText("SBPRefundTo", p.SBPRefundTo); err != nil {
+			return err
+		}
+		form.Set("sbp_refund_to", p.SBPRefundTo)
 	}
 	_, err := c.post(ctx, write{op: "payment-reverse", path: "/change/payment/reverse/", kind: transport.UnsafeWrite, ref: p.PaymentID, form: form})
 	return err

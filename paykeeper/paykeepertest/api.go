@@ -397,7 +397,14 @@ func (s *Server) hPaymentByID(c *call) response {
 	if p == nil {
 		return jsonResponse([]obj{})
 	}
-	return jsonResponse([]obj{p.listJSON()})
+	o := p.listJSON()
+	if truthy(c.q.Get("advanced")) {
+		// advanced=true: the fake's choice of extra fields (no source lists them).
+		o = append(o, obj{{"client_email", strOrNull(p.email)},
+			{"client_phone", strOrNull(p.phone)}, {"service_name", strOrNull(p.serviceName)},
+			{"bank_id", strOrNull(p.options["bank_id"])}, {"receipts_count", strconv.Itoa(len(p.receipts))}}...)
+	}
+	return jsonResponse([]obj{o})
 }
 
 // hPaymentsSearch finds payments whose id, orderid, clientid, unique_id or
@@ -589,7 +596,7 @@ func (s *Server) hReverse(c *call) response {
 	left := p.remainder()
 	p.refunds = append(p.refunds, refund{
 		id: s.nextRefundID, number: len(p.refunds) + 1, user: c.user.login,
-		amount: amt, remainder: left, at: s.now(), cart: cart,
+		amount: amt, remainder: left, at: s.now(), cart: cart, sbpTo: c.form.Get("sbp_refund_to"),
 	})
 	s.nextRefundID++
 	switch {

@@ -67,7 +67,10 @@
 // /info/user/settings/, /info/user/lastvisit/, /info/organization/settings/,
 // /info/organization/notifications/, /info/organization/fields/,
 // /info/organization/reportemails/, /info/organization/users/; and
-// /export/payments/.
+// /export/payments/. From observed use beyond the document:
+// /info/payments/byid/ with advanced=true (extra fields of the fake's
+// choice), /info/receipts/bypaymentid/ (id; an array of the fake's choice)
+// and /info/errors/total/.
 //
 // POST (form body plus token): /change/payment/reverse/ (id, amount,
 // partial, refund_cart), /change/payment/repeatcnt/,
@@ -77,7 +80,20 @@
 // /change/organization/formfield/, /change/organization/addreportemail/
 // (email), /change/organization/deletereportemail/ (id); /change/user/add/,
 // /change/user/update/, /change/user/delete/ (the document's section 5
-// paths for users, not /change/organization/...user/).
+// paths for users, not /change/organization/...user/). From observed use:
+// /change/binding/execute/ (bank_id from [Server.AddBinding], orderid,
+// sum...: a new success payment each time), /change/payment/post-sale-receipt/
+// (id) and /change/receipt/print/ (payment_id, type, is_post_sale,
+// sum_cashless, contact, cart, receipt_key): a new receipt each time
+// ([Server.Receipts]); sbp_refund_to on reverse is recorded.
+//
+// The payment form, GET or POST /create/ with sum, clientid, orderid,
+// service_name, client_email, client_phone, cart, lang,
+// user_result_callback and sign, needs no authentication: with
+// [WithFormSecret] a form whose sign matches becomes an invoice (status
+// sent) answered 302 to its /bill/<id>/ page, to be paid with
+// [Server.PayInvoice]; a wrong sign is 400 with an HTML page naming
+// [MsgFormBadSign] (the fake's choice), and nothing is created.
 //
 // Paths end in "/" as in the document; any other path or method (a path
 // without its slash, a GET to a /change/ path, the reserved

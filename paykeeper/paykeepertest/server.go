@@ -71,6 +71,7 @@ type Server struct {
 	formSecret    string          // WithFormSecret: the payment form's secret word
 	bindings      map[string]bool // saved cards (bank_id) that /change/binding/execute/ charges
 	nextBindingID int64
+	nextReceiptID int64
 }
 
 // reporter is the part of testing.TB the server uses; nil without WithT.
@@ -109,6 +110,7 @@ func NewServer(opts ...Option) *Server {
 		formSecret:    cfg.formSecret,
 		bindings:      map[string]bool{},
 		nextBindingID: 500001,
+		nextReceiptID: 3300,
 	}
 	if cfg.t != nil {
 		s.t = cfg.t
@@ -321,6 +323,12 @@ const (
 	OpForm = "create"
 	// OpBindingExecute charges a saved card: POST /change/binding/execute/.
 	OpBindingExecute = "change/binding/execute"
+	// OpPostSaleReceipt, OpReceiptPrint and OpReceipts are the 54-FZ
+	// receipts; OpErrorsTotal the error counts.
+	OpPostSaleReceipt = "change/payment/post-sale-receipt"
+	OpReceiptPrint    = "change/receipt/print"
+	OpReceipts        = "info/receipts/bypaymentid"
+	OpErrorsTotal     = "info/errors/total"
 	// OpUnknown is a method and path PayKeeper does not have (answered 404).
 	OpUnknown = "unknown"
 )

@@ -99,6 +99,7 @@ type payment struct {
 	obtained      time.Time
 	success       time.Time
 	refunds       []refund
+	receipts      []ReceiptRecord
 	options       map[string]string
 	paramIDs      [2]int64
 }
@@ -111,6 +112,7 @@ type refund struct {
 	remainder payments.Decimal
 	at        time.Time
 	cart      string
+	sbpTo     string
 }
 
 // PaymentSpec describes a payment for [Server.AddPayment]. Only Amount is
@@ -168,6 +170,8 @@ type RefundRecord struct {
 	Remainder  string // what was left to refund after it
 	Time       time.Time
 	RefundCart string // the refund_cart field as sent, "" when absent
+	// SBPRefundTo is the sbp_refund_to field as sent, "" when absent.
+	SBPRefundTo string
 }
 
 func fixed(d payments.Decimal) string {
@@ -191,7 +195,7 @@ func (p *payment) record() PaymentRecord {
 	for _, f := range p.refunds {
 		r.Refunds = append(r.Refunds, RefundRecord{
 			ID: strconv.FormatInt(f.id, 10), Number: f.number, User: f.user,
-			Amount: fixed(f.amount), Remainder: fixed(f.remainder), Time: f.at, RefundCart: f.cart,
+			Amount: fixed(f.amount), Remainder: fixed(f.remainder), Time: f.at, RefundCart: f.cart, SBPRefundTo: f.sbpTo,
 		})
 	}
 	return r

@@ -1,0 +1,133 @@
+package paykeepertest
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// MsgReceiptBadType and MsgReceiptBadCart refuse a receipt (the fake's own
+// wording).
+const (
+	MsgReceiptBadType = "Неверный тип чека."
+	MsgReceiptBadCart = "Неверно указана корзина чека."
+)
+
+// ReceiptRecord is one 54-FZ receipt the server printed for a payment.
+type ReceiptRecord struct {
+	ID         string
+	PaymentID  string
+	Type       string // "sale" or "refund"
+	PostSale   bool
+	Sum        string // "1500.00"
+	Contact    string
+	Cart       string // as sent
+	ReceiptKey string
+	Time       time.Time
+}
+
+func (r ReceiptRecord) json() obj {
+	return obj{{"id", r.ID}, {"payment_id", r.PaymentID}, {"type", r.Type}, {"is_post_sale", boolStr(r.PostSale)},
+		{"sum", r.Sum}, {"contact", strOrNull(r.Contact)}, {"receipt_key", strOrNull(r.ReceiptKey)}, {"datetime", dt(r.Time)}}
+}
+
+// Receipts returns the receipts printed for a payment.
+func (s *Server) Receipts(paymentID string) []ReceiptRecord {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.payments[paymentID]
+	if p == nil {
+		return nil
+	}
+	return append([]ReceiptRecord(nil), p.receipts...)
+}
+
+func (s *Server) addReceiptLocked(p *payment, r ReceiptRecord) string {
+	s.nextReceiptID++
+	r.ID = strconv.FormatInt(s.nextReceiptID, 10)
+	r.PaymentID = p.id
+	r.Time = s.now()
+	p.receipts = append(p.receipts, r)
+	return r.ID
+}
+
+// hPostSaleReceipt prints the final-settlement receipt of a payment whose
+// money was taken: {"result":"success","receipt_id":"<id>"}. Every request
+// prints one more: nothing recognises a repeat.
+func (s *Server) hPostSaleReceipt(c *call) response {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.payments[c.form.Get("id")]
+	if p == nil {
+		return fail(MsgPaymentNotFound)
+	}
+	if !moneyTaken(p.status) && p.status != StatusPartiallyRefunded && p.status != StatusRefunded {
+		return fail(MsgNotRefundable)
+	}
+	id := s.addReceiptLocked(p, ReceiptRecord{Type: "sale", PostSale: true, Sum: fixed(p.amount), Contact: p.email, Cart: p.options["cart"]})
+	return jsonResponse(obj{{"result", "success"}, {"receipt_id", id}})
+}
+
+// hReceiptPrint prints an arbitrary receipt of a payment: type sale or
+// refund, sum_cashless with two decimals, cart a JSON array. Every request
+// prints one more, receipt_key or not: the fake, like the client, does not
+// assume PayKeeper deduplicates by it.
+func (s *Server) hReceiptPrint(c *call) response {
+	f := c.form
+	typ := f.Get("type")
+	if typ != "sale" && typ != "refund" {
+		return fail(MsgReceiptBadType)
+	}
+	sum := f.Get("sum_cashless")
+	if _, ok := amountField(sum); !ok || !strings.Contains(sum, ".") {
+		return fail(MsgBadAmount)
+	}
+	var items []json.RawMessage
+	if json.Unmarshal([]byte(f.Get("cart")), &items) != nil || len(items) == 0 {
+		return fail(MsgReceiptBadCart)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.payments[f.Get("payment_id")]
+	if p == nil {
+		return fail(MsgPaymentNotFound)
+	}
+	id := s.addReceiptLocked(p, ReceiptRecord{Type: typ, PostSale: truthy(f.Get("is_post_sale")), Sum: sum, Contact: f.Get("contact"),
+		Cart: f.Get("cart"), ReceiptKey: f.Get("receipt_key")})
+	return jsonResponse(obj{{"result", "success"}, {"receipt_id", id}})
+}
+
+// hReceipts lists a payment's receipts as an array of {id, payment_id,
+// type, is_post_sale, sum, contact, receipt_key, datetime}: the fake's
+// choice, no source shows PayKeeper's shape. An unknown payment is [].
+func (s *Server) hReceipts(c *call) response {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []obj{}
+	if p := s.payments[c.q.Get("id")]; p != nil {
+		for _, r := range p.receipts {
+			out = append(out, r.json())
+		}
+	}
+	return jsonResponse(out)
+}
+
+// hErrorsTotal counts the failed payments, all under one error group (the
+// fake's choice): {"total":N,"totalWithGroup":[{"error_code":"05","total":N,
+// "user_description":"Отказ банка-эмитента"}]}, the group left out when N is 0.
+func (s *Server) hErrorsTotal(*call) response {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, p := range s.payments {
+		if p.status == StatusFailed {
+			n++
+		}
+	}
+	groups := []obj{}
+	if n > 0 {
+		groups = append(groups, obj{{"error_code", "05"}, {"total", n}, {"user_description", "Отказ банка-эмитента"}})
+	}
+	return jsonResponse(obj{{"total", n}, {"totalWithGroup", groups}})
+}

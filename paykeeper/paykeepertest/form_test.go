@@ -1,0 +1,55 @@
+package paykeepertest
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"net/url"
+	"testing"
+)
+
+// FuzzFormCreate: any form fields reach the fake's /create/ handler without
+// a panic; it creates an invoice only for a form signed with its secret,
+// and answers a redirect exactly then.
+func FuzzFormCreate(f *testing.F) {
+	f.Add("990.00", "Иванов", "A-1", "Подписка", "a@example.com", "", "", true)
+	f.Add("1e3", "", "", "", "", "", "x", false)
+	f.Add("-1.00", "", "1", "", "", "", "", true)
+	f.Add("0.001", "", "1", "", "", "", "", true)
+	s := NewServer(WithFormSecret("fuzz-form"))
+	defer s.Close()
+	f.Fuzz(func(t *testing.T, sum, client, order, service, email, sign string, cart string, signIt bool) {
+		v := url.Values{"sum": {sum}, "clientid": {client}, "orderid": {order}, "service_name": {service}, "client_email": {email},
+			"client_phone": {""}, "cart": {cart}}
+		if signIt {
+			h := sha256.Sum256([]byte(sum + client + order + service + email + "" + "fuzz-form"))
+			sign = hex.EncodeToString(h[:])
+		}
+		v.Set("sign", sign)
+		before := len(s.Invoices())
+		resp := s.formCreate(v)
+		after := len(s.Invoices())
+		switch resp.status {
+		case http.StatusFound:
+			if after != before+1 || !signIt || order == "" {
+				t.Fatalf("accepted without a valid sign and order: %v", v)
+			}
+		case http.StatusBadRequest:
+			if after != before {
+				t.Fatalf("refused but created an invoice: %v", v)
+			}
+		default:
+			t.Fatalf("status %d", resp.status)
+		}
+	})
+}
+
+// Without WithFormSecret every form is refused, a signed one included.
+func TestFormWithoutASecretIsRefused(t *testing.T) {
+	s := NewServer(WithT(t))
+	h := sha256.Sum256([]byte("10.00" + "1"))
+	resp := s.formCreate(url.Values{"sum": {"10.00"}, "orderid": {"1"}, "sign": {hex.EncodeToString(h[:])}})
+	if resp.status != http.StatusBadRequest || len(s.Invoices()) != 0 {
+		t.Fatalf("status %d, %d invoices", resp.status, len(s.Invoices()))
+	}
+}

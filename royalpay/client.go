@@ -239,6 +239,9 @@ func parseErrorBody(body []byte) (code, msg string, ok bool) {
 // provider's code and text.
 func mapError(op string, r *transport.Response) error {
 	e := transport.GenericError(provider, op, r)
+	if loc := r.Header.Get("Location"); loc != "" && (r.Status == 301 || r.Status == 308) {
+		e.Detail = &movedTo{location: loc}
+	}
 	code, msg, ok := parseErrorBody(bytes.TrimSpace(r.Body))
 	if !ok {
 		return e
@@ -249,3 +252,9 @@ func mapError(op string, r *transport.Response) error {
 	}
 	return e
 }
+
+// movedTo is the Detail of a 301 or 308 answer: where it points. GetPayment
+// follows it once when it only toggles the path's trailing slash.
+type movedTo struct{ location string }
+
+func (m *movedTo) Error() string { return "royalpay: moved permanently" }

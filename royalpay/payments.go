@@ -44,6 +44,18 @@ type CreateParams struct {
 	AllowAnotherAmount bool
 	// CallbackURL receives the status callbacks; an absolute http(s) URL.
 	CallbackURL string
+	// RedirectURL, SuccessRedirectURL and FailRedirectURL are where the
+	// payer's browser goes after paying (after a success, after a failure).
+	// Not in the v2 document's request table (its answer has redirect_url,
+	// "URL для перенаправления пользователя после оплаты"); the Royal
+	// Finance adapter of imfoxboy/Eight-Connect sends all three on its
+	// create ("redirect_url", "success_redirect_url", "fail_redirect_url",
+	// adapter.py pay), the form API's page takes them on /api/v1/orders/,
+	// and a PHP integration has them, commented out, on v2. Sent only when
+	// set; absolute http(s) URLs.
+	RedirectURL        string
+	SuccessRedirectURL string
+	FailRedirectURL    string
 	// ClientIP is the payer's IP. Not in the document; sent by integrations
 	// (cross-border) and echoed back as client_ip.
 	ClientIP string
@@ -165,7 +177,12 @@ func createdShape(p Payment) error {
 // GetPayment reads one payment by the provider's id (GET
 // /api/v2/payments/{id}/). The provider asks merchants to confirm a callback
 // this way. Not in the document: integrators use it (see the package
-// documentation).
+// documentation). The Royal Finance adapter of imfoxboy/Eight-Connect sends
+// it without the trailing slash (adapter.py _verify_payin_status); the SDK
+// sends one, as Django routes with APPEND_SLASH, and follows no redirect
+// except one: a 301 or 308 whose Location is the same scheme, host and path
+// but for the trailing slash is followed once. Any other redirect (another
+// host, another path, a query) is returned as the error it is.
 //
 // The answer must be a payment object with the id asked for, a sum and a
 // status; anything else is an error (never a zero Payment). A status the
@@ -182,12 +199,14 @@ func (c *Client) GetPayment(ctx context.Context, id int64) (Payment, error) {
 	if c.t == nil {
 		return Payment{}, errNoPayinToken
 	}
-	resp, err := c.t.Do(ctx, &transport.Request{
-		Op:     "get",
-		Kind:   transport.Read,
-		Method: http.MethodGet,
-		Path:   "/api/v2/payments/" + strconv.FormatInt(id, 10) + "/",
-	})
+	get := func(path string) (*transport.Response, error) {
+		return c.t.Do(ctx, &transport.Request{Op: "get", Kind: transport.Read, Method: http.MethodGet, Path: path})
+	}
+	path := "/api/v2/payments/" + strconv.FormatInt(id, 10) + "/"
+	resp, err := get(path)
+	if alt, ok := slashRedirect(c.t.BaseURL(), path, err); ok {
+		resp, err = get(alt)
+	}
 	if err != nil {
 		return Payment{}, err
 	}
@@ -264,18 +283,30 @@ func (p CreateParams) Validate() error {
 			return &payments.ValidationError{Field: "ClientIP", Reason: "not an IP address"}
 		}
 	}
-	if p.CallbackURL != "" {
-		if reason := checkText(p.CallbackURL, maxURLBytes); reason != "" {
-			return &payments.ValidationError{Field: "CallbackURL", Reason: reason}
-		}
-		u, err := url.Parse(p.CallbackURL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Hostname() == "" || u.Opaque != "" || strings.ContainsAny(p.CallbackURL, " \t") {
-			// The URL is not quoted: it may carry credentials.
-			return &payments.ValidationError{Field: "CallbackURL", Reason: "must be an absolute http(s) URL"}
+	for _, f := range []struct{ name, v string }{{"CallbackURL", p.CallbackURL}, {"RedirectURL", p.RedirectURL},
+		{"SuccessRedirectURL", p.SuccessRedirectURL}, {"FailRedirectURL", p.FailRedirectURL}} {
+		if err := checkURL(f.name, f.v); err != nil {
+			return err
 		}
 	}
 	if p.RequestTimeout < 0 {
 		return &payments.ValidationError{Field: "RequestTimeout", Reason: "negative"}
+	}
+	return nil
+}
+
+// checkURL refuses a non-empty v that is not an absolute http(s) URL.
+func checkURL(field, v string) error {
+	if v == "" {
+		return nil
+	}
+	if reason := checkText(v, maxURLBytes); reason != "" {
+		return &payments.ValidationError{Field: field, Reason: reason}
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Hostname() == "" || u.Opaque != "" || strings.ContainsAny(v, " \t") {
+		// The URL is not quoted: it may carry credentials.
+		return &payments.ValidationError{Field: field, Reason: "must be an absolute http(s) URL"}
 	}
 	return nil
 }
@@ -335,6 +366,37 @@ func encodeCreate(p CreateParams) ([]byte, error) {
 		b.WriteString(`,"is_allow_another_amount":true`)
 	}
 	field("callback_url", p.CallbackURL)
+	field("redirect_url", p.RedirectURL)
+	field("success_redirect_url", p.SuccessRedirectURL)
+	field("fail_redirect_url", p.FailRedirectURL)
 	b.WriteByte('}')
 	return b.Bytes(), nil
+}
+
+// slashRedirect reports the path to ask instead when err is a 301 or 308
+// answer to path whose Location differs from the request's URL only by
+// the trailing slash: same scheme, host and path otherwise, no user, query
+// or fragment.
+func slashRedirect(base *url.URL, path string, err error) (string, bool) {
+	var mv *movedTo
+	if err == nil || !errors.As(err, &mv) {
+		return "", false
+	}
+	prefix := strings.TrimSuffix(base.Path, "/")
+	reqURL := *base
+	reqURL.Path = prefix + "/" + strings.TrimPrefix(path, "/")
+	reqURL.RawPath = ""
+	loc, perr := reqURL.Parse(mv.location)
+	if perr != nil || loc.Scheme != reqURL.Scheme || loc.Host != reqURL.Host || loc.User != nil ||
+		loc.RawQuery != "" || loc.ForceQuery || loc.Fragment != "" || loc.Opaque != "" || loc.Path == reqURL.Path {
+		return "", false
+	}
+	if strings.TrimSuffix(loc.Path, "/") != strings.TrimSuffix(reqURL.Path, "/") {
+		return "", false
+	}
+	alt, ok := strings.CutPrefix(loc.Path, prefix+"/")
+	if !ok {
+		return "", false
+	}
+	return "/" + alt, true
 }

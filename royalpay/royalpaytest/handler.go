@@ -138,6 +138,16 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if op == OpGet && s.slashRedir != "" && strings.HasSuffix(r.URL.Path, "/") {
+		loc := strings.TrimSuffix(r.URL.Path, "/")
+		if s.slashRedir != "/" {
+			loc = s.slashRedir + loc
+		}
+		s.answer(w, rec, response{status: http.StatusMovedPermanently, ctype: "text/html; charset=utf-8",
+			header: http.Header{"Location": {loc}}, body: []byte{}})
+		return
+	}
+
 	var resp response
 	if op == OpCreate {
 		resp = s.create(r, body, bodyOK, f)

@@ -25,6 +25,7 @@ type config struct {
 	balance        string
 	payoutCallback string
 	payoutPolls    int
+	slashRedirect  string
 }
 
 func defaultConfig() config {
@@ -112,4 +113,18 @@ func WithAutoComplete(d time.Duration) Option {
 // tests can check the rendered times exactly.
 func withClock(now func() time.Time) Option {
 	return func(c *config) { c.now = now }
+}
+
+// WithSlashRedirect makes GET /api/v2/payments/{id}/ answer 301 with
+// Location "/api/v2/payments/{id}" (no trailing slash), which then serves
+// the payment: the path the adapter of imfoxboy/Eight-Connect uses. With
+// a non-empty host, the Location is "https://<host>/api/v2/payments/{id}"
+// instead (another host, which a client must not follow).
+func WithSlashRedirect(host string) Option {
+	return func(c *config) {
+		c.slashRedirect = "/"
+		if host != "" {
+			c.slashRedirect = "https://" + host
+		}
+	}
 }

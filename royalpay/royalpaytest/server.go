@@ -46,6 +46,7 @@ type Server struct {
 	payoutFaults fakeserver.Queue[fault] // for POST /api/v3/payouts/
 	payoutToken  string
 	balance      string
+	slashRedir   string // WithSlashRedirect: "" off, "/" same host, else a scheme and host
 
 	// payouts, guarded by mu
 	nextPayoutID    int64
@@ -106,6 +107,7 @@ func NewServer(opts ...Option) *Server {
 		payments:       map[int64]*payment{},
 		timers:         map[int64]*time.Timer{},
 		payoutToken:    cfg.payoutToken,
+		slashRedir:     cfg.slashRedirect,
 		balance:        cfg.balance,
 		nextPayoutID:   firstPayoutID,
 		payouts:        map[int64]*payoutRecord{},

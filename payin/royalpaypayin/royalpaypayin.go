@@ -352,10 +352,13 @@ func first(s ...string) string {
 // Options.DefaultMethod's type, refused when unset), Bank to bank ("Sber,
 // Tinkoff, Alfa, Ozon, Vtb и т.д."), OrderRef to outter_id ("Внешний ID
 // вашей системы"), CallbackURL to callback_url (where the payment's
-// callbacks go: mount Notifications there), and the Customer to client_id
-// ("ID клиента"): the first of Email, Phone and Name that is set. Description
-// and ReturnURL are not sent: the request has no such fields. geo is not
-// sent (Russia, the document's default).
+// callbacks go: mount Notifications there), ReturnURL to redirect_url
+// (where the payer goes after paying: the answer's "URL для перенаправления
+// пользователя после оплаты"; sent as the Royal Finance adapter of
+// imfoxboy/Eight-Connect does, see royalpay.CreateParams.RedirectURL), and
+// the Customer to client_id ("ID клиента"): the first of Email, Phone and
+// Name that is set. Description is not sent: the request has no such
+// field. geo is not sent (Russia, the document's default).
 //
 // Refused before sending, with a *payments.ValidationError: a currency
 // other than RUB, AnyMethod without a default, a method without a type, and
@@ -399,6 +402,7 @@ func (d *Driver) Create(ctx context.Context, r payin.Request) (payin.Checkout, e
 		ClientID:    first(r.Customer.Email, r.Customer.Phone, r.Customer.Name),
 		OutterID:    r.OrderRef,
 		CallbackURL: r.CallbackURL,
+		RedirectURL: r.ReturnURL,
 	})
 	if err != nil {
 		return payin.Checkout{}, err

@@ -49,6 +49,25 @@
 // ErrOutcomeUnknown means only that: when nothing was sent, or the answer
 // carries one of the document's refusal codes, the error says so instead.
 //
+// # Payouts (v3)
+//
+// With Credentials.PayoutToken (a token of its own) and, when payouts have
+// their own host, Credentials.PayoutBaseURL (the adapter of
+// imfoxboy/Eight-Connect uses https://royal-pay.org):
+//
+//  1. CreatePayout (POST /api/v3/payouts/) with an OutterID of your own;
+//     the amount is an integer of whole roubles (see PayoutParams for the
+//     unit question). UNSAFE: never resent; a lost answer is
+//     payments.ErrOutcomeUnknown, settled by PayoutByOutterID.
+//  2. The provider posts payout callbacks (set up by its admins) with
+//     "Authorization: Bearer {static_token}". PayoutCallbackHandler checks
+//     the token, confirms with PayoutByOutterID and calls Handle; its 200
+//     answer to a wait_confirm callback is what activates the payout
+//     (observed behaviour), so Handle decides.
+//  3. completed: paid; failed_to_send_payout and canceled: not paid.
+//
+// payout/royalpaypayout puts this behind the portable payout API.
+//
 // # Secrets and resources
 //
 // Credentials, Client and CallbackHandler never print their token, whatever

@@ -162,3 +162,33 @@ func TestOpenFromURL(t *testing.T) {
 		t.Fatalf("bad card_method: %v", err)
 	}
 }
+
+// TestConcurrentSendsOfOneRefPayOnce: Sends of one Ref in one driver are
+// serialised around the lookup and the create.
+func TestConcurrentSendsOfOneRefPayOnce(t *testing.T) {
+	srv := royalpaytest.NewServer(royalpaytest.WithT(t))
+	c := payout.NewClient(newDriver(t, srv, payments.WithLimiter(payments.Unlimited())))
+	r := payout.Request{Ref: "SAME-1", Amount: payments.MustMoney("100", "RUB"), To: payout.Destination{Kind: payout.Card, Account: "4111111111111111"}}
+	errs := make(chan error, 10)
+	for i := 0; i < 10; i++ {
+		go func() { _, err := c.Send(context.Background(), r); errs <- err }()
+	}
+	for i := 0; i < 10; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if n := len(srv.PayoutsByOutterID("SAME-1")); n != 1 {
+		t.Fatalf("%d payouts for one Ref sent 10 times at once", n)
+	}
+}
+
+// TestBalanceWithoutABalanceIsNotSupported: an account answer without a
+// balance field is ErrNotSupported, not a zero balance.
+func TestBalanceWithoutABalanceIsNotSupported(t *testing.T) {
+	srv := royalpaytest.NewServer(royalpaytest.WithT(t), royalpaytest.WithBalance(""))
+	_, err := payout.NewClient(newDriver(t, srv)).Balance(context.Background())
+	if !errors.Is(err, payments.ErrNotSupported) {
+		t.Fatalf("%v, want ErrNotSupported", err)
+	}
+}

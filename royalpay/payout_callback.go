@@ -182,7 +182,7 @@ func (h *PayoutCallbackHandler) Validate() error {
 }
 
 // String describes the handler, never its BearerToken.
-func (h *PayoutCallbackHandler) String() string {
+func (h PayoutCallbackHandler) String() string {
 	token := "none"
 	if h.BearerToken != "" {
 		token = redacted
@@ -191,13 +191,13 @@ func (h *PayoutCallbackHandler) String() string {
 }
 
 // GoString is String.
-func (h *PayoutCallbackHandler) GoString() string { return h.String() }
+func (h PayoutCallbackHandler) GoString() string { return h.String() }
 
 // Format prints String for every verb.
-func (h *PayoutCallbackHandler) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, h.String()) }
+func (h PayoutCallbackHandler) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, h.String()) }
 
 // LogValue is String, for slog.
-func (h *PayoutCallbackHandler) LogValue() slog.Value { return slog.StringValue(h.String()) }
+func (h PayoutCallbackHandler) LogValue() slog.Value { return slog.StringValue(h.String()) }
 
 // ServeHTTP handles one payout callback; see PayoutCallbackHandler.
 func (h *PayoutCallbackHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -284,8 +284,8 @@ func (h *PayoutCallbackHandler) HandleCallback(r *http.Request) (PayoutEvent, er
 		return PayoutEvent{}, &CallbackError{Status: http.StatusServiceUnavailable, Err: fmt.Errorf("confirming payout %d: %w", cb.ID, err)}
 	}
 	p, _ := v.(Payout)
-	if p.ID != cb.ID {
-		return PayoutEvent{}, &CallbackError{Status: http.StatusBadRequest, Err: fmt.Errorf("payout %d: the API has outter_id's payout under another id", cb.ID)}
+	if p.ID != cb.ID || p.OutterID != cb.OutterID {
+		return PayoutEvent{}, &CallbackError{Status: http.StatusBadRequest, Err: fmt.Errorf("payout %d: the API does not have it under that outter_id", cb.ID)}
 	}
 	ev := PayoutEvent{Callback: cb, Payout: p}
 	if err := h.Handle(ctx, ev); err != nil {
@@ -298,7 +298,9 @@ func (h *PayoutCallbackHandler) HandleCallback(r *http.Request) (PayoutEvent, er
 // with CallbackHandler's machinery.
 func (h *PayoutCallbackHandler) budget() *confirmState {
 	statesMu.Lock()
-	h.inner.MaxConfirmations, h.inner.ConfirmRate = h.MaxConfirmations, h.ConfirmRate
+	if h.inner.st == nil {
+		h.inner.MaxConfirmations, h.inner.ConfirmRate = h.MaxConfirmations, h.ConfirmRate
+	}
 	statesMu.Unlock()
 	return h.inner.state()
 }

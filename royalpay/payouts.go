@@ -327,6 +327,14 @@ func oneJSON(body []byte) (json.RawMessage, error) {
 // errNoSuchPayout is the cause of a lookup that found nothing.
 var errNoSuchPayout = errors.New("royalpay: no payout with that outter_id")
 
+// ErrNoPayout is the Detail of the error of a PayoutByOutterID answered 200
+// with an empty list: the provider's payout list has no payout under that
+// outter_id. It also matches payments.ErrNotFound, as a 404 does; only
+// ErrNoPayout says the lookup itself worked (a 404 may be a route the host
+// does not have), so only it may clear a create (payout/royalpaypayout
+// creates only then).
+var ErrNoPayout = errors.New("royalpay: the payout list has none with that outter_id")
+
 // decodePayoutLookup reads the answer of GET /api/v3/payouts/?outter_id=:
 // an array ("API returns array of payouts, get first match", the adapter),
 // a DRF page {"results": [...]}, or one object. Only payouts whose
@@ -443,7 +451,9 @@ func (c *Client) CreatePayout(ctx context.Context, p PayoutParams) (Payout, erro
 // (_verify_payout_status: "API returns array of payouts, get first
 // match"). The answer may be an array, a DRF page or one object; the first
 // payout whose outter_id is outterID is returned. None (an empty list, or a
-// 404) is an error matching payments.ErrNotFound. The provider's pages show
+// 404) is an error matching payments.ErrNotFound; the empty list alone also
+// matches ErrNoPayout. A list without our outter_id is an error of its own,
+// never "not found" (a server ignoring the filter must not clear a create). The provider's pages show
 // no read of a payout by its id, so there is none here.
 //
 // Resend safety: a read; always safe, retried by the client.
@@ -474,7 +484,7 @@ func (c *Client) PayoutByOutterID(ctx context.Context, outterID string) (Payout,
 	p, err := decodePayoutLookup(resp.Body, outterID)
 	if errors.Is(err, errNoSuchPayout) {
 		return Payout{}, &payments.APIError{Provider: provider, Op: "get_payout", HTTPStatus: resp.Status,
-			Category: payments.ErrNotFound, Message: "no payout with that outter_id"}
+			Category: payments.ErrNotFound, Detail: ErrNoPayout, Message: "no payout with that outter_id"}
 	}
 	if err != nil {
 		return Payout{}, c.pt.Malformed("get_payout", resp.Status, resp.Body, err)

@@ -198,9 +198,13 @@ func TestPayoutByOutterID(t *testing.T) {
 			assert.NotErrorIs(t, err, payments.ErrNotFound, "%s: a list without our payout must never read as not found", tc.body)
 		}
 	}
+	c, _, _ := payoutMock(t, 200, `[]`)
+	_, err := c.PayoutByOutterID(context.Background(), "A")
+	assert.ErrorIs(t, err, ErrNoPayout, "an empty list: the lookup worked and found nothing")
 	c, log, _ := payoutMock(t, 404, `{"detail":"Не найдено."}`)
-	_, err := c.PayoutByOutterID(context.Background(), "A&b=c")
+	_, err = c.PayoutByOutterID(context.Background(), "A&b=c")
 	assert.ErrorIs(t, err, payments.ErrNotFound)
+	assert.NotErrorIs(t, err, ErrNoPayout, "a 404 may be a missing route: not proof the outter_id is free")
 	assert.Equal(t, "/api/v3/payouts/?outter_id=A%26b%3Dc", (*log)[0].path)
 }
 
@@ -227,5 +231,10 @@ func TestPayoutPrintsNoCardOrToken(t *testing.T) {
 		assert.NotContains(t, s, "tok-payout-2")
 		assert.NotContains(t, s, "tok-payin-1")
 		assert.NotContains(t, strings.ToLower(s), fmt.Sprintf("%x", "tok-payout-2"))
+	}
+	h := PayoutCallbackHandler{BearerToken: "bearer-secret-3"}
+	for _, s := range []string{fmt.Sprintf("%v %+v %#v %s %x %q", h, h, h, h, h, h), fmt.Sprintf("%v %+v %x", &h, &h, &h)} {
+		assert.NotContains(t, s, "bearer-secret-3")
+		assert.NotContains(t, s, fmt.Sprintf("%x", "bearer-secret-3"))
 	}
 }

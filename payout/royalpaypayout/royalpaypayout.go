@@ -38,8 +38,9 @@
 // ("Sending a Ref again never creates a second payout"), Send first looks
 // the Ref up (GET /api/v3/payouts/?outter_id=, the lookup the Royal Finance
 // adapter of imfoxboy/Eight-Connect uses), answers with the payout found,
-// and creates only when the lookup says not found; Sends of one Ref in one
-// driver are serialised.
+// and creates only when the lookup answers an empty list (a 404, a failed
+// lookup, or a list without the Ref create nothing); Sends of one Ref in
+// one driver are serialised.
 //
 // The residual risk, which no client can close without deduplication at
 // the provider: a create whose answer was lost and that the provider has
@@ -272,7 +273,8 @@ func (d *Driver) lock(ref string) func() {
 }
 
 // Send looks r.Ref up and answers with the payout RoyalPay has under it;
-// only when the lookup says not found does it create the payout
+// only when the lookup answers an empty list (royalpay.ErrNoPayout; not a
+// 404, not a failed lookup) does it create the payout
 // (royalpay.Client.CreatePayout, UNSAFE: never resent; a lost answer is
 // payments.ErrOutcomeUnknown). See the package doc for the residual risk.
 func (d *Driver) Send(ctx context.Context, r payout.Request) (payout.Payout, error) {
@@ -295,8 +297,11 @@ func (d *Driver) Send(ctx context.Context, r payout.Request) (payout.Payout, err
 		out := toPayout(r.Ref, have)
 		out.Amount, out.To = r.Amount, r.To
 		return out, nil
-	case !errors.Is(err, payments.ErrNotFound):
-		return base, err // the lookup failed: nothing was created
+	case !errors.Is(err, royalpay.ErrNoPayout):
+		// The lookup failed, or answered 404 (which may be a host without
+		// the lookup route: not proof that the Ref is free): nothing is
+		// created.
+		return base, err
 	}
 	made, err := d.c.CreatePayout(ctx, p)
 	if err != nil {

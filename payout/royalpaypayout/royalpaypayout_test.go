@@ -3,10 +3,13 @@ package royalpaypayout_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jarcoal/httpmock"
 
 	"github.com/paysdk/payments"
 	"github.com/paysdk/payments/payout"
@@ -190,5 +193,35 @@ func TestBalanceWithoutABalanceIsNotSupported(t *testing.T) {
 	_, err := payout.NewClient(newDriver(t, srv)).Balance(context.Background())
 	if !errors.Is(err, payments.ErrNotSupported) {
 		t.Fatalf("%v, want ErrNotSupported", err)
+	}
+}
+
+// TestSendCreatesOnlyAfterAnEmptyList: a lookup answered 404 (maybe a host
+// without the route), 500, or a list without the Ref creates nothing.
+func TestSendCreatesOnlyAfterAnEmptyList(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		body   string
+	}{{404, `<h1>Not Found</h1>`}, {404, `{"detail":"Не найдено."}`}, {500, `oops`}, {200, `[{"id":1,"status":"completed","outter_id":"OTHER"}]`}, {200, `{"detail":"x"}`}} {
+		mock := httpmock.NewMockTransport()
+		var posts atomic.Int32
+		mock.RegisterNoResponder(func(r *http.Request) (*http.Response, error) {
+			if r.Method == http.MethodPost {
+				posts.Add(1)
+				return httpmock.NewStringResponse(201, `{"id":1,"status":"pending","outter_id":"L-1"}`), nil
+			}
+			return httpmock.NewStringResponse(tc.status, tc.body), nil
+		})
+		rc, err := royalpay.New(royalpay.Credentials{PayoutToken: "t"}, payments.WithBaseURL("https://royal-pay.org"), payments.WithTransport(mock), payments.WithTestTiming())
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, _ := royalpaypayout.New(rc, royalpaypayout.Options{})
+		_, err = payout.NewClient(d).Send(context.Background(), payout.Request{Ref: "L-1", Amount: payments.MustMoney("10", "RUB"),
+			To: payout.Destination{Kind: payout.Card, Account: "4111111111111111"}})
+		if err == nil || posts.Load() != 0 {
+			t.Errorf("lookup %d %s: err %v, %d creates", tc.status, tc.body, err, posts.Load())
+		}
+		d.Close()
 	}
 }

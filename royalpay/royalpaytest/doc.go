@@ -24,6 +24,22 @@
 //   - GET /api/v2/payments/{id}/, also without the trailing slash, reads one
 //     (Op [OpGet]). The document does not describe it; public integrations
 //     use it. An unknown id answers 404 {"detail": "Страница не найдена."}.
+//     With [WithSlashRedirect] the slashed form answers 301 to the other.
+//   - POST /api/v3/payouts/ creates a payout (Op [OpPayoutCreate]) with the
+//     payout token ([WithPayoutToken], default [DefaultPayoutToken]; the
+//     pay-in token is refused there, and the payout token on pay-in routes).
+//     Bad fields answer DRF's field-keyed 400 {"amount": ["…"]}. A payout
+//     starts "pending" and moves by [Server.WaitConfirm] (a 2xx answer to
+//     its callback moves it to in_progress), [Server.CompletePayout],
+//     [Server.FailPayout], [Server.CancelPayout], or after
+//     [WithPayoutCompleteAfterPolls] lookups. Callbacks go to
+//     [WithPayoutCallbackURL] / [Server.SetPayoutCallbackURL] with the
+//     [WithCallbackToken] bearer token; their amount is in minor units.
+//     [Server.DropPayoutNext] makes the payout and loses the answer.
+//   - GET /api/v3/payouts/?outter_id=… answers the array of payouts under
+//     that outter_id, [] when none (Op [OpPayoutGet]).
+//   - GET /api/v2/accounts/me (Op [OpAccount]) answers {"id", "username",
+//     "balance", "currency"} with either token ([WithBalance]).
 //   - Anything else, including other methods on those paths and a
 //     non-numeric id, answers 404 {"detail": "Страница не найдена."}, is
 //     recorded with Op [OpUnknown] and, under [WithT], fails the test.

@@ -44,6 +44,14 @@ type Options struct {
 	// paid (rate limit, connection refused, store outage), doubled up to
 	// MaxBackoff (defaults 1 s and 5 minutes).
 	Backoff, MaxBackoff time.Duration
+	// NotFoundGrace is how long after a send the ledger keeps asking a
+	// provider whose Capabilities().Dedupes is false (RoyalPay) before it
+	// believes "not found" and sends the same Ref again (default 5
+	// minutes; the n-th resend waits n times as long). Such a driver guards
+	// a resend only by looking the Ref up first, so a lookup that lags the
+	// create could otherwise pay twice. Providers that dedupe themselves
+	// (popolni, QIWI) are resent at once.
+	NotFoundGrace time.Duration
 	// Idle is the pause when nothing is due (default 1 s, or the shortest
 	// poll interval when that is shorter). A Submit in this process wakes
 	// the loop at once.
@@ -131,6 +139,9 @@ func New(store Store, opts Options, clients ...*payout.Client) (*Ledger, error) 
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.NotFoundGrace <= 0 {
+		o.NotFoundGrace = 5 * time.Minute
 	}
 	if o.OnError == nil {
 		lg := o.Logger

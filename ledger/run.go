@@ -364,9 +364,17 @@ func (r *runner) poll(c *payout.Client, hs []*held) {
 		p := ps[i]
 		h.rec.Polls++
 		switch {
+		case errors.Is(p.Err, payments.ErrNotFound) && h.rec.Status == InFlight &&
+			!c.Capabilities().Dedupes && now.Sub(h.rec.SentAt) < time.Duration(max(h.rec.Sends, 1))*r.l.opts.NotFoundGrace:
+			// Not found at a provider that does not dedupe: its lookup may
+			// lag the create. Ask again before trusting it.
+			h.rec.Code, h.rec.Message = p.Code, p.Message
+			h.rec.LastError = fmt.Sprintf("%s does not show the payout yet; sent again only %s after the send", c.Provider(), r.l.opts.NotFoundGrace)
+			h.rec.NextAt = now.Add(r.l.pollInterval(c))
+			done = append(done, h)
 		case errors.Is(p.Err, payments.ErrNotFound) && h.rec.Status == InFlight:
 			// The provider has no payout under this Ref: the send did not
-			// land (or has not yet). Send the same Ref again.
+			// land. Send the same Ref again (safe: see sendOne).
 			h.rec.Code, h.rec.Message = p.Code, p.Message
 			resend = append(resend, h)
 		case p.State == payments.StateUnknown:

@@ -79,6 +79,7 @@ func TestPollIntervalIsTheDocumentsOrTheConfigured(t *testing.T) {
 		c, err := payout.Open(ctx, url, env)
 		require.NoError(t, err, url)
 		assert.Equal(t, want, c.Capabilities().PollInterval, url)
+		assert.True(t, c.Capabilities().Dedupes, "%s: the provider refuses a second payout under one Ref", url)
 		require.NoError(t, c.Close())
 	}
 	a, err := payout.Open(ctx, "popolni://?poll_interval=3s", env)

@@ -180,6 +180,14 @@ type Capabilities struct {
 	// 10 minutes), or the driver's configured one (its poll_interval).
 	// The payout ledger polls each provider at this pace.
 	PollInterval time.Duration
+	// Dedupes is true when the provider itself never makes a second payout
+	// under one Ref (popolni's 124, QIWI's repeated transaction number), so
+	// a resend after its status says "not found" is safe at once. When
+	// false, the driver keeps the contract by looking the Ref up before
+	// creating, which is only as good as the lookup is fresh: the payout
+	// ledger then waits Options.NotFoundGrace after a send before it takes
+	// "not found" for an answer and sends again.
+	Dedupes bool
 	// RefForm says, in words, which Refs map to the provider's id.
 	RefForm string
 }

@@ -77,13 +77,14 @@ func NewRouter(clients ...*Client) (*Router, error) {
 	}
 	r := &Router{clients: clients, bound: map[string]*Client{}, locks: map[string]*refLock{}}
 	names := make([]string, len(clients))
-	r.caps = Capabilities{Limits: map[string]Limit{}, StatusBatch: 1, RefForm: "accepted by at least one provider"}
+	r.caps = Capabilities{Limits: map[string]Limit{}, StatusBatch: 1, RefForm: "accepted by at least one provider", Dedupes: true}
 	for i, c := range clients {
 		if c == nil {
 			return nil, &payments.ValidationError{Field: fmt.Sprintf("clients[%d]", i), Reason: "nil"}
 		}
 		cc := c.Capabilities()
 		names[i] = cc.Provider
+		r.caps.Dedupes = r.caps.Dedupes && cc.Dedupes
 		if r.caps.PollInterval == 0 || (cc.PollInterval > 0 && cc.PollInterval < r.caps.PollInterval) {
 			r.caps.PollInterval = cc.PollInterval
 		}

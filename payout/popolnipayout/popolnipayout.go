@@ -192,6 +192,7 @@ var caps = payout.Capabilities{
 	// provider's manager, so none is given.
 	Limits:      map[string]payout.Limit{"RUB": {Min: payments.Money{Amount: payments.DecimalFromMinor(popolni.MinAmount, 2), Currency: "RUB"}}},
 	StatusBatch: StatusBatch,
+	Dedupes:     true,
 	RefForm:     "the transactionId in decimal: 1 to 19 digits, no leading zero, at most 9223372036854775807",
 }
 

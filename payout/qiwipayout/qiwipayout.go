@@ -196,6 +196,7 @@ var caps = payout.Capabilities{
 	// protocol can carry (two decimals, _errors_ru.html.md:67), and no Max.
 	Limits:      map[string]payout.Limit{"RUB": {Min: payments.MustMoney("0.01", "RUB")}},
 	StatusBatch: StatusBatch,
+	Dedupes:     true,
 	RefForm:     "QIWI's transaction-number in decimal: 1 to 20 digits, no leading zero",
 }
 

@@ -87,3 +87,67 @@ func TestLedgerPaysEachRefOnce(t *testing.T) {
 		t.Errorf("a second submit recorded %d new intents", again)
 	}
 }
+
+// TestLedgerWaitsBeforeTrustingNotFound: RoyalPay does not dedupe, so a
+// payout whose create never landed (a 503 before processing) is sent again
+// only after Options.NotFoundGrace: a lookup that lagged its create would
+// otherwise pay twice. Then it is paid once.
+func TestLedgerWaitsBeforeTrustingNotFound(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	srv := royalpaytest.NewServer(royalpaytest.WithT(t), royalpaytest.WithPayoutCompleteAfterPolls(1))
+	client := payout.NewClient(newDriver(t, srv, payments.WithLimiter(payments.Unlimited())))
+	if client.Capabilities().Dedupes {
+		t.Fatal("RoyalPay documents no dedup on outter_id")
+	}
+	store, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "payouts.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	const grace = 400 * time.Millisecond
+	l, err := ledger.New(store, ledger.Options{PollInterval: 5 * time.Millisecond, Idle: 5 * time.Millisecond,
+		Backoff: 5 * time.Millisecond, NotFoundGrace: grace, OnError: func(error) {}}, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := payout.Request{Ref: "GRACE-1", Amount: payments.MustMoney("100", "RUB"),
+		To: payout.Destination{Kind: payout.Card, Account: "4111111111111111"}}
+	srv.FailPayoutNext(1, 503, `{"detail":"busy"}`)
+	if _, err := l.Submit(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	ran := make(chan error, 1)
+	go func() { ran <- l.Run(runCtx) }()
+	defer func() { stop(); <-ran }()
+
+	time.Sleep(grace / 2)
+	if got := srv.Count(royalpaytest.OpPayoutCreate); got != 1 {
+		t.Fatalf("%d creates within the grace, want 1", got)
+	}
+	rec, err := l.Get(ctx, req.Ref)
+	if err != nil || rec.Status != ledger.InFlight || rec.Polls == 0 {
+		t.Fatalf("within the grace: %+v, %v; want InFlight and polled", rec, err)
+	}
+	for {
+		rec, err = l.Get(ctx, req.Ref)
+		if err == nil && rec.Status.Final() {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("not final: %+v", rec)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	if rec.Status != ledger.Succeeded || rec.Sends != 2 {
+		t.Fatalf("final %+v: want succeeded after 2 sends", rec)
+	}
+	if got := len(srv.PayoutsByOutterID(req.Ref)); got != 1 {
+		t.Fatalf("%d payouts at the fake, want 1", got)
+	}
+	if waited := rec.FinalAt.Sub(rec.SentAt); waited < grace {
+		t.Fatalf("sent again %s after the first send, before the grace of %s", waited, grace)
+	}
+}

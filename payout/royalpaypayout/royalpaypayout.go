@@ -200,7 +200,9 @@ var caps = payout.Capabilities{
 	// The pages give no limits; whole roubles from 1.
 	Limits:      map[string]payout.Limit{"RUB": {Min: payments.MustMoney("1", "RUB")}},
 	StatusBatch: 1, // the lookup takes one outter_id
-	RefForm:     "the outter_id: 1 to 64 of A-Z a-z 0-9 . _ : -",
+	// RoyalPay documents no dedup on outter_id: Send looks the Ref up first.
+	Dedupes: false,
+	RefForm: "the outter_id: 1 to 64 of A-Z a-z 0-9 . _ : -",
 }
 
 // Capabilities: SBP and card payouts in whole roubles, looked up one at a

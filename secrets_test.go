@@ -232,6 +232,13 @@ func TestNoExportedValuePrintsASecret(t *testing.T) {
 		{"royalpay.CallbackHandler", &royalpay.CallbackHandler{Client: rpClient, BearerToken: probeBearer,
 			Handle: func(context.Context, royalpay.Event) error { return nil }}, []string{probeBearer, probeRPToken}},
 		{"royalpay.Payment", royalpay.Payment{ID: 1, Sum: payments.MustDecimal("1500.00"), Type: royalpay.TypeCard, CardNumber: probeCard}, cards},
+		{"royalpay.Credentials with a payout token", royalpay.Credentials{Token: probeRPToken, PayoutToken: probeBearer + "-payout"},
+			[]string{probeRPToken, probeBearer + "-payout"}},
+		{"royalpay.PayoutCallbackHandler", &royalpay.PayoutCallbackHandler{Client: rpClient, BearerToken: probeBearer,
+			Handle: func(context.Context, royalpay.PayoutEvent) error { return nil }}, []string{probeBearer, probeRPToken}},
+		{"royalpay.PayoutParams", royalpay.PayoutParams{Method: royalpay.PayoutInterbank, Requisite: probeCard,
+			Amount: payments.MustDecimal("500"), OutterID: "p-1"}, cards},
+		{"*paykeeper.FormSigner", formSigner(t), []string{probeSeed}},
 	}
 
 	for _, p := range probes {
@@ -494,4 +501,13 @@ func TestEchoedRequestsNeverReachAnError(t *testing.T) {
 func closer(c any) io.Closer {
 	cl, _ := c.(io.Closer)
 	return cl
+}
+
+// formSigner is a PayKeeper form signer holding probeSeed as its secret.
+func formSigner(t *testing.T) *paykeeper.FormSigner {
+	s, err := paykeeper.NewFormSigner("https://demo.server.paykeeper.ru", probeSeed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

@@ -156,3 +156,14 @@ func TestMinorFastPathEdges(t *testing.T) {
 		assert.Equal(t, c.want, got, in)
 	}
 }
+
+func TestLuhnValid(t *testing.T) {
+	for number, want := range map[string]bool{
+		"4111111111111111": true, "4111111111111112": false, "378282246310005": true,
+		"6011111111111117": true, "79161234567": false, "0": true, "": false, "4111 1111": false, "411111111111111a": false,
+	} {
+		if got := LuhnValid(number); got != want {
+			t.Errorf("LuhnValid(%q) = %v, want %v", number, got, want)
+		}
+	}
+}

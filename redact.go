@@ -49,3 +49,29 @@ func MaskPAN(s string) string {
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// LuhnValid reports whether number, all digits, passes the Luhn check that
+// every card number carries in its last digit. It is false for an empty
+// number or any non-digit.
+func LuhnValid(number string) bool {
+	if number == "" {
+		return false
+	}
+	sum, double := 0, false
+	for i := len(number) - 1; i >= 0; i-- {
+		c := number[i]
+		if c < '0' || c > '9' {
+			return false
+		}
+		d := int(c - '0')
+		if double {
+			d *= 2
+			if d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+		double = !double
+	}
+	return sum%10 == 0
+}

@@ -137,24 +137,6 @@ var (
 	reAccount = regexp.MustCompile(`^[0-9]{20}$`)
 )
 
-// luhnValid reports whether the digits pass the Luhn check.
-func luhnValid(digits string) bool {
-	sum := 0
-	double := false
-	for i := len(digits) - 1; i >= 0; i-- {
-		d := int(digits[i] - '0')
-		if double {
-			d *= 2
-			if d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-		double = !double
-	}
-	return sum%10 == 0
-}
-
 // Validate reports the first problem of p as a *payments.ValidationError;
 // CreatePayout calls it before sending anything. Checked: a known Method;
 // a Requisite that fits it (SBP: a phone, 10 to 15 digits, and a Bank;
@@ -172,7 +154,7 @@ func (p PayoutParams) Validate() error {
 			return bad("Bank", "required for SBP (\"Обязателен для SBP\")")
 		}
 	case PayoutInterbank, PayoutSber, PayoutTinkoff:
-		if !reCard.MatchString(p.Requisite) || !luhnValid(p.Requisite) {
+		if !reCard.MatchString(p.Requisite) || !payments.LuhnValid(p.Requisite) {
 			return bad("Requisite", string(p.Method)+" pays to a card number: 13 to 19 digits passing the Luhn check")
 		}
 	case PayoutAccountNumber:

@@ -193,7 +193,7 @@ func crashRows(first int64, n, failEvery int, failAccount string) []csvRow {
 // withLuhn appends the Luhn check digit to digits.
 func withLuhn(digits string) string {
 	for d := '0'; d <= '9'; d++ {
-		if luhn(digits + string(d)) {
+		if payments.LuhnValid(digits + string(d)) {
 			return digits + string(d)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/paysdk/payments"
 	"github.com/paysdk/payments/payout"
 )
 
@@ -60,7 +61,7 @@ func FuzzReadFile(f *testing.F) {
 					t.Fatalf("accepted phone %q", a)
 				}
 			case payout.Card:
-				if len(a) < 13 || len(a) > 19 || !luhn(a) {
+				if len(a) < 13 || len(a) > 19 || !payments.LuhnValid(a) {
 					t.Fatalf("accepted card %q", a)
 				}
 			default:

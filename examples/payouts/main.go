@@ -299,7 +299,7 @@ func readFile(path string, phoneKind payout.Kind) ([]row, []string) {
 		switch {
 		case phoneForm.MatchString(account):
 			to.Kind = phoneKind
-		case cardForm.MatchString(account) && luhn(account):
+		case cardForm.MatchString(account) && payments.LuhnValid(account):
 			to.Kind = payout.Card
 		case cardForm.MatchString(account):
 			add(line, "bad account %s: a card number that fails the Luhn check", payments.MaskPAN(account))
@@ -316,23 +316,6 @@ func readFile(path string, phoneKind payout.Kind) ([]row, []string) {
 		add(1, "empty file: want a header line ref,amount,account")
 	}
 	return rows, errs
-}
-
-// luhn reports whether the digits pass the Luhn check of card numbers.
-func luhn(digits string) bool {
-	sum, double := 0, false
-	for i := len(digits) - 1; i >= 0; i-- {
-		d := int(digits[i] - '0')
-		if double {
-			d *= 2
-			if d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-		double = !double
-	}
-	return sum%10 == 0
 }
 
 // openProvider opens the provider the environment names, or the embedded

@@ -42,6 +42,7 @@ staticcheck:
 	$(GO) run $(STATICCHECK) ./...
 
 unit:
+	@$(GO) run ./internal/servicecheck
 	$(GO) test -race -count=1 ./...
 
 ## fuzz: a short pass of every fuzz target, FUZZTIME each

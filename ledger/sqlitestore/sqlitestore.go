@@ -125,7 +125,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	s.w.SetConnMaxLifetime(0)
 	s.w.SetConnMaxIdleTime(0)
 	// The first real access: a file that is no database fails here.
-	if err := s.w.PingContext(ctx); err != nil {
+	if err := s.firstPing(ctx); err != nil {
 		s.w.Close()
 		return nil, s.fail("open", s.explain(err))
 	}
@@ -363,4 +363,24 @@ func (s *Store) giveWay(ctx context.Context) error {
 	}
 	s.streakStart = time.Now()
 	return nil
+}
+
+// firstPing connects the writer. A new file's switch to WAL takes a lock
+// that SQLite does not wait for with its busy handler, so processes opening
+// a fresh file at the same moment can see SQLITE_BUSY at once: it is tried
+// again, for up to BusyTimeout.
+func (s *Store) firstPing(ctx context.Context) error {
+	deadline := time.Now().Add(BusyTimeout)
+	for delay := 5 * time.Millisecond; ; delay = min(2*delay, 200*time.Millisecond) {
+		err := s.w.PingContext(ctx)
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(delay):
+		}
+	}
 }

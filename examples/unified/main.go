@@ -1,7 +1,8 @@
 // Command unified pays out through popolni.club and QIWI and collects
 // through PayKeeper and RoyalPay using only the portable API (packages
 // payout and payin), and receives the pay-in notifications through the one
-// handler of payin.NewHandler.
+// handler of payin.NewHandler, each recorded once in an embedded ledger
+// store (ledger.Notifications) before the provider is acknowledged.
 //
 // Each provider runs against its embedded fake unless its environment says
 // otherwise, with the variables of the provider examples:
@@ -30,12 +31,14 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/ledger"
+	"github.com/paysdk/payments/ledger/sqlitestore"
 	"github.com/paysdk/payments/payin"
 	_ "github.com/paysdk/payments/payin/paykeeperpayin" // registers paykeeper://
 	_ "github.com/paysdk/payments/payin/royalpaypayin"  // registers royalpay://
@@ -151,14 +154,24 @@ func run(ctx context.Context, out io.Writer, env func(string) string) error {
 		closers = append(closers, rpFake.Close)
 	}
 
+	// Every confirmed notification is recorded in the ledger's store before
+	// anything else, once however often the provider repeats it, and the
+	// provider is acknowledged only after that (ledger.Notifications).
+	storeDir, err := os.MkdirTemp("", "unified-events")
+	if err != nil {
+		return err
+	}
+	closers = append(closers, func() { os.RemoveAll(storeDir) })
+	store, err := sqlitestore.Open(ctx, filepath.Join(storeDir, "events.db"))
+	if err != nil {
+		return err
+	}
+	closers = append(closers, func() { store.Close() })
 	events := make(chan payin.Event, 8)
-	var seen sync.Map
-	handler, err := payin.NewHandler(func(_ context.Context, e payin.Event) error {
-		if _, dup := seen.LoadOrStore(e.Provider+"/"+e.ProviderID, true); !dup {
-			events <- e // providers repeat notifications: hand each payment on once
-		}
+	handler, err := payin.NewHandler(ledger.Notifications(store, func(_ context.Context, e payin.Event) error {
+		events <- e // called once per payment and state
 		return nil
-	}, pk, rp)
+	}), pk, rp)
 	if err != nil {
 		return err
 	}

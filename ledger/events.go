@@ -2,10 +2,10 @@ package ledger
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/keylock"
 	"github.com/paysdk/payments/payin"
 )
 
@@ -26,14 +26,14 @@ import (
 // next is not called twice at once for it. The events are listed with
 // store.Events.
 func Notifications(store Store, next payin.Handle) payin.Handle {
-	var locks keyLocks
+	var locks keylock.Locks
 	return func(ctx context.Context, e payin.Event) error {
 		if ctx == nil {
 			return payments.ErrNilContext
 		}
 		ev := Event{Provider: e.Provider, ProviderID: e.ProviderID, State: e.State, OrderRef: e.OrderRef,
 			CheckoutID: e.CheckoutID, Amount: e.Amount}
-		unlock := locks.lock(ev.Provider + "\x00" + ev.ProviderID + "\x00" + ev.State.String())
+		unlock := locks.Lock(ev.Provider + "\x00" + ev.ProviderID + "\x00" + ev.State.String())
 		defer unlock()
 		stored, _, err := store.AddEvent(ctx, time.Now().Truncate(time.Microsecond), ev)
 		if err != nil {
@@ -48,40 +48,5 @@ func Notifications(store Store, next payin.Handle) payin.Handle {
 			}
 		}
 		return store.HandleEvent(ctx, time.Now().Truncate(time.Microsecond), ev)
-	}
-}
-
-// keyLocks is a mutex per key, forgotten when unused.
-type keyLocks struct {
-	mu sync.Mutex
-	m  map[string]*keyLock
-}
-
-type keyLock struct {
-	mu   sync.Mutex
-	refs int
-}
-
-func (k *keyLocks) lock(key string) func() {
-	k.mu.Lock()
-	if k.m == nil {
-		k.m = map[string]*keyLock{}
-	}
-	l := k.m[key]
-	if l == nil {
-		l = &keyLock{}
-		k.m[key] = l
-	}
-	l.refs++
-	k.mu.Unlock()
-	l.mu.Lock()
-	return func() {
-		l.mu.Unlock()
-		k.mu.Lock()
-		l.refs--
-		if l.refs == 0 {
-			delete(k.m, key)
-		}
-		k.mu.Unlock()
 	}
 }

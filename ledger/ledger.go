@@ -239,27 +239,18 @@ func (l *Ledger) Submit(ctx context.Context, reqs ...payout.Request) (int, error
 		}
 		recs[i] = Record{Ref: r.Ref, Provider: c.Provider(), Amount: r.Amount, To: r.To, Status: Recorded}
 	}
-	byRef := make(map[string]*Record, len(recs))
-	for i := range recs {
-		byRef[recs[i].Ref] = &recs[i]
-	}
 	check := func(existing []Record) error {
-		var bad []string
+		byRef := make(map[string]Record, len(existing))
 		for _, e := range existing {
-			n := byRef[e.Ref]
-			if n == nil {
-				continue
-			}
-			if !e.Amount.Equal(n.Amount) || e.To != n.To {
-				bad = append(bad, e.Ref)
+			byRef[e.Ref] = e
+		}
+		var bad []string
+		for _, r := range reqs { // in the order submitted
+			if e, ok := byRef[r.Ref]; ok && (!e.Amount.Equal(r.Amount) || e.To != r.To) {
+				bad = append(bad, r.Ref)
 			}
 		}
 		if len(bad) > 0 {
-			order := make(map[string]int, len(recs))
-			for i, r := range recs {
-				order[r.Ref] = i
-			}
-			sortByOrder(bad, order)
 			return &ConflictError{Refs: bad}
 		}
 		return nil
@@ -270,14 +261,6 @@ func (l *Ledger) Submit(ctx context.Context, reqs ...payout.Request) (int, error
 	}
 	l.poke()
 	return n, nil
-}
-
-func sortByOrder(refs []string, order map[string]int) {
-	for i := 1; i < len(refs); i++ {
-		for j := i; j > 0 && order[refs[j]] < order[refs[j-1]]; j-- {
-			refs[j], refs[j-1] = refs[j-1], refs[j]
-		}
-	}
 }
 
 func (l *Ledger) poke() {

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/keylock"
 )
 
 // NeverReceived reports whether err proves that the provider never got the
@@ -62,12 +63,7 @@ type Router struct {
 
 	mu    sync.Mutex
 	bound map[string]*Client
-	locks map[string]*refLock
-}
-
-type refLock struct {
-	mu   sync.Mutex
-	refs int
+	locks keylock.Locks // one Send of a Ref at a time
 }
 
 // NewRouter routes over clients, the first preferred. It needs at least one.
@@ -75,7 +71,7 @@ func NewRouter(clients ...*Client) (*Router, error) {
 	if len(clients) == 0 {
 		return nil, &payments.ValidationError{Field: "clients", Reason: "a router needs at least one client"}
 	}
-	r := &Router{clients: clients, bound: map[string]*Client{}, locks: map[string]*refLock{}}
+	r := &Router{clients: clients, bound: map[string]*Client{}}
 	names := make([]string, len(clients))
 	r.caps = Capabilities{Limits: map[string]Limit{}, StatusBatch: 1, RefForm: "accepted by at least one provider", Dedupes: true}
 	for i, c := range clients {
@@ -167,25 +163,7 @@ func (r *Router) bind(ref string, c *Client) {
 }
 
 // lock serializes the sends of one ref.
-func (r *Router) lock(ref string) func() {
-	r.mu.Lock()
-	l := r.locks[ref]
-	if l == nil {
-		l = &refLock{}
-		r.locks[ref] = l
-	}
-	l.refs++
-	r.mu.Unlock()
-	l.mu.Lock()
-	return func() {
-		l.mu.Unlock()
-		r.mu.Lock()
-		if l.refs--; l.refs == 0 {
-			delete(r.locks, ref)
-		}
-		r.mu.Unlock()
-	}
-}
+func (r *Router) lock(ref string) func() { return r.locks.Lock(ref) }
 
 // Send pays req through the first client, in order of preference, that can
 // take it, moving on only after an error that proves the provider never got

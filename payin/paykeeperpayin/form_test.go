@@ -51,7 +51,7 @@ func TestFormModeWithoutTheCabinet(t *testing.T) {
 	co, err := c.Create(ctx, r)
 	require.NoError(t, err)
 	assert.Empty(t, srv.Requests(), "nothing sent: no token, no API call")
-	assert.Equal(t, r.OrderRef, co.ID)
+	assert.Equal(t, paykeeperpayin.FormIDPrefix+r.OrderRef, co.ID)
 	assert.Equal(t, payments.StatePending, co.State)
 	u, err := url.Parse(co.PaymentURL)
 	require.NoError(t, err)
@@ -114,15 +114,32 @@ func TestFormModeEndToEnd(t *testing.T) {
 	co, err := c.Create(ctx, r)
 	require.NoError(t, err)
 	assert.Empty(t, srv.Requests(), "Create sends nothing")
-	paymentID, err := srv.PayInvoice(followForm(t, srv, co))
+	invoiceID := followForm(t, srv, co)
+	paymentID, err := srv.PayInvoice(invoiceID)
 	require.NoError(t, err)
 	mu.Lock()
-	defer mu.Unlock()
 	require.Len(t, events, 1)
 	assert.Equal(t, r.OrderRef, events[0].OrderRef)
 	assert.Equal(t, paymentID, events[0].ProviderID)
 	assert.True(t, events[0].Amount.Equal(r.Amount))
 	assert.Equal(t, payments.StateSucceeded, events[0].State)
+	mu.Unlock()
+
+	// A shop numbering its orders with digits: the form checkout of order
+	// <invoiceID> is not the paid invoice of that number. Get must not call
+	// it paid, nor Refund refund that invoice's payment.
+	r.OrderRef = invoiceID
+	co2, err := c.Create(ctx, r)
+	require.NoError(t, err)
+	got, err := c.Get(ctx, co2.ID)
+	assert.ErrorIs(t, err, payments.ErrNotSupported, "got %+v", got)
+	_, err = c.Refund(ctx, payin.RefundRequest{ID: co2.ID, Full: true})
+	assert.ErrorIs(t, err, payments.ErrNotSupported)
+	p, ok := srv.Payment(paymentID)
+	require.True(t, ok)
+	assert.Empty(t, p.Refunds, "nothing refunded")
+	_, err = c.Get(ctx, invoiceID)
+	assert.NoError(t, err, "invoice ids still read with the cabinet login")
 }
 
 func TestFormModeOpenRefusals(t *testing.T) {

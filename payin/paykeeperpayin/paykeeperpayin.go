@@ -46,8 +46,8 @@
 // with the form's secret word (PAYKEEPER_FORM_SECRET or
 // Options.FormSecret, never the URL) and returns its link as PaymentURL,
 // sending nothing: no token, no API call, nothing to lose or resend. The
-// checkout's ID is then its OrderRef, since PayKeeper numbers nothing
-// until the payer opens the form; follow it by its notification (OrderRef,
+// checkout's ID is then "form:" and its OrderRef (FormIDPrefix), since
+// PayKeeper numbers nothing until the payer opens the form; follow it by its notification (OrderRef,
 // ProviderID the payment id). The link is the form's fields as a query
 // string of <server>/create/: PayKeeper's modules POST that form, and a GET
 // is not confirmed by any source at hand (see paykeeper.FormSigner.URL).
@@ -55,9 +55,9 @@
 // The cabinet login is optional in form mode. Without it Get and Refund are
 // payments.ErrNotSupported and Notifications refuses to build a handler
 // (every notification is confirmed through the API, which needs the
-// login). With it they work on PayKeeper ids as in invoice mode: a form
-// checkout's ID is an order ref, not an invoice id, so refund a form
-// payment by its payment id through As.
+// login). With it they work on PayKeeper ids as in invoice mode; a form
+// checkout's ID is refused (payments.ErrNotSupported), never taken for an
+// invoice id, so refund a form payment by its payment id through As.
 //
 // # Money and methods
 //
@@ -85,6 +85,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/paysdk/payments"
@@ -380,7 +381,8 @@ func (d *Driver) Create(ctx context.Context, r payin.Request) (payin.Checkout, e
 // createForm is Create in form mode: the signed form's link, nothing sent.
 // Amount to sum, OrderRef to orderid, Description to service_name, Customer
 // to clientid, client_email and client_phone, ReturnURL to
-// user_result_callback. ID is the OrderRef; Raw the signed url.Values.
+// user_result_callback. ID is FormIDPrefix and the OrderRef; Raw the signed
+// url.Values.
 // Resend safety: it sends nothing; each call only signs again.
 func (d *Driver) createForm(r payin.Request) (payin.Checkout, error) {
 	f := paykeeper.Form{Amount: r.Amount.Amount, OrderID: r.OrderRef, ClientID: r.Customer.Name, ServiceName: r.Description,
@@ -389,8 +391,24 @@ func (d *Driver) createForm(r payin.Request) (payin.Checkout, error) {
 	if err != nil {
 		return payin.Checkout{}, err
 	}
-	return payin.Checkout{Provider: Scheme, ID: r.OrderRef, OrderRef: r.OrderRef, Amount: r.Amount,
+	return payin.Checkout{Provider: Scheme, ID: FormIDPrefix + r.OrderRef, OrderRef: r.OrderRef, Amount: r.Amount,
 		State: payments.StatePending, PaymentURL: d.form.Action() + "?" + v.Encode(), Raw: v}, nil
+}
+
+// FormIDPrefix begins the ID of a form mode checkout, "form:<OrderRef>". An
+// order ref of digits would otherwise pass for an invoice id, and Get or
+// Refund would read or refund whatever invoice has that number.
+const FormIDPrefix = "form:"
+
+// notInvoice refuses a form checkout's ID in Get and Refund: PayKeeper
+// numbers nothing until the payer pays the form.
+func notInvoice(op, id string) error {
+	if !strings.HasPrefix(id, FormIDPrefix) {
+		return nil
+	}
+	return &payments.APIError{Provider: Scheme, Op: op, Code: "form-checkout",
+		Message: "a form checkout has no PayKeeper id: follow it by its notification (ProviderID is the payment id) " +
+			"and refund that payment through As", Category: payments.ErrNotSupported}
 }
 
 // invoiceState maps the invoice's status (table 3.2; created is the service
@@ -420,6 +438,9 @@ func invoiceState(s paykeeper.InvoiceStatus) payments.State {
 // An id PayKeeper does not know ("Счёт не найден.") is payments.ErrNotFound;
 // an id that is not digits is refused before sending. A read: always safe.
 func (d *Driver) Get(ctx context.Context, id string) (payin.Checkout, error) {
+	if err := notInvoice("get", id); err != nil {
+		return payin.Checkout{}, err
+	}
 	if d.c == nil {
 		return payin.Checkout{}, noCabinet("get")
 	}
@@ -458,6 +479,9 @@ func (d *Driver) Get(ctx context.Context, id string) (payin.Checkout, error) {
 // refunded) is an *payments.APIError matching paykeeper.ErrRefused: nothing
 // was refunded.
 func (d *Driver) Refund(ctx context.Context, r payin.RefundRequest) (payin.Refund, error) {
+	if err := notInvoice("refund", r.ID); err != nil {
+		return payin.Refund{}, err
+	}
 	if d.c == nil {
 		return payin.Refund{}, noCabinet("refund")
 	}

@@ -176,7 +176,7 @@ func TestCallbacksOfOnePaymentShareOneConfirmation(t *testing.T) {
 			codes[i] = w.Code
 		}(i)
 	}
-	require.Eventually(t, func() bool { return h.state().waiting(42) == n-1 }, 10*time.Second, time.Millisecond,
+	require.Eventually(t, func() bool { return h.state().waiting("payment 42") == n-1 }, 10*time.Second, time.Millisecond,
 		"every other callback joins the first one's read")
 	close(api.release)
 	wg.Wait()
@@ -218,7 +218,7 @@ func TestAStaleSharedAnswerIsReadAgain(t *testing.T) {
 	require.Eventually(t, func() bool { return api.gets.Load() == 1 }, 10*time.Second, time.Millisecond)
 	wg.Add(1)
 	go send("completed")
-	require.Eventually(t, func() bool { return h.state().waiting(42) == 1 }, 10*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return h.state().waiting("payment 42") == 1 }, 10*time.Second, time.Millisecond)
 	close(api.release)
 	wg.Wait()
 	assert.Equal(t, int32(2), api.gets.Load())

@@ -5,12 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 )
 
 // confirmState is a CallbackHandler's confirmation budget and its flights:
-// the GetPayment calls in progress, one per payment id.
+// the reads in progress, one per key of confirmWith.
 type confirmState struct {
 	spacing time.Duration // between confirmation starts
 	now     func() time.Time
@@ -19,13 +20,13 @@ type confirmState struct {
 	maxHeld int           // confirmations running or waiting for a turn
 
 	mu      sync.Mutex
-	flights map[int64]*flight
-	held    int       // confirmations running or waiting for a turn
-	next    time.Time // earliest start of the next confirmation
+	flights map[string]*flight // by the key of confirmWith
+	held    int                // confirmations running or waiting for a turn
+	next    time.Time          // earliest start of the next confirmation
 }
 
 // flight is one read (GetPayment, or PayoutByOutterID for a payout
-// callback) shared by the callbacks of one id.
+// callback) shared by the callbacks whose read is the same request.
 type flight struct {
 	started time.Time
 	done    chan struct{} // closed when v, status and err are set
@@ -57,7 +58,7 @@ func (h *CallbackHandler) state() *confirmState {
 			sleep:   h.sleep,
 			turn:    make(chan struct{}, running),
 			maxHeld: 2 * running,
-			flights: map[int64]*flight{},
+			flights: map[string]*flight{},
 		}
 		if st.now == nil {
 			st.now = time.Now
@@ -82,7 +83,7 @@ const maxRounds = 3
 // status; otherwise (it may predate the change the callback announces) the
 // payment is read again.
 func (st *confirmState) confirm(ctx context.Context, c *Client, id int64, claimed Status) (Payment, error) {
-	v, err := st.confirmWith(ctx, id, string(claimed), func(ctx context.Context) (any, string, error) {
+	v, err := st.confirmWith(ctx, paymentKey(id), string(claimed), func(ctx context.Context) (any, string, error) {
 		p, err := c.GetPayment(ctx, id)
 		return p, string(p.Status), err
 	})
@@ -93,12 +94,17 @@ func (st *confirmState) confirm(ctx context.Context, c *Client, id int64, claime
 	return p, nil
 }
 
-// confirmWith is confirm for any read: read returns the value and its status.
-func (st *confirmState) confirmWith(ctx context.Context, id int64, claimed string, read func(context.Context) (any, string, error)) (any, error) {
+// paymentKey is the flight key of a pay-in callback: reads by payment id.
+func paymentKey(id int64) string { return "payment " + strconv.FormatInt(id, 10) }
+
+// confirmWith is confirm for any read: read returns the value and its
+// status. key names what read reads (paymentKey, or a payout's outter_id):
+// only callbacks whose read would be the same request may share a flight.
+func (st *confirmState) confirmWith(ctx context.Context, key string, claimed string, read func(context.Context) (any, string, error)) (any, error) {
 	arrived := st.now()
 	for round := 0; round < maxRounds; round++ {
 		st.mu.Lock()
-		if f := st.flights[id]; f != nil {
+		if f := st.flights[key]; f != nil {
 			f.joined++
 			st.mu.Unlock()
 			select {
@@ -118,27 +124,27 @@ func (st *confirmState) confirmWith(ctx context.Context, id int64, claimed strin
 		if st.held >= st.maxHeld {
 			wait := time.Duration(st.held) * st.spacing
 			st.mu.Unlock()
-			return nil, st.refused(id, wait)
+			return nil, st.refused(key, wait)
 		}
 		st.held++
 		st.mu.Unlock()
-		v, ran, err := st.run(ctx, id, read)
+		v, ran, err := st.run(ctx, key, read)
 		st.mu.Lock()
 		st.held--
 		st.mu.Unlock()
 		if ran || err != nil {
 			return v, err
 		}
-		// Another callback of id started a read while this one waited:
+		// Another callback of key started a read while this one waited:
 		// join it.
 	}
-	return nil, st.refused(id, st.spacing)
+	return nil, st.refused(key, st.spacing)
 }
 
 // run waits for a turn and for the spacing since the last start, then
-// reads payment id as a flight others can join. ran is false, with no
-// error, when a flight for id began meanwhile: the caller joins it instead.
-func (st *confirmState) run(ctx context.Context, id int64, read func(context.Context) (any, string, error)) (v any, ran bool, err error) {
+// reads key as a flight others can join. ran is false, with no
+// error, when a flight for key began meanwhile: the caller joins it instead.
+func (st *confirmState) run(ctx context.Context, key string, read func(context.Context) (any, string, error)) (v any, ran bool, err error) {
 	select {
 	case st.turn <- struct{}{}:
 	case <-ctx.Done():
@@ -159,36 +165,36 @@ func (st *confirmState) run(ctx context.Context, id int64, read func(context.Con
 		}
 	}
 	st.mu.Lock()
-	if st.flights[id] != nil {
+	if st.flights[key] != nil {
 		st.mu.Unlock()
 		return nil, false, nil
 	}
 	f := &flight{started: st.now(), done: make(chan struct{})}
-	st.flights[id] = f
+	st.flights[key] = f
 	st.mu.Unlock()
 
 	f.v, f.status, f.err = read(ctx)
 
 	st.mu.Lock()
-	delete(st.flights, id)
+	delete(st.flights, key)
 	st.mu.Unlock()
 	close(f.done)
 	return f.v, true, f.err
 }
 
-func (st *confirmState) refused(id int64, wait time.Duration) error {
+func (st *confirmState) refused(key string, wait time.Duration) error {
 	if wait < time.Second {
 		wait = time.Second
 	}
 	return &CallbackError{Status: http.StatusServiceUnavailable, RetryAfter: wait,
-		Err: fmt.Errorf("payment %d: %w", id, ErrConfirmBudget)}
+		Err: fmt.Errorf("%s: %w", key, ErrConfirmBudget)}
 }
 
-// waiting reports how many callbacks joined the flight for id (tests).
-func (st *confirmState) waiting(id int64) int {
+// waiting reports how many callbacks joined the flight for key (tests).
+func (st *confirmState) waiting(key string) int {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if f := st.flights[id]; f != nil {
+	if f := st.flights[key]; f != nil {
 		return f.joined
 	}
 	return 0

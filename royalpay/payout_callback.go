@@ -106,8 +106,8 @@ func (e PayoutEvent) NeedsConfirmation() bool { return e.Payout.Status == Payout
 //     callback whose id differs from the API's, within the same
 //     confirmation budget as CallbackHandler (one read a second, one at a
 //     time, one more waiting; any further callback is answered 503 with
-//     ErrConfirmBudget before any API call; concurrent callbacks of one id
-//     share one read);
+//     ErrConfirmBudget before any API call; concurrent callbacks of one
+//     outter_id share one read);
 //  6. calls Handle with the API's payout, and answers 200 {"ok":true} when
 //     it returns nil, 500 otherwise.
 //
@@ -269,7 +269,11 @@ func (h *PayoutCallbackHandler) HandleCallback(r *http.Request) (PayoutEvent, er
 		}
 	}
 	st := h.budget()
-	v, err := st.confirmWith(ctx, cb.ID, string(cb.Status), func(ctx context.Context) (any, string, error) {
+	// The read is by outter_id, so callbacks share it by outter_id: keyed
+	// by id, a forged callback carrying a genuine id and another outter_id
+	// would hand its read (not found, or another payout) to the genuine
+	// callback, refusing it (and, for wait_confirm, the payout).
+	v, err := st.confirmWith(ctx, "payout outter_id "+strconv.Quote(cb.OutterID), string(cb.Status), func(ctx context.Context) (any, string, error) {
 		p, err := h.Client.PayoutByOutterID(ctx, cb.OutterID)
 		return p, string(p.Status), err
 	})

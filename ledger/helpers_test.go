@@ -232,3 +232,11 @@ func paidOncePopolni(t *testing.T, srv *popolnitest.Server, reqs []payout.Reques
 func rub(kopecks int64) payments.Money {
 	return payments.Money{Amount: payments.DecimalFromMinor(kopecks, 2), Currency: "RUB"}
 }
+
+// eachStoreSQLite is a fresh embedded store for a test that needs one kind.
+func eachStoreSQLite(t *testing.T) ledger.Store {
+	s, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "ledger.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	return s
+}

@@ -65,7 +65,9 @@ type Options struct {
 	OnFinal func(ctx context.Context, r Record) error
 	// OnError is told of every error the work loop meets and goes on from
 	// (a store outage, a lost answer, a refusal); by default they are
-	// logged to Logger at level Warn.
+	// logged to Logger at level Warn, card numbers masked (the provider
+	// packages mask them already; this is the ledger's own guard, as is
+	// Record.LastError).
 	OnError func(err error)
 	// Logger, when OnError is nil (default slog.Default()).
 	Logger *slog.Logger
@@ -148,7 +150,7 @@ func New(store Store, opts Options, clients ...*payout.Client) (*Ledger, error) 
 		if lg == nil {
 			lg = slog.Default()
 		}
-		o.OnError = func(err error) { lg.Warn("payout ledger", "error", err.Error()) }
+		o.OnError = func(err error) { lg.Warn("payout ledger", "error", payments.MaskPAN(err.Error())) }
 	}
 	return l, nil
 }

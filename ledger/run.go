@@ -236,7 +236,7 @@ func (r *runner) sendOne(h *held) {
 		r.apply(rec, c, p, now)
 	case errors.Is(err, payments.ErrOutcomeUnknown):
 		// The provider may have it: stays InFlight, the status settles it.
-		rec.LastError = err.Error()
+		rec.LastError = payments.MaskPAN(err.Error())
 		rec.NextAt = now.Add(r.l.pollInterval(c))
 		r.l.fail(fmt.Errorf("ledger: payout %s: %w", rec.Ref, err))
 	case p.State == payments.StateFailed || errors.Is(err, payments.ErrInvalidRequest):
@@ -265,12 +265,12 @@ func (r *runner) sendOne(h *held) {
 			break
 		}
 		rec.Status = Recorded
-		rec.LastError = err.Error()
+		rec.LastError = payments.MaskPAN(err.Error())
 		rec.NextAt = now.Add(r.retryDelay(rec))
 		r.l.fail(fmt.Errorf("ledger: payout %s: %w", rec.Ref, err))
 	default:
 		// A context end, a server error: it may have landed. InFlight.
-		rec.LastError = err.Error()
+		rec.LastError = payments.MaskPAN(err.Error())
 		rec.NextAt = now.Add(min(r.retryDelay(rec), r.l.pollInterval(c)))
 		if r.base.Err() == nil {
 			r.l.fail(fmt.Errorf("ledger: payout %s: %w", rec.Ref, err))
@@ -350,7 +350,7 @@ func (r *runner) poll(c *payout.Client, hs []*held) {
 	if err != nil {
 		for _, h := range hs {
 			h.rec.Polls++
-			h.rec.LastError = err.Error()
+			h.rec.LastError = payments.MaskPAN(err.Error())
 			h.rec.NextAt = now.Add(max(r.retryDelay(&h.rec), r.l.pollInterval(c)))
 		}
 		if ctx.Err() == nil {
@@ -380,7 +380,7 @@ func (r *runner) poll(c *payout.Client, hs []*held) {
 		case p.State == payments.StateUnknown:
 			h.rec.Code, h.rec.Message = p.Code, p.Message
 			if p.Err != nil {
-				h.rec.LastError = p.Err.Error()
+				h.rec.LastError = payments.MaskPAN(p.Err.Error())
 			}
 			h.rec.NextAt = now.Add(r.l.pollInterval(c))
 			done = append(done, h)

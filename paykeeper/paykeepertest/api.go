@@ -138,6 +138,15 @@ func amountField(v string) (payments.Decimal, bool) {
 	return d, true
 }
 
+// exactAmount reads a sum that must be written as the client writes it,
+// "990.00": positive, two decimals, no sign, exponent, space or leading
+// zero. The form's sign covers the fields' text run together, so a looser
+// sum would let text move between sum and clientid under the same sign.
+func exactAmount(v string) (payments.Decimal, bool) {
+	d, ok := amountField(v)
+	return d, ok && fixed(d) == v
+}
+
 func truthy(v string) bool {
 	switch strings.ToLower(strings.TrimSpace(v)) {
 	case "true", "1", "on", "yes":

@@ -7,10 +7,7 @@ import (
 	"html"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
-
-	"github.com/paysdk/payments"
 )
 
 // FormPath is the payment form's path: a payer's browser POSTs (or GETs)
@@ -61,8 +58,8 @@ func (s *Server) formCreate(f map[string][]string) response {
 		return refuse(MsgFormNoSecret)
 	}
 	sum := get("sum")
-	amt, err := payments.ParseDecimal(sum)
-	if err != nil || amt.Sign() <= 0 || !strings.Contains(sum, ".") || len(sum)-strings.IndexByte(sum, '.') != 3 {
+	amt, ok := exactAmount(sum)
+	if !ok {
 		return refuse(MsgBadAmount)
 	}
 	h := sha256.Sum256([]byte(sum + get("clientid") + get("orderid") + get("service_name") + get("client_email") + get("client_phone") + secret))

@@ -16,6 +16,9 @@ func FuzzFormCreate(f *testing.F) {
 	f.Add("1e3", "", "", "", "", "", "x", false)
 	f.Add("-1.00", "", "1", "", "", "", "", true)
 	f.Add("0.001", "", "1", "", "", "", "", true)
+	f.Add("+990.00", "", "1", "", "", "", "", true)
+	f.Add(".50", "", "1", "", "", "", "", true)
+	f.Add(" 990.00", "", "1", "", "", "", "", true)
 	s := NewServer(WithFormSecret("fuzz-form"))
 	defer s.Close()
 	f.Fuzz(func(t *testing.T, sum, client, order, service, email, sign string, cart string, signIt bool) {
@@ -33,6 +36,12 @@ func FuzzFormCreate(f *testing.F) {
 		case http.StatusFound:
 			if after != before+1 || !signIt || order == "" {
 				t.Fatalf("accepted without a valid sign and order: %v", v)
+			}
+			// The invoice is for the signed sum written exactly as the
+			// client writes it, and the signed order.
+			inv := s.Invoices()[after-1]
+			if inv.Amount != sum || inv.OrderID != order || inv.ClientID != client {
+				t.Fatalf("invoice %+v made of %v", inv, v)
 			}
 		case http.StatusBadRequest:
 			if after != before {

@@ -3,7 +3,6 @@ package paykeepertest
 import (
 	"encoding/json"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -80,7 +79,7 @@ func (s *Server) hReceiptPrint(c *call) response {
 		return fail(MsgReceiptBadType)
 	}
 	sum := f.Get("sum_cashless")
-	if _, ok := amountField(sum); !ok || !strings.Contains(sum, ".") {
+	if _, ok := exactAmount(sum); !ok {
 		return fail(MsgBadAmount)
 	}
 	var items []json.RawMessage

@@ -274,7 +274,9 @@ func (d *Driver) lock(ref string) func() {
 	}
 }
 
-// Send looks r.Ref up and answers with the payout RoyalPay has under it;
+// Send looks r.Ref up and answers with the payout RoyalPay has under it
+// (its Amount and To zero: not sent in this call; a failed one with its
+// error);
 // only when the lookup answers an empty list (royalpay.ErrNoPayout; not a
 // 404, not a failed lookup) does it create the payout
 // (royalpay.Client.CreatePayout, UNSAFE: never resent; a lost answer is
@@ -296,9 +298,11 @@ func (d *Driver) Send(ctx context.Context, r payout.Request) (payout.Payout, err
 	have, err := d.c.PayoutByOutterID(ctx, r.Ref)
 	switch {
 	case err == nil:
+		// Not sent in this call: Amount and To stay zero (the found payout
+		// may be of another amount, sent earlier under the Ref), and a
+		// failed payout is its typed error, as after a create.
 		out := toPayout(r.Ref, have)
-		out.Amount, out.To = r.Amount, r.To
-		return out, nil
+		return out, out.Err
 	case !errors.Is(err, royalpay.ErrNoPayout):
 		// The lookup failed, or answered 404 (which may be a host without
 		// the lookup route: not proof that the Ref is free): nothing is

@@ -225,3 +225,34 @@ func TestSendCreatesOnlyAfterAnEmptyList(t *testing.T) {
 		d.Close()
 	}
 }
+
+// TestSendOfAFoundRefTellsItsOwnOutcome: a Send of a Ref RoyalPay already
+// has does not report the new request's amount as paid, and a failed payout
+// found is an error, not an accepted send.
+func TestSendOfAFoundRefTellsItsOwnOutcome(t *testing.T) {
+	srv := royalpaytest.NewServer(royalpaytest.WithT(t))
+	c := payout.NewClient(newDriver(t, srv, payments.WithLimiter(payments.Unlimited())))
+	to := payout.Destination{Kind: payout.Card, Account: "4111111111111111"}
+	first, err := c.Send(context.Background(), payout.Request{Ref: "FOUND-1", Amount: payments.MustMoney("100", "RUB"), To: to})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := c.Send(context.Background(), payout.Request{Ref: "FOUND-1", Amount: payments.MustMoney("5000", "RUB"), To: to})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.Amount.IsZero() || again.To != (payout.Destination{}) {
+		t.Fatalf("found payout reported as %s to %v: not sent in this call", again.Amount, again.To)
+	}
+	if n := len(srv.PayoutsByOutterID("FOUND-1")); n != 1 {
+		t.Fatalf("%d payouts", n)
+	}
+	id, _ := strconv.ParseInt(first.ProviderID, 10, 64)
+	if _, err := srv.FailPayout(id); err != nil {
+		t.Fatal(err)
+	}
+	p, err := c.Send(context.Background(), payout.Request{Ref: "FOUND-1", Amount: payments.MustMoney("100", "RUB"), To: to})
+	if err == nil || !errors.Is(err, payments.ErrDeclined) || p.State != payments.StateFailed {
+		t.Fatalf("failed payout found: %v, %v; want a declined error", p.State, err)
+	}
+}

@@ -172,8 +172,8 @@ func FuzzFormSigner(f *testing.F) {
 		if v.Get("sign") != hex.EncodeToString(h[:]) || v.Get("orderid") != order || v.Get("clientid") != client {
 			t.Fatalf("sign or fields wrong: %v", v)
 		}
-		if _, err := payments.ParseDecimal(v.Get("sum")); err != nil || len(v.Get("sum")) < 4 || v.Get("sum")[len(v.Get("sum"))-3] != '.' {
-			t.Fatalf("sum %q is not two decimals", v.Get("sum"))
+		if sum, err := payments.ParseDecimal(v.Get("sum")); err != nil || !sum.Equal(d) || len(v.Get("sum")) < 4 || v.Get("sum")[len(v.Get("sum"))-3] != '.' {
+			t.Fatalf("sum %q is not %s with two decimals", v.Get("sum"), amount)
 		}
 	})
 }

@@ -217,12 +217,19 @@ func FuzzClientAnswers(f *testing.F) {
 		}
 
 		receipt := writeOutcome(status, body, docReceiptPrinted, false)
-		_, err = c.PostSaleReceipt(ctx, "1")
+		rid, err := c.PostSaleReceipt(ctx, "1")
 		testcheck.NoSuccessUnless(t, err, receipt == testcheck.Done, "post-sale receipt", status, body)
 		testcheck.WriteOutcome(t, err, receipt, secrets...)
-		_, err = c.PrintReceipt(ctx, ReceiptParams{PaymentID: "1", Type: ReceiptSale, Amount: payments.MustDecimal("1"),
+		if err == nil && !allDigits(rid) {
+			t.Fatalf("post-sale receipt without a receipt id of digits: %q", rid)
+		}
+		rid, err = c.PrintReceipt(ctx, ReceiptParams{PaymentID: "1", Type: ReceiptSale, Amount: payments.MustDecimal("1"),
 			Cart: []CartItem{{Name: "x", Price: payments.MustDecimal("1"), Quantity: payments.MustDecimal("1"), Sum: payments.MustDecimal("1"), Tax: "none"}}})
+		testcheck.NoSuccessUnless(t, err, receipt == testcheck.Done, "receipt print", status, body)
 		testcheck.WriteOutcome(t, err, receipt, secrets...)
+		if err == nil && !allDigits(rid) {
+			t.Fatalf("receipt printed without a receipt id of digits: %q", rid)
+		}
 
 		// Reads after the writes: the token is known to the client (and so
 		// scrubbed) only once fetched.

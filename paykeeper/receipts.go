@@ -139,8 +139,9 @@ func (c *Client) receiptWrite(ctx context.Context, op, path, ref string, form ur
 
 // Receipt is one receipt of a payment, as /info/receipts/bypaymentid/
 // answers it. No public source shows that answer, so the client reads it
-// defensively: ID is id or receipt_id (required), the other scalar fields are kept as
-// text in Fields, and Raw is the object as it came.
+// defensively: ID is id or receipt_id (required), the scalar fields are kept
+// as text in Fields (any run of 13 to 19 digits masked, as a card number
+// would be), and Raw is the object as it came.
 type Receipt struct {
 	ID     string
 	Fields map[string]string
@@ -222,9 +223,11 @@ func readReceipt(m map[string]json.RawMessage) Receipt {
 			r.Fields[k] = payments.MaskPAN(v)
 		}
 	}
-	r.ID = r.Fields["id"]
-	if r.ID == "" {
-		r.ID = r.Fields["receipt_id"]
+	// The id as it came: MaskPAN, made for card numbers, would mask an id
+	// of 13 to 19 digits in Fields.
+	id := newRecord(m)
+	if r.ID = id.str("id", "receipt_id"); id.err != nil {
+		r.ID = ""
 	}
 	return r
 }

@@ -117,6 +117,13 @@ func TestReceiptsDecodedDefensively(t *testing.T) {
 		_, err := c.Receipts(context.Background(), "1")
 		assert.Error(t, err, body)
 	}
+	// A long receipt id is an id, not a card number to mask.
+	c, _, _ := mockClient(t, answerWith(`[{"id":"20261130123456789","sum":"10.00"},{"receipt_id":2026113012345678}]`))
+	rs, err := c.Receipts(context.Background(), "1")
+	require.NoError(t, err)
+	require.Len(t, rs, 2)
+	assert.Equal(t, "20261130123456789", rs[0].ID)
+	assert.Equal(t, "2026113012345678", rs[1].ID)
 }
 
 func TestGetPaymentDetailsKeepsUnknownFields(t *testing.T) {

@@ -185,26 +185,34 @@ func (c *Client) CountPayments(ctx context.Context, f PaymentFilter) (PaymentCou
 // retry. An answer for another payment is refused as unreadable. A read;
 // always safe.
 func (c *Client) GetPayment(ctx context.Context, id string) (Payment, error) {
-	const op = "payment-byid"
+	p, _, err := c.paymentByID(ctx, "payment-byid", id, url.Values{"id": {id}})
+	return p, err
+}
+
+// paymentByID reads /info/payments/byid/ with q for the payment id: the
+// payment and its object as it came.
+func (c *Client) paymentByID(ctx context.Context, op, id string, q url.Values) (Payment, map[string]json.RawMessage, error) {
 	if err := checkCtx(ctx); err != nil {
-		return Payment{}, err
+		return Payment{}, nil, err
 	}
 	if err := checkID("id", id); err != nil {
-		return Payment{}, err
+		return Payment{}, nil, err
 	}
-	resp, err := c.get(ctx, op, "/info/payments/byid/", url.Values{"id": {id}})
+	resp, err := c.get(ctx, op, "/info/payments/byid/", q)
 	if err != nil {
-		return Payment{}, err
+		return Payment{}, nil, err
 	}
 	list, err := objects(resp.Body)
 	switch {
 	case err != nil:
-		return Payment{}, c.t.Malformed(op, resp.Status, resp.Body, err)
+		return Payment{}, nil, c.t.Malformed(op, resp.Status, resp.Body, err)
 	case len(list) == 0: // [] (or null): PHP's empty result
-		return Payment{}, &payments.APIError{Provider: provider, Op: op, HTTPStatus: resp.Status, Code: "not-found",
+		return Payment{}, nil, &payments.APIError{Provider: provider, Op: op, HTTPStatus: resp.Status, Code: "not-found",
 			Message: "no payment with this id (empty answer)", Category: payments.ErrNotFound, Detail: ErrPaymentNotFound}
 	case len(list) > 1:
-		return Payment{}, c.t.Malformed(op, resp.Status, resp.Body, fmt.Errorf("%d payments for one id", len(list)))
+		return Payment{}, nil, c.t.Malformed(op, resp.Status, resp.Body, fmt.Errorf("%d payments for one id", len(list)))
+	case list[0] == nil:
+		return Payment{}, nil, c.t.Malformed(op, resp.Status, resp.Body, errors.New("null, not a payment"))
 	}
 	r := newRecord(list[0])
 	p := readPayment(r)
@@ -212,9 +220,9 @@ func (c *Client) GetPayment(ctx context.Context, id string) (Payment, error) {
 		r.err = errors.New("the answer is not for the payment asked for")
 	}
 	if r.err != nil {
-		return Payment{}, c.t.Malformed(op, resp.Status, resp.Body, r.err)
+		return Payment{}, nil, c.t.Malformed(op, resp.Status, resp.Body, r.err)
 	}
-	return p, nil
+	return p, list[0], nil
 }
 
 // PaymentOptions returns the payment's extra options as strings (GET

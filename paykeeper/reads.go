@@ -4,10 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/url"
-
-	"github.com/paysdk/payments"
 )
 
 // PaymentDetails is a payment read with advanced=true: the Payment and the
@@ -32,38 +29,12 @@ var paymentFields = map[string]bool{"id": true, "pay_amount": true, "refund_amou
 // Extra. An unknown id is payments.ErrNotFound (ErrPaymentNotFound). A read;
 // always safe.
 func (c *Client) GetPaymentDetails(ctx context.Context, id string) (PaymentDetails, error) {
-	const op = "payment-byid-advanced"
-	if err := checkCtx(ctx); err != nil {
-		return PaymentDetails{}, err
-	}
-	if err := checkID("id", id); err != nil {
-		return PaymentDetails{}, err
-	}
-	resp, err := c.get(ctx, op, "/info/payments/byid/", url.Values{"id": {id}, "advanced": {"true"}})
+	p, m, err := c.paymentByID(ctx, "payment-byid-advanced", id, url.Values{"id": {id}, "advanced": {"true"}})
 	if err != nil {
 		return PaymentDetails{}, err
 	}
-	list, err := objects(resp.Body)
-	switch {
-	case err != nil:
-		return PaymentDetails{}, c.t.Malformed(op, resp.Status, resp.Body, err)
-	case len(list) == 0:
-		return PaymentDetails{}, &payments.APIError{Provider: provider, Op: op, HTTPStatus: resp.Status, Code: "not-found",
-			Message: "no payment with this id (empty answer)", Category: payments.ErrNotFound, Detail: ErrPaymentNotFound}
-	case len(list) > 1:
-		return PaymentDetails{}, c.t.Malformed(op, resp.Status, resp.Body, fmt.Errorf("%d payments for one id", len(list)))
-	case list[0] == nil:
-		return PaymentDetails{}, c.t.Malformed(op, resp.Status, resp.Body, errors.New("null, not a payment"))
-	}
-	r := newRecord(list[0])
-	d := PaymentDetails{Payment: readPayment(r), Extra: map[string]json.RawMessage{}}
-	if r.err == nil && d.ID != id {
-		r.err = errors.New("the answer is not for the payment asked for")
-	}
-	if r.err != nil {
-		return PaymentDetails{}, c.t.Malformed(op, resp.Status, resp.Body, r.err)
-	}
-	for k, v := range list[0] {
+	d := PaymentDetails{Payment: p, Extra: map[string]json.RawMessage{}}
+	for k, v := range m {
 		if !paymentFields[k] {
 			d.Extra[k] = v
 		}

@@ -1,9 +1,12 @@
 package royalpay
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/jarcoal/httpmock"
@@ -46,6 +49,10 @@ func FuzzPayoutAnswers(f *testing.F) {
 	f.Add(200, []byte(`[{"id":1,"status":"completed","outter_id":"O-2"}]`))
 	f.Add(400, []byte(`{"amount":["bad"],"requisite":"x"}`))
 	f.Add(503, []byte(`Authorization: Token fuzz-payout-token`))
+	f.Add(200, []byte(`{"results":[],"next":null}`))
+	f.Add(200, []byte(`[[]]`))
+	f.Add(200, []byte(`{"id":1,"status":"completed","outter_id":"O-1","results":[]}`))
+	f.Add(404, []byte(`[]`))
 	f.Fuzz(func(t *testing.T, status int, body []byte) {
 		if status < 100 || status > 999 {
 			return
@@ -69,8 +76,75 @@ func FuzzPayoutAnswers(f *testing.F) {
 		}
 		got, err := c.PayoutByOutterID(context.Background(), "O-1")
 		testcheck.TypedError(t, err, "fuzz-payout-token")
-		if err == nil && (!ok2xx || got.OutterID != "O-1" || got.ID <= 0) {
+		if err == nil && (!ok2xx || got.OutterID != "O-1" || got.ID <= 0 || got.Status == "") {
 			t.Fatalf("lookup: success from %d %q: %+v", status, body, got)
+		}
+		// ErrNoPayout lets payout/royalpaypayout create: only an empty list.
+		if errors.Is(err, ErrNoPayout) && !(ok2xx && emptyPayoutList(body)) {
+			t.Fatalf("lookup: ErrNoPayout from %d %q", status, body)
+		}
+		if errors.Is(err, payments.ErrNotFound) && status != http.StatusNotFound && !errors.Is(err, ErrNoPayout) {
+			t.Fatalf("lookup: not found from %d %q: %v", status, body, err)
+		}
+	})
+}
+
+// emptyPayoutList reports whether body is the lookup's empty answer: a JSON
+// array with no element, or an object whose "results" is one.
+func emptyPayoutList(body []byte) bool {
+	var list []json.RawMessage
+	if json.Unmarshal(body, &list) == nil {
+		return list != nil && len(list) == 0
+	}
+	var page map[string]json.RawMessage
+	if json.Unmarshal(body, &page) != nil || page == nil {
+		return false
+	}
+	res, ok := page["results"]
+	return ok && json.Unmarshal(res, &list) == nil && len(list) == 0
+}
+
+// FuzzPayoutCallbackHandler posts any body to a PayoutCallbackHandler whose
+// API has one payout (id 7, outter_id PO-1, pending): Handle is called, and
+// 200 answered, only for a callback naming that payout by both ids, and
+// Handle sees the API's status and amount whatever the body says.
+func FuzzPayoutCallbackHandler(f *testing.F) {
+	f.Add([]byte(`{"id":7,"status":"completed","amount":999999,"outter_id":"PO-1"}`))
+	f.Add([]byte(`{"id":"7","status":"wait_confirm","outter_id":"PO-1"}`))
+	f.Add([]byte(`{"id":7,"status":"completed","outter_id":"PO-2"}`))
+	f.Add([]byte(`{"id":8,"status":"completed","outter_id":"PO-1"}`))
+	f.Add([]byte(`{"id":7.0,"status":"completed","outter_id":"PO-1","receipts":null}`))
+	mock := httpmock.NewMockTransport()
+	mock.RegisterNoResponder(func(r *http.Request) (*http.Response, error) {
+		if r.URL.Query().Get("outter_id") == "PO-1" {
+			return httpmock.NewStringResponse(200, `[{"id":7,"status":"pending","amount":1500,"outter_id":"PO-1"}]`), nil
+		}
+		return httpmock.NewStringResponse(200, `[]`), nil
+	})
+	c, err := New(Credentials{PayoutToken: "t"}, payments.WithBaseURL(base), payments.WithTransport(mock),
+		payments.WithTestTiming(), payments.WithLimiter(payments.Unlimited()))
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer c.Close()
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var handled []PayoutEvent
+		h := &PayoutCallbackHandler{Client: c, AllowUnauthenticated: true, ConfirmRate: 1e6, MaxConfirmations: 4,
+			Handle: func(_ context.Context, e PayoutEvent) error { handled = append(handled, e); return nil }}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body)))
+		if (w.Code == http.StatusOK) != (len(handled) == 1) {
+			t.Fatalf("answered %d, Handle called %d times", w.Code, len(handled))
+		}
+		if len(handled) == 0 {
+			return
+		}
+		e := handled[0]
+		if e.Callback.ID != 7 || e.Callback.OutterID != "PO-1" || e.Payout.ID != 7 || e.Payout.OutterID != "PO-1" {
+			t.Fatalf("%q handled as %+v", body, e)
+		}
+		if e.Status() != PayoutPending || e.Payout.Amount.String() != "1500" || e.NeedsConfirmation() {
+			t.Fatalf("%q: Handle saw %s %s, not the API's pending 1500", body, e.Status(), e.Payout.Amount)
 		}
 	})
 }

@@ -1,11 +1,9 @@
 package paykeeper
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/url"
 
 	"github.com/paysdk/payments"
@@ -103,16 +101,10 @@ func (c *Client) ChargeBinding(ctx context.Context, p BindingCharge) (string, er
 // digitsField reads a field that must be an id of digits, given as a string
 // or a number.
 func digitsField(m map[string]json.RawMessage, key string) (string, error) {
-	raw := bytes.TrimSpace(m[key])
-	if len(raw) > 0 && raw[0] == '"' {
-		var s string
-		if json.Unmarshal(raw, &s) != nil {
-			return "", fmt.Errorf("%s unreadable", key)
-		}
-		raw = []byte(s)
-	}
-	if len(raw) == 0 || len(raw) > maxIDDigits || !allDigits(string(raw)) {
+	r := newRecord(m)
+	id := r.str(key)
+	if r.err != nil || checkID(key, id) != nil {
 		return "", errors.New("no " + key + " of digits")
 	}
-	return string(raw), nil
+	return id, nil
 }

@@ -320,6 +320,13 @@ var ErrUnknownPayment = errors.New("royalpay: callback for a payment the merchan
 // ServeHTTP handles one callback; see CallbackHandler.
 func (h *CallbackHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, err := h.HandleCallback(r)
+	answerCallback(w, err)
+}
+
+// answerCallback writes the answer to a callback HandleCallback ended with
+// err: 200 {"ok":true} on nil, a *CallbackError's Status (and Retry-After),
+// else 500.
+func answerCallback(w http.ResponseWriter, err error) {
 	if err != nil {
 		status := http.StatusInternalServerError
 		var ce *CallbackError
@@ -353,24 +360,11 @@ func (h *CallbackHandler) HandleCallback(r *http.Request) (Event, error) {
 	if len(h.AllowedSources) > 0 && !h.sourceAllowed(r.RemoteAddr) {
 		return Event{}, &CallbackError{Status: http.StatusForbidden, Err: errors.New("source address not allowed")}
 	}
-	if h.BearerToken != "" {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(h.BearerToken)) != 1 {
-			return Event{}, &CallbackError{Status: http.StatusUnauthorized, Err: errors.New("bad or missing bearer token")}
-		}
-	}
-	limit := h.MaxBodyBytes
-	if limit == 0 {
-		limit = 64 << 10
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	body, err := readCallback(r, h.BearerToken, h.MaxBodyBytes)
 	if err != nil {
-		return Event{}, &CallbackError{Status: http.StatusBadRequest, Err: err}
+		return Event{}, err
 	}
-	if int64(len(body)) > limit {
-		return Event{}, &CallbackError{Status: http.StatusRequestEntityTooLarge, Err: errors.New("body over the limit")}
-	}
-	cb, err := ParseCallback(bytes.TrimSpace(body))
+	cb, err := ParseCallback(body)
 	if err != nil {
 		return Event{}, &CallbackError{Status: http.StatusBadRequest, Err: err}
 	}
@@ -406,6 +400,29 @@ func (h *CallbackHandler) HandleCallback(r *http.Request) (Event, error) {
 		return ev, &CallbackError{Status: http.StatusInternalServerError, Err: err}
 	}
 	return ev, nil
+}
+
+// readCallback checks "Authorization: Bearer <bearer>" in constant time
+// when bearer is set, and reads at most limit bytes of the body (0: 64 KiB),
+// trimmed; its errors are *CallbackError.
+func readCallback(r *http.Request, bearer string, limit int64) ([]byte, error) {
+	if bearer != "" {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(bearer)) != 1 {
+			return nil, &CallbackError{Status: http.StatusUnauthorized, Err: errors.New("bad or missing bearer token")}
+		}
+	}
+	if limit == 0 {
+		limit = 64 << 10
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, &CallbackError{Status: http.StatusBadRequest, Err: err}
+	}
+	if int64(len(body)) > limit {
+		return nil, &CallbackError{Status: http.StatusRequestEntityTooLarge, Err: errors.New("body over the limit")}
+	}
+	return bytes.TrimSpace(body), nil
 }
 
 func (h *CallbackHandler) sourceAllowed(remote string) bool {

@@ -3,7 +3,6 @@ package royalpay
 import (
 	"bytes"
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 	"unicode"
 
 	"github.com/paysdk/payments"
@@ -201,20 +199,8 @@ func (h PayoutCallbackHandler) LogValue() slog.Value { return slog.StringValue(h
 
 // ServeHTTP handles one payout callback; see PayoutCallbackHandler.
 func (h *PayoutCallbackHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if _, err := h.HandleCallback(r); err != nil {
-		status := http.StatusInternalServerError
-		var ce *CallbackError
-		if errors.As(err, &ce) {
-			status = ce.Status
-			if ce.RetryAfter > 0 {
-				w.Header().Set("Retry-After", strconv.FormatInt(int64((ce.RetryAfter+time.Second-1)/time.Second), 10))
-			}
-		}
-		http.Error(w, http.StatusText(status), status)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write([]byte(`{"ok":true}` + "\n"))
+	_, err := h.HandleCallback(r)
+	answerCallback(w, err)
 }
 
 // HandleCallback runs the steps without writing an answer: on nil answer
@@ -230,24 +216,11 @@ func (h *PayoutCallbackHandler) HandleCallback(r *http.Request) (PayoutEvent, er
 	if r.Method != http.MethodPost {
 		return PayoutEvent{}, &CallbackError{Status: http.StatusMethodNotAllowed, Err: errors.New("method " + r.Method)}
 	}
-	if h.BearerToken != "" {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(h.BearerToken)) != 1 {
-			return PayoutEvent{}, &CallbackError{Status: http.StatusUnauthorized, Err: errors.New("bad or missing bearer token")}
-		}
-	}
-	limit := h.MaxBodyBytes
-	if limit == 0 {
-		limit = 64 << 10
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	body, err := readCallback(r, h.BearerToken, h.MaxBodyBytes)
 	if err != nil {
-		return PayoutEvent{}, &CallbackError{Status: http.StatusBadRequest, Err: err}
+		return PayoutEvent{}, err
 	}
-	if int64(len(body)) > limit {
-		return PayoutEvent{}, &CallbackError{Status: http.StatusRequestEntityTooLarge, Err: errors.New("body over the limit")}
-	}
-	cb, err := ParsePayoutCallback(bytes.TrimSpace(body))
+	cb, err := ParsePayoutCallback(body)
 	if err != nil {
 		return PayoutEvent{}, &CallbackError{Status: http.StatusBadRequest, Err: err}
 	}

@@ -101,6 +101,12 @@ func (f Form) values() (url.Values, error) {
 // sum + clientid + orderid + service_name + client_email + client_phone +
 // secret, concatenated with no separators (sum as sent, "990.00"), as
 // PayKeeper's official modules compute it.
+//
+// With no separators the sign does not fix where one field ends: a payer
+// may move text between neighbours (clientid "A" and orderid "12" become
+// clientid "A1" and orderid "2") and keep the sign. So the form proves the
+// fields' text run together, not which order is paid: check the
+// notification's orderid and sum against that order before shipping.
 func FormSign(sum, clientID, orderID, serviceName, email, phone, secret string) string {
 	h := sha256.Sum256([]byte(sum + clientID + orderID + serviceName + email + phone + secret))
 	return hex.EncodeToString(h[:])

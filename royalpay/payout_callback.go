@@ -197,6 +197,10 @@ func (h PayoutCallbackHandler) Format(f fmt.State, _ rune) { _, _ = io.WriteStri
 // LogValue is String, for slog.
 func (h PayoutCallbackHandler) LogValue() slog.Value { return slog.StringValue(h.String()) }
 
+// MarshalJSON is String as a JSON string: encoding/json would otherwise
+// print the BearerToken field.
+func (h PayoutCallbackHandler) MarshalJSON() ([]byte, error) { return json.Marshal(h.String()) }
+
 // ServeHTTP handles one payout callback; see PayoutCallbackHandler.
 func (h *PayoutCallbackHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, err := h.HandleCallback(r)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -46,15 +47,18 @@ func TestNoSecretInAnyFormattedValue(t *testing.T) {
 	defer c.Close()
 	h := &CallbackHandler{Client: c, BearerToken: cbToken, Handle: func(context.Context, Event) error { return nil },
 		AllowedSources: []netip.Prefix{netip.MustParsePrefix("134.209.192.8/32")}}
+	ph := &PayoutCallbackHandler{Client: c, BearerToken: cbToken, Handle: func(context.Context, PayoutEvent) error { return nil }}
 	values := map[string]any{
-		"Credentials":      Credentials{Token: token},
-		"*Credentials":     &Credentials{Token: token},
-		"*Client":          c,
-		"Client":           *c,
-		"*CallbackHandler": h,
-		"CallbackHandler":  *h, // a copy, as a careless caller prints it
-		"[]any":            []any{c, h, Credentials{Token: token}},
-		"struct":           struct{ C *Client }{c},
+		"*PayoutCallbackHandler": ph,
+		"PayoutCallbackHandler":  *ph,
+		"Credentials":            Credentials{Token: token},
+		"*Credentials":           &Credentials{Token: token},
+		"*Client":                c,
+		"Client":                 *c,
+		"*CallbackHandler":       h,
+		"CallbackHandler":        *h, // a copy, as a careless caller prints it
+		"[]any":                  []any{c, h, ph, Credentials{Token: token}},
+		"struct":                 struct{ C *Client }{c},
 	}
 	verbs := []string{"%v", "%+v", "%#v", "%s", "%d", "%x", "%X", "%q"}
 	for name, v := range values {
@@ -63,6 +67,10 @@ func TestNoSecretInAnyFormattedValue(t *testing.T) {
 			assert.Empty(t, leaks(out, token), "%s with %s: %s", name, verb, out)
 			assert.Empty(t, leaks(out, cbToken), "%s with %s: %s", name, verb, out)
 		}
+		js, err := json.Marshal(v)
+		require.NoError(t, err, name)
+		assert.Empty(t, leaks(string(js), token), "%s through encoding/json: %s", name, js)
+		assert.Empty(t, leaks(string(js), cbToken), "%s through encoding/json: %s", name, js)
 		for hname, mk := range map[string]func(*bytes.Buffer) slog.Handler{
 			"text": func(b *bytes.Buffer) slog.Handler { return slog.NewTextHandler(b, nil) },
 			"json": func(b *bytes.Buffer) slog.Handler { return slog.NewJSONHandler(b, nil) },

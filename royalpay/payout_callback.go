@@ -37,18 +37,11 @@ type PayoutCallback struct {
 // ParsePayoutCallback reads a payout callback body. It needs a positive id
 // and a status; every error wraps ErrBadCallback. It never panics.
 func ParsePayoutCallback(body []byte) (PayoutCallback, error) {
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(body, &raw); err != nil || raw == nil {
-		return PayoutCallback{}, fmt.Errorf("%w: not a JSON object", ErrBadCallback)
-	}
 	var id, status, amount, outter, receipt, reqID flex
-	for k, dst := range map[string]*flex{"id": &id, "status": &status, "amount": &amount, "outter_id": &outter,
-		"receipt": &receipt, "X-Request-Id": &reqID} {
-		if v, ok := raw[k]; ok {
-			if err := json.Unmarshal(v, dst); err != nil {
-				return PayoutCallback{}, fmt.Errorf("%w: %s: %v", ErrBadCallback, k, err)
-			}
-		}
+	raw, err := readExact(body, map[string]*flex{"id": &id, "status": &status, "amount": &amount, "outter_id": &outter,
+		"receipt": &receipt, "X-Request-Id": &reqID})
+	if err != nil {
+		return PayoutCallback{}, fmt.Errorf("%w: %v", ErrBadCallback, err)
 	}
 	cb := PayoutCallback{Raw: raw, Status: PayoutStatus(status), OutterID: string(outter), RequestID: string(reqID)}
 	n, err := id.int64("id")

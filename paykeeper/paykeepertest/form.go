@@ -103,11 +103,12 @@ func (s *Server) AddBinding() string {
 // the optional clientid, client_email, client_phone, service_name, cart),
 // status success, answered {"result":"success","payment_id":"<id>"} as
 // PayKeeper's Bitrix module reads it. An unknown bank_id is the fail object
-// [MsgBindingNotFound], a bad sum [MsgBadAmount]; nothing is charged then.
+// [MsgBindingNotFound], a sum not written "299.00" [MsgBadAmount]; nothing is
+// charged then.
 // Every accepted request charges again: nothing recognises a repeat.
 func (s *Server) hBindingExecute(c *call) response {
 	f := c.form
-	amt, ok := amountField(f.Get("sum"))
+	amt, ok := exactAmount(f.Get("sum"))
 	if !ok {
 		return fail(MsgBadAmount)
 	}

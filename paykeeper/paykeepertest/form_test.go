@@ -62,3 +62,26 @@ func TestFormWithoutASecretIsRefused(t *testing.T) {
 		t.Fatalf("status %d, %d invoices", resp.status, len(s.Invoices()))
 	}
 }
+
+// A binding charge and a printed receipt take a sum only as the client
+// writes it: "1e2" or " 100.00" is not taken for 100.00, and nothing is
+// charged or printed.
+func TestLooseSumsAreRefused(t *testing.T) {
+	s := NewServer(WithT(t))
+	bank := s.AddBinding()
+	pid := s.AddPayment(PaymentSpec{Amount: "100.00", Status: StatusSuccess})
+	for _, sum := range []string{"1e2", " 100.00", "+100.00", "100", "100.0", "0100.00"} {
+		s.hBindingExecute(&call{form: url.Values{"bank_id": {bank}, "orderid": {"R-1"}, "sum": {sum}}})
+		s.hReceiptPrint(&call{form: url.Values{"payment_id": {pid}, "type": {"sale"}, "sum_cashless": {sum}, "cart": {`[{}]`}}})
+	}
+	if n := len(s.Payments()); n != 1 {
+		t.Fatalf("%d payments: a loose sum charged", n)
+	}
+	if n := len(s.Receipts(pid)); n != 0 {
+		t.Fatalf("%d receipts: a loose sum printed", n)
+	}
+	s.hBindingExecute(&call{form: url.Values{"bank_id": {bank}, "orderid": {"R-1"}, "sum": {"100.00"}}})
+	if n := len(s.Payments()); n != 2 {
+		t.Fatalf("%d payments: the exact sum was not charged", n)
+	}
+}

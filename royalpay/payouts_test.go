@@ -215,6 +215,9 @@ func TestPayoutStatusStates(t *testing.T) {
 		PayoutPending: payments.StatePending, PayoutInProgress: payments.StatePending, PayoutWaitConfirm: payments.StatePending,
 		PayoutCompleted: payments.StateSucceeded, PayoutFailed: payments.StateFailed, PayoutCanceled: payments.StateFailed,
 		"refund": payments.StateUnknown,
+		// Success only for the exact word: no case folding, no trimming.
+		"Completed": payments.StateUnknown, "COMPLETED": payments.StateUnknown, " completed": payments.StateUnknown,
+		"completed\n": payments.StateUnknown, "": payments.StateUnknown, "success": payments.StateUnknown,
 	}
 	for s, st := range want {
 		assert.Equal(t, st, s.State(), string(s))

@@ -342,6 +342,11 @@ func decodePayoutLookup(body []byte, outterID string) (Payout, error) {
 			return Payout{}, err
 		}
 		if res, ok := m["results"]; ok {
+			// Only a real empty list clears a create: "results": null may
+			// mean anything.
+			if r := bytes.TrimSpace(res); len(r) == 0 || r[0] != '[' {
+				return Payout{}, errors.New("results is not a list")
+			}
 			if err := json.Unmarshal(res, &list); err != nil {
 				return Payout{}, fmt.Errorf("results: %w", err)
 			}

@@ -241,6 +241,24 @@ type Store interface {
 	// provider, id, state), at most limit (0: all).
 	Events(ctx context.Context, limit int) ([]Event, error)
 
+	// AcquireBinding binds ref to provider unless ref is bound already,
+	// counts one send about to be made under the binding, and returns the
+	// provider ref is bound to (provider, or the one bound before) and how
+	// many sends have been counted under that binding, this one included.
+	// It is atomic against every other process sharing the store. It is
+	// what a payout.Router's shared bindings are made of
+	// (ledger.RouterBindings).
+	AcquireBinding(ctx context.Context, now time.Time, ref, provider string) (bound string, sends int, err error)
+
+	// MoveBinding rebinds ref from provider from to provider to (to == "":
+	// removes the binding) only when ref is bound to from with exactly
+	// sends sends counted, and reports whether it did. A moved binding
+	// starts with no send counted.
+	MoveBinding(ctx context.Context, now time.Time, ref, from, to string, sends int) (bool, error)
+
+	// Binding returns the provider ref is bound to, "" when none.
+	Binding(ctx context.Context, ref string) (string, error)
+
 	// Close closes the store's connections.
 	Close() error
 }

@@ -61,7 +61,22 @@ func (c *Client) Check(r Request) error {
 	if err := c.caps.Check(r); err != nil {
 		return err
 	}
-	return c.d.CheckRef(r.Ref)
+	if err := c.d.CheckRef(r.Ref); err != nil {
+		return err
+	}
+	if rc, ok := c.d.(RequestChecker); ok {
+		return rc.CheckRequest(r)
+	}
+	return nil
+}
+
+// RequestChecker is an optional Driver method: a check of the whole request
+// by the provider's own rules beyond Capabilities (the phone number forms a
+// provider takes for each destination kind). Client.Check calls it after
+// Capabilities().Check and CheckRef; it returns a *payments.ValidationError
+// and sends nothing.
+type RequestChecker interface {
+	CheckRequest(r Request) error
 }
 
 func checkRef(ref string) error {

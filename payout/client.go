@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"reflect"
 
 	"github.com/paysdk/payments"
 	"github.com/paysdk/payments/internal/registry"
@@ -41,9 +42,38 @@ type Client struct {
 	caps Capabilities
 }
 
-// NewClient wraps a driver (usually made by Open, or by a driver package's
-// New for an existing provider client).
-func NewClient(d Driver) *Client { return &Client{d: d, caps: d.Capabilities()} }
+// New wraps a driver (usually made by a driver package's New for an
+// existing provider client; Open makes one by configuration). A nil driver,
+// or a nil pointer of a driver type, is refused with a
+// *payments.ValidationError. Nothing is sent.
+func New(d Driver) (*Client, error) {
+	if isNil(d) {
+		return nil, &payments.ValidationError{Field: "driver", Reason: "nil: open a driver first (Open, or a driver package's New)"}
+	}
+	return &Client{d: d, caps: d.Capabilities()}, nil
+}
+
+// NewClient is New for a driver known to be there: it panics at once, with
+// a message saying so, on a nil driver, instead of on the first call.
+func NewClient(d Driver) *Client {
+	c, err := New(d)
+	if err != nil {
+		panic("payout.NewClient: " + err.Error())
+	}
+	return c
+}
+
+func isNil(d Driver) bool {
+	if d == nil {
+		return true
+	}
+	v := reflect.ValueOf(d)
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan, reflect.Interface:
+		return v.IsNil()
+	}
+	return false
+}
 
 // Provider names the provider.
 func (c *Client) Provider() string { return c.caps.Provider }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 
 	"github.com/paysdk/payments"
 	"github.com/paysdk/payments/internal/keylock"
@@ -43,42 +42,98 @@ func NeverReceived(err error) bool {
 	return false
 }
 
+// Refusal reports whether err is the provider's refusal of the payout
+// itself, so that no money moved and none will under this send: a decline,
+// a duplicate with other details, an invalid request, insufficient funds.
+// payments.ErrOutcomeUnknown is never a refusal, whatever it wraps.
+func Refusal(err error) bool {
+	if err == nil || errors.Is(err, payments.ErrOutcomeUnknown) {
+		return false
+	}
+	for _, s := range []error{payments.ErrDeclined, payments.ErrDuplicate, payments.ErrInvalidRequest, payments.ErrInsufficientFunds} {
+		if errors.Is(err, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// MoveOn is the one failover rule, kept by the [Router] and by the payout
+// ledger alike: a Ref moves from a provider to the next one only when err
+// proves that provider never got this send ([NeverReceived]) and no earlier
+// send of the Ref to that provider may have landed. A refusal of a resend
+// proves nothing about the first send: once a send's outcome is unknown,
+// the Ref stays with its provider until that provider's status settles it.
+func MoveOn(err error, earlierMayHaveLanded bool) bool {
+	return !earlierMayHaveLanded && NeverReceived(err)
+}
+
+// Next returns the first client of clients after after (from the start
+// when after is nil) that can take r, in order of preference; nil when none.
+func Next(clients []*Client, after *Client, r Request) *Client {
+	passed := after == nil
+	for _, c := range clients {
+		if !passed {
+			passed = c == after
+			continue
+		}
+		if c.Check(r) == nil {
+			return c
+		}
+	}
+	return nil
+}
+
 // Router sends each payout through one of several clients, picked by
 // capability (destination kind, currency, amount range, Ref form) in the
 // merchant's order of preference. It implements [Driver], so NewClient(r)
 // gives it the portable API.
 //
-// Failover never pays twice: the router moves on to the next client only
-// when the error proves the provider never got the payout ([NeverReceived]).
-// Any other outcome binds the Ref to that provider: a success, a refusal,
-// and above all payments.ErrOutcomeUnknown. A Ref once bound is sent, got
-// and waited for only at its provider, and only that provider's status can
-// settle it. Concurrent Sends of one Ref are serialized.
+// Failover never pays twice. Each Ref is bound to a provider before its
+// first send (in the router's [Bindings]) and every send under the binding
+// is counted. The router moves a Ref to the next client only under
+// [MoveOn]: when the send that bound it proved the provider never got it
+// ([NeverReceived]). Any other outcome keeps the binding: a success, a
+// refusal, and above all payments.ErrOutcomeUnknown; and so does any
+// resend, whatever its answer, since a refusal of a resend says nothing of
+// the first send. A bound Ref is sent, got and waited for only at its
+// provider, and only that provider's status can settle it. Concurrent Sends
+// of one Ref in one process are serialized.
 //
-// Bindings live in memory; a process that restarts rebinds with [Router.Bind]
-// (the payout ledger does), and until then Get asks every client in order.
+// The bindings are in this process's memory unless [Router.WithBindings]
+// shares them: a Router without shared bindings serves ONE process only.
+// Two processes routing the same Refs with their own memory can pay one
+// Ref twice (the first loses its answer at one provider, the second is
+// refused there and pays at the next). Share them through the payout
+// ledger's store (ledger.RouterBindings), or let the ledger route: it binds
+// every Ref durably itself.
 type Router struct {
 	clients []*Client
 	caps    Capabilities
-
-	mu    sync.Mutex
-	bound map[string]*Client
-	locks keylock.Locks // one Send of a Ref at a time
+	b       Bindings
+	locks   *keylock.Locks // one Send of a Ref at a time
 }
 
-// NewRouter routes over clients, the first preferred. It needs at least one.
+// NewRouter routes over clients, the first preferred, with bindings in
+// memory (see WithBindings). It needs at least one client, and no two of
+// one provider.
 func NewRouter(clients ...*Client) (*Router, error) {
 	if len(clients) == 0 {
 		return nil, &payments.ValidationError{Field: "clients", Reason: "a router needs at least one client"}
 	}
-	r := &Router{clients: clients, bound: map[string]*Client{}}
+	r := &Router{clients: clients, b: NewMemoryBindings(), locks: &keylock.Locks{}}
 	names := make([]string, len(clients))
+	seen := map[string]bool{}
 	r.caps = Capabilities{Limits: map[string]Limit{}, StatusBatch: 1, RefForm: "accepted by at least one provider", Dedupes: true}
 	for i, c := range clients {
 		if c == nil {
 			return nil, &payments.ValidationError{Field: fmt.Sprintf("clients[%d]", i), Reason: "nil"}
 		}
 		cc := c.Capabilities()
+		if seen[cc.Provider] {
+			return nil, &payments.ValidationError{Field: fmt.Sprintf("clients[%d]", i), Reason: "a second client of provider " + cc.Provider + ": bindings name providers"}
+		}
+		seen[cc.Provider] = true
 		names[i] = cc.Provider
 		r.caps.Dedupes = r.caps.Dedupes && cc.Dedupes
 		if r.caps.PollInterval == 0 || (cc.PollInterval > 0 && cc.PollInterval < r.caps.PollInterval) {
@@ -96,6 +151,19 @@ func NewRouter(clients ...*Client) (*Router, error) {
 	}
 	r.caps.Provider = "router(" + strings.Join(names, ",") + ")"
 	return r, nil
+}
+
+// WithBindings returns a router over the same clients that keeps its
+// bindings in b: give every process that routes the same Refs the same b
+// (ledger.RouterBindings(store) on the ledger's store). Nil b is refused.
+func (r *Router) WithBindings(b Bindings) (*Router, error) {
+	if b == nil {
+		return nil, &payments.ValidationError{Field: "bindings", Reason: "required"}
+	}
+	c := *r
+	c.b = b
+	c.locks = &keylock.Locks{}
+	return &c, nil
 }
 
 // Capabilities is the union of the clients' kinds and currencies, with
@@ -117,91 +185,117 @@ func (r *Router) CheckRef(ref string) error {
 	return first
 }
 
-// Bind records that ref belongs to the client of provider (as a ledger
-// restores after a restart). It fails if no client has that name, or if ref
-// is bound elsewhere already.
-func (r *Router) Bind(ref, provider string) error {
-	var c *Client
-	for _, cl := range r.clients {
-		if cl.Provider() == provider {
-			c = cl
+func (r *Router) client(provider string) *Client {
+	for _, c := range r.clients {
+		if c.Provider() == provider {
+			return c
 		}
 	}
-	if c == nil {
+	return nil
+}
+
+// Bind records that ref belongs to the client of provider (as after a
+// restart, from what a store says), counted as a send: a Ref bound this way
+// never moves on. It fails if no client has that name, or if ref is bound
+// elsewhere already.
+func (r *Router) Bind(ref, provider string) error {
+	if r.client(provider) == nil {
 		return &payments.ValidationError{Field: "provider", Reason: "no client named " + provider}
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if b, ok := r.bound[ref]; ok && b != c {
-		return &payments.ValidationError{Field: "ref", Reason: "bound to " + b.Provider() + " already"}
+	b, _, err := r.b.Acquire(context.Background(), ref, provider)
+	if err != nil {
+		return fmt.Errorf("payout: router bindings: %w", err)
 	}
-	r.bound[ref] = c
+	if b != provider {
+		return &payments.ValidationError{Field: "ref", Reason: "bound to " + b + " already"}
+	}
 	return nil
 }
 
 // Provider returns the provider ref is bound to, if any.
 func (r *Router) Provider(ref string) (string, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	c, ok := r.bound[ref]
-	if !ok {
+	b, err := r.b.Lookup(context.Background(), ref)
+	if err != nil || b == "" {
 		return "", false
 	}
-	return c.Provider(), true
+	return b, true
 }
 
-func (r *Router) boundTo(ref string) *Client {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.bound[ref]
+// boundTo is the client ref is bound to: nil when unbound; an error when the
+// bindings cannot be read or name a provider this router lacks.
+func (r *Router) boundTo(ctx context.Context, ref string) (*Client, error) {
+	b, err := r.b.Lookup(ctx, ref)
+	if err != nil {
+		return nil, fmt.Errorf("payout: router bindings: %w", err)
+	}
+	if b == "" {
+		return nil, nil
+	}
+	c := r.client(b)
+	if c == nil {
+		return nil, fmt.Errorf("payout: %s is bound to %s, which this router has no client of: %w", ref, b, payments.ErrNotSupported)
+	}
+	return c, nil
 }
-
-func (r *Router) bind(ref string, c *Client) {
-	r.mu.Lock()
-	r.bound[ref] = c
-	r.mu.Unlock()
-}
-
-// lock serializes the sends of one ref.
-func (r *Router) lock(ref string) func() { return r.locks.Lock(ref) }
 
 // Send pays req through the first client, in order of preference, that can
-// take it, moving on only after an error that proves the provider never got
-// it. A Ref bound to a provider is sent there again and nowhere else.
+// take it, binding the Ref to it before the send. It moves on to the next
+// client only under MoveOn: the send that bound the Ref proved the provider
+// never got it. A Ref bound to a provider is sent there again and nowhere
+// else, whatever the answer.
 func (r *Router) Send(ctx context.Context, req Request) (Payout, error) {
-	unlock := r.lock(req.Ref)
+	unlock := r.locks.Lock(req.Ref)
 	defer unlock()
-	if c := r.boundTo(req.Ref); c != nil {
-		return c.Send(ctx, req)
-	}
-	var errs []error
-	tried := 0
-	for _, c := range r.clients {
-		if c.Check(req) != nil {
-			continue
-		}
-		tried++
-		p, err := c.Send(ctx, req)
-		if err != nil && NeverReceived(err) {
-			errs = append(errs, err)
-			continue
-		}
-		if err != nil && !errors.Is(err, payments.ErrOutcomeUnknown) &&
-			(errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
-			// The caller gave up before anything was sent (a write that may
-			// have left comes back as ErrOutcomeUnknown): nothing to bind,
-			// and no point asking the next provider with a dead context.
-			return p, err
-		}
-		r.bind(req.Ref, c)
-		return p, err
-	}
-	if tried == 0 {
+	c := Next(r.clients, nil, req)
+	if c == nil {
 		reasons := make([]string, 0, len(r.clients))
 		for _, c := range r.clients {
 			reasons = append(reasons, c.Provider()+": "+c.Check(req).Error())
 		}
 		return Payout{}, &payments.ValidationError{Field: "request", Reason: "no provider can take it (" + strings.Join(reasons, "; ") + ")"}
+	}
+	var errs []error
+	for c != nil {
+		bound, sends, err := r.b.Acquire(ctx, req.Ref, c.Provider())
+		if err != nil {
+			return Payout{}, fmt.Errorf("payout: router bindings, nothing sent: %w", err)
+		}
+		if bound != c.Provider() {
+			// Bound before (by this process or another): there and only there.
+			bc := r.client(bound)
+			if bc == nil {
+				return Payout{}, fmt.Errorf("payout: %s is bound to %s, which this router has no client of: %w", req.Ref, bound, payments.ErrNotSupported)
+			}
+			return bc.Send(ctx, req)
+		}
+		p, err := c.Send(ctx, req)
+		notSent := err != nil && !errors.Is(err, payments.ErrOutcomeUnknown) &&
+			(errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
+		if !notSent && !MoveOn(err, sends > 1) {
+			return p, err
+		}
+		next := Next(r.clients, c, req)
+		if notSent {
+			// The caller gave up before anything was sent (a write that may
+			// have left comes back as ErrOutcomeUnknown): unbind when this
+			// send bound it, and stop.
+			next = nil
+		}
+		to := ""
+		if next != nil {
+			to = next.Provider()
+		}
+		moved, merr := r.b.Move(ctx, req.Ref, c.Provider(), to, sends)
+		if merr != nil || !moved {
+			// Another send under the binding started meanwhile (another
+			// process): the Ref stays where it is.
+			return p, err
+		}
+		if notSent {
+			return p, err
+		}
+		errs = append(errs, err)
+		c = next
 	}
 	return Payout{}, fmt.Errorf("payout: every provider refused %s before processing: %w", req.Ref, errors.Join(errs...))
 }
@@ -222,7 +316,11 @@ func (r *Router) Get(ctx context.Context, qs []Query) ([]Payout, error) {
 
 func (r *Router) get(ctx context.Context, q Query) (Payout, error) {
 	ref := q.Ref
-	if c := r.boundTo(ref); c != nil {
+	c, err := r.boundTo(ctx, ref)
+	if err != nil {
+		return Payout{}, err
+	}
+	if c != nil {
 		return one(c.GetMany(ctx, []Query{q}))
 	}
 	// Unbound (a restarted process): ask every client. A provider can know
@@ -247,27 +345,35 @@ func (r *Router) get(ctx context.Context, q Query) (Payout, error) {
 			}
 			continue
 		}
-		r.bind(ref, c)
+		if b, _, err := r.b.Acquire(ctx, ref, c.Provider()); err == nil && b != c.Provider() {
+			// Bound elsewhere meanwhile: that provider's word counts.
+			if bc := r.client(b); bc != nil {
+				return one(bc.GetMany(ctx, []Query{q}))
+			}
+		}
 		return p, nil
 	}
 	if refusal != nil {
 		return *refusal, nil
 	}
-	err := &payments.APIError{Provider: r.caps.Provider, Op: "get", Code: "not-found",
+	nf := &payments.APIError{Provider: r.caps.Provider, Op: "get", Code: "not-found",
 		Message: "no provider knows " + ref, Category: payments.ErrNotFound}
-	return Payout{Ref: ref, Provider: r.caps.Provider, Err: err}, err
+	return Payout{Ref: ref, Provider: r.caps.Provider, Err: nf}, nf
 }
 
 // Wait waits at the provider q.Ref is bound to (found with Get when unbound).
 func (r *Router) Wait(ctx context.Context, q Query) (Payout, error) {
-	c := r.boundTo(q.Ref)
+	c, err := r.boundTo(ctx, q.Ref)
+	if err != nil {
+		return Payout{}, err
+	}
 	if c == nil {
 		p, err := r.get(ctx, q)
 		if err != nil {
 			return p, err
 		}
-		if c = r.boundTo(q.Ref); c == nil {
-			return p, nil // known only as a refusal: final
+		if c, err = r.boundTo(ctx, q.Ref); err != nil || c == nil {
+			return p, err // known only as a refusal: final
 		}
 	}
 	return c.Wait(ctx, q)

@@ -91,7 +91,8 @@
 //
 // A status query answers each item with the payment's status after the step,
 // 125 for an unknown id, and 125 once after [Server.NotFoundOnce] (the
-// document's transient "payment moving between queues"). A payment that is in
+// document's transient "payment moving between queues"), or for every
+// payment's first status query with [WithNotFoundFirst]. A payment that is in
 // 423 answers the following status queries 125, 423, 125, 423... as the
 // document describes for blacklisted numbers. An id repeated within one query
 // is stepped once and answered the same each time.

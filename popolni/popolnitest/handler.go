@@ -452,6 +452,15 @@ func (s *Server) pollLocked(id int64) int {
 		}
 		return statusNotFound
 	}
+	if s.notFoundFirst && p.Polls == 1 {
+		// The document's transient 125 of a payment moving between queues.
+		// For a payment already in 423 it is the 125 of its 125, 423
+		// alternation: the next query answers 423.
+		if p.Status == statusBlacklisted {
+			p.flip = true
+		}
+		return statusNotFound
+	}
 	before := p.Status
 	for i := 0; i < s.steps && pending(p.Status); i++ {
 		next := statusInProgress

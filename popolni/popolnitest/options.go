@@ -22,6 +22,7 @@ type config struct {
 	rateExcess      int
 	steps           int
 	maxAmount       int64
+	notFoundFirst   bool
 	t               testing.TB
 	now             func() time.Time
 }
@@ -94,6 +95,21 @@ func WithStepsPerPoll(n int) Option {
 // the manager). Zero or less (the default) means no maximum.
 func WithMaxAmount(kopecks int64) Option {
 	return func(c *config) { c.maxAmount = kopecks }
+}
+
+// WithNotFoundFirst makes the first status query that includes a payment
+// answer 125 ("Платёж не найден") for it, for every payment: the document's
+// transient 125, "этот статус может вернуть для существующего платежа в
+// момент перехода платежа из одной очереди (ожидания) в другую". That query
+// does not move the payment; the following ones answer the truth (a payment
+// in 423 then goes on 423, 125, 423...). A client that believes a first 125
+// takes an existing payment for a missing one; one that applies the
+// document's re-ask rule ("если статус платежа при повторном опросе статуса
+// равен 125, то такого платежа действительно нет") is not fooled. Off by
+// default; [Server.SetNotFoundFirst] switches it later, and
+// [Server.NotFoundOnce] does the same for one payment.
+func WithNotFoundFirst() Option {
+	return func(c *config) { c.notFoundFirst = true }
 }
 
 // WithT ties the server to a test: a request to a route popolni.club does not

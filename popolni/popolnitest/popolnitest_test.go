@@ -652,6 +652,41 @@ func TestNotFoundOnce(t *testing.T) {
 	expect(t, post(t, s, statusQuery(2)), 200, answers(2, 2))
 }
 
+// TestNotFoundFirst: with WithNotFoundFirst every payment's first status
+// query answers 125 without moving it, later ones the truth; an unknown id
+// stays 125; a blacklisted payment goes on 423, 125, 423; SetNotFoundFirst
+// switches it off for payments not yet asked about.
+func TestNotFoundFirst(t *testing.T) {
+	s := newTestServer(t, WithNotFoundFirst())
+	expect(t, post(t, s, batch(payItem(1, 500, "380991234567"), payItem(2, 500, "380991234568"))), 200, answers(1, 0, 2, 0))
+	expect(t, post(t, s, statusQuery(1, 2, 3)), 200, answers(1, 125, 2, 125, 3, 125))
+	if p := mustPayment(t, s, 1); p.Status != 0 || p.Polls != 1 {
+		t.Fatalf("the first 125 moved the payment: %+v", p)
+	}
+	expect(t, post(t, s, statusQuery(1, 2, 3)), 200, answers(1, 2, 2, 2, 3, 125))
+	expect(t, post(t, s, statusQuery(1)), 200, answers(1, 3))
+
+	// A payment created later is fooled once too.
+	expect(t, post(t, s, batch(payItem(4, 500, "380991234567"))), 200, answers(4, 0))
+	expect(t, post(t, s, statusQuery(1, 4)), 200, answers(1, 3, 4, 125))
+	expect(t, post(t, s, statusQuery(4)), 200, answers(4, 2))
+
+	// Blacklisted at creation: the first 125 is the alternation's 125.
+	s.Blacklist("380990000009")
+	expect(t, post(t, s, batch(payItem(5, 500, "380990000009"))), 200, answers(5, 423))
+	for i, want := range []int64{125, 423, 125, 423} {
+		if got := post(t, s, statusQuery(5)); got.body != answers(5, want) {
+			t.Fatalf("blacklisted, query %d: %s, want %s", i+1, got.body, answers(5, want))
+		}
+	}
+
+	s.SetNotFoundFirst(false)
+	expect(t, post(t, s, batch(payItem(6, 500, "380991234567"))), 200, answers(6, 0))
+	expect(t, post(t, s, statusQuery(6)), 200, answers(6, 2))
+	s.SetNotFoundFirst(true)
+	expect(t, post(t, s, statusQuery(6)), 200, answers(6, 3))
+}
+
 func TestBlacklist(t *testing.T) {
 	s := newTestServer(t)
 	expect(t, post(t, s, batch(payItem(1, 500, "380990000001"))), 200, answers(1, 0))

@@ -70,7 +70,9 @@ type Server struct {
 	failAccounts map[string]int
 	blacklist    map[string]bool
 	notFoundOnce map[int64]int
-	requests     *fakeserver.Log[Request]
+	// notFoundFirst: every payment's first status query answers 125.
+	notFoundFirst bool
+	requests      *fakeserver.Log[Request]
 }
 
 // reporter is the part of testing.TB the server uses; nil without WithT.
@@ -100,21 +102,22 @@ func NewServer(opts ...Option) *Server {
 				return newSniffListener(inner, conf)
 			},
 		}),
-		now:          cfg.now,
-		login:        cfg.login,
-		password:     cfg.password,
-		apiEnabled:   true,
-		inSchedule:   true,
-		current:      cfg.current,
-		credit:       cfg.credit,
-		rateLimit:    cfg.rateLimit,
-		rateExcess:   cfg.rateExcess,
-		steps:        cfg.steps,
-		maxAmount:    cfg.maxAmount,
-		payments:     map[int64]*payment{},
-		failAccounts: map[string]int{},
-		blacklist:    map[string]bool{},
-		notFoundOnce: map[int64]int{},
+		now:           cfg.now,
+		login:         cfg.login,
+		password:      cfg.password,
+		apiEnabled:    true,
+		inSchedule:    true,
+		current:       cfg.current,
+		credit:        cfg.credit,
+		rateLimit:     cfg.rateLimit,
+		rateExcess:    cfg.rateExcess,
+		steps:         cfg.steps,
+		maxAmount:     cfg.maxAmount,
+		payments:      map[int64]*payment{},
+		failAccounts:  map[string]int{},
+		blacklist:     map[string]bool{},
+		notFoundOnce:  map[int64]int{},
+		notFoundFirst: cfg.notFoundFirst,
 	}
 	if cfg.t != nil {
 		s.t = cfg.t
@@ -261,6 +264,16 @@ func (s *Server) NotFoundOnce(id int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.notFoundOnce[id]++
+}
+
+// SetNotFoundFirst switches [WithNotFoundFirst] on or off: while on, the
+// first status query that includes a payment (its Polls becoming 1) answers
+// 125 for it without moving it. Payments already asked about are not
+// affected.
+func (s *Server) SetNotFoundFirst(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.notFoundFirst = on
 }
 
 // Complete moves payment id straight to its final status (3, or what

@@ -25,7 +25,9 @@
 //
 // # Destinations and currency
 //
-// Wallet (service 99): the wallet's phone number, international format. As
+// Wallet (service 99): the wallet's phone number, international format
+// without "+", with a country code of the former USSR and that country's
+// length ("7" + 10 digits, "380" + 9, ...: see Driver.CheckRequest). As
 // the document's flowchart requires ("Проверка возможности проведения
 // платежа", topup-wallet_ru.html.md:119), every wallet Send asks
 // check-deposit-possible first; "not possible" is refused before any pay.
@@ -33,7 +35,10 @@
 // Account is the payee's phone "7" + 10 digits, Bank the SBP member id
 // (bankId). Mobile (service 29130): Russian numbers only ("операторов РФ",
 // _topup_mobile_ru.html.md:3), "7" + 10 digits; the operator is looked up
-// with get-provider-by-phone-number before each pay.
+// with get-provider-by-phone-number before each pay. A card number must
+// pass the Luhn check. These rules are Driver.CheckRequest, which
+// payout.Client.Check runs: a ledger refuses such a request before
+// recording it.
 //
 // Roubles only: card and SBP payouts are RUB only ("Валюта выплаты (только
 // RUB)", _topup_card_ru.html.md:50, _topup_sbp_ru.html.md:55), and mobile
@@ -68,6 +73,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/paysdk/payments"
@@ -221,17 +227,118 @@ var (
 	txnNumber = regexp.MustCompile(`^[1-9][0-9]{0,19}$`)
 	ruPhone   = regexp.MustCompile(`^7[0-9]{10}$`)
 	sbpBank   = regexp.MustCompile(`^[0-9]{1,20}$`)
+	cardNum   = regexp.MustCompile(`^[0-9]{13,19}$`)
 )
+
+// walletCountries are the country codes a wallet's phone may start with,
+// and how many digits follow each: the countries of the former USSR, where
+// QIWI Wallet is offered. The documents ask for the phone "в международном
+// формате без лидирующего знака +" (_topup_ru.html.md:59,
+// _errors_ru.html.md:70) and name no countries; a number outside this
+// table is refused rather than guessed at (a merchant who pays wallets
+// elsewhere has qiwitopup.Client.PayWallet through As).
+var walletCountries = []struct {
+	code     string
+	min, max int // digits after the code
+}{
+	{"7", 10, 10}, // Russia, Kazakhstan
+	{"370", 8, 8}, // Lithuania
+	{"371", 8, 8}, // Latvia
+	{"372", 7, 8}, // Estonia
+	{"373", 8, 8}, // Moldova
+	{"374", 8, 8}, // Armenia
+	{"375", 9, 9}, // Belarus
+	{"380", 9, 9}, // Ukraine
+	{"992", 9, 9}, // Tajikistan
+	{"993", 8, 8}, // Turkmenistan
+	{"994", 9, 9}, // Azerbaijan
+	{"995", 9, 9}, // Georgia
+	{"996", 9, 9}, // Kyrgyzstan
+	{"998", 9, 9}, // Uzbekistan
+}
+
+// walletPhone reports whether s is a wallet phone of walletCountries:
+// digits only, a country code of the table and the country's length after
+// it, the first of them not 0 (a trunk prefix, never part of an
+// international number).
+func walletPhone(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	for _, c := range walletCountries {
+		if rest, ok := strings.CutPrefix(s, c.code); ok && len(rest) >= c.min && len(rest) <= c.max && rest[0] != '0' {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckRequest refuses, with a *payments.ValidationError and before
+// anything is sent, a request QIWI cannot take: it is the check Send makes
+// first, and payout.Client.Check runs it (so a ledger refuses the request
+// before recording it). It refuses
+//   - a Ref that is not a transaction-number (CheckRef);
+//   - a currency other than RUB, an amount that is not whole kopecks;
+//   - a wallet phone that is not in international format with a country
+//     code of the former USSR and that country's length: "7" and 10 digits
+//     (Russia, Kazakhstan), "380" and 9 (Ukraine), "375" and 9 (Belarus),
+//     and so on (see walletCountries; "международном формате",
+//     _topup_ru.html.md:59). 1000000001 is not one: 10 digits with no
+//     such country code;
+//   - a mobile or SBP phone that is not Russian, "7" and 10 digits
+//     ("операторов РФ", _topup_mobile_ru.html.md:3; "в формате
+//     7хххххххххх", _errors_card_ru.html.md:63), an SBP bank id that is
+//     not 1 to 20 digits;
+//   - a card number that is not 13 to 19 digits ("только цифры от 0 до 9
+//     без пробелов", _errors_card_ru.html.md:63) or fails the Luhn check
+//     every card number carries;
+//   - a destination kind QIWI does not pay.
+//
+// Its reasons never hold the account. Sends nothing.
+func (d *Driver) CheckRequest(r payout.Request) error {
+	if err := d.CheckRef(r.Ref); err != nil {
+		return err
+	}
+	if r.Amount.Currency != "RUB" {
+		return &payments.ValidationError{Field: "amount", Reason: "qiwitopup pays in RUB only"}
+	}
+	if _, err := r.Amount.Minor(); err != nil {
+		return &payments.ValidationError{Field: "amount", Reason: err.Error()}
+	}
+	switch r.To.Kind {
+	case payout.Wallet:
+		if !walletPhone(r.To.Account) {
+			return &payments.ValidationError{Field: "to.account",
+				Reason: "qiwitopup pays a wallet by its phone in international format without +: a country code of the former USSR and that country's length " +
+					"(7 and 10 digits for Russia and Kazakhstan, 380 and 9 for Ukraine, 375 and 9 for Belarus, 998 and 9 for Uzbekistan, ...)"}
+		}
+	case payout.Mobile, payout.SBP:
+		if !ruPhone.MatchString(r.To.Account) {
+			return &payments.ValidationError{Field: "to.account",
+				Reason: fmt.Sprintf("qiwitopup pays %s to Russian numbers only: 7 and 10 digits", r.To.Kind)}
+		}
+		if r.To.Kind == payout.SBP && !sbpBank.MatchString(r.To.Bank) {
+			return &payments.ValidationError{Field: "to.bank", Reason: "the SBP member id, 1 to 20 digits"}
+		}
+	case payout.Card:
+		if !cardNum.MatchString(r.To.Account) || !payments.LuhnValid(r.To.Account) {
+			return &payments.ValidationError{Field: "to.account", Reason: "qiwitopup pays a card by its number: 13 to 19 digits that pass the Luhn check"}
+		}
+	default:
+		return &payments.ValidationError{Field: "to.kind", Reason: fmt.Sprintf("qiwitopup does not pay to %s", r.To.Kind)}
+	}
+	return nil
+}
 
 // Send pays r under r.Ref as r.Ref's transaction-number: PayWallet after
 // CheckDepositPossible, PayCard, PaySBP, or PayMobile after ProviderByPhone.
 // SAFE to resend with the same Ref (see the package doc): QIWI answers the
 // payment it has.
 //
-// Before any request it refuses, with a *payments.ValidationError, a Ref
-// that is not a transaction-number, a mobile or SBP number that is not
-// Russian ("7" + 10 digits), an SBP bank id over 20 digits, an amount that
-// is not whole kopecks.
+// Before any request it refuses, with a *payments.ValidationError, what
+// CheckRequest refuses.
 //
 // The answer:
 //   - a registered payment: its payout, pending or final. A final failure
@@ -257,28 +364,12 @@ var (
 //   - the client's errors as they are: payments.ErrOutcomeUnknown when a
 //     pay may have reached QIWI, anything else when none did.
 func (d *Driver) Send(ctx context.Context, r payout.Request) (payout.Payout, error) {
-	if err := d.CheckRef(r.Ref); err != nil {
+	if err := d.CheckRequest(r); err != nil {
 		return payout.Payout{}, err
 	}
-	if r.Amount.Currency != "RUB" {
-		return payout.Payout{}, &payments.ValidationError{Field: "amount", Reason: "qiwitopup pays in RUB only"}
-	}
-	kop, err := r.Amount.Minor()
+	kop, err := r.Amount.Minor() // CheckRequest: whole kopecks
 	if err != nil {
 		return payout.Payout{}, &payments.ValidationError{Field: "amount", Reason: err.Error()}
-	}
-	switch r.To.Kind {
-	case payout.Mobile, payout.SBP:
-		if !ruPhone.MatchString(r.To.Account) {
-			return payout.Payout{}, &payments.ValidationError{Field: "to.account",
-				Reason: fmt.Sprintf("qiwitopup pays %s to Russian numbers only: 7 and 10 digits", r.To.Kind)}
-		}
-		if r.To.Kind == payout.SBP && !sbpBank.MatchString(r.To.Bank) {
-			return payout.Payout{}, &payments.ValidationError{Field: "to.bank", Reason: "the SBP member id, 1 to 20 digits"}
-		}
-	case payout.Wallet, payout.Card:
-	default:
-		return payout.Payout{}, &payments.ValidationError{Field: "to.kind", Reason: fmt.Sprintf("qiwitopup does not pay to %s", r.To.Kind)}
 	}
 
 	sent := payout.Payout{Ref: r.Ref, Provider: Scheme, Amount: r.Amount, To: r.To}

@@ -9,10 +9,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"mime"
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -67,8 +69,10 @@ type Notification struct {
 	Fields map[string]string
 	// Payment is the payment as GetPayment returned it when
 	// NotificationHandler confirmed the notification: its id, amount and
-	// order id equal the notification's and its money was taken. nil from
-	// ParseNotification, and from a handler with SkipConfirmation.
+	// order id equal the notification's and its money was taken. For a
+	// re-send of a notification the handler already confirmed and
+	// acknowledged, it is the payment as read then (no new lookup). nil
+	// from ParseNotification, and from a handler with SkipConfirmation.
 	Payment *Payment
 }
 
@@ -252,10 +256,41 @@ func notificationClip(s string) string {
 //     partially_refunded). A payment the API does not know or that differs
 //     is refused (ErrNotConfirmed, 403); an API that cannot answer is 503, so
 //     PayKeeper sends the notification again. Concurrent notifications of
-//     one payment id share one lookup;
+//     one payment id share one lookup, and lookups are capped by the
+//     confirmation budget below. A notification already confirmed and
+//     acknowledged (the same id, sum, clientid, orderid and batch_date set
+//     or not) takes its Payment from the handler's cache instead, with no
+//     lookup;
 //  6. calls Handle with the notification and its confirmed Payment, and
 //     when it returns nil answers 200 with exactly AckNotification(id,
 //     Secret) as a text/plain body.
+//
+// # Confirmation budget
+//
+// Every lookup is a GetPayment, which takes a token from the Client's
+// limiter: the account's rate limit, shared with the merchant's own calls.
+// A forger who saw one genuine notification can re-cut it (its signature
+// has no separators) into others with valid keys, and anyone can replay it;
+// so that neither spends the account's rate limit:
+//
+//   - a re-send of a notification already confirmed and acknowledged is
+//     acknowledged from a cache of ConfirmedCacheSize entries (default
+//     4096, oldest forgotten first) without a lookup. The cache key is every
+//     signed field, each kept apart, so a re-cut (payment 301 of 100.00 as
+//     payment 30 of 1100.00) is never a hit: it is looked up and refused;
+//   - lookups start at most ConfirmRate (default 1) a second, evenly
+//     spaced, and at most MaxConfirmations (default 1) run at once;
+//   - as many notifications again may wait for their turn; any further one
+//     is answered 503 with Retry-After at once, before any API call, with
+//     ErrConfirmBudget. That is not the acknowledgement, so PayKeeper sends
+//     it again later ("stuck" payments are re-sent; /change/payment/repeatcnt/
+//     asks for a re-send at once).
+//
+// The trade-off: a genuine notification arriving while the budget is taken
+// is refused too and comes back with PayKeeper's next re-send (its
+// schedule is not published). Raise ConfirmRate if your genuine
+// notifications come faster than one a second and your account's rate
+// limit allows it.
 //
 // Every other outcome (a Handle error answers 500) is a reply PayKeeper does
 // not accept, so it sends the notification again later; a payment never
@@ -292,11 +327,30 @@ type NotificationHandler struct {
 	Handle func(ctx context.Context, n Notification) error
 	// MaxBodyBytes caps the body; 0 means 64 KiB.
 	MaxBodyBytes int64
+	// MaxConfirmations caps the lookups (step 5) running at once; as many
+	// more notifications may wait for their turn, and any further one is
+	// refused (503, ErrConfirmBudget). 0 means 1.
+	MaxConfirmations int
+	// ConfirmRate caps the lookups started per second (each takes a token
+	// from the Client's limiter, the account's rate limit); 0 means 1.
+	ConfirmRate float64
+	// ConfirmedCacheSize is how many confirmed and acknowledged
+	// notifications are remembered, so that a re-send is acknowledged
+	// without a lookup; 0 means 4096, negative means none.
+	ConfirmedCacheSize int
+
+	st *notifyState // made at the first notification, under notifyStatesMu
+	// now and sleep replace time.Now and a timer for the budget (tests);
+	// read when st is made.
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
 }
 
 // Validate reports a handler that cannot work safely, as a
-// *payments.ValidationError: no Secret, no Handle, or neither a Client to
-// confirm notifications nor an explicit SkipConfirmation. Call it at
+// *payments.ValidationError: no Secret, no Handle, neither a Client to
+// confirm notifications nor an explicit SkipConfirmation, a negative
+// MaxBodyBytes or MaxConfirmations, a ConfirmRate that is negative or not
+// finite. Call it at
 // start-up; HandleNotification refuses every request of such a handler
 // (500).
 func (h *NotificationHandler) Validate() error {
@@ -310,6 +364,12 @@ func (h *NotificationHandler) Validate() error {
 	case h.Client == nil && !h.SkipConfirmation:
 		return &payments.ValidationError{Field: "Client", Reason: "required to confirm notifications through the API (a valid signature can be re-cut into another payment and sum); " +
 			"set SkipConfirmation only if Handle confirms them itself"}
+	case h.MaxBodyBytes < 0:
+		return &payments.ValidationError{Field: "MaxBodyBytes", Reason: "negative"}
+	case h.MaxConfirmations < 0:
+		return &payments.ValidationError{Field: "MaxConfirmations", Reason: "negative"}
+	case h.ConfirmRate < 0 || math.IsNaN(h.ConfirmRate) || math.IsInf(h.ConfirmRate, 0):
+		return &payments.ValidationError{Field: "ConfirmRate", Reason: "negative or not finite"}
 	}
 	return nil
 }
@@ -348,10 +408,14 @@ func setOrNil(set bool) string {
 
 // NotificationError is a refused notification, with the HTTP status to
 // answer. It wraps ErrBadSignature (403), ErrNotConfirmed (403),
-// ErrNotificationInvalid (400), the error of Handle (500), and so on.
+// ErrNotificationInvalid (400), ErrConfirmBudget (503), the error of Handle
+// (500), and so on.
 type NotificationError struct {
 	Status int
 	Err    error
+	// RetryAfter, when positive, is sent as Retry-After (whole seconds):
+	// set on a refusal for the confirmation budget (ErrConfirmBudget).
+	RetryAfter time.Duration
 }
 
 // Error gives the status to answer and the reason.
@@ -374,6 +438,9 @@ func (h *NotificationHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) 
 		if status == http.StatusMethodNotAllowed {
 			w.Header().Set("Allow", http.MethodPost)
 		}
+		if ne != nil && ne.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.FormatInt(int64((ne.RetryAfter+time.Second-1)/time.Second), 10))
+		}
 		http.Error(w, http.StatusText(status), status)
 		return
 	}
@@ -391,15 +458,15 @@ func (h *NotificationHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) 
 // acknowledgement, so PayKeeper re-sends on anything else.
 func (h *NotificationHandler) HandleNotification(r *http.Request) (Notification, error) {
 	if err := h.Validate(); err != nil {
-		return Notification{}, &NotificationError{http.StatusInternalServerError, fmt.Errorf("handler not configured: %w", err)}
+		return Notification{}, &NotificationError{Status: http.StatusInternalServerError, Err: fmt.Errorf("handler not configured: %w", err)}
 	}
 	if r.Method != http.MethodPost {
-		return Notification{}, &NotificationError{http.StatusMethodNotAllowed, errors.New("method " + r.Method)}
+		return Notification{}, &NotificationError{Status: http.StatusMethodNotAllowed, Err: errors.New("method " + r.Method)}
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || mt != "application/x-www-form-urlencoded" {
-			return Notification{}, &NotificationError{http.StatusUnsupportedMediaType, fmt.Errorf("content type %q, want application/x-www-form-urlencoded", notificationClip(ct))}
+			return Notification{}, &NotificationError{Status: http.StatusUnsupportedMediaType, Err: fmt.Errorf("content type %q, want application/x-www-form-urlencoded", notificationClip(ct))}
 		}
 	}
 	limit := h.MaxBodyBytes
@@ -412,26 +479,26 @@ func (h *NotificationHandler) HandleNotification(r *http.Request) (Notification,
 		body, err = io.ReadAll(io.LimitReader(r.Body, limit+1))
 		if err != nil {
 			if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
-				return Notification{}, &NotificationError{http.StatusRequestEntityTooLarge, err}
+				return Notification{}, &NotificationError{Status: http.StatusRequestEntityTooLarge, Err: err}
 			}
-			return Notification{}, &NotificationError{http.StatusBadRequest, err}
+			return Notification{}, &NotificationError{Status: http.StatusBadRequest, Err: err}
 		}
 	}
 	if int64(len(body)) > limit {
-		return Notification{}, &NotificationError{http.StatusRequestEntityTooLarge, errors.New("body over the limit")}
+		return Notification{}, &NotificationError{Status: http.StatusRequestEntityTooLarge, Err: errors.New("body over the limit")}
 	}
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
-		return Notification{}, &NotificationError{http.StatusBadRequest, fmt.Errorf("%w: %v", ErrNotificationInvalid, err)}
+		return Notification{}, &NotificationError{Status: http.StatusBadRequest, Err: fmt.Errorf("%w: %v", ErrNotificationInvalid, err)}
 	}
 	n, err := ParseNotification(form, h.Secret)
 	switch {
 	case errors.Is(err, ErrBadSignature):
-		return Notification{}, &NotificationError{http.StatusForbidden, err}
+		return Notification{}, &NotificationError{Status: http.StatusForbidden, Err: err}
 	case errors.Is(err, ErrNotificationInvalid):
-		return Notification{}, &NotificationError{http.StatusBadRequest, err}
+		return Notification{}, &NotificationError{Status: http.StatusBadRequest, Err: err}
 	case err != nil:
-		return Notification{}, &NotificationError{http.StatusInternalServerError, err}
+		return Notification{}, &NotificationError{Status: http.StatusInternalServerError, Err: err}
 	}
 	if !h.SkipConfirmation {
 		if err := h.confirm(r.Context(), &n); err != nil {
@@ -439,21 +506,36 @@ func (h *NotificationHandler) HandleNotification(r *http.Request) (Notification,
 		}
 	}
 	if err := h.Handle(r.Context(), n); err != nil {
-		return n, &NotificationError{http.StatusInternalServerError, err}
+		return n, &NotificationError{Status: http.StatusInternalServerError, Err: err}
+	}
+	if n.Payment != nil {
+		h.state().confirmed.put(&n, *n.Payment)
 	}
 	return n, nil
 }
 
-// confirm looks the payment up (one lookup for concurrent notifications of
-// one id) and compares it with the notification.
+// confirm takes a notification already confirmed and acknowledged from the
+// cache, or looks the payment up within the budget (one lookup for
+// concurrent notifications of one id) and compares it with the
+// notification.
 func (h *NotificationHandler) confirm(ctx context.Context, n *Notification) error {
+	st := h.state()
+	if p, ok := st.confirmed.get(n); ok {
+		n.Payment = &p
+		return nil
+	}
 	c := h.Client
-	p, err := c.lookups.do(ctx, n.ID, func(ctx context.Context) (Payment, error) { return c.GetPayment(ctx, n.ID) })
+	p, err := c.lookups.do(ctx, n.ID, func(ctx context.Context) (Payment, error) {
+		return st.budget.do(ctx, func(ctx context.Context) (Payment, error) { return c.GetPayment(ctx, n.ID) })
+	})
+	if refused := (*budgetRefusal)(nil); errors.As(err, &refused) {
+		return &NotificationError{Status: http.StatusServiceUnavailable, Err: fmt.Errorf("payment %s: %w", n.ID, err), RetryAfter: refused.wait}
+	}
 	if errors.Is(err, payments.ErrNotFound) {
-		return &NotificationError{http.StatusForbidden, fmt.Errorf("%w: payment %s unknown to the API", ErrNotConfirmed, n.ID)}
+		return &NotificationError{Status: http.StatusForbidden, Err: fmt.Errorf("%w: payment %s unknown to the API", ErrNotConfirmed, n.ID)}
 	}
 	if err != nil {
-		return &NotificationError{http.StatusServiceUnavailable, fmt.Errorf("confirming payment %s: %w", n.ID, err)}
+		return &NotificationError{Status: http.StatusServiceUnavailable, Err: fmt.Errorf("confirming payment %s: %w", n.ID, err)}
 	}
 	var differs string
 	switch {
@@ -467,7 +549,7 @@ func (h *NotificationHandler) confirm(ctx context.Context, n *Notification) erro
 		differs = "status (" + string(p.Status) + ": the money was not taken)"
 	}
 	if differs != "" {
-		return &NotificationError{http.StatusForbidden, fmt.Errorf("%w: payment %s: the %s differs from the API's", ErrNotConfirmed, n.ID, differs)}
+		return &NotificationError{Status: http.StatusForbidden, Err: fmt.Errorf("%w: payment %s: the %s differs from the API's", ErrNotConfirmed, n.ID, differs)}
 	}
 	n.Payment = &p
 	return nil

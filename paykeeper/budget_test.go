@@ -277,7 +277,7 @@ func TestConfirmedCacheBounds(t *testing.T) {
 
 	c2, requests2 := countingClient(t, paymentsByID)
 	off := &NotificationHandler{Secret: confirmSecret, Client: c2, ConfirmedCacheSize: -1, now: clock.now,
-		sleep: func(_ context.Context, d time.Duration) error { clock.advance(d); return nil },
+		sleep:  func(_ context.Context, d time.Duration) error { clock.advance(d); return nil },
 		Handle: func(context.Context, Notification) error { return nil }}
 	for i := 0; i < 3; i++ {
 		assert.Equal(t, http.StatusOK, post(off, genuine("10001")).Code)

@@ -20,7 +20,10 @@
 //
 // Credentials: PAYKEEPER_USER and PAYKEEPER_PASSWORD (the personal cabinet's
 // login, HTTP Basic on every request), or
-// payments.OpenCredentials(paykeeper.Credentials{...}). The server is
+// payments.OpenCredentials(paykeeper.Credentials{...}), or
+// payments.OpenCredentials([Credentials]{...}) with the login and the
+// secrets below together (for secrets that live in a secret manager, not
+// the environment). The server is
 // required: every merchant has its own cabinet server
 // (https://name.server.paykeeper.ru, or a bank's white-label host; the
 // document's introduction: "JSON-запросы выполняются на специальный
@@ -33,8 +36,9 @@
 //
 // Any other parameter is refused. The notification secret (the cabinet's
 // informer_seed, "Секретное слово для подписи сообщений информера",
-// section 5.1, item 5.1.4) is a credential: it comes from PAYKEEPER_SECRET
-// or [Options.Secret], never from the URL. Open without it succeeds
+// section 5.1, item 5.1.4) is a credential: it comes from
+// [Credentials].Secret, PAYKEEPER_SECRET or [Options.Secret], never from
+// the URL. Open without it succeeds
 // (Create, Get and Refund do not need it), and [Driver.Notifications] then
 // refuses to build a handler.
 //
@@ -43,8 +47,8 @@
 // With form=true (or [NewForm]) a checkout is PayKeeper's signed payment
 // form instead of an invoice: Create signs the form ([paykeeper.FormSigner],
 // sum, clientid, orderid, service_name, client_email, client_phone, sign)
-// with the form's secret word (PAYKEEPER_FORM_SECRET or
-// Options.FormSecret, never the URL) and returns its link as PaymentURL,
+// with the form's secret word (Credentials.FormSecret,
+// PAYKEEPER_FORM_SECRET or Options.FormSecret, never the URL) and returns its link as PaymentURL,
 // sending nothing: no token, no API call, nothing to lose or resend. The
 // checkout's ID is then "form:" and its OrderRef (FormIDPrefix), since
 // PayKeeper numbers nothing until the payer opens the form; follow it by its notification (OrderRef,
@@ -79,6 +83,7 @@ package paykeeperpayin
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -147,6 +152,55 @@ func (o Options) LogValue() slog.Value {
 	return slog.GroupValue(slog.Bool("secret_set", o.Secret != ""), slog.Int("expiry_days", o.ExpiryDays), slog.Bool("form_secret_set", o.FormSecret != ""))
 }
 
+// Credentials are everything secret the driver needs, for
+// payments.OpenCredentials when the secrets come from a secret manager
+// rather than the environment:
+//
+//	payin.Open(ctx, "paykeeper://?base_url=https://shop.server.paykeeper.ru",
+//		payments.OpenCredentials(paykeeperpayin.Credentials{
+//			Cabinet: paykeeper.Credentials{User: user, Password: password},
+//			Secret:  informerSeed,
+//		}))
+//
+// A plain paykeeper.Credentials is still taken (the cabinet login only; the
+// secrets then come from the environment). An empty Secret or FormSecret
+// falls back to PAYKEEPER_SECRET or PAYKEEPER_FORM_SECRET; an empty Cabinet
+// is refused, except in form mode, which can do without the login (Create
+// only). Open sends nothing with them.
+//
+// Credentials never print the password or the secrets, whatever the fmt
+// verb or slog handler.
+type Credentials struct {
+	// Cabinet is the personal cabinet's login (HTTP Basic on every request).
+	Cabinet paykeeper.Credentials
+	// Secret is the cabinet's informer_seed, which signs notifications
+	// (Options.Secret).
+	Secret string
+	// FormSecret is the payment form's secret word, for form mode
+	// (Options.FormSecret).
+	FormSecret string
+}
+
+// String shows the cabinet's user only.
+func (c Credentials) String() string {
+	return fmt.Sprintf("paykeeperpayin.Credentials{Cabinet: %s, Secret: %s, FormSecret: %s}", c.Cabinet.String(), redacted(c.Secret), redacted(c.FormSecret))
+}
+
+// GoString is String.
+func (c Credentials) GoString() string { return c.String() }
+
+// Format prints String for every verb, so that no verb prints a secret.
+func (c Credentials) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, c.String()) }
+
+// LogValue shows the cabinet's user only.
+func (c Credentials) LogValue() slog.Value {
+	return slog.GroupValue(slog.Attr{Key: "cabinet", Value: c.Cabinet.LogValue()}, slog.Bool("secret_set", c.Secret != ""), slog.Bool("form_secret_set", c.FormSecret != ""))
+}
+
+// MarshalJSON is String as a JSON string, so that encoding/json prints no
+// secret either.
+func (c Credentials) MarshalJSON() ([]byte, error) { return json.Marshal(c.String()) }
+
 func redacted(s string) string {
 	if s == "" {
 		return `""`
@@ -178,7 +232,7 @@ func New(c *paykeeper.Client, opts Options) *Driver {
 func NewForm(serverURL string, c *paykeeper.Client, opts Options) (*Driver, error) {
 	if opts.FormSecret == "" {
 		return nil, &payments.ValidationError{Field: EnvFormSecret, Reason: "form mode needs the payment form's secret word: " +
-			"set the environment variable " + EnvFormSecret + " or Options.FormSecret"}
+			"set the environment variable " + EnvFormSecret + ", Credentials.FormSecret or Options.FormSecret"}
 	}
 	signer, err := paykeeper.NewFormSigner(serverURL, opts.FormSecret)
 	if err != nil {
@@ -234,6 +288,7 @@ func open(_ context.Context, cfg *payments.OpenConfig) (payin.Driver, error) {
 		return nil, &payments.ValidationError{Field: "form", Reason: `"true" or "false"`}
 	}
 	var cred paykeeper.Credentials
+	o := Options{Secret: cfg.OptionalEnv(EnvSecret), FormSecret: cfg.OptionalEnv(EnvFormSecret)}
 	switch c := cfg.Credentials.(type) {
 	case nil:
 		if formMode && cfg.OptionalEnv(EnvUser) == "" && cfg.OptionalEnv(EnvPassword) == "" {
@@ -247,10 +302,17 @@ func open(_ context.Context, cfg *payments.OpenConfig) (payin.Driver, error) {
 		}
 	case paykeeper.Credentials:
 		cred = c
+	case Credentials:
+		cred = c.Cabinet
+		if c.Secret != "" {
+			o.Secret = c.Secret
+		}
+		if c.FormSecret != "" {
+			o.FormSecret = c.FormSecret
+		}
 	default:
-		return nil, &payments.ValidationError{Field: "credentials", Reason: fmt.Sprintf("paykeeper takes paykeeper.Credentials, not %T", c)}
+		return nil, &payments.ValidationError{Field: "credentials", Reason: fmt.Sprintf("paykeeper takes paykeeperpayin.Credentials or paykeeper.Credentials, not %T", c)}
 	}
-	o := Options{Secret: cfg.OptionalEnv(EnvSecret), FormSecret: cfg.OptionalEnv(EnvFormSecret)}
 	if v := q["expiry_days"]; v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > MaxExpiryDays {
@@ -569,7 +631,7 @@ func (d *Driver) Notifications(handle payin.Handle) (http.Handler, error) {
 	}
 	if d.opts.Secret == "" {
 		return nil, &payments.ValidationError{Field: EnvSecret, Reason: "the notification secret (the cabinet's informer_seed) is missing: " +
-			"set the environment variable " + EnvSecret + " or Options.Secret"}
+			"set the environment variable " + EnvSecret + ", Credentials.Secret or Options.Secret"}
 	}
 	h := &paykeeper.NotificationHandler{
 		Secret: d.opts.Secret,

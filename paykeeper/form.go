@@ -119,28 +119,113 @@ func FormSign(sum, clientID, orderID, serviceName, email, phone, secret string) 
 // secret, whatever the fmt verb or slog handler.
 type FormSigner struct {
 	action string // https://server/create/
+	inline string // https://server/order/inline/
 	secret string
 }
 
-// NewFormSigner returns a signer for the server (https://name.server.paykeeper.ru;
-// a trailing /create/ or /order/ is dropped, as PayKeeper's Bitrix module
-// does) and the form's secret word. The URL must be https with a host and
-// no query; the secret is required.
+// NewFormSigner returns a signer for the server and the form's secret word.
+// serverURL is the server (https://name.server.paykeeper.ru) or any form
+// address a merchant may copy from the cabinet or from a PayKeeper module's
+// settings: the path is cut at its last /create or /order segment, as
+// PayKeeper's own Bitrix module does before calling the API
+// (`strrpos($paykeeper_url, "/create")`, then "/order", in the official
+// Bitrix handler PayKeeperHandler::refund, repository unidentified, cited
+// [idx] in the implementer notes), so that
+//
+//	https://x.server.paykeeper.ru
+//	https://x.server.paykeeper.ru/
+//	https://x.server.paykeeper.ru/create  and  .../create/
+//	https://x.server.paykeeper.ru/order   and  .../order/
+//	https://x.server.paykeeper.ru/order/inline  and  .../order/inline/
+//
+// all give the action https://x.server.paykeeper.ru/create/ (and the inline
+// form's https://x.server.paykeeper.ru/order/inline/, see InlineAction). A
+// path before those segments (a white-label host's prefix) is kept. The
+// URL must be https with a host and no user, query or fragment; the secret
+// is required.
 func NewFormSigner(serverURL, secret string) (*FormSigner, error) {
 	if secret == "" {
 		return nil, &payments.ValidationError{Field: "secret", Reason: "required: the payment form's secret word, set in the cabinet"}
 	}
 	u, err := url.Parse(strings.TrimSpace(serverURL))
-	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || u.Opaque != "" {
 		return nil, &payments.ValidationError{Field: "serverURL", Reason: "an https URL of the PayKeeper server, e.g. https://name.server.paykeeper.ru"}
 	}
-	p := strings.TrimRight(u.Path, "/")
-	p = strings.TrimSuffix(strings.TrimSuffix(p, "/create"), "/order")
-	return &FormSigner{action: "https://" + u.Host + strings.TrimRight(p, "/") + FormPath, secret: secret}, nil
+	base := "https://" + u.Host + formBasePath(u.Path)
+	return &FormSigner{action: base + FormPath, inline: base + InlineFormPath, secret: secret}, nil
+}
+
+// formBasePath cuts a form address's path at its last /create segment, or
+// else at its last /order segment (a segment: followed by / or the end),
+// and drops trailing slashes: "/order/inline/" and "/create/" give "",
+// "/pk/create" gives "/pk".
+func formBasePath(p string) string {
+	p = strings.TrimRight(p, "/")
+	for _, seg := range []string{"/create", "/order"} {
+		for i := strings.LastIndex(p, seg); i >= 0; i = strings.LastIndex(p[:i], seg) {
+			if rest := p[i+len(seg):]; rest == "" || rest[0] == '/' {
+				return strings.TrimRight(p[:i], "/")
+			}
+		}
+	}
+	return p
 }
 
 // Action is the form's target, https://<server>/create/.
 func (s *FormSigner) Action() string { return s.action }
+
+// InlineFormPath is the path of PayKeeper's second form type, the "order"
+// form: PayKeeper's OpenCart, Bitrix and WooCommerce modules treat a form
+// address containing "/order/inline" as this type (getPaymentFormType in
+// their shared paykeeper.class.php, e.g. mahab-22/paykeeper_opencart2_3
+// upload/catalog/controller/extension/payment/paykeeper_common_class/paykeeper.class.php).
+const InlineFormPath = "/order/inline/"
+
+// InlineAction is the inline form's target, https://<server>/order/inline/.
+func (s *FormSigner) InlineAction() string { return s.inline }
+
+// InlineValues returns the inline ("order") form's fields: clientid,
+// orderid, sum, client_email, client_phone and phone (the same number under
+// both names) and the optional cart, with no sign — as PayKeeper's modules
+// POST them server to server to InlineAction (generatePaymentForm in
+// mahab-22/paykeeper_opencart2_3
+// upload/catalog/controller/extension/payment/paykeeper.php; initiatePay of
+// the official Bitrix handler [idx]). The modules send no service_name,
+// lang or user_result_callback with it, so a Form carrying them is refused
+// (*payments.ValidationError), as is every invalid Form.
+//
+// The answer, in those modules, is an HTML page (the payment form) that
+// they show to the payer as it came; no source shows an invoice id or link
+// in it, so the SDK does not send this request itself: POST the values as
+// application/x-www-form-urlencoded to InlineAction from your server and
+// show the answer, or prefer Values and Action (the signed /create/ form).
+// The inline form is unsigned: anybody can post it for any order and sum,
+// so, as with every form, check the notification's orderid and sum against
+// the order before shipping.
+//
+// Sends nothing. Resend safety of the POST you make: UNSAFE to count on —
+// no source says PayKeeper recognises a repeat, so each POST may open
+// another payment page (an order or invoice on the server). No money moves
+// until the payer pays, so a lost answer is answered by posting again only
+// if the payer has not paid: look the order up (the notification, or
+// Client.Invoices) first.
+func (s *FormSigner) InlineValues(f Form) (url.Values, error) {
+	switch {
+	case f.ServiceName != "":
+		return nil, &payments.ValidationError{Field: "ServiceName", Reason: "not sent by the inline form (the modules send none): use Values"}
+	case f.Lang != "":
+		return nil, &payments.ValidationError{Field: "Lang", Reason: "not sent by the inline form: use Values"}
+	case f.UserResultCallback != "":
+		return nil, &payments.ValidationError{Field: "UserResultCallback", Reason: "not sent by the inline form: use Values"}
+	}
+	v, err := f.values()
+	if err != nil {
+		return nil, err
+	}
+	v.Del("service_name")
+	v.Set("phone", v.Get("client_phone"))
+	return v, nil
+}
 
 // Values returns the signed form, to POST to Action (for example from a
 // page the merchant renders, or with HTML): sum, clientid, orderid,

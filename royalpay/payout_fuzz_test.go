@@ -39,7 +39,8 @@ func FuzzPayoutCallback(f *testing.F) {
 
 // FuzzPayoutAnswers sends any status and body through CreatePayout and
 // PayoutByOutterID: nothing panics, errors are typed and carry no token, a
-// create succeeds only on a 2xx payout object with a positive id, and a
+// create succeeds only on a 2xx payout object with a positive id and our
+// outter_id (in the answer when it has no status: then pending), and a
 // lookup is "not found" only for an empty list or a 404.
 func FuzzPayoutAnswers(f *testing.F) {
 	f.Add(201, []byte(`{"id": 2688, "bank": "Tinkoff", "nspk_code": null, "requisite": "79161234567", "status": "pending", "outter_id": "O-1"}`))
@@ -53,6 +54,9 @@ func FuzzPayoutAnswers(f *testing.F) {
 	f.Add(200, []byte(`[[]]`))
 	f.Add(200, []byte(`{"id":1,"status":"completed","outter_id":"O-1","results":[]}`))
 	f.Add(404, []byte(`[]`))
+	f.Add(201, []byte(`{"id": 2688, "bank": "Tinkoff", "nspk_code": null, "requisite": "79161234567", "outter_id": "O-1"}`))
+	f.Add(201, []byte(`{"id": 2688, "bank": "Tinkoff", "nspk_code": null, "requisite": "79161234567"}`))
+	f.Add(201, []byte(`{"id": 2688, "status": null, "outter_id": "O-2"}`))
 	f.Fuzz(func(t *testing.T, status int, body []byte) {
 		if status < 100 || status > 999 {
 			return
@@ -68,8 +72,16 @@ func FuzzPayoutAnswers(f *testing.F) {
 		p, err := c.CreatePayout(context.Background(), PayoutParams{Method: PayoutInterbank, Requisite: "4111111111111111",
 			Amount: payments.MustDecimal("10"), OutterID: "O-1"})
 		testcheck.TypedError(t, err, "fuzz-payout-token")
-		if err == nil && (!ok2xx || p.ID <= 0 || p.Status == "" || p.OutterID != "O-1") {
+		if err == nil && (!ok2xx || p.ID <= 0 || p.OutterID != "O-1") {
 			t.Fatalf("create: success from %d %q: %+v", status, body, p)
+		}
+		// The decided shape without a status: our outter_id in the answer
+		// itself, and then pending, never final.
+		if err == nil && p.Status == "" && (answerOutterID(body) != "O-1" || p.State() != payments.StatePending) {
+			t.Fatalf("create: success without a status from %d %q: %+v, state %v", status, body, p, p.State())
+		}
+		if err == nil && p.Status != "" && p.State() != p.Status.State() {
+			t.Fatalf("create: state %v for status %q", p.State(), p.Status)
 		}
 		if err != nil && ok2xx && !errors.Is(err, payments.ErrOutcomeUnknown) {
 			t.Fatalf("create: a 2xx we cannot read must be outcome unknown: %v", err)
@@ -87,6 +99,20 @@ func FuzzPayoutAnswers(f *testing.F) {
 			t.Fatalf("lookup: not found from %d %q: %v", status, body, err)
 		}
 	})
+}
+
+// answerOutterID is the answer's "outter_id" when it is a JSON object whose
+// outter_id is a string, else "".
+func answerOutterID(body []byte) string {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(body, &m) != nil {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(m["outter_id"], &s) != nil {
+		return ""
+	}
+	return s
 }
 
 // emptyPayoutList reports whether body is the lookup's empty answer: a JSON

@@ -238,6 +238,19 @@ type Payout struct {
 	Raw map[string]json.RawMessage
 }
 
+// State is the payout's state. With a status it is Status.State(). A
+// payout with an id and no status is one CreatePayout returned from a
+// create answer that carried the payout's id and our outter_id but no
+// status (see CreatePayout): the payout exists, so it is pending, neither
+// failed nor succeeded, until a lookup or a callback says more. A Payout
+// with neither is StateUnknown.
+func (p Payout) State() payments.State {
+	if p.Status == "" && p.ID > 0 {
+		return payments.StatePending
+	}
+	return p.Status.State()
+}
+
 // String shows the payout with the requisite masked.
 func (p Payout) String() string {
 	return fmt.Sprintf("royalpay.Payout{ID: %d, Status: %s, Amount: %s, Method: %s, Requisite: %s, Bank: %s, OutterID: %s}",
@@ -255,7 +268,11 @@ func (p Payout) LogValue() slog.Value { return slog.StringValue(p.String()) }
 
 // decodePayoutObject reads one payout object from raw: it needs a positive
 // id and a status.
-func decodePayoutObject(raw []byte) (Payout, error) {
+func decodePayoutObject(raw []byte) (Payout, error) { return decodePayout(raw, true) }
+
+// decodePayout reads one payout object from raw: a positive id always, a
+// status when needStatus (a status that is null or "" is none).
+func decodePayout(raw []byte, needStatus bool) (Payout, error) {
 	var id, status, amount, method, requisite, bank, nspk, outter, geo, receipt flex
 	m, err := readExact(raw, map[string]*flex{
 		"id": &id, "status": &status, "amount": &amount, "method": &method, "requisite": &requisite,
@@ -271,7 +288,7 @@ func decodePayoutObject(raw []byte) (Payout, error) {
 	if p.ID <= 0 {
 		return Payout{}, errors.New("id: missing or not positive")
 	}
-	if status == "" {
+	if status == "" && needStatus {
 		return Payout{}, errors.New("status: missing")
 	}
 	if p.Amount, err = amount.decimal("amount"); err != nil {
@@ -373,11 +390,29 @@ func decodePayoutLookup(body []byte, outterID string) (Payout, error) {
 
 // CreatePayout sends a payout (POST /api/v3/payouts/, "V3 — Callback-first",
 // docs.royal-finance.org/payout/p2p.html) with the payout token, and returns
-// it as created (the adapter of imfoxboy/Eight-Connect reads "id" and
-// "status", defaulting to wait_confirm). The payout then waits for the
-// merchant's confirmation of its wait_confirm callback (see
-// PayoutCallbackHandler) and moves to completed, or to
-// failed_to_send_payout or canceled.
+// it as created. The payout then waits for the merchant's confirmation of
+// its wait_confirm callback (see PayoutCallbackHandler) and moves to
+// completed, or to failed_to_send_payout or canceled.
+//
+// The answers taken as the payout created (a 2xx, one JSON object, a
+// positive id):
+//   - with a status (not null, not ""): the payout in that status, its
+//     outter_id absent or the one sent;
+//   - without a status: only when the answer carries the outter_id sent,
+//     exactly. The payout page's example answer opens {"id": 2688, "bank":
+//     "Tinkoff", "nspk_code": null, "requisite": "220220683…" and the
+//     excerpt ends before any status, so an answer without one may be the
+//     real shape. The payout's id together with our outter_id proves that
+//     the provider created this payout (an answer to our POST naming our
+//     own id back); what it does not say is how far the payout got. The
+//     Payout then has Status "" and State() pending: not failed, not
+//     succeeded, until PayoutByOutterID or a callback says more. (The
+//     adapter of imfoxboy/Eight-Connect reads a missing status as
+//     wait_confirm; the SDK does not make a status word up: wait_confirm
+//     is pending too, and the lookup tells the real one.)
+//
+// Any other 2xx, among them an id without our outter_id, is
+// ErrOutcomeUnknown as below: it may be our payout, or not.
 //
 // Checked before sending (a *payments.ValidationError, nothing sent): see
 // PayoutParams.Validate.
@@ -417,10 +452,10 @@ func (c *Client) CreatePayout(ctx context.Context, p PayoutParams) (Payout, erro
 	raw, err := oneJSON(resp.Body)
 	var out Payout
 	if err == nil {
-		out, err = decodePayoutObject(raw)
+		out, err = decodePayout(raw, false)
 	}
-	if err == nil && out.OutterID != "" && out.OutterID != p.OutterID {
-		err = errors.New("outter_id: not the one sent")
+	if err == nil {
+		err = createdPayoutShape(out, p.OutterID)
 	}
 	if err != nil {
 		return Payout{}, &payments.OutcomeUnknownError{Provider: provider, Op: "create_payout", Ref: p.OutterID,
@@ -430,6 +465,19 @@ func (c *Client) CreatePayout(ctx context.Context, p PayoutParams) (Payout, erro
 		out.OutterID = p.OutterID
 	}
 	return out, nil
+}
+
+// createdPayoutShape checks a decoded create answer (a positive id) against
+// the success shapes CreatePayout accepts: with a status, an outter_id that
+// is absent or ours; without one, our outter_id, exactly.
+func createdPayoutShape(out Payout, sent string) error {
+	switch {
+	case out.OutterID != "" && out.OutterID != sent:
+		return errors.New("outter_id: not the one sent")
+	case out.Status == "" && out.OutterID == "":
+		return errors.New("no status, and no outter_id to show the payout is ours")
+	}
+	return nil
 }
 
 // PayoutByOutterID looks a payout up by the merchant's id (GET

@@ -281,6 +281,13 @@ func (d *Driver) lock(ref string) func() {
 // 404, not a failed lookup) does it create the payout
 // (royalpay.Client.CreatePayout, UNSAFE: never resent; a lost answer is
 // payments.ErrOutcomeUnknown). See the package doc for the residual risk.
+//
+// A create answered with a status is that status's state; one answered
+// with the payout's id and the Ref as outter_id but no status (the payout
+// page's excerpt shows no status in its answer) is accepted and pending,
+// with the id as ProviderID: the payout exists, Get and Wait tell its
+// status. An answer without the Ref is ErrOutcomeUnknown (see
+// royalpay.Client.CreatePayout).
 func (d *Driver) Send(ctx context.Context, r payout.Request) (payout.Payout, error) {
 	if err := d.CheckRef(r.Ref); err != nil {
 		return payout.Payout{}, err
@@ -318,10 +325,15 @@ func (d *Driver) Send(ctx context.Context, r payout.Request) (payout.Payout, err
 	return out, out.Err
 }
 
-// toPayout maps RoyalPay's payout.
+// toPayout maps RoyalPay's payout. Its State is royalpay.Payout.State: a
+// create answered with the payout's id and our outter_id but no status is
+// pending (the payout exists; how far it got, the next lookup tells).
 func toPayout(ref string, p royalpay.Payout) payout.Payout {
-	out := payout.Payout{Ref: ref, Provider: caps.Provider, ProviderID: strconv.FormatInt(p.ID, 10), State: p.Status.State(),
+	out := payout.Payout{Ref: ref, Provider: caps.Provider, ProviderID: strconv.FormatInt(p.ID, 10), State: p.State(),
 		Code: string(p.Status), Message: string(p.Status), Raw: p}
+	if p.Status == "" {
+		out.Message = "created; the answer gave no status"
+	}
 	if out.State == payments.StateFailed {
 		out.Err = &payments.APIError{Provider: caps.Provider, Op: "payout", Code: string(p.Status),
 			Message: "payout " + string(p.Status), Category: payments.ErrDeclined}

@@ -24,7 +24,9 @@
 //   - GET /api/v2/payments/{id}/, also without the trailing slash, reads one
 //     (Op [OpGet]). The document does not describe it; public integrations
 //     use it. An unknown id answers 404 {"detail": "Страница не найдена."}.
-//     With [WithSlashRedirect] the slashed form answers 301 to the other.
+//     With [WithSlashRedirect] the slashed form answers 301 to the other;
+//     with [WithPaymentReadForm] only one form is routed, the other
+//     answering 404.
 //   - POST /api/v3/payouts/ creates a payout (Op [OpPayoutCreate]) with the
 //     payout token ([WithPayoutToken], default [DefaultPayoutToken]; the
 //     pay-in token is refused there, and the payout token on pay-in routes).
@@ -35,11 +37,16 @@
 //     [WithPayoutCompleteAfterPolls] lookups. Callbacks go to
 //     [WithPayoutCallbackURL] / [Server.SetPayoutCallbackURL] with the
 //     [WithCallbackToken] bearer token; their amount is in minor units.
-//     [Server.DropPayoutNext] makes the payout and loses the answer.
+//     [Server.DropPayoutNext] makes the payout and loses the answer;
+//     [WithPayoutCreateOmit] leaves fields (such as "status") out of the
+//     create's answer.
 //   - GET /api/v3/payouts/?outter_id=… answers the array of payouts under
 //     that outter_id, [] when none (Op [OpPayoutGet]).
-//   - GET /api/v2/accounts/me (Op [OpAccount]) answers {"id", "username",
-//     "balance", "currency"} with either token ([WithBalance]).
+//   - GET /api/v1/accounts/me (the document's authorisation page) and GET
+//     /api/v2/accounts/me (Op [OpAccount]) answer {"id", "username",
+//     "balance", "currency"} with either token ([WithBalance]);
+//     [WithAccountReadVersion] routes only one of them, the other answering
+//     404.
 //   - Anything else, including other methods on those paths and a
 //     non-numeric id, answers 404 {"detail": "Страница не найдена."}, is
 //     recorded with Op [OpUnknown] and, under [WithT], fails the test.

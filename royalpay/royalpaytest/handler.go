@@ -18,7 +18,8 @@ const maxBody = 1 << 20
 
 const (
 	createPath = "/api/v2/payments/"
-	routesHelp = "only POST " + createPath + " and GET " + createPath + "{id}/"
+	routesHelp = "only POST " + createPath + ", GET " + createPath + "{id}/, POST and GET " + payoutPath +
+		", GET " + accountPath + " and " + accountPathV2
 )
 
 const garbageHTML = `<html>
@@ -70,7 +71,7 @@ func routeOf(r *http.Request) (op, id string) {
 		return OpPayoutCreate, ""
 	case p == payoutPath && r.Method == http.MethodGet:
 		return OpPayoutGet, ""
-	case (p == accountPath || p == accountPath+"/") && r.Method == http.MethodGet:
+	case (p == accountPath || p == accountPath+"/" || p == accountPathV2 || p == accountPathV2+"/") && r.Method == http.MethodGet:
 		return OpAccount, ""
 	}
 	if p == createPath {
@@ -138,6 +139,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if op == OpGet && s.paymentRead != "" && strings.HasSuffix(r.URL.Path, "/") != (s.paymentRead == "/") {
+		// WithPaymentReadForm: the host does not route this form.
+		s.answer(w, rec, *detailResponse(http.StatusNotFound, msgNotFound))
+		return
+	}
 	if op == OpGet && s.slashRedir != "" && strings.HasSuffix(r.URL.Path, "/") {
 		loc := strings.TrimSuffix(r.URL.Path, "/")
 		if s.slashRedir != "/" {

@@ -26,6 +26,9 @@ type config struct {
 	payoutCallback string
 	payoutPolls    int
 	slashRedirect  string
+	payoutOmit     []string
+	paymentRead    string // "" both forms, "/" only with the slash, "-" only without
+	accountRead    int    // 0 both versions, else only /api/v<n>/accounts/me
 }
 
 func defaultConfig() config {
@@ -36,7 +39,8 @@ func defaultConfig() config {
 // [WithPayoutToken] accepts on /api/v3/payouts/.
 const DefaultPayoutToken = "rp-test-payout-token"
 
-// DefaultBalance is the "balance" GET /api/v2/accounts/me answers.
+// DefaultBalance is the "balance" the account read (GET
+// /api/v1/accounts/me or /api/v2/accounts/me) answers.
 const DefaultBalance = "1000000.00"
 
 // WithPayoutToken sets the payout token (default [DefaultPayoutToken]).
@@ -125,6 +129,47 @@ func WithSlashRedirect(host string) Option {
 		c.slashRedirect = "/"
 		if host != "" {
 			c.slashRedirect = "https://" + host
+		}
+	}
+}
+
+// WithPayoutCreateOmit leaves the named fields out of the answer to a
+// payout create (the payout is made and held as usual, its lookups answer
+// every field). The payout page's example answer opens {"id", "bank",
+// "nspk_code", "requisite"... and its excerpt does not show whether a
+// status follows: WithPayoutCreateOmit("status") answers without one,
+// WithPayoutCreateOmit("status", "outter_id") without our outter_id either.
+func WithPayoutCreateOmit(fields ...string) Option {
+	return func(c *config) { c.payoutOmit = append([]string(nil), fields...) }
+}
+
+// WithPaymentReadForm makes the server route only one form of the payment
+// read: GET /api/v2/payments/{id}/ when withSlash, GET
+// /api/v2/payments/{id} otherwise (the form the adapter of
+// imfoxboy/Eight-Connect uses). The other form answers 404 {"detail":
+// "Страница не найдена."}, as a route the host does not have; it is
+// recorded as [OpGet] (so [Server.Count] shows a client trying both) and is
+// not reported through [WithT]. Without this option both forms are served.
+func WithPaymentReadForm(withSlash bool) Option {
+	return func(c *config) {
+		c.paymentRead = "-"
+		if withSlash {
+			c.paymentRead = "/"
+		}
+	}
+}
+
+// WithAccountReadVersion makes the server route the account read only as
+// GET /api/v<version>/accounts/me: 1 is the form the document's
+// authorisation page shows, 2 the one the adapter of imfoxboy/Eight-Connect
+// lists. The other version answers 404 {"detail": "Страница не найдена."},
+// recorded as [OpAccount] and not reported through [WithT]. Without this
+// option (or with a version other than 1 and 2) both are served.
+func WithAccountReadVersion(version int) Option {
+	return func(c *config) {
+		c.accountRead = 0
+		if version == 1 || version == 2 {
+			c.accountRead = version
 		}
 	}
 }

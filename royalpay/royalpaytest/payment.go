@@ -632,6 +632,19 @@ func (o *object) add(k string, v any) {
 	o.vals = append(o.vals, v)
 }
 
+// remove drops the named keys.
+func (o *object) remove(keys ...string) {
+	for _, k := range keys {
+		for i := 0; i < len(o.keys); i++ {
+			if o.keys[i] == k {
+				o.keys = append(o.keys[:i], o.keys[i+1:]...)
+				o.vals = append(o.vals[:i], o.vals[i+1:]...)
+				i--
+			}
+		}
+	}
+}
+
 // bytes renders o compactly, without HTML escaping, as DRF's JSONRenderer
 // does (UTF-8, no \u escapes for Cyrillic).
 func (o *object) bytes() []byte {

@@ -15,8 +15,12 @@ import (
 )
 
 const (
-	payoutPath  = "/api/v3/payouts/"
-	accountPath = "/api/v2/accounts/me"
+	payoutPath = "/api/v3/payouts/"
+	// accountPath is the account read of the document's authorisation
+	// page; accountPathV2 the one the adapter of imfoxboy/Eight-Connect
+	// lists.
+	accountPath   = "/api/v1/accounts/me"
+	accountPathV2 = "/api/v2/accounts/me"
 	// firstPayoutID is the payout page's example id.
 	firstPayoutID = 2688
 )
@@ -227,6 +231,10 @@ var (
 func (s *Server) servePayout(w http.ResponseWriter, r *http.Request, rec *Request, op string, body []byte, bodyOK bool) {
 	switch op {
 	case OpAccount:
+		if s.accountRead != 0 && !strings.HasPrefix(r.URL.Path, fmt.Sprintf("/api/v%d/", s.accountRead)) {
+			s.answer(w, rec, *detailResponse(http.StatusNotFound, msgNotFound))
+			return
+		}
 		if resp := authToken(r, s.token, s.payoutToken); resp != nil {
 			s.answer(w, rec, *resp)
 			return
@@ -353,5 +361,6 @@ func (s *Server) createPayout(r *http.Request, body []byte, bodyOK bool) respons
 	s.payoutOrder = append(s.payoutOrder, p.ID)
 	out := p.json()
 	s.mu.Unlock()
+	out.remove(s.payoutOmit...)
 	return jsonResponse(http.StatusCreated, out)
 }

@@ -1479,7 +1479,8 @@ func TestUnknownRoute(t *testing.T) {
 		newReq(t, s, http.MethodGet, "/api/v2/payments/abc/", ""),
 		newReq(t, s, http.MethodGet, "/api/v2/payments/1/2/", ""),
 		newReq(t, s, http.MethodPost, "/api/v1/payments/", `{"sum":1,"type":"nspk"}`),
-		newReq(t, s, http.MethodGet, "/api/v1/accounts/me", ""),
+		newReq(t, s, http.MethodGet, "/api/v3/accounts/me", ""), // v1 (the document's) and v2 only
+		newReq(t, s, http.MethodPost, "/api/v1/accounts/me", `{}`),
 		newReq(t, s, http.MethodGet, "/", ""),
 	}
 	for _, req := range cases {

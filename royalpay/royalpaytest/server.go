@@ -46,7 +46,10 @@ type Server struct {
 	payoutFaults fakeserver.Queue[fault] // for POST /api/v3/payouts/
 	payoutToken  string
 	balance      string
-	slashRedir   string // WithSlashRedirect: "" off, "/" same host, else a scheme and host
+	slashRedir   string   // WithSlashRedirect: "" off, "/" same host, else a scheme and host
+	payoutOmit   []string // WithPayoutCreateOmit
+	paymentRead  string   // WithPaymentReadForm: "" both, "/" with the slash only, "-" without only
+	accountRead  int      // WithAccountReadVersion: 0 both, else the only version served
 
 	// payouts, guarded by mu
 	nextPayoutID    int64
@@ -108,6 +111,9 @@ func NewServer(opts ...Option) *Server {
 		timers:         map[int64]*time.Timer{},
 		payoutToken:    cfg.payoutToken,
 		slashRedir:     cfg.slashRedirect,
+		payoutOmit:     cfg.payoutOmit,
+		paymentRead:    cfg.paymentRead,
+		accountRead:    cfg.accountRead,
 		balance:        cfg.balance,
 		nextPayoutID:   firstPayoutID,
 		payouts:        map[int64]*payoutRecord{},
@@ -275,7 +281,8 @@ const (
 	OpGet     = "get"
 	OpUnknown = "unknown"
 	// OpPayoutCreate is POST /api/v3/payouts/, OpPayoutGet GET
-	// /api/v3/payouts/?outter_id=…, OpAccount GET /api/v2/accounts/me.
+	// /api/v3/payouts/?outter_id=…, OpAccount GET /api/v1/accounts/me
+	// (the document's) or /api/v2/accounts/me.
 	OpPayoutCreate = "payout_create"
 	OpPayoutGet    = "payout_get"
 	OpAccount      = "account"

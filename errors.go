@@ -46,6 +46,22 @@ var (
 	ErrNotSupported = errors.New("payments: not supported by this provider")
 )
 
+// ErrNotSent is what a [net/http.RoundTripper] given to [WithTransport]
+// returns, as it is or wrapped (fmt.Errorf("dial: %w", payments.ErrNotSent)),
+// to say the request never left it: no byte went towards the provider, as
+// after a refused connection. A test double (an httpmock error responder), a
+// proxy client or a circuit breaker uses it; nothing else can tell the SDK,
+// which cannot see into such a transport and otherwise takes any error it
+// returns as "may have been written" (a write that moves money is then
+// [ErrOutcomeUnknown] and never sent again).
+//
+// Such an error comes back as a *[TransportError] with Written false that
+// still matches ErrNotSent, and the attempt is retried as one that was not
+// sent, unsafe writes included. It is not a category: the error also matches
+// ErrUnavailable, and when it matches ErrOutcomeUnknown too an earlier
+// attempt may have been delivered.
+var ErrNotSent = errors.New("payments: request not sent")
+
 // APIError is an answer from a provider that means failure. It keeps what
 // the provider said: the HTTP status, the provider's own code and text.
 //
@@ -113,6 +129,11 @@ type TransportError struct {
 	Op       string
 	// Written reports whether any byte of the request may have reached the
 	// provider. When false the provider certainly did not act on it.
+	//
+	// The built transport and an *http.Transport given to WithTransport
+	// report what they wrote through net/http. Any other RoundTripper given
+	// to WithTransport is opaque: every error it returns is Written, unless
+	// it matches ErrNotSent.
 	Written bool
 	Err     error
 }

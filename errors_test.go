@@ -77,3 +77,16 @@ func FuzzMaskPAN(f *testing.F) {
 		}
 	})
 }
+
+// ErrNotSent from a merchant's transport stays visible through the
+// TransportError the client returns, which still matches ErrUnavailable and
+// says "not sent".
+func TestNotSentThroughTransportError(t *testing.T) {
+	te := &TransportError{Provider: "royalpay", Op: "create", Err: fmt.Errorf("dial: connection refused: %w", ErrNotSent)}
+	var err error = te
+	assert.ErrorIs(t, err, ErrNotSent)
+	assert.ErrorIs(t, err, ErrUnavailable)
+	assert.NotErrorIs(t, err, ErrOutcomeUnknown)
+	assert.Equal(t, "royalpay create: transport (not sent): dial: connection refused: payments: request not sent", err.Error())
+	assert.NotErrorIs(t, &TransportError{Provider: "royalpay", Op: "create", Written: true, Err: errors.New("EOF")}, ErrNotSent)
+}

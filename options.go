@@ -216,6 +216,26 @@ func WithTimeout(d time.Duration) Option {
 // (httpmock.NewMockTransport) and for callers who build their own transport;
 // the TLS and dialing options then have no effect, and New says so with an
 // error if both are given.
+//
+// What an error of rt means. An *http.Transport tells the client through
+// net/http whether it wrote the request, as the built transport does. Any
+// other RoundTripper (httpmock, a tracing wrapper, a proxy client) cannot be
+// seen into, so every error it returns counts as "may have been written"
+// (TransportError.Written is true): an operation that moves money and is
+// unsafe to resend is sent once and fails with [ErrOutcomeUnknown]; a read,
+// and a write the provider dedupes, are retried as after a lost answer.
+// To say a request never left (a refused connection, an open circuit
+// breaker), rt returns [ErrNotSent], as it is or wrapped with %w: the
+// attempt then counts as not sent and is retried as such, unsafe writes
+// included, and the final error still matches ErrNotSent. Tracing or
+// metrics middleware is better given to [WithTransportWrapper]: around the
+// built transport, net/http still says what was written.
+//
+// httpmock: an error responder (httpmock.NewErrorResponder(err)) and a
+// request no responder matches (httpmock.NoResponderFound) are both "may
+// have been written": a mocked create or refund answered so is
+// outcome-unknown and sent once. A test of "connection refused" registers
+// httpmock.NewErrorResponder(payments.ErrNotSent).
 func WithTransport(rt http.RoundTripper) Option {
 	return option("WithTransport", func(s *config.Settings) string {
 		if rt == nil {

@@ -240,13 +240,17 @@ func (c *Client) attempt(ctx context.Context, req *Request, u string) (resp *Res
 		r.SetHeader("Content-Type", req.ContentType)
 		r.SetBody(bytes.NewReader(req.Body))
 	}
+	if err := actx.Err(); err != nil {
+		return nil, false, err // ended before anything was handed to the transport
+	}
 	rr, err := r.Execute(req.Method, u)
 	if err != nil {
-		return nil, wrote.Load(), cleanErr(err)
+		return nil, c.writtenOnError(wrote.Load(), err), cleanErr(err)
 	}
 	raw := rr.RawResponse
 	if raw == nil {
-		return nil, wrote.Load(), errors.New("no response")
+		err := errors.New("no response")
+		return nil, c.writtenOnError(wrote.Load(), err), err
 	}
 	defer raw.Body.Close()
 	out := &Response{Status: raw.StatusCode, Header: raw.Header}
@@ -286,6 +290,21 @@ func (c *Client) attempt(ctx context.Context, req *Request, u string) (resp *Res
 	}
 	out.Body = body
 	return out, true, nil
+}
+
+// writtenOnError decides whether an exchange that failed before any answer
+// came may have put the request on its way to the provider. net/http (the
+// built transport, or an *http.Transport given to WithTransport) says so
+// through the WroteHeaders trace: traced. Any other RoundTripper given to
+// WithTransport (httpmock, a tracing wrapper, a proxy client) cannot be seen
+// into: whatever it returns may follow a write, unless it says
+// payments.ErrNotSent. The attempt loop decides what to resend from this
+// alone.
+func (c *Client) writtenOnError(traced bool, err error) bool {
+	if traced {
+		return true
+	}
+	return c.opaque && !errors.Is(err, payments.ErrNotSent)
 }
 
 // definiteRefusal reports whether err is a provider's reading of an answer

@@ -149,13 +149,14 @@ func TestClientErrorsAreNotRetried(t *testing.T) {
 	}
 }
 
+// The mock is opaque to the SDK: it says "never sent" with payments.ErrNotSent.
 func TestUnwrittenNetworkErrorIsRetriedEvenForUnsafeWrite(t *testing.T) {
 	m := newMock(t)
 	n := 0
 	m.mock.RegisterResponder("POST", "https://api.example.test/api", func(r *http.Request) (*http.Response, error) {
 		n++
 		if n == 1 {
-			return nil, errors.New("dial tcp: connection refused")
+			return nil, fmt.Errorf("dial tcp: connection refused: %w", payments.ErrNotSent)
 		}
 		return httpmock.NewStringResponse(200, "ok"), nil
 	})

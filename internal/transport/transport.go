@@ -116,6 +116,7 @@ type Client struct {
 	log     *slog.Logger
 	ua      string
 	hc      *http.Client
+	opaque  bool // the merchant's RoundTripper, not net/http's: no trace of what it wrote
 	scrub   *scrubber
 	closed  atomic.Bool
 	sleep   func(ctx context.Context, d time.Duration) error // replaced in tests
@@ -175,6 +176,8 @@ func New(cfg Config, opts ...payments.Option) (*Client, error) {
 			return nil, &payments.ValidationError{Field: "WithTransport", Reason: "it replaces the built transport: WithLocalAddr, WithResolve, WithRootCAsPEM and WithClientCertificate would have no effect"}
 		}
 		rt = s.Transport
+		_, netHTTP := rt.(*http.Transport)
+		c.opaque = !netHTTP
 	} else {
 		rt = BuildTransport(&s)
 	}

@@ -195,8 +195,8 @@ func (b *Batcher) Pay(ctx context.Context, p Payment) (Result, error) {
 // Client.Status: the request is the document's
 // `[{"transactionId":N,"status":0},...]`, each id asked once however many
 // callers ask it. A caller asking more than MaxBatch ids gets a request of
-// its own. A 125 must be asked again before it is believed (see Client.Status
-// and WaitFinal).
+// its own. A 125 must be asked again before it is believed (see
+// StatusConfirmed and WaitFinal).
 //
 // Resend safety: a read; always safe. If ctx ends before the ids were sent,
 // they leave the queue; after, Status stops waiting. Either way the error is
@@ -235,6 +235,17 @@ func (b *Batcher) Status(ctx context.Context, ids ...int64) ([]Result, error) {
 	}
 	call.state = left
 	return nil, ctxErr(ctx, "status")
+}
+
+// StatusConfirmed is Client.StatusConfirmed with its requests sent through
+// the Batcher: a status request for ids (shared with other callers), then,
+// for the ids that answered 125, one more (shared too), so a Result says
+// StatusNotFound only when popolni answered 125 twice, as the document's
+// rule demands ("если статус платежа при повторном опросе статуса равен
+// 125, то такого платежа действительно нет"). Errors are Status's: ctx's
+// when it ends, ErrBatcherClosed after Close. A read: always safe.
+func (b *Batcher) StatusConfirmed(ctx context.Context, ids ...int64) ([]Result, error) {
+	return statusConfirmed(ctx, b.Status, ids)
 }
 
 // WaitFinal is Client.WaitFinal with its status requests sent through the

@@ -403,3 +403,55 @@ func TestBatcherWaitFinalCoalescesPolls(t *testing.T) {
 	_, err = b.WaitFinal(context.Background(), 10_000)
 	assert.ErrorIs(t, err, popolni.ErrBatcherClosed)
 }
+
+// TestStatusConfirmed: Client.StatusConfirmed and Batcher.StatusConfirmed
+// ask once, then once more for just the ids that answered 125; a Result
+// says 125 only when both answers did; a blacklisted payment's 125 reads
+// as its 423; a failed re-ask is the call's error.
+func TestStatusConfirmed(t *testing.T) {
+	srv, c := batchFixture(t, []popolnitest.Option{popolnitest.WithRateLimit(0)})
+	b := popolni.NewBatcher(c, popolni.BatchOptions{})
+	defer b.Close()
+	for _, path := range []struct {
+		name   string
+		status func(context.Context, ...int64) ([]popolni.Result, error)
+		base   int64
+	}{{"client", c.StatusConfirmed, 20_000}, {"batcher", b.StatusConfirmed, 30_000}} {
+		t.Run(path.name, func(t *testing.T) {
+			ctx := context.Background()
+			moving, steady, blocked, unknown := path.base+1, path.base+2, path.base+3, path.base+99
+			srv.Blacklist("380990000003")
+			_, err := c.Pay(ctx, []popolni.Payment{pay(moving), pay(steady),
+				{ID: blocked, Amount: 500, Account: "380990000003"}})
+			require.NoError(t, err)
+			_, err = c.Status(ctx, blocked) // 125: the alternation starts
+			require.NoError(t, err)
+
+			srv.NotFoundOnce(moving)
+			srv.Reset()
+			res, err := path.status(ctx, moving, steady, blocked, unknown, moving)
+			require.NoError(t, err)
+			assert.Equal(t, []popolni.Result{{ID: moving, Status: popolni.StatusInProgress}, {ID: steady, Status: popolni.StatusInProgress},
+				{ID: blocked, Status: popolni.StatusBlacklisted}, {ID: unknown, Status: popolni.StatusNotFound},
+				{ID: moving, Status: popolni.StatusInProgress}}, res)
+			reqs := srv.Requests()
+			require.Len(t, reqs, 2, "one request, one re-ask")
+			again := string(reqs[1].Body)
+			for _, id := range []int64{moving, unknown} {
+				assert.Contains(t, again, strconv.FormatInt(id, 10))
+			}
+			assert.NotContains(t, again, strconv.FormatInt(steady, 10), "only the 125s asked again")
+
+			srv.Reset()
+			res, err = path.status(ctx, steady)
+			require.NoError(t, err)
+			assert.Equal(t, popolni.StatusSucceeded, res[0].Status)
+			assert.Equal(t, 1, srv.Count(popolnitest.OpStatus), "no 125, no re-ask")
+
+			srv.DelayNext(1, 0)
+			srv.FailNext(1, 403, popolnitest.TextIncorrectAuth)
+			_, err = path.status(ctx, unknown)
+			assert.ErrorIs(t, err, payments.ErrUnauthorized, "the re-ask's error is the call's")
+		})
+	}
+}

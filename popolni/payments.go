@@ -75,7 +75,8 @@ func (c *Client) Pay(ctx context.Context, batch []Payment) ([]Result, error) {
 }
 
 // resolveOwnDuplicates replaces the 124s of a resent batch with the status of
-// the payment our earlier attempt created.
+// the payment our earlier attempt created, read under the document's 125
+// rule (StatusConfirmed).
 func (c *Client) resolveOwnDuplicates(ctx context.Context, results []Result) error {
 	var dup []int64
 	for _, r := range results {
@@ -86,15 +87,19 @@ func (c *Client) resolveOwnDuplicates(ctx context.Context, results []Result) err
 	if len(dup) == 0 {
 		return nil
 	}
-	status, err := c.statusConfirmed(ctx, dup)
+	status, err := c.StatusConfirmed(ctx, dup...)
 	if err != nil {
 		return &payments.OutcomeUnknownError{Provider: provider, Op: "pay", Ref: refOf(dup),
 			Err: fmt.Errorf("resent batch answered 124 and the status check failed: %w", err)}
 	}
+	by := make(map[int64]Status, len(status))
+	for _, r := range status {
+		by[r.ID] = r.Status
+	}
 	var missing []int64
 	for i := range results {
-		if st, ok := status[results[i].ID]; ok && results[i].Status == StatusDuplicate {
-			if st == StatusNotFound {
+		if st, ok := by[results[i].ID]; ok && results[i].Status == StatusDuplicate {
+			if st == StatusNotFound || st == StatusDuplicate {
 				missing = append(missing, results[i].ID)
 				continue
 			}
@@ -108,29 +113,64 @@ func (c *Client) resolveOwnDuplicates(ctx context.Context, results []Result) err
 	return nil
 }
 
-// statusConfirmed asks the status of ids, asking again once for any 125 as
-// the document demands before a 125 is believed.
-func (c *Client) statusConfirmed(ctx context.Context, ids []int64) (map[int64]Status, error) {
-	res, err := c.Status(ctx, ids...)
+// StatusConfirmed is Status under the document's rule for 125 (section 3):
+// "Для статуса 125 необходима повторная проверка статуса – этот статус может
+// вернуть для существующего платежа в момент перехода платежа из одной
+// очереди (ожидания) в другую очередь (оплаченных или отмененных), если
+// статус платежа при повторном опросе статуса равен 125, то такого платежа
+// действительно нет." It sends one status request for ids and, when some
+// answer 125, one more request asking only those again, and returns one
+// Result per id in the order given: the second answer for the ids asked
+// twice, so a Result says StatusNotFound only when both requests said 125,
+// and a blacklisted payment's 125 (it alternates 125, 423) comes back as
+// its 423. At most two requests, whatever the number of ids.
+//
+// The second request follows the first as the client's limiter allows
+// (200 ms apart at the document's 5 requests a second), not after the poll
+// interval: the document gives no pause for the re-check, and a payment
+// that is still between queues then reads 125 twice. A caller that knows
+// the payment exists (a 124 answered its Pay) must not take that for "not
+// there": it is an unknown outcome, and WaitFinal polls on.
+//
+// An error of either request is the call's error (no partial answer): the
+// first one's when it failed, else the re-ask's. Resend safety: reads;
+// always safe.
+func (c *Client) StatusConfirmed(ctx context.Context, ids ...int64) ([]Result, error) {
+	return statusConfirmed(ctx, c.Status, ids)
+}
+
+// statusConfirmed is StatusConfirmed over status: the client's or a
+// Batcher's.
+func statusConfirmed(ctx context.Context, status func(context.Context, ...int64) ([]Result, error), ids []int64) ([]Result, error) {
+	res, err := status(ctx, ids...)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[int64]Status, len(res))
 	var again []int64
+	asked := make(map[int64]bool)
 	for _, r := range res {
-		out[r.ID] = r.Status
-		if r.Status == StatusNotFound {
+		if r.Status == StatusNotFound && !asked[r.ID] {
+			asked[r.ID] = true
 			again = append(again, r.ID)
 		}
 	}
-	if len(again) > 0 {
-		res, err := c.Status(ctx, again...)
-		if err != nil {
-			return nil, err
+	if len(again) == 0 {
+		return res, nil
+	}
+	second, err := status(ctx, again...)
+	if err != nil {
+		return nil, err
+	}
+	by := make(map[int64]Status, len(second))
+	for _, r := range second {
+		by[r.ID] = r.Status
+	}
+	out := make([]Result, len(res))
+	for i, r := range res {
+		if st, ok := by[r.ID]; ok {
+			r.Status = st
 		}
-		for _, r := range res {
-			out[r.ID] = r.Status
-		}
+		out[i] = r
 	}
 	return out, nil
 }
@@ -142,7 +182,8 @@ func (c *Client) statusConfirmed(ctx context.Context, ids []int64) (map[int64]St
 // ids), or not HTTP 200, is a malformed-answer error.
 //
 // A 125 (not found) must be asked again before it is believed: it can
-// answer for an existing payment moving between queues. WaitFinal does so.
+// answer for an existing payment moving between queues. StatusConfirmed
+// and WaitFinal do so.
 //
 // Resend safety: a read; always safe.
 func (c *Client) Status(ctx context.Context, ids ...int64) ([]Result, error) {

@@ -168,6 +168,9 @@ func testResend(t *testing.T, h Harness) {
 		if again.Ref != first.Ref {
 			t.Fatalf("resend answered ref %q", again.Ref)
 		}
+		if again.State != payments.StatePending && again.State != payments.StateSucceeded {
+			t.Fatalf("resend %d of an accepted payout answered state %v (%v): it must be the payout the provider holds", i, again.State, again.Err)
+		}
 	}
 	if n := e.Held(r.Ref); n != 1 {
 		t.Fatalf("the fake holds %d payouts after 4 sends of one ref, want 1", n)

@@ -13,62 +13,26 @@ import (
 	"github.com/paysdk/payments"
 	"github.com/paysdk/payments/payout"
 	"github.com/paysdk/payments/payout/payouttest"
-	"github.com/paysdk/payments/payout/popolnipayout"
 	"github.com/paysdk/payments/popolni"
 	"github.com/paysdk/payments/popolni/popolnitest"
 )
 
-// batchedFixture is fixture with Options.Batch set: the driver sends
+// batchedFixture is a fixture with Options.Batch set: the driver sends
 // through a popolni.Batcher.
 func batchedFixture(t *testing.T, opts ...payments.Option) (payouttest.Fixture, *popolnitest.Server) {
-	srv := popolnitest.NewServer(popolnitest.WithT(t), popolnitest.WithBalance(100_000_00, 0), popolnitest.WithRateLimit(10000))
-	t.Cleanup(srv.Close)
-	c, err := popolni.New(popolni.Credentials{Login: srv.Login(), Password: srv.Password()},
-		append(srv.ClientOptions(), opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := popolnipayout.New(c, popolnipayout.Options{PollInterval: time.Millisecond, Batch: &popolni.BatchOptions{}})
-	t.Cleanup(func() { d.Close() })
-	return payouttest.Fixture{
-		Driver:      d,
-		LoseAnswers: srv.DropNext,
-		Held: func(ref string) int {
-			id, _ := strconv.ParseInt(ref, 10, 64)
-			if _, ok := srv.Payment(id); ok {
-				return 1
-			}
-			return 0
-		},
-		Payouts:  func() int { return len(srv.Payments()) },
-		Requests: func() int { return len(srv.Requests()) },
-		Settle: func() {
-			for _, p := range srv.Payments() {
-				srv.Complete(p.TransactionID)
-			}
-		},
-	}, srv
+	return setup{batch: true}.fixture(t, opts...)
 }
 
 // TestConformanceBatched runs the portable suite with Options.Batch: the
 // driver keeps the contract when its Sends and Gets go through a Batcher.
 func TestConformanceBatched(t *testing.T) {
-	payouttest.RunConformanceTests(t, payouttest.Harness{
-		New: func(t *testing.T, opts ...payments.Option) payouttest.Fixture {
-			f, _ := batchedFixture(t, opts...)
-			return f
-		},
-		Destination: func(kind payout.Kind) payout.Destination {
-			if kind == payout.Card {
-				return payout.Destination{Kind: kind, Account: "4111111111111111"}
-			}
-			return payout.Destination{Kind: kind, Account: "79161234567"}
-		},
-		Amount:         payments.MustMoney("50.00", "RUB"),
-		NewRef:         func() string { return strconv.FormatInt(nextRef.Add(1), 10) },
-		BadRef:         "ORD-1",
-		ProviderClient: new(*popolni.Client),
-	})
+	payouttest.RunConformanceTests(t, setup{batch: true}.harness())
+}
+
+// TestConformanceBatchedNotFoundFirst is the suite through a Batcher with
+// every payment's first status answered 125.
+func TestConformanceBatchedNotFoundFirst(t *testing.T) {
+	payouttest.RunConformanceTests(t, setup{batch: true, srv: []popolnitest.Option{popolnitest.WithNotFoundFirst()}}.harness())
 }
 
 // TestBatchedSendsShareRequests: 200 concurrent Sends through the portable

@@ -32,7 +32,12 @@
 // of 124 "Невозможно создать платёж – платёж с таким номером уже был создан
 // ранее", so a second payment with one transactionId is never created. A
 // 124 answering Send is resolved through Status and answered with the payout
-// popolni already has. Destination kinds: the document's msisdn is "номер
+// popolni already has. A status of 125 is asked once more, by the
+// document's rule, "Для статуса 125 необходима повторная проверка статуса –
+// этот статус может вернуть для существующего платежа в момент перехода
+// платежа из одной очереди (ожидания) в другую очередь"; after a 124 a
+// status that still cannot be read is payments.ErrOutcomeUnknown, never
+// payments.ErrNotFound. Get reports not found only for a 125 answered twice. Destination kinds: the document's msisdn is "номер
 // телефона абонента/номер банковской карты/номер Киви кошелька", and which
 // of them an account may pay is set by the provider's manager.
 package popolnipayout
@@ -42,12 +47,15 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/paysdk/payments"
 	"github.com/paysdk/payments/payout"
 	"github.com/paysdk/payments/popolni"
 )
+
+var _ payout.RequestChecker = (*Driver)(nil)
 
 // Scheme is the URL scheme this package registers.
 const Scheme = "popolni"
@@ -112,12 +120,14 @@ func (d *Driver) pay(ctx context.Context, p popolni.Payment) (popolni.Result, er
 	return res[0], nil
 }
 
-// status asks the status of ids, through the Batcher when there is one.
+// status asks the status of ids under the document's 125 rule
+// (popolni.Client.StatusConfirmed: the 125s asked once more), through the
+// Batcher when there is one.
 func (d *Driver) status(ctx context.Context, ids ...int64) ([]popolni.Result, error) {
 	if d.b != nil {
-		return d.b.Status(ctx, ids...)
+		return d.b.StatusConfirmed(ctx, ids...)
 	}
-	return d.c.Status(ctx, ids...)
+	return d.c.StatusConfirmed(ctx, ids...)
 }
 
 func open(ctx context.Context, cfg *payments.OpenConfig) (payout.Driver, error) {
@@ -213,6 +223,62 @@ func (d *Driver) CheckRef(ref string) error {
 	return err
 }
 
+// CheckRequest is payout.RequestChecker: it refuses, with a
+// *payments.ValidationError on to.account and before anything is sent, an
+// account popolni would answer 215 or 208. The document's msisdn is "номер
+// телефона абонента/номер банковской карты/номер Киви кошелька"; a request
+// whose "номер пополняемого счета не соответствует формату для партнера"
+// gets 215, and one whose "номер телефона абонента неправильный" or "не
+// соответствующий валюте партнера" gets 208. The document writes phones
+// in the international form, country code first, no '+' ("msisdn":
+// "380991234567", a Ukrainian number; the public clients send Russian ones,
+// "79012345678"). So a Mobile or Wallet (QIWI wallet: a phone number)
+// account must be:
+//
+//   - not a national form: no leading 0 (the Ukrainian "0991234567"; no
+//     country code begins with 0, so "00..." call prefixes go too) and no
+//     leading 89 (the Russian "89161234567"; no country code begins with
+//     89);
+//   - of the right length for the countries popolni's material shows: 11
+//     digits after 7 (Russia, Kazakhstan: 7 and ten digits), 12 after 380
+//     (Ukraine: 380 and nine);
+//   - otherwise 10 to 15 digits (payout.Destination.Validate). Which
+//     countries an account may pay depends on its currency, which only the
+//     provider's manager knows, so no country is refused here.
+//
+// A Card number must pass the Luhn check (payments.LuhnValid). The reason
+// never repeats the account.
+func (d *Driver) CheckRequest(r payout.Request) error {
+	a := r.To.Account
+	bad := func(reason string) error { return &payments.ValidationError{Field: "to.account", Reason: reason} }
+	switch r.To.Kind {
+	case payout.Mobile, payout.Wallet:
+		switch {
+		case strings.HasPrefix(a, "0"):
+			return bad("popolni takes a phone in the international form, country code first (380501234567): not the national form with a leading 0")
+		case strings.HasPrefix(a, "89"):
+			return bad("popolni takes a phone in the international form, country code first (79161234567): 89... is the Russian domestic form, 7 stands for its 8")
+		}
+		for _, pl := range phoneLengths {
+			if strings.HasPrefix(a, pl.code) && len(a) != pl.digits {
+				return bad(fmt.Sprintf("a phone number with country code %s has %d digits in all, not %d", pl.code, pl.digits, len(a)))
+			}
+		}
+	case payout.Card:
+		if !payments.LuhnValid(a) {
+			return bad("not a card number: the Luhn check digit is wrong")
+		}
+	}
+	return nil
+}
+
+// phoneLengths are the full lengths of phone numbers of the country codes
+// popolni's material shows: the document's 380 and the public clients' 7.
+var phoneLengths = []struct {
+	code   string
+	digits int
+}{{"380", 12}, {"7", 11}}
+
 func refID(ref string) (int64, error) {
 	id, err := strconv.ParseInt(ref, 10, 64)
 	if err != nil || id <= 0 || strconv.FormatInt(id, 10) != ref {
@@ -223,8 +289,19 @@ func refID(ref string) (int64, error) {
 
 // Send pays r with popolni.Client.Pay, one payment in the batch, or through
 // the Batcher (Options.Batch) in a batch shared with concurrent Sends. SAFE
-// to resend with the same Ref (see the package doc). A 124 answer is
-// resolved through Status and answered with the payout popolni already has.
+// to resend with the same Ref (see the package doc).
+//
+// A 124 ("Невозможно создать платёж – платёж с таким номером уже был создан
+// ранее") means popolni holds a payment under the Ref, so Send answers with
+// that payment's status, read under the document's 125 rule ("Для статуса
+// 125 необходима повторная проверка статуса – этот статус может вернуть для
+// существующего платежа в момент перехода платежа из одной очереди
+// (ожидания) в другую"): a 125 is asked once more. When the status still
+// cannot be read (125 twice, a failed or unreadable status request, ctx
+// ending) the answer is a *payments.OutcomeUnknownError for the Ref with the
+// Payout's State unknown: never payments.ErrNotFound and never failed,
+// since the payout exists and may yet be paid. Settle it with Get, Wait or
+// another Send of the Ref, never under a new Ref.
 func (d *Driver) Send(ctx context.Context, r payout.Request) (payout.Payout, error) {
 	id, err := refID(r.Ref)
 	if err != nil {
@@ -239,15 +316,32 @@ func (d *Driver) Send(ctx context.Context, r payout.Request) (payout.Payout, err
 		return payout.Payout{Ref: r.Ref, Provider: caps.Provider, Amount: r.Amount, To: r.To}, err
 	}
 	if res.Status == popolni.StatusDuplicate {
-		// Our own Ref sent before: answer with what popolni has.
-		st, err := d.status(ctx, id)
-		if err != nil {
-			return payout.Payout{Ref: r.Ref, Provider: caps.Provider, Amount: r.Amount, To: r.To}, err
-		}
-		res = st[0]
+		return d.held(ctx, r, id)
 	}
 	p := toPayout(r.Ref, res)
 	p.Amount, p.To = r.Amount, r.To
+	return p, p.Err
+}
+
+// held answers a Send that popolni answered 124: the payment under r.Ref
+// exists, and its status is what Send reports; if that cannot be read, the
+// outcome is unknown (never not-found, never failed).
+func (d *Driver) held(ctx context.Context, r payout.Request, id int64) (payout.Payout, error) {
+	p := payout.Payout{Ref: r.Ref, Provider: caps.Provider, Amount: r.Amount, To: r.To, State: payments.StateUnknown}
+	st, err := d.status(ctx, id)
+	var cause error
+	switch {
+	case err != nil:
+		cause = fmt.Errorf("popolni answered 124 (it holds the payment) and its status could not be read: %w", err)
+	case st[0].Status == popolni.StatusNotFound || st[0].Status == popolni.StatusDuplicate:
+		p.Code, p.Message, p.Raw = strconv.Itoa(int(st[0].Status)), st[0].Status.String(), st[0]
+		cause = fmt.Errorf("popolni answered 124 (it holds the payment), then %s to two status requests", st[0].Status)
+	default:
+		p = toPayout(r.Ref, st[0])
+		p.Amount, p.To = r.Amount, r.To
+		return p, p.Err
+	}
+	p.Err = &payments.OutcomeUnknownError{Provider: caps.Provider, Op: "send", Ref: r.Ref, Err: cause}
 	return p, p.Err
 }
 
@@ -266,12 +360,21 @@ func toPayout(ref string, res popolni.Result) payout.Payout {
 	return p
 }
 
-// Get asks popolni.Client.Status for refs in one request (with
-// Options.Batch, one shared with concurrent Gets and Sends' checks). A 125 ("Платёж не
-// найден") is reported as not found, although the document says a first 125
-// can answer for a payment moving between queues: a Send of the same Ref
-// after it is safe (124 if the payment exists), and Wait applies the re-ask
-// rule. A read: always safe.
+// Get asks popolni.Client.StatusConfirmed for refs: one status request for
+// the batch (with Options.Batch, shared with concurrent Gets and Sends'
+// checks) and, when some answer 125 ("Платёж не найден"), one more request
+// for just those, as the document's rule demands: "если статус платежа при
+// повторном опросе статуса равен 125, то такого платежа действительно
+// нет". Only a ref answered 125 twice is reported not found (State unknown,
+// Err matching payments.ErrNotFound); a blacklisted payment, which
+// alternates 125 and 423, reads as its 423.
+//
+// Not found is the document's word, not a proof of no payment: the second
+// request follows the first within the client's pacing, and a payment still
+// moving between queues can read 125 twice. A Send of the same Ref is the
+// safe next step (popolni answers 124 if it holds the payment, and Send
+// never reports not found after a 124); never pay it under a new Ref. An
+// error of either request is Get's error. A read: always safe.
 func (d *Driver) Get(ctx context.Context, qs []payout.Query) ([]payout.Payout, error) {
 	ids := make([]int64, len(qs))
 	for i, q := range qs {

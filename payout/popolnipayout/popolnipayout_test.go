@@ -18,15 +18,31 @@ var nextRef atomic.Int64
 
 func init() { nextRef.Store(1_000_000_000) }
 
-func fixture(t *testing.T, opts ...payments.Option) payouttest.Fixture {
-	srv := popolnitest.NewServer(popolnitest.WithT(t), popolnitest.WithBalance(100_000_00, 0), popolnitest.WithRateLimit(10000))
+func newRef() string { return strconv.FormatInt(nextRef.Add(1), 10) }
+
+// setup says how a fixture's driver and fake are made.
+type setup struct {
+	// batch sends through a popolni.Batcher (Options.Batch).
+	batch bool
+	// srv are extra options of the fake (popolnitest.WithNotFoundFirst).
+	srv []popolnitest.Option
+}
+
+// fixture is a driver on a fresh fake, and the fake.
+func (s setup) fixture(t *testing.T, opts ...payments.Option) (payouttest.Fixture, *popolnitest.Server) {
+	srv := popolnitest.NewServer(append([]popolnitest.Option{popolnitest.WithT(t), popolnitest.WithBalance(100_000_00, 0),
+		popolnitest.WithRateLimit(10000)}, s.srv...)...)
 	t.Cleanup(srv.Close)
 	c, err := popolni.New(popolni.Credentials{Login: srv.Login(), Password: srv.Password()},
 		append(srv.ClientOptions(), opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := popolnipayout.New(c, popolnipayout.Options{PollInterval: time.Millisecond})
+	o := popolnipayout.Options{PollInterval: time.Millisecond}
+	if s.batch {
+		o.Batch = &popolni.BatchOptions{}
+	}
+	d := popolnipayout.New(c, o)
 	t.Cleanup(func() { d.Close() })
 	return payouttest.Fixture{
 		Driver:      d,
@@ -45,12 +61,15 @@ func fixture(t *testing.T, opts ...payments.Option) payouttest.Fixture {
 				srv.Complete(p.TransactionID)
 			}
 		},
-	}
+	}, srv
 }
 
-func TestConformance(t *testing.T) {
-	payouttest.RunConformanceTests(t, payouttest.Harness{
-		New: fixture,
+func (s setup) harness() payouttest.Harness {
+	return payouttest.Harness{
+		New: func(t *testing.T, opts ...payments.Option) payouttest.Fixture {
+			f, _ := s.fixture(t, opts...)
+			return f
+		},
 		Destination: func(kind payout.Kind) payout.Destination {
 			if kind == payout.Card {
 				return payout.Destination{Kind: kind, Account: "4111111111111111"}
@@ -58,8 +77,20 @@ func TestConformance(t *testing.T) {
 			return payout.Destination{Kind: kind, Account: "79161234567"}
 		},
 		Amount:         payments.MustMoney("50.00", "RUB"),
-		NewRef:         func() string { return strconv.FormatInt(nextRef.Add(1), 10) },
+		NewRef:         newRef,
 		BadRef:         "ORD-1",
 		ProviderClient: new(*popolni.Client),
-	})
+	}
+}
+
+func TestConformance(t *testing.T) {
+	payouttest.RunConformanceTests(t, setup{}.harness())
+}
+
+// TestConformanceNotFoundFirst runs the suite with the fake answering every
+// payment's first status 125, as the document says popolni may for a
+// payment moving between queues: a resend (124) must still answer with the
+// payout popolni holds, Get must still find it, Wait must still end.
+func TestConformanceNotFoundFirst(t *testing.T) {
+	payouttest.RunConformanceTests(t, setup{srv: []popolnitest.Option{popolnitest.WithNotFoundFirst()}}.harness())
 }

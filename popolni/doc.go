@@ -23,7 +23,10 @@
 //  3. 3 is success. 101, 121, 208, 215 and 423 are final failures: the money
 //     stays with the partner; fix the cause and pay again with a new ID.
 //  4. 125 on a status request is believed only when a second request
-//     answers 125 again. A blacklisted payment alternates 125 and 423.
+//     answers 125 again (StatusConfirmed asks the 125s once more;
+//     WaitFinal at its next poll). A blacklisted payment alternates 125
+//     and 423. A 124 means popolni holds the payment: never take a 125
+//     after it for "not paid".
 //
 // # When the answer is lost
 //

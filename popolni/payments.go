@@ -34,8 +34,11 @@ const opWaitFinal = "wait-final"
 // payment with the same transactionId is never created — so a batch whose
 // answer was lost (connection dropped, 5xx) is sent again with the same IDs.
 // A 124 answering such a resend is our own first attempt having landed: Pay
-// then asks Status for those IDs and returns their real status instead of
-// 124. A 124 on a first attempt is a real duplicate (the ID was used before).
+// then asks StatusConfirmed for those IDs (a 125 asked once more) and
+// returns their real status instead of 124; if a status still cannot be
+// read, Pay's error is a *payments.OutcomeUnknownError naming those IDs,
+// never a not-found. A 124 on a first attempt is a real duplicate (the ID
+// was used before).
 //
 // Errors: a *payments.ValidationError before sending; a *payments.APIError
 // for a refusal (403 texts as Denial details, 503 rate limit after the

@@ -37,9 +37,14 @@
 // этот статус может вернуть для существующего платежа в момент перехода
 // платежа из одной очереди (ожидания) в другую очередь"; after a 124 a
 // status that still cannot be read is payments.ErrOutcomeUnknown, never
-// payments.ErrNotFound. Get reports not found only for a 125 answered twice. Destination kinds: the document's msisdn is "номер
-// телефона абонента/номер банковской карты/номер Киви кошелька", and which
-// of them an account may pay is set by the provider's manager.
+// payments.ErrNotFound. Get reports not found only for a 125 answered
+// twice.
+//
+// Destination kinds: the document's msisdn is "номер телефона
+// абонента/номер банковской карты/номер Киви кошелька", and which of them an
+// account may pay is set by the provider's manager. CheckRequest refuses
+// phones not in the international form and card numbers failing the Luhn
+// check before anything is sent.
 package popolnipayout
 
 import (
@@ -255,9 +260,9 @@ func (d *Driver) CheckRequest(r payout.Request) error {
 	case payout.Mobile, payout.Wallet:
 		switch {
 		case strings.HasPrefix(a, "0"):
-			return bad("popolni takes a phone in the international form, country code first (380501234567): not the national form with a leading 0")
+			return bad("popolni takes a phone in the international form, country code first, digits only: a leading 0 is a national form (or a call prefix)")
 		case strings.HasPrefix(a, "89"):
-			return bad("popolni takes a phone in the international form, country code first (79161234567): 89... is the Russian domestic form, 7 stands for its 8")
+			return bad("popolni takes a phone in the international form, country code first, digits only: a leading 89 is the Russian domestic form, where the country code 7 comes for the 8")
 		}
 		for _, pl := range phoneLengths {
 			if strings.HasPrefix(a, pl.code) && len(a) != pl.digits {

@@ -6,6 +6,9 @@ import (
 	"errors"
 	"net/url"
 	"sort"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/paysdk/payments"
 	"github.com/paysdk/payments/internal/transport"
@@ -37,6 +40,9 @@ func (c *Client) PostSaleReceipt(ctx context.Context, paymentID string) (string,
 	return c.receiptWrite(ctx, "payment-post-sale-receipt", "/change/payment/post-sale-receipt/", paymentID, url.Values{"id": {paymentID}})
 }
 
+// maxRefundIDLen bounds ReceiptParams.RefundID (the SDK's choice).
+const maxRefundIDLen = 64
+
 // ReceiptType is the type of a receipt printed with PrintReceipt.
 type ReceiptType string
 
@@ -46,9 +52,18 @@ const (
 	ReceiptRefund ReceiptType = "refund"
 )
 
-// ReceiptParams print a receipt of a payment.
+// ReceiptParams print a receipt, of a payment or (NoPayment) of none.
 type ReceiptParams struct {
-	PaymentID string      // payment_id, digits
+	// PaymentID is payment_id, digits: the PayKeeper payment the receipt is
+	// for. Required unless NoPayment.
+	PaymentID string
+	// NoPayment prints a receipt not tied to a PayKeeper payment (no
+	// payment_id): the document's request 8.11 is "Сгенерировать чек по
+	// платежу или с произвольными атрибутами" (docs.paykeeper.ru,
+	// "8. Работа с чеками 54-ФЗ"). PaymentID must then be empty. Set it
+	// explicitly so that a forgotten PaymentID is refused, not printed as
+	// an unattached receipt.
+	NoPayment bool
 	Type      ReceiptType // type: ReceiptSale or ReceiptRefund
 	// PostSale marks the final-settlement receipt after an advance
 	// (is_post_sale=true).
@@ -63,28 +78,54 @@ type ReceiptParams struct {
 	// own for this receipt, as pretix's PayKeeper plugin sends one. The
 	// client does not rely on it to make a resend safe (see PrintReceipt).
 	ReceiptKey string
+	// RefundID is sent as refund_id when set: the refund a ReceiptRefund
+	// receipt is for. pretix's PayKeeper plugin sent its own refund number
+	// there with type refund (csmplay/pretix-paykeeper
+	// pretix_paykeeper/payment.py, commit 9381e77); what PayKeeper does
+	// with it is not documented in any source at hand. At most 64
+	// characters, no control characters; only with ReceiptRefund.
+	RefundID string
 }
 
-// PrintReceipt prints an arbitrary 54-FZ receipt of a payment (POST
+// PrintReceipt prints an arbitrary 54-FZ receipt (POST
 // /change/receipt/print/ with payment_id, type, is_post_sale, sum_cashless,
-// contact, cart and receipt_key) and returns the receipt's id. Not in the
-// JSON API document the SDK follows (it cites its own request 8.11): from
-// observed use by pretix's PayKeeper plugin, which reads receipt_id from
-// {"result":"success","receipt_id":...}; so does this client.
+// contact, cart, receipt_key and refund_id) and returns the receipt's id.
+// Not in the JSON API document the SDK follows (it cites its own request
+// 8.11): from observed use by pretix's PayKeeper plugin, which reads
+// receipt_id from {"result":"success","receipt_id":...}; so does this
+// client. The fields and their sources: payment_id, type, is_post_sale,
+// sum_cashless, contact, cart, receipt_key (pretix, _create_final_receipt);
+// refund_id (pretix, commit 9381e77, with type refund); no payment_id for a
+// receipt "с произвольными атрибутами" (the document's title of 8.11).
+// sum_advance and is_correction are not sent: no source at hand shows them.
+//
+// It moves no money. A ReceiptRefund receipt is a fiscal document telling
+// the tax service that money went back; it returns nothing to the payer.
+// Refund with RefundPayment (/change/payment/reverse/), which also prints
+// the refund receipt of a fiscalised shop when given its refund_cart. A
+// public integration shipped exactly that mistake: pretix's PayKeeper
+// plugin "refunded" by printing a refund receipt (commit 9381e77) until
+// "fix refund" (f57e23d) called /change/payment/reverse/ instead.
 //
 // Resend safety: UNSAFE, never resent (not on 429 or 503 either). A receipt
 // is a fiscal document. receipt_key looks like an idempotency key (the
 // implementer notes call it "idempotency-like"), but no PayKeeper source
 // says a repeat with the same key is recognised, so the client does not
 // count on it. A lost answer is a *payments.OutcomeUnknownError carrying
-// the payment id: look at Receipts for that payment before printing again,
-// and send the same ReceiptKey if you do.
+// the payment id (the ReceiptKey with NoPayment): look at Receipts for that
+// payment (or the cabinet's receipt list) before printing again, and send
+// the same ReceiptKey if you do.
 func (c *Client) PrintReceipt(ctx context.Context, p ReceiptParams) (string, error) {
 	if err := checkCtx(ctx); err != nil {
 		return "", err
 	}
-	if err := checkID("PaymentID", p.PaymentID); err != nil {
-		return "", err
+	switch {
+	case p.NoPayment && p.PaymentID != "":
+		return "", &payments.ValidationError{Field: "PaymentID", Reason: "must be empty with NoPayment"}
+	case !p.NoPayment:
+		if err := checkID("PaymentID", p.PaymentID); err != nil {
+			return "", err
+		}
 	}
 	if p.Type != ReceiptSale && p.Type != ReceiptRefund {
 		return "", &payments.ValidationError{Field: "Type", Reason: `"sale" or "refund"`}
@@ -105,8 +146,25 @@ func (c *Client) PrintReceipt(ctx context.Context, p ReceiptParams) (string, err
 			return "", err
 		}
 	}
-	form := url.Values{"payment_id": {p.PaymentID}, "type": {string(p.Type)}, "sum_cashless": {sum}, "cart": {string(cart)},
-		"is_post_sale": {"false"}}
+	if p.RefundID != "" {
+		switch {
+		case p.Type != ReceiptRefund:
+			return "", &payments.ValidationError{Field: "RefundID", Reason: "only with a refund receipt (ReceiptRefund)"}
+		case utf8.RuneCountInString(p.RefundID) > maxRefundIDLen || strings.IndexFunc(p.RefundID, unicode.IsControl) >= 0 ||
+			strings.TrimSpace(p.RefundID) != p.RefundID:
+			return "", &payments.ValidationError{Field: "RefundID", Reason: "at most 64 characters, no control characters or spaces at its ends"}
+		}
+	}
+	form := url.Values{"type": {string(p.Type)}, "sum_cashless": {sum}, "cart": {string(cart)}, "is_post_sale": {"false"}}
+	ref := p.PaymentID
+	if p.NoPayment {
+		ref = p.ReceiptKey
+	} else {
+		form.Set("payment_id", p.PaymentID)
+	}
+	if p.RefundID != "" {
+		form.Set("refund_id", p.RefundID)
+	}
 	if p.PostSale {
 		form.Set("is_post_sale", "true")
 	}
@@ -116,7 +174,7 @@ func (c *Client) PrintReceipt(ctx context.Context, p ReceiptParams) (string, err
 	if p.ReceiptKey != "" {
 		form.Set("receipt_key", p.ReceiptKey)
 	}
-	return c.receiptWrite(ctx, "receipt-print", "/change/receipt/print/", p.PaymentID, form)
+	return c.receiptWrite(ctx, "receipt-print", "/change/receipt/print/", ref, form)
 }
 
 // receiptWrite posts an unsafe write whose success carries receipt_id.

@@ -23,12 +23,13 @@ type ReceiptRecord struct {
 	Contact    string
 	Cart       string // as sent
 	ReceiptKey string
+	RefundID   string // refund_id, as sent
 	Time       time.Time
 }
 
 func (r ReceiptRecord) json() obj {
 	return obj{{"id", r.ID}, {"payment_id", r.PaymentID}, {"type", r.Type}, {"is_post_sale", boolStr(r.PostSale)},
-		{"sum", r.Sum}, {"contact", strOrNull(r.Contact)}, {"receipt_key", strOrNull(r.ReceiptKey)}, {"datetime", dt(r.Time)}}
+		{"sum", r.Sum}, {"contact", strOrNull(r.Contact)}, {"receipt_key", strOrNull(r.ReceiptKey)}, {"refund_id", strOrNull(r.RefundID)}, {"datetime", dt(r.Time)}}
 }
 
 // Receipts returns the receipts printed for a payment.
@@ -68,10 +69,20 @@ func (s *Server) hPostSaleReceipt(c *call) response {
 	return jsonResponse(obj{{"result", "success"}, {"receipt_id", id}})
 }
 
-// hReceiptPrint prints an arbitrary receipt of a payment: type sale or
-// refund, sum_cashless with two decimals, cart a JSON array. Every request
-// prints one more, receipt_key or not: the fake, like the client, does not
-// assume PayKeeper deduplicates by it.
+// UnboundReceipts returns the receipts printed with no payment_id (a
+// receipt "с произвольными атрибутами", not tied to a payment).
+func (s *Server) UnboundReceipts() []ReceiptRecord {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]ReceiptRecord(nil), s.unboundReceipts...)
+}
+
+// hReceiptPrint prints an arbitrary receipt, of a payment (payment_id) or of
+// none (no payment_id): type sale or refund, sum_cashless with two
+// decimals, cart a JSON array, the optional refund_id (kept as sent). It
+// moves no money: a refund receipt leaves the payment as it was. Every
+// request prints one more, receipt_key or not: the fake, like the client,
+// does not assume PayKeeper deduplicates by it.
 func (s *Server) hReceiptPrint(c *call) response {
 	f := c.form
 	typ := f.Get("type")
@@ -86,14 +97,22 @@ func (s *Server) hReceiptPrint(c *call) response {
 	if json.Unmarshal([]byte(f.Get("cart")), &items) != nil || len(items) == 0 {
 		return fail(MsgReceiptBadCart)
 	}
+	r := ReceiptRecord{Type: typ, PostSale: truthy(f.Get("is_post_sale")), Sum: sum, Contact: f.Get("contact"),
+		Cart: f.Get("cart"), ReceiptKey: f.Get("receipt_key"), RefundID: f.Get("refund_id")}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if _, tied := f["payment_id"]; !tied {
+		s.nextReceiptID++
+		r.ID = strconv.FormatInt(s.nextReceiptID, 10)
+		r.Time = s.now()
+		s.unboundReceipts = append(s.unboundReceipts, r)
+		return jsonResponse(obj{{"result", "success"}, {"receipt_id", r.ID}})
+	}
 	p := s.payments[f.Get("payment_id")]
 	if p == nil {
 		return fail(MsgPaymentNotFound)
 	}
-	id := s.addReceiptLocked(p, ReceiptRecord{Type: typ, PostSale: truthy(f.Get("is_post_sale")), Sum: sum, Contact: f.Get("contact"),
-		Cart: f.Get("cart"), ReceiptKey: f.Get("receipt_key")})
+	id := s.addReceiptLocked(p, r)
 	return jsonResponse(obj{{"result", "success"}, {"receipt_id", id}})
 }
 

@@ -72,6 +72,8 @@ type Server struct {
 	bindings      map[string]bool // saved cards (bank_id) that /change/binding/execute/ charges
 	nextBindingID int64
 	nextReceiptID int64
+	// unboundReceipts are the receipts printed with no payment_id.
+	unboundReceipts []ReceiptRecord
 }
 
 // reporter is the part of testing.TB the server uses; nil without WithT.

@@ -41,8 +41,8 @@ func scanEvent(sc scanner) (ledger.Event, error) {
 func (s *Store) AddEvent(ctx context.Context, now time.Time, e ledger.Event) (ledger.Event, bool, error) {
 	var stored ledger.Event
 	var added bool
-	err := s.withTx(ctx, "add event", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO events (`+eventCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)
+	err := s.withTx(ctx, "add event", func(tx *conn) error {
+		res, err := tx.Exec(`INSERT INTO events (`+eventCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)
 			ON CONFLICT (provider, provider_id, state) DO NOTHING`,
 			e.Provider, e.ProviderID, int(e.State), e.OrderRef, e.CheckoutID,
 			e.Amount.Amount.String(), e.Amount.Currency, micro(now))
@@ -54,7 +54,7 @@ func (s *Store) AddEvent(ctx context.Context, now time.Time, e ledger.Event) (le
 			return s.fail("add event", err)
 		}
 		added = n == 1
-		stored, err = scanEvent(tx.QueryRowContext(ctx, `SELECT `+eventCols+` FROM events WHERE `+eventKey,
+		stored, err = scanEvent(tx.QueryRow(`SELECT `+eventCols+` FROM events WHERE `+eventKey,
 			e.Provider, e.ProviderID, int(e.State)))
 		if err != nil {
 			return s.fail("add event", s.explain(err))
@@ -71,9 +71,9 @@ func (s *Store) AddEvent(ctx context.Context, now time.Time, e ledger.Event) (le
 // set already. An event that is not stored is an error matching
 // payments.ErrNotFound: nothing is recorded for it.
 func (s *Store) HandleEvent(ctx context.Context, now time.Time, e ledger.Event) error {
-	return s.withTx(ctx, "handle event", func(tx *sql.Tx) error {
+	return s.withTx(ctx, "handle event", func(tx *conn) error {
 		var handled int64
-		err := tx.QueryRowContext(ctx, `SELECT handled_at FROM events WHERE `+eventKey,
+		err := tx.QueryRow(`SELECT handled_at FROM events WHERE `+eventKey,
 			e.Provider, e.ProviderID, int(e.State)).Scan(&handled)
 		if errors.Is(err, sql.ErrNoRows) {
 			return s.fail("handle event", fmt.Errorf("event %s/%s/%s: %w", e.Provider, e.ProviderID, e.State, payments.ErrNotFound))
@@ -84,7 +84,7 @@ func (s *Store) HandleEvent(ctx context.Context, now time.Time, e ledger.Event) 
 		if handled != 0 {
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE events SET handled_at = ? WHERE `+eventKey,
+		if _, err := tx.Exec(`UPDATE events SET handled_at = ? WHERE `+eventKey,
 			micro(now), e.Provider, e.ProviderID, int(e.State)); err != nil {
 			return s.fail("handle event", s.explain(err))
 		}
@@ -99,13 +99,23 @@ func (s *Store) Events(ctx context.Context, limit int) ([]ledger.Event, error) {
 	if limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", limit)
 	}
-	rows, err := s.r.QueryContext(ctx, q)
+	c, err := s.reader(ctx)
+	if err != nil {
+		return nil, s.fail("events", s.explain(err))
+	}
+	defer c.Close()
+	rows, err := c.Query(q)
 	if err != nil {
 		return nil, s.fail("events", s.explain(err))
 	}
 	defer rows.Close()
 	var out []ledger.Event
-	for rows.Next() {
+	for {
+		if more, err := c.next(rows); err != nil {
+			return nil, s.fail("events", err)
+		} else if !more {
+			break
+		}
 		e, err := scanEvent(rows)
 		if err != nil {
 			return nil, s.fail("events", err)

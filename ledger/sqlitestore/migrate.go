@@ -2,7 +2,6 @@ package sqlitestore
 
 import (
 	"context"
-	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
@@ -75,25 +74,25 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return s.fail("migrate", err)
 	}
-	return s.withTx(ctx, "migrate", func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS ledger_migrations (
+	return s.withTx(ctx, "migrate", func(tx *conn) error {
+		if _, err := tx.Exec(`CREATE TABLE IF NOT EXISTS ledger_migrations (
 			version    INTEGER NOT NULL PRIMARY KEY,
 			applied_at INTEGER NOT NULL -- unix microseconds
 		) STRICT`); err != nil {
 			return s.fail("migrate", s.explain(err))
 		}
 		var current int
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM ledger_migrations`).Scan(&current); err != nil {
+		if err := tx.QueryRow(`SELECT COALESCE(MAX(version), 0) FROM ledger_migrations`).Scan(&current); err != nil {
 			return s.fail("migrate", s.explain(err))
 		}
 		if current > len(ms) {
 			return s.fail("migrate", fmt.Errorf("%w: schema version %d, this release knows up to %d; open the file with the release that wrote it or a newer one", ErrNewerSchema, current, len(ms)))
 		}
 		for _, m := range ms[current:] {
-			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			if _, err := tx.Exec(m.sql); err != nil {
 				return s.fail("migrate", fmt.Errorf("%s: %w", m.name, s.explain(err)))
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO ledger_migrations (version, applied_at) VALUES (?, ?)`,
+			if _, err := tx.Exec(`INSERT INTO ledger_migrations (version, applied_at) VALUES (?, ?)`,
 				m.version, time.Now().UnixMicro()); err != nil {
 				return s.fail("migrate", fmt.Errorf("%s: %w", m.name, s.explain(err)))
 			}

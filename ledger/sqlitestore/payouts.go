@@ -95,8 +95,8 @@ func (s *Store) Insert(ctx context.Context, now time.Time, rs []ledger.Record, c
 		refs[i] = r.Ref
 	}
 	inserted := 0
-	err := s.withTx(ctx, "insert", func(tx *sql.Tx) error {
-		existing, err := s.byRefs(ctx, tx, refs)
+	err := s.withTx(ctx, "insert", func(tx *conn) error {
+		existing, err := s.byRefs(tx, refs)
 		if err != nil {
 			return s.fail("insert", err)
 		}
@@ -115,7 +115,7 @@ func (s *Store) Insert(ctx context.Context, now time.Time, rs []ledger.Record, c
 				fresh = append(fresh, r)
 			}
 		}
-		n, err := s.insertRows(ctx, tx, now, fresh)
+		n, err := s.insertRows(tx, now, fresh)
 		if err != nil {
 			return s.fail("insert", err)
 		}
@@ -130,10 +130,10 @@ func (s *Store) Insert(ctx context.Context, now time.Time, rs []ledger.Record, c
 
 // insertRows inserts rs in chunks of multi-row INSERTs and returns how many
 // rows went in.
-func (s *Store) insertRows(ctx context.Context, tx *sql.Tx, now time.Time, rs []ledger.Record) (int, error) {
+func (s *Store) insertRows(tx *conn, now time.Time, rs []ledger.Record) (int, error) {
 	const cols = 23
 	row := "(" + placeholders(cols) + ")"
-	var stmt *sql.Stmt // the statement of a full chunk, prepared once
+	var stmt *prepared // the statement of a full chunk, prepared once
 	defer func() {
 		if stmt != nil {
 			stmt.Close()
@@ -159,13 +159,13 @@ func (s *Store) insertRows(ctx context.Context, tx *sql.Tx, now time.Time, rs []
 		var err error
 		if len(chunk) == insertChunk {
 			if stmt == nil {
-				if stmt, err = tx.PrepareContext(ctx, q); err != nil {
+				if stmt, err = tx.Prepare(q); err != nil {
 					return 0, s.explain(err)
 				}
 			}
-			res, err = stmt.ExecContext(ctx, args...)
+			res, err = stmt.Exec(args...)
 		} else {
-			res, err = tx.ExecContext(ctx, q, args...)
+			res, err = tx.Exec(q, args...)
 		}
 		if err != nil {
 			return 0, s.explain(err)
@@ -180,8 +180,8 @@ func (s *Store) insertRows(ctx context.Context, tx *sql.Tx, now time.Time, rs []
 }
 
 // byRefs reads the records of refs there are, in ref order.
-func (s *Store) byRefs(ctx context.Context, tx *sql.Tx, refs []string) ([]ledger.Record, error) {
-	return s.list(ctx, tx, ledger.Filter{Refs: refs})
+func (s *Store) byRefs(tx *conn, refs []string) ([]ledger.Record, error) {
+	return s.list(tx, ledger.Filter{Refs: refs})
 }
 
 // Claim leases to owner, until now+lease, up to limit due records of the
@@ -200,8 +200,8 @@ func (s *Store) Claim(ctx context.Context, owner string, now time.Time, lease ti
 	}
 	t := micro(now)
 	var out []ledger.Record
-	err := s.withTx(ctx, "claim", func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `UPDATE payouts SET lease_owner = ?1, lease_until = ?2
+	err := s.withTx(ctx, "claim", func(tx *conn) error {
+		rows, err := tx.Query(`UPDATE payouts SET lease_owner = ?1, lease_until = ?2
 			WHERE ref IN (
 				SELECT ref FROM payouts
 				WHERE `+queueTerm+` AND next_at <= ?3 AND (lease_owner = '' OR lease_until <= ?3)
@@ -251,9 +251,9 @@ func (s *Store) Save(ctx context.Context, owner string, now time.Time, hold time
 		leaseOwner, leaseUntil = "", 0
 	}
 	var lost []string
-	err := s.withTx(ctx, "save", func(tx *sql.Tx) error {
+	err := s.withTx(ctx, "save", func(tx *conn) error {
 		lost = lost[:0]
-		stmt, err := tx.PrepareContext(ctx, `UPDATE payouts SET
+		stmt, err := tx.Prepare(`UPDATE payouts SET
 			provider = ?, status = ?, provider_id = ?, code = ?, message = ?, last_error = ?,
 			sends = ?, polls = ?, sent_at = ?, accepted_at = ?, final_at = ?, next_at = ?,
 			reported = ?, updated_at = ?, lease_owner = ?, lease_until = ?
@@ -263,7 +263,7 @@ func (s *Store) Save(ctx context.Context, owner string, now time.Time, hold time
 		}
 		defer stmt.Close()
 		for _, r := range rs {
-			res, err := stmt.ExecContext(ctx,
+			res, err := stmt.Exec(
 				r.Provider, string(r.Status), r.ProviderID, r.Code, r.Message, r.LastError,
 				r.Sends, r.Polls, micro(r.SentAt), micro(r.AcceptedAt), micro(r.FinalAt), micro(r.NextAt),
 				boolInt(r.Reported), micro(now), leaseOwner, leaseUntil,
@@ -292,16 +292,16 @@ func (s *Store) Renew(ctx context.Context, owner string, now time.Time, lease ti
 		return nil, s.fail("renew", errors.New("empty owner"))
 	}
 	var lost []string
-	err := s.withTx(ctx, "renew", func(tx *sql.Tx) error {
+	err := s.withTx(ctx, "renew", func(tx *conn) error {
 		lost = lost[:0]
-		stmt, err := tx.PrepareContext(ctx, `UPDATE payouts SET lease_until = ? WHERE ref = ? AND lease_owner = ?`)
+		stmt, err := tx.Prepare(`UPDATE payouts SET lease_until = ? WHERE ref = ? AND lease_owner = ?`)
 		if err != nil {
 			return s.fail("renew", s.explain(err))
 		}
 		defer stmt.Close()
 		until := micro(now.Add(lease))
 		for _, ref := range refs {
-			res, err := stmt.ExecContext(ctx, until, ref, owner)
+			res, err := stmt.Exec(until, ref, owner)
 			if err != nil {
 				return s.fail("renew", s.explain(err))
 			}
@@ -322,7 +322,12 @@ func (s *Store) Renew(ctx context.Context, owner string, now time.Time, lease ti
 // Get returns the record of ref; an error matching payments.ErrNotFound (and
 // ledger.ErrStore) when there is none.
 func (s *Store) Get(ctx context.Context, ref string) (ledger.Record, error) {
-	r, err := scanRecord(s.r.QueryRowContext(ctx, `SELECT `+recordCols+` FROM payouts WHERE ref = ?`, ref))
+	c, err := s.reader(ctx)
+	if err != nil {
+		return ledger.Record{}, s.fail("get", s.explain(err))
+	}
+	defer c.Close()
+	r, err := scanRecord(c.QueryRow(`SELECT `+recordCols+` FROM payouts WHERE ref = ?`, ref))
 	if errors.Is(err, sql.ErrNoRows) {
 		return ledger.Record{}, s.fail("get", fmt.Errorf("ref %q: %w", ref, payments.ErrNotFound))
 	}
@@ -334,20 +339,21 @@ func (s *Store) Get(ctx context.Context, ref string) (ledger.Record, error) {
 
 // List returns the records f selects, ordered by Ref; see ledger.Filter.
 func (s *Store) List(ctx context.Context, f ledger.Filter) ([]ledger.Record, error) {
-	rs, err := s.list(ctx, s.r, f)
+	c, err := s.reader(ctx)
+	if err != nil {
+		return nil, s.fail("list", s.explain(err))
+	}
+	defer c.Close()
+	rs, err := s.list(c, f)
 	if err != nil {
 		return nil, s.fail("list", err)
 	}
 	return rs, nil
 }
 
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
 // list runs f on q. With Refs it asks for them a chunk at a time, the refs
 // sorted, so the chunks' results come in ref order and Limit can stop early.
-func (s *Store) list(ctx context.Context, q querier, f ledger.Filter) ([]ledger.Record, error) {
+func (s *Store) list(q *conn, f ledger.Filter) ([]ledger.Record, error) {
 	var where []string
 	var args []any
 	if len(f.Status) > 0 {
@@ -397,11 +403,19 @@ func (s *Store) list(ctx context.Context, q querier, f ledger.Filter) ([]ledger.
 		if limit > 0 {
 			query += fmt.Sprintf(" LIMIT %d", limit-len(out))
 		}
-		rows, err := q.QueryContext(ctx, query, a...)
+		rows, err := q.Query(query, a...)
 		if err != nil {
 			return nil, s.explain(err)
 		}
-		for rows.Next() {
+		for {
+			more, err := q.next(rows)
+			if err != nil || !more {
+				if err != nil {
+					rows.Close()
+					return nil, err
+				}
+				break
+			}
 			r, err := scanRecord(rows)
 			if err != nil {
 				rows.Close()
@@ -434,13 +448,23 @@ func compact(ss []string) []string {
 
 // Count returns how many records are in each status there is.
 func (s *Store) Count(ctx context.Context) (map[ledger.Status]int, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT status, COUNT(*) FROM payouts GROUP BY status`)
+	c, err := s.reader(ctx)
+	if err != nil {
+		return nil, s.fail("count", s.explain(err))
+	}
+	defer c.Close()
+	rows, err := c.Query(`SELECT status, COUNT(*) FROM payouts GROUP BY status`)
 	if err != nil {
 		return nil, s.fail("count", s.explain(err))
 	}
 	defer rows.Close()
 	out := map[ledger.Status]int{}
-	for rows.Next() {
+	for {
+		if more, err := c.next(rows); err != nil {
+			return nil, s.fail("count", err)
+		} else if !more {
+			break
+		}
 		var st string
 		var n int
 		if err := rows.Scan(&st, &n); err != nil {

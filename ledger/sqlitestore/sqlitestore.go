@@ -20,6 +20,7 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -59,6 +60,10 @@ type Store struct {
 	turn        chan struct{}
 	lastCommit  time.Time // when this process last let go of the write lock
 	streakStart time.Time // since when its writes have followed back to back
+	// The writer connection's busy timeout in ms as last set, and that
+	// connection (its driver.Conn): see fitBusyTimeout. Both guarded by turn.
+	busyConn any
+	busyMS   int64
 }
 
 // Another process's connection waits for the write lock by polling it,
@@ -146,8 +151,8 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	s.r.SetMaxIdleConns(readers)
 	if o.exclusive {
 		// Every lease in the file belongs to a process that is gone.
-		if err := s.withTx(ctx, "open", func(tx *sql.Tx) error {
-			_, err := tx.ExecContext(ctx, "UPDATE payouts SET lease_owner = '', lease_until = 0 WHERE lease_owner <> ''")
+		if err := s.withTx(ctx, "open", func(tx *conn) error {
+			_, err := tx.Exec("UPDATE payouts SET lease_owner = '', lease_until = 0 WHERE lease_owner <> ''")
 			return err
 		}); err != nil {
 			s.r.Close()
@@ -224,10 +229,10 @@ func checkPath(abs string) error {
 func (s *Store) checkPragmas(ctx context.Context) error {
 	var mode string
 	var sync int
-	if err := s.w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+	if err := s.w.QueryRowContext(context.WithoutCancel(ctx), "PRAGMA journal_mode").Scan(&mode); err != nil {
 		return s.fail("open", s.explain(err))
 	}
-	if err := s.w.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync); err != nil {
+	if err := s.w.QueryRowContext(context.WithoutCancel(ctx), "PRAGMA synchronous").Scan(&sync); err != nil {
 		return s.fail("open", s.explain(err))
 	}
 	if !strings.EqualFold(mode, "wal") {
@@ -311,11 +316,28 @@ func boolInt(b bool) int {
 	return 0
 }
 
+// rollbackTimeout bounds the clean-up of a failed transaction: a ROLLBACK,
+// which needs no lock SQLite could wait for, so it takes microseconds.
+const rollbackTimeout = 5 * time.Second
+
 // withTx runs f in a write transaction (BEGIN IMMEDIATE: the write lock is
-// taken first) and commits it. f's error rolls it back and is returned as
-// it is; the store's own errors are wrapped as op.
-func (s *Store) withTx(ctx context.Context, op string, f func(tx *sql.Tx) error) error {
-	if err := ctx.Err(); err != nil {
+// taken first) on the writer connection, and commits it. f's error rolls it
+// back and is returned as it is; the store's own errors are wrapped as op.
+//
+// The transaction is driven by hand on a dedicated connection, not with
+// database/sql's Tx (which, when its context ends, rolls back from another
+// goroutine while a statement of it may still run), and no statement sees
+// ctx (see conn): ctx is looked at before each statement, and before
+// COMMIT. Every failure rolls back under a context of its own, and a
+// connection that cannot be shown to be out of a transaction afterwards is
+// discarded, so that no write of the process ever finds the connection
+// inside another one's transaction.
+//
+// When ctx has a deadline, the connection's busy timeout (its wait for
+// another process's write lock) is cut to end with it. The error of a call
+// whose context ended says so.
+func (s *Store) withTx(ctx context.Context, op string, f func(tx *conn) error) error {
+	if err := ctxEnded(ctx); err != nil {
 		return s.fail(op, err)
 	}
 	select {
@@ -328,17 +350,119 @@ func (s *Store) withTx(ctx context.Context, op string, f func(tx *sql.Tx) error)
 		return s.fail(op, err)
 	}
 	defer func() { s.lastCommit = time.Now() }()
-	tx, err := s.w.BeginTx(ctx, nil)
+	sc, err := s.w.Conn(ctx)
 	if err != nil {
+		return s.ended(ctx, s.fail(op, s.explain(err)))
+	}
+	defer sc.Close()
+	c := &conn{c: sc, ctx: ctx}
+	if err := s.fitBusyTimeout(c); err != nil {
+		return s.ended(ctx, s.fail(op, s.explain(err)))
+	}
+	if _, err := c.Exec("BEGIN IMMEDIATE"); err != nil {
+		s.rollback(sc)
+		if cerr := ctxEnded(ctx); cerr != nil && !errors.Is(err, cerr) {
+			// The busy timeout ran out with the deadline.
+			return s.fail(op, fmt.Errorf("%w while waiting for another connection's write lock: %w", cerr, err))
+		}
 		return s.fail(op, s.explain(err))
 	}
-	if err := f(tx); err != nil {
-		_ = tx.Rollback()
+	if err := f(c); err != nil {
+		s.rollback(sc)
+		return s.ended(ctx, err)
+	}
+	// A context that ended before COMMIT fails the call, and nothing of it
+	// stays; once COMMIT has started, its outcome is the call's.
+	if err := ctxEnded(ctx); err != nil {
+		s.rollback(sc)
+		return s.fail(op, err)
+	}
+	if _, err := sc.ExecContext(c.run(), "COMMIT"); err != nil {
+		// A failed COMMIT has rolled the transaction back, or left it
+		// open (SQLITE_BUSY): nothing of it is committed.
+		s.rollback(sc)
+		return s.fail(op, s.explain(err))
+	}
+	return nil
+}
+
+// ctxEnded is ctx's error, or DeadlineExceeded once its deadline has passed
+// (a timer-driven context may say so a moment later).
+func ctxEnded(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := tx.Commit(); err != nil {
-		return s.fail(op, s.explain(err))
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return context.DeadlineExceeded
 	}
+	return nil
+}
+
+// ended puts, in front of a *ledger.StoreError of this store, that the
+// operation's context ended, when it has and the error does not say so
+// already. Any other error (check's, in Insert) is returned as it is.
+func (s *Store) ended(ctx context.Context, err error) error {
+	cerr := ctxEnded(ctx)
+	if cerr == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var se *ledger.StoreError
+	if !errors.As(err, &se) || se.Store != s.name {
+		return err
+	}
+	return s.fail(se.Op, fmt.Errorf("%w: %w", cerr, se.Err))
+}
+
+// rollback ends the transaction sc may be in, under a context of its own.
+// When neither the ROLLBACK nor a BEGIN (which succeeds only outside a
+// transaction) shows the connection out of a transaction, it is discarded.
+func (s *Store) rollback(sc *sql.Conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), rollbackTimeout)
+	defer cancel()
+	if _, err := sc.ExecContext(ctx, "ROLLBACK"); err == nil {
+		return
+	}
+	// "no transaction is active": the BEGIN failed, or SQLite rolled back
+	// on its own (it does after an I/O error), or the ROLLBACK failed.
+	if _, err := sc.ExecContext(ctx, "BEGIN DEFERRED"); err != nil {
+		s.discard(sc)
+		return
+	}
+	if _, err := sc.ExecContext(ctx, "ROLLBACK"); err != nil {
+		s.discard(sc)
+	}
+}
+
+// discard closes sc's driver connection instead of giving it back to the
+// pool (closing rolls back and lets go of the file's locks); the pool
+// opens a new one for the next write.
+func (s *Store) discard(sc *sql.Conn) {
+	_ = sc.Raw(func(any) error { return driver.ErrBadConn })
+	s.busyConn, s.busyMS = nil, 0
+}
+
+// fitBusyTimeout sets the busy timeout of c to BusyTimeout, or to what is
+// left until its operation's deadline when that is sooner, so that a wait
+// for another process's write lock never outlives the caller's deadline.
+// The PRAGMA runs only when the value changes.
+func (s *Store) fitBusyTimeout(c *conn) error {
+	want := BusyTimeout
+	if d, ok := c.ctx.Deadline(); ok {
+		want = min(want, time.Until(d))
+	}
+	ms := int64(max((want+time.Millisecond-1)/time.Millisecond, 1))
+	var dc any
+	if err := c.c.Raw(func(d any) error { dc = d; return nil }); err != nil {
+		return err
+	}
+	if dc == s.busyConn && ms == s.busyMS {
+		return nil
+	}
+	if _, err := c.Exec(fmt.Sprintf("PRAGMA busy_timeout = %d", ms)); err != nil {
+		s.busyConn = nil
+		return err
+	}
+	s.busyConn, s.busyMS = dc, ms
 	return nil
 }
 

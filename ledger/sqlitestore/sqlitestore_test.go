@@ -450,3 +450,45 @@ func TestOtherWritersNotStarved(t *testing.T) {
 		time.Sleep(150 * time.Millisecond)
 	}
 }
+
+// TestDeadlineBoundsTheBusyWait: a write waiting for another process's
+// write lock gives up when its context's deadline passes, not after the
+// 5 s busy timeout, and says its deadline passed. Then it works again.
+func TestDeadlineBoundsTheBusyWait(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	s := openAt(t, path)
+	other := rawDB(t, path)
+	conn, err := other.Conn(bg)
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = conn.ExecContext(bg, "BEGIN IMMEDIATE") // another process's write
+	require.NoError(t, err)
+
+	const wait = 500 * time.Millisecond
+	for _, op := range []string{"Insert", "Claim"} {
+		ctx, cancel := context.WithTimeout(bg, wait)
+		start := time.Now()
+		if op == "Insert" {
+			_, err = s.Insert(ctx, t0, []ledger.Record{record("r")}, nil)
+		} else {
+			_, err = s.Claim(ctx, "a", t0, time.Minute, 10)
+		}
+		took := time.Since(start)
+		cancel()
+		require.ErrorIs(t, err, ledger.ErrStore, op)
+		require.ErrorIs(t, err, context.DeadlineExceeded, op)
+		require.Contains(t, err.Error(), "context deadline exceeded while waiting for another connection's write lock", op)
+		require.Less(t, took, wait+2*time.Second, "%s with a %v deadline waited %v", op, wait, took)
+	}
+
+	_, err = conn.ExecContext(bg, "ROLLBACK")
+	require.NoError(t, err)
+	// The busy timeout is the whole 5 s again for a call without deadline,
+	// and the store writes.
+	n, err := s.Insert(bg, t0, []ledger.Record{record("r")}, nil)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	var busy int
+	require.NoError(t, s.w.QueryRow("PRAGMA busy_timeout").Scan(&busy))
+	require.Equal(t, int(BusyTimeout/time.Millisecond), busy)
+}

@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) ledger.Store) {
 	t.Run("Count", func(t *testing.T) { testCount(t, o) })
 	t.Run("Events", func(t *testing.T) { testEvents(t, o) })
 	t.Run("Errors", func(t *testing.T) { testErrors(t, o) })
+	t.Run("Cancel", func(t *testing.T) { testCancel(t, o) })
 }
 
 // t0 is the suite's clock origin, on a whole microsecond.

@@ -64,6 +64,10 @@ func (c Credentials) MarshalJSON() ([]byte, error) { return json.Marshal(redacte
 type Client struct {
 	t  *transport.Client // pay-in calls; nil without Credentials.Token
 	pt *transport.Client // payout calls; nil without Credentials.PayoutToken
+	// forms remembers which form of each read route the hosts answered
+	// (see readEither); a pointer, so that the value methods below copy
+	// no atomic.
+	forms *readForms
 }
 
 // errNoPayinToken and errNoPayoutToken refuse a call whose token was not given.
@@ -126,7 +130,7 @@ func New(cred Credentials, opts ...payments.Option) (*Client, error) {
 			return nil, &payments.ValidationError{Field: f.name, Reason: "must not contain spaces or line breaks"}
 		}
 	}
-	c := &Client{}
+	c := &Client{forms: &readForms{}}
 	if cred.Token != "" {
 		t, err := transport.New(transport.Config{
 			Provider: provider,
@@ -254,7 +258,8 @@ func mapError(op string, r *transport.Response) error {
 }
 
 // movedTo is the Detail of a 301 or 308 answer: where it points. GetPayment
-// follows it once when it only toggles the path's trailing slash.
+// follows it once when it only toggles the path's trailing slash (see
+// readEither).
 type movedTo struct{ location string }
 
 func (m *movedTo) Error() string { return "royalpay: moved permanently" }

@@ -71,6 +71,17 @@ func TestForgedCallbacksDoNotSpendTheAccountsRateLimit(t *testing.T) {
 			require.NoError(t, err)
 			lim := &countingLimiter{inner: inner}
 			c := fakeClient(t, srv, payments.WithLimiter(lim))
+			// A client that has read a payment knows the form its host
+			// routes the read in: a forged id's 404 there is final, one
+			// request. (Before its first read a client asks a 404 once
+			// more in the other form: two tokens for each confirmation,
+			// see TestConfirmationsStartAtMostConfirmRateASecond.)
+			warm, err := c.CreatePayment(context.Background(), sbp("ORD-warm"))
+			require.NoError(t, err)
+			_, err = c.GetPayment(context.Background(), warm.ID)
+			require.NoError(t, err)
+			lim.other.Store(0)
+			gets := srv.Count(royalpaytest.OpGet)
 			h := tc.h(c)
 			var handled atomic.Int32
 			h.Handle = func(context.Context, Event) error { handled.Add(1); return nil }
@@ -127,7 +138,7 @@ func TestForgedCallbacksDoNotSpendTheAccountsRateLimit(t *testing.T) {
 			assert.LessOrEqual(t, lim.callbacks.Load(), 1+int32(time.Since(t0)/time.Second), "tokens the forged callbacks took in all")
 			assert.Zero(t, handled.Load(), "no forged callback reached Handle")
 			assert.Equal(t, n, refused[http.StatusServiceUnavailable]+refused[http.StatusBadRequest], "%v", refused)
-			assert.Equal(t, int(lim.callbacks.Load()), srv.Count(royalpaytest.OpGet), "confirmations that reached the API")
+			assert.Equal(t, int(lim.callbacks.Load()), srv.Count(royalpaytest.OpGet)-gets, "confirmations that reached the API")
 			t.Logf("create with %d forged callbacks: %v; callback tokens %d; answers %v", n, delay.Round(time.Millisecond), lim.callbacks.Load(), refused)
 		})
 	}

@@ -65,7 +65,8 @@ func TestCreateAnswered429Or503IsSentOnceAndOutcomeUnknown(t *testing.T) {
 	before := srv.Count(royalpaytest.OpGet)
 	_, err := c.GetPayment(context.Background(), 999999)
 	assert.ErrorIs(t, err, payments.ErrNotFound, "asked again after the 503")
-	assert.Equal(t, before+2, srv.Count(royalpaytest.OpGet))
+	// The 503 asked again, its 404 once more without the trailing slash.
+	assert.Equal(t, before+3, srv.Count(royalpaytest.OpGet))
 }
 
 // ErrOutcomeUnknown means the provider may have the payment, nothing else.

@@ -47,12 +47,17 @@ type CreateParams struct {
 	// RedirectURL, SuccessRedirectURL and FailRedirectURL are where the
 	// payer's browser goes after paying (after a success, after a failure).
 	// Not in the v2 document's request table (its answer has redirect_url,
-	// "URL для перенаправления пользователя после оплаты"); the Royal
-	// Finance adapter of imfoxboy/Eight-Connect sends all three on its
-	// create ("redirect_url", "success_redirect_url", "fail_redirect_url",
-	// adapter.py pay), the form API's page takes them on /api/v1/orders/,
-	// and a PHP integration has them, commented out, on v2. Sent only when
-	// set; absolute http(s) URLs.
+	// "URL для перенаправления пользователя после оплаты"). Where they are
+	// seen sent, it is not on v2: the Royal Finance adapter of
+	// imfoxboy/Eight-Connect sends all three ("redirect_url",
+	// "success_redirect_url", "fail_redirect_url", adapter.py pay) on POST
+	// /api/v1/payments/, with v1's field names amount and transfer_method
+	// (its docstring says /api/v2/payments/, its request goes to v1); the
+	// form API's page takes them on /api/v1/orders/; a PHP integration has
+	// them only commented out on v2. That the v2 create reads them is
+	// UNCONFIRMED: it may ignore them (DRF drops unknown fields), so the
+	// payer may not be redirected. Sent only when set; absolute http(s)
+	// URLs.
 	RedirectURL        string
 	SuccessRedirectURL string
 	FailRedirectURL    string
@@ -177,12 +182,20 @@ func createdShape(p Payment) error {
 // GetPayment reads one payment by the provider's id (GET
 // /api/v2/payments/{id}/). The provider asks merchants to confirm a callback
 // this way. Not in the document: integrators use it (see the package
-// documentation). The Royal Finance adapter of imfoxboy/Eight-Connect sends
-// it without the trailing slash (adapter.py _verify_payin_status); the SDK
-// sends one, as Django routes with APPEND_SLASH, and follows no redirect
-// except one: a 301 or 308 whose Location is the same scheme, host and path
-// but for the trailing slash is followed once. Any other redirect (another
-// host, another path, a query) is returned as the error it is.
+// documentation), so its exact path is unconfirmed. The Royal Finance
+// adapter of imfoxboy/Eight-Connect sends it without the trailing slash
+// (adapter.py _verify_payin_status); the SDK sends one, as Django routes
+// with APPEND_SLASH, and asks the other form (the same host and path
+// without the slash) once, and only once, when the first answer is
+//   - a 404, until one form has answered a 2xx on this client: from then
+//     on that form is asked first and its 404 is the payment's (not
+//     found), with no second request;
+//   - a 301 or 308 whose Location is the same scheme, host and path but
+//     for the trailing slash.
+//
+// Any other redirect (another host, another path, a query) is returned as
+// the error it is. A 404 on both forms is payments.ErrNotFound, with the
+// second answer's HTTP status and the provider's text.
 //
 // The answer must be a payment object with the id asked for, a sum and a
 // status; anything else is an error (never a zero Payment). A status the
@@ -199,14 +212,8 @@ func (c *Client) GetPayment(ctx context.Context, id int64) (Payment, error) {
 	if c.t == nil {
 		return Payment{}, errNoPayinToken
 	}
-	get := func(path string) (*transport.Response, error) {
-		return c.t.Do(ctx, &transport.Request{Op: "get", Kind: transport.Read, Method: http.MethodGet, Path: path})
-	}
 	path := "/api/v2/payments/" + strconv.FormatInt(id, 10) + "/"
-	resp, err := get(path)
-	if alt, ok := slashRedirect(c.t.BaseURL(), path, err); ok {
-		resp, err = get(alt)
-	}
+	resp, err := readEither(ctx, c.t, "get", &c.formsOf().payment, [2]string{path, strings.TrimSuffix(path, "/")}, true)
 	if err != nil {
 		return Payment{}, err
 	}

@@ -354,8 +354,9 @@ func first(s ...string) string {
 // вашей системы"), CallbackURL to callback_url (where the payment's
 // callbacks go: mount Notifications there), ReturnURL to redirect_url
 // (where the payer goes after paying: the answer's "URL для перенаправления
-// пользователя после оплаты"; sent as the Royal Finance adapter of
-// imfoxboy/Eight-Connect does, see royalpay.CreateParams.RedirectURL), and
+// пользователя после оплаты"; the adapter of imfoxboy/Eight-Connect sends
+// it on /api/v1/payments/, and that the v2 create reads it is unconfirmed:
+// see royalpay.CreateParams.RedirectURL), and
 // the Customer to client_id ("ID клиента"): the first of Email, Phone and
 // Name that is set. Description is not sent: the request has no such
 // field. geo is not sent (Russia, the document's default).
@@ -430,8 +431,10 @@ func (d *Driver) Create(ctx context.Context, r payin.Request) (payin.Checkout, e
 //
 // id must be a payment id as Create returns it, a positive decimal integer
 // without leading zeros; anything else is a *payments.ValidationError,
-// refused before sending. An id the API does not know (404) is
-// payments.ErrNotFound. A read: always safe, retried by the client.
+// refused before sending. An id the API does not know (404, in both forms
+// of the path when the client has not yet learnt which one its host
+// routes: see royalpay.Client.GetPayment) is payments.ErrNotFound. A read:
+// always safe, retried by the client.
 func (d *Driver) Get(ctx context.Context, id string) (payin.Checkout, error) {
 	n, err := parseID(id)
 	if err != nil {

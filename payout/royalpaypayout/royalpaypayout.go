@@ -412,8 +412,10 @@ func (d *Driver) Wait(ctx context.Context, q payout.Query) (payout.Payout, error
 	}
 }
 
-// Balance is the payout account's "balance" (GET /api/v2/accounts/me with
-// the payout token), in roubles. An answer without a balance is
+// Balance is the payout account's "balance" (royalpay.Client.PayoutAccount:
+// GET /api/v1/accounts/me with the payout token, as the document's
+// authorisation page shows it, and /api/v2/accounts/me once on a 404), in
+// roubles. An answer without a balance is
 // payments.ErrNotSupported (the shape is undocumented).
 func (d *Driver) Balance(ctx context.Context) (payments.Money, error) {
 	a, err := d.c.PayoutAccount(ctx)

@@ -613,3 +613,41 @@ func TestOpTimeoutBoundsABlockedOperation(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, ledger.Failed, got.Status)
 }
+
+// TestBindingsAcrossReplicas: two Stores (two pools, as two replicas)
+// acquire one ref at once: one provider wins and the counts are 1..n,
+// each once.
+func TestBindingsAcrossReplicas(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	stores := []*pgstore.Store{open(t, dsn, pgstore.Options{PoolSize: 4}), open(t, dsn, pgstore.Options{PoolSize: 4})}
+	const workers, each = 8, 10
+	var (
+		mu     sync.Mutex
+		bounds = map[string]int{}
+		counts = map[int]int{}
+		wg     sync.WaitGroup
+	)
+	for w := 0; w < workers; w++ {
+		s, provider := stores[w%2], fmt.Sprintf("p%d", w)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				bound, sends, err := s.AcquireBinding(bg, t0, "r", provider)
+				if !assert.NoError(t, err) {
+					return
+				}
+				mu.Lock()
+				bounds[bound]++
+				counts[sends]++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	require.Len(t, bounds, 1, "one provider for every acquire: %v", bounds)
+	require.Len(t, counts, workers*each, "every count once")
+	for n := 1; n <= workers*each; n++ {
+		require.Equal(t, 1, counts[n], "count %d", n)
+	}
+}

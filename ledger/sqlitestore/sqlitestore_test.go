@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
@@ -491,4 +492,77 @@ func TestDeadlineBoundsTheBusyWait(t *testing.T) {
 	var busy int
 	require.NoError(t, s.w.QueryRow("PRAGMA busy_timeout").Scan(&busy))
 	require.Equal(t, int(BusyTimeout/time.Millisecond), busy)
+}
+
+// TestBindingsAcrossStores: two Stores on one file (two writer
+// connections, as two processes have) acquire one ref at once: one
+// provider wins and the counts are 1..n, each once.
+func TestBindingsAcrossStores(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	stores := []*Store{openAt(t, path), openAt(t, path)}
+	const workers, each = 8, 10
+	var (
+		mu     sync.Mutex
+		bounds = map[string]int{}
+		counts = map[int]int{}
+		wg     sync.WaitGroup
+	)
+	for w := 0; w < workers; w++ {
+		s, provider := stores[w%2], fmt.Sprintf("p%d", w)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				bound, sends, err := s.AcquireBinding(bg, t0, "r", provider)
+				if !assert.NoError(t, err) {
+					return
+				}
+				mu.Lock()
+				bounds[bound]++
+				counts[sends]++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	require.Len(t, bounds, 1, "one provider for every acquire: %v", bounds)
+	require.Len(t, counts, workers*each, "every count once")
+	for n := 1; n <= workers*each; n++ {
+		require.Equal(t, 1, counts[n], "count %d", n)
+	}
+}
+
+// TestMigrateFromVersion1: a file of the first release (schema 1, a
+// payout in it) is brought to this release's schema: the payout stays,
+// bindings work.
+func TestMigrateFromVersion1(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	v1, err := migrationFiles.ReadFile("migrations/0001_init.sql")
+	require.NoError(t, err)
+	db := rawDB(t, path)
+	for _, q := range []string{
+		`CREATE TABLE ledger_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT`,
+		string(v1),
+		`INSERT INTO ledger_migrations VALUES (1, 0)`,
+		`INSERT INTO payouts (ref, provider, amount, currency, kind, account, bank, status, provider_id, code, message,
+			last_error, sends, polls, created_at, sent_at, accepted_at, final_at, updated_at, next_at, reported)
+			VALUES ('old', 'qiwi', '1.50', 'RUB', 'mobile', '79161234567', '', 'pending', 'q-1', '', '', '', 1, 0, 1, 1, 1, 0, 1, 1, 0)`,
+	} {
+		_, err := db.Exec(q)
+		require.NoError(t, err)
+	}
+	require.NoError(t, db.Close())
+
+	s := openAt(t, path)
+	r, err := s.Get(bg, "old")
+	require.NoError(t, err)
+	require.Equal(t, ledger.Pending, r.Status)
+	bound, sends, err := s.AcquireBinding(bg, t0, "old", "royalpay")
+	require.NoError(t, err)
+	require.Equal(t, "royalpay", bound)
+	require.Equal(t, 1, sends)
+	var max int
+	require.NoError(t, s.w.QueryRow(`SELECT MAX(version) FROM ledger_migrations`).Scan(&max))
+	require.Equal(t, SchemaVersion(), max)
+	require.GreaterOrEqual(t, max, 2)
 }

@@ -55,6 +55,18 @@ func calls(ctx context.Context, s ledger.Store) map[string]func() error {
 			_, err := s.Events(ctx, 0)
 			return err
 		},
+		"AcquireBinding": func() error {
+			_, _, err := s.AcquireBinding(ctx, at(time.Minute), "r", "qiwi")
+			return err
+		},
+		"MoveBinding": func() error {
+			_, err := s.MoveBinding(ctx, at(time.Minute), "b", "qiwi", "royalpay", 1)
+			return err
+		},
+		"Binding": func() error {
+			_, err := s.Binding(ctx, "b")
+			return err
+		},
 	}
 }
 
@@ -90,6 +102,7 @@ func testErrors(t *testing.T, open Opener) {
 		s := open(t)
 		mustInsert(t, s, t0, newRecord("r"))
 		mustAdd(t, s, t0, eventOf("paykeeper", "1", payments.StateSucceeded))
+		mustAcquire(t, s, "b", "qiwi", "qiwi", 1)
 		ctx, cancel := context.WithCancel(bg)
 		cancel()
 		for name, call := range calls(ctx, s) {
@@ -102,6 +115,9 @@ func testErrors(t *testing.T, open Opener) {
 		require.ErrorIs(t, err, payments.ErrNotFound, "an Insert under a canceled context")
 		require.Len(t, mustEvents(t, s, 0), 1, "an AddEvent under a canceled context")
 		require.False(t, mustEvents(t, s, 0)[0].Handled(), "a HandleEvent under a canceled context")
+		requireBinding(t, s, "r", "", "after an AcquireBinding under a canceled context")
+		requireBinding(t, s, "b", "qiwi", "after a MoveBinding under a canceled context")
+		mustAcquire(t, s, "b", "royalpay", "qiwi", 2)
 		requireClaimed(t, s, "b", at(time.Minute), time.Minute, 10, "r")
 		mustInsert(t, s, at(time.Minute), newRecord("new"))
 	})

@@ -2,7 +2,7 @@ package qiwitopup
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -58,7 +58,7 @@ func (s *script) client(t *testing.T) *Client {
 			s.q[op] = q[1:]
 		}
 		if a == "" {
-			return nil, errors.New("connection reset")
+			return nil, fmt.Errorf("dial tcp: connection refused: %w", payments.ErrNotSent)
 		}
 		return httpmock.NewStringResponse(200, a), nil
 	})

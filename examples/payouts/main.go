@@ -12,12 +12,31 @@
 //	1000000002,250000,4111111111111111
 //
 // ref is the merchant's reference (the idempotency key: the provider's
-// payment id), amount is in kopecks, account is a phone number with country
-// code (10 to 12 digits: a mobile top-up, or a QIWI wallet with
-// PAYOUTS_PHONE_KIND=wallet) or a card number (13 to 19 digits, Luhn-checked).
-// The whole file is checked before anything is recorded or sent: a bad
-// amount, a bad account or a ref twice is reported with its line number and
-// nothing is paid until the file is fixed (exit status 2).
+// payment id), amount is in kopecks (at most 12 digits), account is a phone
+// number with country code (10 to 12 digits: a mobile top-up, or a QIWI
+// wallet with PAYOUTS_PHONE_KIND=wallet) or a card number (13 to 19 digits,
+// Luhn-checked). The columns are read by position: the header must be
+// exactly ref,amount,account.
+//
+// The whole file is checked before anything is recorded or sent, and
+// nothing is paid until every error is fixed (exit status 2); each error
+// names its file:line:
+//   - a bad ref, amount or account, a ref twice, a row of other than 3
+//     fields, a header naming the columns in another order;
+//   - a row whose ref and account look swapped: a ref that looks like an
+//     account (a Luhn-valid card number, or a phone with a country code of
+//     the former USSR and that country's length: 79161234567, 380991234567)
+//     while the account does not (1000000001: 10 digits, no country code);
+//   - a row the provider cannot take, by the provider's own rules
+//     (payout.Client.Check: its ref form, its amounts, the phones it pays:
+//     QIWI, for one, pays mobile and SBP to 7 and 10 digits only and
+//     wallets only with a country code it serves).
+//
+// No card number reaches what the job prints: every line of its output and
+// of the ledger's log has each run of 13 or more digits masked to its first
+// six and last four (4111111111111111 is 411111******1111, a ref of 13 or
+// more digits too), and an error shows at most 64 bytes of a field, with
+// its length when it is longer; no line is longer than 1024 bytes.
 //
 // The provider is chosen by the variables of the provider examples:
 // POPOLNI_LOGIN and POPOLNI_PASSWORD (POPOLNI_URL, POPOLNI_LOCAL_ADDR) pay
@@ -82,7 +101,12 @@ const (
 	exitUsage = 2 // the command line or the file: nothing was paid
 )
 
-func run(ctx context.Context, args []string, env func(string) string, out, errOut io.Writer, h hooks) int {
+func run(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer, h hooks) int {
+	// Everything the job prints, the ledger's log included, goes through
+	// a maskedWriter: no card number, no line without bound.
+	out, errOut := newMaskedWriter(stdout), newMaskedWriter(stderr)
+	defer out.Flush()
+	defer errOut.Flush()
 	if len(args) != 1 {
 		fmt.Fprintln(errOut, "usage: payouts FILE.csv   (a header line, then ref,amount,account rows)")
 		return exitUsage
@@ -215,12 +239,18 @@ type row struct {
 }
 
 var (
-	refForm   = regexp.MustCompile(`^[0-9A-Za-z._-]{1,64}$`)
-	kopecks   = regexp.MustCompile(`^[1-9][0-9]{0,15}$`)
+	refForm = regexp.MustCompile(`^[0-9A-Za-z._-]{1,64}$`)
+	// kopecks: at most 12 digits (under 10 billion roubles), so that a
+	// card number in the amount column is refused, not sent.
+	kopecks   = regexp.MustCompile(`^[1-9][0-9]{0,11}$`)
 	phoneForm = regexp.MustCompile(`^[0-9]{10,12}$`)
 	cardForm  = regexp.MustCompile(`^[0-9]{13,19}$`)
 	maxErrors = 50
 )
+
+// header is the only header the job reads: it reads the columns by
+// position.
+var header = []string{"ref", "amount", "account"}
 
 // readFile checks the whole file and returns its rows, or every error (up
 // to 50) with its line number.
@@ -243,7 +273,7 @@ func readFile(path string, phoneKind payout.Kind) ([]row, []string) {
 			errs = append(errs, fmt.Sprintf("%s:%d: ", path, line)+fmt.Sprintf(format, a...))
 		}
 	}
-	header := true
+	first := true
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
@@ -263,10 +293,10 @@ func readFile(path string, phoneKind payout.Kind) ([]row, []string) {
 			return nil, append(errs, fmt.Sprintf("%s: %v", path, err))
 		}
 		line, _ := cr.FieldPos(0)
-		if header {
-			header = false
-			if strings.Join(rec, ",") != "ref,amount,account" {
-				add(line, "the header must be ref,amount,account, not %q", strings.Join(rec, ","))
+		if first {
+			first = false
+			if msg := checkHeader(rec); msg != "" {
+				add(line, "%s", msg)
 			}
 			continue
 		}
@@ -280,17 +310,17 @@ func readFile(path string, phoneKind payout.Kind) ([]row, []string) {
 		ref, amount, account := strings.TrimSpace(rec[0]), strings.TrimSpace(rec[1]), strings.TrimSpace(rec[2])
 		ok := true
 		if !refForm.MatchString(ref) {
-			add(line, "bad ref %q: 1 to 64 letters, digits, dots, dashes or underscores", ref)
+			add(line, "bad ref %s: 1 to 64 letters, digits, dots, dashes or underscores", show(ref))
 			ok = false
-		} else if first, dup := seen[ref]; dup {
-			add(line, "ref %s already on line %d", ref, first)
+		} else if prev, dup := seen[ref]; dup {
+			add(line, "ref %s already on line %d", maskDigits(ref), prev)
 			ok = false
 		} else {
 			seen[ref] = line
 		}
 		var kop int64
 		if !kopecks.MatchString(amount) {
-			add(line, "bad amount %q: kopecks, a positive whole number", amount)
+			add(line, "bad amount %s: kopecks, a positive whole number of at most 12 digits", show(amount))
 			ok = false
 		} else {
 			kop, _ = strconv.ParseInt(amount, 10, 64)
@@ -302,17 +332,27 @@ func readFile(path string, phoneKind payout.Kind) ([]row, []string) {
 		case cardForm.MatchString(account) && payments.LuhnValid(account):
 			to.Kind = payout.Card
 		case cardForm.MatchString(account):
-			add(line, "bad account %s: a card number that fails the Luhn check", payments.MaskPAN(account))
+			add(line, "bad account %s: a card number that fails the Luhn check", maskDigits(account))
 			ok = false
 		default:
-			add(line, "bad account %q: a phone number (10 to 12 digits) or a card number (13 to 19 digits)", payments.MaskPAN(account))
+			add(line, "bad account %s: a phone number (10 to 12 digits) or a card number (13 to 19 digits)", show(account))
 			ok = false
+		}
+		if ok {
+			// The columns swapped: an account in the ref column, a ref in
+			// the account column. 79161234567,15000,1000000001 under the
+			// right header would pay "phone" 1000000001.
+			if what := accountLike(ref); what != "" && accountLike(account) == "" {
+				add(line, "ref %s looks like %s and account %s looks like a ref (no country code): are the ref and account columns swapped? "+
+					"The job reads ref,amount,account in that order", maskDigits(ref), what, account)
+				ok = false
+			}
 		}
 		if ok {
 			rows = append(rows, row{line: line, req: payout.Request{Ref: ref, Amount: payments.Money{Amount: payments.DecimalFromMinor(kop, 2), Currency: "RUB"}, To: to}})
 		}
 	}
-	if header {
+	if first {
 		add(1, "empty file: want a header line ref,amount,account")
 	}
 	return rows, errs

@@ -409,10 +409,10 @@ func TestBadFilePaysNothing(t *testing.T) {
 	assert.Empty(t, r.out)
 	want := []string{
 		`:1: the header must be ref,amount,account, not "ref,amount,acount"`,
-		`:2: bad amount "12.5": kopecks, a positive whole number`,
-		`:3: bad amount "0": kopecks, a positive whole number`,
-		`:4: bad amount "-1": kopecks, a positive whole number`,
-		`:5: bad amount "abc": kopecks, a positive whole number`,
+		`:2: bad amount "12.5": kopecks, a positive whole number of at most 12 digits`,
+		`:3: bad amount "0": kopecks, a positive whole number of at most 12 digits`,
+		`:4: bad amount "-1": kopecks, a positive whole number of at most 12 digits`,
+		`:5: bad amount "abc": kopecks, a positive whole number of at most 12 digits`,
 		`:6: bad account "7916abc4567": a phone number (10 to 12 digits) or a card number (13 to 19 digits)`,
 		`:7: bad account "791612345": a phone number (10 to 12 digits) or a card number (13 to 19 digits)`,
 		`:8: bad account 411111******1112: a card number that fails the Luhn check`,
@@ -445,7 +445,7 @@ func TestFileErrors(t *testing.T) {
 		{"bad quote", "ref,amount,account\n1000000001,\"15000,79161234567\n", []string{`:2: extraneous or missing " in quoted-field`}},
 		{"bad ref", "ref,amount,account\n10 01,15000,79161234567\n", []string{`:2: bad ref "10 01": 1 to 64 letters, digits, dots, dashes or underscores`}},
 		{"too long a card", "ref,amount,account\n1,15000,41111111111111111111\n",
-			[]string{`:2: bad account "41111111111111111111": a phone number (10 to 12 digits) or a card number (13 to 19 digits)`}},
+			[]string{`:2: bad account "411111**********1111": a phone number (10 to 12 digits) or a card number (13 to 19 digits)`}},
 		{"blank lines", "ref,amount,account\n\n1000000001,15000,79161234567\n\n1000000001,15000,79161234567\n",
 			[]string{`:5: ref 1000000001 already on line 3`}},
 	} {

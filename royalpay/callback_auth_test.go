@@ -176,7 +176,7 @@ func TestCallbacksOfOnePaymentShareOneConfirmation(t *testing.T) {
 			codes[i] = w.Code
 		}(i)
 	}
-	require.Eventually(t, func() bool { return h.state().waiting("payment 42") == n-1 }, 10*time.Second, time.Millisecond,
+	require.Eventually(t, func() bool { return h.state().waiting("payment 42") == n-1 }, 60*time.Second, time.Millisecond,
 		"every other callback joins the first one's read")
 	close(api.release)
 	wg.Wait()
@@ -215,10 +215,10 @@ func TestAStaleSharedAnswerIsReadAgain(t *testing.T) {
 	}
 	wg.Add(1)
 	go send("created")
-	require.Eventually(t, func() bool { return api.gets.Load() == 1 }, 10*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return api.gets.Load() == 1 }, 60*time.Second, time.Millisecond)
 	wg.Add(1)
 	go send("completed")
-	require.Eventually(t, func() bool { return h.state().waiting("payment 42") == 1 }, 10*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return h.state().waiting("payment 42") == 1 }, 60*time.Second, time.Millisecond)
 	close(api.release)
 	wg.Wait()
 	assert.Equal(t, int32(2), api.gets.Load())
@@ -239,7 +239,7 @@ func TestOverTheBudgetIsRefusedAtOnce(t *testing.T) {
 		defer wg.Done()
 		_, _ = h.HandleCallback(callbackRequest(`{"id":1,"status":"completed"}`, "Bearer cb", ""))
 	}()
-	require.Eventually(t, func() bool { return api.gets.Load() == 1 }, 10*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return api.gets.Load() == 1 }, 60*time.Second, time.Millisecond)
 	ctx, cancel := context.WithCancel(context.Background())
 	wg.Add(1)
 	go func() { // the second waits for its turn, until cancelled
@@ -251,9 +251,9 @@ func TestOverTheBudgetIsRefusedAtOnce(t *testing.T) {
 		h.st.mu.Lock()
 		defer h.st.mu.Unlock()
 		return h.st.held == 2
-	}, 10*time.Second, time.Millisecond)
+	}, 60*time.Second, time.Millisecond)
 	// Refused at once: a callback that waited would see its deadline pass.
-	soon, cancelSoon := context.WithTimeout(context.Background(), 5*time.Second)
+	soon, cancelSoon := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancelSoon()
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, callbackRequest(`{"id":3,"status":"completed"}`, "Bearer cb", "").WithContext(soon))

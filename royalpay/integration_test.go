@@ -222,7 +222,7 @@ func TestCallbackDecodeOfTheFakesPayload(t *testing.T) {
 		assert.Equal(t, royalpay.StatusCanceled, cb.Status)
 		assert.Equal(t, "1500.00", cb.Amount.String())
 		assert.Equal(t, "card_number", cb.Method)
-	case <-time.After(10 * time.Second):
+	case <-time.After(60 * time.Second):
 		t.Fatal("no callback")
 	}
 }

@@ -62,7 +62,7 @@ func TestPayoutCallbackSharesReadsByOutterIDOnly(t *testing.T) {
 		if code != http.StatusOK {
 			t.Fatalf("genuine callback answered %d", code)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(60 * time.Second):
 		close(release)
 		t.Fatalf("genuine callback waited for the forged one's read, then answered %d", <-genuine)
 	}

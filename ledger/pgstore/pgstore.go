@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -173,6 +174,13 @@ func (s *Store) shouldPing(_ context.Context, p pgxpool.ShouldPingParams) bool {
 
 // Name is the store as its errors name it: "postgres host:port/db".
 func (s *Store) Name() string { return s.name }
+
+// String is Name: "postgres host:port/db", never a user or password.
+func (s *Store) String() string { return s.name }
+
+// Format prints Name for every verb (%v, %+v, %#v, %s, %q...): no verb
+// shows the Store's fields, the password among them.
+func (s *Store) Format(f fmt.State, _ rune) { io.WriteString(f, s.name) }
 
 // Close closes the Store's connections, waiting for the operations in
 // progress to end; operations after it fail.

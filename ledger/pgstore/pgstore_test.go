@@ -651,3 +651,24 @@ func TestBindingsAcrossReplicas(t *testing.T) {
 		require.Equal(t, 1, counts[n], "count %d", n)
 	}
 }
+
+// TestStorePrintsItsName: a Store prints as "postgres host:port/db" with
+// every verb, never with its password (the server trusts the test user,
+// so a DSN with a password connects).
+func TestStorePrintsItsName(t *testing.T) {
+	const secret = "s3cr3t-Pa55"
+	dsn := pgtest.DSN(t)
+	cfg, err := pgx.ParseConfig(dsn)
+	require.NoError(t, err)
+	withPW := fmt.Sprintf("postgres://%s:%s@%s:%d/%s?sslmode=disable&search_path=%s",
+		cfg.User, secret, cfg.Host, cfg.Port, cfg.Database, cfg.RuntimeParams["search_path"])
+	s := open(t, withPW, pgstore.Options{})
+	want := fmt.Sprintf("postgres %s:%d/%s", cfg.Host, cfg.Port, cfg.Database)
+	require.Equal(t, want, s.String())
+	require.Equal(t, want, s.Name())
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%d"} {
+		got := fmt.Sprintf(verb, s)
+		require.Equal(t, want, got, verb)
+		require.NotContains(t, got, secret, verb)
+	}
+}

@@ -15,14 +15,25 @@
 // Times are kept as unix microseconds, 0 standing for the zero time (so the
 // instant 1970-01-01T00:00:00Z reads back as the zero time); amounts as the
 // exact decimal text of payments.Decimal.
+//
+// Open(ctx, [Memory]) is an in-memory ledger for tests: the same store on a
+// database in memory, private to the Store and gone at Close.
+//
+// A context that ends stops an operation between its statements (never
+// inside one, so no statement is left half-run on a connection) and a
+// wait for the write lock at the context's deadline; the operation fails
+// with an error matching the context's, and the store works on.
 package sqlitestore
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -55,6 +66,12 @@ type Store struct {
 	closeErr  error
 	unlock    func() error // releases Exclusive's lock; nil without it
 
+	// An in-memory ledger (Open(ctx, Memory)): keepConn, of the pool keep,
+	// keeps the database alive as long as the Store.
+	memory   bool
+	keep     *sql.DB
+	keepConn *sql.Conn
+
 	// turn is this process's turn at the write lock, taken in arrival
 	// order, or given up when the context ends; see also giveWay.
 	turn        chan struct{}
@@ -83,11 +100,21 @@ const (
 
 var _ ledger.Store = (*Store)(nil)
 
+// Memory is the path that opens an in-memory ledger: Open(ctx, Memory).
+const Memory = ":memory:"
+
 // Open opens the ledger file at path, creating it if it does not exist,
 // and migrates its schema to this package's version. Its errors are
 // *ledger.StoreError naming the file: a path that is a directory, whose
 // folder does not exist, or that is not a SQLite database fails here, not
 // at the first operation. ctx bounds the migration.
+//
+// path is a file path, whatever characters it holds ('?' and '#' are part
+// of the name); a SQLite URI ("file:...") is refused, since the store sets
+// its connections' options itself. The path [Memory] (":memory:") opens an
+// in-memory ledger instead, for tests: a database of this Store's own,
+// shared by its connections, that nothing else can open and that is gone at
+// Close. It is not durable, and Exclusive changes nothing for it.
 //
 // With [Exclusive], this process is the file's only user: see there.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
@@ -100,26 +127,53 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if path == "" {
 		return nil, &ledger.StoreError{Store: "sqlite", Op: "open", Err: errors.New("no path given")}
 	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return nil, &ledger.StoreError{Store: "sqlite " + path, Op: "open", Err: err}
+	if len(path) >= 5 && strings.EqualFold(path[:5], "file:") {
+		return nil, &ledger.StoreError{Store: "sqlite " + path, Op: "open",
+			Err: errors.New("a SQLite URI is not taken: pass a file path (the store sets its own connection options), or \":memory:\" for an in-memory ledger")}
 	}
-	s := &Store{name: "sqlite " + abs, turn: make(chan struct{}, 1)}
-	if err := checkPath(abs); err != nil {
-		return nil, s.fail("open", err)
-	}
-	if o.exclusive {
-		if s.unlock, err = lockFile(abs + ".lock"); err != nil {
+	var s *Store
+	var wdsn, rdsn string
+	if path == Memory {
+		s = &Store{name: "sqlite " + Memory, memory: true, turn: make(chan struct{}, 1)}
+		name, err := memoryName()
+		if err != nil {
 			return nil, s.fail("open", err)
 		}
+		wdsn, rdsn = memoryDSN(name, true), memoryDSN(name, false)
+	} else {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return nil, &ledger.StoreError{Store: "sqlite " + path, Op: "open", Err: err}
+		}
+		s = &Store{name: "sqlite " + abs, turn: make(chan struct{}, 1)}
+		if err := checkPath(abs); err != nil {
+			return nil, s.fail("open", err)
+		}
+		if o.exclusive {
+			if s.unlock, err = lockFile(abs + ".lock"); err != nil {
+				return nil, s.fail("open", err)
+			}
+		}
+		wdsn, rdsn = dsn(abs, true), dsn(abs, false)
 	}
 	ok := false
 	defer func() {
-		if !ok && s.unlock != nil {
-			_ = s.unlock()
+		if !ok {
+			s.closeAll()
 		}
 	}()
-	s.w, err = sql.Open("sqlite", dsn(abs, true))
+	var err error
+	if s.memory {
+		// An in-memory database lives while a connection to it is open:
+		// this one keeps it while the writer's or a reader's is replaced.
+		if s.keep, err = sql.Open("sqlite", rdsn); err != nil {
+			return nil, s.fail("open", err)
+		}
+		if s.keepConn, err = s.keep.Conn(ctx); err != nil {
+			return nil, s.fail("open", s.explain(err))
+		}
+	}
+	s.w, err = sql.Open("sqlite", wdsn)
 	if err != nil {
 		return nil, s.fail("open", err)
 	}
@@ -131,37 +185,55 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	s.w.SetConnMaxIdleTime(0)
 	// The first real access: a file that is no database fails here.
 	if err := s.firstPing(ctx); err != nil {
-		s.w.Close()
 		return nil, s.fail("open", s.explain(err))
 	}
 	if err := s.migrate(ctx); err != nil {
-		s.w.Close()
 		return nil, err
 	}
 	if err := s.checkPragmas(ctx); err != nil {
-		s.w.Close()
 		return nil, err
 	}
-	s.r, err = sql.Open("sqlite", dsn(abs, false))
+	s.r, err = sql.Open("sqlite", rdsn)
 	if err != nil {
-		s.w.Close()
 		return nil, s.fail("open", err)
 	}
 	s.r.SetMaxOpenConns(readers)
 	s.r.SetMaxIdleConns(readers)
-	if o.exclusive {
+	if o.exclusive && !s.memory {
 		// Every lease in the file belongs to a process that is gone.
 		if err := s.withTx(ctx, "open", func(tx *conn) error {
 			_, err := tx.Exec("UPDATE payouts SET lease_owner = '', lease_until = 0 WHERE lease_owner <> ''")
 			return err
 		}); err != nil {
-			s.r.Close()
-			s.w.Close()
 			return nil, err
 		}
 	}
 	ok = true
 	return s, nil
+}
+
+// memoryName is a name no other in-memory ledger of the process has.
+func memoryName() (string, error) {
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return "/paysdk-ledger-" + hex.EncodeToString(b), nil
+}
+
+// memoryDSN is the DSN of the in-memory database name: SQLite's memdb VFS,
+// whose databases named "/..." are shared by the connections of one
+// process, with the file's locking (a rollback journal in memory: WAL needs
+// a file).
+func memoryDSN(name string, writer bool) string {
+	q := url.Values{}
+	q.Set("vfs", "memdb")
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", BusyTimeout.Milliseconds()))
+	q.Add("_pragma", "foreign_keys(ON)")
+	if writer {
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + name + "?" + q.Encode()
 }
 
 // Option changes how Open opens the file.
@@ -227,6 +299,9 @@ func checkPath(abs string) error {
 // checkPragmas makes sure the durability the contract promises is in force:
 // SQLite falls back from WAL silently on a file system that cannot do it.
 func (s *Store) checkPragmas(ctx context.Context) error {
+	if s.memory {
+		return nil // nothing is durable: a rollback journal in memory
+	}
 	var mode string
 	var sync int
 	if err := s.w.QueryRowContext(context.WithoutCancel(ctx), "PRAGMA journal_mode").Scan(&mode); err != nil {
@@ -271,27 +346,44 @@ func (s *Store) fail(op string, err error) error {
 	return &ledger.StoreError{Store: s.name, Op: op, Err: err}
 }
 
-// Close closes the store's connections. Closing again does nothing.
+// Close closes the store's connections (an in-memory ledger is gone with
+// them). Closing again does nothing.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
-		err := s.r.Close()
-		if werr := s.w.Close(); err == nil {
-			err = werr
-		}
-		if s.unlock != nil {
-			if uerr := s.unlock(); err == nil {
-				err = uerr
-			}
-		}
-		if err != nil {
+		if err := s.closeAll(); err != nil {
 			s.closeErr = s.fail("close", err)
 		}
 	})
 	return s.closeErr
 }
 
-// String is the store's name: "sqlite" and the file's absolute path.
+// closeAll closes what Open opened, the connection keeping an in-memory
+// database last, and releases Exclusive's lock.
+func (s *Store) closeAll() error {
+	var errs []error
+	for _, db := range []*sql.DB{s.r, s.w} {
+		if db != nil {
+			errs = append(errs, db.Close())
+		}
+	}
+	if s.keepConn != nil {
+		errs = append(errs, s.keepConn.Close())
+	}
+	if s.keep != nil {
+		errs = append(errs, s.keep.Close())
+	}
+	if s.unlock != nil {
+		errs = append(errs, s.unlock())
+	}
+	return errors.Join(errs...)
+}
+
+// String is the store's name: "sqlite" and the file's absolute path, or
+// "sqlite :memory:".
 func (s *Store) String() string { return s.name }
+
+// Format prints String for every verb (%v, %+v, %#v, %s, %q...).
+func (s *Store) Format(f fmt.State, _ rune) { io.WriteString(f, s.name) }
 
 // micro is t as stored: unix microseconds, 0 for the zero time.
 func micro(t time.Time) int64 {

@@ -69,6 +69,11 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) ledger.Store { return openTemp(t) })
 }
 
+// TestConformanceInMemory: the in-memory ledger keeps the whole contract.
+func TestConformanceInMemory(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) ledger.Store { return openAt(t, Memory) })
+}
+
 // rawDB opens the file without the store, as another program would.
 func rawDB(t *testing.T, path string) *sql.DB {
 	t.Helper()
@@ -565,4 +570,73 @@ func TestMigrateFromVersion1(t *testing.T) {
 	require.NoError(t, s.w.QueryRow(`SELECT MAX(version) FROM ledger_migrations`).Scan(&max))
 	require.Equal(t, SchemaVersion(), max)
 	require.GreaterOrEqual(t, max, 2)
+}
+
+// TestMemory: ":memory:" is a database of the Store's own, shared by its
+// writer and readers, written in no file, gone at Close; two in-memory
+// Stores see nothing of each other.
+func TestMemory(t *testing.T) {
+	dir := t.TempDir()
+	chdir(t, dir)
+	a, b := openAt(t, Memory), openAt(t, Memory)
+	_, err := a.Insert(bg, t0, []ledger.Record{record("r")}, nil)
+	require.NoError(t, err)
+	// The writer connection discarded (as after a failed transaction),
+	// before any reader connection was opened: the database outlives it.
+	sc, err := a.w.Conn(bg)
+	require.NoError(t, err)
+	a.discard(sc)
+	_ = sc.Close() // closed by discard already
+	got, err := a.Get(bg, "r") // a reader sees the writer's commit
+	require.NoError(t, err, "the records outlive a replaced writer connection")
+	require.Equal(t, "r", got.Ref)
+	_, err = a.Insert(bg, t0, []ledger.Record{record("s")}, nil)
+	require.NoError(t, err)
+	_, err = b.Get(bg, "r")
+	require.ErrorIs(t, err, payments.ErrNotFound, "another in-memory Store sees the first one's records")
+	require.Equal(t, "sqlite :memory:", a.String())
+
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Empty(t, entries, "an in-memory Store wrote files")
+
+	require.NoError(t, a.Close())
+	c := openAt(t, Memory)
+	_, err = c.Get(bg, "r")
+	require.ErrorIs(t, err, payments.ErrNotFound)
+}
+
+// TestURIRefused: a SQLite URI is not a path; Open says so and creates
+// nothing.
+func TestURIRefused(t *testing.T) {
+	dir := t.TempDir()
+	chdir(t, dir)
+	for _, p := range []string{"file:ledger.db", "FILE:ledger.db?mode=memory", "file::memory:?cache=shared"} {
+		s, err := Open(bg, p)
+		require.Nil(t, s, p)
+		require.ErrorIs(t, err, ledger.ErrStore, p)
+		require.Contains(t, err.Error(), "pass a file path", p)
+	}
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Empty(t, entries, "a refused URI created files")
+}
+
+// TestFormatIsTheName: every verb prints the store's name, never its
+// fields.
+func TestFormatIsTheName(t *testing.T) {
+	s := openTemp(t)
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+		require.Equal(t, s.String(), fmt.Sprintf(verb, s), verb)
+	}
+}
+
+// chdir makes dir the working directory until t ends (the tests using it
+// are not parallel).
+func chdir(t *testing.T, dir string) {
+	t.Helper()
+	old, err := os.Getwd()
+	require.NoError(t, err)
+	require.NoError(t, os.Chdir(dir))
+	t.Cleanup(func() { require.NoError(t, os.Chdir(old)) })
 }

@@ -586,7 +586,7 @@ func TestMemory(t *testing.T) {
 	sc, err := a.w.Conn(bg)
 	require.NoError(t, err)
 	a.discard(sc)
-	_ = sc.Close() // closed by discard already
+	_ = sc.Close()             // closed by discard already
 	got, err := a.Get(bg, "r") // a reader sees the writer's commit
 	require.NoError(t, err, "the records outlive a replaced writer connection")
 	require.Equal(t, "r", got.Ref)

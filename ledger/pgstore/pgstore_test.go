@@ -672,3 +672,34 @@ func TestStorePrintsItsName(t *testing.T) {
 		require.NotContains(t, got, secret, verb)
 	}
 }
+
+// TestDump: storetest.DumpPostgres shows every table of the test's schema,
+// every column as text.
+func TestDump(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	s := open(t, dsn, pgstore.Options{})
+	r := record("r")
+	r.To = payout.Destination{Kind: payout.Card, Account: "4111111111111111"}
+	r.LastError = "the provider said: card 5500000000000004 refused"
+	_, err := s.Insert(bg, t0, []ledger.Record{r}, nil)
+	require.NoError(t, err)
+	_, _, err = s.AddEvent(bg, t0, ledger.Event{Provider: "paykeeper", ProviderID: "77", State: payments.StatePending,
+		OrderRef: "order-77", Amount: payments.MustMoney("5.00", "RUB")})
+	require.NoError(t, err)
+	_, _, err = s.AcquireBinding(bg, t0, "bound-ref", "royalpay")
+	require.NoError(t, err)
+
+	dump := storetest.DumpPostgres(t, dsn)
+	t.Log(dump)
+	var tables []string
+	for _, line := range strings.Split(dump, "\n") {
+		if name, ok := strings.CutPrefix(line, "== "); ok {
+			tables = append(tables, strings.Fields(name)[0])
+		}
+	}
+	require.Equal(t, []string{"bindings", "events", "ledger_migrations", "payouts"}, tables)
+	for _, want := range []string{"4111111111111111", "5500000000000004", "order-77", "bound-ref | royalpay | 1 | ",
+		fmt.Sprint(t0.UnixMicro()), "12.34"} {
+		require.Contains(t, dump, want)
+	}
+}

@@ -231,12 +231,13 @@ var (
 )
 
 // walletCountries are the country codes a wallet's phone may start with,
-// and how many digits follow each: the countries of the former USSR, where
-// QIWI Wallet is offered. The documents ask for the phone "в международном
-// формате без лидирующего знака +" (_topup_ru.html.md:59,
-// _errors_ru.html.md:70) and name no countries; a number outside this
-// table is refused rather than guessed at (a merchant who pays wallets
-// elsewhere has qiwitopup.Client.PayWallet through As).
+// and how many digits follow each: the countries of the former USSR. The
+// documents ask for the phone "в международном формате"
+// (_topup_ru.html.md:59), "без лидирующего знака +" (_errors_ru.html.md:70),
+// and name no countries; the table is this driver's choice, so that a
+// number whose country and length cannot be told (1000000001) is refused
+// rather than guessed at. A merchant who pays wallets elsewhere has
+// qiwitopup.Client.PayWallet through As.
 var walletCountries = []struct {
 	code     string
 	min, max int // digits after the code
@@ -284,9 +285,9 @@ func walletPhone(s string) bool {
 //   - a wallet phone that is not in international format with a country
 //     code of the former USSR and that country's length: "7" and 10 digits
 //     (Russia, Kazakhstan), "380" and 9 (Ukraine), "375" and 9 (Belarus),
-//     and so on (see walletCountries; "международном формате",
-//     _topup_ru.html.md:59). 1000000001 is not one: 10 digits with no
-//     such country code;
+//     and so on ("в международном формате", _topup_ru.html.md:59; the
+//     countries are the driver's choice, the documents name none).
+//     1000000001 is not one: 10 digits with no such country code;
 //   - a mobile or SBP phone that is not Russian, "7" and 10 digits
 //     ("операторов РФ", _topup_mobile_ru.html.md:3; "в формате
 //     7хххххххххх", _errors_card_ru.html.md:63), an SBP bank id that is

@@ -43,7 +43,7 @@ func BenchmarkSubmit(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/per=%d", kind, per), func(b *testing.B) {
 				_, pc := popolniFake(b)
 				s := benchStores(b)[kind](b)
-				l, err := ledger.New(s, ledger.Options{}, pc)
+				l, err := ledger.New(s, ledger.Options{Cards: testCards}, pc)
 				require.NoError(b, err)
 				reqs := requests(1_000_000_001, b.N*per)
 				b.ResetTimer()

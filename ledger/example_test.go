@@ -2,6 +2,7 @@ package ledger_test
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -41,7 +42,17 @@ func Example() {
 	var mu sync.Mutex
 	var lines []string
 	done := make(chan struct{}, 2)
+	// Card numbers are sealed before they reach the store: the key (32
+	// random bytes, from your secret manager) is never stored.
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	cards, err := ledger.NewAESGCM("2026-12", map[string][]byte{"2026-12": key})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	l, _ := ledger.New(store, ledger.Options{
+		Cards: cards,
 		OnFinal: func(_ context.Context, r ledger.Record) error {
 			mu.Lock()
 			lines = append(lines, r.String())

@@ -73,6 +73,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock (default time.Now), for tests.
 	Now func() time.Time
+	// Cards seals card numbers before they reach the store and opens them
+	// to send (see Cards; NewAESGCM). Without it Submit refuses card
+	// destinations: the ledger never stores a card number in clear.
+	Cards Cards
 }
 
 // Ledger records payout intents in a Store and works each one to a final
@@ -91,7 +95,15 @@ type Ledger struct {
 
 // New makes a ledger over store that pays through clients, the first
 // preferred: Submit binds each payout to the first client that can take it
-// (destination kind, currency, amount, Ref form). New sends nothing.
+// (destination kind, currency, amount, Ref form), durably, and the ledger
+// moves a payout to the next client only under payout.MoveOn. New sends
+// nothing.
+//
+// A client over a *payout.Router (payout.NewClient(router)) is taken apart
+// into the router's clients, in the router's order: the ledger keeps each
+// provider's own name, poll interval and binding in its store, so Filter's
+// Provider, the providers' paces and the bindings after a restart are each
+// provider's own. The router's own bindings are not used.
 func New(store Store, opts Options, clients ...*payout.Client) (*Ledger, error) {
 	if store == nil {
 		return nil, &payments.ValidationError{Field: "store", Reason: "required"}
@@ -99,11 +111,20 @@ func New(store Store, opts Options, clients ...*payout.Client) (*Ledger, error) 
 	if len(clients) == 0 {
 		return nil, &payments.ValidationError{Field: "clients", Reason: "at least one payout client is required"}
 	}
-	l := &Ledger{store: store, clients: clients, byName: map[string]*payout.Client{}, opts: opts, wake: make(chan struct{}, 1)}
+	var flat []*payout.Client
 	for i, c := range clients {
 		if c == nil {
 			return nil, &payments.ValidationError{Field: fmt.Sprintf("clients[%d]", i), Reason: "nil"}
 		}
+		if r, ok := c.Driver().(*payout.Router); ok {
+			flat = append(flat, r.Clients()...)
+			continue
+		}
+		flat = append(flat, c)
+	}
+	clients = flat
+	l := &Ledger{store: store, clients: clients, byName: map[string]*payout.Client{}, opts: opts, wake: make(chan struct{}, 1)}
+	for _, c := range clients {
 		if _, dup := l.byName[c.Provider()]; dup {
 			return nil, &payments.ValidationError{Field: "clients", Reason: "two clients of provider " + c.Provider()}
 		}
@@ -240,10 +261,16 @@ func (l *Ledger) Submit(ctx context.Context, reqs ...payout.Request) (int, error
 			return 0, fmt.Errorf("ledger: payout %q: %w", r.Ref, err)
 		}
 		recs[i] = Record{Ref: r.Ref, Provider: c.Provider(), Amount: r.Amount, To: r.To, Status: Recorded}
+		if err := l.seal(ctx, &recs[i]); err != nil {
+			return 0, err
+		}
 	}
 	check := func(existing []Record) error {
 		byRef := make(map[string]Record, len(existing))
 		for _, e := range existing {
+			if err := l.open(ctx, &e); err != nil {
+				return err
+			}
 			byRef[e.Ref] = e
 		}
 		var bad []string
@@ -278,7 +305,11 @@ func (l *Ledger) Get(ctx context.Context, ref string) (Record, error) {
 	if ctx == nil {
 		return Record{}, payments.ErrNilContext
 	}
-	return l.store.Get(ctx, ref)
+	rec, err := l.store.Get(ctx, ref)
+	if err != nil {
+		return rec, err
+	}
+	return rec, l.open(ctx, &rec)
 }
 
 // List returns the records f selects, ordered by Ref. It reads the store
@@ -287,7 +318,11 @@ func (l *Ledger) List(ctx context.Context, f Filter) ([]Record, error) {
 	if ctx == nil {
 		return nil, payments.ErrNilContext
 	}
-	return l.store.List(ctx, f)
+	recs, err := l.store.List(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	return recs, l.openAll(ctx, recs)
 }
 
 // Health is nil while the store answers the work loop, and the latest
@@ -308,9 +343,16 @@ func (l *Ledger) storeResult(err error) {
 
 func (l *Ledger) fail(err error) {
 	if err != nil {
-		l.opts.OnError(err)
+		l.opts.OnError(maskedError{err})
 	}
 }
+
+// maskedError is what OnError is given: the error with card numbers masked
+// in its text; errors.Is and errors.As see the cause.
+type maskedError struct{ err error }
+
+func (e maskedError) Error() string { return clip(e.err.Error()) }
+func (e maskedError) Unwrap() error { return e.err }
 
 // Idle is the work loop's pause when nothing is due (Options.Idle).
 func (l *Ledger) Idle() time.Duration { return l.opts.Idle }

@@ -31,7 +31,7 @@ func TestNoCardNumberInLastErrorOrLog(t *testing.T) {
 	var mu sync.Mutex
 	var logs bytes.Buffer
 	s := eachStoreSQLite(t)
-	l, err := ledger.New(s, ledger.Options{PollInterval: time.Hour, Idle: 5 * time.Millisecond,
+	l, err := ledger.New(s, ledger.Options{PollInterval: time.Hour, Idle: 5 * time.Millisecond, Cards: testCards,
 		Logger: slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil))}, payout.NewClient(leaky{pc.Driver()}))
 	require.NoError(t, err)
 	card := "4111111111111111"

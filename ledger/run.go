@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/paysdk/payments"
 	"github.com/paysdk/payments/payout"
@@ -82,7 +83,7 @@ func (l *Ledger) Run(ctx context.Context) error {
 				wait = min(r.nextBackoff(), 5*time.Second)
 			default:
 				r.backoff = 0
-				if r.dispatch(recs) && len(recs) == room {
+				if r.dispatch(ctx, recs) && len(recs) == room {
 					wait = 0 // more may be due
 				}
 			}
@@ -149,7 +150,7 @@ func (r *runner) drop(hs ...*held) {
 }
 
 // dispatch starts the work on claimed records; false when none.
-func (r *runner) dispatch(recs []Record) bool {
+func (r *runner) dispatch(ctx context.Context, recs []Record) bool {
 	if len(recs) == 0 {
 		return false
 	}
@@ -157,9 +158,18 @@ func (r *runner) dispatch(recs []Record) bool {
 	var sends []*held
 	polls := map[string][]*held{}
 	for _, h := range hs {
+		openErr := r.l.open(ctx, &h.rec)
 		rec := h.rec
 		c := r.l.byName[rec.Provider]
 		switch {
+		case openErr != nil:
+			// A sealed card number that does not open (a key rotated away,
+			// a tokenizer down): nothing can be sent or shown; look again
+			// after a backoff.
+			h.rec.LastError = clip(openErr.Error())
+			h.rec.NextAt = r.l.now().Add(r.retryDelay(&h.rec))
+			r.l.fail(openErr)
+			r.go1(func() { r.save(h, 0) })
 		case rec.Status.Final():
 			r.go1(func() { r.report(h) })
 		case c == nil:
@@ -192,7 +202,13 @@ func (r *runner) go1(f func()) {
 // made only after that commit, each under its lease).
 func (r *runner) send(hs []*held) {
 	now := r.l.now()
+	landed := make(map[*held]bool, len(hs))
 	for _, h := range hs {
+		// Recorded means no earlier send of the Ref to this provider may
+		// have landed (never sent, or every send proved never received);
+		// anything else (a resend after a "not found") may follow one that
+		// did.
+		landed[h] = h.rec.Status != Recorded
 		h.rec.Status = InFlight
 		h.rec.Sends++
 		if h.rec.SentAt.IsZero() {
@@ -215,63 +231,81 @@ func (r *runner) send(hs []*held) {
 		go func() {
 			defer r.wg.Done()
 			defer func() { <-r.sends }()
-			r.sendOne(h)
+			r.sendOne(h, landed[h])
 		}()
 	}
 }
 
 // sendOne sends one record marked InFlight and saves what the answer says.
+// mayHaveLanded is true when an earlier send of the Ref to this provider
+// may have landed.
 //
 // Whether a resend is safe is the driver's contract (package payout): the
 // Ref is the provider's idempotency key, so a resend of the same Ref never
 // pays twice (popolni: 124 "платёж с таким номером уже был создан ранее";
 // QIWI: a repeated transaction number answers the existing payment).
-func (r *runner) sendOne(h *held) {
+//
+// What the answer means is read from the error, never from the State a
+// driver returns beside it (payout.Driver's contract):
+//   - nil: the provider has the payout; its State says how far it is.
+//   - payments.ErrOutcomeUnknown, a context end, a server error, anything
+//     unclassified: it may have landed. InFlight, settled by the status.
+//   - payout.MoveOn (the first send proved never received): the next client
+//     that can take it, durably before that send.
+//   - a decline or a duplicate (payout.Refusal, processed): Failed, final.
+//   - an invalid request or insufficient funds after a first send: Failed.
+//   - any other "never received" (a rate limit, a refused connection, a
+//     locked account): sent again after a backoff at the same provider.
+//
+// After a send whose outcome may have landed, no refusal of a resend makes
+// the record Failed or moves it: it stays InFlight at its provider until
+// the provider's status settles it.
+func (r *runner) sendOne(h *held, mayHaveLanded bool) {
 	c := r.l.byName[h.rec.Provider]
 	p, err := c.Send(h.ctx, h.rec.Request())
 	now := r.l.now()
 	rec := &h.rec
+	never := payout.NeverReceived(err)
 	switch {
 	case err == nil:
 		r.apply(rec, c, p, now)
 	case errors.Is(err, payments.ErrOutcomeUnknown):
 		// The provider may have it: stays InFlight, the status settles it.
-		rec.LastError = payments.MaskPAN(err.Error())
+		rec.LastError = clip(err.Error())
 		rec.NextAt = now.Add(r.l.pollInterval(c))
 		r.l.fail(fmt.Errorf("ledger: payout %s: %w", rec.Ref, err))
-	case p.State == payments.StateFailed || errors.Is(err, payments.ErrInvalidRequest):
-		// A refusal: the provider processed and declined it, or refused the
-		// request before processing. Another client may take it when the
-		// refusal proves this one never got it.
-		if payout.NeverReceived(err) && r.failover(rec, c, err, now) {
-			break
-		}
+	case payout.MoveOn(err, mayHaveLanded) && r.failover(rec, c, err, now):
+		// Moved: the send to the next client happens after this is durable.
+	case payout.Refusal(err) && (!never || !mayHaveLanded):
+		// Refused by the provider: declined after processing, or refused
+		// before processing on the first send with nowhere else to go.
 		if p.ProviderID != "" {
 			rec.ProviderID = p.ProviderID
 		}
-		rec.Code, rec.Message = p.Code, p.Message
+		setStatus(rec, p.Code, p.Message)
 		if rec.Code == "" && rec.Message == "" {
-			rec.Message = err.Error()
+			rec.Message = clip(err.Error())
 		}
 		rec.LastError = ""
 		rec.Status = Failed
 		rec.FinalAt = now
 		rec.NextAt = now
-	case payout.NeverReceived(err):
+	case never && !mayHaveLanded:
 		// Nothing reached the provider (a rate limit, a refused
-		// connection, a locked account): send again after a backoff,
-		// or at the next client that can take it.
-		if r.failover(rec, c, err, now) {
-			break
-		}
+		// connection, a locked account): send again after a backoff.
 		rec.Status = Recorded
-		rec.LastError = payments.MaskPAN(err.Error())
+		rec.LastError = clip(err.Error())
 		rec.NextAt = now.Add(r.retryDelay(rec))
 		r.l.fail(fmt.Errorf("ledger: payout %s: %w", rec.Ref, err))
 	default:
-		// A context end, a server error: it may have landed. InFlight.
-		rec.LastError = payments.MaskPAN(err.Error())
+		// It may have landed: this send (a context end, a server error), or
+		// an earlier one whose resend was refused before processing (which
+		// proves nothing about the first). InFlight: the status settles it.
+		rec.LastError = clip(err.Error())
 		rec.NextAt = now.Add(min(r.retryDelay(rec), r.l.pollInterval(c)))
+		if never {
+			rec.NextAt = now.Add(max(r.retryDelay(rec), r.l.pollInterval(c)))
+		}
 		if r.base.Err() == nil {
 			r.l.fail(fmt.Errorf("ledger: payout %s: %w", rec.Ref, err))
 		}
@@ -279,25 +313,40 @@ func (r *runner) sendOne(h *held) {
 	r.finish(h)
 }
 
-// failover rebinds rec to the next client that can take it, when there is
-// one; the send to it happens after this is durable.
+// failover rebinds rec to the next client that can take it (payout.Next),
+// when there is one; the send to it happens after this is durable.
 func (r *runner) failover(rec *Record, from *payout.Client, err error, now time.Time) bool {
-	passed := false
-	for _, c := range r.l.clients {
-		if c == from {
-			passed = true
-			continue
-		}
-		if !passed || c.Check(rec.Request()) != nil {
-			continue
-		}
-		rec.Provider = c.Provider()
-		rec.Status = Recorded
-		rec.LastError = fmt.Sprintf("%s never received it (%v): moved to %s", from.Provider(), err, c.Provider())
-		rec.NextAt = now
-		return true
+	c := payout.Next(r.l.clients, from, rec.Request())
+	if c == nil {
+		return false
 	}
-	return false
+	rec.Provider = c.Provider()
+	rec.Status = Recorded
+	rec.LastError = clip(fmt.Sprintf("%s never received it (%v): moved to %s", from.Provider(), err, c.Provider()))
+	rec.NextAt = now
+	return true
+}
+
+// maxText caps the provider texts and errors a record keeps.
+const maxText = 1024
+
+// clip masks card numbers in s and caps its length: what a record keeps of
+// a provider's text or an error.
+func clip(s string) string {
+	s = payments.MaskPAN(s)
+	if len(s) > maxText {
+		cut := maxText
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = fmt.Sprintf("%s… (%d bytes)", s[:cut], len(s))
+	}
+	return s
+}
+
+// setStatus keeps the provider's code and text, masked and capped.
+func setStatus(rec *Record, code, msg string) {
+	rec.Code, rec.Message = clip(code), clip(msg)
 }
 
 func (r *runner) retryDelay(rec *Record) time.Duration {
@@ -314,7 +363,7 @@ func (r *runner) apply(rec *Record, c *payout.Client, p payout.Payout, now time.
 		rec.ProviderID = p.ProviderID
 	}
 	if p.Code != "" || p.Message != "" {
-		rec.Code, rec.Message = p.Code, p.Message
+		setStatus(rec, p.Code, p.Message)
 	}
 	rec.LastError = ""
 	switch {
@@ -350,7 +399,7 @@ func (r *runner) poll(c *payout.Client, hs []*held) {
 	if err != nil {
 		for _, h := range hs {
 			h.rec.Polls++
-			h.rec.LastError = payments.MaskPAN(err.Error())
+			h.rec.LastError = clip(err.Error())
 			h.rec.NextAt = now.Add(max(r.retryDelay(&h.rec), r.l.pollInterval(c)))
 		}
 		if ctx.Err() == nil {
@@ -368,19 +417,19 @@ func (r *runner) poll(c *payout.Client, hs []*held) {
 			!c.Capabilities().Dedupes && now.Sub(h.rec.SentAt) < time.Duration(max(h.rec.Sends, 1))*r.l.opts.NotFoundGrace:
 			// Not found at a provider that does not dedupe: its lookup may
 			// lag the create. Ask again before trusting it.
-			h.rec.Code, h.rec.Message = p.Code, p.Message
+			setStatus(&h.rec, p.Code, p.Message)
 			h.rec.LastError = fmt.Sprintf("%s does not show the payout yet; sent again only %s after the send", c.Provider(), r.l.opts.NotFoundGrace)
 			h.rec.NextAt = now.Add(r.l.pollInterval(c))
 			done = append(done, h)
 		case errors.Is(p.Err, payments.ErrNotFound) && h.rec.Status == InFlight:
 			// The provider has no payout under this Ref: the send did not
 			// land. Send the same Ref again (safe: see sendOne).
-			h.rec.Code, h.rec.Message = p.Code, p.Message
+			setStatus(&h.rec, p.Code, p.Message)
 			resend = append(resend, h)
 		case p.State == payments.StateUnknown:
-			h.rec.Code, h.rec.Message = p.Code, p.Message
+			setStatus(&h.rec, p.Code, p.Message)
 			if p.Err != nil {
-				h.rec.LastError = payments.MaskPAN(p.Err.Error())
+				h.rec.LastError = clip(p.Err.Error())
 			}
 			h.rec.NextAt = now.Add(r.l.pollInterval(c))
 			done = append(done, h)
@@ -427,7 +476,7 @@ func (r *runner) finish(hs ...*held) {
 // report hands a final record to OnFinal and marks it reported.
 func (r *runner) report(h *held) {
 	if f := r.l.opts.OnFinal; f != nil {
-		if err := f(h.ctx, h.rec); err != nil {
+		if err := callOnFinal(f, h.ctx, h.rec); err != nil {
 			h.rec.NextAt = r.l.now().Add(r.l.opts.Backoff)
 			r.l.fail(fmt.Errorf("ledger: OnFinal for %s: %w", h.rec.Ref, err))
 			r.save(h, 0)
@@ -565,4 +614,15 @@ func (r *runner) releaseAll() {
 	defer cancel()
 	_, err := r.l.store.Save(ctx, r.l.opts.Owner, r.l.now(), 0, recs)
 	r.l.fail(err)
+}
+
+// callOnFinal calls f, turning a panic into an error: a panicking OnFinal
+// would otherwise take the process down again after every restart.
+func callOnFinal(f func(context.Context, Record) error, ctx context.Context, rec Record) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("OnFinal panicked: %s", clip(fmt.Sprint(p)))
+		}
+	}()
+	return f(ctx, rec)
 }

@@ -2,9 +2,11 @@ package ledger
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -94,8 +96,11 @@ func (r Record) Request() payout.Request {
 	return payout.Request{Ref: r.Ref, Amount: r.Amount, To: r.To}
 }
 
-// String shows the record with the card number masked.
-func (r Record) String() string {
+// String shows the record with card numbers masked, in the destination and
+// in any provider text.
+func (r Record) String() string { return payments.MaskPAN(r.text()) }
+
+func (r Record) text() string {
 	s := fmt.Sprintf("%s %s %s to %s at %s", r.Ref, r.Status, r.Amount, r.To, r.Provider)
 	if r.ProviderID != "" {
 		s += " id " + r.ProviderID
@@ -111,6 +116,23 @@ func (r Record) String() string {
 
 // Format prints String for every verb: no verb shows a full card number.
 func (r Record) Format(f fmt.State, _ rune) { io.WriteString(f, r.String()) }
+
+// LogValue is String: a logged record shows no full card number.
+func (r Record) LogValue() slog.Value { return slog.StringValue(r.String()) }
+
+// MarshalJSON writes the record with the destination's account masked
+// (a card number as its first six and last four digits) and every text
+// masked: JSON of a record is for showing, never for storing a card number.
+func (r Record) MarshalJSON() ([]byte, error) {
+	type plain Record // no methods: no recursion
+	p := plain(r)
+	p.To.Account = payments.MaskPAN(p.To.Account)
+	if p.To.Kind == payout.Card && strings.HasPrefix(p.To.Account, sealPrefix) {
+		p.To.Account = "sealed"
+	}
+	p.Code, p.Message, p.LastError = payments.MaskPAN(p.Code), payments.MaskPAN(p.Message), payments.MaskPAN(p.LastError)
+	return json.Marshal(p)
+}
 
 // Filter selects records for Store.List. Zero fields select everything.
 type Filter struct {

@@ -6,7 +6,7 @@ STATICCHECK   ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME      ?= 3s
 BENCHTIME     ?= 1s
 
-.PHONY: demo test fmt-check vet staticcheck unit fuzz bench
+.PHONY: demo test fmt-check tidy-check vet staticcheck unit fuzz bench
 
 ## demo: run every example against its embedded fake server; the payout
 ## batch job (examples/payouts) pays its demo file with a fresh ledger
@@ -25,15 +25,19 @@ demo:
 ## test: everything CI checks, ending with one line that says what passed.
 ## The count of packages is the "ok" lines of go test (those with tests),
 ## the count of fuzz targets the "fuzz" lines of the fuzz loop.
-test: fmt-check vet staticcheck
+test: fmt-check tidy-check vet staticcheck
 	@set -o pipefail; log=$$(mktemp); trap 'rm -f "$$log"' EXIT; \
 	$(MAKE) --no-print-directory unit fuzz | tee "$$log" || exit $$?; \
 	pkgs=$$(grep -c '^ok ' "$$log"); fuzz=$$(grep -c '^fuzz ' "$$log"); \
-	echo "make test: gofmt, vet, staticcheck, $$pkgs packages (go test -race), $$fuzz fuzz targets: all passed"
+	echo "make test: gofmt, go mod tidy, vet, staticcheck, $$pkgs packages (go test -race), $$fuzz fuzz targets: all passed"
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+## tidy-check: go.mod and go.sum say exactly what the code imports
+tidy-check:
+	@$(GO) mod tidy -diff >/dev/null 2>&1 || { echo "go.mod is not tidy (go mod tidy -diff):"; $(GO) mod tidy -diff; exit 1; }
 
 vet:
 	$(GO) vet ./...

@@ -1,6 +1,7 @@
 package payments
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -72,7 +73,25 @@ func NewMoney(amount, currency string) (Money, error) {
 	return m, nil
 }
 
-// MustMoney is NewMoney for constants; it panics on a bad amount.
+// ParseMoney reads an amount from outside (a form, a file, a provider's
+// text) in currency: "1205.98" RUB. Anything that is not an exact amount of
+// the currency's minor unit ("12.345" RUB, "1e3", " 5", "", "NaN") or an
+// unknown currency is a *ValidationError (errors.Is ErrInvalidRequest),
+// never a panic. Unlike NewMoney it refuses exponent forms ("1e3").
+func ParseMoney(amount, currency string) (Money, error) {
+	if strings.ContainsAny(amount, "eE") {
+		return Money{}, &ValidationError{Field: "amount", Reason: fmt.Sprintf("%q: write the amount in plain digits", truncate(amount))}
+	}
+	m, err := NewMoney(amount, currency)
+	var ve *ValidationError
+	if err != nil && !errors.As(err, &ve) {
+		return Money{}, &ValidationError{Field: "amount", Reason: strings.TrimPrefix(err.Error(), "payments: ")}
+	}
+	return m, err
+}
+
+// MustMoney is NewMoney for constants in code; it panics on a bad amount.
+// Input from a form or a file goes through ParseMoney.
 func MustMoney(amount, currency string) Money {
 	m, err := NewMoney(amount, currency)
 	if err != nil {

@@ -28,8 +28,11 @@ import (
 	"github.com/paysdk/payments"
 	"github.com/paysdk/payments/internal/fakeserver"
 	"github.com/paysdk/payments/internal/testca"
+	"github.com/paysdk/payments/ledger"
+	"github.com/paysdk/payments/payin/paykeeperpayin"
 	"github.com/paysdk/payments/paykeeper"
 	"github.com/paysdk/payments/paykeeper/paykeepertest"
+	"github.com/paysdk/payments/payout"
 	"github.com/paysdk/payments/popolni"
 	"github.com/paysdk/payments/popolni/popolnitest"
 	"github.com/paysdk/payments/qiwitopup"
@@ -239,6 +242,12 @@ func TestNoExportedValuePrintsASecret(t *testing.T) {
 		{"royalpay.PayoutParams", royalpay.PayoutParams{Method: royalpay.PayoutInterbank, Requisite: probeCard,
 			Amount: payments.MustDecimal("500"), OutterID: "p-1"}, cards},
 		{"*paykeeper.FormSigner", formSigner(t), []string{probeSeed}},
+
+		{"paykeeperpayin.Credentials", paykeeperpayin.Credentials{Cabinet: pkCred, Secret: probeSeed, FormSecret: probeSeed + "-form"},
+			append([]string{probeSeed, probeSeed + "-form"}, pkSecrets...)},
+		{"ledger.Record", ledger.Record{Ref: "1000000001", To: payout.Destination{Kind: payout.Card, Account: probeCard},
+			Message: "card " + probeCard + " refused", LastError: "lost answer for " + probeCard}, cards},
+		{"*ledger.AESGCM", probeAESGCM(t), []string{string(probeKey), fmt.Sprintf("%x", probeKey), fmt.Sprintf("%X", probeKey)}},
 	}
 
 	for _, p := range probes {
@@ -510,4 +519,15 @@ func formSigner(t *testing.T) *paykeeper.FormSigner {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// probeKey is a card-sealing key the probe looks for in every output.
+var probeKey = []byte("0123456789abcdef0123456789ABCDEF")
+
+func probeAESGCM(t *testing.T) *ledger.AESGCM {
+	a, err := ledger.NewAESGCM("k1", map[string][]byte{"k1": probeKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }

@@ -48,7 +48,8 @@ import (
 )
 
 // BusyTimeout is how long an operation waits for another connection's
-// write (another process's, mostly) before it fails.
+// write (another process's, mostly) before it fails; a write whose context
+// has an earlier deadline waits until that deadline only.
 const BusyTimeout = 5 * time.Second
 
 // readers is how many connections serve reads (Get, List, Count, Events)

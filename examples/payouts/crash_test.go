@@ -20,6 +20,7 @@ import (
 
 	"github.com/paysdk/payments"
 	"github.com/paysdk/payments/ledger"
+	"github.com/paysdk/payments/ledger/storetest"
 	"github.com/paysdk/payments/popolni/popolnitest"
 )
 
@@ -43,12 +44,13 @@ func TestCrashChild(t *testing.T) {
 	if os.Getenv(childEnv) != "1" {
 		t.Skip("the child process of TestCrash* and TestReplicas*: runs only when they start it")
 	}
-	ca, err := os.ReadFile(os.Getenv(childCA))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := hooks{
-		client: []payments.Option{payments.WithRootCAsPEM(ca), payments.WithResolve(popolnitest.Host, "127.0.0.1"), payments.WithTestTiming()},
+	var h hooks
+	if path := os.Getenv(childCA); path != "" { // else the job's embedded fake
+		ca, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.client = []payments.Option{payments.WithRootCAsPEM(ca), payments.WithResolve(popolnitest.Host, "127.0.0.1"), payments.WithTestTiming()}
 	}
 	lease, _ := time.ParseDuration(os.Getenv(childLease))
 	sends, _ := strconv.Atoi(os.Getenv(childSends))
@@ -85,6 +87,9 @@ type childSpec struct {
 	lease               time.Duration
 	sends, batch        int
 	barrier             string // a folder, for children that start their jobs together
+	// demo: the job as make demo runs it, paying its embedded fake, its
+	// only variable PAYMENTS_STORE (srv and caFile unused).
+	demo bool
 }
 
 // child is a running child job.
@@ -111,11 +116,16 @@ func startChild(t testing.TB, s childSpec) *child {
 	env := []string{
 		childEnv + "=1",
 		childFile + "=" + s.file,
-		childCA + "=" + s.caFile,
-		childEnvPrefix + "POPOLNI_LOGIN=" + s.srv.Login(),
-		childEnvPrefix + "POPOLNI_PASSWORD=" + s.srv.Password(),
-		childEnvPrefix + "POPOLNI_URL=" + s.srv.URL(),
 		childEnvPrefix + "PAYMENTS_STORE=" + s.store,
+	}
+	if !s.demo {
+		env = append(env,
+			childCA+"="+s.caFile,
+			childEnvPrefix+"POPOLNI_LOGIN="+s.srv.Login(),
+			childEnvPrefix+"POPOLNI_PASSWORD="+s.srv.Password(),
+			childEnvPrefix+"POPOLNI_URL="+s.srv.URL(),
+			childEnvPrefix+cardKeysEnv+"="+testCardKeys, // replicas share the keys
+		)
 	}
 	if s.lease > 0 {
 		env = append(env, childLease+"="+s.lease.String())
@@ -476,8 +486,9 @@ func TestCrashKilledAtRandomPaysEveryRowOnce(t *testing.T) {
 	if current, _ := srv.Balance(); current != balance-paid {
 		t.Errorf("the provider's balance went from %d to %d, want -%d", balance, current, paid)
 	}
-	recs := listStore(t, spec.store)
+	recs := opened(t, listStore(t, spec.store), mustKeys(t, testCardKeys))
 	assertLedgerFinal(t, recs, rows, failWith)
+	assertNoCardAtRest(t, storetest.DumpSQLite(t, spec.store), rows)
 
 	// What the kills hit.
 	st := requestStats(t, srv)

@@ -38,6 +38,33 @@
 // more digits too), and an error shows at most 64 bytes of a field, with
 // its length when it is longer; no line is longer than 1024 bytes.
 //
+// No card number is kept in clear either: the ledger stores each card
+// number encrypted (AES-256-GCM, ledger.NewAESGCM) with a key the job is
+// given, never stored with the ledger:
+//
+//	PAYOUTS_CARD_KEYS=k2:BASE64KEY[,k1:OLDBASE64KEY...]
+//
+// Each entry is a key id (1 to 32 letters, digits, '-' or '_'), a colon and
+// 32 random bytes in base64 (openssl rand -base64 32). The first key seals
+// the card numbers this run records; every key listed opens what it sealed,
+// so that after a rotation (a new key put first) the records sealed before
+// still open: keep an old key listed until no record the job may read again
+// was sealed under it. A record whose key is missing stops the job with the
+// key id it wants. A malformed value is refused (exit 2) naming the entry by
+// its position and id, never showing a key; no key is ever printed.
+//
+// Against a real provider, and for a postgres:// store, the keys come only
+// from PAYOUTS_CARD_KEYS: a file with card rows and no PAYOUTS_CARD_KEYS is
+// refused before anything is recorded or sent (exit 2, each card row's
+// file:line named). Only against the embedded fake with a SQLite store, and
+// without PAYOUTS_CARD_KEYS, the job keeps a demo key of its own in a file
+// beside the store, PAYMENTS_STORE + ".cardkey" (mode 0600; made on first
+// use, read again after a restart or a crash, so that a killed demo
+// resumes); an in-memory store (":memory:") gets a key as short-lived. Such
+// a key file lies next to the data it opens, so it protects nothing at
+// rest: it is for the demo, never for real money. A key file that others
+// may read is refused.
+//
 // The provider is chosen by the variables of the provider examples:
 // POPOLNI_LOGIN and POPOLNI_PASSWORD (POPOLNI_URL, POPOLNI_LOCAL_ADDR) pay
 // through popolni.club, with concurrent payouts coalesced into shared pay
@@ -133,6 +160,31 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 		return exitOK
 	}
 
+	// The card keys, before anything is opened: a card row without a key
+	// is a file error (the ledger would refuse it only at Submit).
+	where := storeWhere(env("PAYMENTS_STORE"))
+	fake := fakeProvider(env)
+	source, keys, err := chooseKeys(env, fake, where)
+	if err != nil {
+		fmt.Fprintf(errOut, "payouts: %v: nothing was paid\n", err)
+		return exitUsage
+	}
+	if cards := cardRows(rows); source == keysNone && len(cards) > 0 {
+		for i, r := range cards {
+			if i == maxErrors {
+				break
+			}
+			fmt.Fprintf(errOut, "%s:%d: a card number, and %s is not set: the ledger stores card numbers only encrypted, with your key\n", args[0], r.line, cardKeysEnv)
+		}
+		why := ""
+		if fake {
+			why = " (the demo key of the embedded fake is kept beside a SQLite store only)"
+		}
+		fmt.Fprintf(errOut, "payouts: %d card rows in %s and no %s%s: nothing was paid; set %s=id:key (key: 32 random bytes in base64, e.g. openssl rand -base64 32) and run again\n",
+			len(cards), args[0], cardKeysEnv, why, cardKeysEnv)
+		return exitUsage
+	}
+
 	client, closeProvider, err := openProvider(ctx, env, out, h)
 	if err != nil {
 		fmt.Fprintln(errOut, "payouts:", err)
@@ -140,15 +192,36 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 	}
 	defer closeProvider()
 
-	store, err := openStore(ctx, env("PAYMENTS_STORE"))
+	store, err := openStore(ctx, where)
 	if err != nil {
 		fmt.Fprintln(errOut, "payouts:", err)
 		return exitError
 	}
 	defer store.Close()
 
+	// The demo key is read or made only now, holding the store: one job
+	// at a time makes it.
+	switch source {
+	case keysDemo:
+		keys, err = demoKey(where)
+	case keysMemory:
+		keys, err = newDemoKey()
+	}
+	if err != nil {
+		fmt.Fprintln(errOut, "payouts:", err)
+		return exitError
+	}
+	var cards ledger.Cards
+	if source != keysNone {
+		if cards, err = keys.cards(); err != nil {
+			fmt.Fprintln(errOut, "payouts: the card keys:", err)
+			return exitError
+		}
+	}
+
 	var outMu sync.Mutex // OnFinal runs on the ledger's goroutines
 	opts := ledger.Options{
+		Cards:  cards,
 		Logger: slog.New(slog.NewTextHandler(errOut, nil)),
 		OnFinal: func(_ context.Context, r ledger.Record) error {
 			outMu.Lock()
@@ -187,6 +260,10 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 		fmt.Fprintln(errOut, "payouts: conflict with the ledger:", err)
 		return exitUsage
 	}
+	if errors.Is(err, ledger.ErrSealed) {
+		fmt.Fprintf(errOut, "payouts: recording the payouts: %v: give every key in %s that records of this file were sealed with; nothing was paid\n", err, cardKeysEnv)
+		return exitError
+	}
 	if err != nil {
 		fmt.Fprintln(errOut, "payouts: recording the payouts:", err)
 		return exitError
@@ -205,6 +282,12 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 		open, err := l.List(ctx, ledger.Filter{Refs: refs, Open: true, Limit: 1})
 		if err == nil && len(open) == 0 {
 			break
+		}
+		if errors.Is(err, ledger.ErrSealed) {
+			// Not an outage: a record sealed under a key not given.
+			stopRun()
+			fmt.Fprintf(errOut, "payouts: %v: give every key in %s that records of this file were sealed with\n", err, cardKeysEnv)
+			return exitError
 		}
 		if err != nil && err.Error() != said {
 			said = err.Error()
@@ -364,6 +447,7 @@ func openProvider(ctx context.Context, env func(string) string, out io.Writer, h
 	lookup := payments.OpenEnv(func(k string) (string, bool) { v := env(k); return v, v != "" })
 	opts := []payments.OpenOption{lookup, payments.OpenClientOptions(h.client...)}
 	switch {
+	case fakeProvider(env): // the embedded fake, below
 	case env("POPOLNI_LOGIN") != "":
 		c, err := payout.Open(ctx, "popolni://?coalesce=true", opts...)
 		if err != nil {
@@ -388,13 +472,28 @@ func openProvider(ctx context.Context, env func(string) string, out io.Writer, h
 	return c, func() { c.Close(); srv.Close() }, nil
 }
 
+// fakeProvider reports whether the job pays the embedded fake: neither
+// POPOLNI_LOGIN nor QIWI_TERMINAL_ID is set.
+func fakeProvider(env func(string) string) bool {
+	return env("POPOLNI_LOGIN") == "" && env("QIWI_TERMINAL_ID") == ""
+}
+
+// storeWhere is PAYMENTS_STORE, or the default SQLite file.
+func storeWhere(where string) string {
+	if where == "" {
+		return "payouts.db"
+	}
+	return where
+}
+
+func isPostgres(where string) bool {
+	return strings.HasPrefix(where, "postgres://") || strings.HasPrefix(where, "postgresql://")
+}
+
 // openStore opens the ledger's store: a postgres:// URL, or a SQLite file.
 func openStore(ctx context.Context, where string) (ledger.Store, error) {
-	if strings.HasPrefix(where, "postgres://") || strings.HasPrefix(where, "postgresql://") {
+	if isPostgres(where) {
 		return pgstore.Open(ctx, where, pgstore.Options{})
-	}
-	if where == "" {
-		where = "payouts.db"
 	}
 	return sqlitestore.Open(ctx, where, sqlitestore.Exclusive())
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -149,7 +150,52 @@ func fakeEnv(srv *popolnitest.Server, store string) map[string]string {
 		"POPOLNI_PASSWORD": srv.Password(),
 		"POPOLNI_URL":      srv.URL(),
 		"PAYMENTS_STORE":   store,
+		cardKeysEnv:        testCardKeys,
 	}
+}
+
+// testCardKeys is the PAYOUTS_CARD_KEYS of the tests against a fake outside
+// the job (a real provider's setting): two keys, the first current.
+const testCardKeys = "test-2:iPjegQSgclDHAtKNbm457kiUgRvmsqrm6gqr12fSGEA=,test-1:mXKsHfYaH6FWyt+UxqLrbkIE++Oz05dBzeEiOfh93uY="
+
+// mustKeys parses keys as the job does.
+func mustKeys(t testing.TB, keys string) keyring {
+	t.Helper()
+	k, err := parseKeys(keys, cardKeysEnv)
+	require.NoError(t, err)
+	return k
+}
+
+// fileKeys reads the demo key file beside the SQLite store at store.
+func fileKeys(t testing.TB, store string) keyring {
+	t.Helper()
+	b, err := os.ReadFile(store + keyFileSuffix)
+	require.NoError(t, err)
+	k, err := parseKeys(strings.TrimSpace(string(b)), store+keyFileSuffix)
+	require.NoError(t, err)
+	return k
+}
+
+// opened returns recs with their card numbers opened with keys, and fails
+// on a card number the store kept in clear (not of the sealed form).
+func opened(t testing.TB, recs []ledger.Record, keys keyring) []ledger.Record {
+	t.Helper()
+	cards, err := keys.cards()
+	require.NoError(t, err)
+	out := slices.Clone(recs)
+	for i, r := range out {
+		if r.To.Kind != payout.Card {
+			continue
+		}
+		if !strings.HasPrefix(r.To.Account, "enc:v1:") {
+			t.Errorf("%s: the store keeps its card number in clear", r)
+			continue
+		}
+		pan, err := cards.Open(context.Background(), r.Ref, r.To.Account)
+		require.NoError(t, err, "%s", r.Ref)
+		out[i].To.Account = pan
+	}
+	return out
 }
 
 // fakeHooks trusts srv's test CA and pins popolni.club to it.
@@ -226,7 +272,8 @@ func TestDemoTwiceOnOneStore(t *testing.T) {
 	assertNoFullCard(t, r.out+r.errOut, demoRows, false)
 	assertNoFullCard(t, r.out, demoRows, true)
 
-	first := listStore(t, store)
+	raw := listStore(t, store)
+	first := opened(t, raw, fileKeys(t, store))
 	require.Len(t, first, len(demoRows))
 	for i, rec := range first {
 		row := demoRows[i]
@@ -246,7 +293,7 @@ func TestDemoTwiceOnOneStore(t *testing.T) {
 	assert.Empty(t, refs, "nothing became final again")
 	assert.True(t, strings.HasSuffix(r.out, "payouts: all 12 rows final: 12 succeeded, 0 failed\n"), r.out)
 	// Nothing was sent again: not one record moved (Sends, Polls, times).
-	assert.Equal(t, first, listStore(t, store))
+	assert.Equal(t, raw, listStore(t, store))
 }
 
 // The same twice against a fake outside the job, which outlives both runs:

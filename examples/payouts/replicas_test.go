@@ -18,6 +18,7 @@ import (
 	"github.com/paysdk/payments/internal/pgtest"
 	"github.com/paysdk/payments/ledger"
 	"github.com/paysdk/payments/ledger/pgstore"
+	"github.com/paysdk/payments/ledger/storetest"
 )
 
 // replicaOut is what one replica (a child job) printed.
@@ -123,7 +124,8 @@ func TestReplicasShareTheWork(t *testing.T) {
 	st := requestStats(t, srv)
 	assert.Equal(t, nRows, st.payItems, "payouts sent: each row exactly once")
 	assert.Zero(t, st.resent, "ids sent by both replicas")
-	assertLedgerFinal(t, listPG(t, dsn), rows, nil)
+	assertLedgerFinal(t, opened(t, listPG(t, dsn), mustKeys(t, testCardKeys)), rows, nil)
+	assertNoCardAtRest(t, storetest.DumpPostgres(t, dsn), rows)
 }
 
 // lease is a lease as pgstore keeps it.
@@ -239,7 +241,7 @@ func TestReplicaKilledHoldingLeases(t *testing.T) {
 	rb := parseReplica(t, b)
 	assert.Equal(t, fmt.Sprintf("payouts: all %d rows final: %d succeeded, 0 failed", nRows, nRows), rb.summary)
 	assertPaidOnce(t, srv, rows, nil)
-	recs := listPG(t, dsn)
+	recs := opened(t, listPG(t, dsn), mustKeys(t, testCardKeys))
 	assertLedgerFinal(t, recs, rows, nil)
 	byRef := map[string]ledger.Record{}
 	for _, r := range recs {

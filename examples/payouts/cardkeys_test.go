@@ -192,6 +192,18 @@ func TestDemoKeepsNoCardNumberAtRest(t *testing.T) {
 	assert.Equal(t, key, again, "the demo key changed")
 }
 
+// The demo on an in-memory store gets a key as short-lived as the store:
+// no key file (it would be ":memory:.cardkey" in the working folder).
+func TestDemoInMemoryMakesNoKeyFile(t *testing.T) {
+	r := runJob(t, filepath.Join("testdata", "demo.csv"), map[string]string{"PAYMENTS_STORE": ":memory:"}, hooks{})
+	require.Equal(t, exitOK, r.code, "stdout:\n%s\nstderr:\n%s", r.out, r.errOut)
+	require.True(t, strings.HasSuffix(r.out, "payouts: all 12 rows final: 12 succeeded, 0 failed\n"), r.out)
+	for _, name := range []string{":memory:" + keyFileSuffix, ":memory:" + keyFileSuffix + ".tmp", ":memory:"} {
+		_, err := os.Stat(name)
+		assert.True(t, errors.Is(err, os.ErrNotExist), "%s: %v", name, err)
+	}
+}
+
 // The demo against a PostgreSQL store: the embedded fake keeps no key
 // beside a postgres:// store, so without PAYOUTS_CARD_KEYS its card rows
 // are refused before anything is recorded; with it, nothing in the

@@ -54,16 +54,18 @@
 // its position and id, never showing a key; no key is ever printed.
 //
 // Against a real provider, and for a postgres:// store, the keys come only
-// from PAYOUTS_CARD_KEYS: a file with card rows and no PAYOUTS_CARD_KEYS is
-// refused before anything is recorded or sent (exit 2, each card row's
-// file:line named). Only against the embedded fake with a SQLite store, and
-// without PAYOUTS_CARD_KEYS, the job keeps a demo key of its own in a file
-// beside the store, PAYMENTS_STORE + ".cardkey" (mode 0600; made on first
-// use, read again after a restart or a crash, so that a killed demo
-// resumes); an in-memory store (":memory:") gets a key as short-lived. Such
-// a key file lies next to the data it opens, so it protects nothing at
-// rest: it is for the demo, never for real money. A key file that others
-// may read is refused.
+// from PAYOUTS_CARD_KEYS (every copy of the job sharing a store needs the
+// same keys): a file with card rows and no PAYOUTS_CARD_KEYS is refused
+// before anything is recorded or sent (exit 2, each card row's file:line
+// named). Only against the embedded fake with a SQLite store, and without
+// PAYOUTS_CARD_KEYS, the job keeps a demo key of its own in a file beside
+// the store, PAYMENTS_STORE + ".cardkey" (mode 0600; made on first use,
+// before any card is sealed, and read again after a restart or a crash, so
+// that a killed demo's records open; a payout its embedded fake had
+// accepted stays pending, as that fake died with it); an in-memory store
+// (":memory:") gets a key as short-lived. Such a key file lies next to the
+// data it opens, so it protects nothing at rest: it is for the demo, never
+// for real money. A key file that others may read is refused.
 //
 // The provider is chosen by the variables of the provider examples:
 // POPOLNI_LOGIN and POPOLNI_PASSWORD (POPOLNI_URL, POPOLNI_LOCAL_ADDR) pay

@@ -224,7 +224,14 @@ func (r *runner) send(hs []*held) {
 		select {
 		case r.sends <- struct{}{}:
 		case <-h.ctx.Done():
+			// The lease or the run ended before this send started: nothing
+			// was sent, so a record that no send may have reached stays
+			// Recorded (a resend stays InFlight, as it was).
 			r.wg.Done()
+			if !landed[h] {
+				h.rec.Status = Recorded
+				h.rec.Sends--
+			}
 			r.save(h, 0)
 			continue
 		}

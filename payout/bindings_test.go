@@ -150,3 +150,25 @@ func TestNewRefusesANilDriver(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "a", c.Provider())
 }
+
+// A send whose caller gave up before anything left unbinds only a binding
+// that it made itself: after an earlier send that may have landed, the Ref
+// stays.
+func TestNotSentKeepsAnEarlierBinding(t *testing.T) {
+	a, b := newMem("a", payout.Mobile), newMem("b", payout.Mobile)
+	r, _ := payout.NewRouter(payout.NewClient(a), payout.NewClient(b))
+	c := payout.NewClient(r)
+	a.err = lost("a")
+	_, err := c.Send(context.Background(), req("800"))
+	require.ErrorIs(t, err, payments.ErrOutcomeUnknown)
+	a.err = context.Canceled
+	_, err = c.Send(context.Background(), req("800"))
+	require.ErrorIs(t, err, context.Canceled)
+	prov, bound := r.Provider("800")
+	assert.True(t, bound)
+	assert.Equal(t, "a", prov)
+	a.err = forbidden
+	_, err = c.Send(context.Background(), req("800"))
+	require.ErrorIs(t, err, payments.ErrForbidden)
+	assert.Zero(t, b.sends, "b never asked")
+}

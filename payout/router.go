@@ -278,7 +278,11 @@ func (r *Router) Send(ctx context.Context, req Request) (Payout, error) {
 		if notSent {
 			// The caller gave up before anything was sent (a write that may
 			// have left comes back as ErrOutcomeUnknown): unbind when this
-			// send bound it, and stop.
+			// send bound it, and stop. An earlier send under the binding
+			// may have landed: then the binding stays.
+			if sends > 1 {
+				return p, err
+			}
 			next = nil
 		}
 		to := ""

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"reflect"
 	"strings"
 
 	"github.com/paysdk/payments"
@@ -48,8 +47,8 @@ type Client struct {
 // or a nil pointer of a driver type, is refused with a
 // *payments.ValidationError. Nothing is sent.
 func New(d Driver) (*Client, error) {
-	if isNil(d) {
-		return nil, &payments.ValidationError{Field: "driver", Reason: "nil: open a driver first (Open, or a driver package's New)"}
+	if err := registry.CheckDriver(d); err != nil {
+		return nil, err
 	}
 	return &Client{d: d, caps: d.Capabilities()}, nil
 }
@@ -62,18 +61,6 @@ func NewClient(d Driver) *Client {
 		panic("payin.NewClient: " + err.Error())
 	}
 	return c
-}
-
-func isNil(d Driver) bool {
-	if d == nil {
-		return true
-	}
-	v := reflect.ValueOf(d)
-	switch v.Kind() {
-	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan, reflect.Interface:
-		return v.IsNil()
-	}
-	return false
 }
 
 // Provider names the provider.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"reflect"
 
 	"github.com/paysdk/payments"
 	"github.com/paysdk/payments/internal/registry"
@@ -47,8 +46,8 @@ type Client struct {
 // or a nil pointer of a driver type, is refused with a
 // *payments.ValidationError. Nothing is sent.
 func New(d Driver) (*Client, error) {
-	if isNil(d) {
-		return nil, &payments.ValidationError{Field: "driver", Reason: "nil: open a driver first (Open, or a driver package's New)"}
+	if err := registry.CheckDriver(d); err != nil {
+		return nil, err
 	}
 	return &Client{d: d, caps: d.Capabilities()}, nil
 }
@@ -61,18 +60,6 @@ func NewClient(d Driver) *Client {
 		panic("payout.NewClient: " + err.Error())
 	}
 	return c
-}
-
-func isNil(d Driver) bool {
-	if d == nil {
-		return true
-	}
-	v := reflect.ValueOf(d)
-	switch v.Kind() {
-	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan, reflect.Interface:
-		return v.IsNil()
-	}
-	return false
 }
 
 // Provider names the provider.

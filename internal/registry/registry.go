@@ -6,6 +6,7 @@ package registry
 
 import (
 	"context"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -78,4 +79,21 @@ func (r *Registry[D]) Open(ctx context.Context, rawURL string, opts ...payments.
 		return zero, &payments.ValidationError{Field: "url", Reason: "unknown " + r.kind + " scheme " + scheme + " (registered: " + known + ")"}
 	}
 	return o(ctx, cfg)
+}
+
+// CheckDriver refuses, with a *payments.ValidationError, a nil driver or a
+// nil pointer (map, func...) of a driver type: what payout.New and
+// payin.New would otherwise call methods on.
+func CheckDriver(d any) error {
+	nilValue := d == nil
+	if !nilValue {
+		switch v := reflect.ValueOf(d); v.Kind() {
+		case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan, reflect.Interface:
+			nilValue = v.IsNil()
+		}
+	}
+	if nilValue {
+		return &payments.ValidationError{Field: "driver", Reason: "nil: open a driver first (Open, or a driver package's New)"}
+	}
+	return nil
 }

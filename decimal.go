@@ -2,7 +2,6 @@ package payments
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"math"
 	"math/big"
@@ -32,12 +31,6 @@ type Decimal struct {
 }
 
 var bigTen = big.NewInt(10)
-
-// ErrNotExact is returned when a conversion would have to round.
-var ErrNotExact = errors.New("payments: amount is not exact in the asked precision")
-
-// ErrOutOfRange is returned when an amount does not fit the asked type.
-var ErrOutOfRange = errors.New("payments: amount out of range")
 
 // ParseDecimal reads a decimal such as "1205.98", "-0.5", "100", "1.5e3".
 // Surrounding spaces are refused, as are commas, "NaN" and "Inf".

@@ -62,6 +62,16 @@ var (
 // attempt may have been delivered.
 var ErrNotSent = errors.New("payments: request not sent")
 
+// ErrNilContext is returned by every call given a nil context, before
+// anything is sent. Pass context.Background() or context.TODO() instead.
+var ErrNilContext error = &ValidationError{Field: "ctx", Reason: "nil context: pass context.Background() or a request's context"}
+
+// ErrNotExact is returned when a conversion would have to round.
+var ErrNotExact = errors.New("payments: amount is not exact in the asked precision")
+
+// ErrOutOfRange is returned when an amount does not fit the asked type.
+var ErrOutOfRange = errors.New("payments: amount out of range")
+
 // APIError is an answer from a provider that means failure. It keeps what
 // the provider said: the HTTP status, the provider's own code and text.
 //

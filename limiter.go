@@ -219,7 +219,3 @@ func (unlimited) Wait(ctx context.Context) error {
 	}
 	return ctx.Err()
 }
-
-// ErrNilContext is returned by every call given a nil context, before
-// anything is sent. Pass context.Background() or context.TODO() instead.
-var ErrNilContext error = &ValidationError{Field: "ctx", Reason: "nil context: pass context.Background() or a request's context"}

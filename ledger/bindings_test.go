@@ -3,6 +3,7 @@ package ledger_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -54,5 +55,47 @@ func TestRoutersShareBindingsThroughTheStore(t *testing.T) {
 		p, err := payout.NewClient(r3).Get(context.Background(), "1000003001")
 		require.NoError(t, err)
 		assert.Equal(t, "popolni", p.Provider)
+	})
+}
+
+// TestLedgerRouterSettlesTheLedgersRefs: a Router made from the ledger
+// after a restart finds each Ref where the ledger bound it, and never moves
+// a Ref the ledger has a record of, even on a first-send refusal.
+func TestLedgerRouterSettlesTheLedgersRefs(t *testing.T) {
+	eachStore(t, func(t *testing.T, b backend) {
+		psrv, pc := popolniFake(t)
+		qsrv, qc := qiwiFake(t)
+		s := b.open(t)
+		l, err := ledger.New(s, fast(ledger.Options{}), pc, qc)
+		require.NoError(t, err)
+		reqs := requests(1_000_004_001, 3)
+		_, err = l.Submit(context.Background(), reqs...)
+		require.NoError(t, err)
+		stop := running(t, l)
+		waitFinal(t, s, 30*time.Second)
+		stop()
+
+		// A restart: a new ledger on the same store, and its Router.
+		l2, err := ledger.New(b.again(t, s), fast(ledger.Options{}), pc, qc)
+		require.NoError(t, err)
+		r, err := l2.Router()
+		require.NoError(t, err)
+		c := payout.NewClient(r)
+		for _, req := range reqs {
+			prov, bound := r.Provider(req.Ref)
+			assert.True(t, bound)
+			assert.Equal(t, "popolni", prov)
+			p, err := c.Get(context.Background(), req.Ref)
+			require.NoError(t, err)
+			assert.Equal(t, "popolni", p.Provider)
+			assert.Equal(t, payments.StateSucceeded, p.State)
+		}
+		// popolni refuses by IP: a ledger-owned Ref still never moves.
+		require.NoError(t, psrv.SetAllowedIPs("192.0.2.1"))
+		_, err = c.Send(context.Background(), reqs[0])
+		require.ErrorIs(t, err, payments.ErrForbidden)
+		require.NoError(t, psrv.SetAllowedIPs())
+		assert.Len(t, psrv.Payments(), 3)
+		assert.Empty(t, qsrv.Payments())
 	})
 }

@@ -83,11 +83,10 @@ type Options struct {
 // record through the portable payout clients. Safe for concurrent use; run
 // one work loop (Run) per process, on as many processes as share the store.
 type Ledger struct {
-	store   Store
-	clients []*payout.Client
-	byName  map[string]*payout.Client
-	opts    Options
-	wake    chan struct{}
+	store  Store
+	policy *payout.Policy
+	opts   Options
+	wake   chan struct{}
 
 	healthMu sync.Mutex
 	health   error
@@ -99,37 +98,21 @@ type Ledger struct {
 // moves a payout to the next client only under payout.MoveOn. New sends
 // nothing.
 //
-// A client over a *payout.Router (payout.NewClient(router)) is taken apart
-// into the router's clients, in the router's order: the ledger keeps each
+// The routing is payout.Policy's, the Router's own: a client over a
+// *payout.Router (payout.NewClient(router)) is taken apart into the
+// router's clients, in the router's order, and the ledger keeps each
 // provider's own name, poll interval and binding in its store, so Filter's
 // Provider, the providers' paces and the bindings after a restart are each
-// provider's own. The router's own bindings are not used.
+// provider's own. (Router.Policy gives the same policy to a ledger.)
 func New(store Store, opts Options, clients ...*payout.Client) (*Ledger, error) {
 	if store == nil {
 		return nil, &payments.ValidationError{Field: "store", Reason: "required"}
 	}
-	if len(clients) == 0 {
-		return nil, &payments.ValidationError{Field: "clients", Reason: "at least one payout client is required"}
+	policy, err := payout.NewPolicy(clients...)
+	if err != nil {
+		return nil, err
 	}
-	var flat []*payout.Client
-	for i, c := range clients {
-		if c == nil {
-			return nil, &payments.ValidationError{Field: fmt.Sprintf("clients[%d]", i), Reason: "nil"}
-		}
-		if r, ok := c.Driver().(*payout.Router); ok {
-			flat = append(flat, r.Clients()...)
-			continue
-		}
-		flat = append(flat, c)
-	}
-	clients = flat
-	l := &Ledger{store: store, clients: clients, byName: map[string]*payout.Client{}, opts: opts, wake: make(chan struct{}, 1)}
-	for _, c := range clients {
-		if _, dup := l.byName[c.Provider()]; dup {
-			return nil, &payments.ValidationError{Field: "clients", Reason: "two clients of provider " + c.Provider()}
-		}
-		l.byName[c.Provider()] = c
-	}
+	l := &Ledger{store: store, policy: policy, opts: opts, wake: make(chan struct{}, 1)}
 	o := &l.opts
 	if o.Owner == "" {
 		host, _ := os.Hostname()
@@ -154,7 +137,7 @@ func New(store Store, opts Options, clients ...*payout.Client) (*Ledger, error) 
 	}
 	if o.Idle <= 0 {
 		o.Idle = time.Second
-		for _, c := range clients {
+		for _, c := range policy.Clients() {
 			if p := l.pollInterval(c); p > 0 && p < o.Idle {
 				o.Idle = p
 			}
@@ -197,18 +180,22 @@ func (l *Ledger) pollInterval(c *payout.Client) time.Duration {
 // Check refuses, before anything is recorded, a payout that no client can
 // take: the error of the first client (a *payments.ValidationError). It
 // returns the client Submit would bind it to.
-func (l *Ledger) Check(r payout.Request) (*payout.Client, error) {
-	var first error
-	for _, c := range l.clients {
-		err := c.Check(r)
-		if err == nil {
-			return c, nil
-		}
-		if first == nil {
-			first = err
-		}
+func (l *Ledger) Check(r payout.Request) (*payout.Client, error) { return l.policy.Pick(r) }
+
+// Policy is the routing policy the ledger keeps (payout.Policy): the
+// providers in order of preference, and when a payout moves on.
+func (l *Ledger) Policy() *payout.Policy { return l.policy }
+
+// Router returns a payout.Router over the ledger's clients whose bindings
+// are the ledger's store (RouterBindings): a Router made again after a
+// restart sends, gets and waits for every Ref the ledger or another such
+// Router bound at that provider, and nowhere else.
+func (l *Ledger) Router() (*payout.Router, error) {
+	r, err := payout.NewRouter(l.policy.Clients()...)
+	if err != nil {
+		return nil, err
 	}
-	return nil, first
+	return r.WithBindings(RouterBindings(l.store))
 }
 
 // ConflictError is Submit's refusal of Refs already in the ledger with

@@ -160,7 +160,7 @@ func (r *runner) dispatch(ctx context.Context, recs []Record) bool {
 	for _, h := range hs {
 		openErr := r.l.open(ctx, &h.rec)
 		rec := h.rec
-		c := r.l.byName[rec.Provider]
+		c := r.l.policy.Client(rec.Provider)
 		switch {
 		case openErr != nil:
 			// A sealed card number that does not open (a key rotated away,
@@ -187,7 +187,7 @@ func (r *runner) dispatch(ctx context.Context, recs []Record) bool {
 		r.go1(func() { r.send(sends) })
 	}
 	for name, hs := range polls {
-		c := r.l.byName[name]
+		c := r.l.policy.Client(name)
 		r.go1(func() { r.poll(c, hs) })
 	}
 	return true
@@ -216,7 +216,7 @@ func (r *runner) send(hs []*held) {
 		}
 		// Should this process die mid-send, the next look is after the
 		// provider's poll interval: the status will know.
-		h.rec.NextAt = now.Add(r.l.pollInterval(r.l.byName[h.rec.Provider]))
+		h.rec.NextAt = now.Add(r.l.pollInterval(r.l.policy.Client(h.rec.Provider)))
 	}
 	ok := r.saveMany(hs, r.l.opts.Lease)
 	for _, h := range ok {
@@ -268,7 +268,7 @@ func (r *runner) send(hs []*held) {
 // the record Failed or moves it: it stays InFlight at its provider until
 // the provider's status settles it.
 func (r *runner) sendOne(h *held, mayHaveLanded bool) {
-	c := r.l.byName[h.rec.Provider]
+	c := r.l.policy.Client(h.rec.Provider)
 	p, err := c.Send(h.ctx, h.rec.Request())
 	now := r.l.now()
 	rec := &h.rec
@@ -281,9 +281,9 @@ func (r *runner) sendOne(h *held, mayHaveLanded bool) {
 		rec.LastError = clip(err.Error())
 		rec.NextAt = now.Add(r.l.pollInterval(c))
 		r.l.fail(fmt.Errorf("ledger: payout %s: %w", rec.Ref, err))
-	case payout.MoveOn(err, mayHaveLanded) && r.failover(rec, c, err, now):
+	case r.l.policy.MoveOn(err, mayHaveLanded) && r.failover(rec, c, err, now):
 		// Moved: the send to the next client happens after this is durable.
-	case payout.Refusal(err) && (!never || !mayHaveLanded):
+	case r.l.policy.Refusal(err) && (!never || !mayHaveLanded):
 		// Refused by the provider: declined after processing, or refused
 		// before processing on the first send with nowhere else to go.
 		if p.ProviderID != "" {
@@ -323,7 +323,7 @@ func (r *runner) sendOne(h *held, mayHaveLanded bool) {
 // failover rebinds rec to the next client that can take it (payout.Next),
 // when there is one; the send to it happens after this is durable.
 func (r *runner) failover(rec *Record, from *payout.Client, err error, now time.Time) bool {
-	c := payout.Next(r.l.clients, from, rec.Request())
+	c := r.l.policy.Next(from, rec.Request())
 	if c == nil {
 		return false
 	}

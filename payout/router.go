@@ -42,48 +42,6 @@ func NeverReceived(err error) bool {
 	return false
 }
 
-// Refusal reports whether err is the provider's refusal of the payout
-// itself, so that no money moved and none will under this send: a decline,
-// a duplicate with other details, an invalid request, insufficient funds.
-// payments.ErrOutcomeUnknown is never a refusal, whatever it wraps.
-func Refusal(err error) bool {
-	if err == nil || errors.Is(err, payments.ErrOutcomeUnknown) {
-		return false
-	}
-	for _, s := range []error{payments.ErrDeclined, payments.ErrDuplicate, payments.ErrInvalidRequest, payments.ErrInsufficientFunds} {
-		if errors.Is(err, s) {
-			return true
-		}
-	}
-	return false
-}
-
-// MoveOn is the one failover rule, kept by the [Router] and by the payout
-// ledger alike: a Ref moves from a provider to the next one only when err
-// proves that provider never got this send ([NeverReceived]) and no earlier
-// send of the Ref to that provider may have landed. A refusal of a resend
-// proves nothing about the first send: once a send's outcome is unknown,
-// the Ref stays with its provider until that provider's status settles it.
-func MoveOn(err error, earlierMayHaveLanded bool) bool {
-	return !earlierMayHaveLanded && NeverReceived(err)
-}
-
-// Next returns the first client of clients after after (from the start
-// when after is nil) that can take r, in order of preference; nil when none.
-func Next(clients []*Client, after *Client, r Request) *Client {
-	passed := after == nil
-	for _, c := range clients {
-		if !passed {
-			passed = c == after
-			continue
-		}
-		if c.Check(r) == nil {
-			return c
-		}
-	}
-	return nil
-}
-
 // Router sends each payout through one of several clients, picked by
 // capability (destination kind, currency, amount range, Ref form) in the
 // merchant's order of preference. It implements [Driver], so NewClient(r)
@@ -108,10 +66,10 @@ func Next(clients []*Client, after *Client, r Request) *Client {
 // ledger's store (ledger.RouterBindings), or let the ledger route: it binds
 // every Ref durably itself.
 type Router struct {
-	clients []*Client
-	caps    Capabilities
-	b       Bindings
-	locks   *keylock.Locks // one Send of a Ref at a time
+	p     *Policy
+	caps  Capabilities
+	b     Bindings
+	locks *keylock.Locks // one Send of a Ref at a time
 }
 
 // NewRouter routes over clients, the first preferred, with bindings in
@@ -121,19 +79,15 @@ func NewRouter(clients ...*Client) (*Router, error) {
 	if len(clients) == 0 {
 		return nil, &payments.ValidationError{Field: "clients", Reason: "a router needs at least one client"}
 	}
-	r := &Router{clients: clients, b: NewMemoryBindings(), locks: &keylock.Locks{}}
-	names := make([]string, len(clients))
-	seen := map[string]bool{}
+	p, err := NewPolicy(clients...)
+	if err != nil {
+		return nil, err
+	}
+	r := &Router{p: p, b: NewMemoryBindings(), locks: &keylock.Locks{}}
+	names := make([]string, len(p.clients))
 	r.caps = Capabilities{Limits: map[string]Limit{}, StatusBatch: 1, RefForm: "accepted by at least one provider", Dedupes: true}
-	for i, c := range clients {
-		if c == nil {
-			return nil, &payments.ValidationError{Field: fmt.Sprintf("clients[%d]", i), Reason: "nil"}
-		}
+	for i, c := range p.clients {
 		cc := c.Capabilities()
-		if seen[cc.Provider] {
-			return nil, &payments.ValidationError{Field: fmt.Sprintf("clients[%d]", i), Reason: "a second client of provider " + cc.Provider + ": bindings name providers"}
-		}
-		seen[cc.Provider] = true
 		names[i] = cc.Provider
 		r.caps.Dedupes = r.caps.Dedupes && cc.Dedupes
 		if r.caps.PollInterval == 0 || (cc.PollInterval > 0 && cc.PollInterval < r.caps.PollInterval) {
@@ -173,7 +127,7 @@ func (r *Router) Capabilities() Capabilities { return r.caps }
 // CheckRef accepts a Ref that at least one client can map.
 func (r *Router) CheckRef(ref string) error {
 	var first error
-	for _, c := range r.clients {
+	for _, c := range r.p.clients {
 		err := c.d.CheckRef(ref)
 		if err == nil {
 			return nil
@@ -185,14 +139,10 @@ func (r *Router) CheckRef(ref string) error {
 	return first
 }
 
-func (r *Router) client(provider string) *Client {
-	for _, c := range r.clients {
-		if c.Provider() == provider {
-			return c
-		}
-	}
-	return nil
-}
+func (r *Router) client(provider string) *Client { return r.p.Client(provider) }
+
+// Policy is the routing policy the router keeps.
+func (r *Router) Policy() *Policy { return r.p }
 
 // Bind records that ref belongs to the client of provider (as after a
 // restart, from what a store says), counted as a send: a Ref bound this way
@@ -246,10 +196,10 @@ func (r *Router) boundTo(ctx context.Context, ref string) (*Client, error) {
 func (r *Router) Send(ctx context.Context, req Request) (Payout, error) {
 	unlock := r.locks.Lock(req.Ref)
 	defer unlock()
-	c := Next(r.clients, nil, req)
+	c, _ := r.p.Pick(req)
 	if c == nil {
-		reasons := make([]string, 0, len(r.clients))
-		for _, c := range r.clients {
+		reasons := make([]string, 0, len(r.p.clients))
+		for _, c := range r.p.clients {
 			reasons = append(reasons, c.Provider()+": "+c.Check(req).Error())
 		}
 		return Payout{}, &payments.ValidationError{Field: "request", Reason: "no provider can take it (" + strings.Join(reasons, "; ") + ")"}
@@ -271,10 +221,10 @@ func (r *Router) Send(ctx context.Context, req Request) (Payout, error) {
 		p, err := c.Send(ctx, req)
 		notSent := err != nil && !errors.Is(err, payments.ErrOutcomeUnknown) &&
 			(errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
-		if !notSent && !MoveOn(err, sends > 1) {
+		if !notSent && !r.p.MoveOn(err, sends > 1) {
 			return p, err
 		}
-		next := Next(r.clients, c, req)
+		next := r.p.Next(c, req)
 		if notSent {
 			// The caller gave up before anything was sent (a write that may
 			// have left comes back as ErrOutcomeUnknown): unbind when this
@@ -332,7 +282,7 @@ func (r *Router) get(ctx context.Context, q Query) (Payout, error) {
 	// failover), so a live payout elsewhere wins over a refusal, and only a
 	// live payout binds.
 	var refusal *Payout
-	for _, c := range r.clients {
+	for _, c := range r.p.clients {
 		if c.d.CheckRef(ref) != nil {
 			continue
 		}
@@ -390,11 +340,11 @@ func (r *Router) Balance(context.Context) (payments.Money, error) {
 }
 
 // Clients returns the router's clients in order of preference.
-func (r *Router) Clients() []*Client { return append([]*Client(nil), r.clients...) }
+func (r *Router) Clients() []*Client { return r.p.Clients() }
 
 // As tries target on each client in order.
 func (r *Router) As(target any) bool {
-	for _, c := range r.clients {
+	for _, c := range r.p.clients {
 		if c.As(target) {
 			return true
 		}
@@ -405,7 +355,7 @@ func (r *Router) As(target any) bool {
 // Close closes every client.
 func (r *Router) Close() error {
 	var errs []error
-	for _, c := range r.clients {
+	for _, c := range r.p.clients {
 		errs = append(errs, c.Close())
 	}
 	return errors.Join(errs...)

@@ -1,10 +1,15 @@
 package payments
 
 import (
+	"fmt"
+	"math"
 	"net/url"
 	"os"
+	"reflect"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // OpenConfig is what an opener of the portable packages (payout.Open,
@@ -109,4 +114,195 @@ func (c *OpenConfig) Query(allowed ...string) (map[string]string, error) {
 		out[k] = vs[0]
 	}
 	return out, nil
+}
+
+// OpenParams reads what a driver's opener needs from an [OpenConfig]: URL
+// parameters, environment variables, and the client options they make.
+// Every reader records the first refusal (a *[ValidationError]) and Err
+// returns it, so an opener is a list of declarations followed by one check:
+//
+//	p := cfg.Params("base_url", "poll_interval")
+//	cred := payments.ReadCredentials(p, "royalpay", func() royalpay.Credentials {
+//		return royalpay.Credentials{Token: p.Env("ROYALPAY_TOKEN")}
+//	})
+//	p.BaseURL("base_url", "ROYALPAY_URL")
+//	poll := p.Duration("poll_interval", 0, "10s")
+//	if err := p.Err(); err != nil {
+//		return nil, err
+//	}
+//	c, err := royalpay.New(cred, p.Options()...)
+//
+// Nothing is sent and no refusal quotes a credential.
+type OpenParams struct {
+	cfg  *OpenConfig
+	q    map[string]string
+	err  error
+	opts []Option
+}
+
+// Params starts reading c: the URL's query parameters are checked against
+// known (an unknown one, or one given twice, is refused as by
+// [OpenConfig.Query]).
+func (c *OpenConfig) Params(known ...string) *OpenParams {
+	q, err := c.Query(known...)
+	if q == nil {
+		q = map[string]string{}
+	}
+	return &OpenParams{cfg: c, q: q, err: err}
+}
+
+// Err is the first refusal of any reader, or nil.
+func (p *OpenParams) Err() error { return p.err }
+
+// Refuse records a refusal of field for reason (the driver's own checks),
+// unless an earlier one is recorded.
+func (p *OpenParams) Refuse(field, reason string) {
+	if p.err == nil {
+		p.err = &ValidationError{Field: field, Reason: reason}
+	}
+}
+
+// Config is the OpenConfig being read.
+func (p *OpenParams) Config() *OpenConfig { return p.cfg }
+
+// Env is the required environment variable name (a credential): unset or
+// empty, it records a refusal naming the variable and returns "".
+func (p *OpenParams) Env(name string) string {
+	v, err := p.cfg.Env(name)
+	if err != nil && p.err == nil {
+		p.err = err
+	}
+	return v
+}
+
+// OptionalEnv is the first of the environment variables names that is set
+// and not empty, or "".
+func (p *OpenParams) OptionalEnv(names ...string) string {
+	for _, n := range names {
+		if v := p.cfg.OptionalEnv(n); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// String is the URL parameter param, or else the first of the environment
+// variables envs that is set, or "".
+func (p *OpenParams) String(param string, envs ...string) string {
+	if v := p.q[param]; v != "" {
+		return v
+	}
+	return p.OptionalEnv(envs...)
+}
+
+// BaseURL reads the base URL like String and, when there is one, adds
+// [WithBaseURL] of it to Options. It returns it ("" when none).
+func (p *OpenParams) BaseURL(param string, envs ...string) string {
+	v := p.String(param, envs...)
+	if v != "" {
+		p.opts = append(p.opts, WithBaseURL(v))
+	}
+	return v
+}
+
+// LocalAddr reads a source address like String and, when there is one,
+// adds [WithLocalAddr] of it to Options.
+func (p *OpenParams) LocalAddr(param string, envs ...string) {
+	if v := p.String(param, envs...); v != "" {
+		p.opts = append(p.opts, WithLocalAddr(v))
+	}
+}
+
+// Resolve adds [WithResolve](host, the parameter's value) to Options when
+// the URL has param.
+func (p *OpenParams) Resolve(param, host string) {
+	if v := p.q[param]; v != "" {
+		p.opts = append(p.opts, WithResolve(host, v))
+	}
+}
+
+// Duration is the URL parameter param as a positive duration, def when it is
+// absent. Another value records the refusal "a positive duration such as
+// <example>".
+func (p *OpenParams) Duration(param string, def time.Duration, example string) time.Duration {
+	v := p.q[param]
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		p.Refuse(param, "a positive duration such as "+example)
+		return def
+	}
+	return d
+}
+
+// Bool is the URL parameter param as strconv.ParseBool reads it, def when
+// it is absent. Another value records the refusal "true or false".
+func (p *OpenParams) Bool(param string, def bool) bool {
+	v := p.q[param]
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		p.Refuse(param, "true or false")
+		return def
+	}
+	return b
+}
+
+// Int is the URL parameter param as a decimal integer from lo to hi, def
+// when it is absent. Another value records the refusal reason.
+func (p *OpenParams) Int(param string, def, lo, hi int64, reason string) int64 {
+	v := p.q[param]
+	if v == "" {
+		return def
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < lo || n > hi {
+		p.Refuse(param, reason)
+		return def
+	}
+	return n
+}
+
+// Rate is the URL parameter param as a positive finite number, 0 when it
+// is absent. Another value records the refusal reason.
+func (p *OpenParams) Rate(param, reason string) float64 {
+	v := p.q[param]
+	if v == "" {
+		return 0
+	}
+	r, err := strconv.ParseFloat(v, 64)
+	if err != nil || r <= 0 || math.IsInf(r, 0) || math.IsNaN(r) {
+		p.Refuse(param, reason)
+		return 0
+	}
+	return r
+}
+
+// Options are the client options the readers made (BaseURL, LocalAddr,
+// Resolve), followed by the caller's [OpenClientOptions], which therefore
+// win.
+func (p *OpenParams) Options() []Option {
+	return append(append([]Option(nil), p.opts...), p.cfg.Options...)
+}
+
+// ReadCredentials is the driver's credentials of type T: the value given
+// with [OpenCredentials], or, when none was, what fromEnv reads (with
+// p.Env, which records a missing variable). A value of another type records
+// the refusal "<provider> takes <T>, not <its type>" and returns the zero T;
+// it never quotes the value.
+func ReadCredentials[T any](p *OpenParams, provider string, fromEnv func() T) T {
+	var zero T
+	switch c := p.cfg.Credentials.(type) {
+	case nil:
+		return fromEnv()
+	case T:
+		return c
+	default:
+		p.Refuse("credentials", fmt.Sprintf("%s takes %s, not %T", provider, reflect.TypeFor[T](), c))
+		return zero
+	}
 }

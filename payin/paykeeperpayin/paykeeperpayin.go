@@ -82,6 +82,7 @@
 package paykeeperpayin
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -89,7 +90,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -275,80 +275,59 @@ func (d *Driver) LogValue() slog.Value {
 }
 
 func open(_ context.Context, cfg *payments.OpenConfig) (payin.Driver, error) {
-	q, err := cfg.Query("base_url", "expiry_days", "form")
-	if err != nil {
-		return nil, err
-	}
-	formMode := false
-	switch q["form"] {
+	p := cfg.Params("base_url", "expiry_days", "form")
+	var formMode bool
+	switch p.String("form") {
 	case "", "false":
 	case "true":
 		formMode = true
 	default:
-		return nil, &payments.ValidationError{Field: "form", Reason: `"true" or "false"`}
+		p.Refuse("form", `"true" or "false"`)
 	}
+	o := Options{Secret: p.OptionalEnv(EnvSecret), FormSecret: p.OptionalEnv(EnvFormSecret)}
 	var cred paykeeper.Credentials
-	o := Options{Secret: cfg.OptionalEnv(EnvSecret), FormSecret: cfg.OptionalEnv(EnvFormSecret)}
 	switch c := cfg.Credentials.(type) {
 	case nil:
-		if formMode && cfg.OptionalEnv(EnvUser) == "" && cfg.OptionalEnv(EnvPassword) == "" {
-			break // form mode without the cabinet: Create only
-		}
-		if cred.User, err = cfg.Env(EnvUser); err != nil {
-			return nil, err
-		}
-		if cred.Password, err = cfg.Env(EnvPassword); err != nil {
-			return nil, err
+		// Form mode without the cabinet's login: Create only.
+		if !formMode || p.OptionalEnv(EnvUser, EnvPassword) != "" {
+			cred = paykeeper.Credentials{User: p.Env(EnvUser), Password: p.Env(EnvPassword)}
 		}
 	case paykeeper.Credentials:
 		cred = c
 	case Credentials:
 		cred = c.Cabinet
-		if c.Secret != "" {
-			o.Secret = c.Secret
-		}
-		if c.FormSecret != "" {
-			o.FormSecret = c.FormSecret
-		}
+		o.Secret = cmp.Or(c.Secret, o.Secret)
+		o.FormSecret = cmp.Or(c.FormSecret, o.FormSecret)
 	default:
-		return nil, &payments.ValidationError{Field: "credentials", Reason: fmt.Sprintf("paykeeper takes paykeeperpayin.Credentials or paykeeper.Credentials, not %T", c)}
+		p.Refuse("credentials", fmt.Sprintf("paykeeper takes paykeeperpayin.Credentials or paykeeper.Credentials, not %T", c))
 	}
-	if v := q["expiry_days"]; v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > MaxExpiryDays {
-			return nil, &payments.ValidationError{Field: "expiry_days", Reason: fmt.Sprintf("a whole number of days, 1 to %d", MaxExpiryDays)}
-		}
-		o.ExpiryDays = n
+	o.ExpiryDays = int(p.Int("expiry_days", 0, 1, MaxExpiryDays, fmt.Sprintf("a whole number of days, 1 to %d", MaxExpiryDays)))
+	base := p.BaseURL("base_url", EnvURL)
+	if formMode && base == "" {
+		p.Refuse(EnvURL, "required in form mode: the form is signed for the server; "+
+			"set the environment variable "+EnvURL+" or the URL parameter base_url")
 	}
-	var opts []payments.Option
-	base := q["base_url"]
-	if base == "" {
-		base = cfg.OptionalEnv(EnvURL)
-	}
-	if base != "" {
-		opts = append(opts, payments.WithBaseURL(base))
+	if err := p.Err(); err != nil {
+		return nil, err
 	}
 	if formMode {
-		if base == "" {
-			return nil, &payments.ValidationError{Field: EnvURL, Reason: "required in form mode: the form is signed for the server; " +
-				"set the environment variable " + EnvURL + " or the URL parameter base_url"}
-		}
 		var c *paykeeper.Client
 		if cred.User != "" || cred.Password != "" {
-			if c, err = paykeeper.New(cred, append(opts, cfg.Options...)...); err != nil {
+			var err error
+			if c, err = paykeeper.New(cred, p.Options()...); err != nil {
 				return nil, err
 			}
 		}
 		d, err := NewForm(base, c, o)
-		if err != nil && c != nil {
-			_ = c.Close()
-		}
 		if err != nil {
+			if c != nil {
+				_ = c.Close()
+			}
 			return nil, err
 		}
 		return d, nil
 	}
-	c, err := paykeeper.New(cred, append(opts, cfg.Options...)...)
+	c, err := paykeeper.New(cred, p.Options()...)
 	var v *payments.ValidationError
 	if base == "" && errors.As(err, &v) && v.Field == "WithBaseURL" {
 		// No base URL from anywhere (a payments.WithBaseURL among the

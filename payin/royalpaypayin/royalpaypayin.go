@@ -72,7 +72,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -181,58 +180,30 @@ func (d *Driver) LogValue() slog.Value {
 }
 
 func open(_ context.Context, cfg *payments.OpenConfig) (payin.Driver, error) {
-	q, err := cfg.Query("base_url", "default_method", "callback_sources", "allow_unauthenticated", "confirm_rate")
-	if err != nil {
+	p := cfg.Params("base_url", "default_method", "callback_sources", "allow_unauthenticated", "confirm_rate")
+	cred := payments.ReadCredentials(p, Scheme, func() royalpay.Credentials {
+		return royalpay.Credentials{Token: p.Env(EnvToken)}
+	})
+	o := Options{BearerToken: p.OptionalEnv(EnvCallbackToken), DefaultMethod: payin.Method(p.String("default_method"))}
+	if _, ok := types[o.DefaultMethod]; !ok && o.DefaultMethod != "" {
+		p.Refuse("default_method", "one of sbp, card, qr, account")
+	}
+	if v := p.String("callback_sources"); v != "" {
+		for _, s := range strings.Split(v, ",") {
+			pr, err := parsePrefix(strings.TrimSpace(s))
+			if err != nil {
+				p.Refuse("callback_sources", "comma-separated IP addresses or prefixes (203.0.113.7, 203.0.113.0/24)")
+			}
+			o.AllowedSources = append(o.AllowedSources, pr)
+		}
+	}
+	o.AllowUnauthenticated = p.Bool("allow_unauthenticated", false)
+	o.ConfirmRate = p.Rate("confirm_rate", "a positive number of confirmations per second")
+	base := p.BaseURL("base_url", EnvURL)
+	if err := p.Err(); err != nil {
 		return nil, err
 	}
-	var cred royalpay.Credentials
-	switch c := cfg.Credentials.(type) {
-	case nil:
-		if cred.Token, err = cfg.Env(EnvToken); err != nil {
-			return nil, err
-		}
-	case royalpay.Credentials:
-		cred = c
-	default:
-		return nil, &payments.ValidationError{Field: "credentials", Reason: fmt.Sprintf("royalpay takes royalpay.Credentials, not %T", c)}
-	}
-	o := Options{BearerToken: cfg.OptionalEnv(EnvCallbackToken)}
-	if v := q["default_method"]; v != "" {
-		o.DefaultMethod = payin.Method(v)
-		if _, ok := types[o.DefaultMethod]; !ok {
-			return nil, &payments.ValidationError{Field: "default_method", Reason: "one of sbp, card, qr, account"}
-		}
-	}
-	if v := q["callback_sources"]; v != "" {
-		for _, s := range strings.Split(v, ",") {
-			p, err := parsePrefix(strings.TrimSpace(s))
-			if err != nil {
-				return nil, &payments.ValidationError{Field: "callback_sources", Reason: "comma-separated IP addresses or prefixes (203.0.113.7, 203.0.113.0/24)"}
-			}
-			o.AllowedSources = append(o.AllowedSources, p)
-		}
-	}
-	if v := q["allow_unauthenticated"]; v != "" {
-		if o.AllowUnauthenticated, err = strconv.ParseBool(v); err != nil {
-			return nil, &payments.ValidationError{Field: "allow_unauthenticated", Reason: "true or false"}
-		}
-	}
-	if v := q["confirm_rate"]; v != "" {
-		r, err := strconv.ParseFloat(v, 64)
-		if err != nil || r <= 0 || math.IsInf(r, 0) || math.IsNaN(r) {
-			return nil, &payments.ValidationError{Field: "confirm_rate", Reason: "a positive number of confirmations per second"}
-		}
-		o.ConfirmRate = r
-	}
-	var opts []payments.Option
-	base := q["base_url"]
-	if base == "" {
-		base = cfg.OptionalEnv(EnvURL)
-	}
-	if base != "" {
-		opts = append(opts, payments.WithBaseURL(base))
-	}
-	c, err := royalpay.New(cred, append(opts, cfg.Options...)...)
+	c, err := royalpay.New(cred, p.Options()...)
 	var v *payments.ValidationError
 	if base == "" && errors.As(err, &v) && v.Field == "WithBaseURL" && strings.Contains(v.Reason, "no default base URL") {
 		// No base URL from anywhere (a payments.WithBaseURL among the

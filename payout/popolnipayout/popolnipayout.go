@@ -51,6 +51,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -135,69 +136,29 @@ func (d *Driver) status(ctx context.Context, ids ...int64) ([]popolni.Result, er
 	return d.c.StatusConfirmed(ctx, ids...)
 }
 
-func open(ctx context.Context, cfg *payments.OpenConfig) (payout.Driver, error) {
-	q, err := cfg.Query("base_url", "local_addr", "resolve", "template_id", "poll_interval", "coalesce")
-	if err != nil {
+func open(_ context.Context, cfg *payments.OpenConfig) (payout.Driver, error) {
+	p := cfg.Params("base_url", "local_addr", "resolve", "template_id", "poll_interval", "coalesce")
+	cred := payments.ReadCredentials(p, Scheme, func() popolni.Credentials {
+		return popolni.Credentials{Login: p.Env("POPOLNI_LOGIN"), Password: p.Env("POPOLNI_PASSWORD")}
+	})
+	p.BaseURL("base_url", "POPOLNI_URL")
+	p.LocalAddr("local_addr", "POPOLNI_LOCAL_ADDR")
+	p.Resolve("resolve", "popolni.club")
+	o := Options{
+		TemplateID:   p.Int("template_id", 0, 0, math.MaxInt64, "a non-negative integer"),
+		PollInterval: p.Duration("poll_interval", 0, "10s"),
+	}
+	if p.Bool("coalesce", false) {
+		o.Batch = &popolni.BatchOptions{}
+	}
+	if err := p.Err(); err != nil {
 		return nil, err
 	}
-	var cred popolni.Credentials
-	switch c := cfg.Credentials.(type) {
-	case nil:
-		if cred.Login, err = cfg.Env("POPOLNI_LOGIN"); err != nil {
-			return nil, err
-		}
-		if cred.Password, err = cfg.Env("POPOLNI_PASSWORD"); err != nil {
-			return nil, err
-		}
-	case popolni.Credentials:
-		cred = c
-	default:
-		return nil, &payments.ValidationError{Field: "credentials", Reason: fmt.Sprintf("popolni takes popolni.Credentials, not %T", c)}
-	}
-	var opts []payments.Option
-	if v := first(q["base_url"], cfg.OptionalEnv("POPOLNI_URL")); v != "" {
-		opts = append(opts, payments.WithBaseURL(v))
-	}
-	if v := first(q["local_addr"], cfg.OptionalEnv("POPOLNI_LOCAL_ADDR")); v != "" {
-		opts = append(opts, payments.WithLocalAddr(v))
-	}
-	if v := q["resolve"]; v != "" {
-		opts = append(opts, payments.WithResolve("popolni.club", v))
-	}
-	var o Options
-	if v := q["template_id"]; v != "" {
-		if o.TemplateID, err = strconv.ParseInt(v, 10, 64); err != nil || o.TemplateID < 0 {
-			return nil, &payments.ValidationError{Field: "template_id", Reason: "a non-negative integer"}
-		}
-	}
-	if v := q["poll_interval"]; v != "" {
-		if o.PollInterval, err = time.ParseDuration(v); err != nil || o.PollInterval <= 0 {
-			return nil, &payments.ValidationError{Field: "poll_interval", Reason: "a positive duration such as 10s"}
-		}
-	}
-	if v := q["coalesce"]; v != "" {
-		on, err := strconv.ParseBool(v)
-		if err != nil {
-			return nil, &payments.ValidationError{Field: "coalesce", Reason: "true or false"}
-		}
-		if on {
-			o.Batch = &popolni.BatchOptions{}
-		}
-	}
-	c, err := popolni.New(cred, append(opts, cfg.Options...)...)
+	c, err := popolni.New(cred, p.Options()...)
 	if err != nil {
 		return nil, err
 	}
 	return New(c, o), nil
-}
-
-func first(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 var caps = payout.Capabilities{

@@ -127,69 +127,26 @@ func New(c *qiwitopup.Client, opts Options) *Driver {
 	return &Driver{c: c, opts: opts}
 }
 
-func open(ctx context.Context, cfg *payments.OpenConfig) (payout.Driver, error) {
-	q, err := cfg.Query("base_url", "local_addr", "poll_interval", "non_cash", "new_wallets")
-	if err != nil {
+func open(_ context.Context, cfg *payments.OpenConfig) (payout.Driver, error) {
+	p := cfg.Params("base_url", "local_addr", "poll_interval", "non_cash", "new_wallets")
+	auth := payments.ReadCredentials(p, Scheme, func() qiwitopup.Auth {
+		return qiwitopup.PasswordAuth(p.Env("QIWI_TERMINAL_ID"), p.Env("QIWI_PASSWORD"))
+	})
+	p.BaseURL("base_url", "QIWI_URL")
+	p.LocalAddr("local_addr", "QIWI_LOCAL_ADDR")
+	o := Options{
+		PollInterval: p.Duration("poll_interval", 0, "10m"),
+		Cash:         !p.Bool("non_cash", true),
+		NoNewWallets: !p.Bool("new_wallets", true),
+	}
+	if err := p.Err(); err != nil {
 		return nil, err
 	}
-	var auth qiwitopup.Auth
-	switch c := cfg.Credentials.(type) {
-	case nil:
-		id, err := cfg.Env("QIWI_TERMINAL_ID")
-		if err != nil {
-			return nil, err
-		}
-		pw, err := cfg.Env("QIWI_PASSWORD")
-		if err != nil {
-			return nil, err
-		}
-		auth = qiwitopup.PasswordAuth(id, pw)
-	case qiwitopup.Auth:
-		auth = c
-	default:
-		return nil, &payments.ValidationError{Field: "credentials", Reason: fmt.Sprintf("qiwitopup takes qiwitopup.Auth, not %T", c)}
-	}
-	var opts []payments.Option
-	if v := first(q["base_url"], cfg.OptionalEnv("QIWI_URL")); v != "" {
-		opts = append(opts, payments.WithBaseURL(v))
-	}
-	if v := first(q["local_addr"], cfg.OptionalEnv("QIWI_LOCAL_ADDR")); v != "" {
-		opts = append(opts, payments.WithLocalAddr(v))
-	}
-	var o Options
-	if v := q["poll_interval"]; v != "" {
-		if o.PollInterval, err = time.ParseDuration(v); err != nil || o.PollInterval <= 0 {
-			return nil, &payments.ValidationError{Field: "poll_interval", Reason: "a positive duration such as 10m"}
-		}
-	}
-	if v := q["non_cash"]; v != "" {
-		nonCash, err := strconv.ParseBool(v)
-		if err != nil {
-			return nil, &payments.ValidationError{Field: "non_cash", Reason: "true or false"}
-		}
-		o.Cash = !nonCash
-	}
-	if v := q["new_wallets"]; v != "" {
-		newWallets, err := strconv.ParseBool(v)
-		if err != nil {
-			return nil, &payments.ValidationError{Field: "new_wallets", Reason: "true or false"}
-		}
-		o.NoNewWallets = !newWallets
-	}
-	c, err := qiwitopup.New(auth, append(opts, cfg.Options...)...)
+	c, err := qiwitopup.New(auth, p.Options()...)
 	if err != nil {
 		return nil, err
 	}
 	return New(c, o), nil
-}
-
-func first(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 var caps = payout.Capabilities{

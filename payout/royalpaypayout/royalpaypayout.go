@@ -140,38 +140,23 @@ func New(c *royalpay.Client, opts Options) (*Driver, error) {
 	return &Driver{c: c, opts: opts, locks: map[string]*refLock{}}, nil
 }
 
-func open(ctx context.Context, cfg *payments.OpenConfig) (payout.Driver, error) {
-	q, err := cfg.Query("base_url", "poll_interval", "card_method")
-	if err != nil {
+func open(_ context.Context, cfg *payments.OpenConfig) (payout.Driver, error) {
+	p := cfg.Params("base_url", "poll_interval", "card_method")
+	cred := payments.ReadCredentials(p, Scheme, func() royalpay.Credentials {
+		return royalpay.Credentials{PayoutToken: p.Env(EnvPayoutToken), Token: p.OptionalEnv(EnvToken)}
+	})
+	if cred.PayoutToken == "" {
+		p.Refuse("credentials.PayoutToken", "required for payouts")
+	}
+	p.BaseURL("base_url", EnvPayoutURL, EnvURL)
+	o := Options{
+		PollInterval: p.Duration("poll_interval", 0, "10s"),
+		CardMethod:   royalpay.PayoutMethod(p.String("card_method")),
+	}
+	if err := p.Err(); err != nil {
 		return nil, err
 	}
-	var cred royalpay.Credentials
-	switch c := cfg.Credentials.(type) {
-	case nil:
-		if cred.PayoutToken, err = cfg.Env(EnvPayoutToken); err != nil {
-			return nil, err
-		}
-		cred.Token = cfg.OptionalEnv(EnvToken)
-	case royalpay.Credentials:
-		cred = c
-	default:
-		return nil, &payments.ValidationError{Field: "credentials", Reason: fmt.Sprintf("royalpay takes royalpay.Credentials, not %T", c)}
-	}
-	if cred.PayoutToken == "" {
-		return nil, &payments.ValidationError{Field: "credentials.PayoutToken", Reason: "required for payouts"}
-	}
-	var opts []payments.Option
-	if v := first(q["base_url"], cfg.OptionalEnv(EnvPayoutURL), cfg.OptionalEnv(EnvURL)); v != "" {
-		opts = append(opts, payments.WithBaseURL(v))
-	}
-	var o Options
-	if v := q["poll_interval"]; v != "" {
-		if o.PollInterval, err = time.ParseDuration(v); err != nil || o.PollInterval <= 0 {
-			return nil, &payments.ValidationError{Field: "poll_interval", Reason: "a positive duration such as 10s"}
-		}
-	}
-	o.CardMethod = royalpay.PayoutMethod(q["card_method"])
-	c, err := royalpay.New(cred, append(opts, cfg.Options...)...)
+	c, err := royalpay.New(cred, p.Options()...)
 	if err != nil {
 		return nil, err
 	}
@@ -181,15 +166,6 @@ func open(ctx context.Context, cfg *payments.OpenConfig) (payout.Driver, error) 
 		return nil, err
 	}
 	return d, nil
-}
-
-func first(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 var refRe = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)

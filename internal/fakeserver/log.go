@@ -3,15 +3,13 @@ package fakeserver
 import "sync"
 
 // Log is the list of requests a fake has received, in arrival order, behind
-// each fake's Requests, Count and Reset: every fake records and counts the
-// same way, by operation name. Make one with [NewLog]; it is safe for
-// concurrent use.
+// [Fake.Requests], [Fake.Count] and [Fake.Reset]: every fake records and
+// counts the same way, by operation name. Make one with [NewLog]; it is safe
+// for concurrent use.
 //
 // The log keeps the pointers it is given, so that the handler can fill in a
-// record after adding it (the status answered, say). A fake that does so
-// changes records only under its own lock and holds that lock while it calls
-// [Log.Requests], [Log.Count] or [Log.CountFunc]; the log's own lock is taken
-// inside the fake's, never around it.
+// record after adding it (the status answered, say); it does so through
+// [Call.Update], under the log's lock.
 type Log[R any] struct {
 	op    func(*R) string
 	clone func(R) R
@@ -36,6 +34,12 @@ func (l *Log[R]) Add(r *R) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.list = append(l.list, r)
+}
+
+func (l *Log[R]) update(r *R, fn func(*R)) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fn(r)
 }
 
 // Requests returns copies of the recorded requests in arrival order, each

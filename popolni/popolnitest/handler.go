@@ -36,133 +36,73 @@ type payment struct {
 
 func pending(status int) bool { return status == statusReceived || status == statusInProgress }
 
-type response struct {
-	status int
-	ctype  string
-	body   []byte
+func textResponse(status int, text string) fakeserver.Answer { return fakeserver.Text(status, text) }
+
+func jsonResponse(body []byte) fakeserver.Answer {
+	return fakeserver.Answer{Status: http.StatusOK, Type: "application/json", Body: body}
 }
 
-func textResponse(status int, text string) response {
-	return response{status: status, ctype: "text/plain; charset=utf-8", body: []byte(text)}
-}
-
-func jsonResponse(body []byte) response {
-	return response{status: http.StatusOK, ctype: "application/json", body: body}
-}
-
-type route int
-
-const (
-	routeUnknown route = iota
-	routePost          // POST /api: a payment batch or a status query
-	routeBalance       // GET /api?balance=
-)
-
-func routeOf(r *http.Request) route {
-	if r.URL.Path != "/api" && r.URL.Path != "/api/" {
-		return routeUnknown
+// spec is the fake's route table: POST /api (a payment batch or a status
+// query, told apart by the body) and GET /api?balance=, either path with a
+// trailing slash.
+func (s *Server) spec(t fakeserver.Reporter) fakeserver.Spec[Request] {
+	api := func(r *http.Request) bool { return r.URL.Path == "/api" || r.URL.Path == "/api/" }
+	return fakeserver.Spec[Request]{
+		MaxBody: maxBody,
+		Routes: []fakeserver.Route[Request]{{
+			Match: func(r *http.Request) bool { return api(r) && r.Method == http.MethodPost },
+			OpOf: func(_ *http.Request, body []byte, ok bool) string {
+				if _, op := parseItems(body); ok {
+					return op
+				}
+				return OpInvalid
+			},
+			Handle: func(c *fakeserver.Call[Request]) fakeserver.Answer {
+				items, _ := parseItems(c.Body)
+				if !c.BodyOK {
+					items = nil
+				}
+				return s.process(c.R, items)
+			},
+		}, {
+			Match: func(r *http.Request) bool {
+				return api(r) && r.Method == http.MethodGet && r.URL.Query().Has("balance")
+			},
+			Op:     OpBalance,
+			Handle: func(c *fakeserver.Call[Request]) fakeserver.Answer { return s.process(c.R, nil) },
+		}},
+		Record: func(r *http.Request, body []byte, op string) *Request {
+			return &Request{Op: op, Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
+				Header: fakeserver.HeaderWithoutAuth(r.Header), Body: body, RemoteAddr: r.RemoteAddr, Time: s.now()}
+		},
+		Op:         func(r *Request) string { return r.Op },
+		Clone:      cloneRequest,
+		Answered:   func(r *Request, status int) { r.Answered = status },
+		Unknown:    OpUnknown,
+		NotFound:   textResponse(http.StatusNotFound, "Not Found"),
+		RoutesHelp: "popolni.club has no such route (only POST /api and GET /api?balance=)",
+		T:          t,
+		// Plain HTTP on the TLS port: popolni.club's 403, before any fault.
+		Gate: func(r *http.Request) (fakeserver.Answer, bool) {
+			return textResponse(http.StatusForbidden, TextInsecureConnection), r.TLS == nil
+		},
+		Fail: func(f fakeserver.Fault) fakeserver.Answer {
+			if fakeserver.LooksJSON(f.Body) {
+				return fakeserver.Answer{Status: f.Status, Type: "application/json", Body: []byte(f.Body)}
+			}
+			return textResponse(f.Status, f.Body)
+		},
+		After: func(c *fakeserver.Call[Request], a *fakeserver.Answer) {
+			if c.Fault.Kind == faultGarbage {
+				*a = fakeserver.Answer{Status: http.StatusOK, Type: "text/html; charset=utf-8", Body: []byte(garbageHTML)}
+			}
+		},
 	}
-	switch r.Method {
-	case http.MethodPost:
-		return routePost
-	case http.MethodGet:
-		if r.URL.Query().Has("balance") {
-			return routeBalance
-		}
-	}
-	return routeUnknown
-}
-
-func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	body, bodyOK := fakeserver.ReadBody(r, maxBody)
-	rt := routeOf(r)
-	var items []map[string]json.RawMessage
-	op := OpUnknown
-	switch rt {
-	case routeBalance:
-		op = OpBalance
-	case routePost:
-		items, op = parseItems(body)
-		if !bodyOK {
-			items, op = nil, OpInvalid
-		}
-	}
-	hdr := fakeserver.HeaderWithoutAuth(r.Header)
-	rec := &Request{
-		Op:         op,
-		Method:     r.Method,
-		Path:       r.URL.Path,
-		RawQuery:   r.URL.RawQuery,
-		Header:     hdr,
-		Body:       body,
-		RemoteAddr: r.RemoteAddr,
-		Time:       s.now(),
-	}
-	s.mu.Lock()
-	s.requests.Add(rec)
-	s.mu.Unlock()
-
-	if rt == routeUnknown {
-		if s.t != nil {
-			s.t.Errorf("popolnitest: unexpected request %s %s: popolni.club has no such route (only POST /api and GET /api?balance=)",
-				r.Method, r.URL.RequestURI())
-		}
-		s.answer(w, rec, textResponse(http.StatusNotFound, "Not Found"))
-		return
-	}
-	if r.TLS == nil {
-		s.answer(w, rec, textResponse(http.StatusForbidden, TextInsecureConnection))
-		return
-	}
-
-	f := s.faults.Pop()
-	switch f.kind {
-	case faultFail:
-		s.answer(w, rec, failResponse(f))
-		return
-	case faultDropBefore:
-		s.base.Drop(w)
-		return
-	}
-
-	resp := s.process(r, rt, items)
-
-	switch f.kind {
-	case faultDrop:
-		s.base.Drop(w)
-		return
-	case faultDelay:
-		if !s.base.Wait(r.Context(), f.delay) {
-			s.base.Drop(w)
-			return
-		}
-	case faultTruncate:
-		resp.body = resp.body[:len(resp.body)/2]
-	case faultGarbage:
-		resp = response{status: http.StatusOK, ctype: "text/html; charset=utf-8", body: []byte(garbageHTML)}
-	}
-	s.answer(w, rec, resp)
-}
-
-func failResponse(f fault) response {
-	if fakeserver.LooksJSON(f.body) {
-		return response{status: f.status, ctype: "application/json", body: []byte(f.body)}
-	}
-	return textResponse(f.status, f.body)
-}
-
-// answer records the status and then writes the response, so a client that
-// has its answer always finds it in Requests.
-func (s *Server) answer(w http.ResponseWriter, rec *Request, resp response) {
-	s.mu.Lock()
-	rec.Answered = resp.status
-	s.mu.Unlock()
-	fakeserver.Write(w, resp.status, resp.ctype, nil, resp.body)
 }
 
 // process runs the checks and the operation under the state lock, so each
 // request is atomic with respect to the others.
-func (s *Server) process(r *http.Request, rt route, items []map[string]json.RawMessage) response {
+func (s *Server) process(r *http.Request, items []map[string]json.RawMessage) fakeserver.Answer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
@@ -183,7 +123,7 @@ func (s *Server) process(r *http.Request, rt route, items []map[string]json.RawM
 	if !s.inSchedule {
 		return textResponse(http.StatusForbidden, TextUnscheduled)
 	}
-	if rt == routeBalance {
+	if r.Method == http.MethodGet {
 		return jsonResponse(fmt.Appendf(nil, `{"currentBalance":%d,"creditLimit":%d}`, s.current, s.credit))
 	}
 	if !isJSON(r.Header.Get("Content-Type")) || len(items) == 0 {

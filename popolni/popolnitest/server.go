@@ -45,10 +45,12 @@ const (
 // [Server.Close] it when done. All methods are safe for concurrent use,
 // including while requests are being served.
 type Server struct {
-	base   *fakeserver.Base
-	faults fakeserver.Queue[fault]
-	t      reporter
-	now    func() time.Time
+	// Fake serves the route table and holds the fault switches (FailNext,
+	// DropNext, DropBeforeNext, DelayNext, TruncateNext, DropNextOp) and
+	// the request log (Requests, Count, Reset) shared by every fake.
+	*fakeserver.Fake[Request]
+	base *fakeserver.Base
+	now  func() time.Time
 
 	mu           sync.Mutex // guards everything below
 	login        string
@@ -72,11 +74,7 @@ type Server struct {
 	notFoundOnce map[int64]int
 	// notFoundFirst: every payment's first status query answers 125.
 	notFoundFirst bool
-	requests      *fakeserver.Log[Request]
 }
-
-// reporter is the part of testing.TB the server uses; nil without WithT.
-type reporter = fakeserver.Reporter
 
 // NewServer starts a fake popolni.club API on 127.0.0.1 with a random port,
 // serving TLS with a certificate for [Host] from a fresh test CA. Like
@@ -93,7 +91,6 @@ func NewServer(opts ...Option) *Server {
 	}
 
 	s := &Server{
-		requests: fakeserver.NewLog(requestOp, cloneRequest),
 		base: fakeserver.New(fakeserver.Config{
 			Name:  "popolnitest",
 			Hosts: []string{Host},
@@ -119,14 +116,11 @@ func NewServer(opts ...Option) *Server {
 		notFoundOnce:  map[int64]int{},
 		notFoundFirst: cfg.notFoundFirst,
 	}
-	if cfg.t != nil {
-		s.t = cfg.t
+	if bad := s.setAllowedLocked(cfg.allowedIPs); len(bad) > 0 && cfg.t != nil {
+		cfg.t.Helper()
+		cfg.t.Errorf("popolnitest: WithAllowedIPs: invalid entries %q never match", bad)
 	}
-	if bad := s.setAllowedLocked(cfg.allowedIPs); len(bad) > 0 && s.t != nil {
-		s.t.Helper()
-		s.t.Errorf("popolnitest: WithAllowedIPs: invalid entries %q never match", bad)
-	}
-	s.base.Serve(http.HandlerFunc(s.serveHTTP))
+	s.Fake = fakeserver.Start(s.base, s.spec(cfg.t))
 
 	if cfg.t != nil {
 		cfg.t.Cleanup(s.Close)
@@ -134,29 +128,9 @@ func NewServer(opts ...Option) *Server {
 	return s
 }
 
-// Close shuts the server down: it stops listening, closes every connection,
-// interrupts delayed answers and waits for running handlers to return. It may
-// be called more than once.
-func (s *Server) Close() { s.base.Close() }
-
 // URL returns the API URL, "https://popolni.club:<port>/api". The host is the
 // real one: the client must resolve it to [Server.Addr].
 func (s *Server) URL() string { return s.base.URL(Host, "/api") }
-
-// Addr returns the listening address, "127.0.0.1:<port>": where the client
-// must connect when it dials popolni.club.
-func (s *Server) Addr() string { return s.base.Addr() }
-
-// CACertPEM returns the PEM of the CA that issued the server certificate, for
-// the client's trusted roots.
-func (s *Server) CACertPEM() []byte { return s.base.CACertPEM() }
-
-// Client returns an *http.Client that trusts the server's CA and connects to
-// [Server.Addr] whenever it dials popolni.club on any port (so both
-// [Server.URL] and the production URL https://popolni.club/api reach the
-// fake). It refuses to dial any other host. It does not add credentials.
-// The same client is returned each time; Close closes its idle connections.
-func (s *Server) Client() *http.Client { return s.base.Client() }
 
 // newClient builds a client like Client's, bound to the source address local
 // when it is not nil.
@@ -370,90 +344,22 @@ const (
 	OpUnknown = "unknown"
 )
 
-// Requests returns copies of the requests received since the start or the
-// last [Server.Reset], in arrival order.
-func (s *Server) Requests() []Request {
-	s.mu.Lock() // the handler fills in a record under it
-	defer s.mu.Unlock()
-	return s.requests.Requests()
-}
-
-func requestOp(r *Request) string { return r.Op }
-
 func cloneRequest(r Request) Request {
 	r.Header = r.Header.Clone()
 	r.Body = append([]byte(nil), r.Body...)
 	return r
 }
 
-// Count returns how many received requests have Op op, whatever their
-// outcome (see [Request.Answered]).
-func (s *Server) Count(op string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.requests.Count(op)
-}
+// faultGarbage is GarbageNext's fault.
+const faultGarbage = fakeserver.FaultCustom
 
-// Reset forgets the recorded requests. Payments, balance, switches and queued
-// faults stay.
-func (s *Server) Reset() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.requests.Reset()
-}
-
-type faultKind int
-
-const (
-	faultFail faultKind = iota + 1
-	faultDrop
-	faultDropBefore
-	faultDelay
-	faultTruncate
-	faultGarbage
-)
-
-type fault struct {
-	kind   faultKind
-	status int
-	body   string
-	delay  time.Duration
-}
-
-func (s *Server) queue(n int, f fault) { s.faults.Add(n, f) }
-
-// Faults apply to the next requests to the provider's routes (POST /api,
-// GET /api?balance=), one request each, in the order they were queued. A plain
-// HTTP request and an unknown route do not use one up.
-
-// FailNext answers the next n requests with status and body without
-// processing them (no check, no state change, no rate-limit use). A body that
-// starts with '[' or '{' is sent as application/json, any other as text/plain.
-func (s *Server) FailNext(n int, status int, body string) {
-	s.queue(n, fault{kind: faultFail, status: status, body: body})
-}
-
-// DropNext processes the next n requests fully (payments are created, states
-// move) and then closes the connection without sending any answer: the client
-// cannot know the outcome.
-func (s *Server) DropNext(n int) { s.queue(n, fault{kind: faultDrop}) }
-
-// DropBeforeNext closes the connection of the next n requests without
-// processing them and without answering.
-func (s *Server) DropBeforeNext(n int) { s.queue(n, fault{kind: faultDropBefore}) }
-
-// DelayNext processes the next n requests, then waits d before answering. The
-// wait ends early, without an answer, when the client gives up (its request
-// context ends) or the server is closed.
-func (s *Server) DelayNext(n int, d time.Duration) {
-	s.queue(n, fault{kind: faultDelay, delay: d})
-}
-
-// TruncateNext processes the next n requests and sends the answer with its
-// status (200 normally) but only the first half of its body, properly framed:
-// the client reads a complete HTTP response whose JSON is cut off.
-func (s *Server) TruncateNext(n int) { s.queue(n, fault{kind: faultTruncate}) }
+// Faults (the embedded [fakeserver.Faults] and GarbageNext) apply to the
+// next requests to the provider's routes (POST /api, GET /api?balance=), one
+// request each, in the order they were queued. A plain HTTP request and an
+// unknown route do not use one up.
 
 // GarbageNext processes the next n requests and answers 200 with an HTML page
 // instead of the JSON, as a misconfigured proxy would.
-func (s *Server) GarbageNext(n int) { s.queue(n, fault{kind: faultGarbage}) }
+func (s *Server) GarbageNext(n int) {
+	fakeserver.Enqueue(&s.Faults, n, fakeserver.Fault{Kind: faultGarbage})
+}

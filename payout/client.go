@@ -2,8 +2,10 @@ package payout
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/paysdk/payments"
 	"github.com/paysdk/payments/internal/registry"
@@ -175,10 +177,27 @@ func (c *Client) GetMany(ctx context.Context, refs []Query) ([]Payout, error) {
 	return out, nil
 }
 
-// Wait polls by the provider's rules (popolni: every 10 s with the 125
-// re-ask; QIWI: every 10 minutes) until the payout q.Ref is final, and
-// returns it. Give q.To when you have it: QIWI's status request names the
-// account. When ctx ends it returns the last known payout with ctx's error.
+// Wait asks the provider for the payout q.Ref at once and then every
+// Capabilities().PollInterval (popolni: 10 s; QIWI: the document's 10
+// minutes) until it is final, and returns it: a failure is a final payout
+// too (State failed, Err the refusal) with a nil error. Give q.To when you
+// have it: QIWI's status request names the account. Reads only: always safe
+// to repeat.
+//
+// The rules, the same for every driver unless it implements [Waiter]:
+//   - a Ref the provider does not know is asked again after the interval
+//     (a payout being registered may not show yet); not found twice in a
+//     row is returned as payments.ErrNotFound (a Send of the same Ref stays
+//     the safe next step);
+//   - a failed status request never ends Wait: it is asked again at the
+//     next poll;
+//   - a payout whose Err is payments.ErrOutcomeUnknown (a final status the
+//     provider's document does not define) is returned with that error;
+//   - when ctx ends, Wait returns the last payout seen with ctx's error,
+//     wrapped "<provider> wait" (and the last failed request, if any).
+//
+// A driver that can do better (popolni's Batcher shares polls between
+// Waits) implements [Waiter], and Wait calls it after the checks.
 func (c *Client) Wait(ctx context.Context, q Query) (Payout, error) {
 	if ctx == nil {
 		return Payout{}, payments.ErrNilContext
@@ -194,7 +213,80 @@ func (c *Client) Wait(ctx context.Context, q Query) (Payout, error) {
 			return Payout{}, err
 		}
 	}
-	return c.d.Wait(ctx, q)
+	if w, ok := c.d.(Waiter); ok {
+		return w.Wait(ctx, q)
+	}
+	return c.poll(ctx, q)
+}
+
+// Waiter is an optional Driver method: a Wait better than [Client.Wait]'s
+// loop over Get (popolni's polls shared between concurrent Waits). It keeps
+// Client.Wait's contract, and Client.Wait calls it after checking q.
+type Waiter interface {
+	Wait(ctx context.Context, q Query) (Payout, error)
+}
+
+// DefaultPollInterval is Wait's pause for a driver whose Capabilities give
+// no PollInterval.
+const DefaultPollInterval = 10 * time.Second
+
+// poll is Wait over Get (see Wait for its rules).
+func (c *Client) poll(ctx context.Context, q Query) (Payout, error) {
+	pause := c.caps.PollInterval
+	if pause <= 0 {
+		pause = DefaultPollInterval
+	}
+	last := Payout{Ref: q.Ref, Provider: c.caps.Provider}
+	var lastErr error
+	missing := 0
+	for asked := false; ; asked = true {
+		if asked {
+			t := time.NewTimer(pause)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return last, c.waitErr(ctx, lastErr)
+			case <-t.C:
+			}
+		}
+		ps, err := c.d.Get(ctx, []Query{q})
+		if err == nil && len(ps) != 1 {
+			err = fmt.Errorf("payout: driver %s answered %d payouts for 1 ref", c.caps.Provider, len(ps))
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return last, c.waitErr(ctx, lastErr)
+			}
+			lastErr = err
+			continue
+		}
+		p := ps[0]
+		if p.State == payments.StateUnknown && errors.Is(p.Err, payments.ErrNotFound) {
+			if missing++; missing >= 2 {
+				return p, p.Err
+			}
+			continue
+		}
+		missing, last, lastErr = 0, p, nil
+		switch {
+		case p.State.Final():
+			return p, nil
+		case errors.Is(p.Err, payments.ErrOutcomeUnknown):
+			return p, p.Err
+		}
+	}
+}
+
+// waitErr is the error of a Wait whose context ended.
+func (c *Client) waitErr(ctx context.Context, last error) error {
+	err := fmt.Errorf("%s wait: %w", c.caps.Provider, ctx.Err())
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(ctx.Err(), cause) {
+		err = fmt.Errorf("%s wait: %w: %w", c.caps.Provider, ctx.Err(), cause)
+	}
+	if last != nil {
+		err = fmt.Errorf("%w (last status request: %v)", err, last)
+	}
+	return err
 }
 
 // Balance is what the merchant's account at the provider holds.

@@ -248,12 +248,12 @@ type Driver interface {
 	Send(ctx context.Context, r Request) (Payout, error)
 	// Get returns one Payout per query, in order, in as few requests as the
 	// provider allows; a ref the provider does not know has State
-	// StateUnknown and Err matching payments.ErrNotFound. The error is for
-	// the call as a whole.
+	// StateUnknown and Err matching payments.ErrNotFound. A status the
+	// provider's document does not define has Err matching
+	// payments.ErrOutcomeUnknown. The error is for the call as a whole.
+	// [Client.Wait] polls it at Capabilities().PollInterval, unless the
+	// driver also implements [Waiter].
 	Get(ctx context.Context, qs []Query) ([]Payout, error)
-	// Wait polls by the provider's rules until the payout is final. q.To,
-	// when known, goes into status requests that name the account (QIWI).
-	Wait(ctx context.Context, q Query) (Payout, error)
 	// Balance is what the merchant's account holds.
 	Balance(ctx context.Context) (payments.Money, error)
 	// As sets target (a pointer to a provider type) to the provider's own

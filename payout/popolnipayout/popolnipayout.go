@@ -61,7 +61,10 @@ import (
 	"github.com/paysdk/payments/popolni"
 )
 
-var _ payout.RequestChecker = (*Driver)(nil)
+var (
+	_ payout.RequestChecker = (*Driver)(nil)
+	_ payout.Waiter         = (*Driver)(nil)
+)
 
 // Scheme is the URL scheme this package registers.
 const Scheme = "popolni"
@@ -361,7 +364,8 @@ func (d *Driver) Get(ctx context.Context, qs []payout.Query) ([]payout.Payout, e
 	return out, nil
 }
 
-// Wait is popolni.Client.WaitFinal: a status request every poll interval,
+// Wait is payout.Waiter, which payout.Client.Wait calls instead of its own
+// loop over Get: popolni.Client.WaitFinal, a status request every poll interval,
 // a 125 believed only when asked twice. With Options.Batch it is
 // popolni.Batcher.WaitFinal, whose polls share status requests with
 // concurrent Waits and Gets.

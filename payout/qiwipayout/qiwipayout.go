@@ -69,7 +69,6 @@ package qiwipayout
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -450,9 +449,22 @@ func undocumentedFinal(op, ref string, pm qiwitopup.Payment) error {
 // payment будет отсутствовать в ответе", _topup-status_ru.html.md:81) is
 // StateUnknown with an Err matching payments.ErrNotFound: it may still
 // appear (QIWI says to ask again), and a Send of the same Ref is safe. Raw
-// is the qiwitopup.StatusResult. A read: always safe to repeat, though the
+// is the qiwitopup.StatusResult. A final status the document does not
+// define (neither 60 nor above 100) has State unknown and an Err that is a
+// *payments.OutcomeUnknownError. A read: always safe to repeat, though the
 // document asks for 10 minutes between two status requests for one payment
 // (_topup-status_ru.html.md:11).
+//
+// payout.Client.Wait polls Get every Options.PollInterval (default the
+// document's 10 minutes) until QIWI says final-status true, as the
+// flowchart goes: a non-final answer to status, or to the pay, leads to the
+// next status request (topup-wallet_ru.html.md:131), and a network or
+// request error to a wait of at least 10 minutes and then status again
+// (:127); such an error never ends Wait. A ref QIWI does not list in two
+// answers in a row is payments.ErrNotFound: the flowchart would wait
+// forever (:140), and one missing answer can be a payment being registered,
+// but a Ref never sent would never end. A Send of the same Ref stays safe
+// after it.
 func (d *Driver) Get(ctx context.Context, qs []payout.Query) ([]payout.Payout, error) {
 	sq := make([]qiwitopup.StatusQuery, len(qs))
 	for i, q := range qs {
@@ -481,82 +493,11 @@ func fromStatus(ref string, r qiwitopup.StatusResult) payout.Payout {
 			Err: &payments.APIError{Provider: Scheme, Op: "status", Message: "no payment with transaction-number " + ref,
 				Category: payments.ErrNotFound}}
 	}
-	return toPayout(ref, r.Payment, r)
-}
-
-// Wait asks qiwitopup.Client.Status about ref at once, then every
-// Options.PollInterval (default the document's 10 minutes) until QIWI
-// says final-status true, as the flowchart goes: a non-final answer to
-// status, or to the pay, leads to the next status request
-// (topup-wallet_ru.html.md:131), and a network or request error to a wait
-// of at least 10 minutes and then status again (:127); such an error never
-// ends Wait. It returns the final payout with a nil error, a failure
-// included (State failed, Err the refusal). Raw is the qiwitopup.StatusResult.
-//
-// A ref QIWI does not list in two answers in a row is payments.ErrNotFound:
-// the flowchart would wait forever (:140), and one missing answer can be a
-// payment being registered, but a Ref never sent would never end; this is
-// the rule popolni's driver applies to its 125. A Send of the same Ref stays
-// safe after it.
-//
-// Wait knows only the Ref, so its status requests leave out the account
-// number (see Get). When ctx ends it returns the last payout seen with the
-// context's error, wrapped "qiwitopup wait". A final status the document
-// does not define is a *payments.OutcomeUnknownError. Reads only: always
-// safe to repeat.
-func (d *Driver) Wait(ctx context.Context, q payout.Query) (payout.Payout, error) {
-	ref := q.Ref
-	if err := d.CheckRef(ref); err != nil {
-		return payout.Payout{}, err
+	p := toPayout(ref, r.Payment, r)
+	if r.Payment.FinalStatus && !p.State.Final() && p.Err == nil {
+		p.Err = undocumentedFinal("status", ref, r.Payment)
 	}
-	last := payout.Payout{Ref: ref, Provider: Scheme}
-	var lastErr error
-	missing := 0
-	for asked := false; ; asked = true {
-		if asked {
-			t := time.NewTimer(d.opts.PollInterval)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return last, waitErr(ctx, lastErr)
-			case <-t.C:
-			}
-		}
-		res, err := d.c.Status(ctx, qiwitopup.StatusQuery{TransactionNumber: ref, Account: q.To.Account})
-		if err != nil {
-			if ctx.Err() != nil {
-				return last, waitErr(ctx, lastErr)
-			}
-			lastErr = err
-			continue
-		}
-		p := fromStatus(ref, res[0])
-		if !res[0].Found {
-			if missing++; missing >= 2 {
-				return p, p.Err
-			}
-			continue
-		}
-		missing, last, lastErr = 0, p, nil
-		if pm := res[0].Payment; pm.FinalStatus {
-			if !p.State.Final() {
-				return p, undocumentedFinal("wait", ref, pm)
-			}
-			return p, nil
-		}
-	}
-}
-
-// waitErr is the error of a Wait whose context ended.
-func waitErr(ctx context.Context, last error) error {
-	err := fmt.Errorf("qiwitopup wait: %w", ctx.Err())
-	if cause := context.Cause(ctx); cause != nil && !errors.Is(ctx.Err(), cause) {
-		err = fmt.Errorf("qiwitopup wait: %w: %w", ctx.Err(), cause)
-	}
-	if last != nil {
-		err = fmt.Errorf("%w (last status request: %v)", err, last)
-	}
-	return err
+	return p
 }
 
 // Balance is the rouble (643) account of qiwitopup.Client.Ping, the request

@@ -322,7 +322,9 @@ func notFound(ref string, err error) payout.Payout {
 }
 
 // Get looks each Ref up (one request each: the lookup takes one
-// outter_id). A read: always safe.
+// outter_id). A read: always safe. payout.Client.Wait polls it every
+// Options.PollInterval until the payout is final (wait_confirm is not: it
+// waits for the merchant's answer to its callback).
 func (d *Driver) Get(ctx context.Context, qs []payout.Query) ([]payout.Payout, error) {
 	for _, q := range qs {
 		if err := d.CheckRef(q.Ref); err != nil {
@@ -342,50 +344,6 @@ func (d *Driver) Get(ctx context.Context, qs []payout.Query) ([]payout.Payout, e
 		}
 	}
 	return out, nil
-}
-
-// Wait looks the Ref up every poll interval until the payout is final
-// (wait_confirm is not: it waits for the merchant's answer to its
-// callback). Not found twice in a row is returned as not found; a failed
-// lookup is asked again at the next poll, until ctx ends.
-func (d *Driver) Wait(ctx context.Context, q payout.Query) (payout.Payout, error) {
-	if err := d.CheckRef(q.Ref); err != nil {
-		return payout.Payout{}, err
-	}
-	last := payout.Payout{Ref: q.Ref, Provider: caps.Provider}
-	var lastErr error
-	missing := 0
-	for asked := false; ; asked = true {
-		if asked {
-			t := time.NewTimer(d.opts.PollInterval)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				if lastErr != nil {
-					return last, fmt.Errorf("%w (last lookup: %w)", ctx.Err(), lastErr)
-				}
-				return last, ctx.Err()
-			case <-t.C:
-			}
-		}
-		p, err := d.c.PayoutByOutterID(ctx, q.Ref)
-		switch {
-		case err == nil:
-			missing, lastErr = 0, nil
-			last = toPayout(q.Ref, p)
-			if last.State.Final() {
-				return last, nil
-			}
-		case errors.Is(err, payments.ErrNotFound):
-			if missing++; missing >= 2 {
-				return notFound(q.Ref, err), err
-			}
-		case ctx.Err() != nil:
-			return last, ctx.Err()
-		default:
-			lastErr = err
-		}
-	}
 }
 
 // Balance is the payout account's "balance" (royalpay.Client.PayoutAccount:

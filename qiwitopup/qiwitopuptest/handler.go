@@ -67,124 +67,90 @@ type intent struct {
 	account0, account1, bankID               string
 }
 
-type response struct {
-	status int
-	ctype  string
-	body   []byte
+func xmlResponse(body []byte) fakeserver.Answer {
+	return fakeserver.Answer{Status: http.StatusOK, Type: "text/xml; charset=utf-8", Body: body}
 }
 
-func xmlResponse(body []byte) response {
-	return response{status: http.StatusOK, ctype: "text/xml; charset=utf-8", body: body}
-}
-
-func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	body, bodyOK := fakeserver.ReadBody(r, maxBody)
-	known := r.Method == http.MethodPost && (r.URL.Path == PathTopup || r.URL.Path == PathXMLCP)
-
-	var req *xRequest
-	op := OpUnknown
-	if known {
-		op = OpInvalid
-		if bodyOK {
-			if parsed, err := parseRequest(body); err == nil {
-				req, op = parsed, opOf(parsed)
+// spec is the fake's route table: the two documented endpoints, POST only,
+// on either host; the operation is the body's request-type.
+func (s *Server) spec(t fakeserver.Reporter) fakeserver.Spec[Request] {
+	opOf := func(_ *http.Request, body []byte, ok bool) string {
+		if ok {
+			if req, err := parseRequest(body); err == nil {
+				return opOf(req)
 			}
 		}
+		return OpInvalid
 	}
-	host := r.Host
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	rec := &Request{
-		Op:         op,
-		Host:       strings.ToLower(host),
-		Method:     r.Method,
-		Path:       r.URL.Path,
-		Header:     r.Header.Clone(),
-		Body:       body,
-		RemoteAddr: r.RemoteAddr,
-		Time:       s.now(),
-		ResultCode: -1,
-	}
-	if r.TLS != nil {
-		rec.SNI = r.TLS.ServerName
-		if len(r.TLS.PeerCertificates) > 0 {
-			rec.ClientCertCN = r.TLS.PeerCertificates[0].Subject.CommonName
+	handle := func(c *fakeserver.Call[Request]) fakeserver.Answer {
+		var req *xRequest
+		if c.BodyOK {
+			if parsed, err := parseRequest(c.Body); err == nil {
+				req = parsed
+			}
 		}
+		return s.process(c, req)
 	}
-	s.mu.Lock()
-	s.requests.Add(rec)
-	s.mu.Unlock()
-
-	if !known {
-		if s.t != nil {
-			s.t.Errorf("qiwitopuptest: unexpected request %s %s: QIWI Top-Up has no such route (only POST %s and POST %s)",
-				r.Method, r.URL.RequestURI(), PathTopup, PathXMLCP)
-		}
-		s.answer(w, rec, response{status: http.StatusNotFound, ctype: "text/plain; charset=utf-8", body: []byte("Not Found")})
-		return
+	return fakeserver.Spec[Request]{
+		MaxBody: maxBody,
+		Routes: []fakeserver.Route[Request]{
+			{Method: http.MethodPost, Path: PathTopup, OpOf: opOf, Handle: handle},
+			{Method: http.MethodPost, Path: PathXMLCP, OpOf: opOf, Handle: handle},
+		},
+		Record: func(r *http.Request, body []byte, op string) *Request {
+			host := r.Host
+			if h, _, err := net.SplitHostPort(host); err == nil {
+				host = h
+			}
+			rec := &Request{Op: op, Host: strings.ToLower(host), Method: r.Method, Path: r.URL.Path,
+				Header: r.Header.Clone(), Body: body, RemoteAddr: r.RemoteAddr, Time: s.now(), ResultCode: -1}
+			if r.TLS != nil {
+				rec.SNI = r.TLS.ServerName
+				if len(r.TLS.PeerCertificates) > 0 {
+					rec.ClientCertCN = r.TLS.PeerCertificates[0].Subject.CommonName
+				}
+			}
+			return rec
+		},
+		Op:         func(r *Request) string { return r.Op },
+		Clone:      cloneRequest,
+		Answered:   func(r *Request, status int) { r.Answered = status },
+		Unknown:    OpUnknown,
+		NotFound:   fakeserver.Text(http.StatusNotFound, "Not Found"),
+		RoutesHelp: "QIWI Top-Up has no such route (only POST " + PathTopup + " and POST " + PathXMLCP + ")",
+		T:          t,
+		Fail: func(f fakeserver.Fault) fakeserver.Answer {
+			if strings.HasPrefix(strings.TrimSpace(f.Body), "<") {
+				return fakeserver.Answer{Status: f.Status, Type: "text/xml; charset=utf-8", Body: []byte(f.Body)}
+			}
+			return fakeserver.Text(f.Status, f.Body)
+		},
+		Before: func(c *fakeserver.Call[Request]) (fakeserver.Answer, bool) {
+			if c.Fault.Kind != faultError {
+				return fakeserver.Answer{}, false
+			}
+			c.Update(func(r *Request) { r.ResultCode = c.Fault.Code })
+			return xmlResponse(errorDoc(c.Fault.Code, c.Fault.Flag)), true
+		},
+		After: func(c *fakeserver.Call[Request], a *fakeserver.Answer) {
+			switch c.Fault.Kind {
+			case faultEmpty:
+				a.Body = nil
+			case faultGarbage:
+				*a = fakeserver.Answer{Status: http.StatusOK, Type: "text/html; charset=utf-8", Body: []byte(garbageHTML)}
+			}
+		},
 	}
-
-	f, ok := s.popOpFault(op) // DropNextOp, opfaults.go
-	if !ok {
-		f = s.faults.Pop()
-	}
-	switch f.kind {
-	case faultFail:
-		ct := "text/plain; charset=utf-8"
-		if strings.HasPrefix(strings.TrimSpace(f.body), "<") {
-			ct = "text/xml; charset=utf-8"
-		}
-		s.answer(w, rec, response{status: f.status, ctype: ct, body: []byte(f.body)})
-		return
-	case faultError:
-		s.mu.Lock()
-		rec.ResultCode = f.code
-		s.mu.Unlock()
-		s.answer(w, rec, xmlResponse(errorDoc(f.code, f.fatal)))
-		return
-	case faultDropBefore:
-		s.base.Drop(w)
-		return
-	}
-
-	resp := s.process(r, body, req, op, rec)
-
-	switch f.kind {
-	case faultDrop:
-		s.base.Drop(w)
-		return
-	case faultDelay:
-		if !s.base.Wait(r.Context(), f.delay) {
-			s.base.Drop(w)
-			return
-		}
-	case faultTruncate:
-		resp.body = resp.body[:len(resp.body)/2]
-	case faultEmpty:
-		resp.body = nil
-	case faultGarbage:
-		resp = response{status: http.StatusOK, ctype: "text/html; charset=utf-8", body: []byte(garbageHTML)}
-	}
-	s.answer(w, rec, resp)
-}
-
-// answer records the status and then writes the response, so a client that
-// has its answer always finds it in Requests.
-func (s *Server) answer(w http.ResponseWriter, rec *Request, resp response) {
-	s.mu.Lock()
-	rec.Answered = resp.status
-	s.mu.Unlock()
-	fakeserver.Write(w, resp.status, resp.ctype, nil, resp.body)
 }
 
 // process runs the checks and the operation under the state lock, so each
 // request is atomic with respect to the others.
-func (s *Server) process(r *http.Request, body []byte, req *xRequest, op string, rec *Request) response {
+func (s *Server) process(c *fakeserver.Call[Request], req *xRequest) fakeserver.Answer {
+	r, body, op := c.R, c.Body, c.Op
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	fail := func(code int) response {
-		rec.ResultCode = code
+	fail := func(code int) fakeserver.Answer {
+		c.Update(func(rec *Request) { rec.ResultCode = code })
 		return xmlResponse(errorDoc(code, true))
 	}
 	if req == nil {
@@ -197,7 +163,7 @@ func (s *Server) process(r *http.Request, body []byte, req *xRequest, op string,
 	if !ok {
 		return fail(codeAuth)
 	}
-	rec.AuthMode = mode
+	c.Update(func(rec *Request) { rec.AuthMode = mode })
 	if op == OpInvalid || (op == OpGetProvider) != (r.URL.Path == PathXMLCP) {
 		return fail(codeUnknown)
 	}
@@ -216,7 +182,7 @@ func (s *Server) process(r *http.Request, body []byte, req *xRequest, op string,
 	case OpStatus:
 		doc = s.statusLocked(req)
 	}
-	rec.ResultCode = resultCodeOf(doc)
+	c.Update(func(rec *Request) { rec.ResultCode = resultCodeOf(doc) })
 	return xmlResponse(doc)
 }
 

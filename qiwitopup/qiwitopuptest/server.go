@@ -54,11 +54,12 @@ const (
 // Make one with [NewServer] and [Server.Close] it when done. All methods are
 // safe for concurrent use, including while requests are being served.
 type Server struct {
+	// Fake serves the route table and holds the fault switches (FailNext,
+	// DropNext, DropBeforeNext, DelayNext, TruncateNext, DropNextOp) and
+	// the request log (Requests, Count, Reset) shared by every fake.
+	*fakeserver.Fake[Request]
 	base     *fakeserver.Base // its CA issues the server certificate
 	clientCA *testca.CA       // "the CA QIWI issues": verifies client certificates
-	faults   fakeserver.Queue[fault]
-	opDrops  fakeserver.OpCounts // DropNextOp, opfaults.go
-	t        reporter
 	now      func() time.Time
 
 	mu                sync.Mutex // guards everything below
@@ -80,11 +81,7 @@ type Server struct {
 	nextTxn           int64
 	payments          map[string]*payment
 	order             []string
-	requests          *fakeserver.Log[Request]
 }
-
-// reporter is the part of testing.TB the server uses; nil without WithT.
-type reporter = fakeserver.Reporter
 
 // NewServer starts a fake QIWI Top-Up API on 127.0.0.1 with a random port,
 // serving TLS (minimum 1.2, HTTP/1.1 only) with one certificate valid for
@@ -128,7 +125,6 @@ func NewServer(opts ...Option) *Server {
 	}
 
 	s := &Server{
-		requests: fakeserver.NewLog(requestOp, cloneRequest),
 		base: fakeserver.New(fakeserver.Config{
 			Name:  "qiwitopuptest",
 			Hosts: []string{Host, PrivateHost},
@@ -156,25 +152,17 @@ func NewServer(opts ...Option) *Server {
 		nextTxn:           20323739405,
 		payments:          map[string]*payment{},
 	}
-	if cfg.t != nil {
-		s.t = cfg.t
+	if bad := s.setAllowedLocked(cfg.allowedIPs); len(bad) > 0 && cfg.t != nil {
+		cfg.t.Helper()
+		cfg.t.Errorf("qiwitopuptest: WithAllowedIPs: invalid entries %q never match", bad)
 	}
-	if bad := s.setAllowedLocked(cfg.allowedIPs); len(bad) > 0 && s.t != nil {
-		s.t.Helper()
-		s.t.Errorf("qiwitopuptest: WithAllowedIPs: invalid entries %q never match", bad)
-	}
-	s.base.Serve(http.HandlerFunc(s.serveHTTP))
+	s.Fake = fakeserver.Start(s.base, s.spec(cfg.t))
 
 	if cfg.t != nil {
 		cfg.t.Cleanup(s.Close)
 	}
 	return s
 }
-
-// Close shuts the server down: it stops listening, closes every connection,
-// interrupts delayed answers and waits for running handlers to return. It may
-// be called more than once.
-func (s *Server) Close() { s.base.Close() }
 
 // URL returns the public endpoint, "https://api.qiwi.com:<port>/xml/topup.jsp"
 // (login/password and signature authentication). The host is the real one:
@@ -189,14 +177,6 @@ func (s *Server) PrivateURL() string { return s.base.URL(PrivateHost, PathTopup)
 // "https://api.qiwi.com:<port>/xml/xmlcp.jsp".
 func (s *Server) XMLCPURL() string { return s.base.URL(Host, PathXMLCP) }
 
-// Addr returns the listening address, "127.0.0.1:<port>": where the client
-// must connect when it dials either host name.
-func (s *Server) Addr() string { return s.base.Addr() }
-
-// CACertPEM returns the PEM of the CA that issued the server certificate, for
-// the client's trusted roots.
-func (s *Server) CACertPEM() []byte { return s.base.CACertPEM() }
-
 // ClientCAPEM returns the PEM of the CA that the server trusts for client
 // certificates: the "CA certificate" QIWI hands an agent along with its client
 // certificate. The server's own certificate is not issued by it; trust
@@ -210,13 +190,7 @@ func (s *Server) ClientCertificate() (tls.Certificate, error) {
 	return s.clientCA.ClientCert("qiwi-agent-" + s.TerminalID())
 }
 
-// Client returns an *http.Client without a client certificate that trusts
-// the server's CA and connects to [Server.Addr] whenever it dials [Host] or
-// [PrivateHost] on any port. It refuses to dial any other host. The same
-// client is returned each time; Close closes its idle connections.
-func (s *Server) Client() *http.Client { return s.base.Client() }
-
-// CertClient returns a new *http.Client like [Server.Client] that also
+// CertClient returns a new *http.Client like Client that also
 // presents cert in the handshake (for [PrivateHost]).
 func (s *Server) CertClient(cert tls.Certificate) *http.Client {
 	return s.base.NewClient(nil, []tls.Certificate{cert})
@@ -477,73 +451,24 @@ type Request struct {
 	ResultCode int
 }
 
-// Requests returns copies of the requests received since the start or the
-// last [Server.Reset], in arrival order.
-func (s *Server) Requests() []Request {
-	s.mu.Lock() // the handler fills in a record under it
-	defer s.mu.Unlock()
-	return s.requests.Requests()
-}
-
-func requestOp(r *Request) string { return r.Op }
-
 func cloneRequest(r Request) Request {
 	r.Header = r.Header.Clone()
 	r.Body = append([]byte(nil), r.Body...)
 	return r
 }
 
-// Count returns how many received requests have Op op, whatever their
-// outcome.
-func (s *Server) Count(op string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.requests.Count(op)
-}
+// Faults of the embedded [fakeserver.Faults] and the switches below apply
+// to the next requests to the two documented routes (POST /xml/topup.jsp and
+// POST /xml/xmlcp.jsp on either host), one request each, in the order they
+// were queued. A request to an unknown route does not use one up. A FailNext
+// body that starts with '<' is sent as text/xml, any other as text/plain.
 
-// Reset forgets the recorded requests. Payments, balances, wallets, switches
-// and queued faults stay.
-func (s *Server) Reset() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.requests.Reset()
-}
-
-type faultKind int
-
+// The fake's own fault kinds.
 const (
-	faultFail faultKind = iota + 1
-	faultError
-	faultDrop
-	faultDropBefore
-	faultDelay
-	faultTruncate
+	faultError = fakeserver.FaultCustom + iota
 	faultEmpty
 	faultGarbage
 )
-
-type fault struct {
-	kind   faultKind
-	status int
-	body   string
-	code   int
-	fatal  bool
-	delay  time.Duration
-}
-
-func (s *Server) queue(n int, f fault) { s.faults.Add(n, f) }
-
-// Faults apply to the next requests to the two documented routes (POST
-// /xml/topup.jsp and POST /xml/xmlcp.jsp on either host), one request each,
-// in the order they were queued. A request to an unknown route does not use
-// one up.
-
-// FailNext answers the next n requests with HTTP status and body without
-// processing them. A body that starts with '<' is sent as text/xml, any other
-// as text/plain.
-func (s *Server) FailNext(n int, status int, body string) {
-	s.queue(n, fault{kind: faultFail, status: status, body: body})
-}
 
 // ErrorNext answers the next n requests 200 with only a request-level error,
 // <result-code fatal=".." message=".." msg="..">code</result-code>, without
@@ -552,36 +477,19 @@ func (s *Server) FailNext(n int, status int, body string) {
 // (IP restriction); the message is the documents' Russian text for the code,
 // "Неизвестная ошибка" for 300 and any undocumented code.
 func (s *Server) ErrorNext(n int, code int, fatal bool) {
-	s.queue(n, fault{kind: faultError, code: code, fatal: fatal})
+	fakeserver.Enqueue(&s.Faults, n, fakeserver.Fault{Kind: faultError, Code: code, Flag: fatal})
 }
-
-// DropNext processes the next n requests fully (payments are created,
-// statuses move) and then closes the connection without answering: the
-// client cannot know the outcome.
-func (s *Server) DropNext(n int) { s.queue(n, fault{kind: faultDrop}) }
-
-// DropBeforeNext closes the connection of the next n requests without
-// processing them and without answering.
-func (s *Server) DropBeforeNext(n int) { s.queue(n, fault{kind: faultDropBefore}) }
-
-// DelayNext processes the next n requests, then waits d before answering. The
-// wait ends early, without an answer, when the client gives up (its request
-// context ends) or the server is closed.
-func (s *Server) DelayNext(n int, d time.Duration) {
-	s.queue(n, fault{kind: faultDelay, delay: d})
-}
-
-// TruncateNext processes the next n requests and answers 200 with only the
-// first half of the XML, properly framed: the client reads a complete HTTP
-// response whose XML is cut off.
-func (s *Server) TruncateNext(n int) { s.queue(n, fault{kind: faultTruncate}) }
 
 // EmptyNext processes the next n requests and answers 200 with an empty body.
-func (s *Server) EmptyNext(n int) { s.queue(n, fault{kind: faultEmpty}) }
+func (s *Server) EmptyNext(n int) {
+	fakeserver.Enqueue(&s.Faults, n, fakeserver.Fault{Kind: faultEmpty})
+}
 
 // GarbageNext processes the next n requests and answers 200 with an HTML page
 // instead of the XML, as a misconfigured proxy would.
-func (s *Server) GarbageNext(n int) { s.queue(n, fault{kind: faultGarbage}) }
+func (s *Server) GarbageNext(n int) {
+	fakeserver.Enqueue(&s.Faults, n, fakeserver.Fault{Kind: faultGarbage})
+}
 
 // sortedCodesLocked returns the currency codes of the agent accounts in order.
 func (s *Server) sortedCodesLocked() []string {

@@ -1,7 +1,10 @@
-// Package royalpay is a client for the RoyalPay (Royal Finance) pay-in API
-// v2: create a payment that gives the payer requisites (an SBP phone, a
-// card, an account, an NSPK QR code, a cross-border link...), read a payment,
-// and receive the provider's status callbacks.
+// Package royalpay is a client for RoyalPay (Royal Finance) in both
+// directions. Pay-ins (API v2): create a payment that gives the payer
+// requisites (an SBP phone, a card, an account, an NSPK QR code, a
+// cross-border link...), read a payment, and receive the provider's status
+// callbacks. Payouts (API v3, with a payout token of their own): create an
+// SBP or card payout, look it up by outter_id, read the payout account, and
+// receive the payout callbacks; see "Payouts (v3)" below.
 //
 // # Hosts
 //

@@ -71,7 +71,7 @@ type Spec[R any] struct {
 
 	// Record makes the log record of a request before it is handled; op is
 	// its route's operation, or Unknown.
-	Record   func(r *http.Request, body []byte, op string) *R
+	Record   func(r *http.Request, body []byte, bodyOK bool, op string) *R
 	Op       func(*R) string // the operation of a record, for Count
 	Clone    func(R) R       // see NewLog
 	Answered func(*R, int)   // sets the HTTP status answered on a record
@@ -173,7 +173,7 @@ func (f *Fake[R]) serve(w http.ResponseWriter, r *http.Request) {
 			op = rt.OpOf(r, body, bodyOK)
 		}
 	}
-	rec := f.spec.Record(r, body, op)
+	rec := f.spec.Record(r, body, bodyOK, op)
 	f.log.Add(rec)
 	if rt == nil {
 		if t := f.spec.T; t != nil {

@@ -195,9 +195,10 @@
 //
 // # Faults
 //
-// [Server.FailNext], [Server.DropNext], [Server.DelayNext],
-// [Server.TruncateNext] and [Server.HTMLNext] queue faults for the next
-// requests to known routes, token requests included.
+// [Server.FailNext], [Server.DropNext], [Server.DropBeforeNext],
+// [Server.DelayNext], [Server.TruncateNext] and [Server.HTMLNext] queue
+// faults for the next requests to known routes, token requests included;
+// [Server.DropNextOp] loses the answers of one operation only.
 //
 // # Assertions
 //

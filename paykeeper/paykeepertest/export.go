@@ -56,11 +56,11 @@ func (s *Server) hExportPayments(c *call) response {
 		pad = 0
 	}
 	return response{
-		status: 200,
-		ctype:  XLSXContentType,
-		header: map[string][]string{"Content-Disposition": {`attachment; filename="payments.xlsx"`}},
-		length: base + pad,
-		stream: func(w io.Writer) error { return writeWorkbook(w, sheet, pad) },
+		Status: 200,
+		Type:   XLSXContentType,
+		Header: map[string][]string{"Content-Disposition": {`attachment; filename="payments.xlsx"`}},
+		Length: base + pad,
+		Stream: func(w io.Writer) error { return writeWorkbook(w, sheet, pad) },
 	}
 }
 

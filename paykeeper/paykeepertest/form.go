@@ -84,7 +84,7 @@ func (s *Server) formCreate(f map[string][]string) response {
 	s.invoices[id] = v
 	s.invoiceOrder = append(s.invoiceOrder, id)
 	resp := htmlResponse(http.StatusFound, "")
-	resp.header = http.Header{"Location": {s.URL() + billPrefix + id + "/"}}
+	resp.Header = http.Header{"Location": {s.URL() + billPrefix + id + "/"}}
 	return resp
 }
 

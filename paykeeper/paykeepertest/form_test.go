@@ -32,7 +32,7 @@ func FuzzFormCreate(f *testing.F) {
 		before := len(s.Invoices())
 		resp := s.formCreate(v)
 		after := len(s.Invoices())
-		switch resp.status {
+		switch resp.Status {
 		case http.StatusFound:
 			if after != before+1 || !signIt || order == "" {
 				t.Fatalf("accepted without a valid sign and order: %v", v)
@@ -48,7 +48,7 @@ func FuzzFormCreate(f *testing.F) {
 				t.Fatalf("refused but created an invoice: %v", v)
 			}
 		default:
-			t.Fatalf("status %d", resp.status)
+			t.Fatalf("status %d", resp.Status)
 		}
 	})
 }
@@ -58,8 +58,8 @@ func TestFormWithoutASecretIsRefused(t *testing.T) {
 	s := NewServer(WithT(t))
 	h := sha256.Sum256([]byte("10.00" + "1"))
 	resp := s.formCreate(url.Values{"sum": {"10.00"}, "orderid": {"1"}, "sign": {hex.EncodeToString(h[:])}})
-	if resp.status != http.StatusBadRequest || len(s.Invoices()) != 0 {
-		t.Fatalf("status %d, %d invoices", resp.status, len(s.Invoices()))
+	if resp.Status != http.StatusBadRequest || len(s.Invoices()) != 0 {
+		t.Fatalf("status %d, %d invoices", resp.Status, len(s.Invoices()))
 	}
 }
 

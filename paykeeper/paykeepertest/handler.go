@@ -2,14 +2,11 @@ package paykeepertest
 
 import (
 	"crypto/subtle"
-	"errors"
 	"html"
-	"io"
 	"mime"
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -20,19 +17,10 @@ import (
 // with 413.
 const maxBody = 1 << 20
 
-type response struct {
-	status int
-	ctype  string
-	body   []byte
-	header http.Header // extra headers, may be nil
-
-	// A streamed body (the export): length bytes written by stream.
-	length int64
-	stream func(w io.Writer) error
-}
+type response = fakeserver.Answer
 
 func jsonResponse(v any) response {
-	return response{status: http.StatusOK, ctype: "application/json; charset=utf-8", body: encode(v)}
+	return response{Status: http.StatusOK, Type: "application/json; charset=utf-8", Body: encode(v)}
 }
 
 func success() response { return jsonResponse(obj{{"result", "success"}}) }
@@ -40,7 +28,7 @@ func success() response { return jsonResponse(obj{{"result", "success"}}) }
 func fail(msg string) response { return jsonResponse(obj{{"result", "fail"}, {"msg", msg}}) }
 
 func htmlResponse(status int, page string) response {
-	return response{status: status, ctype: "text/html; charset=utf-8", body: []byte(page)}
+	return response{Status: status, Type: "text/html; charset=utf-8", Body: []byte(page)}
 }
 
 // call is one authenticated request being handled.
@@ -156,113 +144,99 @@ const notFoundHTML = `<!DOCTYPE html>
 </html>
 `
 
-func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	body, bodyOK := fakeserver.ReadBody(r, maxBody)
-	hdr := fakeserver.HeaderWithoutAuth(r.Header)
-	login, _, _ := r.BasicAuth()
-	rec := &Request{
-		Method:     r.Method,
-		Path:       r.URL.Path,
-		Query:      r.URL.Query(),
-		Header:     hdr,
-		User:       login,
-		RemoteAddr: r.RemoteAddr,
-		Time:       s.now(),
-	}
-	var form url.Values
-	if r.Method == http.MethodPost {
-		form = url.Values{}
-		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err == nil &&
-			mt == "application/x-www-form-urlencoded" && bodyOK {
-			if f, err := url.ParseQuery(string(body)); err == nil {
-				form = f
+// spec is the fake's route table: the cabinet API of [routes], the payer's
+// /bill/<id>/ pages and the payment form.
+func (s *Server) spec(t fakeserver.Reporter) fakeserver.Spec[Request] {
+	tooLarge := htmlResponse(http.StatusRequestEntityTooLarge, "<html><body><h1>413 Request Entity Too Large</h1></body></html>\n")
+	table := []fakeserver.Route[Request]{{
+		Match:  func(r *http.Request) bool { _, ok := billID(r); return ok },
+		Op:     OpBill,
+		Faults: fakeserver.NoFaults,
+		Handle: func(c *fakeserver.Call[Request]) response { id, _ := billID(c.R); return s.billPage(id) },
+	}, {
+		Match: func(r *http.Request) bool {
+			return r.URL.Path == FormPath && (r.Method == http.MethodGet || r.Method == http.MethodPost)
+		},
+		Op:     OpForm,
+		OpOnly: true, // DropNextOp(OpForm): done, then lost
+		Handle: func(c *fakeserver.Call[Request]) response {
+			if !c.BodyOK {
+				return tooLarge
 			}
-		}
-		rec.Form = cloneValues(form)
-		if _, ok := rec.Form["token"]; ok {
-			for i := range rec.Form["token"] {
-				rec.Form["token"][i] = MaskedToken
+			if c.R.Method == http.MethodGet {
+				return s.formCreate(c.R.URL.Query())
 			}
-		}
+			return s.formCreate(postForm(c.R, c.Body, c.BodyOK))
+		},
+	}}
+	for path, rt := range routes {
+		table = append(table, fakeserver.Route[Request]{Method: rt.method, Path: path, Op: strings.Trim(path, "/"),
+			Handle: func(c *fakeserver.Call[Request]) response {
+				if !c.BodyOK {
+					return tooLarge
+				}
+				return s.process(c, rt, postForm(c.R, c.Body, c.BodyOK))
+			}})
 	}
-	s.mu.Lock()
-	s.requests.Add(rec)
-	s.mu.Unlock()
+	return fakeserver.Spec[Request]{
+		MaxBody: maxBody,
+		Routes:  table,
+		Record: func(r *http.Request, body []byte, bodyOK bool, op string) *Request {
+			login, _, _ := r.BasicAuth()
+			rec := &Request{Op: op, Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(),
+				Header: fakeserver.HeaderWithoutAuth(r.Header), User: login, RemoteAddr: r.RemoteAddr, Time: s.now()}
+			if form := postForm(r, body, bodyOK); form != nil {
+				rec.Form = form
+				for i := range rec.Form["token"] {
+					rec.Form["token"][i] = MaskedToken
+				}
+			}
+			return rec
+		},
+		Op:         func(r *Request) string { return r.Op },
+		Clone:      cloneRequest,
+		Answered:   func(r *Request, status int) { r.Answered = status },
+		Unknown:    OpUnknown,
+		NotFound:   htmlResponse(http.StatusNotFound, notFoundHTML),
+		RoutesHelp: "PayKeeper has no such route",
+		T:          t,
+		Fail: func(f fakeserver.Fault) response {
+			if fakeserver.LooksJSON(f.Body) {
+				return response{Status: f.Status, Type: "application/json; charset=utf-8", Body: []byte(f.Body)}
+			}
+			return htmlResponse(f.Status, f.Body)
+		},
+		After: func(c *fakeserver.Call[Request], a *response) {
+			if c.Fault.Kind == faultHTML {
+				*a = htmlResponse(http.StatusOK, HTMLPage)
+			}
+		},
+	}
+}
 
-	if id, ok := billID(r); ok {
-		s.answer(w, rec, s.billPage(id))
-		return
+// postForm is the parsed application/x-www-form-urlencoded body of a POST
+// (empty when the body is not one), nil for other methods.
+func postForm(r *http.Request, body []byte, bodyOK bool) url.Values {
+	if r.Method != http.MethodPost {
+		return nil
 	}
-	if r.URL.Path == FormPath && (r.Method == http.MethodGet || r.Method == http.MethodPost) {
-		if r.Method == http.MethodGet {
-			form = r.URL.Query()
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err == nil &&
+		mt == "application/x-www-form-urlencoded" && bodyOK {
+		if f, err := url.ParseQuery(string(body)); err == nil {
+			return f
 		}
-		resp := htmlResponse(http.StatusRequestEntityTooLarge, "<html><body><h1>413 Request Entity Too Large</h1></body></html>\n")
-		if bodyOK {
-			resp = s.formCreate(form)
-		}
-		if _, drop := s.popOpFault(OpForm); drop { // DropNextOp(OpForm): done, then lost
-			s.base.Drop(w)
-			return
-		}
-		s.answer(w, rec, resp)
-		return
 	}
-	rt, ok := routes[r.URL.Path]
-	if !ok || rt.method != r.Method {
-		if s.t != nil {
-			s.t.Helper()
-			s.t.Errorf("paykeepertest: unexpected request %s %s: PayKeeper has no such route", r.Method, r.URL.RequestURI())
-		}
-		s.answer(w, rec, htmlResponse(http.StatusNotFound, notFoundHTML))
-		return
-	}
-
-	f, ok := s.popOpFault(opOf(r.Method, r.URL.Path)) // DropNextOp, opfaults.go
-	if !ok {
-		f = s.faults.Pop()
-	}
-	if f.kind == faultFail {
-		s.answer(w, rec, failResponse(f))
-		return
-	}
-
-	var resp response
-	switch {
-	case !bodyOK:
-		resp = htmlResponse(http.StatusRequestEntityTooLarge, "<html><body><h1>413 Request Entity Too Large</h1></body></html>\n")
-	default:
-		resp = s.process(r, rec, rt, form)
-	}
-
-	switch f.kind {
-	case faultDrop:
-		s.base.Drop(w)
-		return
-	case faultDelay:
-		if !s.base.Wait(r.Context(), f.delay) {
-			s.base.Drop(w)
-			return
-		}
-	case faultTruncate:
-		if resp.stream != nil {
-			resp.length /= 2
-		} else {
-			resp.body = resp.body[:len(resp.body)/2]
-		}
-	case faultHTML:
-		resp = htmlResponse(http.StatusOK, HTMLPage)
-	}
-	s.answer(w, rec, resp)
+	return url.Values{}
 }
 
 // process authenticates the request, checks a POST's token and runs the
 // route.
-func (s *Server) process(r *http.Request, rec *Request, rt route, form url.Values) response {
+func (s *Server) process(c0 *fakeserver.Call[Request], rt route, form url.Values) response {
+	r := c0.R
 	u, ok := s.authenticate(r)
 	if !ok {
 		resp := htmlResponse(http.StatusUnauthorized, LoginPageHTML)
-		resp.header = http.Header{"Www-Authenticate": {`Basic realm="PayKeeper"`}}
+		resp.Header = http.Header{"Www-Authenticate": {`Basic realm="PayKeeper"`}}
 		return resp
 	}
 	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
@@ -271,12 +245,13 @@ func (s *Server) process(r *http.Request, rec *Request, rt route, form url.Value
 	c.user = u
 	c.prevIP, c.prevAt = u.lastIP, u.lastVisit
 	u.lastIP, u.lastVisit = ip, s.now()
+	valid := false
 	if r.Method == http.MethodPost {
 		sent := form.Get("token")
 		cur := s.currentTokenLocked()
-		rec.TokenValid = sent != "" && subtle.ConstantTimeCompare([]byte(sent), []byte(cur)) == 1
+		valid = sent != "" && subtle.ConstantTimeCompare([]byte(sent), []byte(cur)) == 1
+		c0.Update(func(rec *Request) { rec.TokenValid = valid })
 	}
-	valid := rec.TokenValid
 	s.mu.Unlock()
 	if r.Method == http.MethodPost && !valid {
 		return jsonResponse(obj{{"result", "fail"}, {"msg", MsgBadToken}, {"error_code", ErrorCodeBadToken}})
@@ -302,13 +277,6 @@ func (s *Server) authenticate(r *http.Request) (*user, bool) {
 		}
 	}
 	return nil, false
-}
-
-func failResponse(f fault) response {
-	if fakeserver.LooksJSON(f.body) {
-		return response{status: f.status, ctype: "application/json; charset=utf-8", body: []byte(f.body)}
-	}
-	return response{status: f.status, ctype: "text/html; charset=utf-8", body: []byte(f.body)}
 }
 
 func billID(r *http.Request) (string, bool) {
@@ -344,49 +312,4 @@ func (s *Server) billPage(id string) response {
 <p class="status">`+rec.Status+`</p>
 </body></html>
 `)
-}
-
-var errTruncated = errors.New("paykeepertest: body truncated")
-
-// limitWriter passes through n bytes, then fails.
-type limitWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (l *limitWriter) Write(p []byte) (int, error) {
-	if l.n <= 0 {
-		return 0, errTruncated
-	}
-	if int64(len(p)) > l.n {
-		k, err := l.w.Write(p[:l.n])
-		l.n -= int64(k)
-		if err == nil {
-			err = errTruncated
-		}
-		return k, err
-	}
-	k, err := l.w.Write(p)
-	l.n -= int64(k)
-	return k, err
-}
-
-// answer records the status and then writes the response, so a client that
-// has its answer always finds it in Requests.
-func (s *Server) answer(w http.ResponseWriter, rec *Request, resp response) {
-	s.mu.Lock()
-	rec.Answered = resp.status
-	s.mu.Unlock()
-	if resp.stream == nil {
-		fakeserver.Write(w, resp.status, resp.ctype, resp.header, resp.body)
-		return
-	}
-	h := w.Header()
-	for k, vs := range resp.header {
-		h[k] = vs
-	}
-	h.Set("Content-Type", resp.ctype)
-	h.Set("Content-Length", strconv.FormatInt(resp.length, 10))
-	w.WriteHeader(resp.status)
-	_ = resp.stream(&limitWriter{w: w, n: resp.length})
 }

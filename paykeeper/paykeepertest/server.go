@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -33,11 +32,12 @@ const (
 // Make one with [NewServer] and [Server.Close] it when done. All methods are
 // safe for concurrent use, including while requests are being served.
 type Server struct {
-	base    *fakeserver.Base
-	faults  fakeserver.Queue[fault]
-	opDrops fakeserver.OpCounts // DropNextOp, opfaults.go
-	t       reporter
-	now     func() time.Time
+	// Fake serves the route table and holds the fault switches (FailNext,
+	// DropNext, DropBeforeNext, DelayNext, TruncateNext, DropNextOp) and
+	// the request log (Requests, Count) shared by every fake.
+	*fakeserver.Fake[Request]
+	base *fakeserver.Base
+	now  func() time.Time
 
 	notifyClient *http.Client
 	notifyOwned  *http.Transport // the default notification client's transport
@@ -66,7 +66,6 @@ type Server struct {
 	fields        []*formField
 	reportEmails  []reportEmail
 	nextEmailID   int
-	requests      *fakeserver.Log[Request]
 	notifications []NotificationResult
 	formSecret    string          // WithFormSecret: the payment form's secret word
 	bindings      map[string]bool // saved cards (bank_id) that /change/binding/execute/ charges
@@ -75,9 +74,6 @@ type Server struct {
 	// unboundReceipts are the receipts printed with no payment_id.
 	unboundReceipts []ReceiptRecord
 }
-
-// reporter is the part of testing.TB the server uses; nil without WithT.
-type reporter = fakeserver.Reporter
 
 // The first payment id handed out: the document's example payment is 97452.
 const firstPaymentID = 97452
@@ -98,7 +94,6 @@ func NewServer(opts ...Option) *Server {
 	}
 
 	s := &Server{
-		requests:      fakeserver.NewLog(requestOp, cloneRequest),
 		base:          fakeserver.New(fakeserver.Config{Name: "paykeepertest", Hosts: []string{Host}}),
 		now:           cfg.now,
 		tokenLifetime: cfg.tokenLifetime,
@@ -114,9 +109,6 @@ func NewServer(opts ...Option) *Server {
 		nextBindingID: 500001,
 		nextReceiptID: 3300,
 	}
-	if cfg.t != nil {
-		s.t = cfg.t
-	}
 	s.notifyCtx, s.notifyCancel = context.WithCancel(context.Background())
 	if s.notifyClient == nil {
 		s.notifyClient, s.notifyOwned = fakeserver.NewOutboundClient(DefaultNotificationTimeout)
@@ -130,7 +122,7 @@ func NewServer(opts ...Option) *Server {
 	s.initSettings(cfg)
 	s.rotateTokenLocked()
 
-	s.base.Serve(http.HandlerFunc(s.serveHTTP))
+	s.Fake = fakeserver.Start(s.base, s.spec(cfg.t))
 
 	if cfg.t != nil {
 		cfg.t.Cleanup(s.Close)
@@ -155,20 +147,6 @@ func (s *Server) Close() {
 // without a trailing slash. The host is the real one: the client must resolve
 // it to [Server.Addr].
 func (s *Server) URL() string { return s.base.URL(Host, "") }
-
-// Addr returns the listening address, "127.0.0.1:<port>": where the client
-// must connect when it dials [Host].
-func (s *Server) Addr() string { return s.base.Addr() }
-
-// CACertPEM returns the PEM of the CA that issued the server certificate, for
-// the client's trusted roots.
-func (s *Server) CACertPEM() []byte { return s.base.CACertPEM() }
-
-// Client returns an *http.Client that trusts the server's CA and connects to
-// [Server.Addr] whenever it dials [Host] on any port. It refuses to dial any
-// other host and adds no credentials (set Basic auth on each request). The
-// same client is returned each time; Close closes its idle connections.
-func (s *Server) Client() *http.Client { return s.base.Client() }
 
 // ---- security token ----
 
@@ -335,45 +313,10 @@ const (
 	OpUnknown = "unknown"
 )
 
-// requestOp returns the operation of r: its Op, or the one its method and
-// path name.
-func requestOp(r *Request) string {
-	if r.Op != "" {
-		return r.Op
-	}
-	return opOf(r.Method, r.Path)
-}
-
-// opOf names the operation of a request, as the handler routes it.
-func opOf(method, path string) string {
-	if rest, ok := strings.CutPrefix(path, billPrefix); ok && method == http.MethodGet {
-		rest = strings.TrimSuffix(rest, "/")
-		if rest != "" && strings.Trim(rest, "0123456789") == "" {
-			return OpBill
-		}
-	}
-	if path == FormPath && (method == http.MethodGet || method == http.MethodPost) {
-		return OpForm
-	}
-	if rt, ok := routes[path]; ok && rt.method == method {
-		return strings.Trim(path, "/")
-	}
-	return OpUnknown
-}
-
 // MaskedToken replaces the token form field in recorded requests.
 const MaskedToken = "[masked]"
 
-// Requests returns copies of the requests received since the start or the
-// last [Server.Reset], in arrival order.
-func (s *Server) Requests() []Request {
-	s.mu.Lock() // the handler fills in a record under it
-	defer s.mu.Unlock()
-	return s.requests.Requests()
-}
-
 func cloneRequest(r Request) Request {
-	r.Op = requestOp(&r)
 	r.Header = r.Header.Clone()
 	r.Query = cloneValues(r.Query)
 	r.Form = cloneValues(r.Form)
@@ -391,75 +334,29 @@ func cloneValues(v url.Values) url.Values {
 	return out
 }
 
-// Count returns how many received requests have Op op (one of the Op
-// constants), whatever their outcome (see [Request.Answered]).
-func (s *Server) Count(op string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.requests.Count(op)
-}
-
 // Reset forgets the recorded requests, the notifications sent and the token
 // fetch count. Payments, invoices, settings, users, the token and queued
 // faults stay.
 func (s *Server) Reset() {
+	s.Fake.Reset()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.requests.Reset()
 	s.notifications = nil
 	s.tokenFetches = 0
 }
 
 // ---- faults ----
 
-type faultKind int
+// faultHTML is HTMLNext's fault.
+const faultHTML = fakeserver.FaultCustom
 
-const (
-	faultFail faultKind = iota + 1
-	faultDrop
-	faultDelay
-	faultTruncate
-	faultHTML
-)
-
-type fault struct {
-	kind   faultKind
-	status int
-	body   string
-	delay  time.Duration
-}
-
-func (s *Server) queue(n int, f fault) { s.faults.Add(n, f) }
-
-// Faults apply to the next requests to PayKeeper's API routes (the token
-// included), one request each, in the order they were queued, whatever the
-// route. Unknown routes and the payer's /bill/ pages do not use one up.
-
-// FailNext answers the next n requests with status and body without
-// processing them (no authentication, no token check, no state change). A
-// body that starts with '{' or '[' is sent as application/json, any other
-// as text/html.
-func (s *Server) FailNext(n, status int, body string) {
-	s.queue(n, fault{kind: faultFail, status: status, body: body})
-}
-
-// DropNext processes the next n requests fully (a refund is made, a setting
-// changed) and then closes the connection without sending any answer: the
-// client cannot know the outcome.
-func (s *Server) DropNext(n int) { s.queue(n, fault{kind: faultDrop}) }
-
-// DelayNext processes the next n requests, then waits d before answering.
-// The wait ends early, without an answer, when the client gives up (its
-// request context ends) or the server is closed.
-func (s *Server) DelayNext(n int, d time.Duration) {
-	s.queue(n, fault{kind: faultDelay, delay: d})
-}
-
-// TruncateNext processes the next n requests and sends the answer with its
-// status but only the first half of its body, properly framed: the client
-// reads a complete HTTP response whose JSON (or xlsx) is cut off.
-func (s *Server) TruncateNext(n int) { s.queue(n, fault{kind: faultTruncate}) }
+// Faults of the embedded [fakeserver.Faults] and HTMLNext apply to the next
+// requests to PayKeeper's API routes (the token included), one request each,
+// in the order they were queued, whatever the route. Unknown routes and the
+// payer's /bill/ pages do not use one up; the payment form (/create/) takes
+// only DropNextOp(OpForm). A FailNext body that starts with '{' or '[' is
+// sent as application/json, any other as text/html.
 
 // HTMLNext processes the next n requests and answers 200 with an HTML page
 // instead of the JSON, as the cabinet's login redirect or a proxy would.
-func (s *Server) HTMLNext(n int) { s.queue(n, fault{kind: faultHTML}) }
+func (s *Server) HTMLNext(n int) { fakeserver.Enqueue(&s.Faults, n, fakeserver.Fault{Kind: faultHTML}) }

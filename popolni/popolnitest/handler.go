@@ -71,7 +71,7 @@ func (s *Server) spec(t fakeserver.Reporter) fakeserver.Spec[Request] {
 			Op:     OpBalance,
 			Handle: func(c *fakeserver.Call[Request]) fakeserver.Answer { return s.process(c.R, nil) },
 		}},
-		Record: func(r *http.Request, body []byte, op string) *Request {
+		Record: func(r *http.Request, body []byte, _ bool, op string) *Request {
 			return &Request{Op: op, Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
 				Header: fakeserver.HeaderWithoutAuth(r.Header), Body: body, RemoteAddr: r.RemoteAddr, Time: s.now()}
 		},

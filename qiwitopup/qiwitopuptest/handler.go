@@ -97,7 +97,7 @@ func (s *Server) spec(t fakeserver.Reporter) fakeserver.Spec[Request] {
 			{Method: http.MethodPost, Path: PathTopup, OpOf: opOf, Handle: handle},
 			{Method: http.MethodPost, Path: PathXMLCP, OpOf: opOf, Handle: handle},
 		},
-		Record: func(r *http.Request, body []byte, op string) *Request {
+		Record: func(r *http.Request, body []byte, _ bool, op string) *Request {
 			host := r.Host
 			if h, _, err := net.SplitHostPort(host); err == nil {
 				host = h

@@ -65,6 +65,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -104,6 +105,10 @@ type Options struct {
 	// Secret signs notifications (HMAC-SHA256); 32 random bytes when empty.
 	Secret []byte
 }
+
+// defaultCaps are the capabilities of the zero Options.
+var defaultCaps = payin.Capabilities{Methods: []payin.Method{payin.Card, payin.SBP, payin.QR, payin.Account},
+	Currencies: []string{"RUB"}, Refunds: true, PartialRefunds: true, PaymentURL: true}
 
 // Notification is the body of the in-memory provider's notification, and
 // an Event's Raw.
@@ -156,12 +161,12 @@ func New(o Options, opts ...payments.Option) (*Driver, error) {
 	caps := o.Capabilities
 	if caps.Provider == "" && len(caps.Methods) == 0 && len(caps.Currencies) == 0 &&
 		!caps.Refunds && !caps.PartialRefunds && !caps.PaymentURL && !caps.Requisites {
-		caps = payin.Capabilities{Methods: []payin.Method{payin.Card, payin.SBP, payin.QR, payin.Account},
-			Currencies: []string{"RUB"}, Refunds: true, PartialRefunds: true, PaymentURL: true}
+		caps = defaultCaps
 	}
 	if caps.Provider == "" {
 		caps.Provider = Scheme
 	}
+	caps.Methods, caps.Currencies = slices.Clone(caps.Methods), slices.Clone(caps.Currencies)
 	if len(caps.Currencies) == 0 {
 		return nil, &payments.ValidationError{Field: "capabilities.currencies", Reason: "at least one currency"}
 	}
@@ -180,19 +185,19 @@ func New(o Options, opts ...payments.Option) (*Driver, error) {
 }
 
 func open(_ context.Context, cfg *payments.OpenConfig) (payin.Driver, error) {
-	q, err := cfg.Query("provider")
-	if err != nil {
+	p := cfg.Params("provider")
+	if cfg.Credentials != nil {
+		p.Refuse("credentials", fmt.Sprintf("mem takes no credentials, not %T", cfg.Credentials))
+	}
+	if err := p.Err(); err != nil {
 		return nil, err
 	}
-	if cfg.Credentials != nil {
-		return nil, &payments.ValidationError{Field: "credentials", Reason: fmt.Sprintf("mem takes no credentials, not %T", cfg.Credentials)}
-	}
 	var o Options
-	if p := q["provider"]; p != "" {
-		o.Capabilities = payin.Capabilities{Provider: p, Methods: []payin.Method{payin.Card, payin.SBP, payin.QR, payin.Account},
-			Currencies: []string{"RUB"}, Refunds: true, PartialRefunds: true, PaymentURL: true}
+	if name := p.String("provider"); name != "" {
+		o.Capabilities = defaultCaps
+		o.Capabilities.Provider = name
 	}
-	return New(o, cfg.Options...)
+	return New(o, p.Options()...)
 }
 
 // Capabilities are Options.Capabilities with the defaults filled in.

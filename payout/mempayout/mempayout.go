@@ -180,33 +180,30 @@ func New(o Options, opts ...payments.Option) (*Driver, error) {
 }
 
 func open(_ context.Context, cfg *payments.OpenConfig) (payout.Driver, error) {
-	q, err := cfg.Query("provider", "poll_interval", "balance", "settle")
-	if err != nil {
-		return nil, err
-	}
+	p := cfg.Params("provider", "poll_interval", "balance", "settle")
 	if cfg.Credentials != nil {
-		return nil, &payments.ValidationError{Field: "credentials", Reason: fmt.Sprintf("mem takes no credentials, not %T", cfg.Credentials)}
+		p.Refuse("credentials", fmt.Sprintf("mem takes no credentials, not %T", cfg.Credentials))
 	}
 	var o Options
-	o.Capabilities.Provider = q["provider"]
-	if v := q["poll_interval"]; v != "" {
-		if o.Capabilities.PollInterval, err = time.ParseDuration(v); err != nil || o.Capabilities.PollInterval <= 0 {
-			return nil, &payments.ValidationError{Field: "poll_interval", Reason: "a positive duration such as 1ms"}
-		}
-	}
-	if v := q["balance"]; v != "" {
+	o.Capabilities.Provider = p.String("provider")
+	o.Capabilities.PollInterval = p.Duration("poll_interval", DefaultPollInterval, "1ms")
+	if v := p.String("balance"); v != "" {
+		var err error
 		if o.Balance, err = payments.ParseMoney(v, "RUB"); err != nil {
-			return nil, &payments.ValidationError{Field: "balance", Reason: "an amount in roubles such as 5000.00"}
+			p.Refuse("balance", "an amount in roubles such as 5000.00")
 		}
 	}
-	switch q["settle"] {
+	switch p.String("settle") {
 	case "", "instant":
 	case "manual":
 		o.Manual = true
 	default:
-		return nil, &payments.ValidationError{Field: "settle", Reason: "instant or manual"}
+		p.Refuse("settle", "instant or manual")
 	}
-	return New(o, cfg.Options...)
+	if err := p.Err(); err != nil {
+		return nil, err
+	}
+	return New(o, p.Options()...)
 }
 
 const refForm = "1 to 64 printable ASCII characters, no spaces"

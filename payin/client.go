@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/portable"
 	"github.com/paysdk/payments/internal/registry"
 )
 
@@ -57,10 +58,7 @@ func New(d Driver) (*Client, error) {
 // a message saying so, on a nil driver, instead of on the first call.
 func NewClient(d Driver) *Client {
 	c, err := New(d)
-	if err != nil {
-		panic("payin.NewClient: " + err.Error())
-	}
-	return c
+	return portable.Must(c, err, "payin.NewClient")
 }
 
 // Provider names the provider.
@@ -118,8 +116,8 @@ func (c *Client) Create(ctx context.Context, r Request) (Checkout, error) {
 	if err := c.Check(r); err != nil {
 		return Checkout{}, err
 	}
-	if err := ctx.Err(); err != nil {
-		return Checkout{}, fmt.Errorf("%s create: %w", c.caps.Provider, err)
+	if err := portable.CheckContext(ctx, c.caps.Provider, "create"); err != nil {
+		return Checkout{}, err
 	}
 	return c.d.Create(ctx, r)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/portable"
 	"github.com/paysdk/payments/internal/registry"
 )
 
@@ -58,10 +59,7 @@ func New(d Driver) (*Client, error) {
 // a message saying so, on a nil driver, instead of on the first call.
 func NewClient(d Driver) *Client {
 	c, err := New(d)
-	if err != nil {
-		panic("payout.NewClient: " + err.Error())
-	}
-	return c
+	return portable.Must(c, err, "payout.NewClient")
 }
 
 // Provider names the provider.
@@ -122,8 +120,8 @@ func (c *Client) Send(ctx context.Context, r Request) (Payout, error) {
 	if err := c.Check(r); err != nil {
 		return Payout{}, err
 	}
-	if err := ctx.Err(); err != nil {
-		return Payout{}, fmt.Errorf("%s send: %w", c.caps.Provider, err)
+	if err := portable.CheckContext(ctx, c.caps.Provider, "send"); err != nil {
+		return Payout{}, err
 	}
 	return c.d.Send(ctx, r)
 }
@@ -158,8 +156,8 @@ func (c *Client) GetMany(ctx context.Context, refs []Query) ([]Payout, error) {
 			}
 		}
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("%s get: %w", c.caps.Provider, err)
+	if err := portable.CheckContext(ctx, c.caps.Provider, "get"); err != nil {
+		return nil, err
 	}
 	batch := max(c.caps.StatusBatch, 1)
 	out := make([]Payout, 0, len(refs))

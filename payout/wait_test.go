@@ -61,7 +61,7 @@ func (d *pollDriver) Close() error                                    { return n
 var (
 	notFound = &payments.APIError{Provider: "poll", Op: "status", Category: payments.ErrNotFound}
 	refused  = &payments.APIError{Provider: "poll", Op: "status", Category: payments.ErrDeclined}
-	flaky    = errors.New("502 bad gateway")
+	errFlaky = errors.New("502 bad gateway")
 )
 
 func TestWaitPollsGet(t *testing.T) {
@@ -78,8 +78,8 @@ func TestWaitPollsGet(t *testing.T) {
 		"NotFoundTwiceInARow":      {[]step{{state: payments.StateUnknown, err: notFound}}, 2, payments.StateUnknown, payments.ErrNotFound},
 		"NotFoundOnceIsAskedAgain": {[]step{{state: payments.StateUnknown, err: notFound}, {state: payments.StatePending},
 			{state: payments.StateUnknown, err: notFound}, {state: payments.StateSucceeded}}, 4, payments.StateSucceeded, nil},
-		"ErrorsArePolledThrough": {[]step{{fail: flaky}, {fail: flaky}, {state: payments.StateSucceeded}}, 3, payments.StateSucceeded, nil},
-		"OutcomeUnknownEnds": {[]step{{state: payments.StateUnknown, err: &payments.OutcomeUnknownError{Provider: "poll", Op: "status", Ref: "1", Err: flaky}}},
+		"ErrorsArePolledThrough": {[]step{{fail: errFlaky}, {fail: errFlaky}, {state: payments.StateSucceeded}}, 3, payments.StateSucceeded, nil},
+		"OutcomeUnknownEnds": {[]step{{state: payments.StateUnknown, err: &payments.OutcomeUnknownError{Provider: "poll", Op: "status", Ref: "1", Err: errFlaky}}},
 			1, payments.StateUnknown, payments.ErrOutcomeUnknown},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -104,7 +104,7 @@ func TestWaitContextEndsWithTheLastPayout(t *testing.T) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
 	gone := errors.New("shutting down")
-	d := &pollDriver{script: []step{{state: payments.StatePending}, {fail: flaky}}}
+	d := &pollDriver{script: []step{{state: payments.StatePending}, {fail: errFlaky}}}
 	d.onGet = func(n int) {
 		if n == 3 {
 			cancel(gone)

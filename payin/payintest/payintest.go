@@ -10,11 +10,10 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/portable/portabletest"
 	"github.com/paysdk/payments/payin"
-	"github.com/paysdk/payments/payout/payouttest"
 )
 
 // Fixture is one driver connected to one fresh fake.
@@ -42,20 +41,20 @@ type Harness struct {
 	New func(t *testing.T, opts ...payments.Option) Fixture
 	// Request returns a valid checkout request with a fresh OrderRef.
 	Request func() payin.Request
-	// ProviderClient is a pointer to the provider's client type.
+	// ProviderClient is a pointer to the provider's client type (for
+	// example new(*royalpay.Client)): As must fill it. Required.
 	ProviderClient any
 }
 
 type env struct {
 	Fixture
 	c   *payin.Client
-	lim *payouttest.CountingLimiter
+	lim *portabletest.CountingLimiter
 }
 
 func (h Harness) setup(t *testing.T) env {
-	lim := &payouttest.CountingLimiter{}
-	f := h.New(t, payments.WithTestTiming(), payments.WithLimiter(lim),
-		payments.WithRetry(payments.RetryPolicy{MaxAttempts: payouttest.Attempts, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}))
+	lim := &portabletest.CountingLimiter{}
+	f := h.New(t, portabletest.ClientOptions(lim)...)
 	return env{Fixture: f, c: payin.NewClient(f.Driver), lim: lim}
 }
 
@@ -308,11 +307,5 @@ func testForged(t *testing.T, h Harness) {
 
 func testAs(t *testing.T, h Harness) {
 	e := h.setup(t)
-	if h.ProviderClient != nil && !e.c.As(h.ProviderClient) {
-		t.Fatalf("As(%T) = false", h.ProviderClient)
-	}
-	var wrong *int
-	if e.c.As(&wrong) {
-		t.Fatal("As filled an unrelated type")
-	}
+	portabletest.TestAs(t, e.c.As, h.ProviderClient)
 }

@@ -94,6 +94,7 @@ import (
 	"time"
 
 	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/portable"
 	"github.com/paysdk/payments/payin"
 	"github.com/paysdk/payments/paykeeper"
 )
@@ -641,13 +642,7 @@ func event(n paykeeper.Notification) payin.Event {
 // As fills a **paykeeper.Client, for what the portable API leaves out
 // (SendInvoice, RevokeInvoice, CapturePayment, Refunds, the registry).
 // Sends nothing.
-func (d *Driver) As(target any) bool {
-	if p, ok := target.(**paykeeper.Client); ok && d.c != nil {
-		*p = d.c
-		return true
-	}
-	return false
-}
+func (d *Driver) As(target any) bool { return portable.As(target, d.c) }
 
 // Close closes the paykeeper client (its idle connections). Sends nothing.
 func (d *Driver) Close() error {

@@ -79,6 +79,7 @@ import (
 	"time"
 
 	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/portable"
 	"github.com/paysdk/payments/payin"
 	"github.com/paysdk/payments/royalpay"
 )
@@ -566,13 +567,7 @@ func (n *notifier) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, n.Stri
 // As fills a **royalpay.Client, for what the portable API leaves out (the
 // other transfer types, geo, is_intrabank_transfer, X-Request-Timeout, the
 // payment's merchant detail). Sends nothing.
-func (d *Driver) As(target any) bool {
-	if p, ok := target.(**royalpay.Client); ok {
-		*p = d.c
-		return true
-	}
-	return false
-}
+func (d *Driver) As(target any) bool { return portable.As(target, d.c) }
 
 // Close closes the royalpay client (its idle connections); later calls fail
 // before sending. Sends nothing.

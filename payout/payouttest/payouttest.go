@@ -7,11 +7,10 @@ package payouttest
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/portable/portabletest"
 	"github.com/paysdk/payments/payout"
 )
 
@@ -37,7 +36,7 @@ type Fixture struct {
 
 // Attempts is the retry policy's attempts in the suite's clients
 // (payments.WithRetry): what LoseAnswers must swallow to exhaust one call.
-const Attempts = 3
+const Attempts = portabletest.Attempts
 
 // Harness tells the suite how to make fixtures and valid inputs.
 type Harness struct {
@@ -55,29 +54,12 @@ type Harness struct {
 	// BadRef is a non-empty Ref the driver cannot map to the provider's id.
 	BadRef string
 	// ProviderClient is a pointer to the provider's client type (for
-	// example new(*popolni.Client)): As must fill it.
+	// example new(*popolni.Client)): As must fill it. Required.
 	ProviderClient any
 }
 
 // CountingLimiter counts the tokens taken; it never waits.
-type CountingLimiter struct {
-	mu sync.Mutex
-	n  int
-}
-
-// Wait takes a token.
-func (l *CountingLimiter) Wait(ctx context.Context) error {
-	if ctx == nil {
-		return payments.ErrNilContext
-	}
-	l.mu.Lock()
-	l.n++
-	l.mu.Unlock()
-	return ctx.Err()
-}
-
-// Count is the tokens taken so far.
-func (l *CountingLimiter) Count() int { l.mu.Lock(); defer l.mu.Unlock(); return l.n }
+type CountingLimiter = portabletest.CountingLimiter
 
 type env struct {
 	Fixture
@@ -88,8 +70,7 @@ type env struct {
 func (h Harness) setup(t *testing.T) env {
 	t.Helper()
 	lim := &CountingLimiter{}
-	f := h.New(t, payments.WithTestTiming(), payments.WithLimiter(lim),
-		payments.WithRetry(payments.RetryPolicy{MaxAttempts: Attempts, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}))
+	f := h.New(t, portabletest.ClientOptions(lim)...)
 	return env{Fixture: f, c: payout.NewClient(f.Driver), lim: lim}
 }
 
@@ -353,11 +334,5 @@ func testBalance(t *testing.T, h Harness) {
 
 func testAs(t *testing.T, h Harness) {
 	e := h.setup(t)
-	if h.ProviderClient != nil && !e.c.As(h.ProviderClient) {
-		t.Fatalf("As(%T) = false", h.ProviderClient)
-	}
-	var wrong *int
-	if e.c.As(&wrong) {
-		t.Fatal("As filled an unrelated type")
-	}
+	portabletest.TestAs(t, e.c.As, h.ProviderClient)
 }

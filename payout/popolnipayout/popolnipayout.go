@@ -57,6 +57,7 @@ import (
 	"time"
 
 	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/portable"
 	"github.com/paysdk/payments/payout"
 	"github.com/paysdk/payments/popolni"
 )
@@ -406,19 +407,7 @@ func (d *Driver) Balance(ctx context.Context) (payments.Money, error) {
 
 // As fills a **popolni.Client, or a **popolni.Batcher when Options.Batch
 // made one.
-func (d *Driver) As(target any) bool {
-	switch p := target.(type) {
-	case **popolni.Client:
-		*p = d.c
-		return true
-	case **popolni.Batcher:
-		if d.b != nil {
-			*p = d.b
-			return true
-		}
-	}
-	return false
-}
+func (d *Driver) As(target any) bool { return portable.As(target, d.c, d.b) }
 
 // Close stops the Batcher, if any (payouts still queued in it fail unsent),
 // then closes the popolni client.

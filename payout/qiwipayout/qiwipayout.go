@@ -76,6 +76,7 @@ import (
 	"time"
 
 	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/portable"
 	"github.com/paysdk/payments/payout"
 	"github.com/paysdk/payments/qiwitopup"
 )
@@ -520,13 +521,7 @@ func (d *Driver) Balance(ctx context.Context) (payments.Money, error) {
 
 // As fills a **qiwitopup.Client, for what the portable API leaves out
 // (CheckUser, PayCardSpec, wallets in other currencies). Sends nothing.
-func (d *Driver) As(target any) bool {
-	if p, ok := target.(**qiwitopup.Client); ok {
-		*p = d.c
-		return true
-	}
-	return false
-}
+func (d *Driver) As(target any) bool { return portable.As(target, d.c) }
 
 // Close closes the qiwitopup client (its idle connections). Sends nothing.
 func (d *Driver) Close() error { return d.c.Close() }

@@ -60,6 +60,7 @@ import (
 	"time"
 
 	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/portable"
 	"github.com/paysdk/payments/payout"
 	"github.com/paysdk/payments/royalpay"
 )
@@ -367,13 +368,7 @@ func (d *Driver) Balance(ctx context.Context) (payments.Money, error) {
 }
 
 // As fills a **royalpay.Client.
-func (d *Driver) As(target any) bool {
-	if p, ok := target.(**royalpay.Client); ok {
-		*p = d.c
-		return true
-	}
-	return false
-}
+func (d *Driver) As(target any) bool { return portable.As(target, d.c) }
 
 // Close closes the royalpay client.
 func (d *Driver) Close() error { return d.c.Close() }

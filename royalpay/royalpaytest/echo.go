@@ -1,15 +1,15 @@
 package royalpaytest
 
 import (
+	"github.com/paysdk/payments/internal/fakeserver"
 	"net/http"
 	"sort"
 	"strings"
 )
 
 // faultEcho answers with the request echoed back, credentials included:
-// a misconfigured proxy or debug page in front of the API. Its value stays
-// clear of the iota kinds of server.go.
-const faultEcho faultKind = 64
+// a misconfigured proxy or debug page in front of the API.
+const faultEcho = fakeserver.FaultCustom + 32
 
 // echoJSON is faultEcho's flag for a {"detail": "<echo>"} body.
 const echoJSON = "json"
@@ -20,22 +20,22 @@ const echoJSON = "json"
 // body. It is what a misconfigured proxy or a debug error page does, and
 // what a client must not copy into its errors with the token in it.
 func (s *Server) EchoNext(n, status int) {
-	s.queue(false, n, fault{kind: faultEcho, status: status})
+	fakeserver.Enqueue(&s.Faults, n, fakeserver.Fault{Kind: faultEcho, Status: status})
 }
 
 // EchoJSONNext is EchoNext with the echo inside DRF's {"detail": "..."}, as
 // application/json: the token arrives JSON-escaped inside an error text.
 func (s *Server) EchoJSONNext(n, status int) {
-	s.queue(false, n, fault{kind: faultEcho, status: status, body: echoJSON})
+	fakeserver.Enqueue(&s.Faults, n, fakeserver.Fault{Kind: faultEcho, Status: status, Body: echoJSON})
 }
 
 // EchoGetNext is EchoNext for the next n reads (GET /api/v2/payments/{id}/).
 func (s *Server) EchoGetNext(n, status int) {
-	s.queue(true, n, fault{kind: faultEcho, status: status})
+	fakeserver.Enqueue(&s.reads, n, fakeserver.Fault{Kind: faultEcho, Status: status})
 }
 
 // echoResponse builds faultEcho's answer from r as received.
-func echoResponse(r *http.Request, body []byte, f fault) response {
+func echoResponse(r *http.Request, body []byte, f fakeserver.Fault) response {
 	var b strings.Builder
 	if auth := r.Header.Get("Authorization"); auth != "" {
 		b.WriteString("Authorization: " + auth + "\n")
@@ -53,10 +53,10 @@ func echoResponse(r *http.Request, body []byte, f fault) response {
 	}
 	b.WriteString("\n")
 	b.Write(body)
-	if f.body == echoJSON {
+	if f.Body == echoJSON {
 		o := &object{}
 		o.add("detail", b.String())
-		return jsonResponse(f.status, o)
+		return jsonResponse(f.Status, o)
 	}
-	return response{status: f.status, ctype: "text/plain; charset=utf-8", body: []byte(b.String())}
+	return fakeserver.Text(f.Status, b.String())
 }

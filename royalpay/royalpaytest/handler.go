@@ -31,15 +31,10 @@ const garbageHTML = `<html>
 </html>
 `
 
-type response struct {
-	status int
-	ctype  string
-	body   []byte
-	header http.Header // extra headers, may be nil
-}
+type response = fakeserver.Answer
 
 func jsonResponse(status int, o *object) response {
-	return response{status: status, ctype: "application/json", body: o.bytes()}
+	return response{Status: status, Type: "application/json", Body: o.bytes()}
 }
 
 // detailResponse is DRF's {"detail": "..."}.
@@ -62,128 +57,92 @@ func timeoutResponse() response {
 	return errorResponse(http.StatusInternalServerError, msgTimeout, 50020)
 }
 
-// routeOf classifies a request: OpCreate, OpGet with the id text, or
-// OpUnknown.
-func routeOf(r *http.Request) (op, id string) {
-	p := r.URL.Path
-	switch {
-	case p == payoutPath && r.Method == http.MethodPost:
-		return OpPayoutCreate, ""
-	case p == payoutPath && r.Method == http.MethodGet:
-		return OpPayoutGet, ""
-	case (p == accountPath || p == accountPath+"/" || p == accountPathV2 || p == accountPathV2+"/") && r.Method == http.MethodGet:
-		return OpAccount, ""
+// spec is the fake's route table. Creates take the embedded queue, reads
+// their own, payout creates theirs; payout reads and the account none.
+func (s *Server) spec(t fakeserver.Reporter) fakeserver.Spec[Request] {
+	get := http.MethodGet
+	return fakeserver.Spec[Request]{
+		MaxBody: maxBody,
+		Routes: []fakeserver.Route[Request]{
+			{Method: http.MethodPost, Path: payoutPath, Op: OpPayoutCreate, Faults: &s.payoutQ,
+				Handle: func(c *fakeserver.Call[Request]) response { return s.createPayout(c.R, c.Body, c.BodyOK) }},
+			{Method: get, Path: payoutPath, Op: OpPayoutGet, Faults: fakeserver.NoFaults,
+				Handle: func(c *fakeserver.Call[Request]) response { return s.payoutGet(c.R) }},
+			{Match: func(r *http.Request) bool {
+				p := strings.TrimSuffix(r.URL.Path, "/")
+				return r.Method == get && (p == accountPath || p == accountPathV2)
+			}, Op: OpAccount, Faults: fakeserver.NoFaults,
+				Handle: func(c *fakeserver.Call[Request]) response { return s.account(c.R) }},
+			{Method: http.MethodPost, Path: createPath, Op: OpCreate,
+				Handle: func(c *fakeserver.Call[Request]) response { return s.create(c.R, c.Body, c.BodyOK, c.Fault) }},
+			{Match: func(r *http.Request) bool { _, ok := paymentID(r); return ok }, Op: OpGet, Faults: &s.reads,
+				Handle: s.read},
+		},
+		Record: func(r *http.Request, body []byte, _ bool, op string) *Request {
+			return &Request{Op: op, Method: r.Method, Path: r.URL.Path, Header: fakeserver.HeaderWithoutAuth(r.Header),
+				Body: body, RemoteAddr: r.RemoteAddr, Time: s.now(),
+				RequestTimeout: parseRequestTimeout(r.Header.Get("X-Request-Timeout"))}
+		},
+		Op:         func(r *Request) string { return r.Op },
+		Clone:      cloneRequest,
+		Answered:   func(r *Request, status int) { r.Answered = status },
+		Unknown:    OpUnknown,
+		NotFound:   *detailResponse(http.StatusNotFound, msgNotFound),
+		RoutesHelp: "RoyalPay has no such route (" + routesHelp + ")",
+		T:          t,
+		Fail: func(f fakeserver.Fault) response {
+			if fakeserver.LooksJSON(f.Body) {
+				return response{Status: f.Status, Type: "application/json", Body: []byte(f.Body)}
+			}
+			return fakeserver.Text(f.Status, f.Body)
+		},
+		Before: func(c *fakeserver.Call[Request]) (response, bool) {
+			return echoResponse(c.R, c.Body, c.Fault), c.Fault.Kind == faultEcho
+		},
+		After: func(c *fakeserver.Call[Request], a *response) {
+			switch c.Fault.Kind {
+			case fakeserver.FaultDelay:
+				// A delay past X-Request-Timeout: the API's own 500 at the
+				// timeout (the payment is created all the same).
+				if d := parseRequestTimeout(c.R.Header.Get("X-Request-Timeout")); d > 0 && d < c.Fault.Delay {
+					c.Fault.Delay, *a = d, timeoutResponse()
+				}
+			case faultGarbage:
+				*a = response{Status: http.StatusBadGateway, Type: "text/html", Body: []byte(garbageHTML)}
+			}
+		},
 	}
-	if p == createPath {
-		if r.Method == http.MethodPost {
-			return OpCreate, ""
-		}
-		return OpUnknown, ""
-	}
-	rest, ok := strings.CutPrefix(p, createPath)
-	if !ok || r.Method != http.MethodGet {
-		return OpUnknown, ""
-	}
-	rest = strings.TrimSuffix(rest, "/")
-	if rest == "" || strings.Trim(rest, "0123456789") != "" {
-		return OpUnknown, ""
-	}
-	return OpGet, rest
 }
 
-func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	body, bodyOK := fakeserver.ReadBody(r, maxBody)
-	op, idText := routeOf(r)
-	hdr := fakeserver.HeaderWithoutAuth(r.Header)
-	timeout := parseRequestTimeout(r.Header.Get("X-Request-Timeout"))
-	rec := &Request{
-		Op:             op,
-		Method:         r.Method,
-		Path:           r.URL.Path,
-		Header:         hdr,
-		Body:           body,
-		RemoteAddr:     r.RemoteAddr,
-		Time:           s.now(),
-		RequestTimeout: timeout,
+// paymentID is the id text of a read, GET /api/v2/payments/{id}/ (with or
+// without the slash).
+func paymentID(r *http.Request) (string, bool) {
+	rest, ok := strings.CutPrefix(r.URL.Path, createPath)
+	if !ok || r.Method != http.MethodGet {
+		return "", false
 	}
-	s.mu.Lock()
-	s.requests.Add(rec)
-	s.mu.Unlock()
+	rest = strings.TrimSuffix(rest, "/")
+	return rest, rest != "" && strings.Trim(rest, "0123456789") == ""
+}
 
-	if op == OpUnknown {
-		if s.t != nil {
-			s.t.Errorf("royalpaytest: unexpected request %s %s: RoyalPay has no such route (%s)",
-				r.Method, r.URL.RequestURI(), routesHelp)
-		}
-		s.answer(w, rec, *detailResponse(http.StatusNotFound, msgNotFound))
-		return
-	}
-
-	switch op {
-	case OpPayoutCreate, OpPayoutGet, OpAccount:
-		s.servePayout(w, r, rec, op, body, bodyOK)
-		return
-	}
-
-	f := s.popFault(op)
-	switch f.kind {
-	case faultFail:
-		s.answer(w, rec, failResponse(f))
-		return
-	case faultEcho:
-		s.answer(w, rec, echoResponse(r, body, f))
-		return
-	}
-	if op == OpGet && f.kind == faultDrop {
-		s.base.Drop(w)
-		return
-	}
-
-	if op == OpGet && s.paymentRead != "" && strings.HasSuffix(r.URL.Path, "/") != (s.paymentRead == "/") {
+// read runs a read, unless WithPaymentReadForm or WithSlashRedirect turn
+// its form away.
+func (s *Server) read(c *fakeserver.Call[Request]) response {
+	r := c.R
+	if s.paymentRead != "" && strings.HasSuffix(r.URL.Path, "/") != (s.paymentRead == "/") {
 		// WithPaymentReadForm: the host does not route this form.
-		s.answer(w, rec, *detailResponse(http.StatusNotFound, msgNotFound))
-		return
+		return *detailResponse(http.StatusNotFound, msgNotFound)
 	}
-	if op == OpGet && s.slashRedir != "" && strings.HasSuffix(r.URL.Path, "/") {
+	if s.slashRedir != "" && strings.HasSuffix(r.URL.Path, "/") {
 		loc := strings.TrimSuffix(r.URL.Path, "/")
 		if s.slashRedir != "/" {
 			loc = s.slashRedir + loc
 		}
-		s.answer(w, rec, response{status: http.StatusMovedPermanently, ctype: "text/html; charset=utf-8",
-			header: http.Header{"Location": {loc}}, body: []byte{}})
-		return
+		return response{Status: http.StatusMovedPermanently, Type: "text/html; charset=utf-8",
+			Header: http.Header{"Location": {loc}}, Body: []byte{}}
 	}
-
-	var resp response
-	if op == OpCreate {
-		resp = s.create(r, body, bodyOK, f)
-	} else {
-		resp = s.get(r, idText)
-	}
-
-	switch f.kind {
-	case faultDrop:
-		s.base.Drop(w)
-		return
-	case faultDelay:
-		wait := f.delay
-		timedOut := timeout > 0 && timeout < f.delay
-		if timedOut {
-			wait = timeout
-		}
-		if !s.base.Wait(r.Context(), wait) {
-			s.base.Drop(w)
-			return
-		}
-		if timedOut {
-			resp = timeoutResponse()
-		}
-	case faultTruncate:
-		resp.body = resp.body[:len(resp.body)/2]
-	case faultGarbage:
-		resp = response{status: http.StatusBadGateway, ctype: "text/html", body: []byte(garbageHTML)}
-	}
-	s.answer(w, rec, resp)
+	id, _ := paymentID(r)
+	return s.get(r, id)
 }
 
 // parseRequestTimeout reads X-Request-Timeout: whole or decimal seconds
@@ -204,20 +163,6 @@ func parseRequestTimeout(v string) time.Duration {
 	return d
 }
 
-func (s *Server) popFault(op string) fault {
-	if op == OpGet {
-		return s.getFaults.Pop()
-	}
-	return s.createFaults.Pop()
-}
-
-func failResponse(f fault) response {
-	if fakeserver.LooksJSON(f.body) {
-		return response{status: f.status, ctype: "application/json", body: []byte(f.body)}
-	}
-	return response{status: f.status, ctype: "text/plain; charset=utf-8", body: []byte(f.body)}
-}
-
 // authenticate checks "Authorization: Token <token>" as DRF's
 // TokenAuthentication does (the keyword in any case). It returns nil when the
 // request may go on.
@@ -235,7 +180,7 @@ func (s *Server) authenticate(r *http.Request) *response {
 	}
 	if len(parts) != 2 || subtle.ConstantTimeCompare([]byte(parts[1]), []byte(s.token)) != 1 {
 		resp := detailResponse(http.StatusUnauthorized, msgBadToken)
-		resp.header = http.Header{"Www-Authenticate": {"Token"}}
+		resp.Header = http.Header{"Www-Authenticate": {"Token"}}
 		return resp
 	}
 	return nil
@@ -243,7 +188,7 @@ func (s *Server) authenticate(r *http.Request) *response {
 
 // create runs POST /api/v2/payments/. f is the fault the request took; the
 // provider's errors among them stand in for the creation step.
-func (s *Server) create(r *http.Request, body []byte, bodyOK bool, f fault) response {
+func (s *Server) create(r *http.Request, body []byte, bodyOK bool, f fakeserver.Fault) response {
 	if resp := s.authenticate(r); resp != nil {
 		return *resp
 	}
@@ -264,7 +209,7 @@ func (s *Server) create(r *http.Request, body []byte, bodyOK bool, f fault) resp
 	if bad != nil {
 		return *bad
 	}
-	switch f.kind {
+	switch f.Kind {
 	case faultNoCards:
 		return errorResponse(http.StatusBadRequest, msgNoCards, 40005)
 	case faultNoCards40006:
@@ -279,7 +224,7 @@ func (s *Server) create(r *http.Request, body []byte, bodyOK bool, f fault) resp
 	s.scheduleLocked(p.ID)
 	s.mu.Unlock()
 
-	if f.kind == faultServerTimeout {
+	if f.Kind == faultServerTimeout {
 		return timeoutResponse()
 	}
 	return jsonResponse(http.StatusOK, out)
@@ -302,13 +247,4 @@ func (s *Server) get(r *http.Request, idText string) response {
 		return *detailResponse(http.StatusNotFound, msgNotFound)
 	}
 	return jsonResponse(http.StatusOK, out)
-}
-
-// answer records the status and then writes the response, so a client that
-// has its answer always finds it in Requests.
-func (s *Server) answer(w http.ResponseWriter, rec *Request, resp response) {
-	s.mu.Lock()
-	rec.Answered = resp.status
-	s.mu.Unlock()
-	fakeserver.Write(w, resp.status, resp.ctype, resp.header, resp.body)
 }

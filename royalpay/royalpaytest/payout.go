@@ -69,12 +69,12 @@ func (p *payoutRecord) json() *object {
 
 // DropPayoutNext makes the next n payout creates create the payout and then
 // close the connection without an answer: the answer lost in flight.
-func (s *Server) DropPayoutNext(n int) { s.payoutFaults.Add(n, fault{kind: faultDrop}) }
+func (s *Server) DropPayoutNext(n int) { s.payoutQ.DropNext(n) }
 
 // FailPayoutNext answers the next n payout creates with status and body,
 // creating nothing (a body starting with '{' or '[' goes as JSON).
 func (s *Server) FailPayoutNext(n, status int, body string) {
-	s.payoutFaults.Add(n, fault{kind: faultFail, status: status, body: body})
+	s.payoutQ.FailNext(n, status, body)
 }
 
 // Payout returns the payout with id, if the server has it.
@@ -228,66 +228,52 @@ var (
 	accountRe = regexp.MustCompile(`^[0-9]{20}$`)
 )
 
-func (s *Server) servePayout(w http.ResponseWriter, r *http.Request, rec *Request, op string, body []byte, bodyOK bool) {
-	switch op {
-	case OpAccount:
-		if s.accountRead != 0 && !strings.HasPrefix(r.URL.Path, fmt.Sprintf("/api/v%d/", s.accountRead)) {
-			s.answer(w, rec, *detailResponse(http.StatusNotFound, msgNotFound))
-			return
-		}
-		if resp := authToken(r, s.token, s.payoutToken); resp != nil {
-			s.answer(w, rec, *resp)
-			return
-		}
-		o := &object{}
-		o.add("id", int64(1))
-		o.add("username", "merchant")
-		if s.balance != "" {
-			o.add("balance", s.balance)
-		}
-		o.add("currency", "RUB")
-		s.answer(w, rec, jsonResponse(http.StatusOK, o))
-	case OpPayoutGet:
-		if resp := authToken(r, s.payoutToken); resp != nil {
-			s.answer(w, rec, *resp)
-			return
-		}
-		want, has := r.URL.Query()["outter_id"]
-		var b bytes.Buffer
-		b.WriteByte('[')
-		s.mu.Lock()
-		n := 0
-		for _, id := range s.payoutOrder {
-			p := s.payouts[id]
-			if has && p.OutterID != want[0] {
-				continue
-			}
-			p.Polls++
-			if s.payoutPolls > 0 && p.Polls >= s.payoutPolls && p.Status != PayoutCompleted && p.Status != PayoutFailed && p.Status != PayoutCanceled {
-				p.Status = PayoutCompleted
-			}
-			if n > 0 {
-				b.WriteByte(',')
-			}
-			p.json().write(&b)
-			n++
-		}
-		s.mu.Unlock()
-		b.WriteByte(']')
-		s.answer(w, rec, response{status: http.StatusOK, ctype: "application/json", body: b.Bytes()})
-	case OpPayoutCreate:
-		f := s.payoutFaults.Pop()
-		if f.kind == faultFail {
-			s.answer(w, rec, failResponse(f))
-			return
-		}
-		resp := s.createPayout(r, body, bodyOK)
-		if f.kind == faultDrop {
-			s.base.Drop(w)
-			return
-		}
-		s.answer(w, rec, resp)
+// account runs GET /api/v1/accounts/me (or v2).
+func (s *Server) account(r *http.Request) response {
+	if s.accountRead != 0 && !strings.HasPrefix(r.URL.Path, fmt.Sprintf("/api/v%d/", s.accountRead)) {
+		return *detailResponse(http.StatusNotFound, msgNotFound)
 	}
+	if resp := authToken(r, s.token, s.payoutToken); resp != nil {
+		return *resp
+	}
+	o := &object{}
+	o.add("id", int64(1))
+	o.add("username", "merchant")
+	if s.balance != "" {
+		o.add("balance", s.balance)
+	}
+	o.add("currency", "RUB")
+	return jsonResponse(http.StatusOK, o)
+}
+
+// payoutGet runs GET /api/v3/payouts/?outter_id=….
+func (s *Server) payoutGet(r *http.Request) response {
+	if resp := authToken(r, s.payoutToken); resp != nil {
+		return *resp
+	}
+	want, has := r.URL.Query()["outter_id"]
+	var b bytes.Buffer
+	b.WriteByte('[')
+	s.mu.Lock()
+	n := 0
+	for _, id := range s.payoutOrder {
+		p := s.payouts[id]
+		if has && p.OutterID != want[0] {
+			continue
+		}
+		p.Polls++
+		if s.payoutPolls > 0 && p.Polls >= s.payoutPolls && p.Status != PayoutCompleted && p.Status != PayoutFailed && p.Status != PayoutCanceled {
+			p.Status = PayoutCompleted
+		}
+		if n > 0 {
+			b.WriteByte(',')
+		}
+		p.json().write(&b)
+		n++
+	}
+	s.mu.Unlock()
+	b.WriteByte(']')
+	return response{Status: http.StatusOK, Type: "application/json", Body: b.Bytes()}
 }
 
 // createPayout checks the body as the provider's DRF serializer would,

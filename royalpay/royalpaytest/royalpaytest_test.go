@@ -1680,8 +1680,8 @@ func FuzzParseCreate(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		in, bad := parseCreate(body)
 		if bad != nil {
-			if bad.status != 400 || !json.Valid(bad.body) {
-				t.Fatalf("refusal %d %s", bad.status, bad.body)
+			if bad.Status != 400 || !json.Valid(bad.Body) {
+				t.Fatalf("refusal %d %s", bad.Status, bad.Body)
 			}
 			return
 		}

@@ -27,8 +27,12 @@ const (
 // and [Server.Close] it when done. All methods are safe for concurrent use,
 // including while requests are being served.
 type Server struct {
+	// Fake serves the route table and holds the fault switches (FailNext,
+	// DropNext, DropBeforeNext, DelayNext, TruncateNext, DropNextOp), here
+	// for create requests, and the request log (Requests, Count) shared by
+	// every fake.
+	*fakeserver.Fake[Request]
 	base *fakeserver.Base
-	t    reporter
 	now  func() time.Time
 
 	token         string
@@ -42,14 +46,14 @@ type Server struct {
 	cbCancel  context.CancelFunc
 	acWG      sync.WaitGroup // auto-completion timers armed or running
 
-	createFaults fakeserver.Queue[fault] // for POST /api/v2/payments/
-	payoutFaults fakeserver.Queue[fault] // for POST /api/v3/payouts/
-	payoutToken  string
-	balance      string
-	slashRedir   string   // WithSlashRedirect: "" off, "/" same host, else a scheme and host
-	payoutOmit   []string // WithPayoutCreateOmit
-	paymentRead  string   // WithPaymentReadForm: "" both, "/" with the slash only, "-" without only
-	accountRead  int      // WithAccountReadVersion: 0 both, else the only version served
+	reads       fakeserver.Faults // for GET /api/v2/payments/{id}/
+	payoutQ     fakeserver.Faults // for POST /api/v3/payouts/
+	payoutToken string
+	balance     string
+	slashRedir  string   // WithSlashRedirect: "" off, "/" same host, else a scheme and host
+	payoutOmit  []string // WithPayoutCreateOmit
+	paymentRead string   // WithPaymentReadForm: "" both, "/" with the slash only, "-" without only
+	accountRead int      // WithAccountReadVersion: 0 both, else the only version served
 
 	// payouts, guarded by mu
 	nextPayoutID    int64
@@ -58,7 +62,6 @@ type Server struct {
 	payoutCallback  string // the payout callback URL "set by the admins"
 	payoutPolls     int    // lookups of a payout after which it completes (0: never)
 	payoutCallbacks []CallbackResult
-	getFaults       fakeserver.Queue[fault] // for GET /api/v2/payments/{id}/
 
 	mu           sync.Mutex // guards everything below
 	nextID       int64
@@ -66,14 +69,10 @@ type Server struct {
 	payments     map[int64]*payment
 	order        []int64
 	blocked      string // the BlockClient reason; "" when not blocked
-	requests     *fakeserver.Log[Request]
 	callbacks    []CallbackResult
 	timers       map[int64]*time.Timer // armed auto-completions by payment id
 	acStopped    bool                  // Close has begun: arm no more
 }
-
-// reporter is the part of testing.TB the server uses; nil without WithT.
-type reporter = fakeserver.Reporter
 
 // First ids handed out: the document's example payment is 10442449 and its
 // merchant_payment_detail 9336278.
@@ -98,7 +97,6 @@ func NewServer(opts ...Option) *Server {
 	}
 
 	s := &Server{
-		requests:       fakeserver.NewLog(requestOp, cloneRequest),
 		base:           fakeserver.New(fakeserver.Config{Name: "royalpaytest", Hosts: []string{Host}}),
 		now:            cfg.now,
 		token:          cfg.token,
@@ -120,15 +118,12 @@ func NewServer(opts ...Option) *Server {
 		payoutCallback: cfg.payoutCallback,
 		payoutPolls:    cfg.payoutPolls,
 	}
-	if cfg.t != nil {
-		s.t = cfg.t
-	}
 	s.cbCtx, s.cbCancel = context.WithCancel(context.Background())
 	if s.cbClient == nil {
 		s.cbClient, s.cbOwned = fakeserver.NewOutboundClient(DefaultCallbackTimeout)
 	}
 
-	s.base.Serve(http.HandlerFunc(s.serveHTTP))
+	s.Fake = fakeserver.Start(s.base, s.spec(cfg.t))
 
 	if cfg.t != nil {
 		cfg.t.Cleanup(s.Close)
@@ -167,22 +162,8 @@ func (s *Server) Close() {
 // one: the client must resolve it to [Server.Addr].
 func (s *Server) URL() string { return s.base.URL(Host, "") }
 
-// Addr returns the listening address, "127.0.0.1:<port>": where the client
-// must connect when it dials [Host].
-func (s *Server) Addr() string { return s.base.Addr() }
-
-// CACertPEM returns the PEM of the CA that issued the server certificate, for
-// the client's trusted roots.
-func (s *Server) CACertPEM() []byte { return s.base.CACertPEM() }
-
 // Token returns the API token the server accepts.
 func (s *Server) Token() string { return s.token }
-
-// Client returns an *http.Client that trusts the server's CA and connects to
-// [Server.Addr] whenever it dials [Host] on any port. It refuses to dial any
-// other host and adds no credentials. The same client is returned each time;
-// Close closes its idle connections.
-func (s *Server) Client() *http.Client { return s.base.Client() }
 
 // BlockClient makes every create request from now on (after authentication)
 // answer 403 {"error": "Client is blocked. Reason: <reason>", "code": 50000},
@@ -288,66 +269,32 @@ const (
 	OpAccount      = "account"
 )
 
-// Requests returns copies of the requests received since the start or the
-// last [Server.Reset], in arrival order.
-func (s *Server) Requests() []Request {
-	s.mu.Lock() // the handler fills in a record under it
-	defer s.mu.Unlock()
-	return s.requests.Requests()
-}
-
-func requestOp(r *Request) string { return r.Op }
-
 func cloneRequest(r Request) Request {
 	r.Header = r.Header.Clone()
 	r.Body = append([]byte(nil), r.Body...)
 	return r
 }
 
-// Count returns how many received requests have Op op, whatever their
-// outcome (see [Request.Answered]).
-func (s *Server) Count(op string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.requests.Count(op)
-}
-
 // Reset forgets the recorded requests and callbacks. Payments, the id
 // counters, the block and queued faults stay.
 func (s *Server) Reset() {
+	s.Fake.Reset()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.requests.Reset()
 	s.callbacks = nil
 }
 
-type faultKind int
-
+// The provider's own fault kinds.
 const (
-	faultFail faultKind = iota + 1
-	faultDrop
-	faultDelay
-	faultTruncate
-	faultGarbage
-	faultNoCards
+	faultNoCards = fakeserver.FaultCustom + iota
 	faultNoCards40006
 	faultCreationFailed
 	faultServerTimeout
+	faultGarbage
 )
 
-type fault struct {
-	kind   faultKind
-	status int
-	body   string
-	delay  time.Duration
-}
-
-func (s *Server) queue(get bool, n int, f fault) {
-	if get {
-		s.getFaults.Add(n, f)
-	} else {
-		s.createFaults.Add(n, f)
-	}
+func (s *Server) queue(n int, kind fakeserver.FaultKind) {
+	fakeserver.Enqueue(&s.Faults, n, fakeserver.Fault{Kind: kind})
 }
 
 // The methods below queue answers for the next create requests (POST
@@ -356,68 +303,50 @@ func (s *Server) queue(get bool, n int, f fault) {
 // errors (NoCardsNext, NoCards40006Next, CreationFailedNext,
 // ServerTimeoutNext) stand in for the creation step, so a request that fails
 // authentication, the block or validation gets that answer instead and the
-// queued error is spent. Reads and unknown routes take nothing from this
-// queue; [Server.FailGetNext] and [Server.DropGetNext] queue for reads.
+// queued error is spent. The shared switches of the embedded
+// [fakeserver.Faults] (FailNext, DropNext, DropBeforeNext, DelayNext,
+// TruncateNext, DropNextOp) queue on the same create queue. Reads and
+// unknown routes take nothing from it; [Server.FailGetNext],
+// [Server.DropGetNext] and [Server.EchoGetNext] queue for reads, and
+// [Server.FailPayoutNext] and [Server.DropPayoutNext] for payout creates.
+// A FailNext body that starts with '{' or '[' is sent as application/json,
+// any other as text/plain. A DelayNext longer than the request's
+// X-Request-Timeout answers 500 code 50020 once that timeout has elapsed
+// instead (the payment is created all the same).
 
 // NoCardsNext answers the next n create requests 400 {"error": "No
 // available cards.", "code": 40005}, the document's "no card available to
 // accept the payment right now". Nothing is created.
-func (s *Server) NoCardsNext(n int) { s.queue(false, n, fault{kind: faultNoCards}) }
+func (s *Server) NoCardsNext(n int) { s.queue(n, faultNoCards) }
 
 // NoCards40006Next is NoCardsNext with "code": 40006, the same text under the
 // code seen on the sibling 4Pay platform.
-func (s *Server) NoCards40006Next(n int) { s.queue(false, n, fault{kind: faultNoCards40006}) }
+func (s *Server) NoCards40006Next(n int) { s.queue(n, faultNoCards40006) }
 
 // CreationFailedNext answers the next n create requests 400 {"error":
 // "Payment creation failed", "code": "30002"}, with the code as a JSON string,
 // as the document prints it. Nothing is created.
-func (s *Server) CreationFailedNext(n int) { s.queue(false, n, fault{kind: faultCreationFailed}) }
+func (s *Server) CreationFailedNext(n int) { s.queue(n, faultCreationFailed) }
 
 // ServerTimeoutNext creates the payment of each of the next n create
 // requests and then answers 500 {"error": "Request timed out. The server took
 // too long to respond.", "code": 50020}: the client cannot know the payment
 // exists and must reconcile (by outter_id, or by the callback).
-func (s *Server) ServerTimeoutNext(n int) { s.queue(false, n, fault{kind: faultServerTimeout}) }
-
-// FailNext answers the next n create requests with status and body without
-// processing them (no authentication, nothing created). A body that starts
-// with '{' or '[' is sent as application/json, any other as text/plain.
-func (s *Server) FailNext(n, status int, body string) {
-	s.queue(false, n, fault{kind: faultFail, status: status, body: body})
-}
-
-// DropNext processes the next n create requests fully (payments are created)
-// and then closes the connection without sending any answer.
-func (s *Server) DropNext(n int) { s.queue(false, n, fault{kind: faultDrop}) }
-
-// DelayNext processes the next n create requests, then waits d before
-// answering. The wait ends early, without an answer, when the client gives
-// up or the server is closed. When the request carries an X-Request-Timeout
-// shorter than d, the server answers 500 code 50020 once that timeout has
-// elapsed instead (the payment is created all the same).
-func (s *Server) DelayNext(n int, d time.Duration) {
-	s.queue(false, n, fault{kind: faultDelay, delay: d})
-}
-
-// TruncateNext processes the next n create requests and sends the answer
-// with its status (200 normally) but only the first half of its body,
-// properly framed: the client reads a complete HTTP response whose JSON is
-// cut off.
-func (s *Server) TruncateNext(n int) { s.queue(false, n, fault{kind: faultTruncate}) }
+func (s *Server) ServerTimeoutNext(n int) { s.queue(n, faultServerTimeout) }
 
 // GarbageNext processes the next n create requests (payments are created)
 // and answers 502 with nginx's text/html "502 Bad Gateway" page, as a proxy
 // in front of the API would.
-func (s *Server) GarbageNext(n int) { s.queue(false, n, fault{kind: faultGarbage}) }
+func (s *Server) GarbageNext(n int) { s.queue(n, faultGarbage) }
 
 // FailGetNext answers the next n reads (GET /api/v2/payments/{id}/) with
 // status and body without processing them, like FailNext for creates. Reads
 // have a queue of their own.
 func (s *Server) FailGetNext(n, status int, body string) {
-	s.queue(true, n, fault{kind: faultFail, status: status, body: body})
+	s.reads.FailNext(n, status, body)
 }
 
 // DropGetNext closes the connection of the next n reads without an answer.
 // Note that net/http clients may resend a GET once on a fresh connection
 // after such a drop, using up the next queued read fault.
-func (s *Server) DropGetNext(n int) { s.queue(true, n, fault{kind: faultDrop}) }
+func (s *Server) DropGetNext(n int) { s.reads.DropBeforeNext(n) }

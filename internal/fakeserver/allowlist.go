@@ -1,9 +1,11 @@
 package fakeserver
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"strings"
+	"sync"
 )
 
 // Allowlist is a source-address allowlist of IP addresses and CIDR prefixes.
@@ -65,4 +67,39 @@ func (a Allowlist) Allows(remote string) bool {
 		}
 	}
 	return false
+}
+
+// Sources is the source-address allowlist of a fake whose provider checks
+// where requests come from (popolni.club, QIWI). Embedded in the fake's
+// Server, SetAllowedIPs is the server's own; the fake checks [Allowed] where
+// its provider does. The zero value allows every address; it is safe for
+// concurrent use.
+type Sources struct {
+	mu   sync.Mutex
+	list Allowlist
+	set  bool
+}
+
+// SetAllowedIPs replaces the source-address allowlist, checked on the host
+// part of the request's RemoteAddr. Each entry is an IP address or a CIDR
+// prefix ("127.0.0.0/8"); no entries allows every address. It returns an
+// error naming the entries that do not parse: they never match, so a typo
+// fails closed.
+func (a *Sources) SetAllowedIPs(ips ...string) error {
+	l, bad := ParseAllowlist(ips)
+	a.mu.Lock()
+	a.list, a.set = l, true
+	a.mu.Unlock()
+	if len(bad) > 0 {
+		return fmt.Errorf("invalid allowlist entries %q never match", bad)
+	}
+	return nil
+}
+
+// Allowed reports whether a allows the request address remote. It is a
+// function, not a method, so that it is not part of the fakes' exported API.
+func Allowed(a *Sources, remote string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return !a.set || a.list.Allows(remote)
 }

@@ -114,7 +114,7 @@ func (s *Server) process(r *http.Request, items []map[string]json.RawMessage) fa
 		subtle.ConstantTimeCompare([]byte(pass), []byte(s.password)) != 1 {
 		return textResponse(http.StatusForbidden, TextIncorrectAuth)
 	}
-	if !s.ipAllowedLocked(r.RemoteAddr) {
+	if !fakeserver.Allowed(&s.Sources, r.RemoteAddr) {
 		return textResponse(http.StatusForbidden, TextIPNotAllowed)
 	}
 	if !s.apiEnabled {
@@ -168,8 +168,6 @@ func prune(ts []time.Time, cut time.Time) []time.Time {
 	}
 	return append(ts[:0], ts[i:]...)
 }
-
-func (s *Server) ipAllowedLocked(remote string) bool { return s.allowed.Allows(remote) }
 
 func isJSON(contentType string) bool {
 	mt, _, err := mime.ParseMediaType(contentType)

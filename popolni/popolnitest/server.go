@@ -2,7 +2,6 @@ package popolnitest
 
 import (
 	"crypto/tls"
-	"fmt"
 	"net"
 	"net/http"
 	"sync"
@@ -49,13 +48,14 @@ type Server struct {
 	// DropNext, DropBeforeNext, DelayNext, TruncateNext, DropNextOp) and
 	// the request log (Requests, Count, Reset) shared by every fake.
 	*fakeserver.Fake[Request]
+	// Sources is the source-address allowlist: SetAllowedIPs.
+	fakeserver.Sources
 	base *fakeserver.Base
 	now  func() time.Time
 
 	mu           sync.Mutex // guards everything below
 	login        string
 	password     string
-	allowed      fakeserver.Allowlist
 	apiEnabled   bool
 	inSchedule   bool
 	current      int64
@@ -116,9 +116,9 @@ func NewServer(opts ...Option) *Server {
 		notFoundOnce:  map[int64]int{},
 		notFoundFirst: cfg.notFoundFirst,
 	}
-	if bad := s.setAllowedLocked(cfg.allowedIPs); len(bad) > 0 && cfg.t != nil {
+	if err := s.SetAllowedIPs(cfg.allowedIPs...); err != nil && cfg.t != nil {
 		cfg.t.Helper()
-		cfg.t.Errorf("popolnitest: WithAllowedIPs: invalid entries %q never match", bad)
+		cfg.t.Errorf("popolnitest: WithAllowedIPs: %v", err)
 	}
 	s.Fake = fakeserver.Start(s.base, s.spec(cfg.t))
 
@@ -156,23 +156,6 @@ func (s *Server) SetCredentials(login, password string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.login, s.password = login, password
-}
-
-// SetAllowedIPs replaces the source-address allowlist, as [WithAllowedIPs]
-// does; no entries allows every address. It returns an error naming the
-// entries that do not parse (they never match).
-func (s *Server) SetAllowedIPs(ips ...string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if bad := s.setAllowedLocked(ips); len(bad) > 0 {
-		return fmt.Errorf("popolnitest: invalid allowlist entries %q", bad)
-	}
-	return nil
-}
-
-func (s *Server) setAllowedLocked(ips []string) (bad []string) {
-	s.allowed, bad = fakeserver.ParseAllowlist(ips)
-	return bad
 }
 
 // SetAPIEnabled switches the API on or off, as the partner can in the web

@@ -156,7 +156,7 @@ func (s *Server) process(c *fakeserver.Call[Request], req *xRequest) fakeserver.
 	if req == nil {
 		return fail(codeUnknown)
 	}
-	if !s.ipAllowedLocked(r.RemoteAddr) {
+	if !fakeserver.Allowed(&s.Sources, r.RemoteAddr) {
 		return fail(codeIP)
 	}
 	mode, ok := s.authLocked(r, body, req)
@@ -266,8 +266,6 @@ func verifySignature(pub *rsa.PublicKey, body []byte, sig64, alg string) bool {
 	}
 	return false
 }
-
-func (s *Server) ipAllowedLocked(remote string) bool { return s.allowed.Allows(remote) }
 
 func (s *Server) writeBalances(o *out) {
 	o.raw("<balances>\n")

@@ -58,6 +58,8 @@ type Server struct {
 	// DropNext, DropBeforeNext, DelayNext, TruncateNext, DropNextOp) and
 	// the request log (Requests, Count, Reset) shared by every fake.
 	*fakeserver.Fake[Request]
+	// Sources is the source-address allowlist: SetAllowedIPs.
+	fakeserver.Sources
 	base     *fakeserver.Base // its CA issues the server certificate
 	clientCA *testca.CA       // "the CA QIWI issues": verifies client certificates
 	now      func() time.Time
@@ -66,7 +68,6 @@ type Server struct {
 	terminalID        string
 	password          string
 	pub               *rsa.PublicKey
-	allowed           fakeserver.Allowlist
 	balances          map[string]int64 // numeric ccy → kopecks
 	minAmount         int64
 	maxAmount         int64
@@ -152,9 +153,9 @@ func NewServer(opts ...Option) *Server {
 		nextTxn:           20323739405,
 		payments:          map[string]*payment{},
 	}
-	if bad := s.setAllowedLocked(cfg.allowedIPs); len(bad) > 0 && cfg.t != nil {
+	if err := s.SetAllowedIPs(cfg.allowedIPs...); err != nil && cfg.t != nil {
 		cfg.t.Helper()
-		cfg.t.Errorf("qiwitopuptest: WithAllowedIPs: invalid entries %q never match", bad)
+		cfg.t.Errorf("qiwitopuptest: WithAllowedIPs: %v", err)
 	}
 	s.Fake = fakeserver.Start(s.base, s.spec(cfg.t))
 
@@ -216,23 +217,6 @@ func (s *Server) SetPassword(p string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.password = p
-}
-
-// SetAllowedIPs replaces the source-address allowlist, as [WithAllowedIPs]
-// does; no entries allows every address. It returns an error naming the
-// entries that do not parse (they never match).
-func (s *Server) SetAllowedIPs(ips ...string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if bad := s.setAllowedLocked(ips); len(bad) > 0 {
-		return fmt.Errorf("qiwitopuptest: invalid allowlist entries %q", bad)
-	}
-	return nil
-}
-
-func (s *Server) setAllowedLocked(ips []string) (bad []string) {
-	s.allowed, bad = fakeserver.ParseAllowlist(ips)
-	return bad
 }
 
 // Balance returns the agent balance in currency ccy (numeric or letter code)

@@ -141,3 +141,19 @@ func (c *OpCounts) Len() int {
 	}
 	return n
 }
+
+// Configure returns def with opts applied in order; nil options are
+// skipped. It is every fake's NewServer option loop.
+func Configure[C any, O ~func(*C)](def C, opts []O) C {
+	for _, o := range opts {
+		if o != nil {
+			o(&def)
+		}
+	}
+	return def
+}
+
+// Digits reports whether s is one or more ASCII digits.
+func Digits(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
+}

@@ -260,18 +260,6 @@ func parseString(raw json.RawMessage) (string, valueKind) {
 	return v, valueOK
 }
 
-func digitsOnly(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
 // echoID renders a transactionId that is not a valid integer as it was sent
 // (compacted), or null if it was absent.
 func echoID(raw json.RawMessage) string {
@@ -332,7 +320,7 @@ func (s *Server) acceptLocked(id int64, it map[string]json.RawMessage, now time.
 
 	status := statusReceived
 	switch {
-	case ka != valueOK, km != valueOK, kn == valueBad, kt == valueBad, !digitsOnly(msisdn):
+	case ka != valueOK, km != valueOK, kn == valueBad, kt == valueBad, !fakeserver.Digits(msisdn):
 		status = statusGatewayError
 	case amount < 100, s.maxAmount > 0 && amount > s.maxAmount:
 		status = statusCanceled

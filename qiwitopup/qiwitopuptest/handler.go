@@ -361,7 +361,7 @@ func (s *Server) checkDepositLocked(req *xRequest) []byte {
 
 func (s *Server) getProviderLocked(req *xRequest) []byte {
 	num := strings.TrimSpace(req.PhoneNumber)
-	if !allDigits(num) || len(num) > 15 {
+	if !fakeserver.Digits(num) || len(num) > 15 {
 		return errorDoc(codeUnknown, true)
 	}
 	best, id := -1, 0
@@ -497,7 +497,7 @@ func (s *Server) validateLocked(p *payment, hasIWT bool, iwt string) int {
 			return codeUnknown
 		}
 	case 38413:
-		if len(p.Account) != 11 || p.Account[0] != '7' || !allDigits(p.Account) || !allDigits(p.in.bankID) {
+		if len(p.Account) != 11 || p.Account[0] != '7' || !fakeserver.Digits(p.Account) || !fakeserver.Digits(p.in.bankID) {
 			return codeUnknown
 		}
 	case 29130:

@@ -92,12 +92,7 @@ type Server struct {
 // Like httptest.NewServer it panics if the CAs or the listener cannot be
 // made, and on an invalid [WithBalance] or [WithLimits] amount.
 func NewServer(opts ...Option) *Server {
-	cfg := defaultConfig()
-	for _, o := range opts {
-		if o != nil {
-			o(&cfg)
-		}
-	}
+	cfg := fakeserver.Configure(defaultConfig(), opts)
 	if cfg.now == nil {
 		cfg.now = time.Now
 	}

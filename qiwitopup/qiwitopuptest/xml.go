@@ -7,6 +7,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/paysdk/payments/internal/fakeserver"
 )
 
 // xRequest is a <request> document, decoded tolerantly: element order is
@@ -252,30 +254,18 @@ var letterCCY = map[string]string{
 // a known letter code.
 func normCCY(s string) (string, bool) {
 	s = strings.TrimSpace(s)
-	if len(s) == 3 && allDigits(s) {
+	if len(s) == 3 && fakeserver.Digits(s) {
 		return s, true
 	}
 	c, ok := letterCCY[strings.ToUpper(s)]
 	return c, ok
 }
 
-func allDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
 // parseAmount reads an amount with exactly two decimals ("1115.00") into
 // kopecks.
 func parseAmount(s string) (int64, bool) {
 	intPart, frac, ok := strings.Cut(s, ".")
-	if !ok || len(frac) != 2 || !allDigits(intPart) || !allDigits(frac) || len(intPart) > 15 {
+	if !ok || len(frac) != 2 || !fakeserver.Digits(intPart) || !fakeserver.Digits(frac) || len(intPart) > 15 {
 		return 0, false
 	}
 	if len(intPart) > 1 && intPart[0] == '0' {
@@ -287,15 +277,15 @@ func parseAmount(s string) (int64, bool) {
 
 // validTxn reports whether s is a positive integer of at most 20 digits.
 func validTxn(s string) bool {
-	return len(s) <= 20 && allDigits(s) && s[0] != '0'
+	return len(s) <= 20 && fakeserver.Digits(s) && s[0] != '0'
 }
 
 // validPhone reports whether s is a phone in international format without
 // '+': 10 to 15 digits.
-func validPhone(s string) bool { return len(s) >= 10 && len(s) <= 15 && allDigits(s) }
+func validPhone(s string) bool { return len(s) >= 10 && len(s) <= 15 && fakeserver.Digits(s) }
 
 // validCard reports whether s is a card number: 13 to 19 digits.
-func validCard(s string) bool { return len(s) >= 13 && len(s) <= 19 && allDigits(s) }
+func validCard(s string) bool { return len(s) >= 13 && len(s) <= 19 && fakeserver.Digits(s) }
 
 // maskCard keeps the first and last four digits of a card number, as the card
 // document's answer does (4111********1123).
@@ -315,7 +305,7 @@ func validAccount0(s string) bool {
 	id, ok1 := strings.CutPrefix(parts[0], "id:")
 	acc, ok2 := strings.CutPrefix(parts[1], "acc:")
 	sum, ok3 := strings.CutPrefix(parts[2], "sum:")
-	if !ok1 || !ok2 || !ok3 || !allDigits(id) || acc == "" {
+	if !ok1 || !ok2 || !ok3 || !fakeserver.Digits(id) || acc == "" {
 		return false
 	}
 	_, ok := parseAmount(sum)

@@ -86,12 +86,7 @@ const (
 // from a fresh test CA. Like httptest.NewServer it panics only if the CA or
 // the listener cannot be made.
 func NewServer(opts ...Option) *Server {
-	cfg := defaultConfig()
-	for _, o := range opts {
-		if o != nil {
-			o(&cfg)
-		}
-	}
+	cfg := fakeserver.Configure(defaultConfig(), opts)
 	if cfg.now == nil {
 		cfg.now = time.Now
 	}

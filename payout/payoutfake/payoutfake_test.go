@@ -48,7 +48,7 @@ func TestHelpers(t *testing.T) {
 		},
 	} {
 		var c *payout.Client
-		t.Run(name, func(t *testing.T) {
+		if !t.Run(name, func(t *testing.T) {
 			var held func(string) bool
 			c, held = open(t)
 			if c.Provider() != name {
@@ -65,7 +65,9 @@ func TestHelpers(t *testing.T) {
 			if _, err := c.Get(ctx, r.Ref); err != nil {
 				t.Fatalf("get: %v", err)
 			}
-		})
+		}) {
+			continue
+		}
 		if _, err := c.Balance(ctx); err == nil {
 			t.Errorf("%s: the client still answers after the test ended", name)
 		}

@@ -106,6 +106,19 @@ type Options struct {
 	Secret []byte
 }
 
+// String shows the options with the secret left out.
+func (o Options) String() string {
+	secret := "random"
+	if len(o.Secret) > 0 {
+		secret = "set"
+	}
+	return fmt.Sprintf("mempayin.Options{Capabilities:%+v Secret:%s}", o.Capabilities, secret)
+}
+
+// Format prints String for every verb (%#v included): the secret stays out
+// of formatted output.
+func (o Options) Format(f fmt.State, _ rune) { io.WriteString(f, o.String()) }
+
 // defaultCaps are the capabilities of the zero Options.
 var defaultCaps = payin.Capabilities{Methods: []payin.Method{payin.Card, payin.SBP, payin.QR, payin.Account},
 	Currencies: []string{"RUB"}, Refunds: true, PartialRefunds: true, PaymentURL: true}

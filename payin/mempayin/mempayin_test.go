@@ -325,9 +325,15 @@ func TestSecretNotFormatted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
-		if s := fmt.Sprintf(verb, d); strings.Contains(s, string(secret)) || strings.Contains(s, "109 101 109") {
-			t.Errorf("%s shows the secret: %s", verb, s)
+	o := mempayin.Options{Secret: secret}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%x", "%q"} {
+		for _, v := range []any{d, o, &o, struct{ O mempayin.Options }{o}} {
+			s := fmt.Sprintf(verb, v)
+			for _, leak := range []string{string(secret), fmt.Sprintf("%x", secret), fmt.Sprint(secret[:4])[1:8], "0x6d, 0x65"} {
+				if strings.Contains(s, leak) {
+					t.Errorf("%s of %T shows the secret: %s", verb, v, s)
+				}
+			}
 		}
 	}
 }

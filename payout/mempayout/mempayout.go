@@ -56,6 +56,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strconv"
 	"sync"
@@ -249,8 +250,9 @@ var errLost = errors.New("the answer was lost (scripted with LoseAnswers or Lose
 
 // Send pays r under r.Ref, or answers the payout the provider holds under
 // r.Ref (whatever its amount, destination or state): SAFE to resend with the
-// same Ref, since the in-memory provider never makes a second payout for
-// one Ref.
+// same Ref. There is no provider document: the in-memory provider keeps
+// one payout per Ref by its own rule (the payouts are held in a map keyed
+// by Ref), as the real providers do by theirs.
 //
 // A refusal scripted with Refuse or RefuseNext is a *payments.APIError
 // matching the scripted error. One that proves the provider never took the
@@ -598,3 +600,7 @@ func (d *Driver) Requests() int {
 
 // String names the provider.
 func (d *Driver) String() string { return "mempayout.Driver{" + strconv.Quote(d.caps.Provider) + "}" }
+
+// Format prints String for every verb (%#v included): the payouts it holds,
+// card numbers among them, stay out of formatted output.
+func (d *Driver) Format(f fmt.State, _ rune) { io.WriteString(f, d.String()) }

@@ -72,6 +72,7 @@ import (
 
 	"github.com/paysdk/payments"
 	"github.com/paysdk/payments/internal/config"
+	"github.com/paysdk/payments/internal/portable"
 	"github.com/paysdk/payments/payin"
 )
 
@@ -461,13 +462,7 @@ func notification(co payin.Checkout) Notification {
 }
 
 // As fills a **Driver with d.
-func (d *Driver) As(target any) bool {
-	if p, ok := target.(**Driver); ok {
-		*p = d
-		return true
-	}
-	return false
-}
+func (d *Driver) As(target any) bool { return portable.As(target, d) }
 
 // Close makes every later call of the driver fail with ErrClosed; the
 // handlers keep serving, and the scripting methods keep working.

@@ -64,6 +64,7 @@ import (
 
 	"github.com/paysdk/payments"
 	"github.com/paysdk/payments/internal/config"
+	"github.com/paysdk/payments/internal/portable"
 	"github.com/paysdk/payments/payout"
 )
 
@@ -439,13 +440,7 @@ func (d *Driver) Balance(ctx context.Context) (payments.Money, error) {
 }
 
 // As fills a **Driver with d.
-func (d *Driver) As(target any) bool {
-	if p, ok := target.(**Driver); ok {
-		*p = d
-		return true
-	}
-	return false
-}
+func (d *Driver) As(target any) bool { return portable.As(target, d) }
 
 // Close makes every later call of the driver fail with ErrClosed. What the
 // provider holds stays readable through Payouts and Payout.

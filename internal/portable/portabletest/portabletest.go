@@ -69,7 +69,8 @@ func TestAs(t *testing.T, as func(any) bool, providerClient any) {
 	if as(&iface) || iface != nil {
 		t.Error("As filled an *any: a driver fills only its provider's types")
 	}
-	for _, target := range []any{nil, pc.Elem().Interface()} {
+	// nil, a non-pointer, and a nil pointer of the client's pointer type.
+	for _, target := range []any{nil, pc.Elem().Interface(), reflect.Zero(pc.Type()).Interface()} {
 		func() {
 			defer func() {
 				if r := recover(); r != nil {

@@ -78,10 +78,11 @@ func TestSpacingAcrossGoroutinesAndClients(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for i := 0; i < 3; i++ {
+					t0 := time.Now()
 					if !assert.NoError(t, l.Wait(context.Background())) {
 						return
 					}
-					rec.add(time.Now())
+					rec.addSpan(t0, time.Now())
 				}
 			}()
 		}
@@ -91,7 +92,7 @@ func TestSpacingAcrossGoroutinesAndClients(t *testing.T) {
 	require.Len(t, got, 24)
 	// Lower bounds only: never a timed upper bound on a loaded machine.
 	assert.GreaterOrEqual(t, time.Since(start), 23*50*time.Millisecond, "24 grants, 23 gaps of at least 50 ms")
-	assert.Zero(t, violations(got, rate, time.Second), "a strict server saw more than %d in a second", rate)
+	assert.Zero(t, provenViolations(rec.allSpans(), rate, time.Second), "a strict server saw more than %d in a second", rate)
 }
 
 // A burst goes at once; then neither the burst window nor the one-second
@@ -123,12 +124,13 @@ func TestSlidingWindowNeverExceedsCap(t *testing.T) {
 					go func() {
 						defer wg.Done()
 						for {
+							start := time.Now()
 							err := l.Wait(ctx)
 							if err != nil {
 								assert.ErrorIs(t, err, context.DeadlineExceeded)
 								return
 							}
-							rec.add(time.Now())
+							rec.addSpan(start, time.Now())
 						}
 					}()
 				}
@@ -138,11 +140,12 @@ func TestSlidingWindowNeverExceedsCap(t *testing.T) {
 			window := time.Duration(float64(tc.burst) / tc.rate * float64(time.Second))
 			t.Logf("%d grants in 1.6 s", len(got))
 			assert.GreaterOrEqual(t, len(got), tc.burst, "the first burst goes at once")
-			assert.Zero(t, violations(got, int(tc.rate), time.Second), "over the rate in one second")
 			// The times are the callers', each late by its scheduling after
-			// the grant in Redis: the burst window, whose margin is only 2 %
-			// of it, is checked less 20 ms of that lateness.
-			assert.Zero(t, violations(got, tc.burst, window-20*time.Millisecond), "over the burst in its window")
+			// the grant in Redis (up to seconds with CPU hogs beside the
+			// test): only what the spans of the calls prove counts.
+			spans := rec.allSpans()
+			assert.Zero(t, provenViolations(spans, int(tc.rate), time.Second), "over the rate in one second")
+			assert.Zero(t, provenViolations(spans, tc.burst, window), "over the burst in its window")
 		})
 	}
 }

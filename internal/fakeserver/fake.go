@@ -87,8 +87,10 @@ type Spec[R any] struct {
 	// Gate, when not nil, may answer a routed request before it takes a
 	// fault.
 	Gate func(r *http.Request) (Answer, bool)
-	// Fail makes the answer of a FailNext fault.
-	Fail func(f Fault) Answer
+	// Fail makes the answer of a FailNext fault; Garbage is the answer of
+	// a GarbageNext one.
+	Fail    func(f Fault) Answer
+	Garbage Answer
 	// Before, when not nil, may answer a request by the fault it took,
 	// without processing it (a fake's own kinds).
 	Before func(c *Call[R]) (Answer, bool)
@@ -221,6 +223,8 @@ func (f *Fake[R]) serve(w http.ResponseWriter, r *http.Request) {
 			f.base.Drop(w)
 			return
 		}
+	case FaultGarbage:
+		a = f.spec.Garbage
 	case FaultTruncate:
 		if a.Stream != nil {
 			a.Length /= 2

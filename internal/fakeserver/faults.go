@@ -15,6 +15,7 @@ const (
 	FaultDropBefore
 	FaultDelay
 	FaultTruncate
+	FaultGarbage
 	FaultCustom FaultKind = 64
 )
 
@@ -36,7 +37,7 @@ type Fault struct {
 // is empty and ready; it is safe for concurrent use.
 //
 // Every fake embeds one, so FailNext, DropNext, DropBeforeNext, DelayNext,
-// TruncateNext and DropNextOp are the same on all of them.
+// TruncateNext, GarbageNext and DropNextOp are the same on all of them.
 type Faults struct {
 	queue Queue[Fault]
 	ops   OpCounts
@@ -71,6 +72,12 @@ func (q *Faults) DelayNext(n int, d time.Duration) {
 // status but only the first half of its body, properly framed: the client
 // reads a complete HTTP response whose document is cut off.
 func (q *Faults) TruncateNext(n int) { q.queue.Add(n, Fault{Kind: FaultTruncate}) }
+
+// GarbageNext processes the next n requests (payments are created, states
+// move) and answers with an HTML page instead of the provider's format, as
+// a misconfigured proxy or the cabinet's login redirect would: 200 with the
+// page for popolni.club, QIWI and PayKeeper, nginx's 502 page for RoyalPay.
+func (q *Faults) GarbageNext(n int) { q.queue.Add(n, Fault{Kind: FaultGarbage}) }
 
 // DropNextOp is DropNext for one operation: the next n requests whose
 // Request.Op is op are processed fully (a payment is created, a refund made)

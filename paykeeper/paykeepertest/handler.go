@@ -206,11 +206,7 @@ func (s *Server) spec(t fakeserver.Reporter) fakeserver.Spec[Request] {
 			}
 			return htmlResponse(f.Status, f.Body)
 		},
-		After: func(c *fakeserver.Call[Request], a *response) {
-			if c.Fault.Kind == faultHTML {
-				*a = htmlResponse(http.StatusOK, HTMLPage)
-			}
-		},
+		Garbage: htmlResponse(http.StatusOK, HTMLPage),
 	}
 }
 

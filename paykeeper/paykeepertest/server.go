@@ -342,16 +342,15 @@ func (s *Server) Reset() {
 
 // ---- faults ----
 
-// faultHTML is HTMLNext's fault.
-const faultHTML = fakeserver.FaultCustom
-
-// Faults of the embedded [fakeserver.Faults] and HTMLNext apply to the next
+// Faults of the embedded [fakeserver.Faults] (GarbageNext answers 200 with
+// [HTMLPage]) and HTMLNext apply to the next
 // requests to PayKeeper's API routes (the token included), one request each,
 // in the order they were queued, whatever the route. Unknown routes and the
 // payer's /bill/ pages do not use one up; the payment form (/create/) takes
 // only DropNextOp(OpForm). A FailNext body that starts with '{' or '[' is
 // sent as application/json, any other as text/html.
 
-// HTMLNext processes the next n requests and answers 200 with an HTML page
-// instead of the JSON, as the cabinet's login redirect or a proxy would.
-func (s *Server) HTMLNext(n int) { fakeserver.Enqueue(&s.Faults, n, fakeserver.Fault{Kind: faultHTML}) }
+// HTMLNext is GarbageNext under the name this package had first: it
+// processes the next n requests and answers 200 with [HTMLPage] instead of
+// the JSON, as the cabinet's login redirect or a proxy would.
+func (s *Server) HTMLNext(n int) { s.GarbageNext(n) }

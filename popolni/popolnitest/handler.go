@@ -92,11 +92,7 @@ func (s *Server) spec(t fakeserver.Reporter) fakeserver.Spec[Request] {
 			}
 			return textResponse(f.Status, f.Body)
 		},
-		After: func(c *fakeserver.Call[Request], a *fakeserver.Answer) {
-			if c.Fault.Kind == faultGarbage {
-				*a = fakeserver.Answer{Status: http.StatusOK, Type: "text/html; charset=utf-8", Body: []byte(garbageHTML)}
-			}
-		},
+		Garbage: fakeserver.Answer{Status: http.StatusOK, Type: "text/html; charset=utf-8", Body: []byte(garbageHTML)},
 	}
 }
 

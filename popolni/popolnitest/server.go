@@ -328,16 +328,8 @@ func cloneRequest(r Request) Request {
 	return r
 }
 
-// faultGarbage is GarbageNext's fault.
-const faultGarbage = fakeserver.FaultCustom
-
-// Faults (the embedded [fakeserver.Faults] and GarbageNext) apply to the
+// Faults (the embedded [fakeserver.Faults]: FailNext, DropNext,
+// DropBeforeNext, DelayNext, TruncateNext, GarbageNext, DropNextOp) apply to the
 // next requests to the provider's routes (POST /api, GET /api?balance=), one
 // request each, in the order they were queued. A plain HTTP request and an
 // unknown route do not use one up.
-
-// GarbageNext processes the next n requests and answers 200 with an HTML page
-// instead of the JSON, as a misconfigured proxy would.
-func (s *Server) GarbageNext(n int) {
-	fakeserver.Enqueue(&s.Faults, n, fakeserver.Fault{Kind: faultGarbage})
-}

@@ -133,13 +133,11 @@ func (s *Server) spec(t fakeserver.Reporter) fakeserver.Spec[Request] {
 			return xmlResponse(errorDoc(c.Fault.Code, c.Fault.Flag)), true
 		},
 		After: func(c *fakeserver.Call[Request], a *fakeserver.Answer) {
-			switch c.Fault.Kind {
-			case faultEmpty:
+			if c.Fault.Kind == faultEmpty {
 				a.Body = nil
-			case faultGarbage:
-				*a = fakeserver.Answer{Status: http.StatusOK, Type: "text/html; charset=utf-8", Body: []byte(garbageHTML)}
 			}
 		},
+		Garbage: fakeserver.Answer{Status: http.StatusOK, Type: "text/html; charset=utf-8", Body: []byte(garbageHTML)},
 	}
 }
 

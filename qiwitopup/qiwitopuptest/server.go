@@ -446,7 +446,6 @@ func cloneRequest(r Request) Request {
 const (
 	faultError = fakeserver.FaultCustom + iota
 	faultEmpty
-	faultGarbage
 )
 
 // ErrorNext answers the next n requests 200 with only a request-level error,
@@ -462,12 +461,6 @@ func (s *Server) ErrorNext(n int, code int, fatal bool) {
 // EmptyNext processes the next n requests and answers 200 with an empty body.
 func (s *Server) EmptyNext(n int) {
 	fakeserver.Enqueue(&s.Faults, n, fakeserver.Fault{Kind: faultEmpty})
-}
-
-// GarbageNext processes the next n requests and answers 200 with an HTML page
-// instead of the XML, as a misconfigured proxy would.
-func (s *Server) GarbageNext(n int) {
-	fakeserver.Enqueue(&s.Faults, n, fakeserver.Fault{Kind: faultGarbage})
 }
 
 // sortedCodesLocked returns the currency codes of the agent accounts in order.

@@ -96,6 +96,7 @@ func (s *Server) spec(t fakeserver.Reporter) fakeserver.Spec[Request] {
 			}
 			return fakeserver.Text(f.Status, f.Body)
 		},
+		Garbage: response{Status: http.StatusBadGateway, Type: "text/html", Body: []byte(garbageHTML)},
 		Before: func(c *fakeserver.Call[Request]) (response, bool) {
 			return echoResponse(c.R, c.Body, c.Fault), c.Fault.Kind == faultEcho
 		},
@@ -107,8 +108,6 @@ func (s *Server) spec(t fakeserver.Reporter) fakeserver.Spec[Request] {
 				if d := parseRequestTimeout(c.R.Header.Get("X-Request-Timeout")); d > 0 && d < c.Fault.Delay {
 					c.Fault.Delay, *a = d, timeoutResponse()
 				}
-			case faultGarbage:
-				*a = response{Status: http.StatusBadGateway, Type: "text/html", Body: []byte(garbageHTML)}
 			}
 		},
 	}

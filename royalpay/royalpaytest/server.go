@@ -285,7 +285,6 @@ const (
 	faultNoCards40006
 	faultCreationFailed
 	faultServerTimeout
-	faultGarbage
 )
 
 func (s *Server) queue(n int, kind fakeserver.FaultKind) {
@@ -305,7 +304,8 @@ func (s *Server) queue(n int, kind fakeserver.FaultKind) {
 // [Server.DropGetNext] and [Server.EchoGetNext] queue for reads, and
 // [Server.FailPayoutNext] and [Server.DropPayoutNext] for payout creates.
 // A FailNext body that starts with '{' or '[' is sent as application/json,
-// any other as text/plain. A DelayNext longer than the request's
+// any other as text/plain; GarbageNext answers 502 with nginx's text/html
+// "502 Bad Gateway" page, as a proxy in front of the API would. A DelayNext longer than the request's
 // X-Request-Timeout answers 500 code 50020 once that timeout has elapsed
 // instead (the payment is created all the same).
 
@@ -328,11 +328,6 @@ func (s *Server) CreationFailedNext(n int) { s.queue(n, faultCreationFailed) }
 // too long to respond.", "code": 50020}: the client cannot know the payment
 // exists and must reconcile (by outter_id, or by the callback).
 func (s *Server) ServerTimeoutNext(n int) { s.queue(n, faultServerTimeout) }
-
-// GarbageNext processes the next n create requests (payments are created)
-// and answers 502 with nginx's text/html "502 Bad Gateway" page, as a proxy
-// in front of the API would.
-func (s *Server) GarbageNext(n int) { s.queue(n, faultGarbage) }
 
 // FailGetNext answers the next n reads (GET /api/v2/payments/{id}/) with
 // status and body without processing them, like FailNext for creates. Reads

@@ -449,11 +449,18 @@ func (s *Store) withTx(ctx context.Context, op string, f func(tx *conn) error) e
 	}
 	defer sc.Close()
 	c := &conn{c: sc, ctx: ctx}
-	if err := s.fitBusyTimeout(c); err != nil {
+	cut, err := s.fitBusyTimeout(c)
+	if err != nil {
 		return s.ended(ctx, s.fail(op, s.explain(err)))
 	}
 	if _, err := c.Exec("BEGIN IMMEDIATE"); err != nil {
 		s.rollback(sc)
+		if cut && isBusy(err) {
+			// The busy wait was cut to the deadline, and SQLite's busy
+			// handler gives up up to one of its sleeps (100 ms) before the
+			// timeout: the deadline is what ended the wait. Return at it.
+			<-ctx.Done()
+		}
 		if cerr := ctxEnded(ctx); cerr != nil && !errors.Is(err, cerr) {
 			// The busy timeout ran out with the deadline.
 			return s.fail(op, fmt.Errorf("%w while waiting for another connection's write lock: %w", cerr, err))
@@ -538,25 +545,27 @@ func (s *Store) discard(sc *sql.Conn) {
 // left until its operation's deadline when that is sooner, so that a wait
 // for another process's write lock never outlives the caller's deadline.
 // The PRAGMA runs only when the value changes.
-func (s *Store) fitBusyTimeout(c *conn) error {
+//
+// It reports whether the deadline cut the timeout.
+func (s *Store) fitBusyTimeout(c *conn) (cut bool, err error) {
 	want := BusyTimeout
-	if d, ok := c.ctx.Deadline(); ok {
-		want = min(want, time.Until(d))
+	if d, ok := c.ctx.Deadline(); ok && time.Until(d) < want {
+		want, cut = time.Until(d), true
 	}
 	ms := int64(max((want+time.Millisecond-1)/time.Millisecond, 1))
 	var dc any
 	if err := c.c.Raw(func(d any) error { dc = d; return nil }); err != nil {
-		return err
+		return cut, err
 	}
 	if dc == s.busyConn && ms == s.busyMS {
-		return nil
+		return cut, nil
 	}
 	if _, err := c.Exec(fmt.Sprintf("PRAGMA busy_timeout = %d", ms)); err != nil {
 		s.busyConn = nil
-		return err
+		return cut, err
 	}
 	s.busyConn, s.busyMS = dc, ms
-	return nil
+	return cut, nil
 }
 
 // giveWay pauses, holding the turn, when this process's writes have followed
@@ -600,4 +609,11 @@ func (s *Store) firstPing(ctx context.Context) error {
 		case <-time.After(delay):
 		}
 	}
+}
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY: another connection
+// held the lock for the whole busy timeout.
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -29,7 +30,7 @@ func docObject(body []byte) (map[string]any, bool) {
 	if d.Decode(&v) != nil {
 		return nil, false
 	}
-	if _, err := d.Token(); err == nil { // something after the value
+	if _, err := d.Token(); err != io.EOF { // something after the value, even half a token
 		return nil, false
 	}
 	if list, ok := v.([]any); ok {

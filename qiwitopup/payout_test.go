@@ -24,6 +24,10 @@ type script struct {
 	mu   sync.Mutex
 	q    map[string][]string
 	seen []string
+	// served, when set, is told the number of requests served so far,
+	// before the answer goes back (the caller's context can end between
+	// two attempts, never during one).
+	served func(n int)
 }
 
 // calls is what was asked so far. httpmock answers on its own goroutine,
@@ -35,8 +39,11 @@ func (s *script) calls() []string {
 }
 
 func (s *script) client(t *testing.T) *Client {
-	mock := httpmock.NewMockTransport()
-	mock.RegisterNoResponder(func(r *http.Request) (*http.Response, error) {
+	// A synchronous transport, not httpmock's: httpmock answers a request
+	// whose context ended with the context's error, even when the answer
+	// was ready, and the script ends the caller's context from inside an
+	// answer (see served).
+	mock := roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		b, _ := io.ReadAll(r.Body)
 		body := string(b)
 		op := "ping"
@@ -49,6 +56,9 @@ func (s *script) client(t *testing.T) *Client {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.seen = append(s.seen, op)
+		if s.served != nil {
+			s.served(len(s.seen))
+		}
 		q := s.q[op]
 		if len(q) == 0 {
 			t.Fatalf("no answer for %s", op)
@@ -60,7 +70,9 @@ func (s *script) client(t *testing.T) *Client {
 		if a == "" {
 			return nil, fmt.Errorf("dial tcp: connection refused: %w", payments.ErrNotSent)
 		}
-		return httpmock.NewStringResponse(200, a), nil
+		resp := httpmock.NewStringResponse(200, a)
+		resp.Request = r
+		return resp, nil
 	})
 	c, err := New(PasswordAuth("123", "pw"), payments.WithTransport(mock), payments.WithLimiter(payments.Unlimited()),
 		payments.WithRetry(payments.RetryPolicy{MaxAttempts: 1}))
@@ -156,15 +168,18 @@ func TestPayoutOutcomeUnknownOnlyWhenAPayMayHaveLanded(t *testing.T) {
 		"not registered":          {pays: []string{payment(-1, "", false)}, unknown: true},
 	} {
 		t.Run(name, func(t *testing.T) {
-			s := &script{q: map[string][]string{"check-deposit-possible": {possible}, "<auth>": tc.pays}}
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			go func() { // every scripted answer served, and the last one again twice
-				for len(s.calls()) < 1+len(tc.pays)+2 {
-					time.Sleep(time.Millisecond)
-				}
-				cancel()
-			}()
+			// Every scripted answer served, and the last one again twice;
+			// then the caller gives up, between two attempts: a context that
+			// ends during a request to a transport the SDK cannot see into
+			// is a request that may have been written.
+			s := &script{q: map[string][]string{"check-deposit-possible": {possible}, "<auth>": tc.pays},
+				served: func(n int) {
+					if n >= 1+len(tc.pays)+2 {
+						cancel()
+					}
+				}}
 			_, err := s.client(t).Payout(ctx, wallet(), fastPayout)
 			assert.ErrorIs(t, err, context.Canceled)
 			assert.ErrorContains(t, err, "qiwitopup payout")
@@ -181,3 +196,9 @@ func TestPayoutOutcomeUnknownOnlyWhenAPayMayHaveLanded(t *testing.T) {
 		})
 	}
 }
+
+// roundTripFunc is an http.RoundTripper that answers on the caller's
+// goroutine.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -13,6 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/paysdk/payments/internal/config"
 )
 
@@ -259,7 +262,9 @@ func WithTransportWrapper(wrap func(http.RoundTripper) http.RoundTripper) Option
 }
 
 // WithLogger logs one line of metadata per attempt to l (provider, operation,
-// method, host and path, status, attempt, duration). Bodies, headers, query
+// method, host and path, status, attempt, duration), with the merchant's
+// reference ("ref": a Ref or order id, when the operation has one) and, when
+// a span is active, its "trace_id" and "span_id". Bodies, headers, query
 // values and credentials are never logged. The default logs nothing.
 func WithLogger(l *slog.Logger) Option {
 	return option("WithLogger", func(s *config.Settings) string {
@@ -267,6 +272,42 @@ func WithLogger(l *slog.Logger) Option {
 			return "nil logger"
 		}
 		s.Logger = l
+		return ""
+	})
+}
+
+// WithTracerProvider records the client's spans with tp instead of the
+// global tracer provider (otel.GetTracerProvider, which records nothing
+// until the application sets one). Each SDK operation is a client span
+// "<provider> <operation>" carrying the provider, the operation, the
+// merchant's reference, the outcome (ok, refused, outcome_unknown,
+// not_found, canceled, error), the HTTP status and the provider's code; each
+// HTTP attempt is a child span with its number, the limiter's wait, whether
+// the request may have been written and why it was or was not retried.
+// Spans never carry a secret, a card number or a request body.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return option("WithTracerProvider", func(s *config.Settings) string {
+		if tp == nil {
+			return "nil tracer provider"
+		}
+		s.TracerProvider = tp
+		return ""
+	})
+}
+
+// WithMeterProvider records the client's measurements with mp instead of
+// the global meter provider (otel.GetMeterProvider, which records nothing
+// until the application sets one): payments.operation.duration,
+// payments.operation.attempts, payments.refusals, payments.outcome_unknown,
+// payments.limiter.wait.duration and http.client.request.duration, with
+// low-cardinality attributes only (provider, operation, outcome, refusal
+// kind; never a reference or an id). The README lists them.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return option("WithMeterProvider", func(s *config.Settings) string {
+		if mp == nil {
+			return "nil meter provider"
+		}
+		s.MeterProvider = mp
 		return ""
 	})
 }

@@ -11,6 +11,9 @@ import (
 	"net/http"
 	"net/netip"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Limiter is the shape of payments.Limiter, repeated here to avoid an import cycle.
@@ -40,6 +43,8 @@ type Settings struct {
 	Retry            *Retry
 	UserAgent        string
 	MaxResponseBytes int64
+	TracerProvider   trace.TracerProvider // nil: the global one
+	MeterProvider    metric.MeterProvider // nil: the global one
 }
 
 // ApplyOption applies a payments.Option (passed as any, so that this

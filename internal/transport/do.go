@@ -19,7 +19,10 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/telemetry"
 )
 
 // Request is one operation. Body is encoded once by the caller and sent
@@ -85,111 +88,149 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 	if c.closed.Load() {
 		return nil, &payments.TransportError{Provider: c.cfg.Provider, Op: req.Op, Err: ErrClosed}
 	}
-	resp, err := c.do(ctx, req)
+	ctx, op, own := c.tel.Join(ctx, c.cfg.Provider, req.Op, req.Ref)
+	resp, err := c.do(ctx, req, op)
 	if err != nil {
-		return nil, c.scrub.err(err)
+		err = c.scrub.err(err)
+		resp = nil
 	}
-	return resp, nil
+	if own {
+		op.End(err)
+	}
+	return resp, err
 }
 
-func (c *Client) do(ctx context.Context, req *Request) (*Response, error) {
+// do is the attempt loop. Each attempt is a child span of op, ended before
+// the backoff with the reason the loop sends again ("" when it does not).
+func (c *Client) do(ctx context.Context, req *Request, op *telemetry.Op) (*Response, error) {
 	u := c.url(req)
 	maybeDelivered := false // an earlier attempt may have reached the provider
 	for attempt := 1; ; attempt++ {
-		if err := c.limiter.Wait(ctx); err != nil {
+		actx, at := op.Attempt(ctx, attempt)
+		resp, retry, err := c.try(ctx, actx, at, req, u, attempt, &maybeDelivered)
+		at.End(retry)
+		if retry == "" {
+			return resp, err
+		}
+		if err := c.sleep(ctx, c.backoff(attempt, retryAfter(resp))); err != nil {
 			return nil, c.unknownIf(req, maybeDelivered, c.ctxErr(ctx, req, err))
 		}
-		start := time.Now()
-		resp, written, err := c.attempt(ctx, req, u)
-		c.logAttempt(ctx, req, u, attempt, start, resp, written, err)
-		last := attempt >= c.retry.MaxAttempts
-		var refused *sinkRefused
-		if errors.As(err, &refused) {
-			return nil, refused.err
+	}
+}
+
+func retryAfter(resp *Response) string {
+	if resp == nil {
+		return ""
+	}
+	return resp.Header.Get("Retry-After")
+}
+
+// Why the loop sends again (the retry reason of an attempt's span).
+const (
+	retryTransport   = "transport"
+	retryRateLimited = "rate_limited"
+	retryServer      = "server_error"
+)
+
+// try makes one attempt under actx (the attempt's span) and decides: a
+// final answer or error (retry ""), or a retry and its reason (the loop
+// backs off, honouring the answer's Retry-After). ctx is the operation's.
+func (c *Client) try(ctx, actx context.Context, at *telemetry.Attempt, req *Request, u string, attempt int, maybeDeliveredp *bool) (*Response, string, error) {
+	maybeDelivered := *maybeDeliveredp
+	defer func() { *maybeDeliveredp = maybeDelivered }()
+	waitStart := time.Now()
+	if err := c.limiter.Wait(actx); err != nil {
+		return nil, "", c.unknownIf(req, maybeDelivered, c.ctxErr(ctx, req, err))
+	}
+	at.Waited(time.Since(waitStart))
+	start := time.Now()
+	resp, written, err := c.attempt(actx, req, u)
+	status := 0
+	if resp != nil {
+		status = resp.Status
+	}
+	at.Sent(req.Method, c.base.Hostname(), status, written || maybeDelivered, err)
+	c.logAttempt(actx, req, u, attempt, start, resp, written, err)
+	last := attempt >= c.retry.MaxAttempts
+	var refused *sinkRefused
+	if errors.As(err, &refused) {
+		return nil, "", refused.err
+	}
+	if err != nil {
+		if ctx.Err() != nil { // the caller gave up: never retry
+			return nil, "", c.unknownIf(req, maybeDelivered || written, c.ctxErr(ctx, req, err))
 		}
-		if err != nil {
-			if ctx.Err() != nil { // the caller gave up: never retry
-				return nil, c.unknownIf(req, maybeDelivered || written, c.ctxErr(ctx, req, err))
-			}
-			terr := &payments.TransportError{Provider: c.cfg.Provider, Op: req.Op, Written: written, Err: err}
-			if written {
-				if req.Kind == UnsafeWrite {
-					return nil, c.unknownIf(req, true, terr)
-				}
-				maybeDelivered = true
-			}
-			if last || !retriable(err) || (req.Sink != nil && written) {
-				return nil, c.unknownIf(req, maybeDelivered, terr)
-			}
-			if err := c.sleep(ctx, c.backoff(attempt, "")); err != nil {
-				return nil, c.unknownIf(req, maybeDelivered, c.ctxErr(ctx, req, err))
-			}
-			continue
-		}
-		resp.Attempts = attempt
-		resp.Resent = maybeDelivered
-		switch st := resp.Status; {
-		case st >= 200 && st < 300:
-			return resp, nil
-		case st == http.StatusTooManyRequests || st == http.StatusServiceUnavailable:
-			unprocessed := c.cfg.Unprocessed != nil && c.cfg.Unprocessed(st)
-			if o, ok := c.limiter.(payments.RefusalObserver); ok && unprocessed {
-				// The document says the provider refused it for our rate
-				// (popolni: "снизив частоту запросов"): slow down.
-				o.Refused()
-			}
-			if !unprocessed {
-				// The document does not say the request was left alone: a
-				// read may ask again, an idempotent write may be resent
-				// (the provider dedupes) but has maybe been delivered, and
-				// an unsafe write is never sent again.
-				switch req.Kind {
-				case UnsafeWrite:
-					return nil, c.unknownIf(req, true, c.mapError(req.Op, resp))
-				case IdempotentWrite:
-					maybeDelivered = true
-				}
-			}
-			if last {
-				return nil, c.unknownIf(req, maybeDelivered, c.mapError(req.Op, resp))
-			}
-			if err := c.sleep(ctx, c.backoff(attempt, resp.Header.Get("Retry-After"))); err != nil {
-				return nil, c.unknownIf(req, maybeDelivered, c.ctxErr(ctx, req, err))
-			}
-		case st == http.StatusInternalServerError || st == http.StatusBadGateway || st == http.StatusGatewayTimeout:
-			// The provider (or a gateway before it) got the request and failed
-			// somewhere: it may have acted on it.
-			apiErr := c.mapError(req.Op, resp)
+		terr := &payments.TransportError{Provider: c.cfg.Provider, Op: req.Op, Written: written, Err: err}
+		if written {
 			if req.Kind == UnsafeWrite {
-				return nil, c.unknownIf(req, true, apiErr)
+				return nil, "", c.unknownIf(req, true, terr)
 			}
-			if req.Kind == IdempotentWrite {
+			maybeDelivered = true
+		}
+		if last || !retriable(err) || (req.Sink != nil && written) {
+			return nil, "", c.unknownIf(req, maybeDelivered, terr)
+		}
+		return nil, retryTransport, nil
+	}
+	resp.Attempts = attempt
+	resp.Resent = maybeDelivered
+	switch st := resp.Status; {
+	case st >= 200 && st < 300:
+		return resp, "", nil
+	case st == http.StatusTooManyRequests || st == http.StatusServiceUnavailable:
+		unprocessed := c.cfg.Unprocessed != nil && c.cfg.Unprocessed(st)
+		if o, ok := c.limiter.(payments.RefusalObserver); ok && unprocessed {
+			// The document says the provider refused it for our rate
+			// (popolni: "снизив частоту запросов"): slow down.
+			o.Refused()
+		}
+		if !unprocessed {
+			// The document does not say the request was left alone: a
+			// read may ask again, an idempotent write may be resent
+			// (the provider dedupes) but has maybe been delivered, and
+			// an unsafe write is never sent again.
+			switch req.Kind {
+			case UnsafeWrite:
+				return nil, "", c.unknownIf(req, true, c.mapError(req.Op, resp))
+			case IdempotentWrite:
 				maybeDelivered = true
 			}
-			if last {
-				return nil, c.unknownIf(req, maybeDelivered, apiErr)
-			}
-			if err := c.sleep(ctx, c.backoff(attempt, resp.Header.Get("Retry-After"))); err != nil {
-				return nil, c.unknownIf(req, maybeDelivered, c.ctxErr(ctx, req, err))
-			}
-		case st >= 500 || st < 200 || (st >= 300 && st < 400):
-			// Any other server error (501, 505, a CDN's 52x), an interim
-			// answer, or a redirect after a write (the post-redirect-get of
-			// a request that was carried out): nothing says the request was
-			// left alone. A write may have landed; a read fails as it is.
-			// Never retried: none of these is a documented transient refusal.
-			// A provider's MapError that reads the answer as a definite
-			// refusal (PayKeeper's redirect to its login page) is believed.
-			err := c.mapError(req.Op, resp)
-			if definiteRefusal(err) {
-				return nil, err
-			}
-			return nil, c.unknownIf(req, req.Kind != Read, err)
-		default:
-			// 4xx: this attempt was refused, but an earlier one (answered
-			// 500, or lost) may still have landed.
-			return nil, c.unknownIf(req, maybeDelivered, c.mapError(req.Op, resp))
 		}
+		if last {
+			return nil, "", c.unknownIf(req, maybeDelivered, c.mapError(req.Op, resp))
+		}
+		return resp, retryRateLimited, nil
+	case st == http.StatusInternalServerError || st == http.StatusBadGateway || st == http.StatusGatewayTimeout:
+		// The provider (or a gateway before it) got the request and failed
+		// somewhere: it may have acted on it.
+		apiErr := c.mapError(req.Op, resp)
+		if req.Kind == UnsafeWrite {
+			return nil, "", c.unknownIf(req, true, apiErr)
+		}
+		if req.Kind == IdempotentWrite {
+			maybeDelivered = true
+		}
+		if last {
+			return nil, "", c.unknownIf(req, maybeDelivered, apiErr)
+		}
+		return resp, retryServer, nil
+	case st >= 500 || st < 200 || (st >= 300 && st < 400):
+		// Any other server error (501, 505, a CDN's 52x), an interim
+		// answer, or a redirect after a write (the post-redirect-get of
+		// a request that was carried out): nothing says the request was
+		// left alone. A write may have landed; a read fails as it is.
+		// Never retried: none of these is a documented transient refusal.
+		// A provider's MapError that reads the answer as a definite
+		// refusal (PayKeeper's redirect to its login page) is believed.
+		err := c.mapError(req.Op, resp)
+		if definiteRefusal(err) {
+			return nil, "", err
+		}
+		return nil, "", c.unknownIf(req, req.Kind != Read, err)
+	default:
+		// 4xx: this attempt was refused, but an earlier one (answered
+		// 500, or lost) may still have landed.
+		return nil, "", c.unknownIf(req, maybeDelivered, c.mapError(req.Op, resp))
 	}
 }
 
@@ -547,6 +588,12 @@ func (c *Client) logAttempt(ctx context.Context, req *Request, u string, attempt
 		slog.String("path", pathOf(u)),
 		slog.Int("attempt", attempt),
 		slog.Duration("duration", time.Since(start)),
+	}
+	if req.Ref != "" {
+		attrs = append(attrs, slog.String("ref", req.Ref))
+	}
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		attrs = append(attrs, slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
 	}
 	if resp != nil {
 		attrs = append(attrs, slog.Int("status", resp.Status), slog.Int("bytes", len(resp.Body)))

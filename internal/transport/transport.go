@@ -27,6 +27,7 @@ import (
 
 	"github.com/paysdk/payments"
 	"github.com/paysdk/payments/internal/config"
+	"github.com/paysdk/payments/internal/telemetry"
 )
 
 // Defaults of the attempt loop and of the transport.
@@ -118,6 +119,7 @@ type Client struct {
 	hc      *http.Client
 	opaque  bool // the merchant's RoundTripper, not net/http's: no trace of what it wrote
 	scrub   *scrubber
+	tel     *telemetry.Telemetry
 	closed  atomic.Bool
 	sleep   func(ctx context.Context, d time.Duration) error // replaced in tests
 	jitter  func(d time.Duration) time.Duration              // replaced in tests
@@ -153,6 +155,7 @@ func New(cfg Config, opts ...payments.Option) (*Client, error) {
 		ua:      s.UserAgent,
 		sleep:   sleepCtx,
 		jitter:  fullJitter,
+		tel:     telemetry.New(s.TracerProvider, s.MeterProvider),
 	}
 	if c.limiter == nil {
 		c.limiter, _ = payments.NewLimiter(payments.DefaultRate, payments.DefaultBurst)

@@ -132,8 +132,9 @@ func RefusalKind(err error) string {
 }
 
 // Telemetry is the tracer and instruments of one client, ledger or
-// handler. The zero value is not usable; make one with [New]. Safe for
-// concurrent use.
+// handler. Make one with [New]. A nil *Telemetry records nothing and costs
+// nothing (the uninstrumented baseline of the benchmarks); so do the nil
+// *Op and *Attempt it hands out. Safe for concurrent use.
 type Telemetry struct {
 	Tracer trace.Tracer
 	Meter  metric.Meter
@@ -212,6 +213,9 @@ type Op struct {
 // "<provider> <name>" under ctx's span, with the merchant's reference when
 // ref is not empty. The returned context carries the span.
 func (t *Telemetry) Start(ctx context.Context, provider, name, ref string) (context.Context, *Op) {
+	if t == nil {
+		return ctx, nil
+	}
 	ctx, span := t.Tracer.Start(ctx, provider+" "+name, trace.WithSpanKind(trace.SpanKindClient))
 	if span.IsRecording() {
 		span.SetAttributes(Provider.String(provider), Operation.String(name))
@@ -231,6 +235,9 @@ func (t *Telemetry) Start(ctx context.Context, provider, name, ref string) (cont
 // status, HTTP status and provider code, and the duration, refusal and
 // outcome-unknown measurements.
 func (o *Op) End(err error) {
+	if o == nil {
+		return
+	}
 	if !o.metrics && !o.Span.IsRecording() {
 		o.Span.End()
 		return
@@ -295,6 +302,9 @@ type Attempt struct {
 // Attempt begins attempt n (1 for the first) of o; the returned context
 // carries its span, so a traced transport's HTTP span is its child.
 func (o *Op) Attempt(ctx context.Context, n int) (context.Context, *Attempt) {
+	if o == nil {
+		return ctx, nil
+	}
 	ctx, span := o.t.Tracer.Start(ctx, o.provider+" "+o.name+" attempt", trace.WithSpanKind(trace.SpanKindInternal))
 	if span.IsRecording() {
 		span.SetAttributes(AttemptNo.Int(n))
@@ -308,6 +318,9 @@ func (o *Op) Attempt(ctx context.Context, n int) (context.Context, *Attempt) {
 
 // Waited records the limiter's wait before the attempt was sent.
 func (a *Attempt) Waited(d time.Duration) {
+	if a == nil {
+		return
+	}
 	if a.Span.IsRecording() {
 		a.Span.SetAttributes(LimiterWait.Float64(d.Seconds()))
 	}
@@ -321,6 +334,9 @@ func (a *Attempt) Waited(d time.Duration) {
 // answered (0 for none) and err (the transport's, nil when answered). It is
 // the semantic conventions' http.client.request.duration.
 func (a *Attempt) Sent(method, host string, status int, written bool, err error) {
+	if a == nil {
+		return
+	}
 	if a.Span.IsRecording() {
 		a.Span.SetAttributes(MaybeWritten.Bool(written), HTTPMethod.String(method))
 		if status != 0 {
@@ -355,6 +371,9 @@ func transportErrorType(err error) string {
 // End ends the attempt. retry is why the loop will send again ("" when it
 // will not): rate_limited, server_error, transport.
 func (a *Attempt) End(retry string) {
+	if a == nil {
+		return
+	}
 	if a.Span.IsRecording() {
 		if retry != "" {
 			a.Span.SetAttributes(RetryReason.String(retry))
@@ -374,6 +393,9 @@ type opKey struct{}
 // what the provider's answer meant (a refusal in a 200 body, a payment not
 // found), not only what HTTP said.
 func (t *Telemetry) Operation(ctx context.Context, provider, name, ref string) (context.Context, *Op) {
+	if t == nil {
+		return ctx, nil
+	}
 	if ctx == nil { // the operation refuses it with payments.ErrNilContext; nothing to record
 		return nil, &Op{t: t, Span: trace.SpanFromContext(context.Background())}
 	}
@@ -385,6 +407,9 @@ func (t *Telemetry) Operation(ctx context.Context, provider, name, ref string) (
 // name and not joined yet (own false: the caller of Operation ends it), or
 // else starts one (own true: the caller ends it).
 func (t *Telemetry) Join(ctx context.Context, provider, name, ref string) (_ context.Context, _ *Op, own bool) {
+	if t == nil {
+		return ctx, nil, false
+	}
 	if op, ok := ctx.Value(opKey{}).(*Op); ok && op.provider == provider && op.name == name && op.joined.CompareAndSwap(false, true) {
 		return ctx, op, false
 	}

@@ -8,8 +8,12 @@ import (
 	"math"
 	"time"
 
-	"github.com/paysdk/payments"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/telemetry"
 )
 
 // DefaultTimeout is how long one exchange with Redis may take before Wait
@@ -72,7 +76,15 @@ type Option func(*config)
 type config struct {
 	timeout time.Duration
 	margin  time.Duration
+	meter   metric.MeterProvider
 }
+
+// WithMeterProvider counts the times Redis could not be consulted on
+// payments.limiter.unavailable ({error}, attribute payments.reason: timeout
+// or error) with mp instead of the global meter provider (which records
+// nothing until the application sets one). Each is a Wait that failed
+// closed: nothing was sent.
+func WithMeterProvider(mp metric.MeterProvider) Option { return func(c *config) { c.meter = mp } }
 
 // WithTimeout sets how long one exchange with Redis may take (DefaultTimeout
 // if not given). Past it Wait returns an *UnavailableError; must be positive.
@@ -96,6 +108,7 @@ type Limiter struct {
 	timeout time.Duration
 	args    []any         // the script's arguments, fixed by New
 	turn    chan struct{} // one asker per process at a time: the others wait here, cancellably
+	down    metric.Int64Counter
 }
 
 var _ payments.Limiter = (*Limiter)(nil)
@@ -149,12 +162,22 @@ func New(client redis.UniversalClient, key string, perSecond float64, burst int,
 	}
 	second := int64(math.Ceil(stretch * 1e6))
 	ttl := (max(window, second)+999)/1000 + 1000 // ms: the key outlives its longest window, then goes
+	mp := cfg.meter
+	if mp == nil {
+		mp = otel.GetMeterProvider()
+	}
+	down, err := mp.Meter(telemetry.Scope).Int64Counter("payments.limiter.unavailable", metric.WithUnit("{error}"),
+		metric.WithDescription("Waits of the Redis-shared limiter that failed closed because Redis did not answer in time (timeout) or answered an error (error); nothing was sent."))
+	if err != nil {
+		otel.Handle(err)
+	}
 	return &Limiter{
 		client:  client,
 		key:     key,
 		timeout: cfg.timeout,
 		args:    []any{burst, window, perSec, second, ttl},
 		turn:    make(chan struct{}, 1),
+		down:    down,
 	}, nil
 }
 
@@ -224,8 +247,13 @@ func (l *Limiter) ask(ctx context.Context) (time.Duration, error) {
 		if err := ctx.Err(); err != nil {
 			return 0, err
 		}
+		reason := "error"
 		if errors.Is(r.err, context.DeadlineExceeded) {
 			r.err = fmt.Errorf("no answer within %v: %w", l.timeout, context.DeadlineExceeded)
+			reason = "timeout"
+		}
+		if l.down.Enabled(ctx) {
+			l.down.Add(ctx, 1, metric.WithAttributes(telemetry.Reason.String(reason)))
 		}
 		return 0, &UnavailableError{Key: l.key, Err: r.err}
 	}

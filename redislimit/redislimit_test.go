@@ -2,8 +2,10 @@ package redislimit_test
 
 import (
 	"context"
+	"errors"
 	"math"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -13,6 +15,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/goleak"
 )
 
@@ -187,13 +191,22 @@ func TestFailClosedAndRecovers(t *testing.T) {
 	c := redis.NewClient(&redis.Options{Addr: srv.addr()})
 	defer c.Close()
 	const timeout = 200 * time.Millisecond
-	l, err := redislimit.New(c, "redislimit-test:failclosed", 50, 1, redislimit.WithTimeout(timeout))
+	reader := sdkmetric.NewManualReader()
+	l, err := redislimit.New(c, "redislimit-test:failclosed", 50, 1, redislimit.WithTimeout(timeout),
+		redislimit.WithMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))))
 	require.NoError(t, err)
 	ctx := context.Background()
 	require.NoError(t, l.Wait(ctx))
 
+	var failures sync.Map // reason → *atomic.Int64: every Wait that failed closed
 	checkUnavailable := func(err error) {
 		t.Helper()
+		reason := "error"
+		if errors.Is(err, context.DeadlineExceeded) {
+			reason = "timeout"
+		}
+		n, _ := failures.LoadOrStore(reason, new(atomic.Int64))
+		n.(*atomic.Int64).Add(1)
 		require.Error(t, err, "a grant without Redis")
 		assert.ErrorIs(t, err, redislimit.ErrUnavailable)
 		assert.ErrorIs(t, err, payments.ErrUnavailable)
@@ -257,6 +270,27 @@ func TestFailClosedAndRecovers(t *testing.T) {
 		require.NoError(t, l.Wait(ctx))
 	}
 
+	// Each failure was counted once on payments.limiter.unavailable, by
+	// reason; the key (an account) is not an attribute.
+	var rm metricdata.ResourceMetrics
+	require.NoError(t, reader.Collect(ctx, &rm))
+	counted := map[string]int64{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if m.Name != "payments.limiter.unavailable" {
+				continue
+			}
+			for _, p := range m.Data.(metricdata.Sum[int64]).DataPoints {
+				require.Equal(t, 1, p.Attributes.Len(), "attributes %v", p.Attributes.ToSlice())
+				r, _ := p.Attributes.Value("payments.reason")
+				counted[r.AsString()] += p.Value
+			}
+		}
+	}
+	want := map[string]int64{}
+	failures.Range(func(k, v any) bool { want[k.(string)] = v.(*atomic.Int64).Load(); return true })
+	assert.Equal(t, want, counted)
+	assert.Positive(t, counted["timeout"], "the frozen Redis")
 }
 
 // Grants recorded ahead of the server's clock (the clock went back) hold

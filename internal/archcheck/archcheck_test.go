@@ -27,14 +27,15 @@ const (
 // table may be changed, but never so that it breaks one of them.
 var (
 	// mustLayers are the layers the rules below name.
-	mustLayers = []string{"base", "root", "transport", "provider", "fakekit", "fake", "portable", "driver", "ledger", "store", "example", "tool"}
+	mustLayers = []string{"base", "root", "obs", "transport", "provider", "fakekit", "fake", "portable", "driver", "ledger", "store", "example", "tool"}
 	// only: the layer may import these layers and no other.
 	only = map[string][]string{
-		"root":      {"base"},                    // the root imports no provider and no transport
-		"transport": {"base", "root"},            // the HTTP code knows no provider
-		"provider":  {"root", "transport"},       // never another provider, a fake, the portable layer
-		"fakekit":   {"base", "root"},            // what the fakes share: no client
-		"fake":      {"base", "root", "fakekit"}, // written from the documents: no client
+		"root":      {"base"},                     // the root imports no provider and no transport
+		"obs":       {"base", "root"},             // instrumentation: the OpenTelemetry API, no provider
+		"transport": {"base", "root", "obs"},      // the HTTP code knows no provider
+		"provider":  {"root", "transport", "obs"}, // never another provider, a fake, the portable layer
+		"fakekit":   {"base", "root"},             // what the fakes share: no client
+		"fake":      {"base", "root", "fakekit"},  // written from the documents: no client
 	}
 	// never: the layer must not import these layers.
 	never = map[string][]string{
@@ -49,7 +50,7 @@ var (
 	// anchors pin the packages the rules are about to their layers.
 	anchors = map[string]string{
 		".": "root", "internal/transport": "transport", "internal/fakeserver": "fakekit",
-		"payout": "portable", "payin": "portable", "ledger": "ledger",
+		"payout": "portable", "payin": "portable", "ledger": "ledger", "internal/telemetry": "obs",
 	}
 
 	// allowedModules are the third-party modules the module may import, in
@@ -58,12 +59,20 @@ var (
 		"golang.org/x/time", "github.com/go-resty/resty/v2", "github.com/stretchr/testify",
 		"github.com/jarcoal/httpmock", "github.com/jackc/pgx/v5", "modernc.org/sqlite",
 		"github.com/redis/go-redis/v9", "go.uber.org/goleak",
+		"go.opentelemetry.io/otel", "go.opentelemetry.io/otel/metric", "go.opentelemetry.io/otel/trace",
+		"go.opentelemetry.io/otel/sdk", "go.opentelemetry.io/otel/sdk/metric",
+		"go.opentelemetry.io/otel/exporters/stdout/stdouttrace", "go.opentelemetry.io/otel/exporters/prometheus",
 	}
 	onlyFrom = map[string][]string{"github.com/go-resty/resty/v2": {"internal/transport"}}
+	// appOnly are module path prefixes that the library's code never
+	// imports: the OpenTelemetry SDK and exporters are the application's
+	// choice; only programs (appLayers) and tests may import them.
+	appOnly   = []string{"go.opentelemetry.io/otel/sdk", "go.opentelemetry.io/otel/exporters/"}
+	appLayers = []string{"example", "tool"}
 	// noPull are module path prefixes that must not be anywhere in the
-	// dependencies of the packages of noPullLayers (a CLI or a browser
-	// belongs in a tool, never under the payout API).
-	noPull       = []string{"github.com/spf13/cobra", "github.com/chromedp/"}
+	// dependencies of the packages of noPullLayers (a CLI, a browser or an
+	// OpenTelemetry SDK belongs in a program, never under the payout API).
+	noPull       = []string{"github.com/spf13/cobra", "github.com/chromedp/", "go.opentelemetry.io/otel/sdk", "go.opentelemetry.io/otel/exporters/"}
 	noPullLayers = []string{"root", "portable", "ledger"}
 )
 
@@ -495,6 +504,19 @@ func check(r *report, d doc, tr tree) {
 		for name, imps := range tr.imports {
 			check(name, "imports", imps)
 			check(name, "has tests that import", tr.tests[name])
+			layer := ""
+			for _, l := range d.packages {
+				if l.name == name {
+					layer = l.layer
+				}
+			}
+			for _, m := range imps {
+				for _, p := range appOnly {
+					if strings.HasPrefix(m, p) && !slices.Contains(appLayers, layer) {
+						r.Errorf("%s (layer %s) imports %s: the OpenTelemetry SDK and exporters are for programs (%v) and tests only; the library uses the API", name, layer, m, appLayers)
+					}
+				}
+			}
 		}
 		for _, l := range d.packages {
 			if !slices.Contains(noPullLayers, l.layer) {
@@ -628,7 +650,7 @@ func TestChecksCatchDrift(t *testing.T) {
 			[]string{"royalpay (layer provider) imports payout (layer portable)"}},
 		{"ledger imports a driver", replace(line("ledger"), line("ledger")+" payout/royalpaypayout"), change(func(c tree) { c.imports["ledger"] = canonical(append(c.imports["ledger"], "payout/royalpaypayout")) }),
 			[]string{"ledger (layer ledger) imports payout/royalpaypayout (layer driver)"}},
-		{"layers table breaks a rule", replace(layers, strings.Replace(layers, "root transport", "root transport portable", 1)), tr, []string{"layer provider may import only [root transport], not portable"}},
+		{"layers table breaks a rule", replace(layers, strings.Replace(layers, "root transport obs", "root transport obs portable", 1)), tr, []string{"layer provider may import only [root transport obs], not portable"}},
 		{"unknown layer", replace(rr, strings.Replace(rr, "driver", "drivers", 1)), tr, []string{"is in layer \"drivers\""}},
 		{"root moved out of its layer", replace(line("."), strings.Replace(line("."), "root ", "base ", 1)), tr, []string{"package . must be in layer root"}},
 		{"a fake outside the fake layer", replace(line("royalpay/royalpaytest"), strings.Replace(line("royalpay/royalpaytest"), "fake   ", "suite  ", 1)), tr, []string{"is the fake of provider royalpay"}},
@@ -639,6 +661,13 @@ func TestChecksCatchDrift(t *testing.T) {
 		{"unknown dependency", text, change(func(c tree) { c.imports["payout"] = canonical(append(c.imports["payout"], "github.com/spf13/cobra")) }),
 			[]string{"payout imports github.com/spf13/cobra, which is not one of the module's allowed dependencies"}},
 		{"payout pulls cobra", text, change(func(c tree) { c.deps["payout"] = append(c.deps["payout"], "github.com/spf13/cobra") }), []string{"payout (layer portable) depends on github.com/spf13/cobra"}},
+		{"the ledger imports the OpenTelemetry SDK", text, change(func(c tree) {
+			c.imports["ledger"] = canonical(append(c.imports["ledger"], "go.opentelemetry.io/otel/sdk"))
+		}),
+			[]string{"ledger (layer ledger) imports go.opentelemetry.io/otel/sdk: the OpenTelemetry SDK"}},
+		{"payout pulls an exporter", text, change(func(c tree) {
+			c.deps["payout"] = append(c.deps["payout"], "go.opentelemetry.io/otel/exporters/prometheus")
+		}), []string{"payout (layer portable) depends on go.opentelemetry.io/otel/exporters/prometheus"}},
 		{"a test imports an unknown module", text, change(func(c tree) { c.tests["ledger"] = append(c.tests["ledger"], "github.com/chromedp/chromedp") }), []string{"ledger has tests that import github.com/chromedp/chromedp"}},
 	}
 	for _, c := range cases {

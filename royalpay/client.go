@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/telemetry"
 	"github.com/paysdk/payments/internal/transport"
 )
 
@@ -68,6 +69,7 @@ type Client struct {
 	// (see readEither); a pointer, so that the value methods below copy
 	// no atomic.
 	forms *readForms
+	tel   *telemetry.Telemetry // the operations' spans and measurements
 }
 
 // errNoPayinToken and errNoPayoutToken refuse a call whose token was not given.
@@ -130,7 +132,7 @@ func New(cred Credentials, opts ...payments.Option) (*Client, error) {
 			return nil, &payments.ValidationError{Field: f.name, Reason: "must not contain spaces or line breaks"}
 		}
 	}
-	c := &Client{forms: &readForms{}}
+	c := &Client{forms: &readForms{}, tel: telemetryOf(opts)}
 	if cred.Token != "" {
 		t, err := transport.New(transport.Config{
 			Provider: provider,

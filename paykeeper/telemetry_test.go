@@ -82,7 +82,7 @@ func (o *observed) childrenOf(s sdktrace.ReadOnlySpan) []string {
 func attrs(s sdktrace.ReadOnlySpan) map[attribute.Key]string {
 	m := map[attribute.Key]string{}
 	for _, kv := range s.Attributes() {
-		m[kv.Key] = kv.Value.Emit()
+		m[kv.Key] = kv.Value.String()
 	}
 	return m
 }
@@ -94,12 +94,12 @@ func (o *observed) noSecret(t *testing.T, secrets ...string) {
 	for _, s := range o.spans.Ended() {
 		texts := []string{s.Name(), s.Status().Description}
 		for _, kv := range s.Attributes() {
-			texts = append(texts, kv.Value.Emit())
+			texts = append(texts, kv.Value.String())
 		}
 		for _, e := range s.Events() {
 			texts = append(texts, e.Name)
 			for _, kv := range e.Attributes {
-				texts = append(texts, kv.Value.Emit())
+				texts = append(texts, kv.Value.String())
 			}
 		}
 		for _, text := range texts {
@@ -127,9 +127,9 @@ func (o *observed) counts(t *testing.T) map[string]int64 {
 		var parts []string
 		for _, kv := range set.ToSlice() {
 			if !metricKeys[kv.Key] {
-				t.Errorf("%s carries %s=%s: not a low-cardinality attribute", name, kv.Key, kv.Value.Emit())
+				t.Errorf("%s carries %s=%s: not a low-cardinality attribute", name, kv.Key, kv.Value.String())
 			}
-			parts = append(parts, string(kv.Key)+"="+kv.Value.Emit())
+			parts = append(parts, string(kv.Key)+"="+kv.Value.String())
 		}
 		out[name+"{"+strings.Join(parts, ",")+"}"] += n
 	}

@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/telemetry"
 	"github.com/paysdk/payments/internal/transport"
 )
 
@@ -93,6 +94,17 @@ func New(cred Credentials, opts ...payments.Option) (*Client, error) {
 // them). Later calls fail before anything is sent; calls in flight finish.
 // It is safe to call more than once and returns nil.
 func (c *Client) Close() error { return c.t.Close() }
+
+// telemetry is the client's telemetry (its payments.WithTracerProvider and
+// WithMeterProvider), the default of a NotificationHandler that confirms
+// through it; nil while the transport does not expose it (Telemetry),
+// and the handler then uses the global providers.
+func (c *Client) telemetry() *telemetry.Telemetry {
+	if t, ok := any(c.t).(interface{ Telemetry() *telemetry.Telemetry }); ok {
+		return t.Telemetry()
+	}
+	return nil
+}
 
 // String names the cabinet and the user, never the password or the token.
 func (c Client) String() string {

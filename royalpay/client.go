@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/telemetry"
 	"github.com/paysdk/payments/internal/transport"
 )
 
@@ -114,6 +115,22 @@ func (c *Client) Close() error {
 	}
 	if c.pt != nil {
 		_ = c.pt.Close()
+	}
+	return nil
+}
+
+// telemetry is the client's telemetry (its payments.WithTracerProvider and
+// WithMeterProvider; both transports have the same), the default of a
+// callback handler that confirms through it; nil while the transport does
+// not expose it (Telemetry), and the handler then uses the global
+// providers.
+func (c *Client) telemetry() *telemetry.Telemetry {
+	t := c.t
+	if t == nil {
+		t = c.pt
+	}
+	if tt, ok := any(t).(interface{ Telemetry() *telemetry.Telemetry }); ok && t != nil {
+		return tt.Telemetry()
 	}
 	return nil
 }

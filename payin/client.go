@@ -8,10 +8,17 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/paysdk/payments"
 	"github.com/paysdk/payments/internal/portable"
 	"github.com/paysdk/payments/internal/registry"
+	"github.com/paysdk/payments/internal/telemetry"
 )
 
 var drivers = registry.New[Driver]("payin")
@@ -190,15 +197,16 @@ func (c *Client) Format(f fmt.State, _ rune) { io.WriteString(f, c.String()) }
 // a request whose path ends in "/<provider>" ("/notify/paykeeper",
 // "/notify/royalpay") goes to that client's verified handler, which calls
 // handle with the confirmed Event. Any other path is 404; only POST is
-// accepted.
-func NewHandler(handle Handle, clients ...*Client) (http.Handler, error) {
+// accepted. Set the returned Handler's TracerProvider and MeterProvider,
+// if at all, before it serves its first request.
+func NewHandler(handle Handle, clients ...*Client) (*Handler, error) {
 	if handle == nil {
 		return nil, &payments.ValidationError{Field: "handle", Reason: "required"}
 	}
 	if len(clients) == 0 {
 		return nil, &payments.ValidationError{Field: "clients", Reason: "at least one is required"}
 	}
-	h := &handler{routes: map[string]http.Handler{}}
+	h := &Handler{routes: map[string]http.Handler{}}
 	for _, c := range clients {
 		name := c.Provider()
 		if _, dup := h.routes[name]; dup {
@@ -213,25 +221,164 @@ func NewHandler(handle Handle, clients ...*Client) (http.Handler, error) {
 	return h, nil
 }
 
-type handler struct {
+// Handler is the http.Handler NewHandler returns: it routes each
+// notification to its provider's verified handler.
+//
+// # Telemetry
+//
+// Each request is a span "payin notification" (server kind; internal when
+// the request's context already carries a span, e.g. an otelhttp
+// middleware's), the parent of the provider handler's own span
+// ("paykeeper notification", "royalpay callback") and so of the
+// confirmation through the provider's API. It carries payments.provider
+// (the route's, once matched), payments.result (accepted for a 2xx answer,
+// else refused), http.response.status_code, and payments.reason for the
+// refusals the router makes itself: route (no client for the path, 404)
+// and method (not a POST, 405). Those two are counted in
+// payments.notifications (payments.provider "" for an unknown route:
+// the path is the sender's to choose, never an attribute); the notifications
+// routed on are counted by the provider's handler, once.
+type Handler struct {
+	// TracerProvider makes the "payin notification" spans; nil means the
+	// global one (otel.GetTracerProvider), which records nothing until the
+	// application sets it. The providers' handlers inside use their
+	// clients' telemetry.
+	TracerProvider trace.TracerProvider
+	// MeterProvider makes the payments.notifications counter of the
+	// router's refusals; nil means the global one.
+	MeterProvider metric.MeterProvider
+
 	routes map[string]http.Handler
+
+	mu  sync.Mutex
+	tel *handlerTel // made at the first request, under mu
 }
 
-func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// Refusal reasons of the router (payments.reason).
+const (
+	reasonRoute  = "route"  // no client for the path, 404
+	reasonMethod = "method" // not a POST, 405
+)
+
+// ServeHTTP routes one notification; see Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	t := h.telemetry()
+	// The request's context only: the span is never the child of a trace
+	// context read from the request's headers (traceparent), which anyone
+	// on the internet can write, choosing our trace ids.
+	ctx := r.Context()
+	kind := trace.SpanKindServer
+	if trace.SpanContextFromContext(ctx).IsValid() {
+		kind = trace.SpanKindInternal
+	}
+	ctx, span := t.tracer.Start(ctx, "payin notification", trace.WithSpanKind(kind))
+	defer span.End()
 	p := strings.TrimSuffix(r.URL.Path, "/")
 	name := p[strings.LastIndexByte(p, '/')+1:]
 	nh, ok := h.routes[name]
 	if !ok {
+		t.refused(ctx, span, "", reasonRoute, http.StatusNotFound)
 		http.NotFound(w, r)
 		return
 	}
+	if span.IsRecording() {
+		span.SetAttributes(telemetry.Provider.String(name))
+	}
 	if r.Method != http.MethodPost {
+		t.refused(ctx, span, name, reasonMethod, http.StatusMethodNotAllowed)
 		w.Header().Set("Allow", http.MethodPost)
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	nh.ServeHTTP(w, r)
+	if span.SpanContext().IsValid() {
+		r = r.WithContext(ctx) // the provider's handler's span is this one's child
+	}
+	if !span.IsRecording() {
+		nh.ServeHTTP(w, r)
+		return
+	}
+	sw := &statusWriter{ResponseWriter: w}
+	nh.ServeHTTP(sw, r)
+	status := sw.status
+	if status == 0 {
+		status = http.StatusOK // net/http's answer when the handler wrote nothing
+	}
+	result := "accepted"
+	if status < 200 || status > 299 {
+		result = "refused"
+	}
+	span.SetAttributes(telemetry.Result.String(result), telemetry.HTTPStatus.Int(status))
+	if status >= 500 {
+		span.SetStatus(codes.Error, http.StatusText(status))
+	}
 }
+
+// handlerTel is a Handler's tracer and counter.
+type handlerTel struct {
+	tracer trace.Tracer
+	count  metric.Int64Counter
+}
+
+// telemetry is the handler's telemetry, made at its first request from
+// TracerProvider and MeterProvider, else the global providers.
+func (h *Handler) telemetry() *handlerTel {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.tel == nil {
+		tp, mp := h.TracerProvider, h.MeterProvider
+		if tp == nil {
+			tp = otel.GetTracerProvider()
+		}
+		if mp == nil {
+			mp = otel.GetMeterProvider()
+		}
+		t := &handlerTel{tracer: tp.Tracer(telemetry.Scope)}
+		var err error
+		t.count, err = mp.Meter(telemetry.Scope).Int64Counter("payments.notifications", metric.WithUnit("{notification}"),
+			metric.WithDescription("Notifications and callbacks received, by provider, result (accepted, refused) and the reason of a refusal."))
+		if err != nil { // only for a bad name; the instrument works anyway
+			otel.Handle(err)
+		}
+		h.tel = t
+	}
+	return h.tel
+}
+
+// refused records a refusal of the router: on the span, and counted.
+func (t *handlerTel) refused(ctx context.Context, span trace.Span, provider, reason string, status int) {
+	if span.IsRecording() {
+		span.SetAttributes(telemetry.Result.String("refused"), telemetry.Reason.String(reason), telemetry.HTTPStatus.Int(status))
+	}
+	if t.count.Enabled(ctx) {
+		t.count.Add(ctx, 1, metric.WithAttributes(telemetry.Provider.String(provider),
+			telemetry.Result.String("refused"), telemetry.Reason.String(reason)))
+	}
+}
+
+// statusWriter keeps the status a provider's handler answered.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+// WriteHeader keeps the first final (not 1xx) status and passes it on.
+func (w *statusWriter) WriteHeader(status int) {
+	if w.status == 0 && status >= 200 {
+		w.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+// Write answers 200 when no status was written, as net/http does.
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap is the ResponseWriter underneath, for http.ResponseController.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // ErrNotConfirmed is the cause a driver's handler gives when a notification
 // does not match what the provider's API says (a forgery, or a stale one).

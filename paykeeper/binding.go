@@ -47,8 +47,10 @@ type BindingCharge struct {
 // anything else: look the order up (SearchPayments with the OrderID over
 // the charge's day, or wait for the notification of a payment with that
 // orderid); charge again only when no payment of that order was taken.
-func (c *Client) ChargeBinding(ctx context.Context, p BindingCharge) (string, error) {
+func (c *Client) ChargeBinding(ctx context.Context, p BindingCharge) (_ string, err error) {
 	const op = "binding-execute"
+	ctx, obs := c.operation(ctx, op, p.OrderID)
+	defer func() { obs.End(err) }()
 	if err := checkCtx(ctx); err != nil {
 		return "", err
 	}
@@ -95,6 +97,7 @@ func (c *Client) ChargeBinding(ctx context.Context, p BindingCharge) (string, er
 	if err != nil {
 		return "", err
 	}
+	setProviderID(obs, id)
 	return id, nil
 }
 

@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/telemetry"
 	"github.com/paysdk/payments/internal/transport"
 )
 
@@ -60,6 +61,7 @@ type Client struct {
 	tok     *tokenCache
 	lookups *flight // GetPayment calls of notification confirmations, coalesced by id
 	user    string  // for printing
+	tel     *telemetry.Telemetry
 }
 
 // New returns a client for the cabinet at the base URL given with
@@ -86,13 +88,25 @@ func New(cred Credentials, opts ...payments.Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{t: t, tok: &tokenCache{lifetime: TokenLifetime, now: time.Now}, lookups: &flight{}, user: cred.User}, nil
+	return &Client{t: t, tok: &tokenCache{lifetime: TokenLifetime, now: time.Now}, lookups: &flight{}, user: cred.User,
+		tel: telemetryOf(opts)}, nil
 }
 
 // Close releases the client's idle connections (and the goroutines that keep
 // them). Later calls fail before anything is sent; calls in flight finish.
 // It is safe to call more than once and returns nil.
 func (c *Client) Close() error { return c.t.Close() }
+
+// telemetry is the client's telemetry (its payments.WithTracerProvider and
+// WithMeterProvider), the default of a NotificationHandler that confirms
+// through it; nil while the transport does not expose it (Telemetry),
+// and the handler then uses the global providers.
+func (c *Client) telemetry() *telemetry.Telemetry {
+	if t, ok := any(c.t).(interface{ Telemetry() *telemetry.Telemetry }); ok {
+		return t.Telemetry()
+	}
+	return nil
+}
 
 // String names the cabinet and the user, never the password or the token.
 func (c Client) String() string {
@@ -181,8 +195,10 @@ const maxTokenLen = 256
 // secret of the transport at once, so that a server echoing it never puts it
 // into an error; an answer that cannot be read is never quoted, since it may
 // hold (part of) the token.
-func (c *Client) fetchToken(ctx context.Context) (string, error) {
+func (c *Client) fetchToken(ctx context.Context) (_ string, err error) {
 	const op = "token"
+	ctx, obs := c.operation(ctx, op, "")
+	defer func() { obs.End(err) }()
 	resp, err := c.t.Do(ctx, &transport.Request{Op: op, Kind: transport.Read, Method: http.MethodGet, Path: "/info/settings/token/"})
 	if err != nil {
 		return "", err

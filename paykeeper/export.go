@@ -31,7 +31,9 @@ type ExportFilter struct {
 // short, and is an error (payments.ErrUnavailable) even when the answer
 // looked complete. A read; a failure after the first byte reached w is not
 // retried (w holds a partial file).
-func (c *Client) ExportPayments(ctx context.Context, w io.Writer, f ExportFilter) (int64, error) {
+func (c *Client) ExportPayments(ctx context.Context, w io.Writer, f ExportFilter) (_ int64, err error) {
+	ctx, obs := c.operation(ctx, "export-payments", "")
+	defer func() { obs.End(err) }()
 	if err := checkCtx(ctx); err != nil {
 		return 0, err
 	}

@@ -43,7 +43,9 @@ func readInvoice(r *record) Invoice {
 
 // GetInvoice returns an invoice by its id (GET /info/invoice/byid/). An
 // unknown id ("Счёт не найден.") is payments.ErrNotFound. A read; always safe.
-func (c *Client) GetInvoice(ctx context.Context, id string) (Invoice, error) {
+func (c *Client) GetInvoice(ctx context.Context, id string) (_ Invoice, err error) {
+	ctx, obs := c.operation(ctx, "invoice-byid", id)
+	defer func() { obs.End(err) }()
 	if err := checkCtx(ctx); err != nil {
 		return Invoice{}, err
 	}
@@ -54,7 +56,12 @@ func (c *Client) GetInvoice(ctx context.Context, id string) (Invoice, error) {
 	if err != nil {
 		return Invoice{}, err
 	}
-	return decodeOne(c, "invoice-byid", resp, readInvoice)
+	inv, err := decodeOne(c, "invoice-byid", resp, readInvoice)
+	if err != nil {
+		return Invoice{}, err
+	}
+	setProviderID(obs, inv.ID)
+	return inv, nil
 }
 
 // InvoiceFilter selects invoices by creation date and status. The document
@@ -101,7 +108,9 @@ type InvoiceCounts struct {
 
 // CountInvoices counts invoices by status (GET /info/invoice/listcount/).
 // A read; always safe.
-func (c *Client) CountInvoices(ctx context.Context, f InvoiceFilter) (InvoiceCounts, error) {
+func (c *Client) CountInvoices(ctx context.Context, f InvoiceFilter) (_ InvoiceCounts, err error) {
+	ctx, obs := c.operation(ctx, "invoice-listcount", "")
+	defer func() { obs.End(err) }()
 	if err := checkCtx(ctx); err != nil {
 		return InvoiceCounts{}, err
 	}
@@ -302,8 +311,10 @@ const lostInvoiceAdvice = "an invoice in the \"created\" state is not returned b
 // carried it, and only SendInvoice e-mails it — so nobody can pay it: create
 // a new invoice. Give invoices an Expiry, so that a lost one lapses; it then
 // appears in Invoices with status expired.
-func (c *Client) CreateInvoice(ctx context.Context, p InvoiceParams) (CreatedInvoice, error) {
+func (c *Client) CreateInvoice(ctx context.Context, p InvoiceParams) (_ CreatedInvoice, err error) {
 	const op = "invoice-preview"
+	ctx, obs := c.operation(ctx, op, p.OrderID)
+	defer func() { obs.End(err) }()
 	if err := checkCtx(ctx); err != nil {
 		return CreatedInvoice{}, err
 	}
@@ -346,6 +357,7 @@ func (c *Client) CreateInvoice(ctx context.Context, p InvoiceParams) (CreatedInv
 		}
 		return CreatedInvoice{}, err
 	}
+	setProviderID(obs, inv.ID)
 	return inv, nil
 }
 
@@ -402,14 +414,16 @@ func checkText(field, v string) error {
 // запрос отправляет клиенту письмо" — each call sends the e-mail again. It
 // is sent once; a lost answer is payments.ErrOutcomeUnknown: GetInvoice
 // tells (sent, or still created) before trying again.
-func (c *Client) SendInvoice(ctx context.Context, id string) error {
+func (c *Client) SendInvoice(ctx context.Context, id string) (err error) {
+	ctx, obs := c.operation(ctx, "invoice-send", id)
+	defer func() { obs.End(err) }()
 	if err := checkCtx(ctx); err != nil {
 		return err
 	}
 	if err := checkID("id", id); err != nil {
 		return err
 	}
-	_, err := c.post(ctx, write{op: "invoice-send", path: "/change/invoice/send/", kind: transport.UnsafeWrite, ref: id, form: url.Values{"id": {id}}})
+	_, err = c.post(ctx, write{op: "invoice-send", path: "/change/invoice/send/", kind: transport.UnsafeWrite, ref: id, form: url.Values{"id": {id}}})
 	return err
 }
 
@@ -420,14 +434,16 @@ func (c *Client) SendInvoice(ctx context.Context, id string) error {
 // Resend safety: safe, resent by the client after a lost answer. No line of
 // the document covers it; by its nature revoking twice revokes once, and a
 // revoke only stops money from coming. GetInvoice shows the result (expired).
-func (c *Client) RevokeInvoice(ctx context.Context, id string) error {
+func (c *Client) RevokeInvoice(ctx context.Context, id string) (err error) {
+	ctx, obs := c.operation(ctx, "invoice-revoke", id)
+	defer func() { obs.End(err) }()
 	if err := checkCtx(ctx); err != nil {
 		return err
 	}
 	if err := checkID("id", id); err != nil {
 		return err
 	}
-	_, err := c.post(ctx, write{op: "invoice-revoke", path: "/change/invoice/revoke/", kind: transport.IdempotentWrite, ref: id, form: url.Values{"id": {id}}})
+	_, err = c.post(ctx, write{op: "invoice-revoke", path: "/change/invoice/revoke/", kind: transport.IdempotentWrite, ref: id, form: url.Values{"id": {id}}})
 	return err
 }
 

@@ -16,9 +16,17 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/telemetry"
 )
 
 // Notification is PayKeeper's POST notification ("informer", informer_type
@@ -306,6 +314,25 @@ func notificationClip(s string) string {
 // the merchant's. A Notification with Hold set is authorised but not
 // captured.
 //
+// # Telemetry
+//
+// Each request is a span "paykeeper notification" (server kind; internal
+// when the request's context already carries a span, e.g. an otelhttp
+// middleware's) with payments.provider, payments.result (accepted or
+// refused), payments.reason for a refusal, http.response.status_code, the
+// payment id (payments.provider.id) and order id (payments.ref) once the
+// signature holds, and how it was confirmed: payments.notification.confirm
+// (api, cache or skipped), payments.notification.confirm.outcome (the API
+// read's outcome: ok, not_found, refused, error, canceled) and
+// payments.notification.confirmed. The GetPayment that confirms it is a
+// child span. The counter payments.notifications counts each request by
+// payments.provider, payments.result and payments.reason ("" when
+// accepted); the histogram payments.notifications.confirm.duration times
+// the confirmation (budget wait and API read) by payments.provider and
+// payments.outcome. Reasons: config, method, content_type, size, read,
+// parse, signature, budget, canceled, confirm_failed, confirm_not_found,
+// confirm_mismatch, handler.
+//
 // It never prints Secret, whatever the fmt verb or slog handler.
 type NotificationHandler struct {
 	// Secret is the cabinet's informer_seed. Required.
@@ -338,8 +365,20 @@ type NotificationHandler struct {
 	// notifications are remembered, so that a re-send is acknowledged
 	// without a lookup; 0 means 4096, negative means none.
 	ConfirmedCacheSize int
+	// TracerProvider makes the "paykeeper notification" span of each
+	// request (see Telemetry); nil means the Client's tracer provider
+	// (payments.WithTracerProvider) where the Client exposes it, else the
+	// global one (otel.GetTracerProvider), which records nothing until the
+	// application sets it. Read at the first notification.
+	TracerProvider trace.TracerProvider
+	// MeterProvider makes the payments.notifications counter and the
+	// payments.notifications.confirm.duration histogram (see Telemetry);
+	// nil means the Client's meter provider where the Client exposes it,
+	// else the global one. Read at the first notification.
+	MeterProvider metric.MeterProvider
 
-	st *notifyState // made at the first notification, under notifyStatesMu
+	st  *notifyState // made at the first notification, under notifyStatesMu
+	tel *notifyTel   // made at the first notification, under notifyTelMu
 	// now and sleep replace time.Now and a timer for the budget (tests);
 	// read when st is made.
 	now   func() time.Time
@@ -455,18 +494,40 @@ func (h *NotificationHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) 
 // with Content-Type text/plain and exactly AckNotification(n.ID, h.Secret) as
 // the body, nothing else; on a *NotificationError, answer its Status with any
 // body but that; on any other error, 500. Only the first answer counts as an
-// acknowledgement, so PayKeeper re-sends on anything else.
+// acknowledgement, so PayKeeper re-sends on anything else. It records the
+// request's span and measurements (see NotificationHandler's Telemetry).
 func (h *NotificationHandler) HandleNotification(r *http.Request) (Notification, error) {
+	ctx, rec := h.telemetry().start(requestContext(r))
+	n, reason, err := h.handleNotification(ctx, r, rec)
+	rec.end(reason, err)
+	return n, err
+}
+
+// requestContext is r's context. Only that: the span of a notification is
+// never the child of a trace context read from the request's headers
+// (traceparent), which anyone on the internet can write, choosing our
+// trace ids. An application that trusts a proxy's headers extracts them
+// itself (otelhttp) before this handler.
+func requestContext(r *http.Request) context.Context {
+	if r == nil {
+		return context.Background()
+	}
+	return r.Context()
+}
+
+// handleNotification is HandleNotification's steps under ctx (the
+// request's span): the notification, the reason of a refusal and the error.
+func (h *NotificationHandler) handleNotification(ctx context.Context, r *http.Request, rec *notifyRec) (Notification, string, error) {
 	if err := h.Validate(); err != nil {
-		return Notification{}, &NotificationError{Status: http.StatusInternalServerError, Err: fmt.Errorf("handler not configured: %w", err)}
+		return Notification{}, reasonConfig, &NotificationError{Status: http.StatusInternalServerError, Err: fmt.Errorf("handler not configured: %w", err)}
 	}
 	if r.Method != http.MethodPost {
-		return Notification{}, &NotificationError{Status: http.StatusMethodNotAllowed, Err: errors.New("method " + r.Method)}
+		return Notification{}, reasonMethod, &NotificationError{Status: http.StatusMethodNotAllowed, Err: errors.New("method " + r.Method)}
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || mt != "application/x-www-form-urlencoded" {
-			return Notification{}, &NotificationError{Status: http.StatusUnsupportedMediaType, Err: fmt.Errorf("content type %q, want application/x-www-form-urlencoded", notificationClip(ct))}
+			return Notification{}, reasonContentType, &NotificationError{Status: http.StatusUnsupportedMediaType, Err: fmt.Errorf("content type %q, want application/x-www-form-urlencoded", notificationClip(ct))}
 		}
 	}
 	limit := h.MaxBodyBytes
@@ -479,63 +540,75 @@ func (h *NotificationHandler) HandleNotification(r *http.Request) (Notification,
 		body, err = io.ReadAll(io.LimitReader(r.Body, limit+1))
 		if err != nil {
 			if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
-				return Notification{}, &NotificationError{Status: http.StatusRequestEntityTooLarge, Err: err}
+				return Notification{}, reasonSize, &NotificationError{Status: http.StatusRequestEntityTooLarge, Err: err}
 			}
-			return Notification{}, &NotificationError{Status: http.StatusBadRequest, Err: err}
+			return Notification{}, reasonRead, &NotificationError{Status: http.StatusBadRequest, Err: err}
 		}
 	}
 	if int64(len(body)) > limit {
-		return Notification{}, &NotificationError{Status: http.StatusRequestEntityTooLarge, Err: errors.New("body over the limit")}
+		return Notification{}, reasonSize, &NotificationError{Status: http.StatusRequestEntityTooLarge, Err: errors.New("body over the limit")}
 	}
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
-		return Notification{}, &NotificationError{Status: http.StatusBadRequest, Err: fmt.Errorf("%w: %v", ErrNotificationInvalid, err)}
+		return Notification{}, reasonParse, &NotificationError{Status: http.StatusBadRequest, Err: fmt.Errorf("%w: %v", ErrNotificationInvalid, err)}
 	}
 	n, err := ParseNotification(form, h.Secret)
 	switch {
 	case errors.Is(err, ErrBadSignature):
-		return Notification{}, &NotificationError{Status: http.StatusForbidden, Err: err}
+		return Notification{}, reasonSignature, &NotificationError{Status: http.StatusForbidden, Err: err}
 	case errors.Is(err, ErrNotificationInvalid):
-		return Notification{}, &NotificationError{Status: http.StatusBadRequest, Err: err}
+		return Notification{}, reasonParse, &NotificationError{Status: http.StatusBadRequest, Err: err}
 	case err != nil:
-		return Notification{}, &NotificationError{Status: http.StatusInternalServerError, Err: err}
+		return Notification{}, reasonConfig, &NotificationError{Status: http.StatusInternalServerError, Err: err}
 	}
-	if !h.SkipConfirmation {
-		if err := h.confirm(r.Context(), &n); err != nil {
-			return Notification{}, err
-		}
+	rec.parsed(n.ID, n.OrderID)
+	if h.SkipConfirmation {
+		rec.confirmedBy(confirmSkipped, "", false)
+	} else if reason, err := h.confirm(ctx, &n, rec); err != nil {
+		return Notification{}, reason, err
 	}
-	if err := h.Handle(r.Context(), n); err != nil {
-		return n, &NotificationError{Status: http.StatusInternalServerError, Err: err}
+	if err := h.Handle(ctx, n); err != nil {
+		return n, reasonHandler, &NotificationError{Status: http.StatusInternalServerError, Err: err}
 	}
 	if n.Payment != nil {
 		h.state().confirmed.put(&n, *n.Payment)
 	}
-	return n, nil
+	return n, "", nil
 }
 
 // confirm takes a notification already confirmed and acknowledged from the
 // cache, or looks the payment up within the budget (one lookup for
 // concurrent notifications of one id) and compares it with the
-// notification.
-func (h *NotificationHandler) confirm(ctx context.Context, n *Notification) error {
+// notification. It returns the reason of a refusal with its error.
+func (h *NotificationHandler) confirm(ctx context.Context, n *Notification, rec *notifyRec) (string, error) {
 	st := h.state()
 	if p, ok := st.confirmed.get(n); ok {
 		n.Payment = &p
-		return nil
+		rec.confirmedBy(confirmCache, "", true)
+		return "", nil
 	}
 	c := h.Client
+	started := rec.confirmStart()
 	p, err := c.lookups.do(ctx, n.ID, func(ctx context.Context) (Payment, error) {
 		return st.budget.do(ctx, func(ctx context.Context) (Payment, error) { return c.GetPayment(ctx, n.ID) })
 	})
 	if refused := (*budgetRefusal)(nil); errors.As(err, &refused) {
-		return &NotificationError{Status: http.StatusServiceUnavailable, Err: fmt.Errorf("payment %s: %w", n.ID, err), RetryAfter: refused.wait}
+		// Nothing was asked of the API: no confirmation to record.
+		return reasonBudget, &NotificationError{Status: http.StatusServiceUnavailable, Err: fmt.Errorf("payment %s: %w", n.ID, err), RetryAfter: refused.wait}
 	}
+	outcome := telemetry.OutcomeOf(err)
+	rec.confirmDone(started, outcome)
 	if errors.Is(err, payments.ErrNotFound) {
-		return &NotificationError{Status: http.StatusForbidden, Err: fmt.Errorf("%w: payment %s unknown to the API", ErrNotConfirmed, n.ID)}
+		rec.confirmedBy(confirmAPI, outcome, false)
+		return reasonConfirmNotFound, &NotificationError{Status: http.StatusForbidden, Err: fmt.Errorf("%w: payment %s unknown to the API", ErrNotConfirmed, n.ID)}
 	}
 	if err != nil {
-		return &NotificationError{Status: http.StatusServiceUnavailable, Err: fmt.Errorf("confirming payment %s: %w", n.ID, err)}
+		rec.confirmedBy(confirmAPI, outcome, false)
+		reason := reasonConfirmFailed
+		if outcome == telemetry.OutcomeCanceled {
+			reason = reasonCanceled
+		}
+		return reason, &NotificationError{Status: http.StatusServiceUnavailable, Err: fmt.Errorf("confirming payment %s: %w", n.ID, err)}
 	}
 	var differs string
 	switch {
@@ -549,10 +622,12 @@ func (h *NotificationHandler) confirm(ctx context.Context, n *Notification) erro
 		differs = "status (" + string(p.Status) + ": the money was not taken)"
 	}
 	if differs != "" {
-		return &NotificationError{Status: http.StatusForbidden, Err: fmt.Errorf("%w: payment %s: the %s differs from the API's", ErrNotConfirmed, n.ID, differs)}
+		rec.confirmedBy(confirmAPI, outcome, false)
+		return reasonConfirmMismatch, &NotificationError{Status: http.StatusForbidden, Err: fmt.Errorf("%w: payment %s: the %s differs from the API's", ErrNotConfirmed, n.ID, differs)}
 	}
+	rec.confirmedBy(confirmAPI, outcome, true)
 	n.Payment = &p
-	return nil
+	return "", nil
 }
 
 // notificationPlain are the fields String prints without MaskPAN: ids,
@@ -661,4 +736,206 @@ func (n Notification) Format(f fmt.State, verb rune) {
 		return
 	}
 	_, _ = io.WriteString(f, n.String())
+}
+
+// Refusal reasons of a notification (payments.reason): a fixed vocabulary,
+// so that payments.notifications stays low-cardinality whatever is posted.
+const (
+	reasonConfig          = "config"            // the handler is not configured (Validate), 500
+	reasonMethod          = "method"            // not a POST, 405
+	reasonContentType     = "content_type"      // not a form, 415
+	reasonSize            = "size"              // over MaxBodyBytes, 413
+	reasonRead            = "read"              // the body could not be read, 400
+	reasonParse           = "parse"             // not a form, or a field missing, repeated or of the wrong form, 400
+	reasonSignature       = "signature"         // the key does not match, 403
+	reasonBudget          = "budget"            // the confirmation budget is spent, 503, nothing asked
+	reasonCanceled        = "canceled"          // the request ended while it was being confirmed, 503
+	reasonConfirmFailed   = "confirm_failed"    // the API could not confirm it (down, unreadable), 503
+	reasonConfirmNotFound = "confirm_not_found" // the API knows no such payment, 403
+	reasonConfirmMismatch = "confirm_mismatch"  // the API's payment differs (id, sum, order id, status), 403
+	reasonHandler         = "handler"           // Handle returned an error, 500
+)
+
+// How a notification was confirmed (payments.notification.confirm).
+const (
+	confirmAPI     = "api"     // through the API (a lookup, or one shared with a concurrent notification)
+	confirmCache   = "cache"   // a re-send of one the API confirmed earlier
+	confirmSkipped = "skipped" // SkipConfirmation
+)
+
+// The handler's own span attribute keys (spans only).
+const (
+	attrConfirm        = attribute.Key("payments.notification.confirm")
+	attrConfirmOutcome = attribute.Key("payments.notification.confirm.outcome")
+	attrConfirmed      = attribute.Key("payments.notification.confirmed")
+)
+
+// Results of a notification (payments.result).
+const (
+	resultAccepted = "accepted"
+	resultRefused  = "refused"
+)
+
+// notifyTel is a NotificationHandler's tracer and instruments.
+type notifyTel struct {
+	tracer  trace.Tracer
+	count   metric.Int64Counter
+	confirm metric.Float64Histogram
+}
+
+// notifyTelMu guards NotificationHandler.tel.
+var notifyTelMu sync.Mutex
+
+// telemetry is the handler's telemetry, made at the first notification
+// from TracerProvider and MeterProvider, else the Client's, else the
+// global providers. A nil handler gets the global ones (it refuses every
+// request: see Validate).
+func (h *NotificationHandler) telemetry() *notifyTel {
+	if h == nil {
+		return newNotifyTel(nil, nil, nil)
+	}
+	notifyTelMu.Lock()
+	defer notifyTelMu.Unlock()
+	if h.tel == nil {
+		var base *telemetry.Telemetry
+		if h.Client != nil {
+			base = h.Client.telemetry()
+		}
+		h.tel = newNotifyTel(h.TracerProvider, h.MeterProvider, base)
+	}
+	return h.tel
+}
+
+// newNotifyTel makes the tracer and instruments from tp and mp, or else
+// base's, or else the global providers'.
+func newNotifyTel(tp trace.TracerProvider, mp metric.MeterProvider, base *telemetry.Telemetry) *notifyTel {
+	t := &notifyTel{}
+	switch {
+	case tp != nil:
+		t.tracer = tp.Tracer(telemetry.Scope)
+	case base != nil:
+		t.tracer = base.Tracer
+	default:
+		t.tracer = otel.GetTracerProvider().Tracer(telemetry.Scope)
+	}
+	var m metric.Meter
+	switch {
+	case mp != nil:
+		m = mp.Meter(telemetry.Scope)
+	case base != nil:
+		m = base.Meter
+	default:
+		m = otel.GetMeterProvider().Meter(telemetry.Scope)
+	}
+	// A meter's constructor errors only for a bad name; the instrument it
+	// returns anyway works (or is a no-op).
+	var err error
+	t.count, err = m.Int64Counter("payments.notifications", metric.WithUnit("{notification}"),
+		metric.WithDescription("Notifications and callbacks received, by provider, result (accepted, refused) and the reason of a refusal."))
+	if err != nil {
+		otel.Handle(err)
+	}
+	t.confirm, err = m.Float64Histogram("payments.notifications.confirm.duration", metric.WithUnit("s"),
+		metric.WithDescription("Time a notification or callback took to be confirmed through the provider's API, waiting for the confirmation budget included."),
+		metric.WithExplicitBucketBoundaries(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
+	if err != nil {
+		otel.Handle(err)
+	}
+	return t
+}
+
+// notifyRec is one notification's span and measurements.
+type notifyRec struct {
+	t      *notifyTel
+	ctx    context.Context
+	span   trace.Span
+	record bool // span.IsRecording()
+}
+
+// start begins the span of a notification under ctx, the request's
+// context (see requestContext): server kind, or internal when ctx already
+// carries a span (a middleware's server span).
+func (t *notifyTel) start(ctx context.Context) (context.Context, *notifyRec) {
+	kind := trace.SpanKindServer
+	if trace.SpanContextFromContext(ctx).IsValid() {
+		kind = trace.SpanKindInternal
+	}
+	ctx, span := t.tracer.Start(ctx, provider+" notification", trace.WithSpanKind(kind))
+	rec := &notifyRec{t: t, ctx: ctx, span: span, record: span.IsRecording()}
+	if rec.record {
+		span.SetAttributes(telemetry.Provider.String(provider))
+	}
+	return ctx, rec
+}
+
+// parsed records the payment id and the order id of a notification whose
+// signature holds. Card numbers are masked, should a value carry one.
+func (rec *notifyRec) parsed(id, orderID string) {
+	if !rec.record {
+		return
+	}
+	rec.span.SetAttributes(telemetry.ProviderID.String(payments.MaskPAN(notificationClip(id))))
+	if orderID != "" {
+		rec.span.SetAttributes(telemetry.Ref.String(payments.MaskPAN(notificationClip(orderID))))
+	}
+}
+
+// confirmStart is the start of a confirmation, when it is measured.
+func (rec *notifyRec) confirmStart() time.Time {
+	if !rec.t.confirm.Enabled(rec.ctx) {
+		return time.Time{}
+	}
+	return time.Now()
+}
+
+// confirmDone measures a confirmation begun at started that ended with
+// outcome.
+func (rec *notifyRec) confirmDone(started time.Time, outcome string) {
+	if started.IsZero() {
+		return
+	}
+	rec.t.confirm.Record(rec.ctx, time.Since(started).Seconds(),
+		metric.WithAttributes(telemetry.Provider.String(provider), telemetry.Outcome.String(outcome)))
+}
+
+// confirmedBy records how the notification was confirmed (confirmAPI,
+// confirmCache, confirmSkipped), the API read's outcome ("" when there was
+// none) and whether it was borne out.
+func (rec *notifyRec) confirmedBy(how, outcome string, confirmed bool) {
+	if !rec.record {
+		return
+	}
+	rec.span.SetAttributes(attrConfirm.String(how), attrConfirmed.Bool(confirmed))
+	if outcome != "" {
+		rec.span.SetAttributes(attrConfirmOutcome.String(outcome))
+	}
+}
+
+// end ends the notification's span with its result, and counts it: err
+// nil is accepted, anything else refused for reason. A 5xx answer (our
+// side, or the API's, failed) sets the span's status to Error; a 4xx is a
+// refusal of what was posted, not an error of ours.
+func (rec *notifyRec) end(reason string, err error) {
+	result, status := resultAccepted, http.StatusOK
+	if err != nil {
+		result, status = resultRefused, http.StatusInternalServerError
+		var ne *NotificationError
+		if errors.As(err, &ne) && ne.Status >= 400 && ne.Status <= 599 {
+			status = ne.Status
+		}
+	}
+	if rec.record {
+		rec.span.SetAttributes(telemetry.Result.String(result), telemetry.HTTPStatus.Int(status))
+		if err != nil {
+			rec.span.SetAttributes(telemetry.Reason.String(reason))
+		}
+		if status >= 500 {
+			rec.span.SetStatus(codes.Error, reason)
+		}
+	}
+	rec.span.End()
+	if rec.t.count.Enabled(rec.ctx) {
+		rec.t.count.Add(rec.ctx, 1, metric.WithAttributes(telemetry.Provider.String(provider),
+			telemetry.Result.String(result), telemetry.Reason.String(reason)))
+	}
 }

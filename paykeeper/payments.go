@@ -81,7 +81,10 @@ func (c *Client) Payments(ctx context.Context, f PaymentFilter) iter.Seq2[Paymen
 }
 
 // pages iterates a list endpoint that pages with from and limit, asking
-// for pages of size (100 when 0) until a short one.
+// for pages of size (100 when 0) until a short one. Each page is an
+// operation of its own (a span and its measurements), ended before its
+// items are yielded, so the time the caller spends on them is not counted;
+// a filter refused before anything is sent is one too.
 func pages[T any](ctx context.Context, c *Client, op, path string, q url.Values, qerr error, size int, build func(*record) T) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		var zero T
@@ -90,6 +93,8 @@ func pages[T any](ctx context.Context, c *Client, op, path string, q url.Values,
 			return
 		}
 		if qerr != nil {
+			_, obs := c.operation(ctx, op, "")
+			obs.End(qerr)
 			yield(zero, qerr)
 			return
 		}
@@ -100,25 +105,32 @@ func pages[T any](ctx context.Context, c *Client, op, path string, q url.Values,
 		for from := 0; ; from += size {
 			q.Set("from", strconv.Itoa(from))
 			q.Set("limit", strconv.Itoa(size))
-			resp, err := c.get(ctx, op, path, q)
-			var page []T
-			if err == nil {
-				page, err = decodeList(c, op, resp, build)
-			}
+			items, err := readPage(ctx, c, op, path, q, build)
 			if err != nil {
 				yield(zero, err)
 				return
 			}
-			for _, v := range page {
+			for _, v := range items {
 				if !yield(v, nil) {
 					return
 				}
 			}
-			if len(page) < size {
+			if len(items) < size {
 				return
 			}
 		}
 	}
+}
+
+// readPage reads one page of a list endpoint as an operation of its own.
+func readPage[T any](ctx context.Context, c *Client, op, path string, q url.Values, build func(*record) T) (_ []T, err error) {
+	ctx, obs := c.operation(ctx, op, "")
+	defer func() { obs.End(err) }()
+	resp, err := c.get(ctx, op, path, q)
+	if err != nil {
+		return nil, err
+	}
+	return decodeList(c, op, resp, build)
 }
 
 // PaymentCounts are the counts of section 2.2.
@@ -132,7 +144,9 @@ type PaymentCounts struct {
 // /info/payments/bydatecount/). The document prints its answer as three
 // objects in a row; that form and a single object are both read.
 // A read; always safe.
-func (c *Client) CountPayments(ctx context.Context, f PaymentFilter) (PaymentCounts, error) {
+func (c *Client) CountPayments(ctx context.Context, f PaymentFilter) (_ PaymentCounts, err error) {
+	ctx, obs := c.operation(ctx, "payments-bydatecount", "")
+	defer func() { obs.End(err) }()
 	if err := checkCtx(ctx); err != nil {
 		return PaymentCounts{}, err
 	}
@@ -184,8 +198,13 @@ func (c *Client) CountPayments(ctx context.Context, f PaymentFilter) (PaymentCou
 // list — is payments.ErrNotFound (and ErrPaymentNotFound), not a failure to
 // retry. An answer for another payment is refused as unreadable. A read;
 // always safe.
-func (c *Client) GetPayment(ctx context.Context, id string) (Payment, error) {
+func (c *Client) GetPayment(ctx context.Context, id string) (_ Payment, err error) {
+	ctx, obs := c.operation(ctx, "payment-byid", id)
+	defer func() { obs.End(err) }()
 	p, _, err := c.paymentByID(ctx, "payment-byid", id, url.Values{"id": {id}})
+	if err == nil {
+		setProviderID(obs, p.ID)
+	}
 	return p, err
 }
 
@@ -228,7 +247,9 @@ func (c *Client) paymentByID(ctx context.Context, op, id string, q url.Values) (
 // PaymentOptions returns the payment's extra options as strings (GET
 // /info/options/byid/): client_ip, client_email, RRN, APPROVAL_CODE, a
 // masked CARD_NUMBER, 3DSECURE... A read; always safe.
-func (c *Client) PaymentOptions(ctx context.Context, id string) (map[string]string, error) {
+func (c *Client) PaymentOptions(ctx context.Context, id string) (_ map[string]string, err error) {
+	ctx, obs := c.operation(ctx, "options-byid", id)
+	defer func() { obs.End(err) }()
 	if err := checkCtx(ctx); err != nil {
 		return nil, err
 	}
@@ -259,7 +280,9 @@ type PaymentParam struct {
 
 // PaymentParams returns the payment's optional parameters (GET
 // /info/params/byid/). A read; always safe.
-func (c *Client) PaymentParams(ctx context.Context, id string) ([]PaymentParam, error) {
+func (c *Client) PaymentParams(ctx context.Context, id string) (_ []PaymentParam, err error) {
+	ctx, obs := c.operation(ctx, "params-byid", id)
+	defer func() { obs.End(err) }()
 	if err := checkCtx(ctx); err != nil {
 		return nil, err
 	}
@@ -283,7 +306,9 @@ type HTTPLogEntry struct {
 
 // PaymentHTTPLog returns the HTTP requests logged for a payment (GET
 // /info/httplog/byid/). A read; always safe.
-func (c *Client) PaymentHTTPLog(ctx context.Context, id string) ([]HTTPLogEntry, error) {
+func (c *Client) PaymentHTTPLog(ctx context.Context, id string) (_ []HTTPLogEntry, err error) {
+	ctx, obs := c.operation(ctx, "httplog-byid", id)
+	defer func() { obs.End(err) }()
 	if err := checkCtx(ctx); err != nil {
 		return nil, err
 	}
@@ -314,7 +339,9 @@ type Refund struct {
 // Refunds returns the refunds of a payment (GET /info/refunds/bypaymentid/).
 // After a refund whose outcome is unknown, this is where to look.
 // A read; always safe.
-func (c *Client) Refunds(ctx context.Context, paymentID string) ([]Refund, error) {
+func (c *Client) Refunds(ctx context.Context, paymentID string) (_ []Refund, err error) {
+	ctx, obs := c.operation(ctx, "refunds-bypaymentid", paymentID)
+	defer func() { obs.End(err) }()
 	if err := checkCtx(ctx); err != nil {
 		return nil, err
 	}
@@ -376,7 +403,9 @@ type RefundParams struct {
 // 429 or 503 (the document says nothing of them). A refund whose answer is
 // lost is a *payments.OutcomeUnknownError carrying the payment id: read
 // Refunds for that payment (section 2.7) before trying again.
-func (c *Client) RefundPayment(ctx context.Context, p RefundParams) error {
+func (c *Client) RefundPayment(ctx context.Context, p RefundParams) (err error) {
+	ctx, obs := c.operation(ctx, "payment-reverse", p.PaymentID)
+	defer func() { obs.End(err) }()
 	if err := checkCtx(ctx); err != nil {
 		return err
 	}
@@ -412,7 +441,7 @@ func (c *Client) RefundPayment(ctx context.Context, p RefundParams) error {
 		}
 		form.Set("sbp_refund_to", p.SBPRefundTo)
 	}
-	_, err := c.post(ctx, write{op: "payment-reverse", path: "/change/payment/reverse/", kind: transport.UnsafeWrite, ref: p.PaymentID, form: form})
+	_, err = c.post(ctx, write{op: "payment-reverse", path: "/change/payment/reverse/", kind: transport.UnsafeWrite, ref: p.PaymentID, form: form})
 	return err
 }
 
@@ -425,14 +454,16 @@ func (c *Client) RefundPayment(ctx context.Context, p RefundParams) error {
 // It moves no money; a second reset only starts the informer once more, so
 // the merchant's notification handler sees the payment again — which it must
 // take anyway, since PayKeeper repeats notifications until acknowledged.
-func (c *Client) ResetNotificationCounter(ctx context.Context, paymentID string) error {
+func (c *Client) ResetNotificationCounter(ctx context.Context, paymentID string) (err error) {
+	ctx, obs := c.operation(ctx, "payment-repeatcnt", paymentID)
+	defer func() { obs.End(err) }()
 	if err := checkCtx(ctx); err != nil {
 		return err
 	}
 	if err := checkID("paymentID", paymentID); err != nil {
 		return err
 	}
-	_, err := c.post(ctx, write{op: "payment-repeatcnt", path: "/change/payment/repeatcnt/", kind: transport.IdempotentWrite, ref: paymentID,
+	_, err = c.post(ctx, write{op: "payment-repeatcnt", path: "/change/payment/repeatcnt/", kind: transport.IdempotentWrite, ref: paymentID,
 		form: url.Values{"id": {paymentID}}})
 	return err
 }
@@ -447,14 +478,16 @@ func (c *Client) ResetNotificationCounter(ctx context.Context, paymentID string)
 // says a repeat is recognised; it is sent once (also on 429/503), and a lost
 // answer is payments.ErrOutcomeUnknown: read GetPayment (a captured hold is
 // success) before trying again.
-func (c *Client) CapturePayment(ctx context.Context, paymentID string) error {
+func (c *Client) CapturePayment(ctx context.Context, paymentID string) (err error) {
+	ctx, obs := c.operation(ctx, "payment-capture", paymentID)
+	defer func() { obs.End(err) }()
 	if err := checkCtx(ctx); err != nil {
 		return err
 	}
 	if err := checkID("paymentID", paymentID); err != nil {
 		return err
 	}
-	_, err := c.post(ctx, write{op: "payment-capture", path: "/change/payment/capture/", kind: transport.UnsafeWrite, ref: paymentID,
+	_, err = c.post(ctx, write{op: "payment-capture", path: "/change/payment/capture/", kind: transport.UnsafeWrite, ref: paymentID,
 		form: url.Values{"id": {paymentID}}})
 	return err
 }
@@ -463,7 +496,9 @@ func (c *Client) CapturePayment(ctx context.Context, paymentID string) error {
 // as "5a3a*" work) created between from and to (GET /info/payments/search/).
 // Not in the document: from observed use in public integrations. A read;
 // always safe.
-func (c *Client) SearchPayments(ctx context.Context, query string, from, to time.Time) ([]Payment, error) {
+func (c *Client) SearchPayments(ctx context.Context, query string, from, to time.Time) (_ []Payment, err error) {
+	ctx, obs := c.operation(ctx, "payments-search", "")
+	defer func() { obs.End(err) }()
 	if err := checkCtx(ctx); err != nil {
 		return nil, err
 	}

@@ -28,11 +28,14 @@ var paymentFields = map[string]bool{"id": true, "pay_amount": true, "refund_amou
 // documented, so the known fields fill Payment and the rest stay raw in
 // Extra. An unknown id is payments.ErrNotFound (ErrPaymentNotFound). A read;
 // always safe.
-func (c *Client) GetPaymentDetails(ctx context.Context, id string) (PaymentDetails, error) {
+func (c *Client) GetPaymentDetails(ctx context.Context, id string) (_ PaymentDetails, err error) {
+	ctx, obs := c.operation(ctx, "payment-byid-advanced", id)
+	defer func() { obs.End(err) }()
 	p, m, err := c.paymentByID(ctx, "payment-byid-advanced", id, url.Values{"id": {id}, "advanced": {"true"}})
 	if err != nil {
 		return PaymentDetails{}, err
 	}
+	setProviderID(obs, p.ID)
 	d := PaymentDetails{Payment: p, Extra: map[string]json.RawMessage{}}
 	for k, v := range m {
 		if !paymentFields[k] {
@@ -60,8 +63,10 @@ type ErrorGroup struct {
 // "user_description":"..."}]}). From observed use by a public integration
 // (JustCommunication's PayKeeper SDK, ErrorsTotalResponse and ErrorGroup);
 // numbers are read from numbers or strings. A read; always safe.
-func (c *Client) ErrorTotals(ctx context.Context) (ErrorTotals, error) {
+func (c *Client) ErrorTotals(ctx context.Context) (_ ErrorTotals, err error) {
 	const op = "errors-total"
+	ctx, obs := c.operation(ctx, op, "")
+	defer func() { obs.End(err) }()
 	if err := checkCtx(ctx); err != nil {
 		return ErrorTotals{}, err
 	}

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/telemetry"
 	"github.com/paysdk/payments/internal/transport"
 )
 
@@ -30,14 +31,16 @@ import (
 // request is recognised: it may print a second receipt. A lost answer is a
 // *payments.OutcomeUnknownError carrying the payment id: look at Receipts
 // (or the cabinet's receipt list) for that payment before asking again.
-func (c *Client) PostSaleReceipt(ctx context.Context, paymentID string) (string, error) {
+func (c *Client) PostSaleReceipt(ctx context.Context, paymentID string) (_ string, err error) {
+	ctx, obs := c.operation(ctx, "payment-post-sale-receipt", paymentID)
+	defer func() { obs.End(err) }()
 	if err := checkCtx(ctx); err != nil {
 		return "", err
 	}
 	if err := checkID("paymentID", paymentID); err != nil {
 		return "", err
 	}
-	return c.receiptWrite(ctx, "payment-post-sale-receipt", "/change/payment/post-sale-receipt/", paymentID, url.Values{"id": {paymentID}})
+	return c.receiptWrite(ctx, obs, "payment-post-sale-receipt", "/change/payment/post-sale-receipt/", paymentID, url.Values{"id": {paymentID}})
 }
 
 // maxRefundIDLen bounds ReceiptParams.RefundID (the SDK's choice).
@@ -115,7 +118,9 @@ type ReceiptParams struct {
 // the payment id (the ReceiptKey with NoPayment): look at Receipts for that
 // payment (or the cabinet's receipt list) before printing again, and send
 // the same ReceiptKey if you do.
-func (c *Client) PrintReceipt(ctx context.Context, p ReceiptParams) (string, error) {
+func (c *Client) PrintReceipt(ctx context.Context, p ReceiptParams) (_ string, err error) {
+	ctx, obs := c.operation(ctx, "receipt-print", p.ref())
+	defer func() { obs.End(err) }()
 	if err := checkCtx(ctx); err != nil {
 		return "", err
 	}
@@ -156,10 +161,7 @@ func (c *Client) PrintReceipt(ctx context.Context, p ReceiptParams) (string, err
 		}
 	}
 	form := url.Values{"type": {string(p.Type)}, "sum_cashless": {sum}, "cart": {string(cart)}, "is_post_sale": {"false"}}
-	ref := p.PaymentID
-	if p.NoPayment {
-		ref = p.ReceiptKey
-	} else {
+	if !p.NoPayment {
 		form.Set("payment_id", p.PaymentID)
 	}
 	if p.RefundID != "" {
@@ -174,11 +176,21 @@ func (c *Client) PrintReceipt(ctx context.Context, p ReceiptParams) (string, err
 	if p.ReceiptKey != "" {
 		form.Set("receipt_key", p.ReceiptKey)
 	}
-	return c.receiptWrite(ctx, "receipt-print", "/change/receipt/print/", ref, form)
+	return c.receiptWrite(ctx, obs, "receipt-print", "/change/receipt/print/", p.ref(), form)
 }
 
-// receiptWrite posts an unsafe write whose success carries receipt_id.
-func (c *Client) receiptWrite(ctx context.Context, op, path, ref string, form url.Values) (string, error) {
+// ref is the reference of the receipt's request: the payment id, or the
+// ReceiptKey with NoPayment.
+func (p ReceiptParams) ref() string {
+	if p.NoPayment {
+		return p.ReceiptKey
+	}
+	return p.PaymentID
+}
+
+// receiptWrite posts an unsafe write whose success carries receipt_id, and
+// puts the receipt's id on the operation's span.
+func (c *Client) receiptWrite(ctx context.Context, obs *telemetry.Op, op, path, ref string, form url.Values) (string, error) {
 	var id string
 	_, err := c.post(ctx, write{op: op, path: path, kind: transport.UnsafeWrite, ref: ref, form: form,
 		success: func(m map[string]json.RawMessage) error {
@@ -192,6 +204,7 @@ func (c *Client) receiptWrite(ctx context.Context, op, path, ref string, form ur
 	if err != nil {
 		return "", err
 	}
+	setProviderID(obs, id)
 	return id, nil
 }
 
@@ -212,8 +225,10 @@ type Receipt struct {
 // array of objects (or one object, or an object holding such an array
 // under "receipts", "data" or "items") is read, each kept whole in Raw. A
 // read; always safe.
-func (c *Client) Receipts(ctx context.Context, paymentID string) ([]Receipt, error) {
+func (c *Client) Receipts(ctx context.Context, paymentID string) (_ []Receipt, err error) {
 	const op = "receipts-bypaymentid"
+	ctx, obs := c.operation(ctx, op, paymentID)
+	defer func() { obs.End(err) }()
 	if err := checkCtx(ctx); err != nil {
 		return nil, err
 	}

@@ -25,7 +25,9 @@ type UserSettings struct {
 
 // UserSettings returns the current user's settings (GET /info/user/settings/).
 // A read; always safe.
-func (c *Client) UserSettings(ctx context.Context) (UserSettings, error) {
+func (c *Client) UserSettings(ctx context.Context) (_ UserSettings, err error) {
+	ctx, obs := c.operation(ctx, "user-settings", "")
+	defer func() { obs.End(err) }()
 	if err := checkCtx(ctx); err != nil {
 		return UserSettings{}, err
 	}
@@ -48,7 +50,9 @@ type Visit struct {
 
 // LastVisit returns the user's last visit (GET /info/user/lastvisit/).
 // A read; always safe.
-func (c *Client) LastVisit(ctx context.Context) (Visit, error) {
+func (c *Client) LastVisit(ctx context.Context) (_ Visit, err error) {
+	ctx, obs := c.operation(ctx, "user-lastvisit", "")
+	defer func() { obs.End(err) }()
 	if err := checkCtx(ctx); err != nil {
 		return Visit{}, err
 	}
@@ -98,7 +102,9 @@ func (s OrganizationSettings) LogValue() slog.Value {
 
 // OrganizationSettings returns the cabinet's settings (GET
 // /info/organization/settings/). A read; always safe.
-func (c *Client) OrganizationSettings(ctx context.Context) (OrganizationSettings, error) {
+func (c *Client) OrganizationSettings(ctx context.Context) (_ OrganizationSettings, err error) {
+	ctx, obs := c.operation(ctx, "organization-settings", "")
+	defer func() { obs.End(err) }()
 	if err := checkCtx(ctx); err != nil {
 		return OrganizationSettings{}, err
 	}
@@ -129,7 +135,9 @@ type Notice struct {
 
 // Notices returns the information block's messages (GET
 // /info/organization/notifications/). A read; always safe.
-func (c *Client) Notices(ctx context.Context) ([]Notice, error) {
+func (c *Client) Notices(ctx context.Context) (_ []Notice, err error) {
+	ctx, obs := c.operation(ctx, "organization-notifications", "")
+	defer func() { obs.End(err) }()
 	if err := checkCtx(ctx); err != nil {
 		return nil, err
 	}
@@ -155,7 +163,9 @@ type FormField struct {
 
 // FormFields returns the form fields (GET /info/organization/fields/).
 // A read; always safe.
-func (c *Client) FormFields(ctx context.Context) ([]FormField, error) {
+func (c *Client) FormFields(ctx context.Context) (_ []FormField, err error) {
+	ctx, obs := c.operation(ctx, "organization-fields", "")
+	defer func() { obs.End(err) }()
 	if err := checkCtx(ctx); err != nil {
 		return nil, err
 	}
@@ -176,7 +186,9 @@ type ReportEmail struct {
 
 // ReportEmails returns the report mailing list (GET
 // /info/organization/reportemails/). A read; always safe.
-func (c *Client) ReportEmails(ctx context.Context) ([]ReportEmail, error) {
+func (c *Client) ReportEmails(ctx context.Context) (_ []ReportEmail, err error) {
+	ctx, obs := c.operation(ctx, "organization-reportemails", "")
+	defer func() { obs.End(err) }()
 	if err := checkCtx(ctx); err != nil {
 		return nil, err
 	}
@@ -198,7 +210,9 @@ type User struct {
 
 // Users returns the cabinet's users (GET /info/organization/users/).
 // A read; always safe.
-func (c *Client) Users(ctx context.Context) ([]User, error) {
+func (c *Client) Users(ctx context.Context) (_ []User, err error) {
+	ctx, obs := c.operation(ctx, "organization-users", "")
+	defer func() { obs.End(err) }()
 	if err := checkCtx(ctx); err != nil {
 		return nil, err
 	}
@@ -225,7 +239,9 @@ var secretSettings = map[string]bool{"informer_seed": true, "smtp_password": tru
 // {"result":"success"} came back; any other answer but a fail object is
 // payments.ErrOutcomeUnknown. Resend safety: safe, resent by the client;
 // setting a value twice sets it once.
-func (c *Client) ChangeSetting(ctx context.Context, name, value string) error {
+func (c *Client) ChangeSetting(ctx context.Context, name, value string) (err error) {
+	ctx, obs := c.operation(ctx, "organization-setting", "")
+	defer func() { obs.End(err) }()
 	if err := checkCtx(ctx); err != nil {
 		return err
 	}
@@ -240,7 +256,7 @@ func (c *Client) ChangeSetting(ctx context.Context, name, value string) error {
 	if secretSettings[name] {
 		w.secrets = []string{value}
 	}
-	_, err := c.post(ctx, w)
+	_, err = c.post(ctx, w)
 	return err
 }
 
@@ -260,7 +276,9 @@ type FormFieldChange struct {
 // says the server refuses it. nil means {"result":"success"} came back.
 // Resend safety: safe, resent by the client; the same change twice is one
 // change.
-func (c *Client) ChangeFormField(ctx context.Context, f FormFieldChange) error {
+func (c *Client) ChangeFormField(ctx context.Context, f FormFieldChange) (err error) {
+	ctx, obs := c.operation(ctx, "organization-formfield", "")
+	defer func() { obs.End(err) }()
 	if err := checkCtx(ctx); err != nil {
 		return err
 	}
@@ -297,7 +315,7 @@ func (c *Client) ChangeFormField(ctx context.Context, f FormFieldChange) error {
 		}
 		form.Set("order", strconv.Itoa(*f.Order))
 	}
-	_, err := c.post(ctx, write{op: "organization-formfield", path: "/change/organization/formfield/", kind: transport.IdempotentWrite, ref: f.Name, form: form})
+	_, err = c.post(ctx, write{op: "organization-formfield", path: "/change/organization/formfield/", kind: transport.IdempotentWrite, ref: f.Name, form: form})
 	return err
 }
 
@@ -305,7 +323,9 @@ func (c *Client) ChangeFormField(ctx context.Context, f FormFieldChange) error {
 // /change/organization/addreportemail/, section 5.3). nil means
 // {"result":"success"} came back. Resend safety: unsafe (a resend may add it
 // twice); a lost answer is ErrOutcomeUnknown: check ReportEmails.
-func (c *Client) AddReportEmail(ctx context.Context, email string) error {
+func (c *Client) AddReportEmail(ctx context.Context, email string) (err error) {
+	ctx, obs := c.operation(ctx, "organization-addreportemail", "")
+	defer func() { obs.End(err) }()
 	if err := checkCtx(ctx); err != nil {
 		return err
 	}
@@ -315,7 +335,7 @@ func (c *Client) AddReportEmail(ctx context.Context, email string) error {
 	if !strings.Contains(email, "@") || strings.ContainsAny(email, " \r\n") {
 		return &payments.ValidationError{Field: "email", Reason: "not an e-mail address"}
 	}
-	_, err := c.post(ctx, write{op: "organization-addreportemail", path: "/change/organization/addreportemail/", kind: transport.UnsafeWrite, ref: email,
+	_, err = c.post(ctx, write{op: "organization-addreportemail", path: "/change/organization/addreportemail/", kind: transport.UnsafeWrite, ref: email,
 		form: url.Values{"email": {email}}})
 	return err
 }
@@ -326,14 +346,16 @@ func (c *Client) AddReportEmail(ctx context.Context, email string) error {
 // after a lost answer; a resend of a delete that was done is refused (the
 // address is gone), and the client then reports outcome-unknown, not the
 // refusal.
-func (c *Client) DeleteReportEmail(ctx context.Context, id string) error {
+func (c *Client) DeleteReportEmail(ctx context.Context, id string) (err error) {
+	ctx, obs := c.operation(ctx, "organization-deletereportemail", id)
+	defer func() { obs.End(err) }()
 	if err := checkCtx(ctx); err != nil {
 		return err
 	}
 	if err := checkID("id", id); err != nil {
 		return err
 	}
-	_, err := c.post(ctx, write{op: "organization-deletereportemail", path: "/change/organization/deletereportemail/", kind: transport.IdempotentWrite, ref: id,
+	_, err = c.post(ctx, write{op: "organization-deletereportemail", path: "/change/organization/deletereportemail/", kind: transport.IdempotentWrite, ref: id,
 		form: url.Values{"id": {id}}})
 	return err
 }
@@ -367,7 +389,9 @@ func (u NewUser) LogValue() slog.Value {
 // means {"result":"success"} came back. Resend safety: unsafe (a resend may
 // fail as a duplicate or add twice); a lost answer is ErrOutcomeUnknown:
 // check Users.
-func (c *Client) AddUser(ctx context.Context, u NewUser) error {
+func (c *Client) AddUser(ctx context.Context, u NewUser) (err error) {
+	ctx, obs := c.operation(ctx, "user-add", "")
+	defer func() { obs.End(err) }()
 	if err := checkCtx(ctx); err != nil {
 		return err
 	}
@@ -378,7 +402,7 @@ func (c *Client) AddUser(ctx context.Context, u NewUser) error {
 		return &payments.ValidationError{Field: "Refunds", Reason: "negative"}
 	}
 	form := url.Values{"login": {u.Login}, "password": {u.Password}, "refund": {strconv.Itoa(u.Refunds)}, "admin": {strconv.FormatBool(u.Admin)}}
-	_, err := c.post(ctx, write{op: "user-add", path: "/change/user/add/", kind: transport.UnsafeWrite, ref: u.Login, form: form,
+	_, err = c.post(ctx, write{op: "user-add", path: "/change/user/add/", kind: transport.UnsafeWrite, ref: u.Login, form: form,
 		secrets: []string{u.Password}})
 	return err
 }
@@ -411,7 +435,9 @@ func (u UserUpdate) LogValue() slog.Value {
 // UpdateUser changes a cabinet user (POST /change/user/update/, section
 // 5.7). nil means {"result":"success"} came back. Resend safety: safe,
 // resent by the client; the same change twice is one change.
-func (c *Client) UpdateUser(ctx context.Context, u UserUpdate) error {
+func (c *Client) UpdateUser(ctx context.Context, u UserUpdate) (err error) {
+	ctx, obs := c.operation(ctx, "user-update", u.ID)
+	defer func() { obs.End(err) }()
 	if err := checkCtx(ctx); err != nil {
 		return err
 	}
@@ -434,7 +460,7 @@ func (c *Client) UpdateUser(ctx context.Context, u UserUpdate) error {
 	if u.Admin != nil {
 		form.Set("admin", strconv.FormatBool(*u.Admin))
 	}
-	_, err := c.post(ctx, write{op: "user-update", path: "/change/user/update/", kind: transport.IdempotentWrite, ref: u.ID, form: form,
+	_, err = c.post(ctx, write{op: "user-update", path: "/change/user/update/", kind: transport.IdempotentWrite, ref: u.ID, form: form,
 		secrets: []string{u.Password}})
 	return err
 }
@@ -443,13 +469,15 @@ func (c *Client) UpdateUser(ctx context.Context, u UserUpdate) error {
 // 5.8). nil means {"result":"success"} came back. Resend safety: safe,
 // resent by the client after a lost answer (which is then outcome-unknown if
 // the resend is refused because the user is gone).
-func (c *Client) DeleteUser(ctx context.Context, id string) error {
+func (c *Client) DeleteUser(ctx context.Context, id string) (err error) {
+	ctx, obs := c.operation(ctx, "user-delete", id)
+	defer func() { obs.End(err) }()
 	if err := checkCtx(ctx); err != nil {
 		return err
 	}
 	if err := checkID("id", id); err != nil {
 		return err
 	}
-	_, err := c.post(ctx, write{op: "user-delete", path: "/change/user/delete/", kind: transport.IdempotentWrite, ref: id, form: url.Values{"id": {id}}})
+	_, err = c.post(ctx, write{op: "user-delete", path: "/change/user/delete/", kind: transport.IdempotentWrite, ref: id, form: url.Values{"id": {id}}})
 	return err
 }

@@ -46,7 +46,9 @@ type Series struct {
 
 // PaymentSystems lists the payment systems (GET /info/systems/list/).
 // A read; always safe.
-func (c *Client) PaymentSystems(ctx context.Context) ([]PaymentSystem, error) {
+func (c *Client) PaymentSystems(ctx context.Context) (_ []PaymentSystem, err error) {
+	ctx, obs := c.operation(ctx, "systems-list", "")
+	defer func() { obs.End(err) }()
 	if err := checkCtx(ctx); err != nil {
 		return nil, err
 	}
@@ -70,7 +72,9 @@ func period(start, end time.Time) (url.Values, error) {
 
 // SystemSums returns each payment system's sums for the days start..end
 // (GET /info/systems/sums/). A read; always safe.
-func (c *Client) SystemSums(ctx context.Context, start, end time.Time) ([]SystemSum, error) {
+func (c *Client) SystemSums(ctx context.Context, start, end time.Time) (_ []SystemSum, err error) {
+	ctx, obs := c.operation(ctx, "systems-sums", "")
+	defer func() { obs.End(err) }()
 	if err := checkCtx(ctx); err != nil {
 		return nil, err
 	}
@@ -89,7 +93,9 @@ func (c *Client) SystemSums(ctx context.Context, start, end time.Time) ([]System
 
 // TotalSums returns the sums of all payment systems for start..end
 // (GET /info/systems/allsum/). A read; always safe.
-func (c *Client) TotalSums(ctx context.Context, start, end time.Time) (Totals, error) {
+func (c *Client) TotalSums(ctx context.Context, start, end time.Time) (_ Totals, err error) {
+	ctx, obs := c.operation(ctx, "systems-allsum", "")
+	defer func() { obs.End(err) }()
 	if err := checkCtx(ctx); err != nil {
 		return Totals{}, err
 	}
@@ -110,7 +116,9 @@ func (c *Client) TotalSums(ctx context.Context, start, end time.Time) (Totals, e
 // a chart (GET /info/systems/sums/details/). The document says the
 // timestamps are Unix seconds while its example shows milliseconds; both
 // are read. A read; always safe.
-func (c *Client) SystemSeries(ctx context.Context, start, end time.Time) ([]Series, error) {
+func (c *Client) SystemSeries(ctx context.Context, start, end time.Time) (_ []Series, err error) {
+	ctx, obs := c.operation(ctx, "systems-details", "")
+	defer func() { obs.End(err) }()
 	if err := checkCtx(ctx); err != nil {
 		return nil, err
 	}

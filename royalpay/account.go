@@ -34,7 +34,9 @@ type Account struct {
 // client: from then on that form is asked first, and alone. A 404 on both
 // is payments.ErrNotFound with the second answer's HTTP status and text. A
 // read: always safe, retried by the client.
-func (c *Client) Account(ctx context.Context) (Account, error) {
+func (c *Client) Account(ctx context.Context) (_ Account, err error) {
+	ctx, obs := c.operation(ctx, "account", "")
+	defer func() { obs.End(err) }()
 	if ctx == nil {
 		return Account{}, payments.ErrNilContext
 	}
@@ -48,7 +50,9 @@ func (c *Client) Account(ctx context.Context) (Account, error) {
 // URL (the payout balance, if the provider keeps one apart), by the same
 // paths as Account (v1 as the document shows, v2 once on a 404). A read:
 // always safe, retried by the client.
-func (c *Client) PayoutAccount(ctx context.Context) (Account, error) {
+func (c *Client) PayoutAccount(ctx context.Context) (_ Account, err error) {
+	ctx, obs := c.operation(ctx, "account", "")
+	defer func() { obs.End(err) }()
 	if ctx == nil {
 		return Account{}, payments.ErrNilContext
 	}

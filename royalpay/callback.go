@@ -15,10 +15,18 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/telemetry"
 )
 
 // Callback is a status notification as the provider posts it to a
@@ -175,6 +183,26 @@ func (e Event) Status() Status {
 // The same payment can be notified more than once: Handle must be idempotent
 // (key on Payment.ID and the status).
 //
+// # Telemetry
+//
+// Each request is a span "royalpay callback" (server kind; internal when
+// the request's context already carries a span, e.g. an otelhttp
+// middleware's) with payments.provider, payments.result (accepted or
+// refused), payments.reason for a refusal, http.response.status_code, the
+// payment id (payments.provider.id) and outter_id (payments.ref) once the
+// body is read, and how it was confirmed: payments.notification.confirm
+// (api or skipped), payments.notification.confirm.outcome (the API read's
+// outcome: ok, not_found, refused, error, canceled) and
+// payments.notification.confirmed. The GetPayment that confirms it is a
+// child span (of the callback whose read it was, when concurrent callbacks
+// share one). The counter payments.notifications counts each request by
+// payments.provider, payments.result and payments.reason ("" when
+// accepted); the histogram payments.notifications.confirm.duration times
+// the confirmation (budget wait and API read) by payments.provider and
+// payments.outcome. Reasons: config, method, source, auth, size, read,
+// parse, unknown_payment, known_failed, budget, canceled, confirm_failed,
+// confirm_not_found, confirm_mismatch, handler.
+//
 // A CallbackHandler never prints its BearerToken, whatever the fmt verb or
 // slog handler.
 type CallbackHandler struct {
@@ -214,8 +242,20 @@ type CallbackHandler struct {
 	// a merchant who confirms by other means, and only with BearerToken or
 	// AllowedSources set.
 	SkipConfirm bool
+	// TracerProvider makes the "royalpay callback" span of each request
+	// (see Telemetry); nil means the Client's tracer provider
+	// (payments.WithTracerProvider) where the Client exposes it, else the
+	// global one (otel.GetTracerProvider), which records nothing until the
+	// application sets it. Read at the first callback.
+	TracerProvider trace.TracerProvider
+	// MeterProvider makes the payments.notifications counter and the
+	// payments.notifications.confirm.duration histogram (see Telemetry);
+	// nil means the Client's meter provider where the Client exposes it,
+	// else the global one. Read at the first callback.
+	MeterProvider metric.MeterProvider
 
-	st *confirmState // made at the first callback, under statesMu
+	st  *confirmState // made at the first callback, under statesMu
+	tel *callbackTel  // made at the first callback, under callbackTelMu
 	// now and sleep replace time.Now and a timer for the budget (tests);
 	// read when st is made.
 	now   func() time.Time
@@ -346,70 +386,90 @@ func answerCallback(w http.ResponseWriter, err error) {
 // HandleCallback runs the steps of CallbackHandler on r without writing an
 // answer, for routers that are not net/http: on nil, answer 200 {"ok":true};
 // on a *CallbackError, answer its Status (and Retry-After); on any other
-// error, 500.
+// error, 500. It records the request's span and measurements (see
+// CallbackHandler's Telemetry).
 func (h *CallbackHandler) HandleCallback(r *http.Request) (Event, error) {
+	ctx, rec := h.telemetry().start(requestContext(r), provider+" callback")
+	ev, reason, err := h.handleCallback(ctx, r, rec)
+	rec.end(reason, err)
+	return ev, err
+}
+
+// requestContext is r's context. Only that: the span of a callback is never
+// the child of a trace context read from the request's headers
+// (traceparent), which anyone on the internet can write, choosing our trace
+// ids. An application that trusts a proxy's headers extracts them itself
+// (otelhttp) before this handler.
+func requestContext(r *http.Request) context.Context {
+	if r == nil {
+		return context.Background()
+	}
+	return r.Context()
+}
+
+// handleCallback is HandleCallback's steps under ctx (the request's span):
+// the event, the reason of a refusal and the error.
+func (h *CallbackHandler) handleCallback(ctx context.Context, r *http.Request, rec *callbackRec) (Event, string, error) {
 	if err := h.Validate(); err != nil {
-		return Event{}, &CallbackError{Status: http.StatusInternalServerError, Err: fmt.Errorf("handler not configured: %w", err)}
+		return Event{}, reasonConfig, &CallbackError{Status: http.StatusInternalServerError, Err: fmt.Errorf("handler not configured: %w", err)}
 	}
 	if r == nil {
-		return Event{}, &CallbackError{Status: http.StatusInternalServerError, Err: errors.New("nil request")}
+		return Event{}, reasonConfig, &CallbackError{Status: http.StatusInternalServerError, Err: errors.New("nil request")}
 	}
 	if r.Method != http.MethodPost {
-		return Event{}, &CallbackError{Status: http.StatusMethodNotAllowed, Err: errors.New("method " + r.Method)}
+		return Event{}, reasonMethod, &CallbackError{Status: http.StatusMethodNotAllowed, Err: errors.New("method " + r.Method)}
 	}
 	if len(h.AllowedSources) > 0 && !h.sourceAllowed(r.RemoteAddr) {
-		return Event{}, &CallbackError{Status: http.StatusForbidden, Err: errors.New("source address not allowed")}
+		return Event{}, reasonSource, &CallbackError{Status: http.StatusForbidden, Err: errors.New("source address not allowed")}
 	}
-	body, err := readCallback(r, h.BearerToken, h.MaxBodyBytes)
+	body, reason, err := readCallback(r, h.BearerToken, h.MaxBodyBytes)
 	if err != nil {
-		return Event{}, err
+		return Event{}, reason, err
 	}
 	cb, err := ParseCallback(body)
 	if err != nil {
-		return Event{}, &CallbackError{Status: http.StatusBadRequest, Err: err}
+		return Event{}, reasonParse, &CallbackError{Status: http.StatusBadRequest, Err: err}
 	}
-	ctx := r.Context()
+	rec.parsed(cb.ID, cb.OutterID)
 	if h.Known != nil {
 		known, err := h.Known(ctx, cb.ID, cb.OutterID)
 		if err != nil {
-			return Event{}, &CallbackError{Status: http.StatusServiceUnavailable, Err: fmt.Errorf("looking up payment %d: %w", cb.ID, err)}
+			return Event{}, reasonKnownFailed, &CallbackError{Status: http.StatusServiceUnavailable, Err: fmt.Errorf("looking up payment %d: %w", cb.ID, err)}
 		}
 		if !known {
-			return Event{}, &CallbackError{Status: http.StatusBadRequest, Err: fmt.Errorf("payment %d: %w", cb.ID, ErrUnknownPayment)}
+			return Event{}, reasonUnknownPayment, &CallbackError{Status: http.StatusBadRequest, Err: fmt.Errorf("payment %d: %w", cb.ID, ErrUnknownPayment)}
 		}
 	}
 	ev := Event{Callback: cb}
-	if !h.SkipConfirm {
+	if h.SkipConfirm {
+		rec.confirmedBy(confirmSkipped, "", false)
+	} else {
+		started := rec.confirmStart()
 		p, err := h.state().confirm(ctx, h.Client, cb.ID, cb.Status)
-		if err != nil {
-			var ce *CallbackError
-			switch {
-			case errors.As(err, &ce):
-				return Event{}, ce
-			case errors.Is(err, payments.ErrNotFound):
-				return Event{}, &CallbackError{Status: http.StatusBadRequest, Err: fmt.Errorf("payment %d unknown to the API: %w", cb.ID, err)}
-			}
-			return Event{}, &CallbackError{Status: http.StatusServiceUnavailable, Err: fmt.Errorf("confirming payment %d: %w", cb.ID, err)}
+		if reason, err := rec.confirmed(started, "payment", cb.ID, err); err != nil {
+			return Event{}, reason, err
 		}
 		if cb.OutterID != "" && p.OutterID != "" && cb.OutterID != p.OutterID && cb.OutterID != p.OutterIDFromForm {
-			return Event{}, &CallbackError{Status: http.StatusBadRequest, Err: fmt.Errorf("payment %d: callback outter_id does not match the API's", cb.ID)}
+			rec.confirmedBy(confirmAPI, telemetry.OutcomeOK, false)
+			return Event{}, reasonConfirmMismatch, &CallbackError{Status: http.StatusBadRequest, Err: fmt.Errorf("payment %d: callback outter_id does not match the API's", cb.ID)}
 		}
+		rec.confirmedBy(confirmAPI, telemetry.OutcomeOK, true)
 		ev.Payment = &p
 	}
 	if err := h.Handle(ctx, ev); err != nil {
-		return ev, &CallbackError{Status: http.StatusInternalServerError, Err: err}
+		return ev, reasonHandler, &CallbackError{Status: http.StatusInternalServerError, Err: err}
 	}
-	return ev, nil
+	return ev, "", nil
 }
 
 // readCallback checks "Authorization: Bearer <bearer>" in constant time
 // when bearer is set, and reads at most limit bytes of the body (0: 64 KiB),
-// trimmed; its errors are *CallbackError.
-func readCallback(r *http.Request, bearer string, limit int64) ([]byte, error) {
+// trimmed; its errors are *CallbackError, with the reason of the refusal.
+func readCallback(r *http.Request, bearer string, limit int64) ([]byte, string, error) {
 	if bearer != "" {
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(bearer)) != 1 {
-			return nil, &CallbackError{Status: http.StatusUnauthorized, Err: errors.New("bad or missing bearer token")}
+			return nil, reasonAuth, &CallbackError{Status: http.StatusUnauthorized, Err: errors.New("bad or missing bearer token")}
 		}
 	}
 	if limit == 0 {
@@ -417,12 +477,12 @@ func readCallback(r *http.Request, bearer string, limit int64) ([]byte, error) {
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
-		return nil, &CallbackError{Status: http.StatusBadRequest, Err: err}
+		return nil, reasonRead, &CallbackError{Status: http.StatusBadRequest, Err: err}
 	}
 	if int64(len(body)) > limit {
-		return nil, &CallbackError{Status: http.StatusRequestEntityTooLarge, Err: errors.New("body over the limit")}
+		return nil, reasonSize, &CallbackError{Status: http.StatusRequestEntityTooLarge, Err: errors.New("body over the limit")}
 	}
-	return bytes.TrimSpace(body), nil
+	return bytes.TrimSpace(body), "", nil
 }
 
 func (h *CallbackHandler) sourceAllowed(remote string) bool {
@@ -441,4 +501,233 @@ func (h *CallbackHandler) sourceAllowed(remote string) bool {
 		}
 	}
 	return false
+}
+
+// Refusal reasons of a callback (payments.reason): a fixed vocabulary, so
+// that payments.notifications stays low-cardinality whatever is posted.
+const (
+	reasonConfig          = "config"            // the handler is not configured (Validate), 500
+	reasonMethod          = "method"            // not a POST, 405
+	reasonSource          = "source"            // a source address not in AllowedSources, 403
+	reasonAuth            = "auth"              // a bad or missing bearer token, 401
+	reasonSize            = "size"              // over MaxBodyBytes, 413
+	reasonRead            = "read"              // the body could not be read, 400
+	reasonParse           = "parse"             // not a callback (no id or status; a payout's without outter_id), 400
+	reasonUnknownPayment  = "unknown_payment"   // Known said the merchant never made it, 400, nothing asked
+	reasonKnownFailed     = "known_failed"      // Known returned an error, 503
+	reasonBudget          = "budget"            // the confirmation budget is spent, 503, nothing asked
+	reasonCanceled        = "canceled"          // the request ended while it was being confirmed, 503
+	reasonConfirmFailed   = "confirm_failed"    // the API could not confirm it (down, unreadable), 503
+	reasonConfirmNotFound = "confirm_not_found" // the API knows no such payment or payout, 400
+	reasonConfirmMismatch = "confirm_mismatch"  // the API's differs (outter_id; a payout's id), 400
+	reasonHandler         = "handler"           // Handle returned an error, 500
+)
+
+// How a callback was confirmed (payments.notification.confirm).
+const (
+	confirmAPI     = "api"     // through the API (a read, or one shared with a concurrent callback)
+	confirmSkipped = "skipped" // SkipConfirm
+)
+
+// The handlers' own span attribute keys (spans only).
+const (
+	attrConfirm        = attribute.Key("payments.notification.confirm")
+	attrConfirmOutcome = attribute.Key("payments.notification.confirm.outcome")
+	attrConfirmed      = attribute.Key("payments.notification.confirmed")
+)
+
+// Results of a callback (payments.result).
+const (
+	resultAccepted = "accepted"
+	resultRefused  = "refused"
+)
+
+// callbackTel is a callback handler's tracer and instruments.
+type callbackTel struct {
+	tracer  trace.Tracer
+	count   metric.Int64Counter
+	confirm metric.Float64Histogram
+}
+
+// callbackTelMu guards the handlers' tel fields.
+var callbackTelMu sync.Mutex
+
+// telemetry is the handler's telemetry, made at the first callback from
+// TracerProvider and MeterProvider, else the Client's, else the global
+// providers. A nil handler gets the global ones (it refuses every request:
+// see Validate).
+func (h *CallbackHandler) telemetry() *callbackTel {
+	if h == nil {
+		return newCallbackTel(nil, nil, nil)
+	}
+	return callbackTelemetry(&h.tel, h.TracerProvider, h.MeterProvider, h.Client)
+}
+
+// callbackTelemetry returns *slot, made first (under callbackTelMu) from tp
+// and mp, else c's telemetry, else the global providers.
+func callbackTelemetry(slot **callbackTel, tp trace.TracerProvider, mp metric.MeterProvider, c *Client) *callbackTel {
+	callbackTelMu.Lock()
+	defer callbackTelMu.Unlock()
+	if *slot == nil {
+		var base *telemetry.Telemetry
+		if c != nil {
+			base = c.telemetry()
+		}
+		*slot = newCallbackTel(tp, mp, base)
+	}
+	return *slot
+}
+
+// newCallbackTel makes the tracer and instruments from tp and mp, or else
+// base's, or else the global providers'.
+func newCallbackTel(tp trace.TracerProvider, mp metric.MeterProvider, base *telemetry.Telemetry) *callbackTel {
+	t := &callbackTel{}
+	switch {
+	case tp != nil:
+		t.tracer = tp.Tracer(telemetry.Scope)
+	case base != nil:
+		t.tracer = base.Tracer
+	default:
+		t.tracer = otel.GetTracerProvider().Tracer(telemetry.Scope)
+	}
+	var m metric.Meter
+	switch {
+	case mp != nil:
+		m = mp.Meter(telemetry.Scope)
+	case base != nil:
+		m = base.Meter
+	default:
+		m = otel.GetMeterProvider().Meter(telemetry.Scope)
+	}
+	// A meter's constructor errors only for a bad name; the instrument it
+	// returns anyway works (or is a no-op).
+	var err error
+	t.count, err = m.Int64Counter("payments.notifications", metric.WithUnit("{notification}"),
+		metric.WithDescription("Notifications and callbacks received, by provider, result (accepted, refused) and the reason of a refusal."))
+	if err != nil {
+		otel.Handle(err)
+	}
+	t.confirm, err = m.Float64Histogram("payments.notifications.confirm.duration", metric.WithUnit("s"),
+		metric.WithDescription("Time a notification or callback took to be confirmed through the provider's API, waiting for the confirmation budget included."),
+		metric.WithExplicitBucketBoundaries(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
+	if err != nil {
+		otel.Handle(err)
+	}
+	return t
+}
+
+// callbackRec is one callback's span and measurements.
+type callbackRec struct {
+	t      *callbackTel
+	ctx    context.Context
+	span   trace.Span
+	record bool // span.IsRecording()
+}
+
+// start begins the span name of a callback under ctx, the request's
+// context (see requestContext): server kind, or internal when ctx already
+// carries a span (a middleware's server span).
+func (t *callbackTel) start(ctx context.Context, name string) (context.Context, *callbackRec) {
+	kind := trace.SpanKindServer
+	if trace.SpanContextFromContext(ctx).IsValid() {
+		kind = trace.SpanKindInternal
+	}
+	ctx, span := t.tracer.Start(ctx, name, trace.WithSpanKind(kind))
+	rec := &callbackRec{t: t, ctx: ctx, span: span, record: span.IsRecording()}
+	if rec.record {
+		span.SetAttributes(telemetry.Provider.String(provider))
+	}
+	return ctx, rec
+}
+
+// parsed records the provider's id and the merchant's outter_id of a
+// callback read. Card numbers are masked, should the outter_id carry one.
+func (rec *callbackRec) parsed(id int64, outterID string) {
+	if !rec.record {
+		return
+	}
+	rec.span.SetAttributes(telemetry.ProviderID.String(payments.MaskPAN(strconv.FormatInt(id, 10))))
+	if outterID != "" {
+		if len(outterID) > 64 {
+			outterID = outterID[:64] + "…"
+		}
+		rec.span.SetAttributes(telemetry.Ref.String(payments.MaskPAN(outterID)))
+	}
+}
+
+// confirmStart is the start of a confirmation, when it is measured.
+func (rec *callbackRec) confirmStart() time.Time {
+	if !rec.t.confirm.Enabled(rec.ctx) {
+		return time.Time{}
+	}
+	return time.Now()
+}
+
+// confirmed records a confirmation begun at started that ended with err,
+// the error of the read of what (payment, payout) id, and returns the
+// reason and the error to answer when it failed. A refusal of the budget
+// asked nothing of the API, so it records no confirmation.
+func (rec *callbackRec) confirmed(started time.Time, what string, id int64, err error) (string, error) {
+	var ce *CallbackError
+	if errors.As(err, &ce) {
+		return reasonBudget, ce
+	}
+	outcome := telemetry.OutcomeOf(err)
+	if !started.IsZero() {
+		rec.t.confirm.Record(rec.ctx, time.Since(started).Seconds(),
+			metric.WithAttributes(telemetry.Provider.String(provider), telemetry.Outcome.String(outcome)))
+	}
+	if err == nil {
+		return "", nil
+	}
+	rec.confirmedBy(confirmAPI, outcome, false)
+	switch {
+	case errors.Is(err, payments.ErrNotFound):
+		return reasonConfirmNotFound, &CallbackError{Status: http.StatusBadRequest, Err: fmt.Errorf("%s %d unknown to the API: %w", what, id, err)}
+	case outcome == telemetry.OutcomeCanceled:
+		return reasonCanceled, &CallbackError{Status: http.StatusServiceUnavailable, Err: fmt.Errorf("confirming %s %d: %w", what, id, err)}
+	}
+	return reasonConfirmFailed, &CallbackError{Status: http.StatusServiceUnavailable, Err: fmt.Errorf("confirming %s %d: %w", what, id, err)}
+}
+
+// confirmedBy records how the callback was confirmed (confirmAPI,
+// confirmSkipped), the API read's outcome ("" when there was none) and
+// whether it was borne out.
+func (rec *callbackRec) confirmedBy(how, outcome string, confirmed bool) {
+	if !rec.record {
+		return
+	}
+	rec.span.SetAttributes(attrConfirm.String(how), attrConfirmed.Bool(confirmed))
+	if outcome != "" {
+		rec.span.SetAttributes(attrConfirmOutcome.String(outcome))
+	}
+}
+
+// end ends the callback's span with its result, and counts it: err nil is
+// accepted, anything else refused for reason. A 5xx answer (our side, or
+// the API's, failed) sets the span's status to Error; a 4xx is a refusal
+// of what was posted, not an error of ours.
+func (rec *callbackRec) end(reason string, err error) {
+	result, status := resultAccepted, http.StatusOK
+	if err != nil {
+		result, status = resultRefused, http.StatusInternalServerError
+		var ce *CallbackError
+		if errors.As(err, &ce) {
+			status = ce.Status
+		}
+	}
+	if rec.record {
+		rec.span.SetAttributes(telemetry.Result.String(result), telemetry.HTTPStatus.Int(status))
+		if err != nil {
+			rec.span.SetAttributes(telemetry.Reason.String(reason))
+		}
+		if status >= 500 {
+			rec.span.SetStatus(codes.Error, reason)
+		}
+	}
+	rec.span.End()
+	if rec.t.count.Enabled(rec.ctx) {
+		rec.t.count.Add(rec.ctx, 1, metric.WithAttributes(telemetry.Provider.String(provider),
+			telemetry.Result.String(result), telemetry.Reason.String(reason)))
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/telemetry"
 	"github.com/paysdk/payments/internal/transport"
 )
 
@@ -68,6 +69,7 @@ type Client struct {
 	// (see readEither); a pointer, so that the value methods below copy
 	// no atomic.
 	forms *readForms
+	tel   *telemetry.Telemetry // the operations' spans and measurements
 }
 
 // errNoPayinToken and errNoPayoutToken refuse a call whose token was not given.
@@ -118,6 +120,22 @@ func (c *Client) Close() error {
 	return nil
 }
 
+// telemetry is the client's telemetry (its payments.WithTracerProvider and
+// WithMeterProvider; both transports have the same), the default of a
+// callback handler that confirms through it; nil while the transport does
+// not expose it (Telemetry), and the handler then uses the global
+// providers.
+func (c *Client) telemetry() *telemetry.Telemetry {
+	t := c.t
+	if t == nil {
+		t = c.pt
+	}
+	if tt, ok := any(t).(interface{ Telemetry() *telemetry.Telemetry }); ok && t != nil {
+		return tt.Telemetry()
+	}
+	return nil
+}
+
 // New returns a client. The base URL is required (payments.WithBaseURL,
 // e.g. "https://royal-finance.org"): the brand has no single public host,
 // see the package documentation. New sends nothing.
@@ -130,7 +148,7 @@ func New(cred Credentials, opts ...payments.Option) (*Client, error) {
 			return nil, &payments.ValidationError{Field: f.name, Reason: "must not contain spaces or line breaks"}
 		}
 	}
-	c := &Client{forms: &readForms{}}
+	c := &Client{forms: &readForms{}, tel: telemetryOf(opts)}
 	if cred.Token != "" {
 		t, err := transport.New(transport.Config{
 			Provider: provider,

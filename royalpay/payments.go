@@ -107,7 +107,9 @@ func (p CreateParams) String() string {
 // (ErrNoAvailableCards), 30002 "Payment creation failed" (ErrCreationFailed),
 // 50000 "Client is blocked" (ErrClientBlocked), 10401 and 401/403
 // (credentials), 400 (the request), 404.
-func (c *Client) CreatePayment(ctx context.Context, p CreateParams) (Payment, error) {
+func (c *Client) CreatePayment(ctx context.Context, p CreateParams) (_ Payment, err error) {
+	ctx, obs := c.operation(ctx, "create", p.OutterID)
+	defer func() { obs.End(err) }()
 	if ctx == nil {
 		return Payment{}, payments.ErrNilContext
 	}
@@ -144,6 +146,7 @@ func (c *Client) CreatePayment(ctx context.Context, p CreateParams) (Payment, er
 		return Payment{}, &payments.OutcomeUnknownError{Provider: provider, Op: "create", Ref: p.OutterID,
 			Err: c.t.Malformed("create", resp.Status, resp.Body, err)}
 	}
+	setProviderID(obs, pay.ID)
 	return pay, nil
 }
 
@@ -202,7 +205,10 @@ func createdShape(p Payment) error {
 // document does not list is returned as it is: its State is StateUnknown.
 //
 // Resend safety: a read; always safe, retried by the client.
-func (c *Client) GetPayment(ctx context.Context, id int64) (Payment, error) {
+func (c *Client) GetPayment(ctx context.Context, id int64) (_ Payment, err error) {
+	idText := strconv.FormatInt(id, 10)
+	ctx, obs := c.operation(ctx, "get", idText)
+	defer func() { obs.End(err) }()
 	if ctx == nil {
 		return Payment{}, payments.ErrNilContext
 	}
@@ -212,7 +218,7 @@ func (c *Client) GetPayment(ctx context.Context, id int64) (Payment, error) {
 	if c.t == nil {
 		return Payment{}, errNoPayinToken
 	}
-	path := "/api/v2/payments/" + strconv.FormatInt(id, 10) + "/"
+	path := "/api/v2/payments/" + idText + "/"
 	resp, err := readEither(ctx, c.t, "get", &c.formsOf().payment, [2]string{path, strings.TrimSuffix(path, "/")}, true)
 	if err != nil {
 		return Payment{}, err
@@ -229,6 +235,7 @@ func (c *Client) GetPayment(ctx context.Context, id int64) (Payment, error) {
 	if err != nil {
 		return Payment{}, c.t.Malformed("get", resp.Status, resp.Body, err)
 	}
+	setProviderID(obs, pay.ID)
 	return pay, nil
 }
 

@@ -14,7 +14,11 @@ import (
 	"strings"
 	"unicode"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/telemetry"
 )
 
 // PayoutCallback is a payout notification as the provider posts it
@@ -119,6 +123,18 @@ func (e PayoutEvent) NeedsConfirmation() bool { return e.Payout.Status == Payout
 //
 // The same payout can be notified more than once: Handle must be idempotent.
 // The handler never prints its BearerToken.
+//
+// # Telemetry
+//
+// As CallbackHandler's, with the span "royalpay payout callback": the
+// payout's id (payments.provider.id) and outter_id (payments.ref), how it
+// was confirmed (api) and the outcome of the PayoutByOutterID read, which
+// is a child span; counted in payments.notifications (provider royalpay)
+// and timed in payments.notifications.confirm.duration alike. Reasons:
+// config, method, auth, size, read, parse (a callback without outter_id
+// too), unknown_payment, known_failed, budget, canceled, confirm_failed,
+// confirm_not_found, confirm_mismatch (the API has another id under that
+// outter_id), handler.
 type PayoutCallbackHandler struct {
 	// Client confirms callbacks (its payout token). Required.
 	Client *Client
@@ -141,8 +157,20 @@ type PayoutCallbackHandler struct {
 	MaxConfirmations int
 	// ConfirmRate caps the confirmations started per second; 0 means 1.
 	ConfirmRate float64
+	// TracerProvider makes the "royalpay payout callback" span of each
+	// request (see Telemetry); nil means the Client's tracer provider
+	// (payments.WithTracerProvider) where the Client exposes it, else the
+	// global one (otel.GetTracerProvider), which records nothing until the
+	// application sets it. Read at the first callback.
+	TracerProvider trace.TracerProvider
+	// MeterProvider makes the payments.notifications counter and the
+	// payments.notifications.confirm.duration histogram; nil means the
+	// Client's meter provider where the Client exposes it, else the global
+	// one. Read at the first callback.
+	MeterProvider metric.MeterProvider
 
 	inner CallbackHandler // holds the confirmation budget
+	tel   *callbackTel    // made at the first callback, under callbackTelMu
 }
 
 // Validate reports why the handler would refuse every callback, as a
@@ -202,40 +230,60 @@ func (h *PayoutCallbackHandler) ServeHTTP(w http.ResponseWriter, r *http.Request
 
 // HandleCallback runs the steps without writing an answer: on nil answer
 // 200 {"ok":true} (for wait_confirm, the confirmation); on a
-// *CallbackError its Status; on any other error 500.
+// *CallbackError its Status; on any other error 500. It records the
+// request's span and measurements (see PayoutCallbackHandler's Telemetry).
 func (h *PayoutCallbackHandler) HandleCallback(r *http.Request) (PayoutEvent, error) {
+	ctx, rec := h.telemetry().start(requestContext(r), provider+" payout callback")
+	ev, reason, err := h.handleCallback(ctx, r, rec)
+	rec.end(reason, err)
+	return ev, err
+}
+
+// telemetry is the handler's telemetry, made at the first callback from
+// TracerProvider and MeterProvider, else the Client's, else the global
+// providers.
+func (h *PayoutCallbackHandler) telemetry() *callbackTel {
+	if h == nil {
+		return newCallbackTel(nil, nil, nil)
+	}
+	return callbackTelemetry(&h.tel, h.TracerProvider, h.MeterProvider, h.Client)
+}
+
+// handleCallback is HandleCallback's steps under ctx (the request's span):
+// the event, the reason of a refusal and the error.
+func (h *PayoutCallbackHandler) handleCallback(ctx context.Context, r *http.Request, rec *callbackRec) (PayoutEvent, string, error) {
 	if err := h.Validate(); err != nil {
-		return PayoutEvent{}, &CallbackError{Status: http.StatusInternalServerError, Err: fmt.Errorf("handler not configured: %w", err)}
+		return PayoutEvent{}, reasonConfig, &CallbackError{Status: http.StatusInternalServerError, Err: fmt.Errorf("handler not configured: %w", err)}
 	}
 	if r == nil {
-		return PayoutEvent{}, &CallbackError{Status: http.StatusInternalServerError, Err: errors.New("nil request")}
+		return PayoutEvent{}, reasonConfig, &CallbackError{Status: http.StatusInternalServerError, Err: errors.New("nil request")}
 	}
 	if r.Method != http.MethodPost {
-		return PayoutEvent{}, &CallbackError{Status: http.StatusMethodNotAllowed, Err: errors.New("method " + r.Method)}
+		return PayoutEvent{}, reasonMethod, &CallbackError{Status: http.StatusMethodNotAllowed, Err: errors.New("method " + r.Method)}
 	}
-	body, err := readCallback(r, h.BearerToken, h.MaxBodyBytes)
+	body, reason, err := readCallback(r, h.BearerToken, h.MaxBodyBytes)
 	if err != nil {
-		return PayoutEvent{}, err
+		return PayoutEvent{}, reason, err
 	}
 	cb, err := ParsePayoutCallback(body)
 	if err != nil {
-		return PayoutEvent{}, &CallbackError{Status: http.StatusBadRequest, Err: err}
+		return PayoutEvent{}, reasonParse, &CallbackError{Status: http.StatusBadRequest, Err: err}
 	}
 	if cb.RequestID == "" {
 		cb.RequestID = r.Header.Get("X-Request-Id")
 	}
+	rec.parsed(cb.ID, cb.OutterID)
 	if cb.OutterID == "" {
-		return PayoutEvent{}, &CallbackError{Status: http.StatusBadRequest,
+		return PayoutEvent{}, reasonParse, &CallbackError{Status: http.StatusBadRequest,
 			Err: fmt.Errorf("%w: payout %d: no outter_id, so it cannot be confirmed", ErrBadCallback, cb.ID)}
 	}
-	ctx := r.Context()
 	if h.Known != nil {
 		known, err := h.Known(ctx, cb.ID, cb.OutterID)
 		if err != nil {
-			return PayoutEvent{}, &CallbackError{Status: http.StatusServiceUnavailable, Err: fmt.Errorf("looking up payout %d: %w", cb.ID, err)}
+			return PayoutEvent{}, reasonKnownFailed, &CallbackError{Status: http.StatusServiceUnavailable, Err: fmt.Errorf("looking up payout %d: %w", cb.ID, err)}
 		}
 		if !known {
-			return PayoutEvent{}, &CallbackError{Status: http.StatusBadRequest, Err: fmt.Errorf("payout %d: %w", cb.ID, ErrUnknownPayment)}
+			return PayoutEvent{}, reasonUnknownPayment, &CallbackError{Status: http.StatusBadRequest, Err: fmt.Errorf("payout %d: %w", cb.ID, ErrUnknownPayment)}
 		}
 	}
 	st := h.budget()
@@ -243,29 +291,25 @@ func (h *PayoutCallbackHandler) HandleCallback(r *http.Request) (PayoutEvent, er
 	// by id, a forged callback carrying a genuine id and another outter_id
 	// would hand its read (not found, or another payout) to the genuine
 	// callback, refusing it (and, for wait_confirm, the payout).
+	started := rec.confirmStart()
 	v, err := st.confirmWith(ctx, "payout outter_id "+strconv.Quote(cb.OutterID), string(cb.Status), func(ctx context.Context) (any, string, error) {
 		p, err := h.Client.PayoutByOutterID(ctx, cb.OutterID)
 		return p, string(p.Status), err
 	})
-	if err != nil {
-		var ce *CallbackError
-		switch {
-		case errors.As(err, &ce):
-			return PayoutEvent{}, ce
-		case errors.Is(err, payments.ErrNotFound):
-			return PayoutEvent{}, &CallbackError{Status: http.StatusBadRequest, Err: fmt.Errorf("payout %d unknown to the API: %w", cb.ID, err)}
-		}
-		return PayoutEvent{}, &CallbackError{Status: http.StatusServiceUnavailable, Err: fmt.Errorf("confirming payout %d: %w", cb.ID, err)}
+	if reason, err := rec.confirmed(started, "payout", cb.ID, err); err != nil {
+		return PayoutEvent{}, reason, err
 	}
 	p, _ := v.(Payout)
 	if p.ID != cb.ID || p.OutterID != cb.OutterID {
-		return PayoutEvent{}, &CallbackError{Status: http.StatusBadRequest, Err: fmt.Errorf("payout %d: the API does not have it under that outter_id", cb.ID)}
+		rec.confirmedBy(confirmAPI, telemetry.OutcomeOK, false)
+		return PayoutEvent{}, reasonConfirmMismatch, &CallbackError{Status: http.StatusBadRequest, Err: fmt.Errorf("payout %d: the API does not have it under that outter_id", cb.ID)}
 	}
+	rec.confirmedBy(confirmAPI, telemetry.OutcomeOK, true)
 	ev := PayoutEvent{Callback: cb, Payout: p}
 	if err := h.Handle(ctx, ev); err != nil {
-		return ev, &CallbackError{Status: http.StatusInternalServerError, Err: err}
+		return ev, reasonHandler, &CallbackError{Status: http.StatusInternalServerError, Err: err}
 	}
-	return ev, nil
+	return ev, "", nil
 }
 
 // budget is the handler's confirmation state, made at the first callback

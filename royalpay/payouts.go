@@ -426,7 +426,9 @@ func decodePayoutLookup(body []byte, outterID string) (Payout, error) {
 // PayoutByOutterID(p.OutterID): unlike pay-ins, payouts can be looked up by
 // the merchant's own id. Only when that lookup says payments.ErrNotFound may
 // the payout be sent again.
-func (c *Client) CreatePayout(ctx context.Context, p PayoutParams) (Payout, error) {
+func (c *Client) CreatePayout(ctx context.Context, p PayoutParams) (_ Payout, err error) {
+	ctx, obs := c.operation(ctx, "create_payout", p.OutterID)
+	defer func() { obs.End(err) }()
 	if ctx == nil {
 		return Payout{}, payments.ErrNilContext
 	}
@@ -464,6 +466,7 @@ func (c *Client) CreatePayout(ctx context.Context, p PayoutParams) (Payout, erro
 	if out.OutterID == "" {
 		out.OutterID = p.OutterID
 	}
+	setProviderID(obs, out.ID)
 	return out, nil
 }
 
@@ -492,7 +495,9 @@ func createdPayoutShape(out Payout, sent string) error {
 // no read of a payout by its id, so there is none here.
 //
 // Resend safety: a read; always safe, retried by the client.
-func (c *Client) PayoutByOutterID(ctx context.Context, outterID string) (Payout, error) {
+func (c *Client) PayoutByOutterID(ctx context.Context, outterID string) (_ Payout, err error) {
+	ctx, obs := c.operation(ctx, "get_payout", outterID)
+	defer func() { obs.End(err) }()
 	if ctx == nil {
 		return Payout{}, payments.ErrNilContext
 	}
@@ -524,5 +529,6 @@ func (c *Client) PayoutByOutterID(ctx context.Context, outterID string) (Payout,
 	if err != nil {
 		return Payout{}, c.pt.Malformed("get_payout", resp.Status, resp.Body, err)
 	}
+	setProviderID(obs, p.ID)
 	return p, nil
 }

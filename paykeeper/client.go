@@ -89,7 +89,7 @@ func New(cred Credentials, opts ...payments.Option) (*Client, error) {
 		return nil, err
 	}
 	return &Client{t: t, tok: &tokenCache{lifetime: TokenLifetime, now: time.Now}, lookups: &flight{}, user: cred.User,
-		tel: telemetryOf(opts)}, nil
+		tel: t.Telemetry()}, nil
 }
 
 // Close releases the client's idle connections (and the goroutines that keep

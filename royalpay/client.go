@@ -148,7 +148,7 @@ func New(cred Credentials, opts ...payments.Option) (*Client, error) {
 			return nil, &payments.ValidationError{Field: f.name, Reason: "must not contain spaces or line breaks"}
 		}
 	}
-	c := &Client{forms: &readForms{}, tel: telemetryOf(opts)}
+	c := &Client{forms: &readForms{}}
 	if cred.Token != "" {
 		t, err := transport.New(transport.Config{
 			Provider: provider,
@@ -184,6 +184,13 @@ func New(cred Credentials, opts ...payments.Option) (*Client, error) {
 			return nil, err
 		}
 		c.pt = pt
+	}
+	// Both transports record with the same providers (the same options):
+	// either one's telemetry starts the operations they join.
+	if c.t != nil {
+		c.tel = c.t.Telemetry()
+	} else if c.pt != nil {
+		c.tel = c.pt.Telemetry()
 	}
 	return c, nil
 }

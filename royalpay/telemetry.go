@@ -4,28 +4,8 @@ import (
 	"context"
 	"strconv"
 
-	"github.com/paysdk/payments"
-	"github.com/paysdk/payments/internal/config"
 	"github.com/paysdk/payments/internal/telemetry"
 )
-
-// telemetryOf is the telemetry of the tracer and meter providers opts give
-// (payments.WithTracerProvider, WithMeterProvider; the global ones when
-// none): the providers both of the client's transports record their
-// attempts with. New calls it after transport.New has applied the same
-// options without an error.
-//
-// It stands in for transport.Client.Operation, which internal/transport
-// does not have yet: with that method, operation below calls it on the
-// transport the method sends on, and this function (and the import of
-// internal/config) goes.
-func telemetryOf(opts []payments.Option) *telemetry.Telemetry {
-	var s config.Settings
-	for _, o := range opts {
-		_ = config.ApplyOption(o, &s) // applied once already by transport.New, without an error
-	}
-	return telemetry.New(s.TracerProvider, s.MeterProvider)
-}
 
 // operation starts the SDK operation op (the name its transport.Request
 // carries, on the pay-in or the payout transport alike, so the transport

@@ -206,7 +206,7 @@ type Op struct {
 	name     string
 	start    time.Time
 	metrics  bool
-	joined   atomic.Bool // a transport call took it (Join)
+	joined   atomic.Bool // a transport call is in it now (Join, Leave)
 }
 
 // Start begins operation name at provider: a client span named
@@ -404,8 +404,10 @@ func (t *Telemetry) Operation(ctx context.Context, provider, name, ref string) (
 }
 
 // Join returns the operation ctx carries when it is provider's operation
-// name and not joined yet (own false: the caller of Operation ends it), or
-// else starts one (own true: the caller ends it).
+// name and no other call is in it now (own false: the caller of Operation
+// ends it, the joining call calls Leave when it returns, so a resend of
+// the same operation joins it again), or else starts one (own true: the
+// caller ends it).
 func (t *Telemetry) Join(ctx context.Context, provider, name, ref string) (_ context.Context, _ *Op, own bool) {
 	if t == nil {
 		return ctx, nil, false
@@ -415,4 +417,11 @@ func (t *Telemetry) Join(ctx context.Context, provider, name, ref string) (_ con
 	}
 	ctx, op := t.Start(ctx, provider, name, ref)
 	return ctx, op, true
+}
+
+// Leave ends a call's part in an operation it joined (Join's own false).
+func (o *Op) Leave() {
+	if o != nil {
+		o.joined.Store(false)
+	}
 }

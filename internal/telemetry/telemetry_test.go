@@ -78,7 +78,11 @@ func TestOperationJoinAndMeasurements(t *testing.T) {
 		t.Fatal("the transport call of the operation's own name did not join it")
 	}
 	if _, _, own := tel.Join(octx, "qiwitopup", "pay", "txn-1"); !own {
-		t.Fatal("a second call joined an operation already joined")
+		t.Fatal("a second call joined an operation another call is in")
+	}
+	joined.Leave()
+	if _, again, own := tel.Join(octx, "qiwitopup", "pay", "txn-1"); own || again != op {
+		t.Fatal("a resend after the first call returned did not join the operation")
 	}
 	for n := 1; n <= 2; n++ {
 		_, a := joined.Attempt(jctx, n)
@@ -145,10 +149,10 @@ func TestOperationJoinAndMeasurements(t *testing.T) {
 		}
 	}
 	for k, want := range map[string]int64{
-		"payments.refusals{payments.operation=pay,payments.provider=qiwitopup,payments.refusal.kind=funds}":                         1,
-		"payments.operation.attempts{payments.operation=pay,payments.provider=qiwitopup}":                                          2,
-		"payments.operation.duration{payments.operation=pay,payments.outcome=refused,payments.provider=qiwitopup}":                 1,
-		"payments.operation.duration{payments.operation=token,payments.outcome=ok,payments.provider=qiwitopup}":                    1,
+		"payments.refusals{payments.operation=pay,payments.provider=qiwitopup,payments.refusal.kind=funds}":                       1,
+		"payments.operation.attempts{payments.operation=pay,payments.provider=qiwitopup}":                                         2,
+		"payments.operation.duration{payments.operation=pay,payments.outcome=refused,payments.provider=qiwitopup}":                1,
+		"payments.operation.duration{payments.operation=token,payments.outcome=ok,payments.provider=qiwitopup}":                   1,
 		"http.client.request.duration{error.type=503,http.request.method=POST,http.response.status_code=503,server.address=host}": 2,
 	} {
 		if got[k] != want {
@@ -183,7 +187,7 @@ func names(spans []sdktrace.ReadOnlySpan) []string {
 func attrMap(kvs []attribute.KeyValue) map[attribute.Key]string {
 	m := map[attribute.Key]string{}
 	for _, kv := range kvs {
-		m[kv.Key] = kv.Value.Emit()
+		m[kv.Key] = kv.Value.String()
 	}
 	return m
 }
@@ -194,7 +198,7 @@ func attrString(s attribute.Set) string {
 		if i > 0 {
 			out += ","
 		}
-		out += string(kv.Key) + "=" + kv.Value.Emit()
+		out += string(kv.Key) + "=" + kv.Value.String()
 	}
 	return out
 }

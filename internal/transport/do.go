@@ -96,6 +96,8 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 	}
 	if own {
 		op.End(err)
+	} else {
+		op.Leave()
 	}
 	return resp, err
 }

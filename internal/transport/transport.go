@@ -262,6 +262,19 @@ func (c *Client) Format(f fmt.State, _ rune) { io.WriteString(f, c.String()) }
 // BaseURL is the endpoint requests go to.
 func (c *Client) BaseURL() *url.URL { u := *c.base; return &u }
 
+// Operation begins a provider client's operation op for the merchant's
+// reference ref (a span, and the operation's measurements) in the returned
+// context; the transport call of the same op under that context adds its
+// attempts to it. The caller ends it with the operation's final error:
+// what the provider's answer meant, a refusal in a 200 body included.
+func (c *Client) Operation(ctx context.Context, op, ref string) (context.Context, *telemetry.Op) {
+	return c.tel.Operation(ctx, c.cfg.Provider, op, ref)
+}
+
+// Telemetry returns the client's tracer and instruments (nil records
+// nothing).
+func (c *Client) Telemetry() *telemetry.Telemetry { return c.tel }
+
 // Provider is the provider's name, as it appears in errors.
 func (c *Client) Provider() string { return c.cfg.Provider }
 

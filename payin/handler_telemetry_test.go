@@ -182,7 +182,7 @@ func TestHandlerTelemetry(t *testing.T) {
 	assert.Equal(t, "route", a["payments.reason"].AsString())
 	assert.NotContains(t, a, attribute.Key("payments.provider"), "the path is the sender's: never an attribute")
 	for _, kv := range spans[2].Attributes() {
-		assert.NotContains(t, kv.Value.Emit(), "4111111111111111")
+		assert.NotContains(t, kv.Value.String(), "4111111111111111")
 	}
 	a = spanAttrs(spans[3])
 	assert.Equal(t, "method", a["payments.reason"].AsString())

@@ -286,7 +286,7 @@ func TestTelemetryOfTheFakesCarriesNoSecret(t *testing.T) {
 		defer c.Close()
 		mustOK(t, send(c, "rp-out-1", rub("500.00"), card))
 		_, _ = c.Get(ctx, "rp-out-1")
-		_, _ = c.Get(ctx, "rp-out-9") // not found
+		_, _ = c.Get(ctx, "rp-out-9")      // not found
 		srv.DropNextOp("create_payout", 1) // the driver may find it by its Ref
 		_ = send(c, "rp-out-2", rub("500.00"), card)
 		srv.FailNext(4, http.StatusServiceUnavailable, `{"error":"busy"}`)
@@ -338,7 +338,7 @@ func TestTelemetryOfTheFakesCarriesNoSecret(t *testing.T) {
 		pkSrv.DropNextOp("invoice-preview", 4)
 		_, _ = pk.Create(ctx, payin.Request{OrderRef: "A-2002", Amount: rub("990.00")}) // lost answer
 		pkSrv.DropNextOp("invoice-preview", 0)
-		_, _ = pk.Get(ctx, "999999")                                                    // not found
+		_, _ = pk.Get(ctx, "999999") // not found
 
 		rco, err := rp.Create(ctx, payin.Request{OrderRef: "ORD-3001", Amount: rub("1500.00"), Method: payin.SBP, Bank: "Tinkoff",
 			CallbackURL: hs.URL + "/royalpay"})

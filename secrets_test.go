@@ -398,8 +398,69 @@ type echoCall struct {
 // log of payments.WithLogger.
 func TestEchoedRequestsNeverReachAnError(t *testing.T) {
 	echo := newEchoServer(t)
+	calls, modes := echoCalls(), echoModes()
+	for _, m := range modes {
+		for _, c := range calls {
+			if !m.tokenOK && c.provider != "paykeeper" {
+				continue
+			}
+			name := fmt.Sprintf("%s.%s/%d-%s", c.provider, c.op, m.status, m.style)
+			switch {
+			case m.tokenTruncated:
+				name += "-token-truncated"
+			case !m.tokenOK:
+				name += "-token-echoed"
+			}
+			t.Run(name, func(t *testing.T) {
+				echo.set(m)
+				var logs bytes.Buffer
+				logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+				cl, err := c.call(context.Background(), echo.options(c.provider, payments.WithLogger(logger)))
+				if cl != nil {
+					defer cl.Close()
+				}
+				if err == nil {
+					t.Fatalf("no error for an echo answered %d", m.status)
+				}
+				assertNoLeak(t, "err.Error()", err.Error(), c.secrets)
+				assertNoLeak(t, "%+v of the error", fmt.Sprintf("%+v", err), c.secrets)
+				assertNoLeak(t, "the WithLogger log", logs.String(), c.secrets)
+			})
+		}
+	}
+}
+
+// closer is c as an io.Closer, or nil when its package has no Close.
+func closer(c any) io.Closer {
+	cl, _ := c.(io.Closer)
+	return cl
+}
+
+// formSigner is a PayKeeper form signer holding probeSeed as its secret.
+func formSigner(t *testing.T) *paykeeper.FormSigner {
+	s, err := paykeeper.NewFormSigner("https://demo.server.paykeeper.ru", probeSeed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// probeKey is a card-sealing key the probe looks for in every output.
+var probeKey = []byte("0123456789abcdef0123456789ABCDEF")
+
+func probeAESGCM(t *testing.T) *ledger.AESGCM {
+	a, err := ledger.NewAESGCM("k1", map[string][]byte{"k1": probeKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// echoCalls are one write and one read of every provider's client, each
+// with the secrets it holds.
+func echoCalls() []echoCall {
 	basic := basicToken(probeLogin, probePassword)
-	calls := []echoCall{
+	return []echoCall{
 		{"popolni", "Pay", []string{probePassword, basic, probeCard, probeCardMiddle}, func(ctx context.Context, o []payments.Option) (io.Closer, error) {
 			c, err := popolni.New(popolni.Credentials{Login: probeLogin, Password: probePassword}, o...)
 			if err != nil {
@@ -464,7 +525,12 @@ func TestEchoedRequestsNeverReachAnError(t *testing.T) {
 			return closer(c), err
 		}},
 	}
+}
 
+// echoModes are the echo server's answers the probe sends each call to:
+// 400, 403, 500 and a 200 that is no success answer, each with the echo in
+// every wrapping, and PayKeeper's token route echoed and cut short.
+func echoModes() []echoMode {
 	var modes []echoMode
 	for _, status := range []int{400, 403, 500, 200} {
 		for _, style := range []string{"text", "json", "xml", "html"} {
@@ -474,60 +540,5 @@ func TestEchoedRequestsNeverReachAnError(t *testing.T) {
 	// PayKeeper's token route itself echoed, and cut short with the token in it.
 	modes = append(modes, echoMode{status: 500, style: "json"}, echoMode{status: 200, style: "json"},
 		echoMode{status: 200, style: "text"}, echoMode{status: 500, style: "text", tokenTruncated: true})
-
-	for _, m := range modes {
-		for _, c := range calls {
-			if !m.tokenOK && c.provider != "paykeeper" {
-				continue
-			}
-			name := fmt.Sprintf("%s.%s/%d-%s", c.provider, c.op, m.status, m.style)
-			switch {
-			case m.tokenTruncated:
-				name += "-token-truncated"
-			case !m.tokenOK:
-				name += "-token-echoed"
-			}
-			t.Run(name, func(t *testing.T) {
-				echo.set(m)
-				var logs bytes.Buffer
-				logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-				cl, err := c.call(context.Background(), echo.options(c.provider, payments.WithLogger(logger)))
-				if cl != nil {
-					defer cl.Close()
-				}
-				if err == nil {
-					t.Fatalf("no error for an echo answered %d", m.status)
-				}
-				assertNoLeak(t, "err.Error()", err.Error(), c.secrets)
-				assertNoLeak(t, "%+v of the error", fmt.Sprintf("%+v", err), c.secrets)
-				assertNoLeak(t, "the WithLogger log", logs.String(), c.secrets)
-			})
-		}
-	}
-}
-
-// closer is c as an io.Closer, or nil when its package has no Close.
-func closer(c any) io.Closer {
-	cl, _ := c.(io.Closer)
-	return cl
-}
-
-// formSigner is a PayKeeper form signer holding probeSeed as its secret.
-func formSigner(t *testing.T) *paykeeper.FormSigner {
-	s, err := paykeeper.NewFormSigner("https://demo.server.paykeeper.ru", probeSeed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-// probeKey is a card-sealing key the probe looks for in every output.
-var probeKey = []byte("0123456789abcdef0123456789ABCDEF")
-
-func probeAESGCM(t *testing.T) *ledger.AESGCM {
-	a, err := ledger.NewAESGCM("k1", map[string][]byte{"k1": probeKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
+	return modes
 }

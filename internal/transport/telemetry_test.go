@@ -91,7 +91,7 @@ func (k *otelKit) children(parent sdktrace.ReadOnlySpan, name string) []sdktrace
 func attrs(kvs []attribute.KeyValue) map[string]string {
 	m := map[string]string{}
 	for _, kv := range kvs {
-		m[string(kv.Key)] = kv.Value.Emit()
+		m[string(kv.Key)] = kv.Value.String()
 	}
 	return m
 }
@@ -108,7 +108,7 @@ func (k *otelKit) metrics(t *testing.T) metricdata.ResourceMetrics {
 func matches(set attribute.Set, want map[string]string) bool {
 	for key, v := range want {
 		got, ok := set.Value(attribute.Key(key))
-		if !ok || got.Emit() != v {
+		if !ok || got.String() != v {
 			return false
 		}
 	}
@@ -186,7 +186,7 @@ func assertNoSecretsRecorded(t *testing.T, k *otelKit, secrets ...string) {
 			for _, set := range sets {
 				for _, kv := range set.ToSlice() {
 					assert.True(t, lowCardinality[string(kv.Key)], "metric %s has attribute %s", m.Name, kv.Key)
-					texts = append(texts, kv.Value.Emit())
+					texts = append(texts, kv.Value.String())
 				}
 			}
 		}

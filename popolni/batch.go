@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"sync"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/paysdk/payments"
 )
 
@@ -55,6 +57,15 @@ type BatchOptions struct {
 // A Batcher is safe for concurrent use. It does not own the Client: Close the
 // Batcher, then the Client. Every request goes through the Client, so it
 // waits for the Client's limiter token like any other call.
+//
+// Telemetry: each request the Batcher sends is one operation of the Client,
+// span "popolni pay" or "popolni status" with the ids of the whole batch,
+// counted once in the Client's measurements. Its parent is the span of the
+// first caller in the batch that has one; every other caller's span is
+// linked to it (the link carries the caller's payments.ref). A caller's own
+// call records no operation of its own: its outcome is in its result, and
+// the batch's span says what popolni answered for each payment (see
+// Client.Pay).
 type Batcher struct {
 	c   *Client
 	max int
@@ -78,6 +89,7 @@ const (
 
 type payCall struct {
 	p     Payment
+	sc    trace.SpanContext // the caller's span, for the batch's operation
 	state int
 	req   *inflight
 	done  chan struct{}
@@ -87,6 +99,7 @@ type payCall struct {
 
 type statusCall struct {
 	ids   []int64
+	sc    trace.SpanContext // the caller's span, for the batch's operation
 	state int
 	req   *inflight
 	done  chan struct{}
@@ -166,7 +179,7 @@ func (b *Batcher) Pay(ctx context.Context, p Payment) (Result, error) {
 	if err := ctx.Err(); err != nil {
 		return Result{}, ctxErr(ctx, "pay")
 	}
-	call := &payCall{p: p, done: make(chan struct{})}
+	call := &payCall{p: p, sc: trace.SpanContextFromContext(ctx), done: make(chan struct{})}
 	if !b.enqueue(func() { b.payQ = append(b.payQ, call) }, b.payWake) {
 		return Result{}, ErrBatcherClosed
 	}
@@ -216,7 +229,7 @@ func (b *Batcher) Status(ctx context.Context, ids ...int64) ([]Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, ctxErr(ctx, "status")
 	}
-	call := &statusCall{ids: ids, done: make(chan struct{})}
+	call := &statusCall{ids: ids, sc: trace.SpanContextFromContext(ctx), done: make(chan struct{})}
 	if !b.enqueue(func() { b.statQ = append(b.statQ, call) }, b.statWake) {
 		return nil, ErrBatcherClosed
 	}
@@ -375,7 +388,9 @@ func (b *Batcher) sendPays() bool {
 	}
 	b.mu.Unlock()
 
-	res, err := b.c.Pay(ctx, pays)
+	ctx, members := batchTrace(ctx, len(batch), func(i int) trace.SpanContext { return batch[i].sc },
+		func(i int) string { return strconv.FormatInt(batch[i].p.ID, 10) })
+	res, err := b.c.pay(ctx, pays, members)
 	cancel()
 
 	var ou *payments.OutcomeUnknownError
@@ -443,7 +458,9 @@ func (b *Batcher) sendStatuses() bool {
 	}
 	b.mu.Unlock()
 
-	res, err := b.c.Status(ctx, ids...)
+	ctx, members := batchTrace(ctx, len(batch), func(i int) trace.SpanContext { return batch[i].sc },
+		func(i int) string { return refOf(batch[i].ids) })
+	res, err := b.c.status(ctx, ids, members)
 	cancel()
 
 	by := make(map[int64]Result, len(res))

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/telemetry"
 	"github.com/paysdk/payments/internal/transport"
 )
 
@@ -54,8 +55,16 @@ func (c Credentials) LogValue() slog.Value {
 // Printed with any fmt verb or logged through log/slog, it shows the login
 // and the URL, never the password or the Authorization header. Every method
 // given a nil context returns payments.ErrNilContext. Close it when done.
+//
+// Each method that sends a request (Pay, Status, Balance) is one
+// OpenTelemetry operation, span "popolni pay", "popolni status" or "popolni
+// balance" with its HTTP attempts as children, recorded with the providers
+// of payments.WithTracerProvider and payments.WithMeterProvider (the global
+// ones by default, which record nothing until the application sets them).
+// StatusConfirmed and WaitFinal are made of Status operations.
 type Client struct {
 	t            *transport.Client
+	tel          *telemetry.Telemetry
 	login        string
 	pollInterval time.Duration
 }
@@ -89,7 +98,7 @@ func New(cred Credentials, opts ...payments.Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{t: t, login: cred.Login, pollInterval: DefaultPollInterval}, nil
+	return &Client{t: t, tel: newTelemetry(opts), login: cred.Login, pollInterval: DefaultPollInterval}, nil
 }
 
 // String shows the login and the URL.

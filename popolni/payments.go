@@ -48,22 +48,41 @@ const opWaitFinal = "wait-final"
 // Status (or Pay again with the same batch, which is safe) to learn what
 // happened. A result whose status the document does not list is no
 // success either: its Err is outcome-unknown.
+//
+// Telemetry: one operation span "popolni pay" (payments.ref: the ids) whose
+// outcome is what popolni said of the payments, not only of the request
+// (see payments.WithTracerProvider): a lone payment answered 101 is refused
+// for funds with code 101, an undocumented status is outcome-unknown. A
+// batch of several takes the outcome of its first payment that neither
+// succeeded nor stays pending (an undocumented status before a refusal),
+// and its span has one "payment" event per such payment (its id, code,
+// outcome and refusal kind).
 func (c *Client) Pay(ctx context.Context, batch []Payment) ([]Result, error) {
+	return c.pay(ctx, batch, nil)
+}
+
+// pay is Pay; members are the Batcher callers whose payments batch
+// carries, linked from the operation's span.
+func (c *Client) pay(ctx context.Context, batch []Payment, members []member) (results []Result, err error) {
 	if ctx == nil {
 		return nil, payments.ErrNilContext
-	}
-	body, err := encodePay(batch)
-	if err != nil {
-		return nil, err
 	}
 	ids := make([]int64, len(batch))
 	for i, p := range batch {
 		ids[i] = p.ID
 	}
+	ref := refOf(ids)
+	ctx, op := c.operation(ctx, "pay", ref)
+	defer func() { endPay(op, results, err) }()
+	linkMembers(op, members)
+	body, err := encodePay(batch)
+	if err != nil {
+		return nil, err
+	}
 	results, resent, err := c.post(ctx, &transport.Request{
 		Op:   "pay",
 		Kind: transport.IdempotentWrite,
-		Ref:  refOf(ids),
+		Ref:  ref,
 		Body: body,
 	}, ids)
 	if err != nil {
@@ -189,10 +208,23 @@ func statusConfirmed(ctx context.Context, status func(context.Context, ...int64)
 // and WaitFinal do so.
 //
 // Resend safety: a read; always safe.
+//
+// Telemetry: one operation span "popolni status" (payments.ref: the ids),
+// not_found when every id answered 125.
 func (c *Client) Status(ctx context.Context, ids ...int64) ([]Result, error) {
+	return c.status(ctx, ids, nil)
+}
+
+// status is Status; members are the Batcher callers whose ids the request
+// carries, linked from the operation's span.
+func (c *Client) status(ctx context.Context, ids []int64, members []member) (results []Result, err error) {
 	if ctx == nil {
 		return nil, payments.ErrNilContext
 	}
+	ref := refOf(ids)
+	ctx, op := c.operation(ctx, "status", ref)
+	defer func() { endStatus(op, results, err) }()
+	linkMembers(op, members)
 	if len(ids) == 0 {
 		return nil, &payments.ValidationError{Field: "ids", Reason: errNoIDs.Error()}
 	}
@@ -211,7 +243,7 @@ func (c *Client) Status(ctx context.Context, ids ...int64) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	results, _, err := c.post(ctx, &transport.Request{Op: "status", Kind: transport.Read, Body: body}, ids)
+	results, _, err = c.post(ctx, &transport.Request{Op: "status", Kind: transport.Read, Ref: ref, Body: body}, ids)
 	return results, err
 }
 
@@ -344,10 +376,14 @@ func waitFinal(ctx context.Context, interval time.Duration, status func(context.
 // section 4: GET https://popolni.club/api?balance=).
 //
 // Resend safety: a read; always safe.
-func (c *Client) Balance(ctx context.Context) (Balance, error) {
+//
+// Telemetry: one operation span "popolni balance".
+func (c *Client) Balance(ctx context.Context) (_ Balance, err error) {
 	if ctx == nil {
 		return Balance{}, payments.ErrNilContext
 	}
+	ctx, op := c.operation(ctx, "balance", "")
+	defer func() { op.End(err) }()
 	resp, err := c.t.Do(ctx, &transport.Request{
 		Op:       "balance",
 		Kind:     transport.Read,

@@ -21,10 +21,12 @@ import (
 // 339), or a non-zero code with deposit-possible 1.
 //
 // Resend safety: a read; always safe.
-func (c *Client) CheckDepositPossible(ctx context.Context, phone string, nonCash bool, ccy string) (DepositCheck, error) {
+func (c *Client) CheckDepositPossible(ctx context.Context, phone string, nonCash bool, ccy string) (check DepositCheck, err error) {
 	if ctx == nil {
 		return DepositCheck{}, payments.ErrNilContext
 	}
+	ctx, op := c.operation(ctx, "check-deposit-possible", "")
+	defer func() { endCode(op, check.Code, err) }()
 	if err := checkPhone("phone", phone, false); err != nil {
 		return DepositCheck{}, err
 	}
@@ -60,10 +62,12 @@ func (c *Client) CheckDepositPossible(ctx context.Context, phone string, nonCash
 // missing wallet.
 //
 // Resend safety: a read; always safe.
-func (c *Client) CheckUser(ctx context.Context, phone, ccy string) (bool, error) {
+func (c *Client) CheckUser(ctx context.Context, phone, ccy string) (_ bool, err error) {
 	if ctx == nil {
 		return false, payments.ErrNilContext
 	}
+	ctx, op := c.operation(ctx, "check-user", "")
+	defer func() { op.End(err) }()
 	if err := checkPhone("phone", phone, false); err != nil {
 		return false, err
 	}
@@ -90,10 +94,12 @@ func (c *Client) CheckUser(ctx context.Context, phone, ccy string) (bool, error)
 // (request ping).
 //
 // Resend safety: a read; always safe.
-func (c *Client) Ping(ctx context.Context) ([]Balance, error) {
+func (c *Client) Ping(ctx context.Context) (_ []Balance, err error) {
 	if ctx == nil {
 		return nil, payments.ErrNilContext
 	}
+	ctx, op := c.operation(ctx, "ping", "")
+	defer func() { op.End(err) }()
 	root := el("request", leaf("request-type", "ping"), leaf("terminal-id", c.auth.terminalID)).with(c.credentials()...)
 	r, err := c.send(ctx, "ping", transport.Read, "", document(root), "")
 	if err != nil {
@@ -113,10 +119,12 @@ func (c *Client) Ping(ctx context.Context) ([]Balance, error) {
 // xmlcp.jsp beside topup.jsp), for MobilePayment.ProviderID.
 //
 // Resend safety: a read; always safe.
-func (c *Client) ProviderByPhone(ctx context.Context, localPhone string) (int64, error) {
+func (c *Client) ProviderByPhone(ctx context.Context, localPhone string) (_ int64, err error) {
 	if ctx == nil {
 		return 0, payments.ErrNilContext
 	}
+	ctx, op := c.operation(ctx, "get-provider", "")
+	defer func() { op.End(err) }()
 	if !digitsOnly(localPhone, 15) {
 		return 0, &payments.ValidationError{Field: "phone", Reason: "digits, without the country code"}
 	}

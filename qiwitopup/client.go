@@ -20,6 +20,7 @@ import (
 	"strings"
 
 	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/telemetry"
 	"github.com/paysdk/payments/internal/transport"
 )
 
@@ -113,8 +114,20 @@ func ParsePrivateKeyPEM(data []byte) (crypto.Signer, error) {
 // immutable and safe for concurrent use. It never prints its password or
 // keys, whatever the fmt verb or slog handler; its fields are pointers, so
 // a Client value printed by mistake shows addresses only.
+//
+// Each method that sends a request is one OpenTelemetry operation, with
+// its HTTP attempts as child spans, recorded with the providers of
+// payments.WithTracerProvider and payments.WithMeterProvider (the global
+// ones by default, which record nothing until the application sets them):
+// "qiwitopup pay" (the five Pay methods, payments.ref the
+// transaction-number), "qiwitopup status", "qiwitopup
+// check-deposit-possible", "qiwitopup check-user", "qiwitopup ping" and
+// "qiwitopup get-provider" (ProviderByPhone). An operation's outcome is what
+// QIWI's answer meant: a result-code refusal in a 200 body is refused, with
+// the code. Payout is made of these operations.
 type Client struct {
 	t    *transport.Client
+	tel  *telemetry.Telemetry
 	auth *Auth
 }
 
@@ -156,7 +169,7 @@ func New(auth Auth, opts ...payments.Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{t: t, auth: &auth}, nil
+	return &Client{t: t, tel: newTelemetry(opts), auth: &auth}, nil
 }
 
 // secrets are what no error may quote: the password, as given and in the

@@ -119,10 +119,17 @@ type MobilePayment struct {
 //     #tech_error; "Fatal?" column of _errors_en.html.md), so nothing was paid
 //     by this request; sending it again gives the same answer until the
 //     configuration is fixed.
-func (c *Client) PayWallet(ctx context.Context, p WalletPayment) (Payment, error) {
+//
+// Telemetry: an operation span "qiwitopup pay" (see Client) whose outcome is
+// the payment's: a payment QIWI answers with a result-code in a 200 body
+// (220, insufficient funds) is refused with that code, although PayWallet
+// returns it without an error; QIWI's txn_id and the state go on the span.
+func (c *Client) PayWallet(ctx context.Context, p WalletPayment) (got Payment, err error) {
 	if ctx == nil {
 		return Payment{}, payments.ErrNilContext
 	}
+	ctx, op := c.operation(ctx, "pay", p.TransactionNumber)
+	defer func() { endPay(op, got, err) }()
 	if err := checkPhone("Phone", p.Phone, false); err != nil {
 		return Payment{}, err
 	}
@@ -145,10 +152,12 @@ func (c *Client) PayWallet(ctx context.Context, p WalletPayment) (Payment, error
 // document's transaction-number identifies the payment the same way). After a final status, paying the
 // same request again returns the payment with extras "rrn" and "billRegId"
 // when the bank provides them (the card document's procedure).
-func (c *Client) PayCard(ctx context.Context, p CardPayment) (Payment, error) {
+func (c *Client) PayCard(ctx context.Context, p CardPayment) (got Payment, err error) {
 	if ctx == nil {
 		return Payment{}, payments.ErrNilContext
 	}
+	ctx, op := c.operation(ctx, "pay", p.TransactionNumber)
+	defer func() { endPay(op, got, err) }()
 	if !digitsOnly(p.CardNumber, 19) || len(p.CardNumber) < 12 {
 		return Payment{}, &payments.ValidationError{Field: "CardNumber", Reason: "12 to 19 digits"}
 	}
@@ -161,10 +170,12 @@ func (c *Client) PayCard(ctx context.Context, p CardPayment) (Payment, error) {
 // PayCardSpec pays out to a card through service 32911, RUB only ("Валюта
 // выплаты (только RUB)"). Resend safety and errors: as PayWallet (SAFE, same
 // transaction-number rule).
-func (c *Client) PayCardSpec(ctx context.Context, p CardSpecPayment) (Payment, error) {
+func (c *Client) PayCardSpec(ctx context.Context, p CardSpecPayment) (got Payment, err error) {
 	if ctx == nil {
 		return Payment{}, payments.ErrNilContext
 	}
+	ctx, op := c.operation(ctx, "pay", p.TransactionNumber)
+	defer func() { endPay(op, got, err) }()
 	if err := checkPhone("Phone", p.Phone, true); err != nil {
 		return Payment{}, err
 	}
@@ -179,10 +190,12 @@ func (c *Client) PayCardSpec(ctx context.Context, p CardSpecPayment) (Payment, e
 
 // PaySBP pays out through SBP (service 38413). Resend safety and errors: as
 // PayWallet (SAFE, same transaction-number rule).
-func (c *Client) PaySBP(ctx context.Context, p SBPPayment) (Payment, error) {
+func (c *Client) PaySBP(ctx context.Context, p SBPPayment) (got Payment, err error) {
 	if ctx == nil {
 		return Payment{}, payments.ErrNilContext
 	}
+	ctx, op := c.operation(ctx, "pay", p.TransactionNumber)
+	defer func() { endPay(op, got, err) }()
 	if !digitsOnly(p.Phone, 11) || len(p.Phone) != 11 || p.Phone[0] != '7' {
 		return Payment{}, &payments.ValidationError{Field: "Phone", Reason: "7xxxxxxxxxx"}
 	}
@@ -197,10 +210,12 @@ func (c *Client) PaySBP(ctx context.Context, p SBPPayment) (Payment, error) {
 
 // PayMobile tops up a mobile account (service 29130). Resend safety and
 // errors: as PayWallet (SAFE, same transaction-number rule).
-func (c *Client) PayMobile(ctx context.Context, p MobilePayment) (Payment, error) {
+func (c *Client) PayMobile(ctx context.Context, p MobilePayment) (got Payment, err error) {
 	if ctx == nil {
 		return Payment{}, payments.ErrNilContext
 	}
+	ctx, op := c.operation(ctx, "pay", p.TransactionNumber)
+	defer func() { endPay(op, got, err) }()
 	if err := checkPhone("Phone", p.Phone, false); err != nil {
 		return Payment{}, err
 	}
@@ -310,10 +325,17 @@ type StatusResult struct {
 //
 // A request-level error (result-code > 0) is a *payments.APIError: repeat
 // later; it never means the payments failed.
-func (c *Client) Status(ctx context.Context, qs ...StatusQuery) ([]StatusResult, error) {
+//
+// Telemetry: an operation span "qiwitopup status" (payments.ref: the
+// transaction-numbers), not_found when the answer has none of the payments
+// asked about.
+func (c *Client) Status(ctx context.Context, qs ...StatusQuery) (out []StatusResult, err error) {
 	if ctx == nil {
 		return nil, payments.ErrNilContext
 	}
+	ref := refOf(qs)
+	ctx, op := c.operation(ctx, "status", ref)
+	defer func() { endStatus(op, out, err) }()
 	if len(qs) == 0 {
 		return nil, &payments.ValidationError{Field: "queries", Reason: "at least one"}
 	}
@@ -331,7 +353,7 @@ func (c *Client) Status(ctx context.Context, qs ...StatusQuery) ([]StatusResult,
 	// The document's status example puts the password before terminal-id.
 	root := el("request", leaf("request-type", "pay")).with(c.credentials()...).
 		with(leaf("terminal-id", c.auth.terminalID), el("status", ps...))
-	r, err := c.send(ctx, "status", transport.Read, "", document(root), "")
+	r, err := c.send(ctx, "status", transport.Read, ref, document(root), "")
 	if err != nil {
 		return nil, err
 	}
@@ -347,7 +369,7 @@ func (c *Client) Status(ctx context.Context, qs ...StatusQuery) ([]StatusResult,
 	for _, p := range r.Payments {
 		by[p.TransactionNumber] = p
 	}
-	out := make([]StatusResult, len(qs))
+	out = make([]StatusResult, len(qs))
 	for i, q := range qs {
 		p, ok := by[q.TransactionNumber]
 		out[i] = StatusResult{TransactionNumber: q.TransactionNumber, Found: ok, Payment: p}

@@ -98,7 +98,7 @@ func New(cred Credentials, opts ...payments.Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{t: t, tel: newTelemetry(opts), login: cred.Login, pollInterval: DefaultPollInterval}, nil
+	return &Client{t: t, tel: t.Telemetry(), login: cred.Login, pollInterval: DefaultPollInterval}, nil
 }
 
 // String shows the login and the URL.

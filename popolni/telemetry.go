@@ -7,8 +7,6 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/paysdk/payments"
-	"github.com/paysdk/payments/internal/config"
 	"github.com/paysdk/payments/internal/telemetry"
 )
 
@@ -23,22 +21,6 @@ const (
 	// status code, outcome and refusal kind.
 	paymentEvent = "payment"
 )
-
-// newTelemetry is the telemetry of a client built with opts: the tracer
-// and meter providers they give, or the global ones.
-//
-// The transport builds the same from the same options but keeps it to
-// itself, and it has no Operation method yet: the options are read a second
-// time here (transport.New has accepted them already, so none fails).
-// Operations started with it are joined by the transport's Do all the same:
-// the join goes by provider and operation name.
-func newTelemetry(opts []payments.Option) *telemetry.Telemetry {
-	var s config.Settings
-	for _, o := range opts {
-		_ = config.ApplyOption(o, &s)
-	}
-	return telemetry.New(s.TracerProvider, s.MeterProvider)
-}
 
 // operation starts the client's operation name (the Op of the
 // transport.Request it sends) for ref in ctx. The caller ends it with its

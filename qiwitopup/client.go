@@ -169,7 +169,7 @@ func New(auth Auth, opts ...payments.Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{t: t, tel: newTelemetry(opts), auth: &auth}, nil
+	return &Client{t: t, tel: t.Telemetry(), auth: &auth}, nil
 }
 
 // secrets are what no error may quote: the password, as given and in the

@@ -8,29 +8,12 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/paysdk/payments"
-	"github.com/paysdk/payments/internal/config"
 	"github.com/paysdk/payments/internal/telemetry"
 )
 
 // batchSize is the span attribute of a status operation: how many payments
 // it asked about (spans only).
 const batchSize = attribute.Key("payments.batch.size")
-
-// newTelemetry is the telemetry of a client built with opts: the tracer
-// and meter providers they give, or the global ones.
-//
-// The transport builds the same from the same options but keeps it to
-// itself, and it has no Operation method yet: the options are read a second
-// time here (transport.New has accepted them already, so none fails).
-// Operations started with it are joined by the transport's Do all the same:
-// the join goes by provider and operation name.
-func newTelemetry(opts []payments.Option) *telemetry.Telemetry {
-	var s config.Settings
-	for _, o := range opts {
-		_ = config.ApplyOption(o, &s)
-	}
-	return telemetry.New(s.TracerProvider, s.MeterProvider)
-}
 
 // operation starts the client's operation name (the Op of the
 // transport.Request it sends) for ref in ctx. The caller ends it with its

@@ -62,12 +62,13 @@ var (
 		"go.opentelemetry.io/otel", "go.opentelemetry.io/otel/metric", "go.opentelemetry.io/otel/trace",
 		"go.opentelemetry.io/otel/sdk", "go.opentelemetry.io/otel/sdk/metric",
 		"go.opentelemetry.io/otel/exporters/stdout/stdouttrace", "go.opentelemetry.io/otel/exporters/prometheus",
+		"github.com/prometheus/client_golang", // the Prometheus exporter's handler, in the observability example
 	}
 	onlyFrom = map[string][]string{"github.com/go-resty/resty/v2": {"internal/transport"}}
 	// appOnly are module path prefixes that the library's code never
 	// imports: the OpenTelemetry SDK and exporters are the application's
 	// choice; only programs (appLayers) and tests may import them.
-	appOnly   = []string{"go.opentelemetry.io/otel/sdk", "go.opentelemetry.io/otel/exporters/"}
+	appOnly   = []string{"go.opentelemetry.io/otel/sdk", "go.opentelemetry.io/otel/exporters/", "github.com/prometheus/"}
 	appLayers = []string{"example", "tool"}
 	// noPull are module path prefixes that must not be anywhere in the
 	// dependencies of the packages of noPullLayers (a CLI, a browser or an

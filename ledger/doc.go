@@ -30,6 +30,35 @@
 //   - While the store does not answer, nothing is sent: Options.OnError and
 //     Health say why, and the loop resumes when the store is back.
 //
+// # Telemetry
+//
+// Off until the application turns it on: the ledger uses the global
+// OpenTelemetry providers, which record nothing until set, or those of
+// Options.TracerProvider and Options.MeterProvider.
+//
+//   - Spans: "ledger submit" under Submit's context; "ledger claim", a root
+//     for each claim of the work loop that took records (an idle claim makes
+//     none); under it "ledger send" for each send (the Ref, the provider,
+//     payments.result: sent, outcome_unknown, refused, failover, retry;
+//     whether it was a resend) and "ledger poll" for each provider's batch of
+//     status requests, with a "ledger settle" for each record it settled
+//     (payments.state, payments.result: final, pending, unknown, resend,
+//     wait); "ledger final" around each OnFinal call (ok, error, panic). The
+//     provider operations a send or a poll causes ("popolni pay", "popolni
+//     status" and their attempts) are its children when the payout clients
+//     trace to the same provider.
+//   - Counters: payments.ledger.sends {send} (payments.provider,
+//     payments.result, "resend" for every send after a "not found"),
+//     payments.ledger.finals {intent} (payments.provider, payments.state),
+//     payments.ledger.store.errors {error} (payments.operation: the store's
+//     operation).
+//   - Gauges, while Run runs, read from a [StatsStore] by one query at most
+//     every Options.StatsInterval: payments.ledger.intents {intent} (the work
+//     queue by payments.provider and payments.state) and
+//     payments.ledger.oldest_open.age (s, the oldest unfinished intent of
+//     each payments.provider). Every replica reports the same store-wide
+//     figures: aggregate them with max.
+//
 // Pay-in notifications are recorded once with [Notifications].
 //
 // The records live in a [Store]: ledger/sqlitestore (embedded, one file,

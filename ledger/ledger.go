@@ -12,7 +12,11 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/telemetry"
 	"github.com/paysdk/payments/payout"
 )
 
@@ -77,6 +81,32 @@ type Options struct {
 	// to send (see Cards; NewAESGCM). Without it Submit refuses card
 	// destinations: the ledger never stores a card number in clear.
 	Cards Cards
+	// TracerProvider makes the ledger's spans; nil means the global one
+	// (otel.GetTracerProvider), which records nothing until the
+	// application sets a provider. Spans: "ledger submit" (a child of
+	// Submit's context), "ledger claim" (a root per work-loop claim that
+	// took records or failed), and under it "ledger send" per record and
+	// "ledger poll" per provider batch with a "ledger settle" per record,
+	// and "ledger final" around OnFinal. A send's and a poll's span is the
+	// parent of the provider operation it causes ("popolni pay",
+	// "popolni status"), when the payout clients trace to the same
+	// provider (payments.WithTracerProvider, or both global). Spans carry
+	// the Ref and the provider, never an amount, a destination or a card
+	// number.
+	TracerProvider trace.TracerProvider
+	// MeterProvider records the ledger's measurements; nil means the
+	// global one (otel.GetMeterProvider), which records nothing until the
+	// application sets a provider. Counters payments.ledger.sends,
+	// payments.ledger.finals and payments.ledger.store.errors; while Run
+	// runs, the gauges payments.ledger.intents and
+	// payments.ledger.oldest_open.age, read from the store when it is a
+	// StatsStore. Every replica sharing a store reports the same figures
+	// in its gauges: aggregate them with max, not sum.
+	MeterProvider metric.MeterProvider
+	// StatsInterval is how often at most the gauges read the store
+	// (default 15 s): a collection within it observes the figures of the
+	// last read, so frequent scrapes cost no store queries.
+	StatsInterval time.Duration
 }
 
 // Ledger records payout intents in a Store and works each one to a final
@@ -87,6 +117,7 @@ type Ledger struct {
 	policy *payout.Policy
 	opts   Options
 	wake   chan struct{}
+	tel    *tele
 
 	healthMu sync.Mutex
 	health   error
@@ -149,6 +180,10 @@ func New(store Store, opts Options, clients ...*payout.Client) (*Ledger, error) 
 	if o.NotFoundGrace <= 0 {
 		o.NotFoundGrace = 5 * time.Minute
 	}
+	if o.StatsInterval <= 0 {
+		o.StatsInterval = 15 * time.Second
+	}
+	l.tel = newTele(o.TracerProvider, o.MeterProvider)
 	if o.OnError == nil {
 		lg := o.Logger
 		if lg == nil {
@@ -228,7 +263,9 @@ func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
 // *ConflictError (errors.Is ErrConflict), and then nothing of reqs is
 // recorded. A request no client can take, or a Ref twice in reqs, is a
 // *payments.ValidationError naming the Ref, before anything is recorded.
-// It returns how many intents are new.
+// It returns how many intents are new. It is traced as a "ledger submit"
+// span under ctx's span, with the counts of refs and of new intents (see
+// Options.TracerProvider).
 func (l *Ledger) Submit(ctx context.Context, reqs ...payout.Request) (int, error) {
 	if ctx == nil {
 		return 0, payments.ErrNilContext
@@ -236,6 +273,19 @@ func (l *Ledger) Submit(ctx context.Context, reqs ...payout.Request) (int, error
 	if len(reqs) == 0 {
 		return 0, nil
 	}
+	ctx, span := l.tel.tracer.Start(ctx, spanSubmit, trace.WithSpanKind(trace.SpanKindInternal))
+	n, err := l.submit(ctx, reqs)
+	if span.IsRecording() {
+		span.SetAttributes(attrRefs.Int(len(reqs)), attrInserted.Int(n))
+		if len(reqs) == 1 {
+			span.SetAttributes(telemetry.Ref.String(reqs[0].Ref))
+		}
+	}
+	endSpan(span, err)
+	return n, err
+}
+
+func (l *Ledger) submit(ctx context.Context, reqs []payout.Request) (int, error) {
 	recs := make([]Record, len(reqs))
 	seen := make(map[string]bool, len(reqs))
 	for i, r := range reqs {
@@ -273,6 +323,7 @@ func (l *Ledger) Submit(ctx context.Context, reqs ...payout.Request) (int, error
 	}
 	n, err := l.store.Insert(ctx, l.now(), recs, check)
 	if err != nil {
+		l.tel.countStoreError("insert", err)
 		return 0, err
 	}
 	l.poke()
@@ -294,6 +345,7 @@ func (l *Ledger) Get(ctx context.Context, ref string) (Record, error) {
 	}
 	rec, err := l.store.Get(ctx, ref)
 	if err != nil {
+		l.tel.countStoreError("get", err)
 		return rec, err
 	}
 	return rec, l.open(ctx, &rec)
@@ -307,6 +359,7 @@ func (l *Ledger) List(ctx context.Context, f Filter) ([]Record, error) {
 	}
 	recs, err := l.store.List(ctx, f)
 	if err != nil {
+		l.tel.countStoreError("list", err)
 		return nil, err
 	}
 	return recs, l.openAll(ctx, recs)
@@ -320,7 +373,8 @@ func (l *Ledger) Health() error {
 	return l.health
 }
 
-func (l *Ledger) storeResult(err error) {
+func (l *Ledger) storeResult(op string, err error) {
+	l.tel.countStoreError(op, err)
 	l.healthMu.Lock()
 	defer l.healthMu.Unlock()
 	if err == nil || errors.Is(err, ErrStore) {

@@ -8,7 +8,11 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/telemetry"
 	"github.com/paysdk/payments/payout"
 )
 
@@ -17,6 +21,9 @@ type held struct {
 	rec    Record
 	ctx    context.Context
 	cancel context.CancelFunc
+	// span is the ledger step the record's work is done under (its claim,
+	// send, or settle): the parent of the next step's span.
+	span trace.Span
 }
 
 // runner is one Run's state.
@@ -49,6 +56,12 @@ type runner struct {
 // Start it again on the same store after a crash or a restart: it resumes
 // every unfinished record where it stood (a record leased by a dead
 // replica once its lease ends).
+//
+// Each claim that takes records is traced as a root span, "ledger claim",
+// with the sends, polls and OnFinal calls it causes under it; while Run
+// runs, the gauges payments.ledger.intents and
+// payments.ledger.oldest_open.age are registered with Options'
+// MeterProvider (see the package's Telemetry section).
 func (l *Ledger) Run(ctx context.Context) error {
 	if ctx == nil {
 		return payments.ErrNilContext
@@ -58,6 +71,8 @@ func (l *Ledger) Run(ctx context.Context) error {
 	renewCtx, stopRenew := context.WithCancel(context.Background())
 	renewDone := make(chan struct{})
 	go func() { defer close(renewDone); r.renewLoop(renewCtx) }()
+	unregister := l.registerGauges()
+	defer unregister()
 	defer func() {
 		r.wg.Wait()
 		stopRenew()
@@ -71,22 +86,25 @@ func (l *Ledger) Run(ctx context.Context) error {
 		room := l.opts.Batch - r.count()
 		wait := l.opts.Idle
 		if room > 0 {
+			started := time.Now()
 			recs, err := l.store.Claim(ctx, l.opts.Owner, l.now(), l.opts.Lease, room)
-			l.storeResult(err)
-			switch {
-			case err != nil && ctx.Err() != nil:
+			l.storeResult("claim", err)
+			if err != nil && ctx.Err() != nil {
 				return ctx.Err()
-			case err != nil:
+			}
+			span := r.claimSpan(ctx, started, len(recs), err)
+			if err != nil {
 				l.fail(err)
 				// A store outage: try again soon enough to resume within
 				// seconds of its return.
 				wait = min(r.nextBackoff(), 5*time.Second)
-			default:
+			} else {
 				r.backoff = 0
-				if r.dispatch(ctx, recs) && len(recs) == room {
+				if r.dispatch(ctx, recs, span) && len(recs) == room {
 					wait = 0 // more may be due
 				}
 			}
+			span.End()
 		}
 		if wait == 0 {
 			continue
@@ -100,6 +118,26 @@ func (l *Ledger) Run(ctx context.Context) error {
 		}
 		t.Stop()
 	}
+}
+
+// claimSpan is the span of a claim that took records or failed, started
+// when the claim did: a root, since no caller's request caused it. An
+// empty claim (the idle loop's) makes none. It returns a span that
+// records nothing when there is none to make.
+func (r *runner) claimSpan(ctx context.Context, started time.Time, n int, err error) trace.Span {
+	if n == 0 && err == nil {
+		return trace.SpanFromContext(context.Background())
+	}
+	_, span := r.l.tel.tracer.Start(ctx, spanClaim, trace.WithNewRoot(), trace.WithTimestamp(started),
+		trace.WithSpanKind(trace.SpanKindInternal))
+	if span.IsRecording() {
+		span.SetAttributes(attrClaimed.Int(n))
+		if err != nil {
+			span.SetStatus(codes.Error, errorType(err))
+			span.SetAttributes(telemetry.ErrorType.String(errorType(err)))
+		}
+	}
+	return span
 }
 
 func (r *runner) nextBackoff() time.Duration {
@@ -149,12 +187,16 @@ func (r *runner) drop(hs ...*held) {
 	}
 }
 
-// dispatch starts the work on claimed records; false when none.
-func (r *runner) dispatch(ctx context.Context, recs []Record) bool {
+// dispatch starts the work on claimed records, under span (the claim's);
+// false when none.
+func (r *runner) dispatch(ctx context.Context, recs []Record, span trace.Span) bool {
 	if len(recs) == 0 {
 		return false
 	}
 	hs := r.hold(recs)
+	for _, h := range hs {
+		h.span = span
+	}
 	var sends []*held
 	polls := map[string][]*held{}
 	for _, h := range hs {
@@ -269,20 +311,57 @@ func (r *runner) send(hs []*held) {
 // the provider's status settles it.
 func (r *runner) sendOne(h *held, mayHaveLanded bool) {
 	c := r.l.policy.Client(h.rec.Provider)
-	p, err := c.Send(h.ctx, h.rec.Request())
+	provider := h.rec.Provider
+	ctx, span := r.l.tel.tracer.Start(under(h.ctx, h.span), spanSend, trace.WithSpanKind(trace.SpanKindInternal))
+	if span.IsRecording() {
+		span.SetAttributes(telemetry.Ref.String(h.rec.Ref), telemetry.Provider.String(provider),
+			attrSendNo.Int(h.rec.Sends), attrResend.Bool(mayHaveLanded))
+	}
+	h.span = span
+	p, err := c.Send(ctx, h.rec.Request())
+	result := r.settleSend(h, c, p, err, mayHaveLanded)
+	counted := result
+	if mayHaveLanded {
+		counted = sendResend
+	}
+	r.l.tel.countSend(ctx, provider, counted)
+	if span.IsRecording() {
+		span.SetAttributes(telemetry.Result.String(result), telemetry.Outcome.String(telemetry.OutcomeOf(err)),
+			telemetry.State.String(string(h.rec.Status)))
+		if h.rec.ProviderID != "" {
+			span.SetAttributes(telemetry.ProviderID.String(h.rec.ProviderID))
+		}
+		if result == sendFailover {
+			span.SetAttributes(attrFailoverTo.String(h.rec.Provider))
+		}
+		if err != nil {
+			span.SetStatus(codes.Error, result)
+			span.SetAttributes(telemetry.ErrorType.String(telemetry.ErrorTypeOf(err)))
+		}
+	}
+	r.finish(h)
+	span.End()
+}
+
+// settleSend writes into h's record what the answer (p, err) to its send
+// means, and returns what came of the send (sendSent...).
+func (r *runner) settleSend(h *held, c *payout.Client, p payout.Payout, err error, mayHaveLanded bool) string {
 	now := r.l.now()
 	rec := &h.rec
 	never := payout.NeverReceived(err)
 	switch {
 	case err == nil:
 		r.apply(rec, c, p, now)
+		return sendSent
 	case errors.Is(err, payments.ErrOutcomeUnknown):
 		// The provider may have it: stays InFlight, the status settles it.
 		rec.LastError = clip(err.Error())
 		rec.NextAt = now.Add(r.l.pollInterval(c))
 		r.l.fail(fmt.Errorf("ledger: payout %s: %w", rec.Ref, err))
+		return sendUnknown
 	case r.l.policy.MoveOn(err, mayHaveLanded) && r.failover(rec, c, err, now):
 		// Moved: the send to the next client happens after this is durable.
+		return sendFailover
 	case r.l.policy.Refusal(err) && (!never || !mayHaveLanded):
 		// Refused by the provider: declined after processing, or refused
 		// before processing on the first send with nowhere else to go.
@@ -297,6 +376,7 @@ func (r *runner) sendOne(h *held, mayHaveLanded bool) {
 		rec.Status = Failed
 		rec.FinalAt = now
 		rec.NextAt = now
+		return sendRefused
 	case never && !mayHaveLanded:
 		// Nothing reached the provider (a rate limit, a refused
 		// connection, a locked account): send again after a backoff.
@@ -304,6 +384,7 @@ func (r *runner) sendOne(h *held, mayHaveLanded bool) {
 		rec.LastError = clip(err.Error())
 		rec.NextAt = now.Add(r.retryDelay(rec))
 		r.l.fail(fmt.Errorf("ledger: payout %s: %w", rec.Ref, err))
+		return sendRetry
 	default:
 		// It may have landed: this send (a context end, a server error), or
 		// an earlier one whose resend was refused before processing (which
@@ -316,8 +397,8 @@ func (r *runner) sendOne(h *held, mayHaveLanded bool) {
 		if r.base.Err() == nil {
 			r.l.fail(fmt.Errorf("ledger: payout %s: %w", rec.Ref, err))
 		}
+		return sendUnknown
 	}
-	r.finish(h)
 }
 
 // failover rebinds rec to the next client that can take it (payout.Next),
@@ -400,54 +481,100 @@ func (r *runner) poll(c *payout.Client, hs []*held) {
 	for i, h := range hs {
 		qs[i] = payout.Query{Ref: h.rec.Ref, To: h.rec.To}
 	}
-	ctx := r.base
+	ctx, span := r.l.tel.tracer.Start(under(r.base, hs[0].span), spanPoll, trace.WithSpanKind(trace.SpanKindInternal))
+	defer span.End()
+	recording := span.IsRecording()
+	if recording {
+		span.SetAttributes(telemetry.Provider.String(c.Provider()), attrRecords.Int(len(hs)))
+		if len(hs) == 1 {
+			span.SetAttributes(telemetry.Ref.String(hs[0].rec.Ref))
+		}
+	}
 	ps, err := c.GetMany(ctx, qs)
 	now := r.l.now()
 	if err != nil {
+		if recording {
+			span.SetAttributes(telemetry.Outcome.String(telemetry.OutcomeOf(err)))
+			span.SetStatus(codes.Error, telemetry.OutcomeOf(err))
+			span.SetAttributes(telemetry.ErrorType.String(telemetry.ErrorTypeOf(err)))
+		}
 		for _, h := range hs {
+			h.span = span
 			h.rec.Polls++
 			h.rec.LastError = clip(err.Error())
 			h.rec.NextAt = now.Add(max(r.retryDelay(&h.rec), r.l.pollInterval(c)))
 		}
-		if ctx.Err() == nil {
+		if r.base.Err() == nil {
 			r.l.fail(fmt.Errorf("ledger: status of %d payouts at %s: %w", len(hs), c.Provider(), err))
 		}
 		r.finish(hs...)
 		return
 	}
+	if recording {
+		span.SetAttributes(telemetry.Outcome.String(telemetry.OutcomeOK))
+	}
 	var resend, done []*held
 	for i, h := range hs {
 		p := ps[i]
 		h.rec.Polls++
-		switch {
-		case errors.Is(p.Err, payments.ErrNotFound) && h.rec.Status == InFlight &&
-			!c.Capabilities().Dedupes && now.Sub(h.rec.SentAt) < time.Duration(max(h.rec.Sends, 1))*r.l.opts.NotFoundGrace:
-			// Not found at a provider that does not dedupe: its lookup may
-			// lag the create. Ask again before trusting it.
-			setStatus(&h.rec, p.Code, p.Message)
-			h.rec.LastError = fmt.Sprintf("%s does not show the payout yet; sent again only %s after the send", c.Provider(), r.l.opts.NotFoundGrace)
-			h.rec.NextAt = now.Add(r.l.pollInterval(c))
-			done = append(done, h)
-		case errors.Is(p.Err, payments.ErrNotFound) && h.rec.Status == InFlight:
-			// The provider has no payout under this Ref: the send did not
-			// land. Send the same Ref again (safe: see sendOne).
-			setStatus(&h.rec, p.Code, p.Message)
+		result := r.settle(c, h, p, now)
+		switch result {
+		case settleResend:
 			resend = append(resend, h)
-		case p.State == payments.StateUnknown:
-			setStatus(&h.rec, p.Code, p.Message)
-			if p.Err != nil {
-				h.rec.LastError = clip(p.Err.Error())
-			}
-			h.rec.NextAt = now.Add(r.l.pollInterval(c))
-			done = append(done, h)
 		default:
-			r.apply(&h.rec, c, p, now)
 			done = append(done, h)
+		}
+		h.span = span
+		if recording {
+			// The settle span is the parent of what follows for the
+			// record: its resend, its OnFinal.
+			_, h.span = r.l.tel.tracer.Start(ctx, spanSettle, trace.WithSpanKind(trace.SpanKindInternal),
+				trace.WithAttributes(telemetry.Ref.String(h.rec.Ref), telemetry.Provider.String(c.Provider()),
+					telemetry.Result.String(result), telemetry.State.String(string(h.rec.Status)),
+					telemetry.Outcome.String(telemetry.OutcomeOf(p.Err))))
+			if h.rec.ProviderID != "" {
+				h.span.SetAttributes(telemetry.ProviderID.String(h.rec.ProviderID))
+			}
+			h.span.End()
 		}
 	}
 	r.finish(done...)
 	if len(resend) > 0 {
 		r.send(resend)
+	}
+}
+
+// settle writes into h's record what its status answer p says, and
+// returns what it did (settleFinal...): settleResend when the same Ref is
+// to be sent again.
+func (r *runner) settle(c *payout.Client, h *held, p payout.Payout, now time.Time) string {
+	switch {
+	case errors.Is(p.Err, payments.ErrNotFound) && h.rec.Status == InFlight &&
+		!c.Capabilities().Dedupes && now.Sub(h.rec.SentAt) < time.Duration(max(h.rec.Sends, 1))*r.l.opts.NotFoundGrace:
+		// Not found at a provider that does not dedupe: its lookup may
+		// lag the create. Ask again before trusting it.
+		setStatus(&h.rec, p.Code, p.Message)
+		h.rec.LastError = fmt.Sprintf("%s does not show the payout yet; sent again only %s after the send", c.Provider(), r.l.opts.NotFoundGrace)
+		h.rec.NextAt = now.Add(r.l.pollInterval(c))
+		return settleWait
+	case errors.Is(p.Err, payments.ErrNotFound) && h.rec.Status == InFlight:
+		// The provider has no payout under this Ref: the send did not
+		// land. Send the same Ref again (safe: see sendOne).
+		setStatus(&h.rec, p.Code, p.Message)
+		return settleResend
+	case p.State == payments.StateUnknown:
+		setStatus(&h.rec, p.Code, p.Message)
+		if p.Err != nil {
+			h.rec.LastError = clip(p.Err.Error())
+		}
+		h.rec.NextAt = now.Add(r.l.pollInterval(c))
+		return settleUnknown
+	default:
+		r.apply(&h.rec, c, p, now)
+		if h.rec.Status.Final() {
+			return settleFinal
+		}
+		return settlePending
 	}
 }
 
@@ -469,12 +596,16 @@ func (r *runner) finish(hs ...*held) {
 	}
 	if len(rest) > 0 {
 		for _, h := range r.saveMany(rest, 0) {
+			if h.rec.Status.Final() {
+				r.l.tel.countFinal(h.ctx, &h.rec)
+			}
 			r.drop(h)
 		}
 	}
 	if len(final) > 0 {
 		// Durable first, then told.
 		for _, h := range r.saveMany(final, r.l.opts.Lease) {
+			r.l.tel.countFinal(h.ctx, &h.rec)
 			r.report(h)
 		}
 	}
@@ -483,7 +614,25 @@ func (r *runner) finish(hs ...*held) {
 // report hands a final record to OnFinal and marks it reported.
 func (r *runner) report(h *held) {
 	if f := r.l.opts.OnFinal; f != nil {
-		if err := callOnFinal(f, h.ctx, h.rec); err != nil {
+		ctx, span := r.l.tel.tracer.Start(under(h.ctx, h.span), spanFinal, trace.WithSpanKind(trace.SpanKindInternal))
+		err := callOnFinal(f, ctx, h.rec)
+		if span.IsRecording() {
+			result := finalOK
+			switch {
+			case errors.As(err, new(panicked)):
+				result = finalPanic
+			case err != nil:
+				result = finalError
+			}
+			span.SetAttributes(telemetry.Ref.String(h.rec.Ref), telemetry.Provider.String(h.rec.Provider),
+				telemetry.State.String(string(h.rec.Status)), telemetry.Result.String(result))
+			if err != nil {
+				span.SetStatus(codes.Error, result)
+				span.SetAttributes(telemetry.ErrorType.String(result))
+			}
+		}
+		span.End()
+		if err != nil {
 			h.rec.NextAt = r.l.now().Add(r.l.opts.Backoff)
 			r.l.fail(fmt.Errorf("ledger: OnFinal for %s: %w", h.rec.Ref, err))
 			r.save(h, 0)
@@ -518,7 +667,7 @@ func (r *runner) saveMany(hs []*held, hold time.Duration) []*held {
 		ctx, cancel := context.WithTimeout(context.Background(), r.l.opts.Lease/3)
 		lost, err := r.l.store.Save(ctx, r.l.opts.Owner, r.l.now(), hold, recs)
 		cancel()
-		r.l.storeResult(err)
+		r.l.storeResult("save", err)
 		if err == nil {
 			if len(lost) == 0 {
 				return hs
@@ -577,7 +726,7 @@ func (r *runner) renewLoop(ctx context.Context) {
 		rctx, cancel := context.WithTimeout(ctx, every)
 		lost, err := r.l.store.Renew(rctx, r.l.opts.Owner, r.l.now(), r.l.opts.Lease, refs)
 		cancel()
-		r.l.storeResult(err)
+		r.l.storeResult("renew", err)
 		r.mu.Lock()
 		if err == nil {
 			r.renewOK = r.l.opts.Now()
@@ -620,6 +769,7 @@ func (r *runner) releaseAll() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, err := r.l.store.Save(ctx, r.l.opts.Owner, r.l.now(), 0, recs)
+	r.l.tel.countStoreError("save", err)
 	r.l.fail(err)
 }
 
@@ -628,8 +778,14 @@ func (r *runner) releaseAll() {
 func callOnFinal(f func(context.Context, Record) error, ctx context.Context, rec Record) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("OnFinal panicked: %s", clip(fmt.Sprint(p)))
+			err = panicked{clip(fmt.Sprint(p))}
 		}
 	}()
 	return f(ctx, rec)
 }
+
+// panicked is the error of an OnFinal that panicked: the panic's value,
+// masked and capped.
+type panicked struct{ value string }
+
+func (p panicked) Error() string { return "OnFinal panicked: " + p.value }

@@ -284,3 +284,30 @@ type Store interface {
 	// Close closes the store's connections.
 	Close() error
 }
+
+// Stat is one line of a StatsStore's summary of the work queue: the records
+// bound to Provider in Status that are in the work queue (not final, or
+// final and not yet Reported).
+type Stat struct {
+	Provider string
+	Status   Status
+	// Count is how many records of Provider in Status are in the queue.
+	Count int
+	// Oldest is the CreatedAt of the oldest of them.
+	Oldest time.Time
+}
+
+// StatsStore is a Store that summarizes its work queue in one query: what
+// the ledger's gauges (payments.ledger.intents,
+// payments.ledger.oldest_open.age) are read from. It is optional: a Store
+// without it gets no gauges. Both stores of this module, and the in-memory
+// one (sqlitestore.Memory), implement it; ledger/storetest checks it.
+type StatsStore interface {
+	// Stats returns, for each provider and status with at least one
+	// record in the work queue (not final, or final and not Reported), how
+	// many there are and the oldest CreatedAt among them, ordered by
+	// Provider, then Status. It reads the queue, not the whole history
+	// (the stores use the work queue's index), in one query; an error is a
+	// *StoreError.
+	Stats(ctx context.Context) ([]Stat, error)
+}

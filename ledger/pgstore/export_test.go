@@ -10,3 +10,6 @@ func ListSQL(f ledger.Filter) string {
 	q, _ := listQuery(f)
 	return q
 }
+
+// StatsSQL is Stats' query, for EXPLAIN in tests.
+func StatsSQL() string { return statsSQL }

@@ -87,7 +87,10 @@ type Store struct {
 	brokeAt atomic.Int64
 }
 
-var _ ledger.Store = (*Store)(nil)
+var (
+	_ ledger.Store      = (*Store)(nil)
+	_ ledger.StatsStore = (*Store)(nil)
+)
 
 // Open connects to the database of dsn (a postgres:// URL or a key=value
 // list, as pgx reads them), checks that it answers and brings its schema up

@@ -355,6 +355,40 @@ func (s *Store) Count(ctx context.Context) (map[ledger.Status]int, error) {
 	return counts, nil
 }
 
+// statsSQL is Stats' query: the work queue by provider and status. Its
+// WHERE is openPredicate, so the planner can read the partial index
+// payouts_queue (the queue's rows only) instead of the whole history.
+const statsSQL = `SELECT provider, status, count(*), min(created_at) FROM payouts
+	WHERE ` + openPredicate + `
+	GROUP BY provider, status ORDER BY provider, status`
+
+// Stats summarizes the work queue (see ledger.StatsStore) in one query.
+func (s *Store) Stats(ctx context.Context) ([]ledger.Stat, error) {
+	var out []ledger.Stat
+	err := s.stmt(ctx, func(ctx context.Context, c *pgx.Conn) error {
+		out = out[:0]
+		rows, err := c.Query(ctx, statsSQL)
+		if err != nil {
+			return err
+		}
+		var (
+			st     ledger.Stat
+			status string
+			oldest int64
+		)
+		_, err = pgx.ForEachRow(rows, []any{&st.Provider, &status, &st.Count, &oldest}, func() error {
+			st.Status, st.Oldest = ledger.Status(status), fromMicros(oldest)
+			out = append(out, st)
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		return nil, s.fail("stats", err)
+	}
+	return out, nil
+}
+
 // listQuery is the query of List for f, and its arguments.
 func listQuery(f ledger.Filter) (string, []any) {
 	var (

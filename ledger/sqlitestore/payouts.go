@@ -477,3 +477,45 @@ func (s *Store) Count(ctx context.Context) (map[ledger.Status]int, error) {
 	}
 	return out, nil
 }
+
+// statsSQL is Stats' query: the work queue by provider and status. Its
+// WHERE is queueTerm, so SQLite reads the partial index payouts_queue (the
+// queue's rows only), never the whole history.
+const statsSQL = `SELECT provider, status, COUNT(*), MIN(created_at) FROM payouts
+	WHERE ` + queueTerm + `
+	GROUP BY provider, status ORDER BY provider, status`
+
+// Stats summarizes the work queue (see ledger.StatsStore) in one query over
+// the payouts_queue index.
+func (s *Store) Stats(ctx context.Context) ([]ledger.Stat, error) {
+	c, err := s.reader(ctx)
+	if err != nil {
+		return nil, s.fail("stats", s.explain(err))
+	}
+	defer c.Close()
+	rows, err := c.Query(statsSQL)
+	if err != nil {
+		return nil, s.fail("stats", s.explain(err))
+	}
+	defer rows.Close()
+	var out []ledger.Stat
+	for {
+		if more, err := c.next(rows); err != nil {
+			return nil, s.fail("stats", err)
+		} else if !more {
+			break
+		}
+		var st ledger.Stat
+		var status string
+		var oldest int64
+		if err := rows.Scan(&st.Provider, &status, &st.Count, &oldest); err != nil {
+			return nil, s.fail("stats", err)
+		}
+		st.Status, st.Oldest = ledger.Status(status), fromMicro(oldest)
+		out = append(out, st)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail("stats", s.explain(err))
+	}
+	return out, nil
+}

@@ -99,7 +99,10 @@ const (
 	fairPause  = 10 * time.Millisecond
 )
 
-var _ ledger.Store = (*Store)(nil)
+var (
+	_ ledger.Store      = (*Store)(nil)
+	_ ledger.StatsStore = (*Store)(nil)
+)
 
 // Memory is the path that opens an in-memory ledger: Open(ctx, Memory).
 const Memory = ":memory:"

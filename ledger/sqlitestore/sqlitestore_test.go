@@ -136,6 +136,25 @@ func TestClaimUsesQueueIndex(t *testing.T) {
 	require.Contains(t, strings.Join(plan, "\n"), "USING INDEX payouts_queue", "plan: %v", plan)
 }
 
+// TestStatsUsesQueueIndex: the gauges' query reads the partial index on
+// the work queue, not the whole table.
+func TestStatsUsesQueueIndex(t *testing.T) {
+	s := openTemp(t)
+	rows, err := s.w.Query(`EXPLAIN QUERY PLAN ` + statsSQL)
+	require.NoError(t, err)
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		require.NoError(t, rows.Scan(&id, &parent, &unused, &detail))
+		plan = append(plan, detail)
+	}
+	require.NoError(t, rows.Err())
+	require.Contains(t, strings.Join(plan, "\n"), "USING INDEX payouts_queue", "plan: %v", plan)
+	t.Logf("plan: %v", plan)
+}
+
 func TestMigrationsIdempotent(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ledger.db")
 	s, err := Open(bg, path)

@@ -13,8 +13,19 @@ import (
 )
 
 // calls is one call of every Store method under ctx, each returning its
-// error.
+// error, and of Stats when s is a ledger.StatsStore.
 func calls(ctx context.Context, s ledger.Store) map[string]func() error {
+	m := storeCalls(ctx, s)
+	if ss, ok := s.(ledger.StatsStore); ok {
+		m["Stats"] = func() error {
+			_, err := ss.Stats(ctx)
+			return err
+		}
+	}
+	return m
+}
+
+func storeCalls(ctx context.Context, s ledger.Store) map[string]func() error {
 	r := newRecord("r")
 	e := eventOf("paykeeper", "1", payments.StateSucceeded)
 	return map[string]func() error{

@@ -2,10 +2,10 @@ package popolnitest
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
 	"errors"
 	"net"
-	"sync"
 	"time"
 )
 
@@ -15,45 +15,31 @@ import (
 // over as it is, and the handler answers it 403 "Insecure connection is not
 // allowed" as popolni.club does.
 type sniffListener struct {
-	inner net.Listener
-	conf  *tls.Config
-	ch    chan net.Conn
-	done  chan struct{}
-	once  sync.Once
-
-	mu      sync.Mutex
-	closed  bool
-	pending map[net.Conn]struct{}
+	net.Listener // the plain TCP listener
+	conf         *tls.Config
+	ch           chan net.Conn
+	closed       context.Context // ends on Close
+	stop         context.CancelFunc
 }
 
 // sniffTimeout bounds how long a connection may stay silent before its first
 // byte; a client that connects and sends nothing is dropped.
 const sniffTimeout = 30 * time.Second
 
-func newSniffListener(inner net.Listener, conf *tls.Config) *sniffListener {
-	l := &sniffListener{
-		inner:   inner,
-		conf:    conf,
-		ch:      make(chan net.Conn),
-		done:    make(chan struct{}),
-		pending: map[net.Conn]struct{}{},
-	}
+func newSniffListener(inner net.Listener, conf *tls.Config) net.Listener {
+	l := &sniffListener{Listener: inner, conf: conf, ch: make(chan net.Conn)}
+	l.closed, l.stop = context.WithCancel(context.Background())
 	go l.acceptLoop()
 	return l
 }
 
 func (l *sniffListener) acceptLoop() {
 	for {
-		c, err := l.inner.Accept()
+		c, err := l.Listener.Accept()
+		if errors.Is(err, net.ErrClosed) {
+			return
+		}
 		if err != nil {
-			select {
-			case <-l.done:
-				return
-			default:
-			}
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
 			time.Sleep(5 * time.Millisecond) // e.g. too many open files
 			continue
 		}
@@ -61,26 +47,15 @@ func (l *sniffListener) acceptLoop() {
 	}
 }
 
+// sniff hands c over as TLS or plain by its first byte. Close closes c while
+// it is being sniffed.
 func (l *sniffListener) sniff(c net.Conn) {
-	l.mu.Lock()
-	if l.closed {
-		l.mu.Unlock()
-		c.Close()
-		return
-	}
-	l.pending[c] = struct{}{}
-	l.mu.Unlock()
-
+	unwatch := context.AfterFunc(l.closed, func() { c.Close() })
 	br := bufio.NewReader(c)
 	_ = c.SetReadDeadline(time.Now().Add(sniffTimeout))
 	first, err := br.Peek(1)
 	_ = c.SetReadDeadline(time.Time{})
-
-	l.mu.Lock()
-	delete(l.pending, c)
-	closed := l.closed
-	l.mu.Unlock()
-	if err != nil || closed {
+	if !unwatch() || err != nil {
 		c.Close()
 		return
 	}
@@ -91,7 +66,7 @@ func (l *sniffListener) sniff(c net.Conn) {
 	}
 	select {
 	case l.ch <- out:
-	case <-l.done:
+	case <-l.closed.Done():
 		out.Close()
 	}
 }
@@ -101,29 +76,16 @@ func (l *sniffListener) Accept() (net.Conn, error) {
 	select {
 	case c := <-l.ch:
 		return c, nil
-	case <-l.done:
+	case <-l.closed.Done():
 		return nil, net.ErrClosed
 	}
 }
 
 // Close stops accepting and closes connections still being sniffed.
 func (l *sniffListener) Close() error {
-	var err error
-	l.once.Do(func() {
-		l.mu.Lock()
-		l.closed = true
-		for c := range l.pending {
-			c.Close()
-		}
-		l.mu.Unlock()
-		close(l.done)
-		err = l.inner.Close()
-	})
-	return err
+	l.stop()
+	return l.Listener.Close()
 }
-
-// Addr returns the listening address.
-func (l *sniffListener) Addr() net.Addr { return l.inner.Addr() }
 
 // peekedConn replays the bytes the sniffer buffered before reading on.
 type peekedConn struct {

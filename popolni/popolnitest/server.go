@@ -1,7 +1,6 @@
 package popolnitest
 
 import (
-	"crypto/tls"
 	"net"
 	"net/http"
 	"sync"
@@ -90,9 +89,7 @@ func NewServer(opts ...Option) *Server {
 			Name:  "popolnitest",
 			Hosts: []string{Host},
 			// Plain HTTP on the same port is answered 403, as popolni.club does.
-			Listen: func(inner net.Listener, conf *tls.Config) net.Listener {
-				return newSniffListener(inner, conf)
-			},
+			Listen: newSniffListener,
 		}),
 		now:           cfg.now,
 		login:         cfg.login,

@@ -8,6 +8,7 @@ import (
 	"math"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -36,8 +37,6 @@ type payment struct {
 
 func pending(status int) bool { return status == statusReceived || status == statusInProgress }
 
-func textResponse(status int, text string) fakeserver.Answer { return fakeserver.Text(status, text) }
-
 func jsonResponse(body []byte) fakeserver.Answer {
 	return fakeserver.Answer{Status: http.StatusOK, Type: "application/json", Body: body}
 }
@@ -46,30 +45,22 @@ func jsonResponse(body []byte) fakeserver.Answer {
 // query, told apart by the body) and GET /api?balance=, either path with a
 // trailing slash.
 func (s *Server) spec(t fakeserver.Reporter) fakeserver.Spec[Request] {
-	api := func(r *http.Request) bool { return r.URL.Path == "/api" || r.URL.Path == "/api/" }
+	api := func(r *http.Request, method string) bool {
+		return (r.URL.Path == "/api" || r.URL.Path == "/api/") && r.Method == method
+	}
 	return fakeserver.Spec[Request]{
 		MaxBody: maxBody,
 		Routes: []fakeserver.Route[Request]{{
-			Match: func(r *http.Request) bool { return api(r) && r.Method == http.MethodPost },
+			Match: func(r *http.Request) bool { return api(r, http.MethodPost) },
 			OpOf: func(_ *http.Request, body []byte, ok bool) string {
-				if _, op := parseItems(body); ok {
-					return op
-				}
-				return OpInvalid
+				_, op := parseItems(body, ok)
+				return op
 			},
-			Handle: func(c *fakeserver.Call[Request]) fakeserver.Answer {
-				items, _ := parseItems(c.Body)
-				if !c.BodyOK {
-					items = nil
-				}
-				return s.process(c.R, items)
-			},
+			Handle: s.process,
 		}, {
-			Match: func(r *http.Request) bool {
-				return api(r) && r.Method == http.MethodGet && r.URL.Query().Has("balance")
-			},
+			Match:  func(r *http.Request) bool { return api(r, http.MethodGet) && r.URL.Query().Has("balance") },
 			Op:     OpBalance,
-			Handle: func(c *fakeserver.Call[Request]) fakeserver.Answer { return s.process(c.R, nil) },
+			Handle: s.process,
 		}},
 		Record: func(r *http.Request, body []byte, _ bool, op string) *Request {
 			return &Request{Op: op, Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
@@ -79,56 +70,57 @@ func (s *Server) spec(t fakeserver.Reporter) fakeserver.Spec[Request] {
 		Clone:      cloneRequest,
 		Answered:   func(r *Request, status int) { r.Answered = status },
 		Unknown:    OpUnknown,
-		NotFound:   textResponse(http.StatusNotFound, "Not Found"),
+		NotFound:   fakeserver.Text(http.StatusNotFound, "Not Found"),
 		RoutesHelp: "popolni.club has no such route (only POST /api and GET /api?balance=)",
 		T:          t,
 		// Plain HTTP on the TLS port: popolni.club's 403, before any fault.
 		Gate: func(r *http.Request) (fakeserver.Answer, bool) {
-			return textResponse(http.StatusForbidden, TextInsecureConnection), r.TLS == nil
+			return fakeserver.Text(http.StatusForbidden, TextInsecureConnection), r.TLS == nil
 		},
 		Fail: func(f fakeserver.Fault) fakeserver.Answer {
 			if fakeserver.LooksJSON(f.Body) {
 				return fakeserver.Answer{Status: f.Status, Type: "application/json", Body: []byte(f.Body)}
 			}
-			return textResponse(f.Status, f.Body)
+			return fakeserver.Text(f.Status, f.Body)
 		},
 		Garbage: fakeserver.Answer{Status: http.StatusOK, Type: "text/html; charset=utf-8", Body: []byte(garbageHTML)},
 	}
 }
 
-// process runs the checks and the operation under the state lock, so each
+// process is both routes: it runs the checks in the order the package
+// documentation gives, then the operation, under the state lock, so each
 // request is atomic with respect to the others.
-func (s *Server) process(r *http.Request, items []map[string]json.RawMessage) fakeserver.Answer {
+func (s *Server) process(c *fakeserver.Call[Request]) fakeserver.Answer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.now()
+	now, r := s.now(), c.R
 	if !s.admitLocked(now) {
-		return textResponse(http.StatusServiceUnavailable, TextRateLimited)
+		return fakeserver.Text(http.StatusServiceUnavailable, TextRateLimited)
 	}
 	user, pass, ok := r.BasicAuth()
-	if !ok || subtle.ConstantTimeCompare([]byte(user), []byte(s.login)) != 1 ||
-		subtle.ConstantTimeCompare([]byte(pass), []byte(s.password)) != 1 {
-		return textResponse(http.StatusForbidden, TextIncorrectAuth)
-	}
-	if !fakeserver.Allowed(&s.Sources, r.RemoteAddr) {
-		return textResponse(http.StatusForbidden, TextIPNotAllowed)
-	}
-	if !s.apiEnabled {
-		return textResponse(http.StatusForbidden, TextAPIDisabled)
-	}
-	if !s.inSchedule {
-		return textResponse(http.StatusForbidden, TextUnscheduled)
-	}
-	if r.Method == http.MethodGet {
+	ok = ok && subtle.ConstantTimeCompare([]byte(user), []byte(s.login)) == 1 &&
+		subtle.ConstantTimeCompare([]byte(pass), []byte(s.password)) == 1
+	items, op := parseItems(c.Body, c.BodyOK)
+	var refusal string
+	switch mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); {
+	case !ok:
+		refusal = TextIncorrectAuth
+	case !fakeserver.Allowed(&s.Sources, r.RemoteAddr):
+		refusal = TextIPNotAllowed
+	case !s.apiEnabled:
+		refusal = TextAPIDisabled
+	case !s.inSchedule:
+		refusal = TextUnscheduled
+	case r.Method == http.MethodGet:
 		return jsonResponse(fmt.Appendf(nil, `{"currentBalance":%d,"creditLimit":%d}`, s.current, s.credit))
+	case err != nil || mt != "application/json" || op == OpInvalid:
+		refusal = TextIncorrectFormat
+	case op == OpPay:
+		return s.payLocked(items, now)
+	default:
+		return s.statusLocked(items)
 	}
-	if !isJSON(r.Header.Get("Content-Type")) || len(items) == 0 {
-		return textResponse(http.StatusForbidden, TextIncorrectFormat)
-	}
-	if kindOf(items[0]) == OpPay {
-		return jsonResponse(s.payLocked(items, now))
-	}
-	return jsonResponse(s.statusLocked(items))
+	return fakeserver.Text(http.StatusForbidden, refusal)
 }
 
 // admitLocked applies the rate limit: at most rateLimit admitted requests in
@@ -159,23 +151,18 @@ func prune(ts []time.Time, cut time.Time) []time.Time {
 	for i < len(ts) && !ts[i].After(cut) {
 		i++
 	}
-	if i == 0 {
-		return ts
-	}
-	return append(ts[:0], ts[i:]...)
+	return slices.Delete(ts, 0, i)
 }
 
-func isJSON(contentType string) bool {
-	mt, _, err := mime.ParseMediaType(contentType)
-	return err == nil && mt == "application/json"
-}
+// item is one object of a POST body's array.
+type item map[string]json.RawMessage
 
-// parseItems decodes a POST body. It returns the items and OpPay or OpStatus
-// when the body is a non-empty JSON array of objects all of one kind, and nil
-// and OpInvalid otherwise.
-func parseItems(body []byte) ([]map[string]json.RawMessage, string) {
-	var items []map[string]json.RawMessage
-	if err := json.Unmarshal(body, &items); err != nil || len(items) == 0 {
+// parseItems decodes a POST body read whole (ok). It returns the items and
+// OpPay or OpStatus when the body is a non-empty JSON array of objects all of
+// one kind, and nil and OpInvalid otherwise.
+func parseItems(body []byte, ok bool) ([]item, string) {
+	var items []item
+	if !ok || json.Unmarshal(body, &items) != nil || len(items) == 0 {
 		return nil, OpInvalid
 	}
 	op := ""
@@ -191,10 +178,7 @@ func parseItems(body []byte) ([]map[string]json.RawMessage, string) {
 
 // kindOf tells a payment item (it has amount or msisdn) from a status query
 // item (transactionId without either); "" for neither.
-func kindOf(it map[string]json.RawMessage) string {
-	if it == nil {
-		return ""
-	}
+func kindOf(it item) string {
 	_, a := it["amount"]
 	_, m := it["msisdn"]
 	if a || m {
@@ -259,51 +243,42 @@ func parseString(raw json.RawMessage) (string, valueKind) {
 // echoID renders a transactionId that is not a valid integer as it was sent
 // (compacted), or null if it was absent.
 func echoID(raw json.RawMessage) string {
-	if len(raw) == 0 {
-		return "null"
-	}
 	var b bytes.Buffer
-	if json.Compact(&b, raw) != nil {
+	if len(raw) == 0 || json.Compact(&b, raw) != nil {
 		return "null"
 	}
 	return b.String()
 }
 
-func appendAnswer(buf *bytes.Buffer, id string, status int) {
-	if buf.Len() > 1 {
-		buf.WriteByte(',')
+// answerItems answers a batch item by item, in order, with
+// [{"transactionId","status"}]: an item whose transactionId is an integer of
+// at least minID gets status(id, it), any other bad with its transactionId
+// echoed.
+func answerItems(items []item, minID int64, bad int, status func(int64, item) int) fakeserver.Answer {
+	out := make([]string, len(items))
+	for i, it := range items {
+		idText, st := echoID(it["transactionId"]), bad
+		if id, k := parseInteger(it["transactionId"]); k == valueOK && id >= minID {
+			idText, st = strconv.FormatInt(id, 10), status(id, it)
+		}
+		out[i] = fmt.Sprintf(`{"transactionId":%s,"status":%d}`, idText, st)
 	}
-	buf.WriteString(`{"transactionId":`)
-	buf.WriteString(id)
-	buf.WriteString(`,"status":`)
-	buf.WriteString(strconv.Itoa(status))
-	buf.WriteByte('}')
+	return jsonResponse([]byte("[" + strings.Join(out, ",") + "]"))
 }
 
-// payLocked answers a payment batch item by item, in order.
-func (s *Server) payLocked(items []map[string]json.RawMessage, now time.Time) []byte {
-	var buf bytes.Buffer
-	buf.WriteByte('[')
-	for _, it := range items {
-		raw := it["transactionId"]
-		id, k := parseInteger(raw)
-		if k != valueOK || id <= 0 {
-			appendAnswer(&buf, echoID(raw), statusGatewayError)
-			continue
-		}
-		idText := strconv.FormatInt(id, 10)
+// payLocked answers a payment batch: 124 for an id already taken, else the
+// status of the new payment.
+func (s *Server) payLocked(items []item, now time.Time) fakeserver.Answer {
+	return answerItems(items, 1, statusGatewayError, func(id int64, it item) int {
 		if _, exists := s.payments[id]; exists {
-			appendAnswer(&buf, idText, statusDuplicate)
-			continue
+			return statusDuplicate
 		}
-		appendAnswer(&buf, idText, s.acceptLocked(id, it, now))
-	}
-	buf.WriteByte(']')
-	return buf.Bytes()
+		return s.acceptLocked(id, it, now)
+	})
 }
 
 // acceptLocked creates payment id from a batch item and returns its status.
-func (s *Server) acceptLocked(id int64, it map[string]json.RawMessage, now time.Time) int {
+func (s *Server) acceptLocked(id int64, it item, now time.Time) int {
 	p := &payment{PaymentRecord: PaymentRecord{TransactionID: id, Created: now}}
 	amount, ka := parseInteger(it["amount"])
 	msisdn, km := parseString(it["msisdn"])
@@ -334,28 +309,16 @@ func (s *Server) acceptLocked(id int64, it map[string]json.RawMessage, now time.
 	return status
 }
 
-// statusLocked answers a status query item by item, in order; each distinct
-// id is looked up (and stepped) once.
-func (s *Server) statusLocked(items []map[string]json.RawMessage) []byte {
-	var buf bytes.Buffer
-	buf.WriteByte('[')
+// statusLocked answers a status query; each distinct id is looked up (and
+// stepped) once.
+func (s *Server) statusLocked(items []item) fakeserver.Answer {
 	seen := map[int64]int{}
-	for _, it := range items {
-		raw := it["transactionId"]
-		id, k := parseInteger(raw)
-		if k != valueOK {
-			appendAnswer(&buf, echoID(raw), statusNotFound)
-			continue
+	return answerItems(items, math.MinInt64, statusNotFound, func(id int64, _ item) int {
+		if _, ok := seen[id]; !ok {
+			seen[id] = s.pollLocked(id)
 		}
-		st, ok := seen[id]
-		if !ok {
-			st = s.pollLocked(id)
-			seen[id] = st
-		}
-		appendAnswer(&buf, strconv.FormatInt(id, 10), st)
-	}
-	buf.WriteByte(']')
-	return buf.Bytes()
+		return seen[id]
+	})
 }
 
 // pollLocked is one status query for id: it steps the payment and returns
@@ -366,12 +329,8 @@ func (s *Server) pollLocked(id int64) int {
 		return statusNotFound
 	}
 	p.Polls++
-	if n := s.notFoundOnce[id]; n > 0 {
-		if n == 1 {
-			delete(s.notFoundOnce, id)
-		} else {
-			s.notFoundOnce[id] = n - 1
-		}
+	if s.notFoundOnce[id] > 0 {
+		s.notFoundOnce[id]--
 		return statusNotFound
 	}
 	if s.notFoundFirst && p.Polls == 1 {

@@ -66,8 +66,11 @@ func (s *Server) spec(t fakeserver.Reporter) fakeserver.Spec[Request] {
 			return &Request{Op: op, Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
 				Header: fakeserver.HeaderWithoutAuth(r.Header), Body: body, RemoteAddr: r.RemoteAddr, Time: s.now()}
 		},
-		Op:         func(r *Request) string { return r.Op },
-		Clone:      cloneRequest,
+		Op: func(r *Request) string { return r.Op },
+		Clone: func(r Request) Request {
+			r.Header, r.Body = r.Header.Clone(), append([]byte(nil), r.Body...)
+			return r
+		},
 		Answered:   func(r *Request, status int) { r.Answered = status },
 		Unknown:    OpUnknown,
 		NotFound:   fakeserver.Text(http.StatusNotFound, "Not Found"),

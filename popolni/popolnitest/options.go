@@ -14,28 +14,33 @@ const (
 	DefaultRateLimit   = 5         // requests per second, the document's limit
 )
 
+// config is what the options set: allowedIPs, t and now for NewServer, the
+// rest the server's starting state (guarded by Server.mu).
 type config struct {
-	login, password string
-	allowedIPs      []string
-	current, credit int64
-	rateLimit       int
-	rateExcess      int
-	steps           int
-	maxAmount       int64
-	notFoundFirst   bool
-	t               testing.TB
-	now             func() time.Time
+	login, password        string
+	allowedIPs             []string
+	current, credit        int64
+	rateLimit              int
+	rateExcess             int
+	steps                  int
+	maxAmount              int64
+	notFoundFirst          bool
+	apiEnabled, inSchedule bool
+	t                      testing.TB
+	now                    func() time.Time
 }
 
 func defaultConfig() config {
 	return config{
-		login:     DefaultLogin,
-		password:  DefaultPassword,
-		current:   DefaultBalance,
-		credit:    DefaultCreditLimit,
-		rateLimit: DefaultRateLimit,
-		steps:     1,
-		now:       time.Now,
+		login:      DefaultLogin,
+		password:   DefaultPassword,
+		current:    DefaultBalance,
+		credit:     DefaultCreditLimit,
+		rateLimit:  DefaultRateLimit,
+		steps:      1,
+		apiEnabled: true,
+		inSchedule: true,
+		now:        time.Now,
 	}
 }
 

@@ -44,46 +44,30 @@ const (
 // including while requests are being served.
 type Server struct {
 	// Fake serves the route table and holds the fault switches (FailNext,
-	// DropNext, DropBeforeNext, DelayNext, TruncateNext, DropNextOp) and
-	// the request log (Requests, Count, Reset) shared by every fake.
+	// DropNext, DropBeforeNext, DelayNext, TruncateNext, GarbageNext,
+	// DropNextOp) and the request log (Requests, Count, Reset) shared by
+	// every fake.
 	*fakeserver.Fake[Request]
 	// Sources is the source-address allowlist: SetAllowedIPs.
 	fakeserver.Sources
 	base *fakeserver.Base
-	now  func() time.Time
 
-	mu           sync.Mutex // guards everything below
-	login        string
-	password     string
-	apiEnabled   bool
-	inSchedule   bool
-	current      int64
-	credit       int64
-	reserved     int64 // sum of amounts of payments in status 0 or 2
-	rateLimit    int
-	rateExcess   int
+	mu           sync.Mutex  // guards config's state and everything below
+	config                   // the options, then the state they set
+	reserved     int64       // sum of amounts of payments in status 0 or 2
 	admitted     []time.Time // admitted within the last second
 	excessUsed   []time.Time // admitted over the rate within the last 10 minutes
-	steps        int
-	maxAmount    int64
 	payments     map[int64]*payment
 	order        []int64
 	failAccounts map[string]int
 	blacklist    map[string]bool
 	notFoundOnce map[int64]int
-	// notFoundFirst: every payment's first status query answers 125.
-	notFoundFirst bool
 }
 
 // NewServer starts a fake popolni.club API on 127.0.0.1 with a random port,
 // serving TLS with a certificate for [Host] from a fresh test CA. Like
 // httptest.NewServer it panics only if the CA or the listener cannot be made.
 func NewServer(opts ...Option) *Server {
-	cfg := fakeserver.Configure(defaultConfig(), opts)
-	if cfg.now == nil {
-		cfg.now = time.Now
-	}
-
 	s := &Server{
 		base: fakeserver.New(fakeserver.Config{
 			Name:  "popolnitest",
@@ -91,31 +75,19 @@ func NewServer(opts ...Option) *Server {
 			// Plain HTTP on the same port is answered 403, as popolni.club does.
 			Listen: newSniffListener,
 		}),
-		now:           cfg.now,
-		login:         cfg.login,
-		password:      cfg.password,
-		apiEnabled:    true,
-		inSchedule:    true,
-		current:       cfg.current,
-		credit:        cfg.credit,
-		rateLimit:     cfg.rateLimit,
-		rateExcess:    cfg.rateExcess,
-		steps:         cfg.steps,
-		maxAmount:     cfg.maxAmount,
-		payments:      map[int64]*payment{},
-		failAccounts:  map[string]int{},
-		blacklist:     map[string]bool{},
-		notFoundOnce:  map[int64]int{},
-		notFoundFirst: cfg.notFoundFirst,
+		config:       fakeserver.Configure(defaultConfig(), opts),
+		payments:     map[int64]*payment{},
+		failAccounts: map[string]int{},
+		blacklist:    map[string]bool{},
+		notFoundOnce: map[int64]int{},
 	}
-	if err := s.SetAllowedIPs(cfg.allowedIPs...); err != nil && cfg.t != nil {
-		cfg.t.Helper()
-		cfg.t.Errorf("popolnitest: WithAllowedIPs: %v", err)
+	if err := s.SetAllowedIPs(s.allowedIPs...); err != nil && s.t != nil {
+		s.t.Helper()
+		s.t.Errorf("popolnitest: WithAllowedIPs: %v", err)
 	}
-	s.Fake = fakeserver.Start(s.base, s.spec(cfg.t))
-
-	if cfg.t != nil {
-		cfg.t.Cleanup(s.Close)
+	s.Fake = fakeserver.Start(s.base, s.spec(s.t))
+	if s.t != nil {
+		s.t.Cleanup(s.Close)
 	}
 	return s
 }
@@ -128,117 +100,104 @@ func (s *Server) URL() string { return s.base.URL(Host, "/api") }
 // when it is not nil.
 func (s *Server) newClient(local net.Addr) *http.Client { return s.base.NewClient(local, nil) }
 
-// Login returns the Basic-auth login the server accepts.
-func (s *Server) Login() string {
+// locked runs fn under the state lock.
+func (s *Server) locked(fn func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.login
+	fn()
+}
+
+// Login returns the Basic-auth login the server accepts.
+func (s *Server) Login() (login string) {
+	s.locked(func() { login = s.login })
+	return login
 }
 
 // Password returns the Basic-auth password the server accepts.
-func (s *Server) Password() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.password
+func (s *Server) Password() (password string) {
+	s.locked(func() { password = s.password })
+	return password
 }
 
 // SetCredentials replaces the accepted login and password; requests with the
 // old ones get 403 "Incorrect auth data".
 func (s *Server) SetCredentials(login, password string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.login, s.password = login, password
+	s.locked(func() { s.login, s.password = login, password })
 }
 
 // SetAPIEnabled switches the API on or off, as the partner can in the web
 // cabinet. While off, authenticated requests from allowed addresses get 403
 // "API disabled".
-func (s *Server) SetAPIEnabled(on bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.apiEnabled = on
-}
+func (s *Server) SetAPIEnabled(on bool) { s.locked(func() { s.apiEnabled = on }) }
 
 // SetInSchedule says whether "now" falls inside the partner's API schedule.
 // While false, requests that pass the other checks get 403 "Request rejected
 // entered unscheduled".
-func (s *Server) SetInSchedule(in bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.inSchedule = in
-}
+func (s *Server) SetInSchedule(in bool) { s.locked(func() { s.inSchedule = in }) }
 
 // SetBalance sets the current balance and credit limit in kopecks.
 func (s *Server) SetBalance(current, creditLimit int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.current, s.credit = current, creditLimit
+	s.locked(func() { s.current, s.credit = current, creditLimit })
 }
 
 // Balance returns the current balance and credit limit in kopecks, what
 // GET /api?balance= answers.
 func (s *Server) Balance() (current, creditLimit int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.current, s.credit
+	s.locked(func() { current, creditLimit = s.current, s.credit })
+	return current, creditLimit
 }
 
 // FailAccount makes payments to msisdn end in status (a final code such as
 // 101, 121, 208, 215 or 423) instead of 3 when they reach their final step,
 // including payments already pending. FailAccount(msisdn, 3) undoes it.
 func (s *Server) FailAccount(msisdn string, status int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if status == statusSuccess {
-		delete(s.failAccounts, msisdn)
-		return
-	}
-	s.failAccounts[msisdn] = status
+	s.locked(func() {
+		if status == statusSuccess {
+			delete(s.failAccounts, msisdn)
+		} else {
+			s.failAccounts[msisdn] = status
+		}
+	})
 }
 
 // Blacklist puts msisdn on the partner's blacklist: new payments to it are
 // answered 423 at once, pending ones end in 423, and status queries for such a
 // payment then alternate 125, 423, 125, 423... as the document describes.
-func (s *Server) Blacklist(msisdn string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.blacklist[msisdn] = true
-}
+func (s *Server) Blacklist(msisdn string) { s.locked(func() { s.blacklist[msisdn] = true }) }
 
 // NotFoundOnce makes the next status query that includes the existing payment
 // id answer 125 for it once (the document's transient answer while a payment
 // moves between queues); that query does not move the payment, and the
 // following one answers the truth. Calls add up.
-func (s *Server) NotFoundOnce(id int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.notFoundOnce[id]++
-}
+func (s *Server) NotFoundOnce(id int64) { s.locked(func() { s.notFoundOnce[id]++ }) }
 
 // SetNotFoundFirst switches [WithNotFoundFirst] on or off: while on, the
 // first status query that includes a payment (its Polls becoming 1) answers
 // 125 for it without moving it. Payments already asked about are not
 // affected.
-func (s *Server) SetNotFoundFirst(on bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.notFoundFirst = on
+func (s *Server) SetNotFoundFirst(on bool) { s.locked(func() { s.notFoundFirst = on }) }
+
+// withPayment runs fn on payment id under the state lock; it reports whether
+// the payment exists.
+func (s *Server) withPayment(id int64, fn func(p *payment)) (ok bool) {
+	s.locked(func() {
+		if p := s.payments[id]; p != nil {
+			ok = true
+			fn(p)
+		}
+	})
+	return ok
 }
 
 // Complete moves payment id straight to its final status (3, or what
 // FailAccount or Blacklist says), with the balance effect. A payment already
 // final is left alone. It reports whether the payment exists.
 func (s *Server) Complete(id int64) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.payments[id]
-	if p == nil {
-		return false
-	}
-	if pending(p.Status) {
-		s.transitionLocked(p, s.finalForLocked(p))
-	}
-	return true
+	return s.withPayment(id, func(p *payment) {
+		if pending(p.Status) {
+			s.transitionLocked(p, s.finalForLocked(p))
+		}
+	})
 }
 
 // SetStatus sets the status of payment id to any code. Entering 3 debits the
@@ -246,14 +205,7 @@ func (s *Server) Complete(id int64) bool {
 // reserve the amount against new payments. It reports whether the payment
 // exists.
 func (s *Server) SetStatus(id int64, status int) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.payments[id]
-	if p == nil {
-		return false
-	}
-	s.transitionLocked(p, status)
-	return true
+	return s.withPayment(id, func(p *payment) { s.transitionLocked(p, status) })
 }
 
 // PaymentRecord is what the server holds about one payment.
@@ -269,24 +221,19 @@ type PaymentRecord struct {
 }
 
 // Payment returns the payment with transaction id, if the server has it.
-func (s *Server) Payment(id int64) (PaymentRecord, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.payments[id]
-	if p == nil {
-		return PaymentRecord{}, false
-	}
-	return p.PaymentRecord, true
+func (s *Server) Payment(id int64) (rec PaymentRecord, ok bool) {
+	ok = s.withPayment(id, func(p *payment) { rec = p.PaymentRecord })
+	return rec, ok
 }
 
 // Payments returns every stored payment in the order they were created.
-func (s *Server) Payments() []PaymentRecord {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]PaymentRecord, 0, len(s.order))
-	for _, id := range s.order {
-		out = append(out, s.payments[id].PaymentRecord)
-	}
+func (s *Server) Payments() (out []PaymentRecord) {
+	s.locked(func() {
+		out = make([]PaymentRecord, 0, len(s.order))
+		for _, id := range s.order {
+			out = append(out, s.payments[id].PaymentRecord)
+		}
+	})
 	return out
 }
 
@@ -318,15 +265,3 @@ const (
 	OpInvalid = "invalid"
 	OpUnknown = "unknown"
 )
-
-func cloneRequest(r Request) Request {
-	r.Header = r.Header.Clone()
-	r.Body = append([]byte(nil), r.Body...)
-	return r
-}
-
-// Faults (the embedded [fakeserver.Faults]: FailNext, DropNext,
-// DropBeforeNext, DelayNext, TruncateNext, GarbageNext, DropNextOp) apply to the
-// next requests to the provider's routes (POST /api, GET /api?balance=), one
-// request each, in the order they were queued. A plain HTTP request and an
-// unknown route do not use one up.

@@ -37,9 +37,6 @@ const (
 // with 403 "Incorrect data format".
 const maxBody = 1 << 20
 
-// rateExcessWindow is the "last 10 minutes" of the document's tolerance.
-const rateExcessWindow = 10 * time.Minute
-
 // Server is a running fake popolni.club API. Make one with [NewServer] and
 // [Server.Close] it when done. All methods are safe for concurrent use,
 // including while requests are being served.
@@ -76,19 +73,30 @@ func NewServer(opts ...Option) *Server {
 			// Plain HTTP on the same port is answered 403, as popolni.club does.
 			Listen: newSniffListener,
 		}),
-		config:       fakeserver.Configure(defaultConfig(), opts),
+		config: fakeserver.Configure(config{
+			login:      DefaultLogin,
+			password:   DefaultPassword,
+			current:    DefaultBalance,
+			credit:     DefaultCreditLimit,
+			rateLimit:  DefaultRateLimit,
+			steps:      1,
+			apiEnabled: true,
+			inSchedule: true,
+			now:        time.Now,
+		}, opts),
 		payments:     map[int64]*payment{},
 		failAccounts: map[string]int{},
 		blacklist:    map[string]bool{},
 		notFoundOnce: map[int64]int{},
 	}
-	if err := s.SetAllowedIPs(s.allowedIPs...); err != nil && s.t != nil {
-		s.t.Helper()
-		s.t.Errorf("popolnitest: WithAllowedIPs: %v", err)
-	}
+	err := s.SetAllowedIPs(s.allowedIPs...)
 	s.Fake = fakeserver.Start(s.base, s.spec(s.t))
 	if s.t != nil {
 		s.t.Cleanup(s.Close)
+		if err != nil {
+			s.t.Helper()
+			s.t.Errorf("popolnitest: WithAllowedIPs: %v", err)
+		}
 	}
 	return s
 }
@@ -107,20 +115,6 @@ type config struct {
 	apiEnabled, inSchedule bool
 	t                      testing.TB
 	now                    func() time.Time
-}
-
-func defaultConfig() config {
-	return config{
-		login:      DefaultLogin,
-		password:   DefaultPassword,
-		current:    DefaultBalance,
-		credit:     DefaultCreditLimit,
-		rateLimit:  DefaultRateLimit,
-		steps:      1,
-		apiEnabled: true,
-		inSchedule: true,
-		now:        time.Now,
-	}
 }
 
 // Option configures a [Server] made by [NewServer].
@@ -361,31 +355,23 @@ func (s *Server) process(c *fakeserver.Call[Request]) fakeserver.Answer {
 // the window (now-1s, now], plus up to rateExcess more within the last ten
 // minutes. Refused requests do not count.
 func (s *Server) admitLocked(now time.Time) bool {
-	if s.rateLimit <= 0 {
-		return true
-	}
-	s.admitted = prune(s.admitted, now.Add(-time.Second))
-	if len(s.admitted) < s.rateLimit {
-		s.admitted = append(s.admitted, now)
-		return true
-	}
-	if s.rateExcess > 0 {
-		s.excessUsed = prune(s.excessUsed, now.Add(-rateExcessWindow))
-		if len(s.excessUsed) < s.rateExcess {
-			s.excessUsed = append(s.excessUsed, now)
-			return true
-		}
-	}
-	return false
+	return s.rateLimit <= 0 || admit(&s.admitted, now, time.Second, s.rateLimit) ||
+		admit(&s.excessUsed, now, 10*time.Minute, s.rateExcess)
 }
 
-// prune drops the leading times not after cut.
-func prune(ts []time.Time, cut time.Time) []time.Time {
+// admit adds now to the times ts (in order) if fewer than limit of them are
+// within window before now, dropping the older ones.
+func admit(ts *[]time.Time, now time.Time, window time.Duration, limit int) bool {
 	i := 0
-	for i < len(ts) && !ts[i].After(cut) {
+	for i < len(*ts) && !(*ts)[i].After(now.Add(-window)) {
 		i++
 	}
-	return slices.Delete(ts, 0, i)
+	*ts = slices.Delete(*ts, 0, i)
+	if len(*ts) >= limit {
+		return false
+	}
+	*ts = append(*ts, now)
+	return true
 }
 
 // sniffListener serves TLS and plain HTTP on one port. It peeks at the first
@@ -401,10 +387,6 @@ type sniffListener struct {
 	stop         context.CancelFunc
 }
 
-// sniffTimeout bounds how long a connection may stay silent before its first
-// byte; a client that connects and sends nothing is dropped.
-const sniffTimeout = 30 * time.Second
-
 func newSniffListener(inner net.Listener, conf *tls.Config) net.Listener {
 	l := &sniffListener{Listener: inner, conf: conf, ch: make(chan net.Conn)}
 	l.closed, l.stop = context.WithCancel(context.Background())
@@ -414,24 +396,23 @@ func newSniffListener(inner net.Listener, conf *tls.Config) net.Listener {
 
 func (l *sniffListener) acceptLoop() {
 	for {
-		c, err := l.Listener.Accept()
-		if errors.Is(err, net.ErrClosed) {
+		switch c, err := l.Listener.Accept(); {
+		case errors.Is(err, net.ErrClosed):
 			return
-		}
-		if err != nil {
+		case err != nil:
 			time.Sleep(5 * time.Millisecond) // e.g. too many open files
-			continue
+		default:
+			go l.sniff(c)
 		}
-		go l.sniff(c)
 	}
 }
 
 // sniff hands c over as TLS or plain by its first byte. Close closes c while
-// it is being sniffed.
+// it is being sniffed; so does a silence of 30 s before the first byte.
 func (l *sniffListener) sniff(c net.Conn) {
 	unwatch := context.AfterFunc(l.closed, func() { c.Close() })
 	br := bufio.NewReader(c)
-	_ = c.SetReadDeadline(time.Now().Add(sniffTimeout))
+	_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
 	first, err := br.Peek(1)
 	_ = c.SetReadDeadline(time.Time{})
 	if !unwatch() || err != nil {

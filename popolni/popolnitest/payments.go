@@ -27,13 +27,7 @@ func (s *Server) Balance() (current, creditLimit int64) {
 // 101, 121, 208, 215 or 423) instead of 3 when they reach their final step,
 // including payments already pending. FailAccount(msisdn, 3) undoes it.
 func (s *Server) FailAccount(msisdn string, status int) {
-	s.locked(func() {
-		if status == statusSuccess {
-			delete(s.failAccounts, msisdn)
-		} else {
-			s.failAccounts[msisdn] = status
-		}
-	})
+	s.locked(func() { s.failAccounts[msisdn] = status })
 }
 
 // Blacklist puts msisdn on the partner's blacklist: new payments to it are
@@ -134,16 +128,10 @@ func (s *Server) payLocked(items []item, now time.Time) fakeserver.Answer {
 
 // acceptLocked creates payment id from a batch item and returns its status.
 func (s *Server) acceptLocked(id int64, it item, now time.Time) int {
-	p := &payment{PaymentRecord: PaymentRecord{TransactionID: id, Created: now}}
 	amount, ka := parseInteger(it["amount"])
 	msisdn, km := parseString(it["msisdn"])
 	notice, kn := parseString(it["msisdnNotice"])
 	tmpl, kt := parseInteger(it["templateId"])
-	if ka == valueOK {
-		p.Amount = amount
-	}
-	p.Msisdn, p.MsisdnNotice, p.TemplateID = msisdn, notice, tmpl
-
 	status := statusReceived
 	switch {
 	case ka != valueOK, km != valueOK, kn == valueBad, kt == valueBad, !fakeserver.Digits(msisdn):
@@ -155,11 +143,11 @@ func (s *Server) acceptLocked(id int64, it item, now time.Time) int {
 	case amount > s.current+s.credit-s.reserved:
 		status = statusInsufficientFunds
 	}
-	p.Status = status
 	if status == statusReceived {
 		s.reserved += amount
 	}
-	s.payments[id] = p
+	s.payments[id] = &payment{PaymentRecord: PaymentRecord{TransactionID: id, Amount: amount,
+		Msisdn: msisdn, MsisdnNotice: notice, TemplateID: tmpl, Status: status, Created: now}}
 	s.order = append(s.order, id)
 	return status
 }
@@ -192,9 +180,7 @@ func (s *Server) pollLocked(id int64) int {
 		// The document's transient 125 of a payment moving between queues.
 		// For a payment already in 423 it is the 125 of its 125, 423
 		// alternation: the next query answers 423.
-		if p.Status == statusBlacklisted {
-			p.flip = true
-		}
+		p.flip = p.Status == statusBlacklisted
 		return statusNotFound
 	}
 	before := p.Status

@@ -69,19 +69,17 @@ func parseItems(body []byte, ok bool) ([]item, string) {
 	if !ok || json.Unmarshal(body, &items) != nil || len(items) == 0 {
 		return nil, OpInvalid
 	}
-	op := ""
-	for i, it := range items {
-		k := kindOf(it)
-		if k == "" || (i > 0 && k != op) {
+	op := kindOf(items[0])
+	for _, it := range items {
+		if k := kindOf(it); k != op || k == OpInvalid {
 			return nil, OpInvalid
 		}
-		op = k
 	}
 	return items, op
 }
 
 // kindOf tells a payment item (it has amount or msisdn) from a status query
-// item (transactionId without either); "" for neither.
+// item (transactionId without either); OpInvalid for neither.
 func kindOf(it item) string {
 	_, a := it["amount"]
 	_, m := it["msisdn"]
@@ -91,7 +89,7 @@ func kindOf(it item) string {
 	if _, ok := it["transactionId"]; ok {
 		return OpStatus
 	}
-	return ""
+	return OpInvalid
 }
 
 type valueKind int
@@ -104,7 +102,7 @@ const (
 
 // parseInteger reads a JSON integer. Integral floats (100.0, 1e2) count,
 // because the public PHP clients send round()ed floats; anything else that is
-// not an integer fitting int64 is valueBad.
+// not an integer fitting int64 is valueBad. It returns 0 unless valueOK.
 func parseInteger(raw json.RawMessage) (int64, valueKind) {
 	s := strings.TrimSpace(string(raw))
 	if s == "" || s == "null" {
@@ -131,7 +129,7 @@ func parseInteger(raw json.RawMessage) (int64, valueKind) {
 	return int64(f), valueOK
 }
 
-// parseString reads a JSON string.
+// parseString reads a JSON string; "" unless valueOK.
 func parseString(raw json.RawMessage) (string, valueKind) {
 	s := strings.TrimSpace(string(raw))
 	if s == "" || s == "null" {

@@ -19,9 +19,8 @@ import (
 	"github.com/paysdk/payments/internal/fakeserver"
 )
 
-// Host is the provider's host name. The server's certificate is issued for it,
-// and clients must send it as the TLS server name (by pinning it to
-// [Server.Addr]).
+// Host is the provider's host name: the server's certificate is issued for it,
+// and clients send it as the TLS server name, pinning it to [Server.Addr].
 const Host = "popolni.club"
 
 // Defaults of a [Server] made without options.
@@ -41,10 +40,8 @@ const maxBody = 1 << 20
 // [Server.Close] it when done. All methods are safe for concurrent use,
 // including while requests are being served.
 type Server struct {
-	// Fake serves the route table and holds the fault switches (FailNext,
-	// DropNext, DropBeforeNext, DelayNext, TruncateNext, GarbageNext,
-	// DropNextOp) and the request log (Requests, Count, Reset) shared by
-	// every fake.
+	// Fake serves the route table and holds the fault switches and the
+	// request log every fake shares.
 	*fakeserver.Fake[Request]
 	// Sources is the source-address allowlist: SetAllowedIPs.
 	fakeserver.Sources
@@ -101,8 +98,8 @@ func NewServer(opts ...Option) *Server {
 	return s
 }
 
-// config is what the options set: allowedIPs, t and now for NewServer, the
-// rest the server's starting state (guarded by Server.mu).
+// config is what the options set: allowedIPs, t and the clock now, fixed at
+// NewServer, and the server's starting state, guarded by Server.mu.
 type config struct {
 	login, password        string
 	allowedIPs             []string
@@ -127,11 +124,10 @@ func WithCredentials(login, password string) Option {
 	return func(c *config) { c.login, c.password = login, password }
 }
 
-// WithAllowedIPs restricts the source addresses the server accepts, checked on
-// the host part of the request's RemoteAddr. Each entry is an IP address or a
-// CIDR prefix ("127.0.0.0/8"). With no entries (the default) every address is
-// allowed. An entry that does not parse never matches (and is reported through
-// [WithT]), so a typo fails closed with 403 "IP is not allowed".
+// WithAllowedIPs sets the source-address allowlist as SetAllowedIPs does
+// later: IP addresses or CIDR prefixes ("127.0.0.0/8"); none (the default)
+// allows every address. An entry that does not parse never matches (and is
+// reported through [WithT]), so a typo fails closed with 403 "IP is not allowed".
 func WithAllowedIPs(ips ...string) Option {
 	return func(c *config) { c.allowedIPs = append([]string(nil), ips...) }
 }
@@ -151,10 +147,9 @@ func WithRateLimit(perSecond int) Option {
 }
 
 // WithRateLimitExcess tolerates up to n requests over the per-second limit
-// within any trailing ten minutes before answering 503: the document's
-// "кратковременное превышение в 11 запросов за последние 10 минут". The
-// default is 0, a strict limit, because a client must not count on the
-// tolerance; WithRateLimitExcess(11) models the document literally.
+// within any trailing ten minutes before answering 503. The default is 0, a
+// strict limit, because a client must not count on the tolerance;
+// WithRateLimitExcess(11) models the document literally.
 func WithRateLimitExcess(n int) Option {
 	return func(c *config) { c.rateExcess = n }
 }
@@ -176,24 +171,19 @@ func WithMaxAmount(kopecks int64) Option {
 }
 
 // WithNotFoundFirst makes the first status query that includes a payment
-// answer 125 ("Платёж не найден") for it, for every payment: the document's
-// transient 125, "этот статус может вернуть для существующего платежа в
-// момент перехода платежа из одной очереди (ожидания) в другую". That query
-// does not move the payment; the following ones answer the truth (a payment
-// in 423 then goes on 423, 125, 423...). A client that believes a first 125
-// takes an existing payment for a missing one; one that applies the
-// document's re-ask rule ("если статус платежа при повторном опросе статуса
-// равен 125, то такого платежа действительно нет") is not fooled. Off by
-// default; [Server.SetNotFoundFirst] switches it later, and
-// [Server.NotFoundOnce] does the same for one payment.
+// answer 125 ("Платёж не найден") for it without moving it, for every payment:
+// the document's transient 125 of a payment "в момент перехода платежа из
+// одной очереди (ожидания) в другую". The following queries answer the truth
+// (a payment in 423 then goes on 423, 125, 423...), so only a client that
+// re-asks a 125, as the document says, is not fooled. Off by default;
+// [Server.SetNotFoundFirst] switches it later.
 func WithNotFoundFirst() Option {
 	return func(c *config) { c.notFoundFirst = true }
 }
 
 // WithT ties the server to a test: a request to a route popolni.club does not
 // have, and an invalid [WithAllowedIPs] entry, fail the test with t.Errorf, and
-// the server is closed by t.Cleanup. Unknown routes are still answered 404 and
-// recorded.
+// the server is closed by t.Cleanup.
 func WithT(t testing.TB) Option {
 	return func(c *config) { c.t = t }
 }
@@ -211,13 +201,8 @@ func (s *Server) URL() string { return s.base.URL(Host, "/api") }
 // ClientOptions returns the options that point an SDK client at this server
 // with certificate verification intact: the base URL, popolni.club pinned to
 // the server's loopback address, and the server's test CA added to the roots.
-//
-//	c, err := popolni.New(popolni.Credentials{Login: srv.Login(), Password: srv.Password()},
-//		append(srv.ClientOptions(), payments.WithTestTiming())...)
-//	defer c.Close()
-//
-// payments.WithTestTiming drops the client's limiter and backoff; leave it
-// out to test pacing against the fake's rate limit.
+// Add payments.WithTestTiming to drop the client's limiter and backoff; leave
+// it out to test pacing against the fake's rate limit.
 func (s *Server) ClientOptions() []payments.Option {
 	return s.base.ClientOptions(s.URL())
 }

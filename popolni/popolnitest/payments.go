@@ -41,10 +41,8 @@ func (s *Server) Blacklist(msisdn string) { s.locked(func() { s.blacklist[msisdn
 // following one answers the truth. Calls add up.
 func (s *Server) NotFoundOnce(id int64) { s.locked(func() { s.notFoundOnce[id]++ }) }
 
-// SetNotFoundFirst switches [WithNotFoundFirst] on or off: while on, the
-// first status query that includes a payment (its Polls becoming 1) answers
-// 125 for it without moving it. Payments already asked about are not
-// affected.
+// SetNotFoundFirst switches [WithNotFoundFirst] on or off. Payments already
+// asked about (Polls above 0) are not affected.
 func (s *Server) SetNotFoundFirst(on bool) { s.locked(func() { s.notFoundFirst = on }) }
 
 // withPayment runs fn on payment id under the state lock; it reports whether

@@ -31,10 +31,9 @@ type payment struct {
 
 // Request is one request the server received.
 type Request struct {
-	// Op is OpPay, OpStatus, OpBalance, OpInvalid (a POST to /api whose body is
-	// neither a payment batch nor a status query) or OpUnknown (a route
-	// popolni.club does not have). It describes the request, whatever its
-	// outcome.
+	// Op is OpPay, OpStatus, OpBalance, OpInvalid (a POST to /api whose body
+	// is neither a payment batch nor a status query) or OpUnknown (a route
+	// popolni.club does not have), whatever the request's outcome.
 	Op         string
 	Method     string
 	Path       string

@@ -8,8 +8,10 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -67,35 +69,20 @@ type intent struct {
 	account0, account1, bankID               string
 }
 
-func xmlResponse(body []byte) fakeserver.Answer {
-	return fakeserver.Answer{Status: http.StatusOK, Type: "text/xml; charset=utf-8", Body: body}
-}
-
 // spec is the fake's route table: the two documented endpoints, POST only,
 // on either host; the operation is the body's request-type.
 func (s *Server) spec(t fakeserver.Reporter) fakeserver.Spec[Request] {
 	opOf := func(_ *http.Request, body []byte, ok bool) string {
-		if ok {
-			if req, err := parseRequest(body); err == nil {
-				return opOf(req)
-			}
+		if req, err := parseRequest(body); ok && err == nil {
+			return opOf(req)
 		}
 		return OpInvalid
-	}
-	handle := func(c *fakeserver.Call[Request]) fakeserver.Answer {
-		var req *xRequest
-		if c.BodyOK {
-			if parsed, err := parseRequest(c.Body); err == nil {
-				req = parsed
-			}
-		}
-		return s.process(c, req)
 	}
 	return fakeserver.Spec[Request]{
 		MaxBody: maxBody,
 		Routes: []fakeserver.Route[Request]{
-			{Method: http.MethodPost, Path: PathTopup, OpOf: opOf, Handle: handle},
-			{Method: http.MethodPost, Path: PathXMLCP, OpOf: opOf, Handle: handle},
+			{Method: http.MethodPost, Path: PathTopup, OpOf: opOf, Handle: s.handle},
+			{Method: http.MethodPost, Path: PathXMLCP, OpOf: opOf, Handle: s.handle},
 		},
 		Record: func(r *http.Request, body []byte, _ bool, op string) *Request {
 			host := r.Host
@@ -129,8 +116,7 @@ func (s *Server) spec(t fakeserver.Reporter) fakeserver.Spec[Request] {
 			if c.Fault.Kind != faultError {
 				return fakeserver.Answer{}, false
 			}
-			c.Update(func(r *Request) { r.ResultCode = c.Fault.Code })
-			return xmlResponse(errorDoc(c.Fault.Code, c.Fault.Flag)), true
+			return answer(c, errorDoc(c.Fault.Code, c.Fault.Flag)), true
 		},
 		After: func(c *fakeserver.Call[Request], a *fakeserver.Answer) {
 			if c.Fault.Kind == faultEmpty {
@@ -141,67 +127,49 @@ func (s *Server) spec(t fakeserver.Reporter) fakeserver.Spec[Request] {
 	}
 }
 
-// process runs the checks and the operation under the state lock, so each
+// handle answers a request to either endpoint under the state lock, so each
 // request is atomic with respect to the others.
-func (s *Server) process(c *fakeserver.Call[Request], req *xRequest) fakeserver.Answer {
-	r, body, op := c.R, c.Body, c.Op
+func (s *Server) handle(c *fakeserver.Call[Request]) fakeserver.Answer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	fail := func(code int) fakeserver.Answer {
-		c.Update(func(rec *Request) { rec.ResultCode = code })
-		return xmlResponse(errorDoc(code, true))
-	}
-	if req == nil {
-		return fail(codeUnknown)
-	}
-	if !fakeserver.Allowed(&s.Sources, r.RemoteAddr) {
-		return fail(codeIP)
-	}
-	mode, ok := s.authLocked(r, body, req)
-	if !ok {
-		return fail(codeAuth)
-	}
-	c.Update(func(rec *Request) { rec.AuthMode = mode })
-	if op == OpInvalid || (op == OpGetProvider) != (r.URL.Path == PathXMLCP) {
-		return fail(codeUnknown)
-	}
-	var doc []byte
-	switch op {
-	case OpPing:
-		doc = s.pingLocked()
-	case OpCheckUser:
-		doc = s.checkUserLocked(req)
-	case OpCheckDepositPossible:
-		doc = s.checkDepositLocked(req)
-	case OpGetProvider:
-		doc = s.getProviderLocked(req)
-	case OpPay:
-		doc = s.payLocked(req)
-	case OpStatus:
-		doc = s.statusLocked(req)
-	}
-	c.Update(func(rec *Request) { rec.ResultCode = resultCodeOf(doc) })
-	return xmlResponse(doc)
+	return answer(c, s.checkLocked(c))
 }
 
-// resultCodeOf reads back the request-level code of a document made here.
-func resultCodeOf(doc []byte) int {
-	s := string(doc)
-	i := strings.Index(s, "<result-code")
-	if i < 0 {
-		return -1
+// answer records the request-level code of o and sends it.
+func answer(c *fakeserver.Call[Request], o *out) fakeserver.Answer {
+	c.Update(func(rec *Request) { rec.ResultCode = o.code })
+	return fakeserver.Answer{Status: http.StatusOK, Type: "text/xml; charset=utf-8", Body: o.bytes()}
+}
+
+// operations answer the request types the endpoints serve, by Request.Op.
+var operations = map[string]func(*Server, *xRequest) *out{
+	OpPing:                 (*Server).pingLocked,
+	OpCheckUser:            (*Server).checkUserLocked,
+	OpCheckDepositPossible: (*Server).checkDepositLocked,
+	OpGetProvider:          (*Server).getProviderLocked,
+	OpPay:                  (*Server).payLocked,
+	OpStatus:               (*Server).statusLocked,
+}
+
+// checkLocked runs the request-level checks in order, then the operation.
+func (s *Server) checkLocked(c *fakeserver.Call[Request]) *out {
+	req, err := parseRequest(c.Body)
+	if !c.BodyOK || err != nil {
+		return errorDoc(codeUnknown, true)
 	}
-	s = s[i:]
-	j := strings.IndexByte(s, '>')
-	k := strings.Index(s, "</result-code>")
-	if j < 0 || k < j {
-		return -1
+	if !fakeserver.Allowed(&s.Sources, c.R.RemoteAddr) {
+		return errorDoc(codeIP, true)
 	}
-	n, err := strconv.Atoi(s[j+1 : k])
-	if err != nil {
-		return -1
+	mode, ok := s.authLocked(c.R, c.Body, req)
+	if !ok {
+		return errorDoc(codeAuth, true)
 	}
-	return n
+	c.Update(func(rec *Request) { rec.AuthMode = mode })
+	op := operations[c.Op]
+	if op == nil || (c.Op == OpGetProvider) != (c.R.URL.Path == PathXMLCP) {
+		return errorDoc(codeUnknown, true)
+	}
+	return op(s, req)
 }
 
 // isPrivate reports whether the request was addressed to PrivateHost, by
@@ -265,27 +233,20 @@ func verifySignature(pub *rsa.PublicKey, body []byte, sig64, alg string) bool {
 	return false
 }
 
-func (s *Server) writeBalances(o *out) {
-	o.raw("<balances>\n")
-	for _, c := range s.sortedCodesLocked() {
-		o.raw(`<balance code="` + c + `">` + payments.FormatMinor(s.balances[c], 2) + "</balance>\n")
+// writeBalances writes the agent accounts in code order: as <balances>, one
+// per line, or as the SBP document's <balances-ovd> on one line.
+func (s *Server) writeBalances(o *out, suffix, nl string) {
+	o.raw("<balances" + suffix + ">" + nl)
+	for _, c := range slices.Sorted(maps.Keys(s.balances)) {
+		o.raw("<balance" + suffix + ` code="` + c + `">` + payments.FormatMinor(s.balances[c], 2) + "</balance" + suffix + ">" + nl)
 	}
-	o.raw("</balances>\n")
+	o.raw("</balances" + suffix + ">" + nl)
 }
 
-func (s *Server) writeSBPExtras(o *out) {
-	o.raw("<balances-ovd>")
-	for _, c := range s.sortedCodesLocked() {
-		o.raw(`<balance-ovd code="` + c + `">` + payments.FormatMinor(s.balances[c], 2) + "</balance-ovd>")
-	}
-	o.raw("</balances-ovd><f></f><lk-status>001</lk-status>\n")
-}
-
-func (s *Server) pingLocked() []byte {
-	o := newOut()
-	o.resultCode(codeOK, false, "", false)
-	s.writeBalances(o)
-	return o.bytes()
+func (s *Server) pingLocked(*xRequest) *out {
+	o := newOut(codeOK, false, "")
+	s.writeBalances(o, "", "\n")
+	return o
 }
 
 func boolDigit(b bool) string {
@@ -320,44 +281,37 @@ func (s *Server) walletLocked(phone string) (exists, identified bool) {
 	return exists, identified
 }
 
-func (s *Server) checkUserLocked(req *xRequest) []byte {
+func (s *Server) checkUserLocked(req *xRequest) *out {
 	phone, ok := phoneExtras(req)
 	if !ok {
 		return errorDoc(codeUnknown, true)
 	}
 	exists, _ := s.walletLocked(phone)
-	o := newOut()
-	o.resultCode(codeOK, false, "", false)
+	o := newOut(codeOK, false, "")
 	o.element("", "exist", boolDigit(exists))
-	return o.bytes()
+	return o
 }
 
-func (s *Server) checkDepositLocked(req *xRequest) []byte {
+func (s *Server) checkDepositLocked(req *xRequest) *out {
 	phone, ok := phoneExtras(req)
 	iwt, _ := extra(req.Extras, "income_wire_transfer")
 	if !ok || (iwt != "0" && iwt != "1") {
 		return errorDoc(codeUnknown, true)
 	}
 	exists, identified := s.walletLocked(phone)
-	o := newOut()
+	o := newOut(codeOK, false, "")
 	switch {
 	case s.blocked[phone]:
-		o.resultCode(319, true, requestMessage(319), true)
-		o.element("", "exist", boolDigit(exists))
-		o.element("", "deposit-possible", "0")
+		o = errorDoc(319, true)
 	case s.depositImpossible[phone] || (exists && !identified):
-		o.resultCode(204, true, requestMessage(204), true)
-		o.element("", "exist", boolDigit(exists))
-		o.element("", "deposit-possible", "0")
-	default:
-		o.resultCode(codeOK, false, "", false)
-		o.element("", "exist", boolDigit(exists))
-		o.element("", "deposit-possible", "1")
+		o = errorDoc(204, true)
 	}
-	return o.bytes()
+	o.element("", "exist", boolDigit(exists))
+	o.element("", "deposit-possible", boolDigit(o.code == codeOK))
+	return o
 }
 
-func (s *Server) getProviderLocked(req *xRequest) []byte {
+func (s *Server) getProviderLocked(req *xRequest) *out {
 	num := strings.TrimSpace(req.PhoneNumber)
 	if !fakeserver.Digits(num) || len(num) > 15 {
 		return errorDoc(codeUnknown, true)
@@ -371,10 +325,9 @@ func (s *Server) getProviderLocked(req *xRequest) []byte {
 	if best < 0 {
 		return errorDoc(codeUnknown, true)
 	}
-	o := newOut()
-	o.resultCode(codeOK, false, "Ок", true)
+	o := newOut(codeOK, false, "Ок")
 	o.raw(`<provider id="` + strconv.Itoa(id) + "\"/>\n")
-	return o.bytes()
+	return o
 }
 
 // intentOf extracts the payment details compared for idempotency.
@@ -400,7 +353,7 @@ func intentOf(xp *xPayment) intent {
 	return in
 }
 
-func (s *Server) payLocked(req *xRequest) []byte {
+func (s *Server) payLocked(req *xRequest) *out {
 	if len(req.Auth.Payments) != 1 {
 		return errorDoc(codeUnknown, true)
 	}
@@ -412,28 +365,29 @@ func (s *Server) payLocked(req *xRequest) []byte {
 	in := intentOf(xp)
 	if p := s.payments[txn]; p != nil {
 		if p.in != in {
-			return s.conflictDoc(txn)
+			// Other details: 215, not registered; the stored payment stays.
+			return s.paymentsDoc([]*payment{{PaymentRecord: PaymentRecord{
+				TransactionNumber: txn, Status: -1, ResultCode: 215, FatalError: true,
+			}}}, false)
 		}
-		return s.payDoc(p)
+		return s.paymentsDoc([]*payment{p}, true)
 	}
 
-	iwt, hasIWT := extra(req.Extras, "income_wire_transfer")
+	iwt, _ := extra(req.Extras, "income_wire_transfer")
 	p := &payment{
 		PaymentRecord: PaymentRecord{
-			TransactionNumber: txn,
-			TxnID:             strconv.FormatInt(s.nextTxn, 10),
-			Account:           in.account,
-			Amount:            in.amount,
-			FromCCY:           in.fromCCY,
-			ToCCY:             in.toCCY,
-			FromExtras:        extrasMap(xp.From.Extras),
-			ToExtras:          extrasMap(xp.To.Extras),
-			Created:           s.now(),
+			TransactionNumber:  txn,
+			TxnID:              strconv.FormatInt(s.nextTxn, 10),
+			Account:            in.account,
+			Amount:             in.amount,
+			FromCCY:            in.fromCCY,
+			ToCCY:              in.toCCY,
+			IncomeWireTransfer: iwt,
+			FromExtras:         extrasMap(xp.From.Extras),
+			ToExtras:           extrasMap(xp.To.Extras),
+			Created:            s.now(),
 		},
 		in: in,
-	}
-	if hasIWT {
-		p.IncomeWireTransfer = iwt
 	}
 	s.nextTxn++
 	p.ServiceID, _ = strconv.Atoi(in.service)
@@ -441,7 +395,7 @@ func (s *Server) payLocked(req *xRequest) []byte {
 	if _, ok := normCCY(p.FromCCY); !ok {
 		p.FromCCY = ""
 	}
-	code := s.validateLocked(p, hasIWT, iwt)
+	code := s.validateLocked(p)
 	if code == 0 {
 		s.transitionLocked(p, statusAccepted, 0)
 		if p.ServiceID == 99 {
@@ -453,13 +407,13 @@ func (s *Server) payLocked(req *xRequest) []byte {
 		s.transitionLocked(p, statusDeclined, code)
 	}
 	s.payments[txn] = p
-	s.order = append(s.order, txn)
-	return s.payDoc(p)
+	s.order = append(s.order, p)
+	return s.paymentsDoc([]*payment{p}, true)
 }
 
 // validateLocked returns the payment result-code a new payment gets at once:
 // 0 to accept it, or the code it is declined with.
-func (s *Server) validateLocked(p *payment, hasIWT bool, iwt string) int {
+func (s *Server) validateLocked(p *payment) int {
 	switch p.ServiceID {
 	case 99, 34020, 32911, 38413, 29130:
 	default: // 36655 (foreign cards, stopped) and anything else
@@ -468,19 +422,16 @@ func (s *Server) validateLocked(p *payment, hasIWT bool, iwt string) int {
 	if _, ok := parseAmount(p.Amount); !ok {
 		return codeUnknown
 	}
-	if _, ok := normCCY(p.in.fromCCY); !ok {
+	// FromCCY is "" when from/ccy is not a known currency.
+	if p.FromCCY == "" || p.in.toCCY != p.in.fromCCY {
 		return codeUnknown
 	}
-	if _, ok := normCCY(p.in.toCCY); !ok || p.in.toCCY != p.in.fromCCY {
-		return codeUnknown
-	}
-	rubOnly := p.ServiceID == 34020 || p.ServiceID == 32911 || p.ServiceID == 38413 || p.ServiceID == 29130
-	if rubOnly && p.ToCCY != "643" {
+	if p.ServiceID != 99 && p.ToCCY != "643" { // the payouts are RUB only
 		return codeUnknown
 	}
 	switch p.ServiceID {
 	case 99:
-		if !hasIWT || (iwt != "0" && iwt != "1") {
+		if iwt := p.IncomeWireTransfer; iwt != "0" && iwt != "1" {
 			return codeUnknown
 		}
 		if !validPhone(p.Account) {
@@ -526,33 +477,14 @@ func (s *Server) validateLocked(p *payment, hasIWT bool, iwt string) int {
 	return 0
 }
 
-// conflictDoc answers a pay request that reuses a transaction number with
-// other details: result-code 215, not registered (status -1, empty txn_id).
-func (s *Server) conflictDoc(txn string) []byte {
-	o := newOut()
-	o.resultCode(codeOK, false, "", false)
-	msg := paymentMessage(215)
-	o.raw("<payment")
-	o.attr("status", "-1", '\'')
-	o.attr("txn_id", "", '\'')
-	o.attr("transaction-number", txn, '\'')
-	o.attr("result-code", "215", '\'')
-	o.attr("message", msg, '\'')
-	o.attr("msg", msg, '\'')
-	o.attr("final-status", "false", '\'')
-	o.attr("fatal-error", "true", '\'')
-	o.raw(" />\n")
-	s.writeBalances(o)
-	return o.bytes()
-}
-
 func (s *Server) sbpStyle(p *payment) bool { return s.wrapSBP && p.ServiceID == 38413 }
 
 // writePayment writes one <payment>: with <from>, <to> and the card extras
-// for a pay answer (full), self-closing for a status answer.
+// for a pay answer (full), self-closing for a status answer. A payment QIWI
+// did not register (no txn_id) has no txn-date.
 func (s *Server) writePayment(o *out, p *payment, full bool, indent string) {
 	sbp := s.sbpStyle(p)
-	msg := paymentMessage(p.ResultCode)
+	msg := paymentMessages[p.ResultCode]
 	if p.ResultCode == 0 {
 		switch {
 		case sbp:
@@ -572,7 +504,9 @@ func (s *Server) writePayment(o *out, p *payment, full bool, indent string) {
 	}
 	o.attr("final-status", strconv.FormatBool(p.FinalStatus), '\'')
 	o.attr("fatal-error", strconv.FormatBool(p.FatalError), '\'')
-	o.attr("txn-date", p.Created.In(msk).Format(txnDateLayout), '\'')
+	if p.TxnID != "" {
+		o.attr("txn-date", p.Created.In(msk).Format(txnDateLayout), '\'')
+	}
 	if !full {
 		o.raw(" />\n")
 		return
@@ -605,9 +539,11 @@ func (s *Server) writePayment(o *out, p *payment, full bool, indent string) {
 	o.raw(indent + "</payment>\n")
 }
 
-// writePayments writes the payments, wrapped in <payments> when any is an SBP
-// payout and WithWrappedPayments is on, then the balances.
-func (s *Server) writePayments(o *out, list []*payment, full bool) {
+// paymentsDoc answers a pay (full) or status request: result-code 0, the
+// payments, wrapped in <payments> when any is an SBP payout and
+// WithWrappedPayments is on, then the balances.
+func (s *Server) paymentsDoc(list []*payment, full bool) *out {
+	o := newOut(codeOK, false, "")
 	wrap := false
 	for _, p := range list {
 		wrap = wrap || s.sbpStyle(p)
@@ -623,20 +559,15 @@ func (s *Server) writePayments(o *out, list []*payment, full bool) {
 	if wrap {
 		o.raw("</payments>\n")
 	}
-	s.writeBalances(o)
+	s.writeBalances(o, "", "\n")
 	if wrap {
-		s.writeSBPExtras(o)
+		s.writeBalances(o, "-ovd", "")
+		o.raw("<f></f><lk-status>001</lk-status>\n")
 	}
+	return o
 }
 
-func (s *Server) payDoc(p *payment) []byte {
-	o := newOut()
-	o.resultCode(codeOK, false, "", false)
-	s.writePayments(o, []*payment{p}, true)
-	return o.bytes()
-}
-
-func (s *Server) statusLocked(req *xRequest) []byte {
+func (s *Server) statusLocked(req *xRequest) *out {
 	if len(req.Status.Payments) == 0 {
 		return errorDoc(codeUnknown, true)
 	}
@@ -653,10 +584,7 @@ func (s *Server) statusLocked(req *xRequest) []byte {
 		s.stepLocked(p)
 		list = append(list, p)
 	}
-	o := newOut()
-	o.resultCode(codeOK, false, "", false)
-	s.writePayments(o, list, false)
-	return o.bytes()
+	return s.paymentsDoc(list, false)
 }
 
 // stepLocked moves p along 50 → 52 → final, WithStepsPerPoll steps.
@@ -676,13 +604,12 @@ func (s *Server) stepLocked(p *payment) {
 
 // outcomeLocked is the final status and result-code payment p ends in.
 func (s *Server) outcomeLocked(p *payment) (int, int) {
-	if rc, ok := s.failAccounts[p.Account]; ok {
-		return statusCancelled, rc
+	rc, ok := s.failAccounts[p.Account]
+	if a1 := p.in.account1; !ok && a1 != "" {
+		rc, ok = s.failAccounts[a1]
 	}
-	if a1 := p.in.account1; a1 != "" {
-		if rc, ok := s.failAccounts[a1]; ok {
-			return statusCancelled, rc
-		}
+	if ok {
+		return statusCancelled, rc
 	}
 	return statusSuccess, 0
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"sort"
 	"sync"
 	"time"
 
@@ -81,7 +80,7 @@ type Server struct {
 	providers         map[string]int
 	nextTxn           int64
 	payments          map[string]*payment
-	order             []string
+	order             []*payment
 }
 
 // NewServer starts a fake QIWI Top-Up API on 127.0.0.1 with a random port,
@@ -373,20 +372,19 @@ type PaymentRecord struct {
 func (s *Server) Payment(txn string) (PaymentRecord, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := s.payments[txn]
-	if p == nil {
-		return PaymentRecord{}, false
+	if p := s.payments[txn]; p != nil {
+		return p.record(), true
 	}
-	return p.record(), true
+	return PaymentRecord{}, false
 }
 
 // Payments returns every stored payment in the order they were created.
 func (s *Server) Payments() []PaymentRecord {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]PaymentRecord, 0, len(s.order))
-	for _, txn := range s.order {
-		out = append(out, s.payments[txn].record())
+	out := make([]PaymentRecord, len(s.order))
+	for i, p := range s.order {
+		out[i] = p.record()
 	}
 	return out
 }
@@ -461,14 +459,4 @@ func (s *Server) ErrorNext(n int, code int, fatal bool) {
 // EmptyNext processes the next n requests and answers 200 with an empty body.
 func (s *Server) EmptyNext(n int) {
 	fakeserver.Enqueue(&s.Faults, n, fakeserver.Fault{Kind: faultEmpty})
-}
-
-// sortedCodesLocked returns the currency codes of the agent accounts in order.
-func (s *Server) sortedCodesLocked() []string {
-	codes := make([]string, 0, len(s.balances))
-	for c := range s.balances {
-		codes = append(codes, c)
-	}
-	sort.Strings(codes)
-	return codes
 }

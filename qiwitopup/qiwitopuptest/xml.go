@@ -2,6 +2,7 @@ package qiwitopuptest
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/xml"
 	"errors"
 	"io"
@@ -138,12 +139,23 @@ func opOf(req *xRequest) string {
 	return OpInvalid
 }
 
-// out builds a response document.
-type out struct{ b strings.Builder }
+// out builds a response document; code is its request-level <result-code>.
+type out struct {
+	b    strings.Builder
+	code int
+}
 
-func newOut() *out {
-	o := &out{}
-	o.b.WriteString("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<response>\n")
+// newOut starts a response with its request-level <result-code>, with
+// message and msg attributes when msg is not "".
+func newOut(code int, fatal bool, msg string) *out {
+	o := &out{code: code}
+	o.raw("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<response>\n<result-code")
+	o.attr("fatal", strconv.FormatBool(fatal), '"')
+	if msg != "" {
+		o.attr("message", msg, '"')
+		o.attr("msg", msg, '"')
+	}
+	o.raw(">" + strconv.Itoa(code) + "</result-code>\n")
 	return o
 }
 
@@ -166,18 +178,6 @@ func (o *out) attr(name, value string, q byte) {
 	o.b.WriteByte(q)
 }
 
-// resultCode writes the request-level <result-code>. withMsg adds the
-// message and msg attributes.
-func (o *out) resultCode(code int, fatal bool, msg string, withMsg bool) {
-	o.raw("<result-code")
-	o.attr("fatal", strconv.FormatBool(fatal), '"')
-	if withMsg {
-		o.attr("message", msg, '"')
-		o.attr("msg", msg, '"')
-	}
-	o.raw(">" + strconv.Itoa(code) + "</result-code>\n")
-}
-
 // element writes <name>text</name> with indent.
 func (o *out) element(indent, name, text string) {
 	o.raw(indent + "<" + name + ">")
@@ -186,62 +186,37 @@ func (o *out) element(indent, name, text string) {
 }
 
 // errorDoc is a response with only a request-level error, with message and
-// msg as in the RU examples.
-func errorDoc(code int, fatal bool) []byte {
-	o := newOut()
-	o.resultCode(code, fatal, requestMessage(code), true)
-	return o.bytes()
+// msg as in the RU examples: "Неизвестная ошибка" for 300 and any code the
+// documents do not list.
+func errorDoc(code int, fatal bool) *out {
+	return newOut(code, fatal, cmp.Or(requestMessages[code], "Неизвестная ошибка"))
 }
 
-// requestMessage is the Russian text of a request-level code.
-func requestMessage(code int) string {
-	switch code {
-	case 13:
-		return "Повторите запрос через минуту"
-	case 150:
-		return "Ошибка авторизации"
-	case 204:
-		return "Недостаточный статус идентификации кошелька для проведения платежа"
-	case 319:
-		return "Запрет на пополнение учетной записи данного номера телефона"
-	case 339:
-		return "Ограничение по IP адресу"
-	}
-	return "Неизвестная ошибка"
+// requestMessages are the Russian texts of the request-level codes.
+var requestMessages = map[int]string{
+	13:  "Повторите запрос через минуту",
+	150: "Ошибка авторизации",
+	204: "Недостаточный статус идентификации кошелька для проведения платежа",
+	319: "Запрет на пополнение учетной записи данного номера телефона",
+	339: "Ограничение по IP адресу",
 }
 
-// paymentMessage is the Russian text of a payment result-code (the RU error
-// table), "" for codes the table does not have.
-func paymentMessage(code int) string {
-	switch code {
-	case 0:
-		return "Ok"
-	case 155:
-		return "Запрещен прием платежей в пользу данного сервиса"
-	case 204:
-		return "Недостаточный статус идентификации кошелька для проведения платежа"
-	case 215:
-		return "Запрос проведения платежа содержит уже существующий номер транзакции платежа, но другие реквизиты платежа"
-	case 220:
-		return "Недостаточно средств на счете для проведения платежа"
-	case 241:
-		return "Сумма платежа меньше допустимой"
-	case 242:
-		return "Сумма платежа больше допустимой"
-	case 298:
-		return "Учетная запись Клиента с введенным номером телефона не может быть зарегистрирована в системе QIWI Wallet. Ошибочный номер телефона Клиента"
-	case 300:
-		return "Неизвестная ошибка обработки платежа"
-	case 316:
-		return "Попытка авторизации заблокированного Контрагента"
-	case 319:
-		return "Запрет на пополнение учетной записи данного номера телефона"
-	case 700:
-		return "Превышен месячный лимит на операции"
-	case 702:
-		return "Превышен лимит на остаток учетной записи Клиента в системе QIWI Wallet"
-	}
-	return ""
+// paymentMessages are the Russian texts of the payment result-codes (the RU
+// error table); a code the table does not have has none.
+var paymentMessages = map[int]string{
+	0:   "Ok",
+	155: "Запрещен прием платежей в пользу данного сервиса",
+	204: "Недостаточный статус идентификации кошелька для проведения платежа",
+	215: "Запрос проведения платежа содержит уже существующий номер транзакции платежа, но другие реквизиты платежа",
+	220: "Недостаточно средств на счете для проведения платежа",
+	241: "Сумма платежа меньше допустимой",
+	242: "Сумма платежа больше допустимой",
+	298: "Учетная запись Клиента с введенным номером телефона не может быть зарегистрирована в системе QIWI Wallet. Ошибочный номер телефона Клиента",
+	300: "Неизвестная ошибка обработки платежа",
+	316: "Попытка авторизации заблокированного Контрагента",
+	319: "Запрет на пополнение учетной записи данного номера телефона",
+	700: "Превышен месячный лимит на операции",
+	702: "Превышен лимит на остаток учетной записи Клиента в системе QIWI Wallet",
 }
 
 // letterCCY maps the letter codes the fake understands to numeric ISO 4217.

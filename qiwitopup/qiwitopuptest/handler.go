@@ -85,12 +85,8 @@ func (s *Server) spec(t fakeserver.Reporter) fakeserver.Spec[Request] {
 			{Method: http.MethodPost, Path: PathXMLCP, OpOf: opOf, Handle: s.handle},
 		},
 		Record: func(r *http.Request, body []byte, _ bool, op string) *Request {
-			host := r.Host
-			if h, _, err := net.SplitHostPort(host); err == nil {
-				host = h
-			}
-			rec := &Request{Op: op, Host: strings.ToLower(host), Method: r.Method, Path: r.URL.Path,
-				Header: r.Header.Clone(), Body: body, RemoteAddr: r.RemoteAddr, Time: s.now(), ResultCode: -1}
+			rec := &Request{Op: op, Host: hostOf(r), Method: r.Method, Path: r.URL.Path,
+				Header: r.Header.Clone(), Body: body, RemoteAddr: r.RemoteAddr, Time: s.cfg.now(), ResultCode: -1}
 			if r.TLS != nil {
 				rec.SNI = r.TLS.ServerName
 				if len(r.TLS.PeerCertificates) > 0 {
@@ -172,24 +168,27 @@ func (s *Server) checkLocked(c *fakeserver.Call[Request]) *out {
 	return op(s, req)
 }
 
-// isPrivate reports whether the request was addressed to PrivateHost, by
-// TLS server name or by Host header.
-func isPrivate(r *http.Request) bool {
+// hostOf is the host name a request was addressed to: its Host header,
+// without the port, in lower case.
+func hostOf(r *http.Request) string {
 	host := r.Host
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
-	if strings.EqualFold(host, PrivateHost) {
-		return true
-	}
-	return r.TLS != nil && strings.EqualFold(r.TLS.ServerName, PrivateHost)
+	return strings.ToLower(host)
+}
+
+// isPrivate reports whether the request was addressed to PrivateHost, by
+// TLS server name or by Host header.
+func isPrivate(r *http.Request) bool {
+	return hostOf(r) == PrivateHost || r.TLS != nil && strings.EqualFold(r.TLS.ServerName, PrivateHost)
 }
 
 func eq(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
 
 // authLocked authenticates the request and returns its mode.
 func (s *Server) authLocked(r *http.Request, body []byte, req *xRequest) (string, bool) {
-	if !eq(strings.TrimSpace(req.TerminalID), s.terminalID) {
+	if !eq(strings.TrimSpace(req.TerminalID), s.cfg.terminalID) {
 		return "", false
 	}
 	pw, hasPW := extra(req.Extras, "password")
@@ -197,19 +196,19 @@ func (s *Server) authLocked(r *http.Request, body []byte, req *xRequest) (string
 		if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
 			return "", false
 		}
-		if hasPW && !eq(pw, s.password) {
+		if hasPW && !eq(pw, s.cfg.password) {
 			return "", false
 		}
 		return AuthCertificate, true
 	}
 	sig, alg := r.Header.Get("X-Digital-Sign"), r.Header.Get("X-Digital-Sign-Alg")
 	if sig != "" || alg != "" {
-		if s.pub == nil || !verifySignature(s.pub, body, sig, alg) {
+		if s.cfg.pub == nil || !verifySignature(s.cfg.pub, body, sig, alg) {
 			return "", false
 		}
 		return AuthSignature, true
 	}
-	if !hasPW || !eq(pw, s.password) {
+	if !hasPW || !eq(pw, s.cfg.password) {
 		return "", false
 	}
 	return AuthPassword, true
@@ -275,7 +274,7 @@ func phoneExtras(req *xRequest) (string, bool) {
 // identified.
 func (s *Server) walletLocked(phone string) (exists, identified bool) {
 	identified, exists = s.wallets[phone]
-	if !exists && s.allExist {
+	if !exists && s.cfg.allExist {
 		return true, true
 	}
 	return exists, identified
@@ -385,7 +384,7 @@ func (s *Server) payLocked(req *xRequest) *out {
 			IncomeWireTransfer: iwt,
 			FromExtras:         extrasMap(xp.From.Extras),
 			ToExtras:           extrasMap(xp.To.Extras),
-			Created:            s.now(),
+			Created:            s.cfg.now(),
 		},
 		in: in,
 	}
@@ -477,7 +476,7 @@ func (s *Server) validateLocked(p *payment) int {
 	return 0
 }
 
-func (s *Server) sbpStyle(p *payment) bool { return s.wrapSBP && p.ServiceID == 38413 }
+func (s *Server) sbpStyle(p *payment) bool { return s.cfg.wrapSBP && p.ServiceID == 38413 }
 
 // writePayment writes one <payment>: with <from>, <to> and the card extras
 // for a pay answer (full), self-closing for a status answer. A payment QIWI
@@ -589,7 +588,7 @@ func (s *Server) statusLocked(req *xRequest) *out {
 
 // stepLocked moves p along 50 → 52 → final, WithStepsPerPoll steps.
 func (s *Server) stepLocked(p *payment) {
-	for i := 0; i < s.steps && !p.final() && p.Status >= 0; i++ {
+	for i := 0; i < s.cfg.steps && !p.final() && p.Status >= 0; i++ {
 		switch {
 		case p.Status < statusAccepted:
 			s.transitionLocked(p, statusAccepted, 0)

@@ -1,7 +1,6 @@
 package qiwitopuptest
 
 import (
-	"crypto/rsa"
 	"crypto/tls"
 	"fmt"
 	"maps"
@@ -61,18 +60,12 @@ type Server struct {
 	fakeserver.Sources
 	base     *fakeserver.Base // its CA issues the server certificate
 	clientCA *testca.CA       // "the CA QIWI issues": verifies client certificates
-	now      func() time.Time
 
-	mu                sync.Mutex // guards everything below
-	terminalID        string
-	password          string
-	pub               *rsa.PublicKey
+	mu                sync.Mutex       // guards everything below
+	cfg               config           // the options; SetPassword changes the password
 	balances          map[string]int64 // numeric ccy → kopecks
 	minAmount         int64
 	maxAmount         int64
-	steps             int
-	wrapSBP           bool
-	allExist          bool
 	wallets           map[string]bool // phone → identified
 	depositImpossible map[string]bool
 	blocked           map[string]bool
@@ -92,53 +85,9 @@ type Server struct {
 // made, and on an invalid [WithBalance] or [WithLimits] amount.
 func NewServer(opts ...Option) *Server {
 	cfg := fakeserver.Configure(defaultConfig(), opts)
-	if cfg.now == nil {
-		cfg.now = time.Now
-	}
-	balances := map[string]int64{}
-	for _, kv := range cfg.balances {
-		ccy, amount := kv[0], kv[1]
-		code, ok := normCCY(ccy)
-		if !ok {
-			panic(fmt.Sprintf("qiwitopuptest: WithBalance: unknown currency %q", ccy))
-		}
-		v, err := payments.ParseMinor(amount, 2)
-		if err != nil || v < 0 {
-			panic(fmt.Sprintf("qiwitopuptest: WithBalance(%q, %q): not a non-negative amount with at most 2 decimals", ccy, amount))
-		}
-		balances[code] = v
-	}
-	minA, err1 := payments.ParseMinor(cfg.minAmount, 2)
-	maxA, err2 := payments.ParseMinor(cfg.maxAmount, 2)
-	if err1 != nil || err2 != nil || minA > maxA {
-		panic(fmt.Sprintf("qiwitopuptest: WithLimits(%q, %q): invalid limits", cfg.minAmount, cfg.maxAmount))
-	}
-
-	clientCA, err := testca.New()
-	if err != nil {
-		panic(fmt.Sprintf("qiwitopuptest: %v", err))
-	}
-
 	s := &Server{
-		base: fakeserver.New(fakeserver.Config{
-			Name:  "qiwitopuptest",
-			Hosts: []string{Host, PrivateHost},
-			TLS: func(c *tls.Config) {
-				c.ClientAuth = tls.VerifyClientCertIfGiven
-				c.ClientCAs = clientCA.Pool()
-			},
-		}),
-		clientCA:          clientCA,
-		now:               cfg.now,
-		terminalID:        cfg.terminalID,
-		password:          cfg.password,
-		pub:               cfg.pub,
-		balances:          balances,
-		minAmount:         minA,
-		maxAmount:         maxA,
-		steps:             cfg.steps,
-		wrapSBP:           cfg.wrapSBP,
-		allExist:          cfg.allExist,
+		cfg:               cfg,
+		balances:          map[string]int64{},
 		wallets:           map[string]bool{},
 		depositImpossible: map[string]bool{},
 		blocked:           map[string]bool{},
@@ -147,6 +96,30 @@ func NewServer(opts ...Option) *Server {
 		nextTxn:           20323739405,
 		payments:          map[string]*payment{},
 	}
+	for _, kv := range cfg.balances {
+		if err := s.setBalanceLocked(kv[0], kv[1]); err != nil {
+			panic("qiwitopuptest: WithBalance: " + err.Error())
+		}
+	}
+	minA, err1 := payments.ParseMinor(cfg.minAmount, 2)
+	maxA, err2 := payments.ParseMinor(cfg.maxAmount, 2)
+	if err1 != nil || err2 != nil || minA > maxA {
+		panic(fmt.Sprintf("qiwitopuptest: WithLimits(%q, %q): invalid limits", cfg.minAmount, cfg.maxAmount))
+	}
+	s.minAmount, s.maxAmount = minA, maxA
+	clientCA, err := testca.New()
+	if err != nil {
+		panic(fmt.Sprintf("qiwitopuptest: %v", err))
+	}
+	s.clientCA = clientCA
+	s.base = fakeserver.New(fakeserver.Config{
+		Name:  "qiwitopuptest",
+		Hosts: []string{Host, PrivateHost},
+		TLS: func(c *tls.Config) {
+			c.ClientAuth = tls.VerifyClientCertIfGiven
+			c.ClientCAs = clientCA.Pool()
+		},
+	})
 	if err := s.SetAllowedIPs(cfg.allowedIPs...); err != nil && cfg.t != nil {
 		cfg.t.Helper()
 		cfg.t.Errorf("qiwitopuptest: WithAllowedIPs: %v", err)
@@ -195,14 +168,14 @@ func (s *Server) CertClient(cert tls.Certificate) *http.Client {
 func (s *Server) TerminalID() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.terminalID
+	return s.cfg.terminalID
 }
 
 // Password returns the password the server accepts.
 func (s *Server) Password() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.password
+	return s.cfg.password
 }
 
 // SetPassword replaces the accepted password, as QIWI staff would on the
@@ -210,7 +183,7 @@ func (s *Server) Password() string {
 func (s *Server) SetPassword(p string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.password = p
+	s.cfg.password = p
 }
 
 // Balance returns the agent balance in currency ccy (numeric or letter code)
@@ -233,16 +206,23 @@ func (s *Server) Balance(ccy string) string {
 // SetBalance sets (or opens) the agent account in currency ccy with amount, a
 // decimal string with at most two decimals.
 func (s *Server) SetBalance(ccy, amount string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.setBalanceLocked(ccy, amount); err != nil {
+		return fmt.Errorf("qiwitopuptest: SetBalance: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) setBalanceLocked(ccy, amount string) error {
 	code, ok := normCCY(ccy)
 	if !ok {
-		return fmt.Errorf("qiwitopuptest: SetBalance: unknown currency %q", ccy)
+		return fmt.Errorf("unknown currency %q", ccy)
 	}
 	v, err := payments.ParseMinor(amount, 2)
 	if err != nil || v < 0 {
-		return fmt.Errorf("qiwitopuptest: SetBalance: %q is not a non-negative amount with at most 2 decimals", amount)
+		return fmt.Errorf("%q is not a non-negative amount with at most 2 decimals", amount)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.balances[code] = v
 	return nil
 }

@@ -8,8 +8,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-
-	"github.com/paysdk/payments/internal/fakeserver"
 )
 
 // xRequest is a <request> document, decoded tolerantly: element order is
@@ -190,99 +188,4 @@ func (o *out) element(indent, name, text string) {
 // documents do not list.
 func errorDoc(code int, fatal bool) *out {
 	return newOut(code, fatal, cmp.Or(requestMessages[code], "Неизвестная ошибка"))
-}
-
-// requestMessages are the Russian texts of the request-level codes.
-var requestMessages = map[int]string{
-	13:  "Повторите запрос через минуту",
-	150: "Ошибка авторизации",
-	204: "Недостаточный статус идентификации кошелька для проведения платежа",
-	319: "Запрет на пополнение учетной записи данного номера телефона",
-	339: "Ограничение по IP адресу",
-}
-
-// paymentMessages are the Russian texts of the payment result-codes (the RU
-// error table); a code the table does not have has none.
-var paymentMessages = map[int]string{
-	0:   "Ok",
-	155: "Запрещен прием платежей в пользу данного сервиса",
-	204: "Недостаточный статус идентификации кошелька для проведения платежа",
-	215: "Запрос проведения платежа содержит уже существующий номер транзакции платежа, но другие реквизиты платежа",
-	220: "Недостаточно средств на счете для проведения платежа",
-	241: "Сумма платежа меньше допустимой",
-	242: "Сумма платежа больше допустимой",
-	298: "Учетная запись Клиента с введенным номером телефона не может быть зарегистрирована в системе QIWI Wallet. Ошибочный номер телефона Клиента",
-	300: "Неизвестная ошибка обработки платежа",
-	316: "Попытка авторизации заблокированного Контрагента",
-	319: "Запрет на пополнение учетной записи данного номера телефона",
-	700: "Превышен месячный лимит на операции",
-	702: "Превышен лимит на остаток учетной записи Клиента в системе QIWI Wallet",
-}
-
-// letterCCY maps the letter codes the fake understands to numeric ISO 4217.
-var letterCCY = map[string]string{
-	"RUB": "643", "USD": "840", "EUR": "978", "KZT": "398", "UAH": "980",
-	"BYN": "933", "GBP": "826", "CNY": "156", "CZK": "203", "LVL": "428",
-}
-
-// normCCY returns the numeric code of a currency given as three digits or as
-// a known letter code.
-func normCCY(s string) (string, bool) {
-	s = strings.TrimSpace(s)
-	if len(s) == 3 && fakeserver.Digits(s) {
-		return s, true
-	}
-	c, ok := letterCCY[strings.ToUpper(s)]
-	return c, ok
-}
-
-// parseAmount reads an amount with exactly two decimals ("1115.00") into
-// kopecks.
-func parseAmount(s string) (int64, bool) {
-	intPart, frac, ok := strings.Cut(s, ".")
-	if !ok || len(frac) != 2 || !fakeserver.Digits(intPart) || !fakeserver.Digits(frac) || len(intPart) > 15 {
-		return 0, false
-	}
-	if len(intPart) > 1 && intPart[0] == '0' {
-		return 0, false
-	}
-	v, err := strconv.ParseInt(intPart+frac, 10, 64)
-	return v, err == nil
-}
-
-// validTxn reports whether s is a positive integer of at most 20 digits.
-func validTxn(s string) bool {
-	return len(s) <= 20 && fakeserver.Digits(s) && s[0] != '0'
-}
-
-// validPhone reports whether s is a phone in international format without
-// '+': 10 to 15 digits.
-func validPhone(s string) bool { return len(s) >= 10 && len(s) <= 15 && fakeserver.Digits(s) }
-
-// validCard reports whether s is a card number: 13 to 19 digits.
-func validCard(s string) bool { return len(s) >= 13 && len(s) <= 19 && fakeserver.Digits(s) }
-
-// maskCard keeps the first and last four digits of a card number, as the card
-// document's answer does (4111********1123).
-func maskCard(s string) string {
-	if len(s) < 9 {
-		return s
-	}
-	return s[:4] + strings.Repeat("*", len(s)-8) + s[len(s)-4:]
-}
-
-// validAccount0 checks the mobile payout's "id:<provider>;acc:<phone>;sum:<amount>".
-func validAccount0(s string) bool {
-	parts := strings.Split(s, ";")
-	if len(parts) != 3 {
-		return false
-	}
-	id, ok1 := strings.CutPrefix(parts[0], "id:")
-	acc, ok2 := strings.CutPrefix(parts[1], "acc:")
-	sum, ok3 := strings.CutPrefix(parts[2], "sum:")
-	if !ok1 || !ok2 || !ok3 || !fakeserver.Digits(id) || acc == "" {
-		return false
-	}
-	_, ok := parseAmount(sum)
-	return ok
 }

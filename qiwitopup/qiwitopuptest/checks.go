@@ -1,0 +1,200 @@
+package qiwitopuptest
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/fakeserver"
+)
+
+func (s *Server) pingLocked(*xRequest) *out {
+	o := newOut(codeOK, false, "")
+	s.writeBalances(o, "", "\n")
+	return o
+}
+
+// writeBalances writes the agent accounts in code order: as <balances>, one
+// per line, or as the SBP document's <balances-ovd> on one line.
+func (s *Server) writeBalances(o *out, suffix, nl string) {
+	o.raw("<balances" + suffix + ">" + nl)
+	for _, c := range slices.Sorted(maps.Keys(s.balances)) {
+		o.raw("<balance" + suffix + ` code="` + c + `">` + payments.FormatMinor(s.balances[c], 2) + "</balance" + suffix + ">" + nl)
+	}
+	o.raw("</balances" + suffix + ">" + nl)
+}
+
+// Balance returns the agent balance in currency ccy (numeric or letter code)
+// as a decimal string with two decimals, or "" if the agent has no account in
+// that currency.
+func (s *Server) Balance(ccy string) string {
+	code, ok := normCCY(ccy)
+	if !ok {
+		return ""
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.balances[code]
+	if !ok {
+		return ""
+	}
+	return payments.FormatMinor(v, 2)
+}
+
+// SetBalance sets (or opens) the agent account in currency ccy with amount, a
+// decimal string with at most two decimals.
+func (s *Server) SetBalance(ccy, amount string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.setBalanceLocked(ccy, amount); err != nil {
+		return fmt.Errorf("qiwitopuptest: SetBalance: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) setBalanceLocked(ccy, amount string) error {
+	code, ok := normCCY(ccy)
+	if !ok {
+		return fmt.Errorf("unknown currency %q", ccy)
+	}
+	v, err := payments.ParseMinor(amount, 2)
+	if err != nil || v < 0 {
+		return fmt.Errorf("%q is not a non-negative amount with at most 2 decimals", amount)
+	}
+	s.balances[code] = v
+	return nil
+}
+
+func boolDigit(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
+
+// phoneExtras validates the phone and optional ccy extras of check-user and
+// check-deposit-possible.
+func phoneExtras(req *xRequest) (string, bool) {
+	phone, _ := extra(req.Extras, "phone")
+	if !validPhone(phone) {
+		return "", false
+	}
+	if ccy, ok := extra(req.Extras, "ccy"); ok {
+		if _, ok := normCCY(ccy); !ok {
+			return "", false
+		}
+	}
+	return phone, true
+}
+
+// walletLocked reports whether a wallet for phone exists and whether it is
+// identified.
+func (s *Server) walletLocked(phone string) (exists, identified bool) {
+	identified, exists = s.wallets[phone]
+	if !exists && s.cfg.allExist {
+		return true, true
+	}
+	return exists, identified
+}
+
+func (s *Server) checkUserLocked(req *xRequest) *out {
+	phone, ok := phoneExtras(req)
+	if !ok {
+		return errorDoc(codeUnknown, true)
+	}
+	exists, _ := s.walletLocked(phone)
+	o := newOut(codeOK, false, "")
+	o.element("", "exist", boolDigit(exists))
+	return o
+}
+
+// AddWallet registers a QIWI wallet for phone (international format without
+// '+', e.g. "79181234567"). An identified wallet can be topped up; a wallet
+// added with identified false exists but check-deposit-possible answers 204
+// with <deposit-possible>0</deposit-possible>, and wallet top-ups to it are
+// declined with result-code 204. Adding it again changes identified.
+func (s *Server) AddWallet(phone string, identified bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.wallets[phone] = identified
+}
+
+// WalletExists reports whether a wallet for phone exists: added with
+// [Server.AddWallet] or created by an accepted wallet top-up (service 99).
+// [WithAllWalletsExist] is not taken into account here.
+func (s *Server) WalletExists(phone string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.wallets[phone]
+	return ok
+}
+
+func (s *Server) checkDepositLocked(req *xRequest) *out {
+	phone, ok := phoneExtras(req)
+	iwt, _ := extra(req.Extras, "income_wire_transfer")
+	if !ok || (iwt != "0" && iwt != "1") {
+		return errorDoc(codeUnknown, true)
+	}
+	exists, identified := s.walletLocked(phone)
+	o := newOut(codeOK, false, "")
+	switch {
+	case s.blocked[phone]:
+		o = errorDoc(319, true)
+	case s.depositImpossible[phone] || (exists && !identified):
+		o = errorDoc(204, true)
+	}
+	o.element("", "exist", boolDigit(exists))
+	o.element("", "deposit-possible", boolDigit(o.code == codeOK))
+	return o
+}
+
+// SetDepositImpossible makes check-deposit-possible for phone answer 204
+// with <deposit-possible>0</deposit-possible>, and wallet top-ups to it be
+// declined with 204, whether or not the wallet exists.
+func (s *Server) SetDepositImpossible(phone string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.depositImpossible[phone] = true
+}
+
+// BlockAccount forbids top-ups of account (a to/account-number, or the card
+// number of a 32911 payout): new payments to it are declined with result-code
+// 319, and check-deposit-possible for it answers 319 with
+// <deposit-possible>0</deposit-possible>. Payments already made are not
+// affected.
+func (s *Server) BlockAccount(account string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.blocked[account] = true
+}
+
+func (s *Server) getProviderLocked(req *xRequest) *out {
+	num := strings.TrimSpace(req.PhoneNumber)
+	if !fakeserver.Digits(num) || len(num) > 15 {
+		return errorDoc(codeUnknown, true)
+	}
+	best, id := -1, 0
+	for prefix, pid := range s.providers {
+		if strings.HasPrefix(num, prefix) && len(prefix) > best {
+			best, id = len(prefix), pid
+		}
+	}
+	if best < 0 {
+		return errorDoc(codeUnknown, true)
+	}
+	o := newOut(codeOK, false, "Ок")
+	o.raw(`<provider id="` + strconv.Itoa(id) + "\"/>\n")
+	return o
+}
+
+// SetProvider makes get-provider-by-phone-number answer provider id for phone
+// numbers (without country code) starting with prefix; the longest matching
+// prefix wins. A number no prefix matches is answered with result-code 300.
+func (s *Server) SetProvider(prefix string, id int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.providers[prefix] = id
+}

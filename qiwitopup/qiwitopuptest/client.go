@@ -1,0 +1,531 @@
+package qiwitopuptest
+
+import (
+	"crypto"
+	"crypto/md5"
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/subtle"
+	"crypto/tls"
+	"encoding/base64"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/fakeserver"
+	"github.com/paysdk/payments/internal/testca"
+)
+
+// Host names of the two QIWI endpoints. The server certificate is valid for
+// both; the client must pin both to [Server.Addr].
+const (
+	// Host serves login/password and signature authentication.
+	Host = "api.qiwi.com"
+	// PrivateHost serves client-certificate (mutual TLS) authentication.
+	PrivateHost = "private-api.qiwi.com"
+)
+
+// Paths of the two documented endpoints (POST only).
+const (
+	PathTopup = "/xml/topup.jsp"
+	PathXMLCP = "/xml/xmlcp.jsp"
+)
+
+// Values of [Request.AuthMode].
+const (
+	AuthPassword    = "password"
+	AuthSignature   = "signature"
+	AuthCertificate = "certificate"
+)
+
+// Defaults of a [Server] made without options.
+const (
+	DefaultTerminalID = "123"
+	DefaultPassword   = "test-password"
+	// DefaultCurrency is the agent account every server has (RUB) unless
+	// [WithBalance] sets it otherwise; DefaultBalance is its starting balance.
+	DefaultCurrency = "643"
+	DefaultBalance  = "100000.00"
+	// DefaultMinAmount and DefaultMaxAmount are the payment limits: below the
+	// minimum a payment gets result-code 241, above the maximum 242.
+	DefaultMinAmount = "1.00"
+	DefaultMaxAmount = "15000.00"
+)
+
+type config struct {
+	terminalID, password string
+	pub                  *rsa.PublicKey
+	allowedIPs           []string
+	balances             [][2]string // (ccy, amount) in option order; later wins
+	minAmount, maxAmount string
+	steps                int
+	wrapSBP              bool
+	allExist             bool
+	t                    testing.TB
+	now                  func() time.Time
+}
+
+func defaultConfig() config {
+	return config{
+		terminalID: DefaultTerminalID,
+		password:   DefaultPassword,
+		balances:   [][2]string{{DefaultCurrency, DefaultBalance}},
+		minAmount:  DefaultMinAmount,
+		maxAmount:  DefaultMaxAmount,
+		steps:      1,
+		wrapSBP:    true,
+		now:        time.Now,
+	}
+}
+
+// Option configures a [Server] made by [NewServer].
+type Option func(*config)
+
+// WithTerminalID sets the agent ID the server accepts in <terminal-id>
+// (default [DefaultTerminalID]). Every request must carry it, whatever the
+// authentication mode.
+func WithTerminalID(id string) Option {
+	return func(c *config) { c.terminalID = id }
+}
+
+// WithPassword sets the password the server accepts in
+// <extra name="password"> (default [DefaultPassword]).
+func WithPassword(p string) Option {
+	return func(c *config) { c.password = p }
+}
+
+// WithPublicKey enables signature authentication on [Host]: a request that
+// carries X-Digital-Sign (and X-Digital-Sign-Alg, SHA1withRSA or MD5withRSA)
+// is authenticated by verifying the RSASSA-PKCS1-v1_5 signature, in standard
+// padded base64, over the exact request body bytes with pub; it needs no
+// password. Without this option any signed request is refused with 150.
+func WithPublicKey(pub *rsa.PublicKey) Option {
+	return func(c *config) { c.pub = pub }
+}
+
+// WithAllowedIPs restricts the source addresses the server accepts, checked on
+// the host part of the request's RemoteAddr. Each entry is an IP address or a
+// CIDR prefix ("127.0.0.0/8"). With no entries (the default) every address is
+// allowed. Other addresses get result-code 339 (fatal, "Ограничение по IP
+// адресу"). An entry that does not parse never matches and is reported
+// through [WithT].
+func WithAllowedIPs(ips ...string) Option {
+	return func(c *config) { c.allowedIPs = append([]string(nil), ips...) }
+}
+
+// WithBalance sets the starting balance of the agent account in currency ccy
+// (numeric ISO 4217 such as "643", or a letter code such as "RUB") to amount,
+// a decimal string with at most two decimals ("10000.00"). When one currency
+// is set more than once (say as "840" and "USD") the last wins; the RUB account ("643") exists with [DefaultBalance]
+// unless set here. NewServer panics on an invalid currency or amount.
+func WithBalance(ccy string, amount string) Option {
+	return func(c *config) { c.balances = append(c.balances, [2]string{ccy, amount}) }
+}
+
+// WithLimits sets the smallest and largest accepted payment amount, decimal
+// strings (default [DefaultMinAmount] and [DefaultMaxAmount]). An empty
+// string keeps that limit's default. NewServer panics on an invalid amount.
+func WithLimits(minAmount, maxAmount string) Option {
+	return func(c *config) {
+		if minAmount != "" {
+			c.minAmount = minAmount
+		}
+		if maxAmount != "" {
+			c.maxAmount = maxAmount
+		}
+	}
+}
+
+// WithStepsPerPoll sets how far each status request that includes a payment
+// moves it along 50 → 52 → final (default 1: the first status request answers
+// 52, the second the final status, 60 or the [Server.FailAccount] outcome). A
+// value of 2 or more makes the first status request answer the final status.
+// Zero or less freezes payments: they move only through [Server.Complete] and
+// [Server.SetStatus].
+func WithStepsPerPoll(n int) Option {
+	return func(c *config) { c.steps = n }
+}
+
+// WithWrappedPayments chooses the answer style for SBP payouts (service
+// 38413). On (the default, as the SBP document's example), a pay or status
+// answer that includes an SBP payment puts every <payment> inside
+// <payments>, gives SBP payments a message attribute without msg, and adds
+// <balances-ovd>, <f></f> and <lk-status>001</lk-status> after <balances>.
+// Off, SBP payments are answered like every other payment.
+func WithWrappedPayments(on bool) Option {
+	return func(c *config) { c.wrapSBP = on }
+}
+
+// WithAllWalletsExist makes check-user and check-deposit-possible answer
+// <exist>1</exist> for every phone number, not only for wallets added with
+// [Server.AddWallet] or created by a wallet top-up.
+func WithAllWalletsExist() Option {
+	return func(c *config) { c.allExist = true }
+}
+
+// WithT ties the server to a test: a request to a route QIWI does not have
+// (anything but POST /xml/topup.jsp and POST /xml/xmlcp.jsp), and an invalid
+// [WithAllowedIPs] entry, fail the test with t.Errorf, and the server is
+// closed by t.Cleanup. Unknown routes are still answered 404 and recorded.
+func WithT(t testing.TB) Option {
+	return func(c *config) { c.t = t }
+}
+
+// withClock replaces time.Now for txn-date and request timestamps.
+func withClock(now func() time.Time) Option {
+	return func(c *config) { c.now = now }
+}
+
+// Server is a running fake QIWI Wallet Top-Up API (topup.jsp and xmlcp.jsp).
+// Make one with [NewServer] and [Server.Close] it when done. All methods are
+// safe for concurrent use, including while requests are being served.
+type Server struct {
+	// Fake serves the route table and holds the fault switches (FailNext,
+	// DropNext, DropBeforeNext, DelayNext, TruncateNext, DropNextOp) and
+	// the request log (Requests, Count, Reset) shared by every fake.
+	*fakeserver.Fake[Request]
+	// Sources is the source-address allowlist: SetAllowedIPs.
+	fakeserver.Sources
+	base     *fakeserver.Base // its CA issues the server certificate
+	clientCA *testca.CA       // "the CA QIWI issues": verifies client certificates
+
+	mu                sync.Mutex       // guards everything below
+	cfg               config           // the options; SetPassword changes the password
+	balances          map[string]int64 // numeric ccy → kopecks
+	minAmount         int64
+	maxAmount         int64
+	wallets           map[string]bool // phone → identified
+	depositImpossible map[string]bool
+	blocked           map[string]bool
+	failAccounts      map[string]int
+	providers         map[string]int
+	nextTxn           int64
+	payments          map[string]*payment
+	order             []*payment
+}
+
+// NewServer starts a fake QIWI Top-Up API on 127.0.0.1 with a random port,
+// serving TLS (minimum 1.2, HTTP/1.1 only) with one certificate valid for
+// [Host] and [PrivateHost], from a fresh test CA. The handshake asks for a
+// client certificate and verifies one if given (tls.VerifyClientCertIfGiven)
+// against a second fresh CA, the one [Server.ClientCertificate] issues from.
+// Like httptest.NewServer it panics if the CAs or the listener cannot be
+// made, and on an invalid [WithBalance] or [WithLimits] amount.
+func NewServer(opts ...Option) *Server {
+	cfg := fakeserver.Configure(defaultConfig(), opts)
+	s := &Server{
+		cfg:               cfg,
+		balances:          map[string]int64{},
+		wallets:           map[string]bool{},
+		depositImpossible: map[string]bool{},
+		blocked:           map[string]bool{},
+		failAccounts:      map[string]int{},
+		providers:         map[string]int{},
+		nextTxn:           20323739405,
+		payments:          map[string]*payment{},
+	}
+	for _, kv := range cfg.balances {
+		if err := s.setBalanceLocked(kv[0], kv[1]); err != nil {
+			panic("qiwitopuptest: WithBalance: " + err.Error())
+		}
+	}
+	minA, err1 := payments.ParseMinor(cfg.minAmount, 2)
+	maxA, err2 := payments.ParseMinor(cfg.maxAmount, 2)
+	if err1 != nil || err2 != nil || minA > maxA {
+		panic(fmt.Sprintf("qiwitopuptest: WithLimits(%q, %q): invalid limits", cfg.minAmount, cfg.maxAmount))
+	}
+	s.minAmount, s.maxAmount = minA, maxA
+	clientCA, err := testca.New()
+	if err != nil {
+		panic(fmt.Sprintf("qiwitopuptest: %v", err))
+	}
+	s.clientCA = clientCA
+	s.base = fakeserver.New(fakeserver.Config{
+		Name:  "qiwitopuptest",
+		Hosts: []string{Host, PrivateHost},
+		TLS: func(c *tls.Config) {
+			c.ClientAuth = tls.VerifyClientCertIfGiven
+			c.ClientCAs = clientCA.Pool()
+		},
+	})
+	if err := s.SetAllowedIPs(cfg.allowedIPs...); err != nil && cfg.t != nil {
+		cfg.t.Helper()
+		cfg.t.Errorf("qiwitopuptest: WithAllowedIPs: %v", err)
+	}
+	s.Fake = fakeserver.Start(s.base, s.spec(cfg.t))
+
+	if cfg.t != nil {
+		cfg.t.Cleanup(s.Close)
+	}
+	return s
+}
+
+// URL returns the public endpoint, "https://api.qiwi.com:<port>/xml/topup.jsp"
+// (login/password and signature authentication). The host is the real one:
+// the client must resolve it to [Server.Addr].
+func (s *Server) URL() string { return s.base.URL(Host, PathTopup) }
+
+// PrivateURL returns the client-certificate endpoint,
+// "https://private-api.qiwi.com:<port>/xml/topup.jsp".
+func (s *Server) PrivateURL() string { return s.base.URL(PrivateHost, PathTopup) }
+
+// XMLCPURL returns the mobile-operator lookup endpoint on the public host,
+// "https://api.qiwi.com:<port>/xml/xmlcp.jsp".
+func (s *Server) XMLCPURL() string { return s.base.URL(Host, PathXMLCP) }
+
+// ClientCAPEM returns the PEM of the CA that the server trusts for client
+// certificates: the "CA certificate" QIWI hands an agent along with its client
+// certificate. The server's own certificate is not issued by it; trust
+// [Server.CACertPEM] for that.
+func (s *Server) ClientCAPEM() []byte { return s.clientCA.CertPEM() }
+
+// ClientCertificate issues a fresh client certificate from the CA of
+// [Server.ClientCAPEM], with the terminal ID as its common name, for mutual
+// TLS with [PrivateHost].
+func (s *Server) ClientCertificate() (tls.Certificate, error) {
+	return s.clientCA.ClientCert("qiwi-agent-" + s.TerminalID())
+}
+
+// CertClient returns a new *http.Client like Client that also
+// presents cert in the handshake (for [PrivateHost]).
+func (s *Server) CertClient(cert tls.Certificate) *http.Client {
+	return s.base.NewClient(nil, []tls.Certificate{cert})
+}
+
+// ClientOptions returns the options that point an SDK client at this server
+// with certificate verification intact: the public base URL ([Server.URL]),
+// both [Host] and [PrivateHost] pinned to the server's loopback address, and
+// the server's test CA added to the roots. No credentials are included.
+//
+//	c, err := qiwitopup.New(qiwitopup.PasswordAuth(srv.TerminalID(), srv.Password()),
+//		srv.ClientOptions()...)
+func (s *Server) ClientOptions() []payments.Option {
+	return s.base.ClientOptions(s.URL())
+}
+
+// PrivateClientOptions is [Server.ClientOptions] for mutual TLS: the base URL
+// is [Server.PrivateURL] and cert (from [Server.ClientCertificate]) is
+// presented in the handshake.
+func (s *Server) PrivateClientOptions(cert tls.Certificate) []payments.Option {
+	return append(s.base.ClientOptions(s.PrivateURL()), payments.WithClientCertificate(cert))
+}
+
+// TerminalID returns the agent ID the server accepts.
+func (s *Server) TerminalID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg.terminalID
+}
+
+// Password returns the password the server accepts.
+func (s *Server) Password() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg.password
+}
+
+// SetPassword replaces the accepted password, as QIWI staff would on the
+// agent's request; requests with the old one get 150.
+func (s *Server) SetPassword(p string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cfg.password = p
+}
+
+// maxBody caps the request body the server reads; a larger body is answered
+// as not well-formed (300, fatal).
+const maxBody = 1 << 20
+
+const garbageHTML = `<!DOCTYPE html>
+<html><head><title>502 Bad Gateway</title></head>
+<body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>
+`
+
+// spec is the fake's route table: the two documented endpoints, POST only,
+// on either host; the operation is the body's request-type.
+func (s *Server) spec(t fakeserver.Reporter) fakeserver.Spec[Request] {
+	opOf := func(_ *http.Request, body []byte, ok bool) string {
+		if req, err := parseRequest(body); ok && err == nil {
+			return opOf(req)
+		}
+		return OpInvalid
+	}
+	return fakeserver.Spec[Request]{
+		MaxBody: maxBody,
+		Routes: []fakeserver.Route[Request]{
+			{Method: http.MethodPost, Path: PathTopup, OpOf: opOf, Handle: s.handle},
+			{Method: http.MethodPost, Path: PathXMLCP, OpOf: opOf, Handle: s.handle},
+		},
+		Record: func(r *http.Request, body []byte, _ bool, op string) *Request {
+			rec := &Request{Op: op, Host: hostOf(r), Method: r.Method, Path: r.URL.Path,
+				Header: r.Header.Clone(), Body: body, RemoteAddr: r.RemoteAddr, Time: s.cfg.now(), ResultCode: -1}
+			if r.TLS != nil {
+				rec.SNI = r.TLS.ServerName
+				if len(r.TLS.PeerCertificates) > 0 {
+					rec.ClientCertCN = r.TLS.PeerCertificates[0].Subject.CommonName
+				}
+			}
+			return rec
+		},
+		Op:         func(r *Request) string { return r.Op },
+		Clone:      cloneRequest,
+		Answered:   func(r *Request, status int) { r.Answered = status },
+		Unknown:    OpUnknown,
+		NotFound:   fakeserver.Text(http.StatusNotFound, "Not Found"),
+		RoutesHelp: "QIWI Top-Up has no such route (only POST " + PathTopup + " and POST " + PathXMLCP + ")",
+		T:          t,
+		Fail: func(f fakeserver.Fault) fakeserver.Answer {
+			if strings.HasPrefix(strings.TrimSpace(f.Body), "<") {
+				return fakeserver.Answer{Status: f.Status, Type: "text/xml; charset=utf-8", Body: []byte(f.Body)}
+			}
+			return fakeserver.Text(f.Status, f.Body)
+		},
+		Before: func(c *fakeserver.Call[Request]) (fakeserver.Answer, bool) {
+			if c.Fault.Kind != faultError {
+				return fakeserver.Answer{}, false
+			}
+			return answer(c, errorDoc(c.Fault.Code, c.Fault.Flag)), true
+		},
+		After: func(c *fakeserver.Call[Request], a *fakeserver.Answer) {
+			if c.Fault.Kind == faultEmpty {
+				a.Body = nil
+			}
+		},
+		Garbage: fakeserver.Answer{Status: http.StatusOK, Type: "text/html; charset=utf-8", Body: []byte(garbageHTML)},
+	}
+}
+
+// handle answers a request to either endpoint under the state lock, so each
+// request is atomic with respect to the others.
+func (s *Server) handle(c *fakeserver.Call[Request]) fakeserver.Answer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return answer(c, s.checkLocked(c))
+}
+
+// answer records the request-level code of o and sends it.
+func answer(c *fakeserver.Call[Request], o *out) fakeserver.Answer {
+	c.Update(func(rec *Request) { rec.ResultCode = o.code })
+	return fakeserver.Answer{Status: http.StatusOK, Type: "text/xml; charset=utf-8", Body: o.bytes()}
+}
+
+// operations answer the request types the endpoints serve, by Request.Op.
+var operations = map[string]func(*Server, *xRequest) *out{
+	OpPing:                 (*Server).pingLocked,
+	OpCheckUser:            (*Server).checkUserLocked,
+	OpCheckDepositPossible: (*Server).checkDepositLocked,
+	OpGetProvider:          (*Server).getProviderLocked,
+	OpPay:                  (*Server).payLocked,
+	OpStatus:               (*Server).statusLocked,
+}
+
+// checkLocked runs the request-level checks in order, then the operation.
+func (s *Server) checkLocked(c *fakeserver.Call[Request]) *out {
+	req, err := parseRequest(c.Body)
+	if !c.BodyOK || err != nil {
+		return errorDoc(codeUnknown, true)
+	}
+	if !fakeserver.Allowed(&s.Sources, c.R.RemoteAddr) {
+		return errorDoc(codeIP, true)
+	}
+	mode, ok := s.authLocked(c.R, c.Body, req)
+	if !ok {
+		return errorDoc(codeAuth, true)
+	}
+	c.Update(func(rec *Request) { rec.AuthMode = mode })
+	op := operations[c.Op]
+	if op == nil || (c.Op == OpGetProvider) != (c.R.URL.Path == PathXMLCP) {
+		return errorDoc(codeUnknown, true)
+	}
+	return op(s, req)
+}
+
+// hostOf is the host name a request was addressed to: its Host header,
+// without the port, in lower case.
+func hostOf(r *http.Request) string {
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return strings.ToLower(host)
+}
+
+// isPrivate reports whether the request was addressed to PrivateHost, by
+// TLS server name or by Host header.
+func isPrivate(r *http.Request) bool {
+	return hostOf(r) == PrivateHost || r.TLS != nil && strings.EqualFold(r.TLS.ServerName, PrivateHost)
+}
+
+func eq(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
+
+// authLocked authenticates the request and returns its mode.
+func (s *Server) authLocked(r *http.Request, body []byte, req *xRequest) (string, bool) {
+	if !eq(strings.TrimSpace(req.TerminalID), s.cfg.terminalID) {
+		return "", false
+	}
+	pw, hasPW := extra(req.Extras, "password")
+	if isPrivate(r) {
+		if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+			return "", false
+		}
+		if hasPW && !eq(pw, s.cfg.password) {
+			return "", false
+		}
+		return AuthCertificate, true
+	}
+	sig, alg := r.Header.Get("X-Digital-Sign"), r.Header.Get("X-Digital-Sign-Alg")
+	if sig != "" || alg != "" {
+		if s.cfg.pub == nil || !verifySignature(s.cfg.pub, body, sig, alg) {
+			return "", false
+		}
+		return AuthSignature, true
+	}
+	if !hasPW || !eq(pw, s.cfg.password) {
+		return "", false
+	}
+	return AuthPassword, true
+}
+
+// verifySignature checks an RSASSA-PKCS1-v1_5 signature (standard padded
+// base64) over body.
+func verifySignature(pub *rsa.PublicKey, body []byte, sig64, alg string) bool {
+	sig, err := base64.StdEncoding.Strict().DecodeString(strings.TrimSpace(sig64))
+	if err != nil || len(sig) == 0 {
+		return false
+	}
+	switch strings.TrimSpace(alg) {
+	case "SHA1withRSA":
+		h := sha1.Sum(body)
+		return rsa.VerifyPKCS1v15(pub, crypto.SHA1, h[:], sig) == nil
+	case "MD5withRSA":
+		h := md5.Sum(body)
+		return rsa.VerifyPKCS1v15(pub, crypto.MD5, h[:], sig) == nil
+	}
+	return false
+}
+
+// The fake's own fault kinds.
+const (
+	faultError = fakeserver.FaultCustom + iota
+	faultEmpty
+)
+
+// ErrorNext answers the next n requests 200 with only a request-level error,
+// <result-code fatal=".." message=".." msg="..">code</result-code>, without
+// processing them (no authentication, no payment, no state change). Use 13
+// (try again in a minute), 150 (authorization), 300 (unknown error) or 339
+// (IP restriction); the message is the documents' Russian text for the code,
+// "Неизвестная ошибка" for 300 and any undocumented code.
+func (s *Server) ErrorNext(n int, code int, fatal bool) {
+	fakeserver.Enqueue(&s.Faults, n, fakeserver.Fault{Kind: faultError, Code: code, Flag: fatal})
+}
+
+// EmptyNext processes the next n requests and answers 200 with an empty body.
+func (s *Server) EmptyNext(n int) {
+	fakeserver.Enqueue(&s.Faults, n, fakeserver.Fault{Kind: faultEmpty})
+}

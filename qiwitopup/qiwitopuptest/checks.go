@@ -31,17 +31,13 @@ func (s *Server) writeBalances(o *out, suffix, nl string) {
 // as a decimal string with two decimals, or "" if the agent has no account in
 // that currency.
 func (s *Server) Balance(ccy string) string {
-	code, ok := normCCY(ccy)
-	if !ok {
-		return ""
-	}
+	code, _ := normCCY(ccy) // "" for an unknown currency: no account
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	v, ok := s.balances[code]
-	if !ok {
-		return ""
+	if v, ok := s.balances[code]; ok {
+		return payments.FormatMinor(v, 2)
 	}
-	return payments.FormatMinor(v, 2)
+	return ""
 }
 
 // SetBalance sets (or opens) the agent account in currency ccy with amount, a

@@ -3,6 +3,7 @@ package qiwitopuptest
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -78,7 +79,6 @@ func (s *Server) payLocked(req *xRequest) *out {
 			TxnID:              strconv.FormatInt(s.nextTxn, 10),
 			Account:            in.account,
 			Amount:             in.amount,
-			FromCCY:            in.fromCCY,
 			ToCCY:              in.toCCY,
 			IncomeWireTransfer: iwt,
 			FromExtras:         extrasMap(xp.From.Extras),
@@ -90,19 +90,14 @@ func (s *Server) payLocked(req *xRequest) *out {
 	s.nextTxn++
 	p.ServiceID, _ = strconv.Atoi(in.service)
 	p.minor, _ = parseAmount(in.amount)
-	if _, ok := normCCY(p.FromCCY); !ok {
-		p.FromCCY = ""
-	}
-	code := s.validateLocked(p)
-	if code == 0 {
-		s.transitionLocked(p, statusAccepted, 0)
-		if p.ServiceID == 99 {
-			if _, ok := s.wallets[p.Account]; !ok {
-				s.wallets[p.Account] = true
-			}
-		}
-	} else {
+	p.FromCCY, _ = normCCY(in.fromCCY) // "" for an unknown currency
+	if code := s.validateLocked(p); code != 0 {
 		s.transitionLocked(p, statusDeclined, code)
+	} else {
+		s.transitionLocked(p, statusAccepted, 0)
+		if _, ok := s.wallets[p.Account]; !ok && p.ServiceID == 99 {
+			s.wallets[p.Account] = true // a top-up creates the wallet
+		}
 	}
 	s.payments[txn] = p
 	s.order = append(s.order, p)
@@ -120,7 +115,6 @@ func (s *Server) validateLocked(p *payment) int {
 	if _, ok := parseAmount(p.Amount); !ok {
 		return codeUnknown
 	}
-	// FromCCY is "" when from/ccy is not a known currency.
 	if p.FromCCY == "" || p.in.toCCY != p.in.fromCCY {
 		return codeUnknown
 	}
@@ -161,13 +155,9 @@ func (s *Server) validateLocked(p *payment) int {
 	if s.blocked[p.Account] || (p.in.account1 != "" && s.blocked[p.in.account1]) {
 		return 319
 	}
-	if p.ServiceID == 99 {
-		if s.depositImpossible[p.Account] {
-			return 204
-		}
-		if identified, ok := s.wallets[p.Account]; ok && !identified {
-			return 204
-		}
+	exists, identified := s.walletLocked(p.Account)
+	if p.ServiceID == 99 && (s.depositImpossible[p.Account] || exists && !identified) {
+		return 204
 	}
 	if bal, ok := s.balances[p.FromCCY]; !ok || bal < p.minor {
 		return 220
@@ -261,10 +251,8 @@ func (s *Server) writePayment(o *out, p *payment, full bool, indent string) {
 	}
 	o.element(indent+"    ", "account-number", acct)
 	o.raw(indent + "  </to>\n")
-	if p.RRN != "" {
+	if p.RRN != "" { // set with BillRegID
 		o.raw(indent + `  <extra name="rrn">` + p.RRN + "</extra>\n")
-	}
-	if p.BillRegID != "" {
 		o.raw(indent + `  <extra name="billRegId">` + p.BillRegID + "</extra>\n")
 	}
 	o.raw(indent + "</payment>\n")
@@ -275,10 +263,7 @@ func (s *Server) writePayment(o *out, p *payment, full bool, indent string) {
 // WithWrappedPayments is on, then the balances.
 func (s *Server) paymentsDoc(list []*payment, full bool) *out {
 	o := newOut(codeOK, false, "")
-	wrap := false
-	for _, p := range list {
-		wrap = wrap || s.sbpStyle(p)
-	}
+	wrap := slices.ContainsFunc(list, s.sbpStyle)
 	indent := ""
 	if wrap {
 		o.raw("<payments>\n")
@@ -302,15 +287,12 @@ func (s *Server) statusLocked(req *xRequest) *out {
 	if len(req.Status.Payments) == 0 {
 		return errorDoc(codeUnknown, true)
 	}
-	seen := map[string]bool{}
 	var list []*payment
 	for i := range req.Status.Payments {
-		txn := strings.TrimSpace(req.Status.Payments[i].TransactionNumber)
-		p := s.payments[txn]
-		if p == nil || seen[txn] {
+		p := s.payments[strings.TrimSpace(req.Status.Payments[i].TransactionNumber)]
+		if p == nil || slices.Contains(list, p) {
 			continue
 		}
-		seen[txn] = true
 		p.Polls++
 		s.stepLocked(p)
 		list = append(list, p)
@@ -327,22 +309,23 @@ func (s *Server) stepLocked(p *payment) {
 		case p.Status < statusCrediting:
 			s.transitionLocked(p, statusCrediting, 0)
 		default:
-			st, rc := s.outcomeLocked(p)
-			s.transitionLocked(p, st, rc)
+			s.finishLocked(p)
 		}
 	}
 }
 
-// outcomeLocked is the final status and result-code payment p ends in.
-func (s *Server) outcomeLocked(p *payment) (int, int) {
+// finishLocked moves p to its final outcome: 160 with the FailAccount code of
+// its account (or 32911 card), else 60.
+func (s *Server) finishLocked(p *payment) {
 	rc, ok := s.failAccounts[p.Account]
 	if a1 := p.in.account1; !ok && a1 != "" {
 		rc, ok = s.failAccounts[a1]
 	}
 	if ok {
-		return statusCancelled, rc
+		s.transitionLocked(p, statusCancelled, rc)
+	} else {
+		s.transitionLocked(p, statusSuccess, 0)
 	}
-	return statusSuccess, 0
 }
 
 // transitionLocked moves p to status with resultCode, keeping the balance
@@ -376,14 +359,10 @@ func (s *Server) Complete(txn string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.payments[txn]
-	if p == nil {
-		return false
+	if p != nil && !p.final() && p.Status >= 0 {
+		s.finishLocked(p)
 	}
-	if !p.final() && p.Status >= 0 {
-		st, rc := s.outcomeLocked(p)
-		s.transitionLocked(p, st, rc)
-	}
-	return true
+	return p != nil
 }
 
 // SetStatus sets the status and result-code of the payment with transaction
@@ -395,11 +374,10 @@ func (s *Server) SetStatus(txn string, status int, resultCode int) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.payments[txn]
-	if p == nil {
-		return false
+	if p != nil {
+		s.transitionLocked(p, status, resultCode)
 	}
-	s.transitionLocked(p, status, resultCode)
-	return true
+	return p != nil
 }
 
 // FailAccount makes payments to account (a to/account-number, or the card

@@ -2,9 +2,9 @@ package qiwitopuptest
 
 import (
 	"crypto"
-	"crypto/md5"
+	_ "crypto/md5" // registers the hashes of signatureHashes
 	"crypto/rsa"
-	"crypto/sha1"
+	_ "crypto/sha1"
 	"crypto/subtle"
 	"crypto/tls"
 	"encoding/base64"
@@ -434,7 +434,7 @@ func (s *Server) checkLocked(c *fakeserver.Call[Request]) *out {
 		return errorDoc(codeIP, true)
 	}
 	mode, ok := s.authLocked(c.R, c.Body, req)
-	if !ok {
+	if !ok { // the mode is recorded only when it passes
 		return errorDoc(codeAuth, true)
 	}
 	c.Update(func(rec *Request) { rec.AuthMode = mode })
@@ -463,50 +463,37 @@ func isPrivate(r *http.Request) bool {
 
 func eq(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
 
-// authLocked authenticates the request and returns its mode.
+// authLocked returns the authentication mode of the request and whether it
+// passes.
 func (s *Server) authLocked(r *http.Request, body []byte, req *xRequest) (string, bool) {
-	if !eq(strings.TrimSpace(req.TerminalID), s.cfg.terminalID) {
-		return "", false
-	}
 	pw, hasPW := extra(req.Extras, "password")
-	if isPrivate(r) {
-		if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
-			return "", false
-		}
-		if hasPW && !eq(pw, s.cfg.password) {
-			return "", false
-		}
-		return AuthCertificate, true
-	}
+	pwOK := eq(pw, s.cfg.password)
 	sig, alg := r.Header.Get("X-Digital-Sign"), r.Header.Get("X-Digital-Sign-Alg")
-	if sig != "" || alg != "" {
-		if s.cfg.pub == nil || !verifySignature(s.cfg.pub, body, sig, alg) {
-			return "", false
-		}
-		return AuthSignature, true
-	}
-	if !hasPW || !eq(pw, s.cfg.password) {
+	switch {
+	case !eq(strings.TrimSpace(req.TerminalID), s.cfg.terminalID):
 		return "", false
+	case isPrivate(r):
+		return AuthCertificate, r.TLS != nil && len(r.TLS.PeerCertificates) > 0 && (!hasPW || pwOK)
+	case sig != "" || alg != "":
+		return AuthSignature, s.cfg.pub != nil && verifySignature(s.cfg.pub, body, sig, alg)
 	}
-	return AuthPassword, true
+	return AuthPassword, hasPW && pwOK
 }
+
+// signatureHashes are the X-Digital-Sign-Alg values QIWI accepts.
+var signatureHashes = map[string]crypto.Hash{"SHA1withRSA": crypto.SHA1, "MD5withRSA": crypto.MD5}
 
 // verifySignature checks an RSASSA-PKCS1-v1_5 signature (standard padded
 // base64) over body.
 func verifySignature(pub *rsa.PublicKey, body []byte, sig64, alg string) bool {
 	sig, err := base64.StdEncoding.Strict().DecodeString(strings.TrimSpace(sig64))
-	if err != nil || len(sig) == 0 {
+	h, ok := signatureHashes[strings.TrimSpace(alg)]
+	if err != nil || len(sig) == 0 || !ok {
 		return false
 	}
-	switch strings.TrimSpace(alg) {
-	case "SHA1withRSA":
-		h := sha1.Sum(body)
-		return rsa.VerifyPKCS1v15(pub, crypto.SHA1, h[:], sig) == nil
-	case "MD5withRSA":
-		h := md5.Sum(body)
-		return rsa.VerifyPKCS1v15(pub, crypto.MD5, h[:], sig) == nil
-	}
-	return false
+	d := h.New()
+	d.Write(body)
+	return rsa.VerifyPKCS1v15(pub, h, d.Sum(nil), sig) == nil
 }
 
 // The fake's own fault kinds.

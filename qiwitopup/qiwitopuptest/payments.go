@@ -3,6 +3,7 @@ package qiwitopuptest
 import (
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -107,9 +108,8 @@ func (s *Server) payLocked(req *xRequest) *out {
 // validateLocked returns the payment result-code a new payment gets at once:
 // 0 to accept it, or the code it is declined with.
 func (s *Server) validateLocked(p *payment) int {
-	switch p.ServiceID {
-	case 99, 34020, 32911, 38413, 29130:
-	default: // 36655 (foreign cards, stopped) and anything else
+	valid, ok := services[p.ServiceID]
+	if !ok { // 36655 (foreign cards, stopped) and anything else
 		return 155
 	}
 	if _, ok := parseAmount(p.Amount); !ok {
@@ -121,30 +121,11 @@ func (s *Server) validateLocked(p *payment) int {
 	if p.ServiceID != 99 && p.ToCCY != "643" { // the payouts are RUB only
 		return codeUnknown
 	}
-	switch p.ServiceID {
-	case 99:
-		if iwt := p.IncomeWireTransfer; iwt != "0" && iwt != "1" {
-			return codeUnknown
-		}
-		if !validPhone(p.Account) {
-			return 298
-		}
-	case 34020:
-		if !validCard(p.Account) {
-			return codeUnknown
-		}
-	case 32911:
-		if !strings.HasPrefix(p.Account, "+") || !validPhone(p.Account[1:]) || !validCard(p.in.account1) {
-			return codeUnknown
-		}
-	case 38413:
-		if len(p.Account) != 11 || p.Account[0] != '7' || !fakeserver.Digits(p.Account) || !fakeserver.Digits(p.in.bankID) {
-			return codeUnknown
-		}
-	case 29130:
-		if p.Account == "" || !validAccount0(p.in.account0) {
-			return codeUnknown
-		}
+	if !valid(p) {
+		return codeUnknown
+	}
+	if p.ServiceID == 99 && !validPhone(p.Account) {
+		return 298
 	}
 	if p.minor < s.minAmount {
 		return 241
@@ -165,6 +146,24 @@ func (s *Server) validateLocked(p *payment) int {
 	return 0
 }
 
+// services are the to/service-ids the fake pays, with the check of the
+// recipient fields (else 300); a wallet top-up's phone is checked next (298).
+var services = map[int]func(p *payment) bool{
+	99:    func(p *payment) bool { return p.IncomeWireTransfer == "0" || p.IncomeWireTransfer == "1" },
+	34020: func(p *payment) bool { return validCard(p.Account) },
+	32911: func(p *payment) bool {
+		return strings.HasPrefix(p.Account, "+") && validPhone(p.Account[1:]) && validCard(p.in.account1)
+	},
+	38413: func(p *payment) bool {
+		return len(p.Account) == 11 && p.Account[0] == '7' && fakeserver.Digits(p.Account) && fakeserver.Digits(p.in.bankID)
+	},
+	29130: func(p *payment) bool { return p.Account != "" && account0.MatchString(p.in.account0) },
+}
+
+// account0 is the mobile payout's "id:<provider>;acc:<phone>;sum:<amount>",
+// the amount as parseAmount reads it.
+var account0 = regexp.MustCompile(`^id:[0-9]+;acc:[^;]+;sum:(0|[1-9][0-9]{0,14})\.[0-9]{2}$`)
+
 // validTxn reports whether s is a positive integer of at most 20 digits.
 func validTxn(s string) bool {
 	return len(s) <= 20 && fakeserver.Digits(s) && s[0] != '0'
@@ -176,22 +175,6 @@ func validPhone(s string) bool { return len(s) >= 10 && len(s) <= 15 && fakeserv
 
 // validCard reports whether s is a card number: 13 to 19 digits.
 func validCard(s string) bool { return len(s) >= 13 && len(s) <= 19 && fakeserver.Digits(s) }
-
-// validAccount0 checks the mobile payout's "id:<provider>;acc:<phone>;sum:<amount>".
-func validAccount0(s string) bool {
-	parts := strings.Split(s, ";")
-	if len(parts) != 3 {
-		return false
-	}
-	id, ok1 := strings.CutPrefix(parts[0], "id:")
-	acc, ok2 := strings.CutPrefix(parts[1], "acc:")
-	sum, ok3 := strings.CutPrefix(parts[2], "sum:")
-	if !ok1 || !ok2 || !ok3 || !fakeserver.Digits(id) || acc == "" {
-		return false
-	}
-	_, ok := parseAmount(sum)
-	return ok
-}
 
 func (s *Server) sbpStyle(p *payment) bool { return s.cfg.wrapSBP && p.ServiceID == 38413 }
 

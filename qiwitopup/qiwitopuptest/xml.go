@@ -112,29 +112,19 @@ func parseRequest(body []byte) (*xRequest, error) {
 	return &req, nil
 }
 
-// opOf classifies a parsed request.
+// opOf classifies a parsed request: most Ops are the request-type itself.
 func opOf(req *xRequest) string {
-	if req == nil {
-		return OpInvalid
-	}
-	switch strings.TrimSpace(req.RequestType[0]) {
-	case "pay":
-		switch {
-		case req.Auth != nil && req.Status == nil:
-			return OpPay
-		case req.Status != nil && req.Auth == nil:
-			return OpStatus
-		}
-	case "check-user":
-		return OpCheckUser
-	case "check-deposit-possible":
-		return OpCheckDepositPossible
-	case "ping":
-		return OpPing
-	case "get-provider-by-phone-number":
+	switch typ := strings.TrimSpace(req.RequestType[0]); {
+	case typ == OpPing || typ == OpCheckUser || typ == OpCheckDepositPossible:
+		return typ
+	case typ == "get-provider-by-phone-number":
 		return OpGetProvider
+	case typ != "pay" || (req.Auth == nil) == (req.Status == nil):
+		return OpInvalid
+	case req.Auth != nil:
+		return OpPay
 	}
-	return OpInvalid
+	return OpStatus
 }
 
 // out builds a response document; code is its request-level <result-code>.
@@ -168,12 +158,9 @@ func (o *out) text(s string) { _ = xml.EscapeText(&o.b, []byte(s)) }
 
 // attr writes ` name=qvalueq` with q the quote character.
 func (o *out) attr(name, value string, q byte) {
-	o.b.WriteByte(' ')
-	o.b.WriteString(name)
-	o.b.WriteByte('=')
-	o.b.WriteByte(q)
+	o.raw(" " + name + "=" + string(q))
 	o.text(value)
-	o.b.WriteByte(q)
+	o.raw(string(q))
 }
 
 // element writes <name>text</name> with indent.

@@ -20,11 +20,11 @@ func (s *Server) pingLocked(*xRequest) *out {
 // writeBalances writes the agent accounts in code order: as <balances>, one
 // per line, or as the SBP document's <balances-ovd> on one line.
 func (s *Server) writeBalances(o *out, suffix, nl string) {
-	o.raw("<balances" + suffix + ">" + nl)
+	o.WriteString("<balances" + suffix + ">" + nl)
 	for _, c := range slices.Sorted(maps.Keys(s.balances)) {
-		o.raw("<balance" + suffix + ` code="` + c + `">` + payments.FormatMinor(s.balances[c], 2) + "</balance" + suffix + ">" + nl)
+		o.WriteString("<balance" + suffix + ` code="` + c + `">` + payments.FormatMinor(s.balances[c], 2) + "</balance" + suffix + ">" + nl)
 	}
-	o.raw("</balances" + suffix + ">" + nl)
+	o.WriteString("</balances" + suffix + ">" + nl)
 }
 
 // Balance returns the agent balance in currency ccy (numeric or letter code)
@@ -43,23 +43,16 @@ func (s *Server) Balance(ccy string) string {
 // SetBalance sets (or opens) the agent account in currency ccy with amount, a
 // decimal string with at most two decimals.
 func (s *Server) SetBalance(ccy, amount string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.setBalanceLocked(ccy, amount); err != nil {
-		return fmt.Errorf("qiwitopuptest: SetBalance: %w", err)
-	}
-	return nil
-}
-
-func (s *Server) setBalanceLocked(ccy, amount string) error {
 	code, ok := normCCY(ccy)
 	if !ok {
-		return fmt.Errorf("unknown currency %q", ccy)
+		return fmt.Errorf("qiwitopuptest: balance: unknown currency %q", ccy)
 	}
 	v, err := payments.ParseMinor(amount, 2)
 	if err != nil || v < 0 {
-		return fmt.Errorf("%q is not a non-negative amount with at most 2 decimals", amount)
+		return fmt.Errorf("qiwitopuptest: balance: %q is not a non-negative amount with at most 2 decimals", amount)
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.balances[code] = v
 	return nil
 }
@@ -182,7 +175,7 @@ func (s *Server) getProviderLocked(req *xRequest) *out {
 		return errorDoc(codeUnknown, true)
 	}
 	o := newOut(codeOK, false, "Ок")
-	o.raw(`<provider id="` + strconv.Itoa(id) + "\"/>\n")
+	o.WriteString(`<provider id="` + strconv.Itoa(id) + "\"/>\n")
 	return o
 }
 

@@ -230,8 +230,8 @@ func NewServer(opts ...Option) *Server {
 		payments:          map[string]*payment{},
 	}
 	for _, kv := range cfg.balances {
-		if err := s.setBalanceLocked(kv[0], kv[1]); err != nil {
-			panic("qiwitopuptest: WithBalance: " + err.Error())
+		if err := s.SetBalance(kv[0], kv[1]); err != nil {
+			panic(err)
 		}
 	}
 	minA, err1 := payments.ParseMinor(cfg.minAmount, 2)

@@ -1,6 +1,7 @@
 package qiwitopuptest
 
 import (
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -24,16 +25,17 @@ func normCCY(s string) (string, bool) {
 	return c, ok
 }
 
-// parseAmount reads an amount with exactly two decimals ("1115.00") into
-// kopecks.
+// amountPattern is an amount as the documents write it: exactly two
+// decimals, no leading zero ("1115.00"), at most 15 integer digits.
+const amountPattern = `(0|[1-9][0-9]{0,14})\.[0-9]{2}`
+
+var amountFormat = regexp.MustCompile(`^` + amountPattern + `$`)
+
+// parseAmount reads an amount in amountPattern into kopecks.
 func parseAmount(s string) (int64, bool) {
-	intPart, frac, ok := strings.Cut(s, ".")
-	if !ok || len(frac) != 2 || !fakeserver.Digits(intPart) || !fakeserver.Digits(frac) || len(intPart) > 15 {
+	if !amountFormat.MatchString(s) {
 		return 0, false
 	}
-	if len(intPart) > 1 && intPart[0] == '0' {
-		return 0, false
-	}
-	v, err := strconv.ParseInt(intPart+frac, 10, 64)
+	v, err := strconv.ParseInt(strings.Replace(s, ".", "", 1), 10, 64)
 	return v, err == nil
 }

@@ -59,7 +59,7 @@ func (s *Server) payLocked(req *xRequest) *out {
 	}
 	xp := &req.Auth.Payments[0]
 	txn := strings.TrimSpace(xp.TransactionNumber)
-	if !validTxn(txn) {
+	if len(txn) > 20 || !fakeserver.Digits(txn) || txn[0] == '0' {
 		return errorDoc(codeUnknown, true)
 	}
 	in := intentOf(xp)
@@ -160,14 +160,8 @@ var services = map[int]func(p *payment) bool{
 	29130: func(p *payment) bool { return p.Account != "" && account0.MatchString(p.in.account0) },
 }
 
-// account0 is the mobile payout's "id:<provider>;acc:<phone>;sum:<amount>",
-// the amount as parseAmount reads it.
-var account0 = regexp.MustCompile(`^id:[0-9]+;acc:[^;]+;sum:(0|[1-9][0-9]{0,14})\.[0-9]{2}$`)
-
-// validTxn reports whether s is a positive integer of at most 20 digits.
-func validTxn(s string) bool {
-	return len(s) <= 20 && fakeserver.Digits(s) && s[0] != '0'
-}
+// account0 is the mobile payout's "id:<provider>;acc:<phone>;sum:<amount>".
+var account0 = regexp.MustCompile(`^id:[0-9]+;acc:[^;]+;sum:` + amountPattern + `$`)
 
 // validPhone reports whether s is a phone in international format without
 // '+': 10 to 15 digits.
@@ -180,8 +174,6 @@ func (s *Server) sbpStyle(p *payment) bool { return s.cfg.wrapSBP && p.ServiceID
 
 // msk is Moscow time, the fake's time zone for txn-date.
 var msk = time.FixedZone("MSK", 3*3600)
-
-const txnDateLayout = "02.01.2006 15:04:05"
 
 // writePayment writes one <payment>: with <from>, <to> and the card extras
 // for a pay answer (full), self-closing for a status answer. A payment QIWI
@@ -197,7 +189,7 @@ func (s *Server) writePayment(o *out, p *payment, full bool, indent string) {
 			msg = ""
 		}
 	}
-	o.raw(indent + "<payment")
+	o.WriteString(indent + "<payment")
 	o.attr("status", strconv.Itoa(p.Status), '\'')
 	o.attr("txn_id", p.TxnID, '\'')
 	o.attr("transaction-number", p.TransactionNumber, '\'')
@@ -209,22 +201,22 @@ func (s *Server) writePayment(o *out, p *payment, full bool, indent string) {
 	o.attr("final-status", strconv.FormatBool(p.FinalStatus), '\'')
 	o.attr("fatal-error", strconv.FormatBool(p.FatalError), '\'')
 	if p.TxnID != "" {
-		o.attr("txn-date", p.Created.In(msk).Format(txnDateLayout), '\'')
+		o.attr("txn-date", p.Created.In(msk).Format("02.01.2006 15:04:05"), '\'')
 	}
 	if !full {
-		o.raw(" />\n")
+		o.WriteString(" />\n")
 		return
 	}
-	o.raw(">\n")
+	o.WriteString(">\n")
 	amount := p.Amount
 	if p.minor > 0 || amount == "" {
 		amount = payments.FormatMinor(p.minor, 2)
 	}
-	o.raw(indent + "  <from>\n")
+	o.WriteString(indent + "  <from>\n")
 	o.element(indent+"    ", "amount", amount)
 	o.element(indent+"    ", "ccy", p.FromCCY)
-	o.raw(indent + "  </from>\n")
-	o.raw(indent + "  <to>\n")
+	o.WriteString(indent + "  </from>\n")
+	o.WriteString(indent + "  <to>\n")
 	o.element(indent+"    ", "service-id", strconv.Itoa(p.ServiceID))
 	o.element(indent+"    ", "amount", amount)
 	o.element(indent+"    ", "ccy", p.ToCCY)
@@ -233,12 +225,12 @@ func (s *Server) writePayment(o *out, p *payment, full bool, indent string) {
 		acct = maskCard(acct)
 	}
 	o.element(indent+"    ", "account-number", acct)
-	o.raw(indent + "  </to>\n")
+	o.WriteString(indent + "  </to>\n")
 	if p.RRN != "" { // set with BillRegID
-		o.raw(indent + `  <extra name="rrn">` + p.RRN + "</extra>\n")
-		o.raw(indent + `  <extra name="billRegId">` + p.BillRegID + "</extra>\n")
+		o.WriteString(indent + `  <extra name="rrn">` + p.RRN + "</extra>\n")
+		o.WriteString(indent + `  <extra name="billRegId">` + p.BillRegID + "</extra>\n")
 	}
-	o.raw(indent + "</payment>\n")
+	o.WriteString(indent + "</payment>\n")
 }
 
 // paymentsDoc answers a pay (full) or status request: result-code 0, the
@@ -249,19 +241,19 @@ func (s *Server) paymentsDoc(list []*payment, full bool) *out {
 	wrap := slices.ContainsFunc(list, s.sbpStyle)
 	indent := ""
 	if wrap {
-		o.raw("<payments>\n")
+		o.WriteString("<payments>\n")
 		indent = "  "
 	}
 	for _, p := range list {
 		s.writePayment(o, p, full, indent)
 	}
 	if wrap {
-		o.raw("</payments>\n")
+		o.WriteString("</payments>\n")
 	}
 	s.writeBalances(o, "", "\n")
 	if wrap {
 		s.writeBalances(o, "-ovd", "")
-		o.raw("<f></f><lk-status>001</lk-status>\n")
+		o.WriteString("<f></f><lk-status>001</lk-status>\n")
 	}
 	return o
 }

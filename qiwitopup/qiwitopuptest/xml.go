@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -56,15 +57,14 @@ func extra(list []xExtra, name string) (string, bool) {
 	return "", false
 }
 
+// extrasMap maps the extras by name, trimmed; as with extra, the first wins.
 func extrasMap(list []xExtra) map[string]string {
 	if len(list) == 0 {
 		return nil
 	}
 	m := make(map[string]string, len(list))
-	for _, e := range list {
-		if _, dup := m[e.Name]; !dup {
-			m[e.Name] = strings.TrimSpace(e.Value)
-		}
+	for _, e := range slices.Backward(list) {
+		m[e.Name] = strings.TrimSpace(e.Value)
 	}
 	return m
 }
@@ -129,7 +129,7 @@ func opOf(req *xRequest) string {
 
 // out builds a response document; code is its request-level <result-code>.
 type out struct {
-	b    strings.Builder
+	strings.Builder
 	code int
 }
 
@@ -137,37 +137,35 @@ type out struct {
 // message and msg attributes when msg is not "".
 func newOut(code int, fatal bool, msg string) *out {
 	o := &out{code: code}
-	o.raw("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<response>\n<result-code")
+	o.WriteString("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<response>\n<result-code")
 	o.attr("fatal", strconv.FormatBool(fatal), '"')
 	if msg != "" {
 		o.attr("message", msg, '"')
 		o.attr("msg", msg, '"')
 	}
-	o.raw(">" + strconv.Itoa(code) + "</result-code>\n")
+	o.WriteString(">" + strconv.Itoa(code) + "</result-code>\n")
 	return o
 }
 
 func (o *out) bytes() []byte {
-	o.b.WriteString("</response>\n")
-	return []byte(o.b.String())
+	o.WriteString("</response>\n")
+	return []byte(o.String())
 }
 
-func (o *out) raw(s string) { o.b.WriteString(s) }
-
-func (o *out) text(s string) { _ = xml.EscapeText(&o.b, []byte(s)) }
+func (o *out) text(s string) { _ = xml.EscapeText(o, []byte(s)) }
 
 // attr writes ` name=qvalueq` with q the quote character.
 func (o *out) attr(name, value string, q byte) {
-	o.raw(" " + name + "=" + string(q))
+	o.WriteString(" " + name + "=" + string(q))
 	o.text(value)
-	o.raw(string(q))
+	o.WriteString(string(q))
 }
 
 // element writes <name>text</name> with indent.
 func (o *out) element(indent, name, text string) {
-	o.raw(indent + "<" + name + ">")
+	o.WriteString(indent + "<" + name + ">")
 	o.text(text)
-	o.raw("</" + name + ">\n")
+	o.WriteString("</" + name + ">\n")
 }
 
 // errorDoc is a response with only a request-level error, with message and

@@ -68,15 +68,9 @@ func boolDigit(b bool) string {
 // check-deposit-possible.
 func phoneExtras(req *xRequest) (string, bool) {
 	phone, _ := extra(req.Extras, "phone")
-	if !validPhone(phone) {
-		return "", false
-	}
-	if ccy, ok := extra(req.Extras, "ccy"); ok {
-		if _, ok := normCCY(ccy); !ok {
-			return "", false
-		}
-	}
-	return phone, true
+	ccy, hasCCY := extra(req.Extras, "ccy")
+	_, knownCCY := normCCY(ccy)
+	return phone, validPhone(phone) && (knownCCY || !hasCCY)
 }
 
 // walletLocked reports whether a wallet for phone exists and whether it is

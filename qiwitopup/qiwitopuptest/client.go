@@ -70,19 +70,6 @@ type config struct {
 	now                  func() time.Time
 }
 
-func defaultConfig() config {
-	return config{
-		terminalID: DefaultTerminalID,
-		password:   DefaultPassword,
-		balances:   [][2]string{{DefaultCurrency, DefaultBalance}},
-		minAmount:  DefaultMinAmount,
-		maxAmount:  DefaultMaxAmount,
-		steps:      1,
-		wrapSBP:    true,
-		now:        time.Now,
-	}
-}
-
 // Option configures a [Server] made by [NewServer].
 type Option func(*config)
 
@@ -194,19 +181,18 @@ type Server struct {
 	base     *fakeserver.Base // its CA issues the server certificate
 	clientCA *testca.CA       // "the CA QIWI issues": verifies client certificates
 
-	mu                sync.Mutex       // guards everything below
-	cfg               config           // the options; SetPassword changes the password
-	balances          map[string]int64 // numeric ccy → kopecks
-	minAmount         int64
-	maxAmount         int64
-	wallets           map[string]bool // phone → identified
-	depositImpossible map[string]bool
-	blocked           map[string]bool
-	failAccounts      map[string]int
-	providers         map[string]int
-	nextTxn           int64
-	payments          map[string]*payment
-	order             []*payment
+	mu                   sync.Mutex       // guards everything below
+	cfg                  config           // the options: only the password changes
+	balances             map[string]int64 // numeric ccy → kopecks
+	minAmount, maxAmount int64            // the payment limits, in kopecks
+	wallets              map[string]bool  // phone → identified
+	depositImpossible    map[string]bool
+	blocked              map[string]bool
+	failAccounts         map[string]int
+	providers            map[string]int
+	nextTxn              int64
+	payments             map[string]*payment
+	order                []*payment
 }
 
 // NewServer starts a fake QIWI Top-Up API on 127.0.0.1 with a random port,
@@ -217,7 +203,16 @@ type Server struct {
 // Like httptest.NewServer it panics if the CAs or the listener cannot be
 // made, and on an invalid [WithBalance] or [WithLimits] amount.
 func NewServer(opts ...Option) *Server {
-	cfg := fakeserver.Configure(defaultConfig(), opts)
+	cfg := fakeserver.Configure(config{
+		terminalID: DefaultTerminalID,
+		password:   DefaultPassword,
+		balances:   [][2]string{{DefaultCurrency, DefaultBalance}},
+		minAmount:  DefaultMinAmount,
+		maxAmount:  DefaultMaxAmount,
+		steps:      1,
+		wrapSBP:    true,
+		now:        time.Now,
+	}, opts)
 	s := &Server{
 		cfg:               cfg,
 		balances:          map[string]int64{},
@@ -316,11 +311,7 @@ func (s *Server) PrivateClientOptions(cert tls.Certificate) []payments.Option {
 }
 
 // TerminalID returns the agent ID the server accepts.
-func (s *Server) TerminalID() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.cfg.terminalID
-}
+func (s *Server) TerminalID() string { return s.cfg.terminalID }
 
 // Password returns the password the server accepts.
 func (s *Server) Password() string {
@@ -337,9 +328,7 @@ func (s *Server) SetPassword(p string) {
 	s.cfg.password = p
 }
 
-// maxBody caps the request body the server reads; a larger body is answered
-// as not well-formed (300, fatal).
-const maxBody = 1 << 20
+const maxBody = 1 << 20 // a larger body is not well-formed: 300
 
 const garbageHTML = `<!DOCTYPE html>
 <html><head><title>502 Bad Gateway</title></head>
@@ -455,12 +444,6 @@ func hostOf(r *http.Request) string {
 	return strings.ToLower(host)
 }
 
-// isPrivate reports whether the request was addressed to PrivateHost, by
-// TLS server name or by Host header.
-func isPrivate(r *http.Request) bool {
-	return hostOf(r) == PrivateHost || r.TLS != nil && strings.EqualFold(r.TLS.ServerName, PrivateHost)
-}
-
 func eq(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
 
 // authLocked returns the authentication mode of the request and whether it
@@ -472,7 +455,7 @@ func (s *Server) authLocked(r *http.Request, body []byte, req *xRequest) (string
 	switch {
 	case !eq(strings.TrimSpace(req.TerminalID), s.cfg.terminalID):
 		return "", false
-	case isPrivate(r):
+	case hostOf(r) == PrivateHost || r.TLS != nil && strings.EqualFold(r.TLS.ServerName, PrivateHost):
 		return AuthCertificate, r.TLS != nil && len(r.TLS.PeerCertificates) > 0 && (!hasPW || pwOK)
 	case sig != "" || alg != "":
 		return AuthSignature, s.cfg.pub != nil && verifySignature(s.cfg.pub, body, sig, alg)

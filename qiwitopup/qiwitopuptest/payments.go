@@ -172,9 +172,6 @@ func validCard(s string) bool { return len(s) >= 13 && len(s) <= 19 && fakeserve
 
 func (s *Server) sbpStyle(p *payment) bool { return s.cfg.wrapSBP && p.ServiceID == 38413 }
 
-// msk is Moscow time, the fake's time zone for txn-date.
-var msk = time.FixedZone("MSK", 3*3600)
-
 // writePayment writes one <payment>: with <from>, <to> and the card extras
 // for a pay answer (full), self-closing for a status answer. A payment QIWI
 // did not register (no txn_id) has no txn-date.
@@ -201,7 +198,7 @@ func (s *Server) writePayment(o *out, p *payment, full bool, indent string) {
 	o.attr("final-status", strconv.FormatBool(p.FinalStatus), '\'')
 	o.attr("fatal-error", strconv.FormatBool(p.FatalError), '\'')
 	if p.TxnID != "" {
-		o.attr("txn-date", p.Created.In(msk).Format("02.01.2006 15:04:05"), '\'')
+		o.attr("txn-date", p.Created.In(time.FixedZone("MSK", 3*3600)).Format("02.01.2006 15:04:05"), '\'')
 	}
 	if !full {
 		o.WriteString(" />\n")

@@ -73,7 +73,7 @@ func extrasMap(list []xExtra) map[string]string {
 // <request> root holding exactly one <request-type>, and decodes it.
 func parseRequest(body []byte) (*xRequest, error) {
 	d := xml.NewDecoder(bytes.NewReader(body))
-	roots, depth := 0, 0
+	var req *xRequest
 	for {
 		tok, err := d.Token()
 		if errors.Is(err, io.EOF) {
@@ -83,33 +83,24 @@ func parseRequest(body []byte) (*xRequest, error) {
 			return nil, err
 		}
 		switch tok := tok.(type) {
-		case xml.StartElement:
-			if depth == 0 {
-				roots++
+		case xml.StartElement: // a root: DecodeElement reads it to its end
+			if req != nil {
+				return nil, errors.New("more than one root element")
 			}
-			depth++
-		case xml.EndElement:
-			depth--
+			req = &xRequest{}
+			if err := d.DecodeElement(req, &tok); err != nil {
+				return nil, err
+			}
 		case xml.CharData:
-			if depth == 0 && len(bytes.TrimSpace(tok)) > 0 {
+			if len(bytes.TrimSpace(tok)) > 0 {
 				return nil, errors.New("text outside the root element")
 			}
 		}
 	}
-	if roots != 1 {
-		return nil, errors.New("not exactly one root element")
+	if req == nil || req.XMLName.Local != "request" || len(req.RequestType) != 1 || strings.TrimSpace(req.RequestType[0]) == "" {
+		return nil, errors.New("not a <request> with one <request-type>")
 	}
-	var req xRequest
-	if err := xml.Unmarshal(body, &req); err != nil {
-		return nil, err
-	}
-	if req.XMLName.Local != "request" {
-		return nil, errors.New("root element is not <request>")
-	}
-	if len(req.RequestType) != 1 || strings.TrimSpace(req.RequestType[0]) == "" {
-		return nil, errors.New("no single <request-type>")
-	}
-	return &req, nil
+	return req, nil
 }
 
 // opOf classifies a parsed request: most Ops are the request-type itself.

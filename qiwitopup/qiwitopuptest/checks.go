@@ -28,8 +28,7 @@ func (s *Server) writeBalances(o *out, suffix, nl string) {
 }
 
 // Balance returns the agent balance in currency ccy (numeric or letter code)
-// as a decimal string with two decimals, or "" if the agent has no account in
-// that currency.
+// with two decimals, or "" without an account in ccy.
 func (s *Server) Balance(ccy string) string {
 	code, _ := normCCY(ccy) // "" for an unknown currency: no account
 	s.mu.Lock()
@@ -40,8 +39,8 @@ func (s *Server) Balance(ccy string) string {
 	return ""
 }
 
-// SetBalance sets (or opens) the agent account in currency ccy with amount, a
-// decimal string with at most two decimals.
+// SetBalance sets (or opens) the agent account in currency ccy with amount,
+// with at most two decimals ("10000.00").
 func (s *Server) SetBalance(ccy, amount string) error {
 	code, ok := normCCY(ccy)
 	if !ok {
@@ -64,7 +63,7 @@ func boolDigit(b bool) string {
 	return "0"
 }
 
-// phoneExtras validates the phone and optional ccy extras of check-user and
+// phoneExtras checks the phone and optional ccy extras of check-user and
 // check-deposit-possible.
 func phoneExtras(req *xRequest) (string, bool) {
 	phone, _ := extra(req.Extras, "phone")
@@ -73,8 +72,7 @@ func phoneExtras(req *xRequest) (string, bool) {
 	return phone, validPhone(phone) && (knownCCY || !hasCCY)
 }
 
-// walletLocked reports whether a wallet for phone exists and whether it is
-// identified.
+// walletLocked reports whether phone's wallet exists and is identified.
 func (s *Server) walletLocked(phone string) (exists, identified bool) {
 	identified, exists = s.wallets[phone]
 	if !exists && s.cfg.allExist {
@@ -94,20 +92,17 @@ func (s *Server) checkUserLocked(req *xRequest) *out {
 	return o
 }
 
-// AddWallet registers a QIWI wallet for phone (international format without
-// '+', e.g. "79181234567"). An identified wallet can be topped up; a wallet
-// added with identified false exists but check-deposit-possible answers 204
-// with <deposit-possible>0</deposit-possible>, and wallet top-ups to it are
-// declined with result-code 204. Adding it again changes identified.
+// AddWallet registers a QIWI wallet for phone ("79181234567") or changes
+// whether it is identified; one that is not exists, but check-deposit-possible
+// and top-ups to it get 204.
 func (s *Server) AddWallet(phone string, identified bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.wallets[phone] = identified
 }
 
-// WalletExists reports whether a wallet for phone exists: added with
-// [Server.AddWallet] or created by an accepted wallet top-up (service 99).
-// [WithAllWalletsExist] is not taken into account here.
+// WalletExists reports whether a wallet for phone was added or created by a
+// wallet top-up; [WithAllWalletsExist] does not count here.
 func (s *Server) WalletExists(phone string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -134,20 +129,16 @@ func (s *Server) checkDepositLocked(req *xRequest) *out {
 	return o
 }
 
-// SetDepositImpossible makes check-deposit-possible for phone answer 204
-// with <deposit-possible>0</deposit-possible>, and wallet top-ups to it be
-// declined with 204, whether or not the wallet exists.
+// SetDepositImpossible makes check-deposit-possible and top-ups for phone get
+// 204, whether or not the wallet exists.
 func (s *Server) SetDepositImpossible(phone string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.depositImpossible[phone] = true
 }
 
-// BlockAccount forbids top-ups of account (a to/account-number, or the card
-// number of a 32911 payout): new payments to it are declined with result-code
-// 319, and check-deposit-possible for it answers 319 with
-// <deposit-possible>0</deposit-possible>. Payments already made are not
-// affected.
+// BlockAccount forbids new payments to account (a to/account-number, or the
+// card of a 32911 payout) and deposits to it (319).
 func (s *Server) BlockAccount(account string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -173,9 +164,8 @@ func (s *Server) getProviderLocked(req *xRequest) *out {
 	return o
 }
 
-// SetProvider makes get-provider-by-phone-number answer provider id for phone
-// numbers (without country code) starting with prefix; the longest matching
-// prefix wins. A number no prefix matches is answered with result-code 300.
+// SetProvider makes get-provider-by-phone-number answer id for the numbers
+// that start with prefix (none are set at first).
 func (s *Server) SetProvider(prefix string, id int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

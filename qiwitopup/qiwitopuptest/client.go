@@ -21,13 +21,10 @@ import (
 	"github.com/paysdk/payments/internal/testca"
 )
 
-// Host names of the two QIWI endpoints. The server certificate is valid for
-// both; the client must pin both to [Server.Addr].
+// Host names of the two QIWI endpoints.
 const (
-	// Host serves login/password and signature authentication.
-	Host = "api.qiwi.com"
-	// PrivateHost serves client-certificate (mutual TLS) authentication.
-	PrivateHost = "private-api.qiwi.com"
+	Host        = "api.qiwi.com"         // password and signature authentication
+	PrivateHost = "private-api.qiwi.com" // client-certificate (mutual TLS) authentication
 )
 
 // Paths of the two documented endpoints (POST only).
@@ -47,12 +44,10 @@ const (
 const (
 	DefaultTerminalID = "123"
 	DefaultPassword   = "test-password"
-	// DefaultCurrency is the agent account every server has (RUB) unless
-	// [WithBalance] sets it otherwise; DefaultBalance is its starting balance.
+	// The agent account (RUB) a server has unless [WithBalance] sets it.
 	DefaultCurrency = "643"
 	DefaultBalance  = "100000.00"
-	// DefaultMinAmount and DefaultMaxAmount are the payment limits: below the
-	// minimum a payment gets result-code 241, above the maximum 242.
+	// The payment limits: below the minimum 241, above the maximum 242.
 	DefaultMinAmount = "1.00"
 	DefaultMaxAmount = "15000.00"
 )
@@ -73,9 +68,8 @@ type config struct {
 // Option configures a [Server] made by [NewServer].
 type Option func(*config)
 
-// WithTerminalID sets the agent ID the server accepts in <terminal-id>
-// (default [DefaultTerminalID]). Every request must carry it, whatever the
-// authentication mode.
+// WithTerminalID sets the agent ID every request must carry in
+// <terminal-id> (default [DefaultTerminalID]).
 func WithTerminalID(id string) Option {
 	return func(c *config) { c.terminalID = id }
 }
@@ -86,37 +80,30 @@ func WithPassword(p string) Option {
 	return func(c *config) { c.password = p }
 }
 
-// WithPublicKey enables signature authentication on [Host]: a request that
-// carries X-Digital-Sign (and X-Digital-Sign-Alg, SHA1withRSA or MD5withRSA)
-// is authenticated by verifying the RSASSA-PKCS1-v1_5 signature, in standard
-// padded base64, over the exact request body bytes with pub; it needs no
-// password. Without this option any signed request is refused with 150.
+// WithPublicKey sets the key that verifies signed requests on [Host] (see
+// the package documentation). Without it any signed request gets 150.
 func WithPublicKey(pub *rsa.PublicKey) Option {
 	return func(c *config) { c.pub = pub }
 }
 
-// WithAllowedIPs restricts the source addresses the server accepts, checked on
-// the host part of the request's RemoteAddr. Each entry is an IP address or a
-// CIDR prefix ("127.0.0.0/8"). With no entries (the default) every address is
-// allowed. Other addresses get result-code 339 (fatal, "Ограничение по IP
-// адресу"). An entry that does not parse never matches and is reported
-// through [WithT].
+// WithAllowedIPs sets the source-address allowlist as SetAllowedIPs does
+// (default: every address); other addresses get result-code 339. An entry
+// that does not parse is reported through [WithT].
 func WithAllowedIPs(ips ...string) Option {
 	return func(c *config) { c.allowedIPs = append([]string(nil), ips...) }
 }
 
-// WithBalance sets the starting balance of the agent account in currency ccy
-// (numeric ISO 4217 such as "643", or a letter code such as "RUB") to amount,
-// a decimal string with at most two decimals ("10000.00"). When one currency
-// is set more than once (say as "840" and "USD") the last wins; the RUB account ("643") exists with [DefaultBalance]
-// unless set here. NewServer panics on an invalid currency or amount.
+// WithBalance opens the agent account in currency ccy (numeric ISO 4217 or a
+// letter code) with amount, as [Server.SetBalance]; for one currency given
+// twice (as "840" and "USD", say) the last wins. The RUB account ("643")
+// has [DefaultBalance] unless set here. NewServer panics on an invalid
+// currency or amount.
 func WithBalance(ccy string, amount string) Option {
 	return func(c *config) { c.balances = append(c.balances, [2]string{ccy, amount}) }
 }
 
-// WithLimits sets the smallest and largest accepted payment amount, decimal
-// strings (default [DefaultMinAmount] and [DefaultMaxAmount]). An empty
-// string keeps that limit's default. NewServer panics on an invalid amount.
+// WithLimits sets the smallest and largest payment amount ("" keeps the
+// default). NewServer panics on an invalid amount.
 func WithLimits(minAmount, maxAmount string) Option {
 	return func(c *config) {
 		if minAmount != "" {
@@ -128,37 +115,32 @@ func WithLimits(minAmount, maxAmount string) Option {
 	}
 }
 
-// WithStepsPerPoll sets how far each status request that includes a payment
-// moves it along 50 → 52 → final (default 1: the first status request answers
-// 52, the second the final status, 60 or the [Server.FailAccount] outcome). A
-// value of 2 or more makes the first status request answer the final status.
-// Zero or less freezes payments: they move only through [Server.Complete] and
-// [Server.SetStatus].
+// WithStepsPerPoll sets how many steps along 50 → 52 → final (default 1) each
+// status request moves the payments it names; zero or less freezes them:
+// they move only through [Server.Complete] and [Server.SetStatus].
 func WithStepsPerPoll(n int) Option {
 	return func(c *config) { c.steps = n }
 }
 
-// WithWrappedPayments chooses the answer style for SBP payouts (service
-// 38413). On (the default, as the SBP document's example), a pay or status
-// answer that includes an SBP payment puts every <payment> inside
-// <payments>, gives SBP payments a message attribute without msg, and adds
-// <balances-ovd>, <f></f> and <lk-status>001</lk-status> after <balances>.
-// Off, SBP payments are answered like every other payment.
+// WithWrappedPayments chooses the answer style of SBP payouts (38413). On
+// (the default, as in the SBP document's example), a pay or status answer
+// with an SBP payment puts every <payment> inside <payments>, gives SBP
+// payments a message ('Ок' for 0) without msg, and adds <balances-ovd>,
+// <f></f> and <lk-status>001</lk-status> after <balances>. Off, they are
+// answered like every other payment.
 func WithWrappedPayments(on bool) Option {
 	return func(c *config) { c.wrapSBP = on }
 }
 
 // WithAllWalletsExist makes check-user and check-deposit-possible answer
-// <exist>1</exist> for every phone number, not only for wallets added with
-// [Server.AddWallet] or created by a wallet top-up.
+// <exist>1</exist> for every phone number.
 func WithAllWalletsExist() Option {
 	return func(c *config) { c.allExist = true }
 }
 
 // WithT ties the server to a test: a request to a route QIWI does not have
-// (anything but POST /xml/topup.jsp and POST /xml/xmlcp.jsp), and an invalid
-// [WithAllowedIPs] entry, fail the test with t.Errorf, and the server is
-// closed by t.Cleanup. Unknown routes are still answered 404 and recorded.
+// and an invalid [WithAllowedIPs] entry fail it, and t.Cleanup closes the
+// server.
 func WithT(t testing.TB) Option {
 	return func(c *config) { c.t = t }
 }
@@ -168,18 +150,13 @@ func withClock(now func() time.Time) Option {
 	return func(c *config) { c.now = now }
 }
 
-// Server is a running fake QIWI Wallet Top-Up API (topup.jsp and xmlcp.jsp).
-// Make one with [NewServer] and [Server.Close] it when done. All methods are
-// safe for concurrent use, including while requests are being served.
+// Server is a running fake QIWI Wallet Top-Up API. Make one with [NewServer]
+// and Close it when done. All methods are safe for concurrent use.
 type Server struct {
-	// Fake serves the route table and holds the fault switches (FailNext,
-	// DropNext, DropBeforeNext, DelayNext, TruncateNext, DropNextOp) and
-	// the request log (Requests, Count, Reset) shared by every fake.
-	*fakeserver.Fake[Request]
-	// Sources is the source-address allowlist: SetAllowedIPs.
-	fakeserver.Sources
-	base     *fakeserver.Base // its CA issues the server certificate
-	clientCA *testca.CA       // "the CA QIWI issues": verifies client certificates
+	*fakeserver.Fake[Request]                  // routes, fault switches, request log, Close
+	fakeserver.Sources                         // SetAllowedIPs
+	base                      *fakeserver.Base // its CA issues the server certificate
+	clientCA                  *testca.CA       // "the CA QIWI issues": verifies client certificates
 
 	mu                   sync.Mutex       // guards everything below
 	cfg                  config           // the options: only the password changes
@@ -197,11 +174,11 @@ type Server struct {
 
 // NewServer starts a fake QIWI Top-Up API on 127.0.0.1 with a random port,
 // serving TLS (minimum 1.2, HTTP/1.1 only) with one certificate valid for
-// [Host] and [PrivateHost], from a fresh test CA. The handshake asks for a
-// client certificate and verifies one if given (tls.VerifyClientCertIfGiven)
-// against a second fresh CA, the one [Server.ClientCertificate] issues from.
-// Like httptest.NewServer it panics if the CAs or the listener cannot be
-// made, and on an invalid [WithBalance] or [WithLimits] amount.
+// [Host] and [PrivateHost], from a fresh test CA. The handshake verifies a
+// client certificate when one is sent (tls.VerifyClientCertIfGiven) against
+// a second CA, [Server.ClientCAPEM]: one from any other CA fails it (Go's
+// client does not send it). Like httptest.NewServer it panics if the CAs or
+// the listener cannot be made, and on an invalid option.
 func NewServer(opts ...Option) *Server {
 	cfg := fakeserver.Configure(config{
 		terminalID: DefaultTerminalID,
@@ -260,9 +237,8 @@ func NewServer(opts ...Option) *Server {
 	return s
 }
 
-// URL returns the public endpoint, "https://api.qiwi.com:<port>/xml/topup.jsp"
-// (login/password and signature authentication). The host is the real one:
-// the client must resolve it to [Server.Addr].
+// URL returns the public endpoint, "https://api.qiwi.com:<port>/xml/topup.jsp";
+// the client must resolve the host to [Server.Addr].
 func (s *Server) URL() string { return s.base.URL(Host, PathTopup) }
 
 // PrivateURL returns the client-certificate endpoint,
@@ -273,29 +249,25 @@ func (s *Server) PrivateURL() string { return s.base.URL(PrivateHost, PathTopup)
 // "https://api.qiwi.com:<port>/xml/xmlcp.jsp".
 func (s *Server) XMLCPURL() string { return s.base.URL(Host, PathXMLCP) }
 
-// ClientCAPEM returns the PEM of the CA that the server trusts for client
-// certificates: the "CA certificate" QIWI hands an agent along with its client
-// certificate. The server's own certificate is not issued by it; trust
-// [Server.CACertPEM] for that.
+// ClientCAPEM returns the PEM of the CA the server trusts for client
+// certificates: the "CA certificate" QIWI hands an agent. It did not issue
+// the server's certificate ([Server.CACertPEM]).
 func (s *Server) ClientCAPEM() []byte { return s.clientCA.CertPEM() }
 
-// ClientCertificate issues a fresh client certificate from the CA of
-// [Server.ClientCAPEM], with the terminal ID as its common name, for mutual
-// TLS with [PrivateHost].
+// ClientCertificate issues a client certificate for [PrivateHost] from the CA
+// of [Server.ClientCAPEM], with the terminal ID in its common name.
 func (s *Server) ClientCertificate() (tls.Certificate, error) {
 	return s.clientCA.ClientCert("qiwi-agent-" + s.TerminalID())
 }
 
-// CertClient returns a new *http.Client like Client that also
-// presents cert in the handshake (for [PrivateHost]).
+// CertClient returns a new *http.Client like Client that presents cert.
 func (s *Server) CertClient(cert tls.Certificate) *http.Client {
 	return s.base.NewClient(nil, []tls.Certificate{cert})
 }
 
-// ClientOptions returns the options that point an SDK client at this server
-// with certificate verification intact: the public base URL ([Server.URL]),
-// both [Host] and [PrivateHost] pinned to the server's loopback address, and
-// the server's test CA added to the roots. No credentials are included.
+// ClientOptions returns the options that point an SDK client at [Server.URL]
+// with both host names pinned to the server and its CA trusted; no
+// credentials:
 //
 //	c, err := qiwitopup.New(qiwitopup.PasswordAuth(srv.TerminalID(), srv.Password()),
 //		srv.ClientOptions()...)
@@ -303,9 +275,8 @@ func (s *Server) ClientOptions() []payments.Option {
 	return s.base.ClientOptions(s.URL())
 }
 
-// PrivateClientOptions is [Server.ClientOptions] for mutual TLS: the base URL
-// is [Server.PrivateURL] and cert (from [Server.ClientCertificate]) is
-// presented in the handshake.
+// PrivateClientOptions is [Server.ClientOptions] for [Server.PrivateURL],
+// presenting cert (from [Server.ClientCertificate]).
 func (s *Server) PrivateClientOptions(cert tls.Certificate) []payments.Option {
 	return append(s.base.ClientOptions(s.PrivateURL()), payments.WithClientCertificate(cert))
 }
@@ -335,8 +306,8 @@ const garbageHTML = `<!DOCTYPE html>
 <body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>
 `
 
-// spec is the fake's route table: the two documented endpoints, POST only,
-// on either host; the operation is the body's request-type.
+// spec is the route table: the two endpoints, POST only, on either host; the
+// operation is the body's request-type.
 func (s *Server) spec(t fakeserver.Reporter) fakeserver.Spec[Request] {
 	opOf := func(_ *http.Request, body []byte, ok bool) string {
 		if req, err := parseRequest(body); ok && err == nil {
@@ -389,8 +360,8 @@ func (s *Server) spec(t fakeserver.Reporter) fakeserver.Spec[Request] {
 	}
 }
 
-// handle answers a request to either endpoint under the state lock, so each
-// request is atomic with respect to the others.
+// handle answers a request to either endpoint under the state lock, so
+// requests are atomic.
 func (s *Server) handle(c *fakeserver.Call[Request]) fakeserver.Answer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -434,8 +405,7 @@ func (s *Server) checkLocked(c *fakeserver.Call[Request]) *out {
 	return op(s, req)
 }
 
-// hostOf is the host name a request was addressed to: its Host header,
-// without the port, in lower case.
+// hostOf is the name in the request's Host header, without port, lower case.
 func hostOf(r *http.Request) string {
 	host := r.Host
 	if h, _, err := net.SplitHostPort(host); err == nil {
@@ -487,15 +457,14 @@ const (
 
 // ErrorNext answers the next n requests 200 with only a request-level error,
 // <result-code fatal=".." message=".." msg="..">code</result-code>, without
-// processing them (no authentication, no payment, no state change). Use 13
-// (try again in a minute), 150 (authorization), 300 (unknown error) or 339
-// (IP restriction); the message is the documents' Russian text for the code,
-// "Неизвестная ошибка" for 300 and any undocumented code.
+// processing them. Use 13 (try again in a minute), 150, 300 or 339; the
+// message is the documents' text, "Неизвестная ошибка" for an undocumented
+// code.
 func (s *Server) ErrorNext(n int, code int, fatal bool) {
 	fakeserver.Enqueue(&s.Faults, n, fakeserver.Fault{Kind: faultError, Code: code, Flag: fatal})
 }
 
-// EmptyNext processes the next n requests and answers 200 with an empty body.
+// EmptyNext processes the next n requests and answers 200 with no body.
 func (s *Server) EmptyNext(n int) {
 	fakeserver.Enqueue(&s.Faults, n, fakeserver.Fault{Kind: faultEmpty})
 }

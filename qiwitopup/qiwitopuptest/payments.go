@@ -22,9 +22,8 @@ type payment struct {
 
 func (p *payment) final() bool { return p.Status == statusSuccess || p.Status > 100 }
 
-// intent is what makes two pay requests "the same payment": the details the
-// documents list (amount, currency, customer, service) plus the recipient
-// extras that identify the customer for card, SBP and mobile payouts.
+// intent is what makes two pay requests the same payment: the details the
+// documents list, and the extras that name the recipient of a payout.
 type intent struct {
 	service, account, amount, fromCCY, toCCY string
 	account0, account1, bankID               string
@@ -323,10 +322,8 @@ func (s *Server) transitionLocked(p *payment, status, resultCode int) {
 	}
 }
 
-// Complete moves the payment with transaction number txn straight to its
-// final outcome (60, or the [Server.FailAccount] one), with the balance
-// effect. A payment already final is left alone. It reports whether the
-// payment exists.
+// Complete moves the payment txn (transaction number) straight to 60, or its
+// [Server.FailAccount] outcome, unless final; it reports whether it exists.
 func (s *Server) Complete(txn string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -337,11 +334,9 @@ func (s *Server) Complete(txn string) bool {
 	return p != nil
 }
 
-// SetStatus sets the status and result-code of the payment with transaction
-// number txn. The balance follows: statuses 0..100 hold the amount debited
-// from the agent account, -1 and statuses above 100 return it. final-status
-// becomes true for 60 and above 100; fatal-error is true when resultCode is
-// not 0. It reports whether the payment exists.
+// SetStatus sets the status and result-code of the payment txn, and the
+// balance follows; final-status becomes true for 60 and above 100,
+// fatal-error for a resultCode not 0. It reports whether the payment exists.
 func (s *Server) SetStatus(txn string, status int, resultCode int) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -353,10 +348,8 @@ func (s *Server) SetStatus(txn string, status int, resultCode int) bool {
 }
 
 // FailAccount makes payments to account (a to/account-number, or the card
-// number of a 32911 payout) end, when they reach their final step, in status
-// 160 with resultCode (e.g. 300 or 702) instead of 60, including payments
-// already pending. The funds go back to the agent balance.
-// FailAccount(account, 0) undoes it.
+// of a 32911 payout), pending ones too, end in 160 with resultCode (300 or
+// 702, say) instead of 60, which returns the funds. Code 0 undoes it.
 func (s *Server) FailAccount(account string, resultCode int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -367,8 +360,7 @@ func (s *Server) FailAccount(account string, resultCode int) {
 	s.failAccounts[account] = resultCode
 }
 
-// Payment returns the payment with transaction number txn, if the server has
-// it.
+// Payment returns the payment with transaction number txn, if there is one.
 func (s *Server) Payment(txn string) (PaymentRecord, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -19,34 +19,23 @@ const (
 
 // Request is one request the server received.
 type Request struct {
-	// Op is one of the Op constants. It describes the request, whatever its
-	// outcome.
-	Op   string
-	Host string // host name the request was addressed to (Host header, without port)
-	// SNI is the TLS server name the client sent.
-	SNI    string
-	Method string
-	Path   string
-	Header http.Header // as received, X-Digital-Sign included
-	// Body is the body as received; it contains the password when the client
-	// sent one.
-	Body       []byte
-	RemoteAddr string
-	// ClientCertCN is the common name of the verified client certificate, ""
-	// without one.
-	ClientCertCN string
-	// AuthMode is how the request was authenticated (AuthPassword,
-	// AuthSignature, AuthCertificate), or "" if it was not (refused, not
-	// processed because of a fault, invalid, unknown route).
+	Op           string // an Op constant, whatever the outcome
+	Host         string // the Host header's name, without the port
+	SNI          string // the TLS server name the client sent
+	Method       string
+	Path         string
+	Header       http.Header // as received, X-Digital-Sign included
+	Body         []byte      // as received, with the password if sent
+	RemoteAddr   string
+	ClientCertCN string // of the verified client certificate, if any
+	// AuthMode is how the request was authenticated, or "" if it was not
+	// (refused, not processed because of a fault, invalid, unknown route).
 	AuthMode string
 	Time     time.Time
 	// Answered is the HTTP status sent, or 0 if the connection was dropped
-	// (or the client went away) without an answer, or the request is still
-	// being handled.
-	Answered int
-	// ResultCode is the request-level <result-code> answered, or -1 when no
-	// XML answer was produced (fault, unknown route).
-	ResultCode int
+	// (or the client went away) or the request is still being handled.
+	Answered   int
+	ResultCode int // the request-level <result-code>; -1 with no XML answer
 }
 
 func cloneRequest(r Request) Request {

@@ -96,9 +96,14 @@ func (s *Server) checkUserLocked(req *xRequest) *out {
 // whether it is identified; one that is not exists, but check-deposit-possible
 // and top-ups to it get 204.
 func (s *Server) AddWallet(phone string, identified bool) {
+	set(s, s.wallets, phone, identified)
+}
+
+// set stores v under k in m, one of the server's switch maps, under the lock.
+func set[V any](s *Server, m map[string]V, k string, v V) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.wallets[phone] = identified
+	m[k] = v
 }
 
 // WalletExists reports whether a wallet for phone was added or created by a
@@ -132,17 +137,13 @@ func (s *Server) checkDepositLocked(req *xRequest) *out {
 // SetDepositImpossible makes check-deposit-possible and top-ups for phone get
 // 204, whether or not the wallet exists.
 func (s *Server) SetDepositImpossible(phone string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.depositImpossible[phone] = true
+	set(s, s.depositImpossible, phone, true)
 }
 
 // BlockAccount forbids new payments to account (a to/account-number, or the
 // card of a 32911 payout) and deposits to it (319).
 func (s *Server) BlockAccount(account string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.blocked[account] = true
+	set(s, s.blocked, account, true)
 }
 
 func (s *Server) getProviderLocked(req *xRequest) *out {
@@ -167,7 +168,5 @@ func (s *Server) getProviderLocked(req *xRequest) *out {
 // SetProvider makes get-provider-by-phone-number answer id for the numbers
 // that start with prefix (none are set at first).
 func (s *Server) SetProvider(prefix string, id int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.providers[prefix] = id
+	set(s, s.providers, prefix, id)
 }

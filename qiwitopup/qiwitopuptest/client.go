@@ -225,14 +225,14 @@ func NewServer(opts ...Option) *Server {
 			c.ClientCAs = clientCA.Pool()
 		},
 	})
-	if err := s.SetAllowedIPs(cfg.allowedIPs...); err != nil && cfg.t != nil {
-		cfg.t.Helper()
-		cfg.t.Errorf("qiwitopuptest: WithAllowedIPs: %v", err)
-	}
+	ipErr := s.SetAllowedIPs(cfg.allowedIPs...)
 	s.Fake = fakeserver.Start(s.base, s.spec(cfg.t))
-
-	if cfg.t != nil {
-		cfg.t.Cleanup(s.Close)
+	if t := cfg.t; t != nil {
+		t.Helper()
+		t.Cleanup(s.Close)
+		if ipErr != nil {
+			t.Errorf("qiwitopuptest: WithAllowedIPs: %v", ipErr)
+		}
 	}
 	return s
 }

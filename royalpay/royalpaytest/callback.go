@@ -2,6 +2,7 @@ package royalpaytest
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,6 +11,39 @@ import (
 
 	"github.com/paysdk/payments"
 )
+
+// DefaultCallbackTimeout bounds one callback POST made by the default
+// callback client (see [WithCallbackClient]).
+const DefaultCallbackTimeout = 5 * time.Second
+
+// WithCallbackToken makes every callback carry "Authorization: Bearer
+// <token>": the static bearer token the provider documents for its payout
+// callbacks ("вы передаёте в заголовке статичный токен вида Authorization:
+// Bearer {static_token}"). Without it (the default) callbacks carry no
+// Authorization header.
+func WithCallbackToken(token string) Option {
+	return func(c *config) { c.callbackToken = token }
+}
+
+// WithCallbackClient sets the client the server POSTs callbacks with. The
+// default is a plain client (system roots, no proxy) with a
+// [DefaultCallbackTimeout] timeout that does not follow redirects, so that an
+// http:// receiver on loopback, such as an httptest.Server, works. Pass
+// httptest.Server.Client() for an httptest.NewTLSServer receiver. A nil c
+// keeps the default.
+func WithCallbackClient(c *http.Client) Option {
+	return func(cfg *config) { cfg.callbackClient = c }
+}
+
+// WithAutoComplete makes every payment created from then on move to
+// "completed" d after its creation, sending its callback, as a payer paying
+// at once would. A payment that has left "created" by then (through
+// [Server.Cancel], [Server.Delete]...) is left alone. Zero or less (the
+// default) disables it; payments then move only through [Server.Complete]
+// and its siblings.
+func WithAutoComplete(d time.Duration) Option {
+	return func(c *config) { c.autoComplete = d }
+}
 
 // maxCallbackAnswer caps how much of a receiver's answer is kept.
 const maxCallbackAnswer = 64 << 10
@@ -27,11 +61,23 @@ type CallbackResult struct {
 
 // Callbacks returns the callbacks sent since the start or the last
 // [Server.Reset], in the order they finished.
-func (s *Server) Callbacks() []CallbackResult {
+func (s *Server) Callbacks() []CallbackResult { return s.sent(&s.callbacks) }
+
+// Reset forgets the recorded requests and callbacks. Payments, the id
+// counters, the block and queued faults stay.
+func (s *Server) Reset() {
+	s.Fake.Reset()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]CallbackResult, len(s.callbacks))
-	for i, c := range s.callbacks {
+	s.callbacks = nil
+}
+
+// sent returns a copy of a list of callbacks.
+func (s *Server) sent(list *[]CallbackResult) []CallbackResult {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]CallbackResult, len(*list))
+	for i, c := range *list {
 		out[i] = c
 		out[i].Body = append([]byte(nil), c.Body...)
 		out[i].Payload = append([]byte(nil), c.Payload...)
@@ -69,7 +115,7 @@ func (s *Server) move(id int64, status string) (CallbackResult, error) {
 // moved tells whether it was.
 func (s *Server) moveIf(id int64, status, from string) (res CallbackResult, moved bool, err error) {
 	s.mu.Lock()
-	p := s.payments[id]
+	p := s.payments.byID[id]
 	if p == nil {
 		s.mu.Unlock()
 		return CallbackResult{}, false, fmt.Errorf("royalpaytest: no payment %d", id)
@@ -85,7 +131,7 @@ func (s *Server) moveIf(id int64, status, from string) (res CallbackResult, move
 	if target == "" {
 		return CallbackResult{PaymentID: id}, true, nil
 	}
-	return s.deliver(id, target, payload), true, nil
+	return s.deliver(s.cbCtx, id, target, payload, &s.callbacks), true, nil
 }
 
 // SetAmount changes the sum of payment id, as when the payer paid another
@@ -104,7 +150,7 @@ func (s *Server) SetAmount(id int64, sum string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := s.payments[id]
+	p := s.payments.byID[id]
 	if p == nil {
 		return fmt.Errorf("royalpaytest: no payment %d", id)
 	}
@@ -123,82 +169,69 @@ func (s *Server) SetAmount(id int64, sum string) error {
 // form_outter_id...). The payment is not changed. It fails when the payment
 // does not exist or has no callback_url.
 func (s *Server) SendCallback(id int64, payload []byte) (CallbackResult, error) {
-	s.mu.Lock()
-	p := s.payments[id]
-	var target string
-	if p != nil {
-		target = p.CallbackURL
-	}
-	s.mu.Unlock()
+	p, ok := s.Payment(id)
 	switch {
-	case p == nil:
+	case !ok:
 		return CallbackResult{}, fmt.Errorf("royalpaytest: no payment %d", id)
-	case target == "":
+	case p.CallbackURL == "":
 		return CallbackResult{}, fmt.Errorf("royalpaytest: payment %d has no callback_url", id)
 	}
-	return s.deliver(id, target, append([]byte(nil), payload...)), nil
+	return s.deliver(s.cbCtx, id, p.CallbackURL, append([]byte(nil), payload...), &s.callbacks), nil
 }
 
 // callbackPayload is {"id","status","amount","method"[,"outter_id"]}.
 func (p *payment) callbackPayload() []byte {
-	o := &object{}
-	o.add("id", p.ID)
-	o.add("status", p.Status)
-	o.add("amount", p.Sum)
-	o.add("method", strings.TrimPrefix(p.Type, "to_"))
+	o := &object{{"id", p.ID}, {"status", p.Status}, {"amount", p.Sum}, {"method", strings.TrimPrefix(p.Type, "to_")}}
 	if p.OutterID != "" {
 		o.add("outter_id", p.OutterID)
 	}
 	return o.bytes()
 }
 
-// deliver POSTs one callback and records the result.
-func (s *Server) deliver(id int64, target string, payload []byte) CallbackResult {
+// deliver POSTs one callback (pay-in or payout) and records the result in
+// *log.
+func (s *Server) deliver(ctx context.Context, id int64, target string, payload []byte, log *[]CallbackResult) CallbackResult {
 	res := CallbackResult{URL: target, PaymentID: id, Payload: payload}
-	req, err := http.NewRequestWithContext(s.cbCtx, http.MethodPost, target, bytes.NewReader(payload))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(payload))
+	var resp *http.Response
 	if err == nil {
 		req.Header.Set("Content-Type", "application/json")
 		if s.callbackToken != "" {
 			req.Header.Set("Authorization", "Bearer "+s.callbackToken)
 		}
-		var resp *http.Response
-		resp, err = s.cbClient.Do(req)
-		if err == nil {
-			res.Status = resp.StatusCode
-			res.Body, err = io.ReadAll(io.LimitReader(resp.Body, maxCallbackAnswer))
-			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxCallbackAnswer))
-			resp.Body.Close()
-		}
+		resp, err = s.callbackClient.Do(req)
+	}
+	if err == nil {
+		res.Status = resp.StatusCode
+		res.Body, err = io.ReadAll(io.LimitReader(resp.Body, maxCallbackAnswer))
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxCallbackAnswer))
+		resp.Body.Close()
 	}
 	res.Err = err
 	s.mu.Lock()
-	s.callbacks = append(s.callbacks, res)
+	*log = append(*log, res)
 	s.mu.Unlock()
 	return res
 }
 
-// scheduleLocked arms the auto-completion of payment id, if configured.
-func (s *Server) scheduleLocked(id int64) {
-	if s.autoComplete <= 0 || s.acStopped {
-		return
+// scheduleAutoComplete arms the auto-completion of payment id, if configured;
+// Close disarms it.
+func (s *Server) scheduleAutoComplete(id int64) {
+	if s.autoComplete > 0 {
+		s.acWG.Add(1)
+		go func() {
+			defer s.acWG.Done()
+			if s.base.Wait(s.cbCtx, s.autoComplete) {
+				s.autoCompleteNow(id)
+			}
+		}()
 	}
-	s.acWG.Add(1)
-	s.timers[id] = time.AfterFunc(s.autoComplete, func() {
-		defer s.acWG.Done()
-		s.mu.Lock()
-		delete(s.timers, id)
-		s.mu.Unlock()
-		s.autoCompleteNow(id)
-	})
 }
 
-// autoCompleteNow is what an auto-completion timer does: complete payment id
-// if it is still "created" and the server is not closing.
+// autoCompleteNow is what an auto-completion does: complete payment id if it
+// is still "created" and the server is not closing.
 func (s *Server) autoCompleteNow(id int64) {
-	s.mu.Lock()
-	stopped := s.acStopped
-	s.mu.Unlock()
-	if !stopped {
+	if s.cbCtx.Err() == nil {
 		_, _, _ = s.moveIf(id, StatusCompleted, StatusCreated)
 	}
 }

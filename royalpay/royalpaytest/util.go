@@ -1,0 +1,134 @@
+package royalpaytest
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// object is a JSON object that keeps its keys in order. Values are what
+// encoding/json renders: nil, strings, numbers, bools, slices, *object.
+type object []member
+
+type member struct {
+	key string
+	val any
+}
+
+func (o *object) add(k string, v any) { *o = append(*o, member{k, v}) }
+
+// remove drops the named keys.
+func (o *object) remove(keys ...string) {
+	*o = slices.DeleteFunc(*o, func(m member) bool { return slices.Contains(keys, m.key) })
+}
+
+// MarshalJSON renders o in its key order.
+func (o *object) MarshalJSON() ([]byte, error) {
+	b := []byte{'{'}
+	for i, m := range *o {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(append(append(b, marshal(m.key)...), ':'), marshal(m.val)...)
+	}
+	return append(b, '}'), nil
+}
+
+func (o *object) bytes() []byte { return marshal(o) }
+
+// marshal renders v compactly, without HTML escaping, as DRF's JSONRenderer
+// does (UTF-8, no \u escapes for Cyrillic).
+func marshal(v any) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		panic(fmt.Sprintf("royalpaytest: cannot render %T: %v", v, err))
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+}
+
+// nullable is s, or JSON null for "".
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// moscow is the offset the document's timestamps carry.
+var moscow = time.FixedZone("MSK", 3*60*60)
+
+func formatTime(t time.Time) string { return t.In(moscow).Format("2006-01-02T15:04:05.000000-07:00") }
+
+// luhn appends the Luhn check digit to digits.
+func luhn(digits string) string {
+	sum := 0
+	double := true // the check digit will be rightmost, so the last digit here doubles
+	for i := len(digits) - 1; i >= 0; i-- {
+		d := int(digits[i] - '0')
+		if double {
+			d *= 2
+			if d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+		double = !double
+	}
+	return digits + strconv.Itoa((10-sum%10)%10)
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // never fails (crypto/rand panics rather)
+	return b
+}
+
+func newUUID() string {
+	b := randomBytes(16)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b)
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// divRound returns a/b rounded half up; a, b > 0.
+func divRound(a, b *big.Int) *big.Int {
+	q, r := new(big.Int).QuoRem(a, b, new(big.Int))
+	if new(big.Int).Mul(r, big.NewInt(2)).Cmp(b) >= 0 {
+		q.Add(q, big.NewInt(1))
+	}
+	return q
+}
+
+// fixed4 renders n × 1e-4 with 4 places.
+func fixed4(n *big.Int) string {
+	s := n.String()
+	if len(s) < 5 {
+		s = strings.Repeat("0", 5-len(s)) + s
+	}
+	return s[:len(s)-4] + "." + s[len(s)-4:]
+}
+
+// parseRequestTimeout reads X-Request-Timeout: whole or decimal seconds
+// ("30", "0.5") or a Go duration ("1500ms", "2s"). Anything else, and values
+// that are not positive, give 0 (no timeout).
+func parseRequestTimeout(v string) time.Duration {
+	v = strings.TrimSpace(v)
+	if v != "" && strings.Trim(v, "0123456789.") == "" {
+		v += "s"
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0
+	}
+	return d
+}

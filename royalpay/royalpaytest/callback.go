@@ -92,46 +92,38 @@ func (s *Server) sent(list *[]CallbackResult) []CallbackResult {
 // URL is "" when nothing was sent). Moves are not checked against the
 // current status: completing twice sends two callbacks, as a provider
 // resending would.
-func (s *Server) Complete(id int64) (CallbackResult, error) { return s.move(id, StatusCompleted) }
+func (s *Server) Complete(id int64) (CallbackResult, error) { return s.move(id, StatusCompleted, "") }
 
 // Cancel moves payment id to "canceled" (for example the payer never paid),
 // as Complete does.
-func (s *Server) Cancel(id int64) (CallbackResult, error) { return s.move(id, StatusCanceled) }
+func (s *Server) Cancel(id int64) (CallbackResult, error) { return s.move(id, StatusCanceled, "") }
 
 // Refund moves payment id to "refund" (the payment was returned), as
 // Complete does.
-func (s *Server) Refund(id int64) (CallbackResult, error) { return s.move(id, StatusRefund) }
+func (s *Server) Refund(id int64) (CallbackResult, error) { return s.move(id, StatusRefund, "") }
 
 // Delete moves payment id to "deleted", as Complete does. The payment stays
 // readable through GET with that status.
-func (s *Server) Delete(id int64) (CallbackResult, error) { return s.move(id, StatusDeleted) }
+func (s *Server) Delete(id int64) (CallbackResult, error) { return s.move(id, StatusDeleted, "") }
 
-func (s *Server) move(id int64, status string) (CallbackResult, error) {
-	res, _, err := s.moveIf(id, status, "")
-	return res, err
-}
-
-// moveIf is move, done only when the payment is in status from ("" for any);
-// moved tells whether it was.
-func (s *Server) moveIf(id int64, status, from string) (res CallbackResult, moved bool, err error) {
+// move sets the status of payment id, if it is in status from ("" for any),
+// and posts its callback.
+func (s *Server) move(id int64, status, from string) (CallbackResult, error) {
 	s.mu.Lock()
 	p := s.payments.byID[id]
 	if p == nil {
 		s.mu.Unlock()
-		return CallbackResult{}, false, fmt.Errorf("royalpaytest: no payment %d", id)
+		return CallbackResult{}, fmt.Errorf("royalpaytest: no payment %d", id)
 	}
 	if from != "" && p.Status != from {
 		s.mu.Unlock()
-		return CallbackResult{}, false, nil
+		return CallbackResult{}, nil
 	}
 	p.Status = status
 	p.UpdatedAt = s.now()
 	target, payload := p.CallbackURL, p.callbackPayload()
 	s.mu.Unlock()
-	if target == "" {
-		return CallbackResult{PaymentID: id}, true, nil
-	}
-	return s.deliver(s.cbCtx, id, target, payload, &s.callbacks), true, nil
+	return s.deliver(s.cbCtx, id, target, payload, &s.callbacks), nil
 }
 
 // SetAmount changes the sum of payment id, as when the payer paid another
@@ -188,9 +180,12 @@ func (p *payment) callbackPayload() []byte {
 	return o.bytes()
 }
 
-// deliver POSTs one callback (pay-in or payout) and records the result in
-// *log.
+// deliver POSTs one callback (pay-in or payout) to target and records the
+// result in *log; with no target it sends and records nothing.
 func (s *Server) deliver(ctx context.Context, id int64, target string, payload []byte, log *[]CallbackResult) CallbackResult {
+	if target == "" {
+		return CallbackResult{PaymentID: id}
+	}
 	res := CallbackResult{URL: target, PaymentID: id, Payload: payload}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(payload))
 	var resp *http.Response
@@ -232,6 +227,6 @@ func (s *Server) scheduleAutoComplete(id int64) {
 // is still "created" and the server is not closing.
 func (s *Server) autoCompleteNow(id int64) {
 	if s.cbCtx.Err() == nil {
-		_, _, _ = s.moveIf(id, StatusCompleted, StatusCreated)
+		_, _ = s.move(id, StatusCompleted, StatusCreated)
 	}
 }

@@ -28,10 +28,8 @@ const DefaultToken = "rp-test-token"
 // [Server.Close] it when done. All methods are safe for concurrent use,
 // including while requests are being served.
 type Server struct {
-	// Fake serves the route table and holds the request log (Requests,
-	// Count) and the fault switches (FailNext, DropNext, DropBeforeNext,
-	// DelayNext, TruncateNext, GarbageNext, DropNextOp), which here queue
-	// for create requests.
+	// Fake serves the route table and holds the request log and the shared
+	// fault switches, which here queue for create requests.
 	*fakeserver.Fake[Request]
 	config
 	base     *fakeserver.Base
@@ -45,7 +43,6 @@ type Server struct {
 	mu              sync.Mutex // guards everything below and config.payoutCallback
 	payments        records[payment]
 	payouts         records[PayoutRecord]
-	nextDetailID    int64
 	blocked         string // the BlockClient reason; "" when not blocked
 	callbacks       []CallbackResult
 	payoutCallbacks []CallbackResult
@@ -59,10 +56,9 @@ func NewServer(opts ...Option) *Server {
 	s := &Server{
 		config: fakeserver.Configure(config{token: DefaultToken, now: time.Now,
 			payoutToken: DefaultPayoutToken, balance: DefaultBalance}, opts),
-		base:         fakeserver.New(fakeserver.Config{Name: "royalpaytest", Hosts: []string{Host}}),
-		payments:     records[payment]{next: firstPaymentID},
-		payouts:      records[PayoutRecord]{next: firstPayoutID},
-		nextDetailID: firstDetailID,
+		base:     fakeserver.New(fakeserver.Config{Name: "royalpaytest", Hosts: []string{Host}}),
+		payments: records[payment]{next: firstPaymentID},
+		payouts:  records[PayoutRecord]{next: firstPayoutID},
 	}
 	s.cbCtx, s.cbCancel = context.WithCancel(context.Background())
 	if s.callbackClient == nil {
@@ -200,7 +196,7 @@ func (s *Server) spec() fakeserver.Spec[Request] {
 			// timeout (the payment is created all the same).
 			d := parseRequestTimeout(c.R.Header.Get("X-Request-Timeout"))
 			if c.Fault.Kind == fakeserver.FaultDelay && d > 0 && d < c.Fault.Delay {
-				c.Fault.Delay, *a = d, timeoutResponse()
+				c.Fault.Delay, *a = d, errorResponse(http.StatusInternalServerError, msgTimeout, 50020)
 			}
 		},
 	}
@@ -224,7 +220,7 @@ func authenticate(r *http.Request, payin bool, want ...string) *response {
 	}):
 		return nil
 	default:
-		a = detailResponse(http.StatusUnauthorized, msgBadToken)
+		a = detailResponse(http.StatusUnauthorized, "Недопустимый токен.")
 		if payin {
 			a.Header = http.Header{"Www-Authenticate": {"Token"}}
 		}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/paysdk/payments"
@@ -17,7 +18,7 @@ import (
 const createPath = "/api/v2/payments/"
 
 // First ids handed out: the document's example payment is 10442449 and its
-// merchant_payment_detail 9336278.
+// merchant_payment_detail 9336278; the two count up together.
 const (
 	firstPaymentID = 10442449
 	firstDetailID  = 9336278
@@ -96,26 +97,23 @@ func (s *Server) create(c *call) response {
 	reason := s.blocked
 	s.mu.Unlock()
 	if reason != "" {
-		return errorResponse(http.StatusForbidden, msgBlocked+reason, 50000)
+		return errorResponse(http.StatusForbidden, "Client is blocked. Reason: "+reason, 50000)
 	}
 	if !c.BodyOK {
 		return detailResponse(http.StatusBadRequest, msgTooLarge)
 	}
 	ct := c.R.Header.Get("Content-Type")
 	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-		return detailResponse(http.StatusBadRequest, fmt.Sprintf(msgUnsupported, ct))
+		return detailResponse(http.StatusBadRequest, fmt.Sprintf("Неподдерживаемый тип данных \"%s\" в запросе.", ct))
 	}
 	in, bad := parseCreate(c.Body)
 	if bad != nil {
 		return *bad
 	}
-	switch c.Fault.Kind {
-	case faultNoCards:
-		return errorResponse(http.StatusBadRequest, msgNoCards, 40005)
-	case faultNoCards40006:
-		return errorResponse(http.StatusBadRequest, msgNoCards, 40006)
-	case faultCreationFailed:
-		return errorResponse(http.StatusBadRequest, msgCreateFailed, "30002")
+	if f := c.Fault; f.Kind == faultRefusal && f.Flag {
+		return errorResponse(http.StatusBadRequest, f.Body, strconv.Itoa(f.Code))
+	} else if f.Kind == faultRefusal {
+		return errorResponse(http.StatusBadRequest, f.Body, f.Code)
 	}
 	s.mu.Lock()
 	p := s.newPaymentLocked(in)
@@ -123,7 +121,7 @@ func (s *Server) create(c *call) response {
 	s.mu.Unlock()
 	s.scheduleAutoComplete(p.ID)
 	if c.Fault.Kind == faultServerTimeout {
-		return timeoutResponse()
+		return errorResponse(http.StatusInternalServerError, msgTimeout, 50020)
 	}
 	return jsonResponse(http.StatusOK, out)
 }
@@ -176,7 +174,7 @@ func parseCreate(body []byte) (createInput, *response) {
 			return in, refusal(&object{{"detail", fmt.Sprintf(msgJSONParse, "extra data after the JSON value")}})
 		}
 		if _, ok := v.(map[string]any); !ok {
-			return in, refusal(&object{{"non_field_errors", []string{fmt.Sprintf(msgNotDict, pythonType(v))}}})
+			return in, refusal(&object{{"non_field_errors", []string{fmt.Sprintf("Недопустимые данные. Ожидался dictionary, но был получен %s.", pythonType(v))}}})
 		}
 		if err := json.Unmarshal(body, &data); err != nil { // cannot fail after Decode
 			return in, refusal(&object{{"detail", fmt.Sprintf(msgJSONParse, err)}})
@@ -194,7 +192,7 @@ func parseCreate(body []byte) (createInput, *response) {
 	in.allowAnother = parseBool(data, "is_allow_another_amount", errs)
 	in.callbackURL = parseString(data, "callback_url", errs)
 	if in.callbackURL != "" && !validURL(in.callbackURL) {
-		errs.add("callback_url", msgURL)
+		errs.add("callback_url", "Введите корректный URL.")
 	}
 	in.clientIP = parseString(data, "client_ip", errs)
 	if len(errs.object) > 0 {
@@ -236,7 +234,7 @@ func field(data map[string]json.RawMessage, name string, required bool, errs *fi
 	case ok && string(raw) != "null":
 		return raw, true
 	case required && ok:
-		errs.add(name, msgNull)
+		errs.add(name, "Это поле не может быть null.")
 	case required:
 		errs.add(name, msgRequired)
 	}
@@ -259,17 +257,17 @@ func parseSum(data map[string]json.RawMessage, errs *fieldErrors) payments.Decim
 	whole, places := digits(d, !fromString)
 	switch {
 	case fromString && len(text) > 1000:
-		errs.add("sum", msgTooLong)
+		errs.add("sum", "Слишком длинное значение.")
 	case err != nil:
-		errs.add("sum", msgNumber)
+		errs.add("sum", "Требуется численное значение.")
 	case whole+places > maxDigits:
-		errs.add("sum", fmt.Sprintf(msgMaxDigits, maxDigits))
+		errs.add("sum", fmt.Sprintf("Убедитесь, что в числе не больше %d знаков.", maxDigits))
 	case places > maxPlaces:
-		errs.add("sum", fmt.Sprintf(msgMaxPlaces, maxPlaces))
+		errs.add("sum", fmt.Sprintf("Убедитесь, что в числе не больше %d знаков в дробной части.", maxPlaces))
 	case whole > maxWholeDigit:
-		errs.add("sum", fmt.Sprintf(msgMaxWhole, maxWholeDigit))
+		errs.add("sum", fmt.Sprintf("Убедитесь, что в числе не больше %d знаков в целой части.", maxWholeDigit))
 	case d.Cmp(payments.MustDecimal(minSum)) < 0:
-		errs.add("sum", fmt.Sprintf(msgMinValue, minSum))
+		errs.add("sum", fmt.Sprintf("Убедитесь, что значение больше или равно %s.", minSum))
 	default:
 		return d
 	}
@@ -303,7 +301,7 @@ func parseChoice(data map[string]json.RawMessage, name string, choices []string,
 	} else if slices.Contains(choices, v) {
 		return v
 	}
-	errs.add(name, fmt.Sprintf(msgChoice, v))
+	errs.add(name, fmt.Sprintf("\"%s\" is not a valid choice.", v))
 	return def
 }
 
@@ -336,16 +334,10 @@ func parseString(data map[string]json.RawMessage, name string, errs *fieldErrors
 	case raw[0] == '-' || (raw[0] >= '0' && raw[0] <= '9'):
 		return string(raw)
 	default:
-		errs.add(name, msgString)
+		errs.add(name, "Not a valid string.")
 	}
 	return ""
 }
-
-// DRF BooleanField's accepted spellings.
-var (
-	trueValues  = map[string]bool{"t": true, "T": true, "y": true, "Y": true, "yes": true, "Yes": true, "YES": true, "true": true, "True": true, "TRUE": true, "on": true, "On": true, "ON": true, "1": true}
-	falseValues = map[string]bool{"f": true, "F": true, "n": true, "N": true, "no": true, "No": true, "NO": true, "false": true, "False": true, "FALSE": true, "off": true, "Off": true, "OFF": true, "0": true}
-)
 
 // parseBool reads an optional DRF BooleanField: true/false, 1/0, or one of
 // DRF's strings; null or absent give false.
@@ -365,12 +357,13 @@ func parseBool(data map[string]json.RawMessage, name string, errs *fieldErrors) 
 	case err == nil && d.IsZero():
 		text = "0"
 	}
-	switch {
-	case trueValues[text]:
+	switch text { // DRF BooleanField's spellings
+	case "t", "T", "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON", "1":
 		return true
-	case !falseValues[text]:
-		errs.add(name, msgBoolean)
+	case "f", "F", "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF", "0":
+		return false
 	}
+	errs.add(name, "Must be a valid boolean.")
 	return false
 }
 
@@ -405,14 +398,12 @@ func (s *Server) newPaymentLocked(in createInput) *payment {
 			AllowAnotherAmount: in.allowAnother,
 			FullName:           defaultFullName,
 			DeeplinkURL:        "https://" + Host + "/deeplink/" + newUUID(),
-			DetailID:           s.nextDetailID,
+			DetailID:           firstDetailID + s.payments.next - firstPaymentID,
 			CreatedAt:          now,
 			UpdatedAt:          now,
 		},
-		detailCreated: now,
 		detailUpdated: now,
 	}
-	s.nextDetailID++
 	p.setSum(in.sum)
 	if b, ok := banks[strings.ToLower(in.bank)]; ok {
 		p.RussifiedName, p.BIK = b.russified, b.bik

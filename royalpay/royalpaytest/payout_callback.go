@@ -67,9 +67,6 @@ func (s *Server) movePayout(id int64, status string) (CallbackResult, error) {
 	o := &object{{"id", p.ID}, {"status", p.Status}, {"amount", p.Amount * 100}, {"outter_id", p.OutterID},
 		{"receipts", []string{}}, {"X-Request-Id", newUUID()}}
 	s.mu.Unlock()
-	if target == "" {
-		return CallbackResult{PaymentID: id}, nil
-	}
 	ctx, cancel := context.WithTimeout(s.cbCtx, DefaultCallbackTimeout)
 	defer cancel()
 	return s.deliver(ctx, id, target, o.bytes(), &s.payoutCallbacks), nil

@@ -123,11 +123,16 @@ func (s *Server) payoutGet(c *call) response {
 	}))
 }
 
-var (
-	phoneRe   = regexp.MustCompile(`^[0-9]{10,15}$`)
-	cardRe    = regexp.MustCompile(`^[0-9]{13,19}$`)
-	accountRe = regexp.MustCompile(`^[0-9]{20}$`)
-)
+var cardRe = regexp.MustCompile(`^[0-9]{13,19}$`)
+
+// payoutMethods maps each payout method to the requisite it takes.
+var payoutMethods = map[string]*regexp.Regexp{
+	"SBP":            regexp.MustCompile(`^[0-9]{10,15}$`), // a phone number
+	"ACCOUNT_NUMBER": regexp.MustCompile(`^[0-9]{20}$`),
+	"INTERBANK":      cardRe,
+	"SBER":           cardRe,
+	"TINKOFF":        cardRe,
+}
 
 // createPayout runs POST /api/v3/payouts/, checking the body as the
 // provider's DRF serializer would and answering field-keyed errors
@@ -154,19 +159,17 @@ func (s *Server) createPayout(c *call) response {
 		return detailResponse(http.StatusBadRequest, "JSON parse error")
 	}
 	errs := &fieldErrors{}
-	switch in.Method {
-	case "SBP", "INTERBANK", "ACCOUNT_NUMBER", "SBER", "TINKOFF":
-	case "":
+	requisite, known := payoutMethods[in.Method]
+	switch {
+	case in.Method == "":
 		errs.add("method", msgRequired)
-	default:
+	case !known:
 		errs.add("method", fmt.Sprintf("Значения %s нет среди допустимых вариантов.", in.Method))
 	}
-	switch m := in.Method; {
+	switch {
 	case in.Requisite == "":
 		errs.add("requisite", msgRequired)
-	case m == "SBP" && !phoneRe.MatchString(in.Requisite),
-		m == "ACCOUNT_NUMBER" && !accountRe.MatchString(in.Requisite),
-		(m == "INTERBANK" || m == "SBER" || m == "TINKOFF") && !cardRe.MatchString(in.Requisite):
+	case known && !requisite.MatchString(in.Requisite):
 		errs.add("requisite", "Неверный реквизит.")
 	}
 	var amount int64

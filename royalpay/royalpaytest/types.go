@@ -10,11 +10,7 @@ import (
 
 // Request is one request the server received.
 type Request struct {
-	// Op is OpCreate (POST /api/v2/payments/), OpGet (GET
-	// /api/v2/payments/{id}/, with or without the slash) or OpUnknown (a
-	// route RoyalPay does not have). It describes the request, whatever its
-	// outcome.
-	Op         string
+	Op         string // the route's operation, whatever the outcome
 	Method     string
 	Path       string
 	Header     http.Header // as received, without Authorization
@@ -33,15 +29,12 @@ type Request struct {
 
 // Values of [Request.Op] and arguments of [Server.Count].
 const (
-	OpCreate  = "create"
-	OpGet     = "get"
-	OpUnknown = "unknown"
-	// OpPayoutCreate is POST /api/v3/payouts/, OpPayoutGet GET
-	// /api/v3/payouts/?outter_id=…, OpAccount GET /api/v1/accounts/me
-	// (the document's) or /api/v2/accounts/me.
-	OpPayoutCreate = "payout_create"
-	OpPayoutGet    = "payout_get"
-	OpAccount      = "account"
+	OpCreate       = "create"        // POST /api/v2/payments/
+	OpGet          = "get"           // GET /api/v2/payments/{id}/, with or without the slash
+	OpPayoutCreate = "payout_create" // POST /api/v3/payouts/
+	OpPayoutGet    = "payout_get"    // GET /api/v3/payouts/?outter_id=…
+	OpAccount      = "account"       // GET /api/v1/accounts/me (the document's) or /api/v2/accounts/me
+	OpUnknown      = "unknown"       // a route RoyalPay does not have
 )
 
 // PaymentRecord is what the server holds about one payment.
@@ -84,8 +77,7 @@ type PaymentRecord struct {
 type payment struct {
 	PaymentRecord
 	sum           payments.Decimal
-	detailCreated time.Time
-	detailUpdated time.Time
+	detailUpdated time.Time // merchant_payment_detail.updated_at: SetAmount bumps it
 }
 
 func (p *payment) setSum(d payments.Decimal) {
@@ -150,16 +142,14 @@ const (
 // amount_with_rate = sum × (100 - accumulated_rate)%, amount_in_usdt_with_rate
 // = amount_with_rate / course.
 func detail(sum payments.Decimal) (inUSDT, withRate, inUSDTWithRate string) {
-	kop, _ := sum.Minor(2) // validated: at most 2 places, 12 digits
-	k := big.NewInt(kop)
-	c := big.NewInt(courseCents)
-	// sum/course in 1e-4 units: kop·1e-2 / (c·1e-2) · 1e4 = kop·1e4 / c.
-	inUSDT = fixed4(divRound(new(big.Int).Mul(k, big.NewInt(10_000)), c))
+	kop, _ := sum.Minor(2) // validated: at most 2 places and 12 digits, so nothing below overflows
+	// sum/course in 1e-4 units: kop·1e-2 / (courseCents·1e-2) · 1e4 = kop·1e4 / courseCents.
+	inUSDT = fixed4(big.NewInt(divRound(kop*10_000, courseCents)))
 	// sum × 91% in 1e-4 units: kop·1e-2 · 91/100 · 1e4 = kop·91.
-	wr := new(big.Int).Mul(k, big.NewInt(keptPercent))
-	withRate = fixed4(wr)
-	// (wr·1e-4) / (c·1e-2) · 1e4 = wr·100 / c.
-	inUSDTWithRate = fixed4(divRound(new(big.Int).Mul(wr, big.NewInt(100)), c))
+	wr := kop * keptPercent
+	withRate = fixed4(big.NewInt(wr))
+	// (wr·1e-4) / (courseCents·1e-2) · 1e4 = wr·100 / courseCents.
+	inUSDTWithRate = fixed4(big.NewInt(divRound(wr*100, courseCents)))
 	return inUSDT, withRate, inUSDTWithRate
 }
 
@@ -176,7 +166,7 @@ func (p *payment) json() *object {
 		{"accumulated_rate", accumulatedRate},
 		{"amount_with_rate", withRate},
 		{"amount_in_usdt_with_rate", inUSDTWithRate},
-		{"created_at", formatTime(p.detailCreated)},
+		{"created_at", formatTime(p.CreatedAt)},
 		{"updated_at", formatTime(p.detailUpdated)},
 	}
 	o := &object{}

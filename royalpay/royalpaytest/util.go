@@ -71,17 +71,12 @@ func formatTime(t time.Time) string { return t.In(moscow).Format("2006-01-02T15:
 // luhn appends the Luhn check digit to digits.
 func luhn(digits string) string {
 	sum := 0
-	double := true // the check digit will be rightmost, so the last digit here doubles
-	for i := len(digits) - 1; i >= 0; i-- {
-		d := int(digits[i] - '0')
-		if double {
-			d *= 2
-			if d > 9 {
-				d -= 9
-			}
+	for i := range len(digits) { // from the right; the check digit will be rightmost, so the first here doubles
+		d := int(digits[len(digits)-1-i] - '0')
+		if i%2 == 0 {
+			d = [10]int{0, 2, 4, 6, 8, 1, 3, 5, 7, 9}[d] // the digits of 2d, summed
 		}
 		sum += d
-		double = !double
 	}
 	return digits + strconv.Itoa((10-sum%10)%10)
 }
@@ -100,14 +95,8 @@ func newUUID() string {
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
-// divRound returns a/b rounded half up; a, b > 0.
-func divRound(a, b *big.Int) *big.Int {
-	q, r := new(big.Int).QuoRem(a, b, new(big.Int))
-	if new(big.Int).Mul(r, big.NewInt(2)).Cmp(b) >= 0 {
-		q.Add(q, big.NewInt(1))
-	}
-	return q
-}
+// divRound returns a/b rounded half up; a >= 0, b > 0.
+func divRound(a, b int64) int64 { return (2*a + b) / (2 * b) }
 
 // fixed4 renders n × 1e-4 with 4 places.
 func fixed4(n *big.Int) string {

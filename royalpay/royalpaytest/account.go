@@ -20,7 +20,7 @@ func isAccountRead(r *http.Request) bool {
 
 // account runs GET /api/v1/accounts/me (or v2), which takes either token.
 func (s *Server) account(c *call) response {
-	if s.accountRead != 0 && !strings.HasPrefix(c.R.URL.Path, fmt.Sprintf("/api/v%d/", s.accountRead)) {
+	if v := s.accountRead; (v == 1 || v == 2) && !strings.HasPrefix(c.R.URL.Path, fmt.Sprintf("/api/v%d/", v)) {
 		return detailResponse(http.StatusNotFound, msgNotFound)
 	}
 	if a := authenticate(c.R, false, s.token, s.payoutToken); a != nil {
@@ -34,8 +34,7 @@ func (s *Server) account(c *call) response {
 	return jsonResponse(http.StatusOK, o)
 }
 
-// DefaultBalance is the "balance" the account read (GET
-// /api/v1/accounts/me or /api/v2/accounts/me) answers.
+// DefaultBalance is the "balance" the account read answers by default.
 const DefaultBalance = "1000000.00"
 
 // WithBalance sets the balance the account read answers ("" leaves the
@@ -51,10 +50,5 @@ func WithBalance(balance string) Option {
 // recorded as [OpAccount] and not reported through [WithT]. Without this
 // option (or with a version other than 1 and 2) both are served.
 func WithAccountReadVersion(version int) Option {
-	return func(c *config) {
-		c.accountRead = 0
-		if version == 1 || version == 2 {
-			c.accountRead = version
-		}
-	}
+	return func(c *config) { c.accountRead = version }
 }

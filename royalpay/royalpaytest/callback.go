@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/fakeserver"
 )
 
 // DefaultCallbackTimeout bounds one callback POST made by the default
@@ -35,12 +36,9 @@ func WithCallbackClient(c *http.Client) Option {
 	return func(cfg *config) { cfg.callbackClient = c }
 }
 
-// WithAutoComplete makes every payment created from then on move to
-// "completed" d after its creation, sending its callback, as a payer paying
-// at once would. A payment that has left "created" by then (through
-// [Server.Cancel], [Server.Delete]...) is left alone. Zero or less (the
-// default) disables it; payments then move only through [Server.Complete]
-// and its siblings.
+// WithAutoComplete makes every payment move to "completed" d after its
+// creation, sending its callback, as a payer paying at once would, unless it
+// has left "created" by then. Zero or less (the default) disables it.
 func WithAutoComplete(d time.Duration) Option {
 	return func(c *config) { c.autoComplete = d }
 }
@@ -61,37 +59,30 @@ type CallbackResult struct {
 
 // Callbacks returns the callbacks sent since the start or the last
 // [Server.Reset], in the order they finished.
-func (s *Server) Callbacks() []CallbackResult { return s.sent(&s.callbacks) }
+func (s *Server) Callbacks() []CallbackResult { return s.callbacks.Requests() }
 
 // Reset forgets the recorded requests and callbacks. Payments, the id
 // counters, the block and queued faults stay.
 func (s *Server) Reset() {
 	s.Fake.Reset()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.callbacks = nil
+	s.callbacks.Reset()
 }
 
-// sent returns a copy of a list of callbacks.
-func (s *Server) sent(list *[]CallbackResult) []CallbackResult {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]CallbackResult, len(*list))
-	for i, c := range *list {
-		out[i] = c
-		out[i].Body = append([]byte(nil), c.Body...)
-		out[i].Payload = append([]byte(nil), c.Payload...)
-	}
-	return out
+// newCallbackLog makes a list of callbacks sent (by URL, for its Count).
+func newCallbackLog() *fakeserver.Log[CallbackResult] {
+	return fakeserver.NewLog(func(c *CallbackResult) string { return c.URL }, func(c CallbackResult) CallbackResult {
+		c.Body = append([]byte(nil), c.Body...)
+		c.Payload = append([]byte(nil), c.Payload...)
+		return c
+	})
 }
 
 // Complete moves payment id to "completed" (the payer paid), bumps its
 // updated_at and, when the payment has a callback_url, POSTs the callback
 // there and waits for the answer. The error is non-nil only when the server
-// has no payment id; what the receiver did is in the CallbackResult (whose
-// URL is "" when nothing was sent). Moves are not checked against the
-// current status: completing twice sends two callbacks, as a provider
-// resending would.
+// has no payment id; what the receiver did is in the CallbackResult. Moves
+// are not checked against the current status: completing twice sends two
+// callbacks, as a provider resending would.
 func (s *Server) Complete(id int64) (CallbackResult, error) { return s.move(id, StatusCompleted, "") }
 
 // Cancel moves payment id to "canceled" (for example the payer never paid),
@@ -123,7 +114,7 @@ func (s *Server) move(id int64, status, from string) (CallbackResult, error) {
 	p.UpdatedAt = s.now()
 	target, payload := p.CallbackURL, p.callbackPayload()
 	s.mu.Unlock()
-	return s.deliver(s.cbCtx, id, target, payload, &s.callbacks), nil
+	return s.deliver(s.cbCtx, id, target, payload, s.callbacks), nil
 }
 
 // SetAmount changes the sum of payment id, as when the payer paid another
@@ -168,12 +159,17 @@ func (s *Server) SendCallback(id int64, payload []byte) (CallbackResult, error) 
 	case p.CallbackURL == "":
 		return CallbackResult{}, fmt.Errorf("royalpaytest: payment %d has no callback_url", id)
 	}
-	return s.deliver(s.cbCtx, id, p.CallbackURL, append([]byte(nil), payload...), &s.callbacks), nil
+	return s.deliver(s.cbCtx, id, p.CallbackURL, append([]byte(nil), payload...), s.callbacks), nil
 }
 
 // callbackPayload is {"id","status","amount","method"[,"outter_id"]}.
 func (p *payment) callbackPayload() []byte {
-	o := &object{{"id", p.ID}, {"status", p.Status}, {"amount", p.Sum}, {"method", strings.TrimPrefix(p.Type, "to_")}}
+	o := &object{
+		{"id", p.ID},
+		{"status", p.Status},
+		{"amount", p.Sum},
+		{"method", strings.TrimPrefix(p.Type, "to_")},
+	}
 	if p.OutterID != "" {
 		o.add("outter_id", p.OutterID)
 	}
@@ -181,32 +177,32 @@ func (p *payment) callbackPayload() []byte {
 }
 
 // deliver POSTs one callback (pay-in or payout) to target and records the
-// result in *log; with no target it sends and records nothing.
-func (s *Server) deliver(ctx context.Context, id int64, target string, payload []byte, log *[]CallbackResult) CallbackResult {
+// result in log; with no target it sends and records nothing.
+func (s *Server) deliver(ctx context.Context, id int64, target string, payload []byte, log *fakeserver.Log[CallbackResult]) CallbackResult {
 	if target == "" {
 		return CallbackResult{PaymentID: id}
 	}
-	res := CallbackResult{URL: target, PaymentID: id, Payload: payload}
+	res := &CallbackResult{URL: target, PaymentID: id, Payload: payload}
+	defer log.Add(res)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(payload))
-	var resp *http.Response
-	if err == nil {
-		req.Header.Set("Content-Type", "application/json")
-		if s.callbackToken != "" {
-			req.Header.Set("Authorization", "Bearer "+s.callbackToken)
-		}
-		resp, err = s.callbackClient.Do(req)
+	if err != nil {
+		res.Err = err
+		return *res
 	}
-	if err == nil {
-		res.Status = resp.StatusCode
-		res.Body, err = io.ReadAll(io.LimitReader(resp.Body, maxCallbackAnswer))
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxCallbackAnswer))
-		resp.Body.Close()
+	req.Header.Set("Content-Type", "application/json")
+	if s.callbackToken != "" {
+		req.Header.Set("Authorization", "Bearer "+s.callbackToken)
 	}
-	res.Err = err
-	s.mu.Lock()
-	*log = append(*log, res)
-	s.mu.Unlock()
-	return res
+	resp, err := s.callbackClient.Do(req)
+	if err != nil {
+		res.Err = err
+		return *res
+	}
+	defer resp.Body.Close()
+	res.Status = resp.StatusCode
+	res.Body, res.Err = io.ReadAll(io.LimitReader(resp.Body, maxCallbackAnswer))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxCallbackAnswer))
+	return *res
 }
 
 // scheduleAutoComplete arms the auto-completion of payment id, if configured;

@@ -40,25 +40,25 @@ type Server struct {
 	reads    fakeserver.Faults // for GET /api/v2/payments/{id}/
 	payoutQ  fakeserver.Faults // for POST /api/v3/payouts/
 
-	mu              sync.Mutex // guards everything below and config.payoutCallback
-	payments        records[payment]
-	payouts         records[PayoutRecord]
-	blocked         string // the BlockClient reason; "" when not blocked
-	callbacks       []CallbackResult
-	payoutCallbacks []CallbackResult
+	callbacks, payoutCallbacks *fakeserver.Log[CallbackResult] // sent, pay-in and payout
+
+	mu       sync.Mutex // guards everything below and config.payoutCallback
+	payments records[payment]
+	payouts  records[PayoutRecord]
+	blocked  string // the BlockClient reason; "" when not blocked
 }
 
-// NewServer starts a fake RoyalPay API on 127.0.0.1 with a random port,
-// serving TLS (1.2 or later, HTTP/1.1 only) with a certificate for [Host]
-// from a fresh test CA. Like httptest.NewServer it panics only if the CA or
-// the listener cannot be made.
+// NewServer starts a fake RoyalPay API (see the package documentation). Like
+// httptest.NewServer it panics only if the CA or the listener cannot be made.
 func NewServer(opts ...Option) *Server {
 	s := &Server{
 		config: fakeserver.Configure(config{token: DefaultToken, now: time.Now,
 			payoutToken: DefaultPayoutToken, balance: DefaultBalance}, opts),
-		base:     fakeserver.New(fakeserver.Config{Name: "royalpaytest", Hosts: []string{Host}}),
-		payments: records[payment]{next: firstPaymentID},
-		payouts:  records[PayoutRecord]{next: firstPayoutID},
+		base:            fakeserver.New(fakeserver.Config{Name: "royalpaytest", Hosts: []string{Host}}),
+		payments:        records[payment]{next: firstPaymentID},
+		payouts:         records[PayoutRecord]{next: firstPayoutID},
+		callbacks:       newCallbackLog(),
+		payoutCallbacks: newCallbackLog(),
 	}
 	s.cbCtx, s.cbCancel = context.WithCancel(context.Background())
 	if s.callbackClient == nil {
@@ -94,9 +94,9 @@ func (s *Server) Token() string { return s.token }
 // ClientOptions returns the options that point an SDK client at this server
 // with certificate verification intact: the base URL, [Host] pinned to the
 // server's loopback address, and the server's test CA added to the roots.
-//
-//	c, err := royalpay.New(royalpay.Credentials{Token: srv.Token()}, srv.ClientOptions()...)
-func (s *Server) ClientOptions() []payments.Option { return s.base.ClientOptions(s.URL()) }
+func (s *Server) ClientOptions() []payments.Option {
+	return s.base.ClientOptions(s.URL())
+}
 
 // call is one request a route handles.
 type call = fakeserver.Call[Request]
@@ -113,12 +113,12 @@ type config struct {
 	callbackClient *http.Client
 	autoComplete   time.Duration
 	balance        string
-	payoutCallback string // the payout callback URL "set by the admins"
-	payoutPolls    int    // lookups of a payout after which it completes (0: never)
-	slashRedirect  string // "" off, "/" same host, else a scheme and host
+	payoutCallback string  // the payout callback URL "set by the admins"
+	payoutPolls    int     // lookups of a payout after which it completes (0: never)
+	slashRedirect  *string // nil off, else the Location's host ("" the same)
 	payoutOmit     []string
-	paymentRead    string // "" both forms, "/" only with the slash, "-" only without
-	accountRead    int    // 0 both versions, else only /api/v<n>/accounts/me
+	paymentRead    *bool // nil both forms, else whether the one served has the slash
+	accountRead    int   // 1 or 2: the only /api/v<n>/accounts/me served
 }
 
 // WithT ties the server to a test: a request to a route RoyalPay does not
@@ -135,13 +135,11 @@ func withClock(now func() time.Time) Option {
 }
 
 // WithToken sets the API token the server accepts (default [DefaultToken]).
-// A request with another token gets 401 {"detail": "Недопустимый токен."}.
 func WithToken(token string) Option {
 	return func(c *config) { c.token = token }
 }
 
-// maxBody caps the request body the server reads; a larger body is refused
-// with 400.
+// maxBody caps the request body the server reads; a larger one is refused.
 const maxBody = 1 << 20
 
 const garbageHTML = `<html>
@@ -153,8 +151,7 @@ const garbageHTML = `<html>
 </html>
 `
 
-// spec is the fake's route table. Creates take the embedded queue, reads
-// their own, payout creates theirs; payout reads and the account none.
+// spec is the fake's route table, with the fault queue each route takes.
 func (s *Server) spec() fakeserver.Spec[Request] {
 	return fakeserver.Spec[Request]{
 		MaxBody: maxBody,
@@ -202,14 +199,11 @@ func (s *Server) spec() fakeserver.Spec[Request] {
 	}
 }
 
-// authenticate checks "Authorization: Token <token>" against want as DRF's
-// TokenAuthentication does (the keyword in any case), and returns the
-// refusal when it fails. Without the Token keyword, pay-in routes (payin)
-// answer the document's 403 and payout routes 401 {"detail": ...}; a wrong
-// token is 401, with "WWW-Authenticate: Token" on pay-in routes.
+// authenticate checks "Authorization: Token <token>" against want and
+// returns the refusal (see the package documentation) when it fails.
 func authenticate(r *http.Request, payin bool, want ...string) *response {
 	parts := strings.Fields(r.Header.Get("Authorization"))
-	var a response
+	a := detailResponse(http.StatusUnauthorized, "Недопустимый токен.")
 	switch {
 	case (len(parts) == 0 || !strings.EqualFold(parts[0], "Token")) && payin:
 		a = jsonResponse(http.StatusForbidden, &object{{"error", &object{{"code", 10401}, {"msg", msgNoAuth}}}})
@@ -219,11 +213,8 @@ func authenticate(r *http.Request, payin bool, want ...string) *response {
 		return w != "" && subtle.ConstantTimeCompare([]byte(parts[1]), []byte(w)) == 1
 	}):
 		return nil
-	default:
-		a = detailResponse(http.StatusUnauthorized, "Недопустимый токен.")
-		if payin {
-			a.Header = http.Header{"Www-Authenticate": {"Token"}}
-		}
+	case payin:
+		a.Header = http.Header{"Www-Authenticate": {"Token"}}
 	}
 	return &a
 }

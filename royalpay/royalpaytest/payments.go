@@ -2,6 +2,7 @@ package royalpaytest
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -15,13 +16,22 @@ import (
 	"github.com/paysdk/payments"
 )
 
-const createPath = "/api/v2/payments/"
-
-// First ids handed out: the document's example payment is 10442449 and its
-// merchant_payment_detail 9336278; the two count up together.
 const (
+	createPath = "/api/v2/payments/"
+	// The first ids: the document's example payment is 10442449 and its
+	// merchant_payment_detail 9336278; the two count up together.
 	firstPaymentID = 10442449
 	firstDetailID  = 9336278
+	// Limits of "sum", modelled on a DRF DecimalField(max_digits=12,
+	// decimal_places=2, min_value=0.01).
+	maxDigits     = 12
+	maxPlaces     = 2
+	maxWholeDigit = maxDigits - maxPlaces
+	minSum        = "0.01"
+	// What the server fills in for a field the request leaves out.
+	defaultGeo      = "Россия"
+	defaultBank     = "Alfa"
+	defaultFullName = "Testov Tester Testik"
 )
 
 // Transfer types the document lists for "type", plus with_qr_code (its
@@ -35,26 +45,8 @@ var transferTypes = []string{
 // Values of "geo": the document's list plus Монголия (its example 13).
 var geos = []string{"Россия", "Азербайджан", "Казахстан", "Узбекистан", "Кыргызстан", "Монголия"}
 
-const (
-	defaultGeo      = "Россия"
-	defaultBank     = "Alfa"
-	defaultFullName = "Testov Tester Testik"
-)
-
-// Limits of "sum", modelled on a DRF DecimalField(max_digits=12,
-// decimal_places=2, min_value=0.01).
-const (
-	maxDigits     = 12
-	maxPlaces     = 2
-	maxWholeDigit = maxDigits - maxPlaces
-	minSum        = "0.01"
-)
-
-// bankInfo is what the answer says about a requested bank.
-type bankInfo struct{ russified, bik string }
-
 // banks maps a requested bank (lower case) to its Russian name and BIK.
-var banks = map[string]bankInfo{
+var banks = map[string][2]string{
 	"alfa":       {"Альфа Банк", "044525593"},
 	"sber":       {"Сбербанк", "044525225"},
 	"tinkoff":    {"Т-Банк", "044525974"},
@@ -184,7 +176,7 @@ func parseCreate(body []byte) (createInput, *response) {
 	errs := &fieldErrors{}
 	in.sum = parseSum(data, errs)
 	in.typ = parseChoice(data, "type", transferTypes, "", errs)
-	in.bank = parseString(data, "bank", errs)
+	in.bank = cmp.Or(parseString(data, "bank", errs), defaultBank)
 	in.intrabank = parseBool(data, "is_intrabank_transfer", errs)
 	in.clientID = parseString(data, "client_id", errs)
 	in.outterID = parseString(data, "outter_id", errs)
@@ -197,9 +189,6 @@ func parseCreate(body []byte) (createInput, *response) {
 	in.clientIP = parseString(data, "client_ip", errs)
 	if len(errs.object) > 0 {
 		return in, refusal(&errs.object)
-	}
-	if in.bank == "" {
-		in.bank = defaultBank
 	}
 	return in, nil
 }
@@ -224,9 +213,8 @@ func pythonType(v any) string {
 	return "dict"
 }
 
-// field returns the value of name, trimmed, unless it is absent or null,
-// which a required field reports as "Обязательное поле." or "Это поле не
-// может быть null.".
+// field returns the trimmed value of name unless it is absent or null,
+// which a required field reports.
 func field(data map[string]json.RawMessage, name string, required bool, errs *fieldErrors) (json.RawMessage, bool) {
 	raw, ok := data[name]
 	raw = bytes.TrimSpace(raw)
@@ -279,8 +267,7 @@ func parseSum(data map[string]json.RawMessage, errs *fieldErrors) payments.Decim
 // no trailing zeros after the point (1500.000 is 1500.0), so trimZeros drops
 // them; a string keeps them ("1500.000" has 3 places).
 func digits(d payments.Decimal, trimZeros bool) (whole, places int) {
-	s := strings.TrimPrefix(d.String(), "-")
-	intPart, frac, _ := strings.Cut(s, ".")
+	intPart, frac, _ := strings.Cut(strings.TrimPrefix(d.String(), "-"), ".")
 	if trimZeros {
 		frac = strings.TrimRight(frac, "0")
 	}
@@ -296,30 +283,18 @@ func parseChoice(data map[string]json.RawMessage, name string, choices []string,
 		return def
 	}
 	var v string
-	if json.Unmarshal(raw, &v) != nil {
-		v = pythonText(raw)
-	} else if slices.Contains(choices, v) {
+	switch { // a value that is not a string as Python's str() prints it, near enough
+	case string(raw) == "true":
+		v = "True"
+	case string(raw) == "false":
+		v = "False"
+	case json.Unmarshal(raw, &v) != nil:
+		v = string(marshal(raw)) // compacted
+	case slices.Contains(choices, v):
 		return v
 	}
 	errs.add(name, fmt.Sprintf("\"%s\" is not a valid choice.", v))
 	return def
-}
-
-// pythonText renders a non-string JSON value as Python's str() would, near
-// enough for an error message.
-func pythonText(raw json.RawMessage) string {
-	switch s := string(raw); s {
-	case "true":
-		return "True"
-	case "false":
-		return "False"
-	default:
-		var b bytes.Buffer
-		if json.Compact(&b, raw) != nil {
-			return s
-		}
-		return b.String()
-	}
 }
 
 // parseString reads an optional DRF CharField: a string (trimmed), or a
@@ -369,11 +344,8 @@ func parseBool(data map[string]json.RawMessage, name string, errs *fieldErrors) 
 
 // validURL accepts an absolute http or https URL with a host.
 func validURL(s string) bool {
-	if strings.ContainsAny(s, " \t\r\n") {
-		return false
-	}
 	u, err := url.Parse(s)
-	if err != nil {
+	if err != nil || strings.ContainsAny(s, " \t\r\n") {
 		return false
 	}
 	scheme := strings.ToLower(u.Scheme)
@@ -396,6 +368,7 @@ func (s *Server) newPaymentLocked(in createInput) *payment {
 			CallbackURL:        in.callbackURL,
 			IntrabankTransfer:  in.intrabank,
 			AllowAnotherAmount: in.allowAnother,
+			RussifiedName:      in.bank, // an unknown bank's own name, with no BIK
 			FullName:           defaultFullName,
 			DeeplinkURL:        "https://" + Host + "/deeplink/" + newUUID(),
 			DetailID:           firstDetailID + s.payments.next - firstPaymentID,
@@ -406,9 +379,7 @@ func (s *Server) newPaymentLocked(in createInput) *payment {
 	}
 	p.setSum(in.sum)
 	if b, ok := banks[strings.ToLower(in.bank)]; ok {
-		p.RussifiedName, p.BIK = b.russified, b.bik
-	} else {
-		p.RussifiedName = in.bank
+		p.RussifiedName, p.BIK = b[0], b[1]
 	}
 	fillRequisites(&p.PaymentRecord)
 	s.payments.add(p)
@@ -421,16 +392,10 @@ func fillRequisites(p *PaymentRecord) {
 	id := p.ID
 	phone := fmt.Sprintf("+7987%07d", id%10_000_000)
 	switch p.Type {
-	case "to_sbp_number", "to_mobile_commerce":
+	case "to_sbp_number", "to_mobile_commerce", "to_transgran_sbp":
 		p.SBPPhoneNumber = phone
-	case "to_transgran_sbp":
-		p.SBPPhoneNumber = phone
-		p.TpayLink = "https://" + Host + "/tpay/" + newUUID()
-	case "to_card_number":
+	case "to_card_number", "to_transgran_number":
 		p.CardNumber = luhn(fmt.Sprintf("2200%011d", id%100_000_000_000))
-	case "to_transgran_number":
-		p.CardNumber = luhn(fmt.Sprintf("2200%011d", id%100_000_000_000))
-		p.TpayLink = "https://" + Host + "/tpay/" + newUUID()
 	case "to_account_number":
 		p.AccountNumber = fmt.Sprintf("40817810%012d", id)
 	case "to_yandex_tips":
@@ -443,6 +408,9 @@ func fillRequisites(p *PaymentRecord) {
 	case "with_qr_code":
 		p.QRCodeLink = fmt.Sprintf("https://rf-static.ams3.digitaloceanspaces.com/production/ams3/payment_qr_codes/QR_%d_qr.png", id)
 		p.AccountNumber = fmt.Sprintf("40702810%012d", id)
+	}
+	if strings.HasPrefix(p.Type, "to_transgran_") {
+		p.TpayLink = "https://" + Host + "/tpay/" + newUUID()
 	}
 }
 

@@ -6,14 +6,13 @@ import (
 )
 
 // WithPayoutCallbackURL sets where payout callbacks go (the provider's admins
-// set it: "Настройка callback выполняется на стороне админов"). They carry
-// the [WithCallbackToken] bearer token.
+// set it: "Настройка callback выполняется на стороне админов").
 func WithPayoutCallbackURL(u string) Option {
 	return func(c *config) { c.payoutCallback = u }
 }
 
 // PayoutCallbacks returns the payout callbacks sent, in order.
-func (s *Server) PayoutCallbacks() []CallbackResult { return s.sent(&s.payoutCallbacks) }
+func (s *Server) PayoutCallbacks() []CallbackResult { return s.payoutCallbacks.Requests() }
 
 // SetPayoutCallbackURL sets where payout callbacks go ("" sends none).
 func (s *Server) SetPayoutCallbackURL(u string) {
@@ -52,9 +51,7 @@ func (s *Server) CancelPayout(id int64) (CallbackResult, error) {
 	return s.movePayout(id, PayoutCanceled)
 }
 
-// movePayout sets the status of payout id and, when a payout callback URL
-// is set, posts {"id", "status", "amount" (in minor units, as the callback
-// page shows), "outter_id", "receipts", "X-Request-Id"} there.
+// movePayout sets the status of payout id and posts its callback.
 func (s *Server) movePayout(id int64, status string) (CallbackResult, error) {
 	s.mu.Lock()
 	p := s.payouts.byID[id]
@@ -64,10 +61,16 @@ func (s *Server) movePayout(id int64, status string) (CallbackResult, error) {
 	}
 	p.Status = status
 	target := s.payoutCallback
-	o := &object{{"id", p.ID}, {"status", p.Status}, {"amount", p.Amount * 100}, {"outter_id", p.OutterID},
-		{"receipts", []string{}}, {"X-Request-Id", newUUID()}}
+	o := &object{
+		{"id", p.ID},
+		{"status", p.Status},
+		{"amount", p.Amount * 100}, // the callback page: minor units
+		{"outter_id", p.OutterID},
+		{"receipts", []string{}},
+		{"X-Request-Id", newUUID()},
+	}
 	s.mu.Unlock()
 	ctx, cancel := context.WithTimeout(s.cbCtx, DefaultCallbackTimeout)
 	defer cancel()
-	return s.deliver(ctx, id, target, o.bytes(), &s.payoutCallbacks), nil
+	return s.deliver(ctx, id, target, o.bytes(), s.payoutCallbacks), nil
 }

@@ -1,6 +1,7 @@
 package royalpaytest
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"mime"
@@ -88,7 +89,9 @@ func (s *Server) DropPayoutNext(n int) { s.payoutQ.DropNext(n) }
 
 // FailPayoutNext answers the next n payout creates with status and body,
 // creating nothing (a body starting with '{' or '[' goes as JSON).
-func (s *Server) FailPayoutNext(n, status int, body string) { s.payoutQ.FailNext(n, status, body) }
+func (s *Server) FailPayoutNext(n, status int, body string) {
+	s.payoutQ.FailNext(n, status, body)
+}
 
 // Payout returns the payout with id, if the server has it.
 func (s *Server) Payout(id int64) (PayoutRecord, bool) { return find(s, &s.payouts, id) }
@@ -181,15 +184,12 @@ func (s *Server) createPayout(c *call) response {
 	if in.Method == "SBP" && in.Bank == "" {
 		errs.add("bank", "Обязательное поле для SBP.")
 	}
-	if in.Geo == "" {
-		in.Geo = defaultGeo
-	}
 	if len(errs.object) > 0 {
 		return jsonResponse(http.StatusBadRequest, &errs.object)
 	}
 	s.mu.Lock()
 	p := &PayoutRecord{ID: s.payouts.next, Method: in.Method, Requisite: in.Requisite, Amount: amount, Bank: in.Bank,
-		OutterID: in.OutterID, Geo: in.Geo, Status: PayoutPending, CreatedAt: s.now()}
+		OutterID: in.OutterID, Geo: cmp.Or(in.Geo, defaultGeo), Status: PayoutPending, CreatedAt: s.now()}
 	s.payouts.add(p)
 	out := payoutJSON(p)
 	s.mu.Unlock()

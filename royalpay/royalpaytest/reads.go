@@ -14,12 +14,7 @@ import (
 // a non-empty host, the Location is "https://<host>/api/v2/payments/{id}"
 // instead (another host, which a client must not follow).
 func WithSlashRedirect(host string) Option {
-	return func(c *config) {
-		c.slashRedirect = "/"
-		if host != "" {
-			c.slashRedirect = "https://" + host
-		}
-	}
+	return func(c *config) { c.slashRedirect = &host }
 }
 
 // WithPaymentReadForm makes the server route only one form of the payment
@@ -30,20 +25,16 @@ func WithSlashRedirect(host string) Option {
 // recorded as [OpGet] (so [Server.Count] shows a client trying both) and is
 // not reported through [WithT]. Without this option both forms are served.
 func WithPaymentReadForm(withSlash bool) Option {
-	return func(c *config) {
-		c.paymentRead = "-"
-		if withSlash {
-			c.paymentRead = "/"
-		}
-	}
+	return func(c *config) { c.paymentRead = &withSlash }
 }
 
-// paymentID is the id text of a read, GET /api/v2/payments/{id}/ (with or
-// without the slash).
-func paymentID(r *http.Request) (string, bool) {
+// paymentID is the id of a read, GET /api/v2/payments/{id}/ (with or
+// without the slash); ok is false for any other request.
+func paymentID(r *http.Request) (id int64, ok bool) {
 	rest, ok := strings.CutPrefix(r.URL.Path, createPath)
 	rest = strings.TrimSuffix(rest, "/")
-	return rest, ok && r.Method == http.MethodGet && fakeserver.Digits(rest)
+	id, _ = strconv.ParseInt(rest, 10, 64) // too many digits: no payment has the max it gives
+	return id, ok && r.Method == http.MethodGet && fakeserver.Digits(rest)
 }
 
 // read runs GET /api/v2/payments/{id}/, unless WithPaymentReadForm or
@@ -52,12 +43,12 @@ func (s *Server) read(c *call) response {
 	path := c.R.URL.Path
 	slash := strings.HasSuffix(path, "/")
 	switch {
-	case s.paymentRead != "" && slash != (s.paymentRead == "/"):
+	case s.paymentRead != nil && slash != *s.paymentRead:
 		return detailResponse(http.StatusNotFound, msgNotFound) // the host does not route this form
-	case s.slashRedirect != "" && slash:
+	case s.slashRedirect != nil && slash:
 		loc := strings.TrimSuffix(path, "/")
-		if s.slashRedirect != "/" {
-			loc = s.slashRedirect + loc
+		if *s.slashRedirect != "" {
+			loc = "https://" + *s.slashRedirect + loc
 		}
 		return response{Status: http.StatusMovedPermanently, Type: "text/html; charset=utf-8",
 			Header: http.Header{"Location": {loc}}, Body: []byte{}}
@@ -65,19 +56,19 @@ func (s *Server) read(c *call) response {
 	if a := authenticate(c.R, true, s.token); a != nil {
 		return *a
 	}
-	idText, _ := paymentID(c.R)
-	id, err := strconv.ParseInt(idText, 10, 64)
+	id, _ := paymentID(c.R)
 	p, ok := find(s, &s.payments, id)
-	if err != nil || !ok {
+	if !ok {
 		return detailResponse(http.StatusNotFound, msgNotFound)
 	}
 	return jsonResponse(http.StatusOK, p.json())
 }
 
 // FailGetNext answers the next n reads (GET /api/v2/payments/{id}/) with
-// status and body without processing them, like FailNext for creates. Reads
-// have a queue of their own.
-func (s *Server) FailGetNext(n, status int, body string) { s.reads.FailNext(n, status, body) }
+// status and body without processing them, like FailNext for creates.
+func (s *Server) FailGetNext(n, status int, body string) {
+	s.reads.FailNext(n, status, body)
+}
 
 // DropGetNext closes the connection of the next n reads without an answer.
 // Note that net/http clients may resend a GET once on a fresh connection

@@ -21,9 +21,9 @@ type Request struct {
 	// (or the client went away) without an answer, or the request is still
 	// being handled.
 	Answered int
-	// RequestTimeout is the X-Request-Timeout header as the server
-	// understood it, 0 when absent, not positive or not understood (the raw
-	// value is in Header).
+	// RequestTimeout is the X-Request-Timeout header (the document's note):
+	// whole or decimal seconds ("30", "0.5") or a Go duration ("1500ms"); 0
+	// when absent, not positive or not understood (the raw value is in Header).
 	RequestTimeout time.Duration
 }
 
@@ -76,12 +76,10 @@ type PaymentRecord struct {
 // payment is one stored payment.
 type payment struct {
 	PaymentRecord
-	sum           payments.Decimal
 	detailUpdated time.Time // merchant_payment_detail.updated_at: SetAmount bumps it
 }
 
 func (p *payment) setSum(d payments.Decimal) {
-	p.sum = d
 	p.Sum, _ = d.StringFixed(2) // validated: at most 2 places
 }
 
@@ -110,8 +108,7 @@ func find[T any](s *Server, rs *records[T], id int64) (T, bool) {
 	if p := rs.byID[id]; p != nil {
 		return *p, true
 	}
-	var none T
-	return none, false
+	return *new(T), false
 }
 
 // list returns what pick takes of each record, in creation order.
@@ -143,12 +140,11 @@ const (
 // = amount_with_rate / course.
 func detail(sum payments.Decimal) (inUSDT, withRate, inUSDTWithRate string) {
 	kop, _ := sum.Minor(2) // validated: at most 2 places and 12 digits, so nothing below overflows
-	// sum/course in 1e-4 units: kop·1e-2 / (courseCents·1e-2) · 1e4 = kop·1e4 / courseCents.
-	inUSDT = fixed4(big.NewInt(divRound(kop*10_000, courseCents)))
-	// sum × 91% in 1e-4 units: kop·1e-2 · 91/100 · 1e4 = kop·91.
+	// In 1e-4 units: sum/course is kop·1e4/courseCents, sum × 91% is kop·91 (wr),
+	// and that / course is wr·100/courseCents.
 	wr := kop * keptPercent
+	inUSDT = fixed4(big.NewInt(divRound(kop*10_000, courseCents)))
 	withRate = fixed4(big.NewInt(wr))
-	// (wr·1e-4) / (courseCents·1e-2) · 1e4 = wr·100 / courseCents.
 	inUSDTWithRate = fixed4(big.NewInt(divRound(wr*100, courseCents)))
 	return inUSDT, withRate, inUSDTWithRate
 }
@@ -156,7 +152,7 @@ func detail(sum payments.Decimal) (inUSDT, withRate, inUSDTWithRate string) {
 // json renders the payment with the keys of the document's example answer,
 // in its order, and account_number and tpay_link where they apply.
 func (p *payment) json() *object {
-	inUSDT, withRate, inUSDTWithRate := detail(p.sum)
+	inUSDT, withRate, inUSDTWithRate := detail(payments.MustDecimal(p.Sum))
 	d := &object{
 		{"id", p.DetailID},
 		{"course", course},

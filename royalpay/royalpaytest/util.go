@@ -3,7 +3,6 @@ package royalpaytest
 import (
 	"bytes"
 	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math/big"
@@ -31,14 +30,11 @@ func (o *object) remove(keys ...string) {
 
 // MarshalJSON renders o in its key order.
 func (o *object) MarshalJSON() ([]byte, error) {
-	b := []byte{'{'}
+	members := make([]string, len(*o))
 	for i, m := range *o {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(append(append(b, marshal(m.key)...), ':'), marshal(m.val)...)
+		members[i] = string(marshal(m.key)) + ":" + string(marshal(m.val))
 	}
-	return append(b, '}'), nil
+	return []byte("{" + strings.Join(members, ",") + "}"), nil
 }
 
 func (o *object) bytes() []byte { return marshal(o) }
@@ -91,8 +87,7 @@ func newUUID() string {
 	b := randomBytes(16)
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b)
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
 
 // divRound returns a/b rounded half up; a >= 0, b > 0.
@@ -107,17 +102,15 @@ func fixed4(n *big.Int) string {
 	return s[:len(s)-4] + "." + s[len(s)-4:]
 }
 
-// parseRequestTimeout reads X-Request-Timeout: whole or decimal seconds
-// ("30", "0.5") or a Go duration ("1500ms", "2s"). Anything else, and values
-// that are not positive, give 0 (no timeout).
+// parseRequestTimeout reads X-Request-Timeout as [Request.RequestTimeout]
+// says.
 func parseRequestTimeout(v string) time.Duration {
 	v = strings.TrimSpace(v)
 	if v != "" && strings.Trim(v, "0123456789.") == "" {
 		v += "s"
 	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		return 0
+	if d, err := time.ParseDuration(v); err == nil && d > 0 {
+		return d
 	}
-	return d
+	return 0
 }

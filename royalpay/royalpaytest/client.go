@@ -169,7 +169,8 @@ func (s *Server) spec() fakeserver.Spec[Request] {
 		},
 		Op: func(r *Request) string { return r.Op },
 		Clone: func(r Request) Request {
-			r.Header, r.Body = r.Header.Clone(), slices.Clone(r.Body)
+			r.Header = r.Header.Clone()
+			r.Body = append([]byte(nil), r.Body...)
 			return r
 		},
 		Answered: func(r *Request, status int) { r.Answered = status },

@@ -93,12 +93,9 @@ func newUUID() string {
 // divRound returns a/b rounded half up; a >= 0, b > 0.
 func divRound(a, b int64) int64 { return (2*a + b) / (2 * b) }
 
-// fixed4 renders n × 1e-4 with 4 places.
+// fixed4 renders n × 1e-4 with 4 places; n >= 0.
 func fixed4(n *big.Int) string {
-	s := n.String()
-	if len(s) < 5 {
-		s = strings.Repeat("0", 5-len(s)) + s
-	}
+	s := fmt.Sprintf("%05d", n) // at least "0.0000"
 	return s[:len(s)-4] + "." + s[len(s)-4:]
 }
 

@@ -11,6 +11,22 @@ import (
 	"strings"
 )
 
+// WithNotifications configures the informer as the cabinet would with
+// informer_type=post: notifications are POSTed to url and signed with secret
+// (the informer_seed). The same settings can be changed later through
+// /change/organization/setting/ or [Server.SetSetting]. Without it the
+// informer type is "email" and payments become success without a POST.
+func WithNotifications(url, secret string) Option {
+	return func(c *config) { c.notifyURL, c.notifySecret = url, secret }
+}
+
+// WithNotificationClient sets the client the server POSTs notifications
+// with, for example an httptest TLS server's Client(). The default client
+// has a [DefaultNotificationTimeout] timeout and does not follow redirects.
+func WithNotificationClient(hc *http.Client) Option {
+	return func(c *config) { c.notifyClient = hc }
+}
+
 // maxNotificationAnswer caps how much of the merchant's answer is kept.
 const maxNotificationAnswer = 64 << 10
 

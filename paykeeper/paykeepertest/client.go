@@ -1,17 +1,283 @@
 package paykeepertest
 
 import (
+	"context"
+	"crypto/rand"
 	"crypto/subtle"
-	"html"
+	"encoding/hex"
+	"fmt"
 	"mime"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
+	"testing"
 	"time"
 
+	"github.com/paysdk/payments"
 	"github.com/paysdk/payments/internal/fakeserver"
 )
+
+// Host is the merchant's PayKeeper host name, in the usual
+// https://<name>.server.paykeeper.ru form. The server's certificate is issued
+// for it, and clients must send it as the TLS server name (by pinning it to
+// [Server.Addr]).
+const Host = "demo.server.paykeeper.ru"
+
+// Server is a running fake of one merchant's PayKeeper cabinet JSON API.
+// Make one with [NewServer] and [Server.Close] it when done. All methods are
+// safe for concurrent use, including while requests are being served.
+type Server struct {
+	// Fake serves the route table and holds the fault switches (FailNext,
+	// DropNext, DropBeforeNext, DelayNext, TruncateNext, DropNextOp) and
+	// the request log (Requests, Count) shared by every fake.
+	*fakeserver.Fake[Request]
+	base *fakeserver.Base
+	now  func() time.Time
+
+	notifyClient *http.Client
+	notifyOwned  *http.Transport // the default notification client's transport
+	notifyCtx    context.Context
+	notifyCancel context.CancelFunc
+
+	closeOnce sync.Once
+
+	mu            sync.Mutex // guards everything below
+	tokenLifetime time.Duration
+	token         string
+	tokenIssued   time.Time
+	tokenFetches  int
+	exportSize    int
+	users         []*user
+	nextUserID    int
+	payments      map[string]*payment
+	paymentOrder  []string
+	nextPaymentID int64
+	nextRefundID  int64
+	nextParamID   int64
+	invoices      map[string]*invoice
+	invoiceOrder  []string
+	invoiceSeq    int
+	settings      map[string]string
+	fields        []*formField
+	reportEmails  []reportEmail
+	nextEmailID   int
+	notifications []NotificationResult
+	formSecret    string          // WithFormSecret: the payment form's secret word
+	bindings      map[string]bool // saved cards (bank_id) that /change/binding/execute/ charges
+	nextBindingID int64
+	nextReceiptID int64
+	// unboundReceipts are the receipts printed with no payment_id.
+	unboundReceipts []ReceiptRecord
+}
+
+// The first payment id handed out: the document's example payment is 97452.
+const firstPaymentID = 97452
+
+// NewServer starts a fake PayKeeper cabinet on 127.0.0.1 with a random port,
+// serving TLS (1.2 or later, HTTP/1.1 only) with a certificate for [Host]
+// from a fresh test CA. Like httptest.NewServer it panics only if the CA or
+// the listener cannot be made.
+func NewServer(opts ...Option) *Server {
+	cfg := fakeserver.Configure(defaultConfig(), opts)
+	if cfg.now == nil {
+		cfg.now = time.Now
+	}
+
+	s := &Server{
+		base:          fakeserver.New(fakeserver.Config{Name: "paykeepertest", Hosts: []string{Host}}),
+		now:           cfg.now,
+		tokenLifetime: cfg.tokenLifetime,
+		exportSize:    clampExport(cfg.exportSize),
+		payments:      map[string]*payment{},
+		nextPaymentID: firstPaymentID,
+		nextRefundID:  1,
+		nextParamID:   189445,
+		invoices:      map[string]*invoice{},
+		notifyClient:  cfg.notifyClient,
+		formSecret:    cfg.formSecret,
+		bindings:      map[string]bool{},
+		nextBindingID: 500001,
+		nextReceiptID: 3300,
+	}
+	s.notifyCtx, s.notifyCancel = context.WithCancel(context.Background())
+	if s.notifyClient == nil {
+		s.notifyClient, s.notifyOwned = fakeserver.NewOutboundClient(DefaultNotificationTimeout)
+	}
+	refund := "0"
+	if cfg.refundAllowed {
+		refund = defaultRefundsPerDay
+	}
+	s.users = []*user{{id: 1, login: cfg.user, password: cfg.password, refund: refund, admin: true}}
+	s.nextUserID = 2
+	s.initSettings(cfg)
+	s.rotateTokenLocked()
+
+	s.Fake = fakeserver.Start(s.base, s.spec(cfg.t))
+
+	if cfg.t != nil {
+		cfg.t.Cleanup(s.Close)
+	}
+	return s
+}
+
+// Close shuts the server down: it stops listening, closes every connection,
+// interrupts delayed answers and notifications in flight, and waits for
+// running handlers to return. It may be called more than once.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		s.notifyCancel()
+		s.base.Close()
+		if s.notifyOwned != nil {
+			s.notifyOwned.CloseIdleConnections()
+		}
+	})
+}
+
+// URL returns the cabinet's base URL, "https://demo.server.paykeeper.ru:<port>",
+// without a trailing slash. The host is the real one: the client must resolve
+// it to [Server.Addr].
+func (s *Server) URL() string { return s.base.URL(Host, "") }
+
+// ClientOptions returns the options that point an SDK client at this server
+// with certificate verification intact: the base URL, [Host] pinned to the
+// server's loopback address, and the server's test CA added to the roots.
+//
+//	c, err := paykeeper.New(creds, srv.ClientOptions()...) // creds: paykeepertest.DefaultUser, DefaultPassword
+func (s *Server) ClientOptions() []payments.Option {
+	return s.base.ClientOptions(s.URL())
+}
+
+// Defaults of a [Server] made without options.
+const (
+	// DefaultUser and DefaultPassword are the Basic-auth login and password
+	// of the cabinet's administrator.
+	DefaultUser     = "demo"
+	DefaultPassword = "demo-password"
+	// DefaultTokenLifetime is how long a security token stays valid: the
+	// document's "Смена токена происходит раз в 24 часа".
+	DefaultTokenLifetime = 24 * time.Hour
+	// DefaultNotificationTimeout bounds one notification POST made by the
+	// default notification client.
+	DefaultNotificationTimeout = 10 * time.Second
+	// MaxExportSize caps [WithExportSize]: 1 GiB.
+	MaxExportSize = 1 << 30
+)
+
+type config struct {
+	user, password string
+	t              testing.TB
+	tokenLifetime  time.Duration
+	now            func() time.Time
+	notifyURL      string
+	notifySecret   string
+	notifyClient   *http.Client
+	exportSize     int
+	refundAllowed  bool
+	formSecret     string
+}
+
+func defaultConfig() config {
+	return config{
+		user:          DefaultUser,
+		password:      DefaultPassword,
+		tokenLifetime: DefaultTokenLifetime,
+		now:           time.Now,
+		refundAllowed: true,
+	}
+}
+
+// Option configures a [Server] made by [NewServer].
+type Option func(*config)
+
+// WithCredentials sets the login and password of the cabinet's administrator,
+// the user every request authenticates as with Basic auth (default
+// [DefaultUser] / [DefaultPassword]). Users added through /change/user/add/
+// can authenticate too.
+func WithCredentials(user, password string) Option {
+	return func(c *config) { c.user, c.password = user, password }
+}
+
+// WithT ties the server to a test: a request to a route PayKeeper does not
+// have fails the test with t.Errorf (it is still answered 404 and recorded),
+// and the server is closed by t.Cleanup.
+func WithT(t testing.TB) Option {
+	return func(c *config) { c.t = t }
+}
+
+// WithTokenLifetime sets how long a security token from /info/settings/token/
+// stays valid before the server replaces it (default [DefaultTokenLifetime]).
+// Zero or less keeps the default.
+func WithTokenLifetime(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.tokenLifetime = d
+		}
+	}
+}
+
+// WithClock replaces time.Now for everything the server dates: token expiry,
+// invoice expiry, the datetimes it answers and request timestamps. Tests of
+// token rotation advance their own clock instead of sleeping.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) { c.now = now }
+}
+
+func newToken() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(fmt.Sprintf("paykeepertest: %v", err))
+	}
+	return hex.EncodeToString(b[:])
+}
+
+func (s *Server) rotateTokenLocked() {
+	s.token = newToken()
+	s.tokenIssued = s.now()
+}
+
+// currentTokenLocked returns the valid token, replacing it first when its
+// lifetime has run out.
+func (s *Server) currentTokenLocked() string {
+	if !s.now().Before(s.tokenIssued.Add(s.tokenLifetime)) {
+		s.rotateTokenLocked()
+	}
+	return s.token
+}
+
+// Token returns the security token POST requests must carry now (replacing
+// it first if its lifetime ran out), without counting as a fetch.
+func (s *Server) Token() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.currentTokenLocked()
+}
+
+// RotateToken replaces the security token at once, as the daily change does,
+// and returns the new one: POSTs with the old token then get error_code 67.
+func (s *Server) RotateToken() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rotateTokenLocked()
+	return s.token
+}
+
+// TokenFetches returns how many authenticated GET /info/settings/token/
+// requests the server answered since the start or the last [Server.Reset].
+func (s *Server) TokenFetches() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tokenFetches
+}
+
+func (s *Server) hToken(c *call) response {
+	s.mu.Lock()
+	s.tokenFetches++
+	tok := s.currentTokenLocked()
+	s.mu.Unlock()
+	return jsonResponse(obj{{"token", tok}})
+}
 
 // maxBody caps the request body the server reads; a larger body is refused
 // with 413.
@@ -109,10 +375,6 @@ func init() {
 }
 
 const pathToken = "/info/settings/token/"
-
-// billPrefix is the payer's invoice page, /bill/<id>/, served without
-// authentication.
-const billPrefix = "/bill/"
 
 // LoginPageHTML is the body of the 401 answer to a request without valid
 // Basic credentials: the cabinet's login page, not JSON.
@@ -255,10 +517,6 @@ func (s *Server) process(c0 *fakeserver.Call[Request], rt route, form url.Values
 	return rt.fn(s, c)
 }
 
-// ErrorCodeBadToken is the error_code of the fail object answered to a POST
-// without the current security token.
-const ErrorCodeBadToken = 67
-
 // authenticate checks Basic auth against the cabinet's users.
 func (s *Server) authenticate(r *http.Request) (*user, bool) {
 	login, password, ok := r.BasicAuth()
@@ -275,37 +533,26 @@ func (s *Server) authenticate(r *http.Request) (*user, bool) {
 	return nil, false
 }
 
-func billID(r *http.Request) (string, bool) {
-	rest, ok := strings.CutPrefix(r.URL.Path, billPrefix)
-	if !ok || r.Method != http.MethodGet {
-		return "", false
-	}
-	rest = strings.TrimSuffix(rest, "/")
-	if rest == "" || strings.Trim(rest, "0123456789") != "" {
-		return "", false
-	}
-	return rest, true
+// Reset forgets the recorded requests, the notifications sent and the token
+// fetch count. Payments, invoices, settings, users, the token and queued
+// faults stay.
+func (s *Server) Reset() {
+	s.Fake.Reset()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.notifications = nil
+	s.tokenFetches = 0
 }
 
-// billPage is the payer's page of an invoice (no authentication).
-func (s *Server) billPage(id string) response {
-	s.mu.Lock()
-	s.expireDueLocked()
-	v := s.invoices[id]
-	var rec InvoiceRecord
-	if v != nil {
-		rec = v.record()
-	}
-	s.mu.Unlock()
-	if v == nil {
-		return htmlResponse(http.StatusNotFound, notFoundHTML)
-	}
-	return htmlResponse(http.StatusOK, `<!DOCTYPE html>
-<html lang="ru"><head><meta charset="utf-8"><title>Оплата счёта № `+rec.ID+`</title></head>
-<body><h1>Счёт № `+rec.ID+`</h1>
-<p class="amount">`+rec.Amount+` руб.</p>
-<p class="service">`+html.EscapeString(displayServiceName(rec.ServiceName))+`</p>
-<p class="status">`+rec.Status+`</p>
-</body></html>
-`)
-}
+// Faults of the embedded [fakeserver.Faults] (GarbageNext answers 200 with
+// [HTMLPage]) and HTMLNext apply to the next
+// requests to PayKeeper's API routes (the token included), one request each,
+// in the order they were queued, whatever the route. Unknown routes and the
+// payer's /bill/ pages do not use one up; the payment form (/create/) takes
+// only DropNextOp(OpForm). A FailNext body that starts with '{' or '[' is
+// sent as application/json, any other as text/html.
+
+// HTMLNext is GarbageNext under the name this package had first: it
+// processes the next n requests and answers 200 with [HTMLPage] instead of
+// the JSON, as the cabinet's login redirect or a proxy would.
+func (s *Server) HTMLNext(n int) { s.GarbageNext(n) }

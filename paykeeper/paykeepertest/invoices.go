@@ -1,0 +1,408 @@
+package paykeepertest
+
+import (
+	"encoding/json"
+	"fmt"
+	"html"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/paysdk/payments"
+)
+
+type invoice struct {
+	id          string
+	status      string
+	amount      payments.Decimal
+	clientID    string
+	orderID     string
+	serviceName string
+	email       string
+	phone       string
+	expiry      time.Time
+	created     time.Time
+	paid        time.Time
+	paymentID   string
+	cart        string // the form's cart field, "" when none
+}
+
+// InvoiceRecord is what the server holds about one invoice.
+type InvoiceRecord struct {
+	ID          string // 17 digits
+	Status      string // InvoiceCreated, InvoiceSent, InvoicePaid or InvoiceExpired
+	Amount      string // "1205.98"
+	ClientID    string
+	OrderID     string
+	ServiceName string // as sent: a plain string or a JSON object string
+	ClientEmail string
+	ClientPhone string
+	Expiry      time.Time
+	Created     time.Time
+	Paid        time.Time // zero until paid
+	PaymentID   string    // the payment that paid it, "" until paid
+}
+
+func (v *invoice) record() InvoiceRecord {
+	return InvoiceRecord{
+		ID: v.id, Status: v.status, Amount: fixed(v.amount), ClientID: v.clientID, OrderID: v.orderID,
+		ServiceName: v.serviceName, ClientEmail: v.email, ClientPhone: v.phone,
+		Expiry: v.expiry, Created: v.created, Paid: v.paid, PaymentID: v.paymentID,
+	}
+}
+
+// expireDueLocked moves unpaid invoices past their expiry to expired.
+func (s *Server) expireDueLocked() {
+	now := s.now()
+	for _, v := range s.invoices {
+		if (v.status == InvoiceCreated || v.status == InvoiceSent) && !now.Before(v.expiry) {
+			v.status = InvoiceExpired
+		}
+	}
+}
+
+// Invoice returns the invoice with id, if the server has it.
+func (s *Server) Invoice(id string) (InvoiceRecord, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.expireDueLocked()
+	v := s.invoices[id]
+	if v == nil {
+		return InvoiceRecord{}, false
+	}
+	return v.record(), true
+}
+
+// Invoices returns every invoice in the order they were created.
+func (s *Server) Invoices() []InvoiceRecord {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.expireDueLocked()
+	out := make([]InvoiceRecord, 0, len(s.invoiceOrder))
+	for _, id := range s.invoiceOrder {
+		out = append(out, s.invoices[id].record())
+	}
+	return out
+}
+
+// ExpireInvoice makes an unpaid invoice expired at once, as if its expiry
+// had passed. It reports whether the invoice exists and was unpaid.
+func (s *Server) ExpireInvoice(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v := s.invoices[id]
+	if v == nil || v.status == InvoicePaid {
+		return false
+	}
+	v.status = InvoiceExpired
+	return true
+}
+
+// PayInvoice pays invoice id as a payer would on its page: a payment for the
+// invoice's amount, clientid, orderid and service name is created (status
+// obtained), the invoice becomes paid with paymentid set, and the payment is
+// notified as [Server.Notify] does (becoming success when the merchant
+// acknowledges, stuck when not, success when no informer URL is set). It
+// returns the payment id; the notification is in [Server.Notifications]. It
+// fails when the invoice does not exist or is paid or expired.
+func (s *Server) PayInvoice(id string) (string, error) {
+	s.mu.Lock()
+	s.expireDueLocked()
+	v := s.invoices[id]
+	switch {
+	case v == nil:
+		s.mu.Unlock()
+		return "", fmt.Errorf("paykeepertest: no invoice %s", id)
+	case v.status == InvoicePaid || v.status == InvoiceExpired:
+		s.mu.Unlock()
+		return "", fmt.Errorf("paykeepertest: invoice %s is %s", id, v.status)
+	}
+	p := s.addPaymentLocked(PaymentSpec{
+		Status: StatusObtained, ClientID: v.clientID, OrderID: v.orderID, ServiceName: v.serviceName,
+		ClientEmail: v.email, ClientPhone: v.phone,
+	}, v.amount)
+	if cart := cartOf(v.serviceName); cart != "" {
+		p.options["cart"] = cart
+	}
+	if v.cart != "" {
+		p.options["cart"] = v.cart
+	}
+	v.status = InvoicePaid
+	v.paid = p.obtained
+	v.paymentID = p.id
+	s.mu.Unlock()
+	_, _ = s.Notify(p.id)
+	return p.id, nil
+}
+
+// serviceObject parses a service_name sent as a JSON object; ok is false for
+// a plain string.
+func serviceObject(sn string) (map[string]json.RawMessage, bool) {
+	if len(sn) == 0 || sn[0] != '{' {
+		return nil, false
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(sn), &m); err != nil {
+		return nil, false
+	}
+	return m, true
+}
+
+// displayServiceName is the service name a payer sees: the "service_name"
+// member of a JSON service_name, or the plain string.
+func displayServiceName(sn string) string {
+	m, ok := serviceObject(sn)
+	if !ok {
+		return sn
+	}
+	var name string
+	if raw, ok := m["service_name"]; ok {
+		_ = json.Unmarshal(raw, &name)
+	}
+	return name
+}
+
+// cartOf returns the cart of a JSON service_name as a JSON string holding
+// the array (how /info/options/byid/ carries it), or "".
+func cartOf(sn string) string {
+	m, ok := serviceObject(sn)
+	if !ok {
+		return ""
+	}
+	raw, ok := m["cart"]
+	if !ok {
+		return ""
+	}
+	var str string
+	if json.Unmarshal(raw, &str) == nil {
+		return str // already a JSON string holding the array
+	}
+	return string(raw)
+}
+
+func (v *invoice) json() obj {
+	return obj{
+		{"id", v.id},
+		{"user_id", 1},
+		{"status", v.status},
+		{"pay_amount", fixed(v.amount)},
+		{"clientid", strOrNull(v.clientID)},
+		{"orderid", strOrNull(v.orderID)},
+		{"paymentid", strOrNull(v.paymentID)},
+		{"service_name", strOrNull(v.serviceName)},
+		{"client_email", strOrNull(v.email)},
+		{"client_phone", strOrNull(v.phone)},
+		{"expiry_datetime", dt(v.expiry)},
+		{"created_datetime", dt(v.created)},
+		{"paid_datetime", dt(v.paid)},
+	}
+}
+
+func (s *Server) hInvoiceByID(c *call) response {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.expireDueLocked()
+	v := s.invoices[c.q.Get("id")]
+	if v == nil {
+		return fail(MsgInvoiceNotFound)
+	}
+	return jsonResponse(v.json())
+}
+
+// invoicesLocked selects invoices newest first by status (created ones never)
+// and creation date.
+func (s *Server) invoicesLocked(q url.Values, required bool) ([]*invoice, bool) {
+	rng, ok := parseRange(q, "start_date", "end_date")
+	if !ok {
+		return nil, false
+	}
+	statuses := arrayParam(q, "status")
+	if required && len(statuses) == 0 {
+		return nil, true
+	}
+	st := set(statuses)
+	s.expireDueLocked()
+	var out []*invoice
+	for i := len(s.invoiceOrder) - 1; i >= 0; i-- {
+		v := s.invoices[s.invoiceOrder[i]]
+		if v.status == InvoiceCreated || len(st) > 0 && !st[v.status] || !rng.has(v.created.In(Moscow)) {
+			continue
+		}
+		out = append(out, v)
+	}
+	return out, true
+}
+
+func (s *Server) hInvoiceList(c *call) response {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	vs, ok := s.invoicesLocked(c.q, true)
+	if !ok {
+		return fail(MsgBadDate)
+	}
+	from, limit := page(c.q)
+	out := []obj{}
+	for _, v := range paginate(vs, from, limit) {
+		out = append(out, v.json())
+	}
+	return jsonResponse(out)
+}
+
+func (s *Server) hInvoiceListCount(c *call) response {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	vs, ok := s.invoicesLocked(c.q, false)
+	if !ok {
+		return fail(MsgBadDate)
+	}
+	n := map[string]int{}
+	for _, v := range vs {
+		n[v.status]++
+	}
+	statuses := []obj{}
+	for _, st := range []string{InvoicePaid, InvoiceExpired, InvoiceSent} {
+		if n[st] > 0 {
+			statuses = append(statuses, obj{{"status", st}, {"count", strconv.Itoa(n[st])}})
+		}
+	}
+	return jsonResponse(obj{{"statuses", statuses}, {"fullcount", []obj{{{"count", strconv.Itoa(len(vs))}}}}})
+}
+
+// defaultExpiryDays: an invoice without expiry is valid until midnight four
+// days after its creation date, as in both of the document's examples.
+const defaultExpiryDays = 4
+
+func (s *Server) hInvoicePreview(c *call) response {
+	f := c.form
+	amt, ok := amountField(f.Get("pay_amount"))
+	if !ok {
+		return fail(MsgBadAmount)
+	}
+	sn := f.Get("service_name")
+	if strings.HasPrefix(strings.TrimSpace(sn), "{") {
+		if _, ok := serviceObject(strings.TrimSpace(sn)); !ok {
+			return fail(MsgBadServiceName)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	var expiry time.Time
+	if e := strings.TrimSpace(f.Get("expiry")); e != "" {
+		t, err := time.ParseInLocation(dateTimeLayout, e, Moscow)
+		if err != nil {
+			t, err = time.ParseInLocation(dateLayout, e, Moscow)
+		}
+		if err != nil || !t.After(now) {
+			return fail(MsgBadExpiry)
+		}
+		expiry = t
+	} else {
+		m := now.In(Moscow)
+		expiry = time.Date(m.Year(), m.Month(), m.Day()+defaultExpiryDays, 0, 0, 0, 0, Moscow)
+	}
+	id := s.newInvoiceIDLocked(now)
+	v := &invoice{
+		id: id, status: InvoiceCreated, amount: amt,
+		clientID: f.Get("clientid"), orderID: f.Get("orderid"), serviceName: sn,
+		email: f.Get("client_email"), phone: f.Get("client_phone"),
+		expiry: expiry, created: now,
+	}
+	s.invoices[id] = v
+	s.invoiceOrder = append(s.invoiceOrder, id)
+	link := s.URL() + billPrefix + id + "/"
+	return jsonResponse(obj{{"invoice_id", id}, {"invoice_url", link}, {"invoice", invoiceHTML(v, link)}})
+}
+
+// newInvoiceIDLocked makes a 17-digit id: the Moscow creation time
+// YYYYMMDDhhmmss and three more digits.
+// When a second's thousand ids are taken it borrows the following second's,
+// so a burst of invoices never spins.
+func (s *Server) newInvoiceIDLocked(now time.Time) string {
+	t := now.In(Moscow)
+	for {
+		base := t.Format("20060102150405")
+		for range 1000 {
+			s.invoiceSeq++
+			id := fmt.Sprintf("%s%03d", base, s.invoiceSeq%1000)
+			if s.invoices[id] == nil {
+				return id
+			}
+		}
+		t = t.Add(time.Second)
+	}
+}
+
+func invoiceHTML(v *invoice, link string) string {
+	e := html.EscapeString
+	return `<HTML><HEAD><META http-equiv=Content-Type content="text/html; charset=utf-8"><TITLE>Счёт № ` + v.id + `</TITLE></HEAD>` +
+		`<BODY><P>Здравствуйте, ` + e(v.clientID) + `!</P>` +
+		`<P>Вам выставлен счёт № ` + v.id + ` на сумму ` + fixed(v.amount) + ` руб.` +
+		` за «` + e(displayServiceName(v.serviceName)) + `» (заказ ` + e(v.orderID) + `).</P>` +
+		`<P>Оплатить счёт: <A href="` + e(link) + `">` + e(link) + `</A></P>` +
+		`<P>Счёт действителен до ` + v.expiry.In(Moscow).Format(dateTimeLayout) + `.</P></BODY></HTML>`
+}
+
+func (s *Server) invoiceChange(c *call, to string) response {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.expireDueLocked()
+	v := s.invoices[c.form.Get("id")]
+	switch {
+	case v == nil:
+		return fail(MsgInvoiceNotFound)
+	case v.status == InvoicePaid:
+		return fail(MsgInvoicePaid)
+	case v.status == InvoiceExpired && to == InvoiceSent:
+		return fail(MsgInvoiceExpired)
+	}
+	v.status = to
+	return success()
+}
+
+// hInvoiceSend e-mails the invoice: created (or sent again) becomes sent.
+func (s *Server) hInvoiceSend(c *call) response { return s.invoiceChange(c, InvoiceSent) }
+
+// hInvoiceRevoke withdraws an unpaid invoice: it becomes expired.
+func (s *Server) hInvoiceRevoke(c *call) response { return s.invoiceChange(c, InvoiceExpired) }
+
+// billPrefix is the payer's invoice page, /bill/<id>/, served without
+// authentication.
+const billPrefix = "/bill/"
+
+func billID(r *http.Request) (string, bool) {
+	rest, ok := strings.CutPrefix(r.URL.Path, billPrefix)
+	if !ok || r.Method != http.MethodGet {
+		return "", false
+	}
+	rest = strings.TrimSuffix(rest, "/")
+	if rest == "" || strings.Trim(rest, "0123456789") != "" {
+		return "", false
+	}
+	return rest, true
+}
+
+// billPage is the payer's page of an invoice (no authentication).
+func (s *Server) billPage(id string) response {
+	s.mu.Lock()
+	s.expireDueLocked()
+	v := s.invoices[id]
+	var rec InvoiceRecord
+	if v != nil {
+		rec = v.record()
+	}
+	s.mu.Unlock()
+	if v == nil {
+		return htmlResponse(http.StatusNotFound, notFoundHTML)
+	}
+	return htmlResponse(http.StatusOK, `<!DOCTYPE html>
+<html lang="ru"><head><meta charset="utf-8"><title>Оплата счёта № `+rec.ID+`</title></head>
+<body><h1>Счёт № `+rec.ID+`</h1>
+<p class="amount">`+rec.Amount+` руб.</p>
+<p class="service">`+html.EscapeString(displayServiceName(rec.ServiceName))+`</p>
+<p class="status">`+rec.Status+`</p>
+</body></html>
+`)
+}

@@ -26,8 +26,6 @@ func (s *Server) hBindingExecute(c *call) response {
 	if !ok {
 		return fail(MsgBadAmount)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if !s.bindings[f.Get("bank_id")] {
 		return fail(MsgBindingNotFound)
 	}

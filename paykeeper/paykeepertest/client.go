@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -271,12 +270,9 @@ func (s *Server) TokenFetches() int {
 	return s.tokenFetches
 }
 
-func (s *Server) hToken(c *call) response {
-	s.mu.Lock()
+func (s *Server) hToken(*call) response {
 	s.tokenFetches++
-	tok := s.currentTokenLocked()
-	s.mu.Unlock()
-	return jsonResponse(obj{{"token", tok}})
+	return jsonResponse(obj{{"token", s.currentTokenLocked()}})
 }
 
 // maxBody caps the request body the server reads; a larger body is refused
@@ -297,84 +293,86 @@ func htmlResponse(status int, page string) response {
 	return response{Status: status, Type: "text/html; charset=utf-8", Body: []byte(page)}
 }
 
-// call is one authenticated request being handled.
+// call is one authenticated request being handled, under s.mu.
 type call struct {
-	r      *http.Request
-	q      url.Values
-	form   url.Values
-	user   *user
-	prevIP string    // the user's previous visit, "" on the first
-	prevAt time.Time // zero on the first visit
-	ip     string
+	r     *http.Request
+	q     url.Values
+	form  url.Values
+	user  *user
+	ip    string
+	after func() // runs once s.mu is released: a notification to send
 }
 
 type handlerFunc func(s *Server, c *call) response
 
+// The kinds of route: a read (GET), a change (POST with the token) and an
+// administrator's change (section 5: anyone else gets [MsgNotAdmin]).
+const (
+	read = iota
+	change
+	adminChange
+)
+
+// route is one route of the cabinet API, at "/" + op + "/".
 type route struct {
-	method string
-	fn     handlerFunc
+	op   string
+	kind int
+	fn   handlerFunc
 }
 
 // routes are PayKeeper's cabinet API: the document's sections 1-8 and, from
-// observed use in public integrations, capture, revoke and search.
-var routes map[string]route
+// observed use in public integrations, capture, revoke, search, card
+// bindings, receipts and the error counts.
+var routes = []route{
+	{OpToken, read, (*Server).hToken},
 
-func init() {
-	get := func(fn handlerFunc) route { return route{http.MethodGet, fn} }
-	post := func(fn handlerFunc) route { return route{http.MethodPost, fn} }
-	routes = map[string]route{
-		pathToken: get((*Server).hToken),
+	{OpSystemsList, read, (*Server).hSystemsList},
+	{OpSystemsSums, read, (*Server).hSystemsSums},
+	{OpSystemsSumsDetails, read, (*Server).hSystemsDetails},
+	{OpSystemsAllSum, read, (*Server).hSystemsAllSum},
 
-		"/info/systems/list/":         get((*Server).hSystemsList),
-		"/info/systems/sums/":         get((*Server).hSystemsSums),
-		"/info/systems/sums/details/": get((*Server).hSystemsDetails),
-		"/info/systems/allsum/":       get((*Server).hSystemsAllSum),
+	{OpPaymentsByDate, read, (*Server).hPaymentsByDate},
+	{OpPaymentsByDateCount, read, (*Server).hPaymentsByDateCount},
+	{OpPaymentByID, read, (*Server).hPaymentByID},
+	{OpPaymentsSearch, read, (*Server).hPaymentsSearch},
+	{OpOptionsByID, read, (*Server).hOptionsByID},
+	{OpParamsByID, read, (*Server).hParamsByID},
+	{OpHTTPLogByID, read, (*Server).hHTTPLogByID},
+	{OpRefundsByPaymentID, read, (*Server).hRefunds},
+	{OpReverse, change, (*Server).hReverse},
+	{OpRepeatCnt, change, (*Server).hRepeatCnt},
+	{OpCapture, change, (*Server).hCapture},
+	{OpBindingExecute, change, (*Server).hBindingExecute},
+	{OpPostSaleReceipt, change, (*Server).hPostSaleReceipt},
+	{OpReceiptPrint, change, (*Server).hReceiptPrint},
+	{OpReceipts, read, (*Server).hReceipts},
+	{OpErrorsTotal, read, (*Server).hErrorsTotal},
 
-		"/info/payments/bydate/":             get((*Server).hPaymentsByDate),
-		"/info/payments/bydatecount/":        get((*Server).hPaymentsByDateCount),
-		"/info/payments/byid/":               get((*Server).hPaymentByID),
-		"/info/payments/search/":             get((*Server).hPaymentsSearch),
-		"/info/options/byid/":                get((*Server).hOptionsByID),
-		"/info/params/byid/":                 get((*Server).hParamsByID),
-		"/info/httplog/byid/":                get((*Server).hHTTPLogByID),
-		"/info/refunds/bypaymentid/":         get((*Server).hRefunds),
-		"/change/payment/reverse/":           post((*Server).hReverse),
-		"/change/payment/repeatcnt/":         post((*Server).hRepeatCnt),
-		"/change/payment/capture/":           post((*Server).hCapture),
-		"/change/binding/execute/":           post((*Server).hBindingExecute),
-		"/change/payment/post-sale-receipt/": post((*Server).hPostSaleReceipt),
-		"/change/receipt/print/":             post((*Server).hReceiptPrint),
-		"/info/receipts/bypaymentid/":        get((*Server).hReceipts),
-		"/info/errors/total/":                get((*Server).hErrorsTotal),
+	{OpInvoiceByID, read, (*Server).hInvoiceByID},
+	{OpInvoiceList, read, (*Server).hInvoiceList},
+	{OpInvoiceListCount, read, (*Server).hInvoiceListCount},
+	{OpInvoicePreview, change, (*Server).hInvoicePreview},
+	{OpInvoiceSend, change, (*Server).hInvoiceSend},
+	{OpInvoiceRevoke, change, (*Server).hInvoiceRevoke},
 
-		"/info/invoice/byid/":      get((*Server).hInvoiceByID),
-		"/info/invoice/list/":      get((*Server).hInvoiceList),
-		"/info/invoice/listcount/": get((*Server).hInvoiceListCount),
-		"/change/invoice/preview/": post((*Server).hInvoicePreview),
-		"/change/invoice/send/":    post((*Server).hInvoiceSend),
-		"/change/invoice/revoke/":  post((*Server).hInvoiceRevoke),
+	{OpUserSettings, read, (*Server).hUserSettings},
+	{OpUserLastVisit, read, (*Server).hUserLastVisit},
+	{OpOrgSettings, read, (*Server).hOrgSettings},
+	{OpOrgNotifications, read, (*Server).hOrgNotifications},
+	{OpOrgFields, read, (*Server).hOrgFields},
+	{OpOrgReportEmails, read, (*Server).hOrgReportEmails},
+	{OpOrgUsers, read, (*Server).hOrgUsers},
 
-		"/info/user/settings/":              get((*Server).hUserSettings),
-		"/info/user/lastvisit/":             get((*Server).hUserLastVisit),
-		"/info/organization/settings/":      get((*Server).hOrgSettings),
-		"/info/organization/notifications/": get((*Server).hOrgNotifications),
-		"/info/organization/fields/":        get((*Server).hOrgFields),
-		"/info/organization/reportemails/":  get((*Server).hOrgReportEmails),
-		"/info/organization/users/":         get((*Server).hOrgUsers),
+	{OpChangeSetting, adminChange, (*Server).hChangeSetting},
+	{OpChangeFormField, adminChange, (*Server).hChangeFormField},
+	{OpAddReportEmail, adminChange, (*Server).hAddReportEmail},
+	{OpDeleteReportEmail, adminChange, (*Server).hDeleteReportEmail},
+	{OpUserAdd, adminChange, (*Server).hUserAdd},
+	{OpUserUpdate, adminChange, (*Server).hUserUpdate},
+	{OpUserDelete, adminChange, (*Server).hUserDelete},
 
-		"/change/organization/setting/":           post((*Server).hChangeSetting),
-		"/change/organization/formfield/":         post((*Server).hChangeFormField),
-		"/change/organization/addreportemail/":    post((*Server).hAddReportEmail),
-		"/change/organization/deletereportemail/": post((*Server).hDeleteReportEmail),
-		"/change/user/add/":                       post((*Server).hUserAdd),
-		"/change/user/update/":                    post((*Server).hUserUpdate),
-		"/change/user/delete/":                    post((*Server).hUserDelete),
-
-		"/export/payments/": get((*Server).hExportPayments),
-	}
+	{OpExportPayments, read, (*Server).hExportPayments},
 }
-
-const pathToken = "/info/settings/token/"
 
 // LoginPageHTML is the body of the 401 answer to a request without valid
 // Basic credentials: the cabinet's login page, not JSON.
@@ -431,13 +429,17 @@ func (s *Server) spec(t fakeserver.Reporter) fakeserver.Spec[Request] {
 			return s.formCreate(postForm(c.R, c.Body, c.BodyOK))
 		},
 	}}
-	for path, rt := range routes {
-		table = append(table, fakeserver.Route[Request]{Method: rt.method, Path: path, Op: strings.Trim(path, "/"),
+	for _, rt := range routes {
+		method := http.MethodPost
+		if rt.kind == read {
+			method = http.MethodGet
+		}
+		table = append(table, fakeserver.Route[Request]{Method: method, Path: "/" + rt.op + "/", Op: rt.op,
 			Handle: func(c *fakeserver.Call[Request]) response {
 				if !c.BodyOK {
 					return tooLarge
 				}
-				return s.process(c, rt, postForm(c.R, c.Body, c.BodyOK))
+				return s.process(c, rt)
 			}})
 	}
 	return fakeserver.Spec[Request]{
@@ -487,50 +489,49 @@ func postForm(r *http.Request, body []byte, bodyOK bool) url.Values {
 	return url.Values{}
 }
 
-// process authenticates the request, checks a POST's token and runs the
-// route.
-func (s *Server) process(c0 *fakeserver.Call[Request], rt route, form url.Values) response {
-	r := c0.R
-	u, ok := s.authenticate(r)
-	if !ok {
+// process runs the route for an authenticated request; what the handler
+// leaves in call.after runs once s.mu is released.
+func (s *Server) process(c0 *fakeserver.Call[Request], rt route) response {
+	c := &call{r: c0.R, q: c0.R.URL.Query(), form: postForm(c0.R, c0.Body, c0.BodyOK)}
+	c.ip, _, _ = net.SplitHostPort(c0.R.RemoteAddr)
+	resp := s.run(c0, rt, c)
+	if c.after != nil {
+		c.after()
+	}
+	return resp
+}
+
+// run checks Basic auth against the cabinet's users, a POST's token and an
+// administrator's right, and runs the handler, all under s.mu.
+func (s *Server) run(c0 *fakeserver.Call[Request], rt route, c *call) response {
+	login, password, ok := c.r.BasicAuth()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, u := range s.users {
+		if ok && u.login == login && subtle.ConstantTimeCompare([]byte(u.password), []byte(password)) == 1 {
+			c.user = u
+			break
+		}
+	}
+	if c.user == nil {
 		resp := htmlResponse(http.StatusUnauthorized, LoginPageHTML)
 		resp.Header = http.Header{"Www-Authenticate": {`Basic realm="PayKeeper"`}}
 		return resp
 	}
-	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
-	c := &call{r: r, q: r.URL.Query(), form: form, ip: ip}
-	s.mu.Lock()
-	c.user = u
-	c.prevIP, c.prevAt = u.lastIP, u.lastVisit
-	u.lastIP, u.lastVisit = ip, s.now()
-	valid := false
-	if r.Method == http.MethodPost {
-		sent := form.Get("token")
-		cur := s.currentTokenLocked()
-		valid = sent != "" && subtle.ConstantTimeCompare([]byte(sent), []byte(cur)) == 1
+	now := s.now() // this visit, which /info/user/lastvisit/ answers next time
+	defer func() { c.user.lastIP, c.user.lastVisit = c.ip, now }()
+	if c.r.Method == http.MethodPost {
+		cur, sent := s.currentTokenLocked(), c.form.Get("token")
+		valid := sent != "" && subtle.ConstantTimeCompare([]byte(sent), []byte(cur)) == 1
 		c0.Update(func(rec *Request) { rec.TokenValid = valid })
-	}
-	s.mu.Unlock()
-	if r.Method == http.MethodPost && !valid {
-		return jsonResponse(obj{{"result", "fail"}, {"msg", MsgBadToken}, {"error_code", ErrorCodeBadToken}})
-	}
-	return rt.fn(s, c)
-}
-
-// authenticate checks Basic auth against the cabinet's users.
-func (s *Server) authenticate(r *http.Request) (*user, bool) {
-	login, password, ok := r.BasicAuth()
-	if !ok {
-		return nil, false
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, u := range s.users {
-		if u.login == login && subtle.ConstantTimeCompare([]byte(u.password), []byte(password)) == 1 {
-			return u, true
+		if !valid {
+			return jsonResponse(obj{{"result", "fail"}, {"msg", MsgBadToken}, {"error_code", ErrorCodeBadToken}})
 		}
 	}
-	return nil, false
+	if rt.kind == adminChange && !c.user.admin {
+		return fail(MsgNotAdmin)
+	}
+	return rt.fn(s, c)
 }
 
 // Reset forgets the recorded requests, the notifications sent and the token

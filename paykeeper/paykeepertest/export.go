@@ -60,16 +60,13 @@ func (s *Server) hExportPayments(c *call) response {
 	if limit < 0 {
 		limit = ExportMaxLimit
 	}
-	s.mu.Lock()
 	ps, ok := s.filterPaymentsLocked(c.q, true)
-	size := s.exportSize
 	rows := [][]string{{"Номер платежа", "Сумма", "Возвращено", "Клиент", "Номер заказа",
 		"Платёжная система", "Статус", "Создан", "Проведён", "Оповещён"}}
 	for _, p := range paginate(ps, from, limit) {
 		rows = append(rows, []string{p.id, fixed(p.amount), fixed(p.refunded), p.clientID, p.orderID,
 			p.systemID, p.status, fmtDT(p.pending), fmtDT(p.obtained), fmtDT(p.success)})
 	}
-	s.mu.Unlock()
 	if !ok {
 		return fail(MsgBadDate)
 	}
@@ -78,7 +75,7 @@ func (s *Server) hExportPayments(c *call) response {
 	var count countWriter
 	_ = writeWorkbook(&count, sheet, 0)
 	base := count.n
-	pad := int64(size) - base
+	pad := int64(s.exportSize) - base
 	if pad < 0 {
 		pad = 0
 	}

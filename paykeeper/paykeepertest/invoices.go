@@ -201,8 +201,6 @@ func (v *invoice) json() obj {
 }
 
 func (s *Server) hInvoiceByID(c *call) response {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.expireDueLocked()
 	v := s.invoices[c.q.Get("id")]
 	if v == nil {
@@ -236,8 +234,6 @@ func (s *Server) invoicesLocked(q url.Values, required bool) ([]*invoice, bool) 
 }
 
 func (s *Server) hInvoiceList(c *call) response {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	vs, ok := s.invoicesLocked(c.q, true)
 	if !ok {
 		return fail(MsgBadDate)
@@ -251,8 +247,6 @@ func (s *Server) hInvoiceList(c *call) response {
 }
 
 func (s *Server) hInvoiceListCount(c *call) response {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	vs, ok := s.invoicesLocked(c.q, false)
 	if !ok {
 		return fail(MsgBadDate)
@@ -286,8 +280,6 @@ func (s *Server) hInvoicePreview(c *call) response {
 			return fail(MsgBadServiceName)
 		}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	now := s.now()
 	var expiry time.Time
 	if e := strings.TrimSpace(f.Get("expiry")); e != "" {
@@ -346,8 +338,6 @@ func invoiceHTML(v *invoice, link string) string {
 }
 
 func (s *Server) invoiceChange(c *call, to string) response {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.expireDueLocked()
 	v := s.invoices[c.form.Get("id")]
 	switch {

@@ -311,8 +311,6 @@ func (s *Server) filterPaymentsLocked(q url.Values, required bool) ([]*payment, 
 }
 
 func (s *Server) hPaymentsByDate(c *call) response {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	ps, ok := s.filterPaymentsLocked(c.q, true)
 	if !ok {
 		return fail(MsgBadDate)
@@ -329,8 +327,6 @@ func (s *Server) hPaymentsByDate(c *call) response {
 // and fullcount (the document prints three objects in a row, which is not
 // JSON; this is the shape of /info/invoice/listcount/).
 func (s *Server) hPaymentsByDateCount(c *call) response {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	ps, ok := s.filterPaymentsLocked(c.q, false)
 	if !ok {
 		return fail(MsgBadDate)
@@ -370,8 +366,6 @@ func (s *Server) hPaymentsByDateCount(c *call) response {
 // hPaymentByID answers an array with the one payment (as every client reads
 // it), or an empty array for an unknown id.
 func (s *Server) hPaymentByID(c *call) response {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	p := s.payments[c.q.Get("id")]
 	if p == nil {
 		return jsonResponse([]obj{})
@@ -410,8 +404,6 @@ func (s *Server) hPaymentsSearch(c *call) response {
 		}
 		return strings.Contains(v, query)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	for _, p := range s.sortedPaymentsLocked() {
 		if !rng.has(p.pending.In(Moscow)) {
 			continue
@@ -427,8 +419,6 @@ func (s *Server) hPaymentsSearch(c *call) response {
 // only once the money was taken. An unknown id answers [] (PHP's empty
 // array).
 func (s *Server) hOptionsByID(c *call) response {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	p := s.payments[c.q.Get("id")]
 	if p == nil {
 		return jsonResponse([]obj{})
@@ -465,8 +455,6 @@ func (s *Server) hOptionsByID(c *call) response {
 }
 
 func (s *Server) hParamsByID(c *call) response {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	out := []obj{}
 	p := s.payments[c.q.Get("id")]
 	if p == nil || p.obtained.IsZero() {
@@ -483,8 +471,6 @@ func (s *Server) hParamsByID(c *call) response {
 
 // hHTTPLogByID answers the bank's callback that completed the payment.
 func (s *Server) hHTTPLogByID(c *call) response {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	out := []obj{}
 	p := s.payments[c.q.Get("id")]
 	if p == nil || p.obtained.IsZero() {
@@ -502,8 +488,6 @@ func (s *Server) hHTTPLogByID(c *call) response {
 // refund is sent under both "reminder" (the document's spelling, in its
 // table and example) and "remainder".
 func (s *Server) hRefunds(c *call) response {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	out := []obj{}
 	p := s.payments[c.q.Get("id")]
 	if p == nil {
@@ -524,8 +508,6 @@ func (s *Server) hRefunds(c *call) response {
 // an amount, if sent, must equal it) or in part (partial=true: amount up to
 // the remainder).
 func (s *Server) hReverse(c *call) response {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	p := s.payments[c.form.Get("id")]
 	if p == nil {
 		return fail(MsgPaymentNotFound)
@@ -597,29 +579,22 @@ func (s *Server) hReverse(c *call) response {
 // for a payment whose money was taken.
 func (s *Server) hRepeatCnt(c *call) response {
 	id := c.form.Get("id")
-	s.mu.Lock()
 	p := s.payments[id]
 	if p == nil {
-		s.mu.Unlock()
 		return fail(MsgPaymentNotFound)
 	}
 	if !moneyTaken(p.status) {
-		s.mu.Unlock()
 		return fail(MsgNoNotify)
 	}
 	p.repeatCounter = 0
-	informer := s.informerLocked() != nil
-	s.mu.Unlock()
-	if informer {
-		_, _ = s.Notify(id)
+	if s.informerLocked() != nil {
+		c.after = func() { _, _ = s.Notify(id) }
 	}
 	return success()
 }
 
 // hCapture charges an authorised two-stage payment in full.
 func (s *Server) hCapture(c *call) response {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	p := s.payments[c.form.Get("id")]
 	if p == nil {
 		return fail(MsgPaymentNotFound)

@@ -4,8 +4,6 @@ package paykeepertest
 // fake's choice): {"total":N,"totalWithGroup":[{"error_code":"05","total":N,
 // "user_description":"Отказ банка-эмитента"}]}, the group left out when N is 0.
 func (s *Server) hErrorsTotal(*call) response {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	n := 0
 	for _, p := range s.payments {
 		if p.status == StatusFailed {

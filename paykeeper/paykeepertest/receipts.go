@@ -56,8 +56,6 @@ func (s *Server) addReceiptLocked(p *payment, r ReceiptRecord) string {
 // money was taken: {"result":"success","receipt_id":"<id>"}. Every request
 // prints one more: nothing recognises a repeat.
 func (s *Server) hPostSaleReceipt(c *call) response {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	p := s.payments[c.form.Get("id")]
 	if p == nil {
 		return fail(MsgPaymentNotFound)
@@ -99,8 +97,6 @@ func (s *Server) hReceiptPrint(c *call) response {
 	}
 	r := ReceiptRecord{Type: typ, PostSale: truthy(f.Get("is_post_sale")), Sum: sum, Contact: f.Get("contact"),
 		Cart: f.Get("cart"), ReceiptKey: f.Get("receipt_key"), RefundID: f.Get("refund_id")}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if _, tied := f["payment_id"]; !tied {
 		s.nextReceiptID++
 		r.ID = strconv.FormatInt(s.nextReceiptID, 10)
@@ -120,8 +116,6 @@ func (s *Server) hReceiptPrint(c *call) response {
 // type, is_post_sale, sum, contact, receipt_key, datetime}: the fake's
 // choice, no source shows PayKeeper's shape. An unknown payment is [].
 func (s *Server) hReceipts(c *call) response {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	out := []obj{}
 	if p := s.payments[c.q.Get("id")]; p != nil {
 		for _, r := range p.receipts {

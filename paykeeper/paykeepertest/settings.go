@@ -172,8 +172,6 @@ func (s *Server) ReportEmails() []string {
 // hUserSettings answers the current user. The document's table calls the
 // refund flag refund_allowed and its example refund_allow: both are sent.
 func (s *Server) hUserSettings(c *call) response {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	u := c.user
 	allowed := boolStr(u.refundAllowed())
 	return jsonResponse(obj{
@@ -185,7 +183,7 @@ func (s *Server) hUserSettings(c *call) response {
 // hUserLastVisit answers the visit before this request, or this one on the
 // first visit.
 func (s *Server) hUserLastVisit(c *call) response {
-	ip, at := c.prevIP, c.prevAt
+	ip, at := c.user.lastIP, c.user.lastVisit
 	if at.IsZero() {
 		ip, at = c.ip, s.now()
 	}
@@ -193,8 +191,6 @@ func (s *Server) hUserLastVisit(c *call) response {
 }
 
 func (s *Server) hOrgSettings(c *call) response {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	o := obj{}
 	for i, k := range settingOrder {
 		if i >= 4 && !c.user.admin {
@@ -226,8 +222,6 @@ func (s *Server) hOrgNotifications(*call) response {
 }
 
 func (s *Server) hOrgFields(*call) response {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	out := []obj{}
 	for _, f := range s.fields {
 		out = append(out, f.json())
@@ -236,8 +230,6 @@ func (s *Server) hOrgFields(*call) response {
 }
 
 func (s *Server) hOrgReportEmails(*call) response {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	out := []obj{}
 	for _, e := range s.reportEmails {
 		out = append(out, obj{{"id", strconv.Itoa(e.id)}, {"email", e.email}})
@@ -246,8 +238,6 @@ func (s *Server) hOrgReportEmails(*call) response {
 }
 
 func (s *Server) hOrgUsers(*call) response {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	out := []obj{}
 	for _, u := range s.users {
 		out = append(out, obj{{"id", u.id}, {"login", u.login}, {"refund", u.refund}, {"admin", boolStr(u.admin)}})
@@ -256,11 +246,6 @@ func (s *Server) hOrgUsers(*call) response {
 }
 
 func (s *Server) hChangeSetting(c *call) response {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !c.user.admin {
-		return fail(MsgNotAdmin)
-	}
 	name := c.form.Get("name")
 	if !editableSettings[name] {
 		return fail(MsgUnknownSetting)
@@ -294,11 +279,6 @@ func (s *Server) hChangeSetting(c *call) response {
 var fieldTypes = map[string]bool{"sum": true, "clientid": true, "orderid": true, "text": true, "phone": true, "email": true, "bool": true}
 
 func (s *Server) hChangeFormField(c *call) response {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !c.user.admin {
-		return fail(MsgNotAdmin)
-	}
 	name := c.form.Get("pk_name")
 	if name == "sum" {
 		return fail(MsgSumField)
@@ -344,11 +324,6 @@ func (s *Server) hChangeFormField(c *call) response {
 }
 
 func (s *Server) hAddReportEmail(c *call) response {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !c.user.admin {
-		return fail(MsgNotAdmin)
-	}
 	email := strings.TrimSpace(c.form.Get("email"))
 	if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
 		return fail(MsgBadEmail)
@@ -359,11 +334,6 @@ func (s *Server) hAddReportEmail(c *call) response {
 }
 
 func (s *Server) hDeleteReportEmail(c *call) response {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !c.user.admin {
-		return fail(MsgNotAdmin)
-	}
 	id, err := strconv.Atoi(c.form.Get("id"))
 	for i, e := range s.reportEmails {
 		if err == nil && e.id == id {
@@ -397,11 +367,6 @@ func (s *Server) userByLoginLocked(login string) *user {
 }
 
 func (s *Server) hUserAdd(c *call) response {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !c.user.admin {
-		return fail(MsgNotAdmin)
-	}
 	login, password := strings.TrimSpace(c.form.Get("login")), c.form.Get("password")
 	if login == "" || password == "" {
 		return fail(MsgBadUser)
@@ -441,11 +406,6 @@ func (s *Server) findUserLocked(f url.Values) *user {
 }
 
 func (s *Server) hUserUpdate(c *call) response {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !c.user.admin {
-		return fail(MsgNotAdmin)
-	}
 	u := s.findUserLocked(c.form)
 	if u == nil {
 		return fail(MsgUserNotFound)
@@ -472,11 +432,6 @@ func (s *Server) hUserUpdate(c *call) response {
 }
 
 func (s *Server) hUserDelete(c *call) response {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !c.user.admin {
-		return fail(MsgNotAdmin)
-	}
 	u := s.findUserLocked(url.Values{"id": {c.form.Get("id")}})
 	if u == nil || c.form.Get("id") == "" {
 		return fail(MsgUserNotFound)

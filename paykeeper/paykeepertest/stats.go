@@ -59,8 +59,6 @@ func (s *Server) hSystemsSums(c *call) response {
 	if !ok {
 		return fail(MsgBadDate)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	out := []obj{}
 	for _, ps := range PaymentSystems {
 		x := s.sumsLocked(rng, ps[0])
@@ -78,8 +76,6 @@ func (s *Server) hSystemsAllSum(c *call) response {
 	if !ok {
 		return fail(MsgBadDate)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	x := s.sumsLocked(rng, "")
 	return jsonResponse(obj{{"success", fixed(x.success)}, {"account", fixed(x.account)}, {"stuck", fixed(x.stuck)}})
 }
@@ -94,8 +90,6 @@ func (s *Server) hSystemsDetails(c *call) response {
 	if !ok {
 		return fail(MsgBadDate)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if rng.from.IsZero() || rng.to.IsZero() {
 		n := s.now().In(Moscow)
 		today := time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, Moscow)

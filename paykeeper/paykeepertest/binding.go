@@ -35,5 +35,5 @@ func (s *Server) hBindingExecute(c *call) response {
 	if cart := f.Get("cart"); cart != "" {
 		p.options["cart"] = cart
 	}
-	return jsonResponse(obj{{"result", "success"}, {"payment_id", p.id}})
+	return jsonResponse(obj{{"result", "success"}, {"payment_id", p.ID}})
 }

@@ -40,7 +40,8 @@ type Server struct {
 	notifyCtx    context.Context
 	notifyCancel context.CancelFunc
 
-	closeOnce sync.Once
+	closeOnce  sync.Once
+	formSecret string // WithFormSecret: the payment form's secret word
 
 	mu            sync.Mutex // guards everything below
 	tokenLifetime time.Duration
@@ -63,7 +64,6 @@ type Server struct {
 	reportEmails  []reportEmail
 	nextEmailID   int
 	notifications []NotificationResult
-	formSecret    string          // WithFormSecret: the payment form's secret word
 	bindings      map[string]bool // saved cards (bank_id) that /change/binding/execute/ charges
 	nextBindingID int64
 	nextReceiptID int64
@@ -108,7 +108,7 @@ func NewServer(opts ...Option) *Server {
 	if cfg.refundAllowed {
 		refund = defaultRefundsPerDay
 	}
-	s.users = []*user{{id: 1, login: cfg.user, password: cfg.password, refund: refund, admin: true}}
+	s.users = []*user{{User: User{ID: 1, Login: cfg.user, Password: cfg.password, Refund: refund, Admin: true}}}
 	s.nextUserID = 2
 	s.initSettings(cfg)
 	s.rotateTokenLocked()
@@ -508,7 +508,7 @@ func (s *Server) run(c0 *fakeserver.Call[Request], rt route, c *call) response {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, u := range s.users {
-		if ok && u.login == login && subtle.ConstantTimeCompare([]byte(u.password), []byte(password)) == 1 {
+		if ok && u.Login == login && subtle.ConstantTimeCompare([]byte(u.Password), []byte(password)) == 1 {
 			c.user = u
 			break
 		}
@@ -528,7 +528,7 @@ func (s *Server) run(c0 *fakeserver.Call[Request], rt route, c *call) response {
 			return jsonResponse(obj{{"result", "fail"}, {"msg", MsgBadToken}, {"error_code", ErrorCodeBadToken}})
 		}
 	}
-	if rt.kind == adminChange && !c.user.admin {
+	if rt.kind == adminChange && !c.user.Admin {
 		return fail(MsgNotAdmin)
 	}
 	return rt.fn(s, c)

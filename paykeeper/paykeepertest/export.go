@@ -64,8 +64,8 @@ func (s *Server) hExportPayments(c *call) response {
 	rows := [][]string{{"Номер платежа", "Сумма", "Возвращено", "Клиент", "Номер заказа",
 		"Платёжная система", "Статус", "Создан", "Проведён", "Оповещён"}}
 	for _, p := range paginate(ps, from, limit) {
-		rows = append(rows, []string{p.id, fixed(p.amount), fixed(p.refunded), p.clientID, p.orderID,
-			p.systemID, p.status, fmtDT(p.pending), fmtDT(p.obtained), fmtDT(p.success)})
+		rows = append(rows, []string{p.ID, fixed(p.amount), fixed(p.refunded), p.ClientID, p.OrderID,
+			p.PaymentSystemID, p.Status, fmtDT(p.Pending), fmtDT(p.Obtained), fmtDT(p.Success)})
 	}
 	if !ok {
 		return fail(MsgBadDate)

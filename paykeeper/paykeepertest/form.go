@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"html"
 	"net/http"
+	"net/url"
 	"time"
 )
 
@@ -37,52 +38,31 @@ func WithFormSecret(secret string) Option {
 // orderid is refused with 400 and an HTML page naming the problem, and
 // nothing is created: the fake's choice, PayKeeper's exact refusal is not
 // known.
-func (s *Server) formCreate(f map[string][]string) response {
-	get := func(k string) string {
-		if v := f[k]; len(v) > 0 {
-			return v[0]
-		}
-		return ""
-	}
+func (s *Server) formCreate(f url.Values) response {
 	refuse := func(msg string) response {
 		return htmlResponse(http.StatusBadRequest, `<!DOCTYPE html>
 <html lang="ru"><head><meta charset="utf-8"><title>PayKeeper: ошибка</title></head>
 <body><h1>Ошибка</h1><p class="error">`+html.EscapeString(msg)+`</p></body></html>
 `)
 	}
-	s.mu.Lock()
-	secret := s.formSecret
-	s.mu.Unlock()
-	if secret == "" {
-		return refuse(MsgFormNoSecret)
-	}
-	sum := get("sum")
+	sum := f.Get("sum")
 	amt, ok := exactAmount(sum)
-	if !ok {
+	h := sha256.Sum256([]byte(sum + f.Get("clientid") + f.Get("orderid") + f.Get("service_name") + f.Get("client_email") + f.Get("client_phone") + s.formSecret))
+	switch {
+	case s.formSecret == "":
+		return refuse(MsgFormNoSecret)
+	case !ok:
 		return refuse(MsgBadAmount)
-	}
-	h := sha256.Sum256([]byte(sum + get("clientid") + get("orderid") + get("service_name") + get("client_email") + get("client_phone") + secret))
-	want := hex.EncodeToString(h[:])
-	if subtle.ConstantTimeCompare([]byte(get("sign")), []byte(want)) != 1 {
+	case subtle.ConstantTimeCompare([]byte(f.Get("sign")), []byte(hex.EncodeToString(h[:]))) != 1:
 		return refuse(MsgFormBadSign)
-	}
-	if get("orderid") == "" {
+	case f.Get("orderid") == "":
 		return refuse("Не указан номер заказа (orderid).")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.now()
-	m := now.In(Moscow)
-	id := s.newInvoiceIDLocked(now)
-	v := &invoice{
-		id: id, status: InvoiceSent, amount: amt,
-		clientID: get("clientid"), orderID: get("orderid"), serviceName: get("service_name"),
-		email: get("client_email"), phone: get("client_phone"), cart: get("cart"),
-		expiry: time.Date(m.Year(), m.Month(), m.Day()+defaultExpiryDays, 0, 0, 0, 0, Moscow), created: now,
-	}
-	s.invoices[id] = v
-	s.invoiceOrder = append(s.invoiceOrder, id)
+	v := s.addInvoiceLocked(f, InvoiceSent, amt, time.Time{})
+	v.cart = f.Get("cart")
 	resp := htmlResponse(http.StatusFound, "")
-	resp.Header = http.Header{"Location": {s.URL() + billPrefix + id + "/"}}
+	resp.Header = http.Header{"Location": {s.URL() + billPrefix + v.ID + "/"}}
 	return resp
 }

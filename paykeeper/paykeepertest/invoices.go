@@ -13,20 +13,11 @@ import (
 	"github.com/paysdk/payments"
 )
 
+// invoice is an invoice as the server holds it.
 type invoice struct {
-	id          string
-	status      string
-	amount      payments.Decimal
-	clientID    string
-	orderID     string
-	serviceName string
-	email       string
-	phone       string
-	expiry      time.Time
-	created     time.Time
-	paid        time.Time
-	paymentID   string
-	cart        string // the form's cart field, "" when none
+	InvoiceRecord
+	amount payments.Decimal
+	cart   string // the form's cart field, "" when none
 }
 
 // InvoiceRecord is what the server holds about one invoice.
@@ -45,20 +36,12 @@ type InvoiceRecord struct {
 	PaymentID   string    // the payment that paid it, "" until paid
 }
 
-func (v *invoice) record() InvoiceRecord {
-	return InvoiceRecord{
-		ID: v.id, Status: v.status, Amount: fixed(v.amount), ClientID: v.clientID, OrderID: v.orderID,
-		ServiceName: v.serviceName, ClientEmail: v.email, ClientPhone: v.phone,
-		Expiry: v.expiry, Created: v.created, Paid: v.paid, PaymentID: v.paymentID,
-	}
-}
-
 // expireDueLocked moves unpaid invoices past their expiry to expired.
 func (s *Server) expireDueLocked() {
 	now := s.now()
 	for _, v := range s.invoices {
-		if (v.status == InvoiceCreated || v.status == InvoiceSent) && !now.Before(v.expiry) {
-			v.status = InvoiceExpired
+		if (v.Status == InvoiceCreated || v.Status == InvoiceSent) && !now.Before(v.Expiry) {
+			v.Status = InvoiceExpired
 		}
 	}
 }
@@ -72,7 +55,7 @@ func (s *Server) Invoice(id string) (InvoiceRecord, bool) {
 	if v == nil {
 		return InvoiceRecord{}, false
 	}
-	return v.record(), true
+	return v.InvoiceRecord, true
 }
 
 // Invoices returns every invoice in the order they were created.
@@ -82,7 +65,7 @@ func (s *Server) Invoices() []InvoiceRecord {
 	s.expireDueLocked()
 	out := make([]InvoiceRecord, 0, len(s.invoiceOrder))
 	for _, id := range s.invoiceOrder {
-		out = append(out, s.invoices[id].record())
+		out = append(out, s.invoices[id].InvoiceRecord)
 	}
 	return out
 }
@@ -93,10 +76,10 @@ func (s *Server) ExpireInvoice(id string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	v := s.invoices[id]
-	if v == nil || v.status == InvoicePaid {
+	if v == nil || v.Status == InvoicePaid {
 		return false
 	}
-	v.status = InvoiceExpired
+	v.Status = InvoiceExpired
 	return true
 }
 
@@ -115,26 +98,26 @@ func (s *Server) PayInvoice(id string) (string, error) {
 	case v == nil:
 		s.mu.Unlock()
 		return "", fmt.Errorf("paykeepertest: no invoice %s", id)
-	case v.status == InvoicePaid || v.status == InvoiceExpired:
+	case v.Status == InvoicePaid || v.Status == InvoiceExpired:
 		s.mu.Unlock()
-		return "", fmt.Errorf("paykeepertest: invoice %s is %s", id, v.status)
+		return "", fmt.Errorf("paykeepertest: invoice %s is %s", id, v.Status)
 	}
 	p := s.addPaymentLocked(PaymentSpec{
-		Status: StatusObtained, ClientID: v.clientID, OrderID: v.orderID, ServiceName: v.serviceName,
-		ClientEmail: v.email, ClientPhone: v.phone,
+		Status: StatusObtained, ClientID: v.ClientID, OrderID: v.OrderID, ServiceName: v.ServiceName,
+		ClientEmail: v.ClientEmail, ClientPhone: v.ClientPhone,
 	}, v.amount)
-	if cart := cartOf(v.serviceName); cart != "" {
+	if cart := cartOf(v.ServiceName); cart != "" {
 		p.options["cart"] = cart
 	}
 	if v.cart != "" {
 		p.options["cart"] = v.cart
 	}
-	v.status = InvoicePaid
-	v.paid = p.obtained
-	v.paymentID = p.id
+	v.Status = InvoicePaid
+	v.Paid = p.Obtained
+	v.PaymentID = p.ID
 	s.mu.Unlock()
-	_, _ = s.Notify(p.id)
-	return p.id, nil
+	_, _ = s.Notify(p.ID)
+	return p.ID, nil
 }
 
 // serviceObject parses a service_name sent as a JSON object; ok is false for
@@ -184,19 +167,19 @@ func cartOf(sn string) string {
 
 func (v *invoice) json() obj {
 	return obj{
-		{"id", v.id},
+		{"id", v.ID},
 		{"user_id", 1},
-		{"status", v.status},
+		{"status", v.Status},
 		{"pay_amount", fixed(v.amount)},
-		{"clientid", strOrNull(v.clientID)},
-		{"orderid", strOrNull(v.orderID)},
-		{"paymentid", strOrNull(v.paymentID)},
-		{"service_name", strOrNull(v.serviceName)},
-		{"client_email", strOrNull(v.email)},
-		{"client_phone", strOrNull(v.phone)},
-		{"expiry_datetime", dt(v.expiry)},
-		{"created_datetime", dt(v.created)},
-		{"paid_datetime", dt(v.paid)},
+		{"clientid", strOrNull(v.ClientID)},
+		{"orderid", strOrNull(v.OrderID)},
+		{"paymentid", strOrNull(v.PaymentID)},
+		{"service_name", strOrNull(v.ServiceName)},
+		{"client_email", strOrNull(v.ClientEmail)},
+		{"client_phone", strOrNull(v.ClientPhone)},
+		{"expiry_datetime", dt(v.Expiry)},
+		{"created_datetime", dt(v.Created)},
+		{"paid_datetime", dt(v.Paid)},
 	}
 }
 
@@ -225,7 +208,7 @@ func (s *Server) invoicesLocked(q url.Values, required bool) ([]*invoice, bool) 
 	var out []*invoice
 	for i := len(s.invoiceOrder) - 1; i >= 0; i-- {
 		v := s.invoices[s.invoiceOrder[i]]
-		if v.status == InvoiceCreated || len(st) > 0 && !st[v.status] || !rng.has(v.created.In(Moscow)) {
+		if v.Status == InvoiceCreated || len(st) > 0 && !st[v.Status] || !rng.has(v.Created.In(Moscow)) {
 			continue
 		}
 		out = append(out, v)
@@ -253,7 +236,7 @@ func (s *Server) hInvoiceListCount(c *call) response {
 	}
 	n := map[string]int{}
 	for _, v := range vs {
-		n[v.status]++
+		n[v.Status]++
 	}
 	statuses := []obj{}
 	for _, st := range []string{InvoicePaid, InvoiceExpired, InvoiceSent} {
@@ -263,10 +246,6 @@ func (s *Server) hInvoiceListCount(c *call) response {
 	}
 	return jsonResponse(obj{{"statuses", statuses}, {"fullcount", []obj{{{"count", strconv.Itoa(len(vs))}}}}})
 }
-
-// defaultExpiryDays: an invoice without expiry is valid until midnight four
-// days after its creation date, as in both of the document's examples.
-const defaultExpiryDays = 4
 
 func (s *Server) hInvoicePreview(c *call) response {
 	f := c.form
@@ -280,32 +259,38 @@ func (s *Server) hInvoicePreview(c *call) response {
 			return fail(MsgBadServiceName)
 		}
 	}
-	now := s.now()
 	var expiry time.Time
 	if e := strings.TrimSpace(f.Get("expiry")); e != "" {
 		t, err := time.ParseInLocation(dateTimeLayout, e, Moscow)
 		if err != nil {
 			t, err = time.ParseInLocation(dateLayout, e, Moscow)
 		}
-		if err != nil || !t.After(now) {
+		if err != nil || !t.After(s.now()) {
 			return fail(MsgBadExpiry)
 		}
 		expiry = t
-	} else {
+	}
+	v := s.addInvoiceLocked(f, InvoiceCreated, amt, expiry)
+	link := s.URL() + billPrefix + v.ID + "/"
+	return jsonResponse(obj{{"invoice_id", v.ID}, {"invoice_url", link}, {"invoice", invoiceHTML(v, link)}})
+}
+
+// addInvoiceLocked creates an invoice of amount in status for the form's
+// clientid, orderid, service_name, client_email and client_phone, valid
+// until expiry or, when that is zero, midnight four days after its
+// creation, as in both of the document's examples.
+func (s *Server) addInvoiceLocked(f url.Values, status string, amount payments.Decimal, expiry time.Time) *invoice {
+	now := s.now()
+	if expiry.IsZero() {
 		m := now.In(Moscow)
-		expiry = time.Date(m.Year(), m.Month(), m.Day()+defaultExpiryDays, 0, 0, 0, 0, Moscow)
+		expiry = time.Date(m.Year(), m.Month(), m.Day()+4, 0, 0, 0, 0, Moscow)
 	}
-	id := s.newInvoiceIDLocked(now)
-	v := &invoice{
-		id: id, status: InvoiceCreated, amount: amt,
-		clientID: f.Get("clientid"), orderID: f.Get("orderid"), serviceName: sn,
-		email: f.Get("client_email"), phone: f.Get("client_phone"),
-		expiry: expiry, created: now,
-	}
-	s.invoices[id] = v
-	s.invoiceOrder = append(s.invoiceOrder, id)
-	link := s.URL() + billPrefix + id + "/"
-	return jsonResponse(obj{{"invoice_id", id}, {"invoice_url", link}, {"invoice", invoiceHTML(v, link)}})
+	v := &invoice{InvoiceRecord: InvoiceRecord{ID: s.newInvoiceIDLocked(now), Status: status, Amount: fixed(amount),
+		ClientID: f.Get("clientid"), OrderID: f.Get("orderid"), ServiceName: f.Get("service_name"),
+		ClientEmail: f.Get("client_email"), ClientPhone: f.Get("client_phone"), Expiry: expiry, Created: now}, amount: amount}
+	s.invoices[v.ID] = v
+	s.invoiceOrder = append(s.invoiceOrder, v.ID)
+	return v
 }
 
 // newInvoiceIDLocked makes a 17-digit id: the Moscow creation time
@@ -329,12 +314,12 @@ func (s *Server) newInvoiceIDLocked(now time.Time) string {
 
 func invoiceHTML(v *invoice, link string) string {
 	e := html.EscapeString
-	return `<HTML><HEAD><META http-equiv=Content-Type content="text/html; charset=utf-8"><TITLE>Счёт № ` + v.id + `</TITLE></HEAD>` +
-		`<BODY><P>Здравствуйте, ` + e(v.clientID) + `!</P>` +
-		`<P>Вам выставлен счёт № ` + v.id + ` на сумму ` + fixed(v.amount) + ` руб.` +
-		` за «` + e(displayServiceName(v.serviceName)) + `» (заказ ` + e(v.orderID) + `).</P>` +
+	return `<HTML><HEAD><META http-equiv=Content-Type content="text/html; charset=utf-8"><TITLE>Счёт № ` + v.ID + `</TITLE></HEAD>` +
+		`<BODY><P>Здравствуйте, ` + e(v.ClientID) + `!</P>` +
+		`<P>Вам выставлен счёт № ` + v.ID + ` на сумму ` + fixed(v.amount) + ` руб.` +
+		` за «` + e(displayServiceName(v.ServiceName)) + `» (заказ ` + e(v.OrderID) + `).</P>` +
 		`<P>Оплатить счёт: <A href="` + e(link) + `">` + e(link) + `</A></P>` +
-		`<P>Счёт действителен до ` + v.expiry.In(Moscow).Format(dateTimeLayout) + `.</P></BODY></HTML>`
+		`<P>Счёт действителен до ` + v.Expiry.In(Moscow).Format(dateTimeLayout) + `.</P></BODY></HTML>`
 }
 
 func (s *Server) invoiceChange(c *call, to string) response {
@@ -343,12 +328,12 @@ func (s *Server) invoiceChange(c *call, to string) response {
 	switch {
 	case v == nil:
 		return fail(MsgInvoiceNotFound)
-	case v.status == InvoicePaid:
+	case v.Status == InvoicePaid:
 		return fail(MsgInvoicePaid)
-	case v.status == InvoiceExpired && to == InvoiceSent:
+	case v.Status == InvoiceExpired && to == InvoiceSent:
 		return fail(MsgInvoiceExpired)
 	}
-	v.status = to
+	v.Status = to
 	return success()
 }
 
@@ -381,7 +366,7 @@ func (s *Server) billPage(id string) response {
 	v := s.invoices[id]
 	var rec InvoiceRecord
 	if v != nil {
-		rec = v.record()
+		rec = v.InvoiceRecord
 	}
 	s.mu.Unlock()
 	if v == nil {

@@ -121,9 +121,9 @@ func (s *Server) Notify(paymentID string) (NotificationResult, error) {
 		s.mu.Unlock()
 		return NotificationResult{}, fmt.Errorf("paykeepertest: no payment %s", paymentID)
 	}
-	if !moneyTaken(p.status) {
+	if !moneyTaken(p.Status) {
 		s.mu.Unlock()
-		return NotificationResult{}, fmt.Errorf("paykeepertest: payment %s is %s: nothing to notify", paymentID, p.status)
+		return NotificationResult{}, fmt.Errorf("paykeepertest: payment %s is %s: nothing to notify", paymentID, p.Status)
 	}
 	inf := s.informerLocked()
 	if inf == nil {
@@ -134,19 +134,19 @@ func (s *Server) Notify(paymentID string) (NotificationResult, error) {
 	}
 	form := url.Values{}
 	sum := fixed(p.amount)
-	form.Set("id", p.id)
+	form.Set("id", p.ID)
 	form.Set("sum", sum)
-	form.Set("clientid", p.clientID)
-	form.Set("orderid", p.orderID)
-	form.Set("key", SignNotification(p.id, sum, p.clientID, p.orderID, inf.secret))
-	form.Set("service_name", displayServiceName(p.serviceName))
-	form.Set("client_email", p.email)
-	form.Set("client_phone", p.phone)
-	form.Set("ps_id", p.systemID)
-	if p.hold && !p.captured {
-		form.Set("batch_date", p.batchDate)
+	form.Set("clientid", p.ClientID)
+	form.Set("orderid", p.OrderID)
+	form.Set("key", SignNotification(p.ID, sum, p.ClientID, p.OrderID, inf.secret))
+	form.Set("service_name", displayServiceName(p.ServiceName))
+	form.Set("client_email", p.ClientEmail)
+	form.Set("client_phone", p.ClientPhone)
+	form.Set("ps_id", p.PaymentSystemID)
+	if p.Hold && !p.Captured {
+		form.Set("batch_date", p.BatchDate)
 	}
-	form.Set("obtain_datetime", p.obtained.In(Moscow).Format(dateTimeLayout))
+	form.Set("obtain_datetime", p.Obtained.In(Moscow).Format(dateTimeLayout))
 	form.Set("pk_hostname", Host)
 	s.mu.Unlock()
 
@@ -171,8 +171,8 @@ func (s *Server) Notify(paymentID string) (NotificationResult, error) {
 	if res.Acknowledged {
 		s.markInformedLocked(p)
 	} else {
-		p.repeatCounter++
-		p.status = StatusStuck
+		p.RepeatCounter++
+		p.Status = StatusStuck
 	}
 	s.notifications = append(s.notifications, res)
 	s.mu.Unlock()
@@ -181,16 +181,16 @@ func (s *Server) Notify(paymentID string) (NotificationResult, error) {
 
 // markInformedLocked records that the merchant learnt of payment p.
 func (s *Server) markInformedLocked(p *payment) {
-	if p.success.IsZero() {
-		p.success = s.now()
+	if p.Success.IsZero() {
+		p.Success = s.now()
 	}
-	if p.hold && !p.captured {
-		if p.status == StatusStuck {
-			p.status = StatusObtained
+	if p.Hold && !p.Captured {
+		if p.Status == StatusStuck {
+			p.Status = StatusObtained
 		}
 		return
 	}
-	if p.status == StatusObtained || p.status == StatusStuck {
-		p.status = StatusSuccess
+	if p.Status == StatusObtained || p.Status == StatusStuck {
+		p.Status = StatusSuccess
 	}
 }

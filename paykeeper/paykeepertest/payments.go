@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,41 +18,15 @@ import (
 // one (the document's example payments use "3").
 const DefaultPaymentSystemID = "3"
 
+// payment is a payment as the server holds it: its record, whose Amount,
+// RefundAmount and Remainder [payment.record] fills in, and what the
+// record does not show.
 type payment struct {
-	id            string
-	amount        payments.Decimal
-	refunded      payments.Decimal
-	systemID      string
-	clientID      string
-	orderID       string
-	uniqueID      string
-	serviceName   string // as sent (may be a JSON object string)
-	email         string
-	phone         string
-	clientIP      string
-	status        string
-	repeatCounter int
-	hold          bool
-	captured      bool
-	batchDate     string
-	pending       time.Time
-	obtained      time.Time
-	success       time.Time
-	refunds       []refund
-	receipts      []ReceiptRecord
-	options       map[string]string
-	paramIDs      [2]int64
-}
-
-type refund struct {
-	id        int64
-	number    int
-	user      string
-	amount    payments.Decimal
-	remainder payments.Decimal
-	at        time.Time
-	cart      string
-	sbpTo     string
+	PaymentRecord
+	amount, refunded payments.Decimal
+	receipts         []ReceiptRecord
+	options          map[string]string
+	paramIDs         [2]int64
 }
 
 // PaymentSpec describes a payment for [Server.AddPayment]. Only Amount is
@@ -116,19 +91,9 @@ type RefundRecord struct {
 func (p *payment) remainder() payments.Decimal { return p.amount.Sub(p.refunded) }
 
 func (p *payment) record() PaymentRecord {
-	r := PaymentRecord{
-		ID: p.id, Amount: fixed(p.amount), RefundAmount: fixed(p.refunded), Remainder: fixed(p.remainder()),
-		PaymentSystemID: p.systemID, ClientID: p.clientID, OrderID: p.orderID, UniqueID: p.uniqueID,
-		ServiceName: p.serviceName, ClientEmail: p.email, ClientPhone: p.phone,
-		Status: p.status, RepeatCounter: p.repeatCounter, Hold: p.hold, Captured: p.captured,
-		BatchDate: p.batchDate, Pending: p.pending, Obtained: p.obtained, Success: p.success,
-	}
-	for _, f := range p.refunds {
-		r.Refunds = append(r.Refunds, RefundRecord{
-			ID: strconv.FormatInt(f.id, 10), Number: f.number, User: f.user,
-			Amount: fixed(f.amount), Remainder: fixed(f.remainder), Time: f.at, RefundCart: f.cart, SBPRefundTo: f.sbpTo,
-		})
-	}
+	r := p.PaymentRecord
+	r.Amount, r.RefundAmount, r.Remainder = fixed(p.amount), fixed(p.refunded), fixed(p.remainder())
+	r.Refunds = slices.Clone(r.Refunds)
 	return r
 }
 
@@ -153,7 +118,7 @@ func (s *Server) AddPayment(spec PaymentSpec) string {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.addPaymentLocked(spec, amount).id
+	return s.addPaymentLocked(spec, amount).ID
 }
 
 func (s *Server) addPaymentLocked(spec PaymentSpec, amount payments.Decimal) *payment {
@@ -164,48 +129,37 @@ func (s *Server) addPaymentLocked(spec PaymentSpec, amount payments.Decimal) *pa
 	if spec.PaymentSystemID == "" {
 		spec.PaymentSystemID = DefaultPaymentSystemID
 	}
-	p := &payment{
-		id:          strconv.FormatInt(s.nextPaymentID, 10),
-		amount:      amount,
-		systemID:    spec.PaymentSystemID,
-		clientID:    spec.ClientID,
-		orderID:     spec.OrderID,
-		uniqueID:    spec.UniqueID,
-		serviceName: spec.ServiceName,
-		email:       spec.ClientEmail,
-		phone:       spec.ClientPhone,
-		clientIP:    "81.5.119.7",
-		status:      spec.Status,
-		hold:        spec.Hold,
-		pending:     created,
-		options:     map[string]string{},
-	}
+	p := &payment{PaymentRecord: PaymentRecord{
+		ID: strconv.FormatInt(s.nextPaymentID, 10), PaymentSystemID: spec.PaymentSystemID,
+		ClientID: spec.ClientID, OrderID: spec.OrderID, UniqueID: spec.UniqueID, ServiceName: spec.ServiceName,
+		ClientEmail: spec.ClientEmail, ClientPhone: spec.ClientPhone, Status: spec.Status, Hold: spec.Hold, Pending: created,
+	}, amount: amount, options: map[string]string{}}
 	s.nextPaymentID++
 	for k, v := range spec.Options {
 		p.options[k] = v
 	}
 	p.paramIDs = [2]int64{s.nextParamID, s.nextParamID + 1}
 	s.nextParamID += 2
-	switch p.status {
+	switch p.Status {
 	case StatusPending, StatusCanceled, StatusFailed:
 	default:
-		p.obtained = created.Add(time.Second)
+		p.Obtained = created.Add(time.Second)
 	}
-	switch p.status {
+	switch p.Status {
 	case StatusSuccess, StatusRefunded, StatusPartiallyRefunded, StatusRefunding:
-		p.success = p.obtained
-		if p.hold {
-			p.captured = true
+		p.Success = p.Obtained
+		if p.Hold {
+			p.Captured = true
 		}
 	}
-	if p.hold {
-		p.batchDate = p.obtained.In(Moscow).AddDate(0, 0, 5).Format(dateLayout)
+	if p.Hold {
+		p.BatchDate = p.Obtained.In(Moscow).AddDate(0, 0, 5).Format(dateLayout)
 	}
-	if p.status == StatusRefunded {
+	if p.Status == StatusRefunded {
 		p.refunded = amount
 	}
-	s.payments[p.id] = p
-	s.paymentOrder = append(s.paymentOrder, p.id)
+	s.payments[p.ID] = p
+	s.paymentOrder = append(s.paymentOrder, p.ID)
 	return p
 }
 
@@ -245,9 +199,9 @@ func (s *Server) SetPaymentStatus(id, status string) bool {
 	if p == nil {
 		return false
 	}
-	p.status = status
-	if moneyTaken(status) && p.obtained.IsZero() {
-		p.obtained = s.now()
+	p.Status = status
+	if moneyTaken(status) && p.Obtained.IsZero() {
+		p.Obtained = s.now()
 	}
 	return true
 }
@@ -260,11 +214,11 @@ func (s *Server) sortedPaymentsLocked() []*payment {
 		out = append(out, s.payments[id])
 	}
 	sort.SliceStable(out, func(i, j int) bool {
-		if !out[i].pending.Equal(out[j].pending) {
-			return out[i].pending.After(out[j].pending)
+		if !out[i].Pending.Equal(out[j].Pending) {
+			return out[i].Pending.After(out[j].Pending)
 		}
-		a, _ := strconv.ParseInt(out[i].id, 10, 64)
-		b, _ := strconv.ParseInt(out[j].id, 10, 64)
+		a, _ := strconv.ParseInt(out[i].ID, 10, 64)
+		b, _ := strconv.ParseInt(out[j].ID, 10, 64)
 		return a > b
 	})
 	return out
@@ -272,18 +226,18 @@ func (s *Server) sortedPaymentsLocked() []*payment {
 
 func (p *payment) listJSON() obj {
 	return obj{
-		{"id", p.id},
+		{"id", p.ID},
 		{"pay_amount", fixed(p.amount)},
 		{"refund_amount", fixed(p.refunded)},
-		{"clientid", strOrNull(p.clientID)},
-		{"orderid", strOrNull(p.orderID)},
-		{"payment_system_id", p.systemID},
-		{"unique_id", strOrNull(p.uniqueID)},
-		{"status", p.status},
-		{"repeat_counter", strconv.Itoa(p.repeatCounter)},
-		{"pending_datetime", dt(p.pending)},
-		{"obtain_datetime", dt(p.obtained)},
-		{"success_datetime", dt(p.success)},
+		{"clientid", strOrNull(p.ClientID)},
+		{"orderid", strOrNull(p.OrderID)},
+		{"payment_system_id", p.PaymentSystemID},
+		{"unique_id", strOrNull(p.UniqueID)},
+		{"status", p.Status},
+		{"repeat_counter", strconv.Itoa(p.RepeatCounter)},
+		{"pending_datetime", dt(p.Pending)},
+		{"obtain_datetime", dt(p.Obtained)},
+		{"success_datetime", dt(p.Success)},
 	}
 }
 
@@ -302,7 +256,7 @@ func (s *Server) filterPaymentsLocked(q url.Values, required bool) ([]*payment, 
 	st, sy := set(statuses), set(systems)
 	var out []*payment
 	for _, p := range s.sortedPaymentsLocked() {
-		if len(st) > 0 && !st[p.status] || len(sy) > 0 && !sy[p.systemID] || !rng.has(p.pending.In(Moscow)) {
+		if len(st) > 0 && !st[p.Status] || len(sy) > 0 && !sy[p.PaymentSystemID] || !rng.has(p.Pending.In(Moscow)) {
 			continue
 		}
 		out = append(out, p)
@@ -333,8 +287,8 @@ func (s *Server) hPaymentsByDateCount(c *call) response {
 	}
 	byStatus, bySystem := map[string]int{}, map[string]int{}
 	for _, p := range ps {
-		byStatus[p.status]++
-		bySystem[p.systemID]++
+		byStatus[p.Status]++
+		bySystem[p.PaymentSystemID]++
 	}
 	statuses := []obj{}
 	for _, st := range []string{StatusPending, StatusObtained, StatusCanceled, StatusSuccess, StatusFailed,
@@ -373,8 +327,8 @@ func (s *Server) hPaymentByID(c *call) response {
 	o := p.listJSON()
 	if truthy(c.q.Get("advanced")) {
 		// advanced=true: the fake's choice of extra fields (no source lists them).
-		o = append(o, obj{{"client_email", strOrNull(p.email)},
-			{"client_phone", strOrNull(p.phone)}, {"service_name", strOrNull(p.serviceName)},
+		o = append(o, obj{{"client_email", strOrNull(p.ClientEmail)},
+			{"client_phone", strOrNull(p.ClientPhone)}, {"service_name", strOrNull(p.ServiceName)},
 			{"bank_id", strOrNull(p.options["bank_id"])}, {"receipts_count", strconv.Itoa(len(p.receipts))}}...)
 	}
 	return jsonResponse([]obj{o})
@@ -405,10 +359,10 @@ func (s *Server) hPaymentsSearch(c *call) response {
 		return strings.Contains(v, query)
 	}
 	for _, p := range s.sortedPaymentsLocked() {
-		if !rng.has(p.pending.In(Moscow)) {
+		if !rng.has(p.Pending.In(Moscow)) {
 			continue
 		}
-		if match(p.id) || match(p.orderID) || match(p.clientID) || match(p.uniqueID) || match(p.email) {
+		if match(p.ID) || match(p.OrderID) || match(p.ClientID) || match(p.UniqueID) || match(p.ClientEmail) {
 			out = append(out, p.listJSON())
 		}
 	}
@@ -424,19 +378,19 @@ func (s *Server) hOptionsByID(c *call) response {
 		return jsonResponse([]obj{})
 	}
 	o := obj{
-		{"client_ip", p.clientIP},
-		{"orderid", p.orderID},
-		{"service_name", displayServiceName(p.serviceName)},
-		{"client_email", p.email},
-		{"client_phone", p.phone},
+		{"client_ip", "81.5.119.7"},
+		{"orderid", p.OrderID},
+		{"service_name", displayServiceName(p.ServiceName)},
+		{"client_email", p.ClientEmail},
+		{"client_phone", p.ClientPhone},
 		{"qiwi_phone", ""},
 		{"bill_name", ""},
 	}
-	if !p.obtained.IsZero() {
+	if !p.Obtained.IsZero() {
 		o = append(o, obj{
 			{"msgtype", "Visa"},
-			{"RRN", fmt.Sprintf("4134%08s", p.id)},
-			{"APPROVAL_CODE", fmt.Sprintf("%06s", p.id)[:6]},
+			{"RRN", fmt.Sprintf("4134%08s", p.ID)},
+			{"APPROVAL_CODE", fmt.Sprintf("%06s", p.ID)[:6]},
 			{"CARD_NUMBER", "5***********8624"},
 			{"RESULT", "OK"},
 			{"RESULT_CODE", "000"},
@@ -457,12 +411,12 @@ func (s *Server) hOptionsByID(c *call) response {
 func (s *Server) hParamsByID(c *call) response {
 	out := []obj{}
 	p := s.payments[c.q.Get("id")]
-	if p == nil || p.obtained.IsZero() {
+	if p == nil || p.Obtained.IsZero() {
 		return jsonResponse(out)
 	}
 	for i, fv := range [][2]string{{"RESULT", "OK"}, {"RESULT_CODE", "000"}} {
 		out = append(out, obj{
-			{"id", strconv.FormatInt(p.paramIDs[i], 10)}, {"payment_id", p.id},
+			{"id", strconv.FormatInt(p.paramIDs[i], 10)}, {"payment_id", p.ID},
 			{"field", fv[0]}, {"value", fv[1]},
 		})
 	}
@@ -473,13 +427,13 @@ func (s *Server) hParamsByID(c *call) response {
 func (s *Server) hHTTPLogByID(c *call) response {
 	out := []obj{}
 	p := s.payments[c.q.Get("id")]
-	if p == nil || p.obtained.IsZero() {
+	if p == nil || p.Obtained.IsZero() {
 		return jsonResponse(out)
 	}
 	out = append(out, obj{
-		{"id", strconv.FormatInt(p.paramIDs[0], 10)}, {"payment_id", p.id},
+		{"id", strconv.FormatInt(p.paramIDs[0], 10)}, {"payment_id", p.ID},
 		{"request_method", "POST"}, {"request_uri", "/external/"}, {"ip", "62.76.178.170"},
-		{"body", ""}, {"datetime", dt(p.obtained)},
+		{"body", ""}, {"datetime", dt(p.Obtained)},
 	})
 	return jsonResponse(out)
 }
@@ -493,12 +447,11 @@ func (s *Server) hRefunds(c *call) response {
 	if p == nil {
 		return jsonResponse(out)
 	}
-	for _, f := range p.refunds {
+	for _, f := range p.Refunds {
 		out = append(out, obj{
-			{"id", strconv.FormatInt(f.id, 10)}, {"payment_id", p.id},
-			{"refund_number", strconv.Itoa(f.number)}, {"user", f.user},
-			{"amount", fixed(f.amount)}, {"reminder", fixed(f.remainder)}, {"remainder", fixed(f.remainder)},
-			{"datetime", dt(f.at)}, {"status", "done"},
+			{"id", f.ID}, {"payment_id", p.ID}, {"refund_number", strconv.Itoa(f.Number)}, {"user", f.User},
+			{"amount", f.Amount}, {"reminder", f.Remainder}, {"remainder", f.Remainder},
+			{"datetime", dt(f.Time)}, {"status", "done"},
 		})
 	}
 	return jsonResponse(out)
@@ -515,7 +468,7 @@ func (s *Server) hReverse(c *call) response {
 	if !c.user.refundAllowed() {
 		return fail(MsgRefundForbidden)
 	}
-	switch p.status {
+	switch p.Status {
 	case StatusObtained, StatusSuccess, StatusStuck, StatusPartiallyRefunded:
 	default:
 		return fail(MsgNotRefundable)
@@ -555,22 +508,22 @@ func (s *Server) hReverse(c *call) response {
 	}
 	p.refunded = p.refunded.Add(amt)
 	left := p.remainder()
-	p.refunds = append(p.refunds, refund{
-		id: s.nextRefundID, number: len(p.refunds) + 1, user: c.user.login,
-		amount: amt, remainder: left, at: s.now(), cart: cart, sbpTo: c.form.Get("sbp_refund_to"),
+	p.Refunds = append(p.Refunds, RefundRecord{
+		ID: strconv.FormatInt(s.nextRefundID, 10), Number: len(p.Refunds) + 1, User: c.user.Login,
+		Amount: fixed(amt), Remainder: fixed(left), Time: s.now(), RefundCart: cart, SBPRefundTo: c.form.Get("sbp_refund_to"),
 	})
 	s.nextRefundID++
 	switch {
-	case p.hold && !p.captured:
+	case p.Hold && !p.Captured:
 		// Reversing an authorisation: all of it cancels the payment; a part
 		// lowers what a capture takes.
 		if left.Sign() == 0 {
-			p.status = StatusCanceled
+			p.Status = StatusCanceled
 		}
 	case left.Sign() == 0:
-		p.status = StatusRefunded
+		p.Status = StatusRefunded
 	default:
-		p.status = StatusPartiallyRefunded
+		p.Status = StatusPartiallyRefunded
 	}
 	return success()
 }
@@ -583,10 +536,10 @@ func (s *Server) hRepeatCnt(c *call) response {
 	if p == nil {
 		return fail(MsgPaymentNotFound)
 	}
-	if !moneyTaken(p.status) {
+	if !moneyTaken(p.Status) {
 		return fail(MsgNoNotify)
 	}
-	p.repeatCounter = 0
+	p.RepeatCounter = 0
 	if s.informerLocked() != nil {
 		c.after = func() { _, _ = s.Notify(id) }
 	}
@@ -599,17 +552,17 @@ func (s *Server) hCapture(c *call) response {
 	if p == nil {
 		return fail(MsgPaymentNotFound)
 	}
-	if !p.hold || p.captured || !moneyTaken(p.status) {
+	if !p.Hold || p.Captured || !moneyTaken(p.Status) {
 		return fail(MsgNotHold)
 	}
-	p.captured = true
+	p.Captured = true
 	if p.refunded.Sign() > 0 {
-		p.status = StatusPartiallyRefunded
+		p.Status = StatusPartiallyRefunded
 	} else {
-		p.status = StatusSuccess
+		p.Status = StatusSuccess
 	}
-	if p.success.IsZero() {
-		p.success = s.now()
+	if p.Success.IsZero() {
+		p.Success = s.now()
 	}
 	return success()
 }

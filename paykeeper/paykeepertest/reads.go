@@ -6,7 +6,7 @@ package paykeepertest
 func (s *Server) hErrorsTotal(*call) response {
 	n := 0
 	for _, p := range s.payments {
-		if p.status == StatusFailed {
+		if p.Status == StatusFailed {
 			n++
 		}
 	}

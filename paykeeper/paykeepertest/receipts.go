@@ -46,7 +46,7 @@ func (s *Server) Receipts(paymentID string) []ReceiptRecord {
 func (s *Server) addReceiptLocked(p *payment, r ReceiptRecord) string {
 	s.nextReceiptID++
 	r.ID = strconv.FormatInt(s.nextReceiptID, 10)
-	r.PaymentID = p.id
+	r.PaymentID = p.ID
 	r.Time = s.now()
 	p.receipts = append(p.receipts, r)
 	return r.ID
@@ -60,10 +60,10 @@ func (s *Server) hPostSaleReceipt(c *call) response {
 	if p == nil {
 		return fail(MsgPaymentNotFound)
 	}
-	if !moneyTaken(p.status) && p.status != StatusPartiallyRefunded && p.status != StatusRefunded {
+	if !moneyTaken(p.Status) && p.Status != StatusPartiallyRefunded && p.Status != StatusRefunded {
 		return fail(MsgNotRefundable)
 	}
-	id := s.addReceiptLocked(p, ReceiptRecord{Type: "sale", PostSale: true, Sum: fixed(p.amount), Contact: p.email, Cart: p.options["cart"]})
+	id := s.addReceiptLocked(p, ReceiptRecord{Type: "sale", PostSale: true, Sum: fixed(p.amount), Contact: p.ClientEmail, Cart: p.options["cart"]})
 	return jsonResponse(obj{{"result", "success"}, {"receipt_id", id}})
 }
 

@@ -9,18 +9,15 @@ import (
 	"time"
 )
 
+// user is a cabinet user and its last visit.
 type user struct {
-	id        int
-	login     string
-	password  string
-	refund    string // refunds per day; "0" means no refunds
-	admin     bool
+	User
 	lastIP    string
 	lastVisit time.Time
 }
 
 func (u *user) refundAllowed() bool {
-	n, err := strconv.Atoi(u.refund)
+	n, err := strconv.Atoi(u.Refund)
 	return err == nil && n > 0
 }
 
@@ -43,9 +40,9 @@ func (s *Server) SetRefundAllowed(allowed bool) {
 	u := s.users[0]
 	switch {
 	case !allowed:
-		u.refund = "0"
+		u.Refund = "0"
 	case !u.refundAllowed():
-		u.refund = defaultRefundsPerDay
+		u.Refund = defaultRefundsPerDay
 	}
 }
 
@@ -65,7 +62,7 @@ func (s *Server) Users() []User {
 	defer s.mu.Unlock()
 	out := make([]User, len(s.users))
 	for i, u := range s.users {
-		out[i] = User{ID: u.id, Login: u.login, Password: u.password, Refund: u.refund, Admin: u.admin}
+		out[i] = u.User
 	}
 	return out
 }
@@ -175,8 +172,8 @@ func (s *Server) hUserSettings(c *call) response {
 	u := c.user
 	allowed := boolStr(u.refundAllowed())
 	return jsonResponse(obj{
-		{"user", u.login}, {"refund_allow", allowed}, {"refund_allowed", allowed},
-		{"refund", u.refund}, {"admin", boolStr(u.admin)},
+		{"user", u.Login}, {"refund_allow", allowed}, {"refund_allowed", allowed},
+		{"refund", u.Refund}, {"admin", boolStr(u.Admin)},
 	})
 }
 
@@ -193,7 +190,7 @@ func (s *Server) hUserLastVisit(c *call) response {
 func (s *Server) hOrgSettings(c *call) response {
 	o := obj{}
 	for i, k := range settingOrder {
-		if i >= 4 && !c.user.admin {
+		if i >= 4 && !c.user.Admin {
 			break
 		}
 		if strings.HasPrefix(k, "smtp_") && k != "smtp_use_custom" && s.settings["smtp_use_custom"] != "true" {
@@ -240,7 +237,7 @@ func (s *Server) hOrgReportEmails(*call) response {
 func (s *Server) hOrgUsers(*call) response {
 	out := []obj{}
 	for _, u := range s.users {
-		out = append(out, obj{{"id", u.id}, {"login", u.login}, {"refund", u.refund}, {"admin", boolStr(u.admin)}})
+		out = append(out, obj{{"id", u.ID}, {"login", u.Login}, {"refund", u.Refund}, {"admin", boolStr(u.Admin)}})
 	}
 	return jsonResponse(out)
 }
@@ -359,7 +356,7 @@ func userValues(f url.Values) bool {
 
 func (s *Server) userByLoginLocked(login string) *user {
 	for _, u := range s.users {
-		if u.login == login {
+		if u.Login == login {
 			return u
 		}
 	}
@@ -377,11 +374,11 @@ func (s *Server) hUserAdd(c *call) response {
 	if s.userByLoginLocked(login) != nil {
 		return fail(MsgUserExists)
 	}
-	u := &user{id: s.nextUserID, login: login, password: password, refund: "0"}
+	u := &user{User: User{ID: s.nextUserID, Login: login, Password: password, Refund: "0"}}
 	if v := c.form.Get("refund"); v != "" {
-		u.refund = v
+		u.Refund = v
 	}
-	u.admin = c.form.Get("admin") == "true"
+	u.Admin = c.form.Get("admin") == "true"
 	s.nextUserID++
 	s.users = append(s.users, u)
 	return success()
@@ -393,7 +390,7 @@ func (s *Server) findUserLocked(f url.Values) *user {
 	if idText := f.Get("id"); idText != "" {
 		id, err := strconv.Atoi(idText)
 		for _, u := range s.users {
-			if err == nil && u.id == id {
+			if err == nil && u.ID == id {
 				return u
 			}
 		}
@@ -413,20 +410,20 @@ func (s *Server) hUserUpdate(c *call) response {
 	if !userValues(c.form) {
 		return fail(MsgBadFieldValue)
 	}
-	if login := strings.TrimSpace(c.form.Get("login")); login != "" && login != u.login {
+	if login := strings.TrimSpace(c.form.Get("login")); login != "" && login != u.Login {
 		if s.userByLoginLocked(login) != nil {
 			return fail(MsgUserExists)
 		}
-		u.login = login
+		u.Login = login
 	}
 	if p := c.form.Get("password"); p != "" {
-		u.password = p
+		u.Password = p
 	}
 	if v := c.form.Get("refund"); v != "" {
-		u.refund = v
+		u.Refund = v
 	}
 	if v := c.form.Get("admin"); v != "" {
-		u.admin = v == "true"
+		u.Admin = v == "true"
 	}
 	return success()
 }

@@ -32,7 +32,7 @@ type sums struct{ success, account, stuck payments.Decimal }
 
 func (x *sums) add(p *payment) {
 	net := p.remainder()
-	switch p.status {
+	switch p.Status {
 	case StatusObtained:
 		x.success = x.success.Add(net)
 	case StatusSuccess, StatusPartiallyRefunded:
@@ -47,7 +47,7 @@ func (x *sums) add(p *payment) {
 func (s *Server) sumsLocked(rng dateRange, system string) sums {
 	var x sums
 	for _, p := range s.payments {
-		if (system == "" || p.systemID == system) && rng.has(p.obtained.In(Moscow)) {
+		if (system == "" || p.PaymentSystemID == system) && rng.has(p.Obtained.In(Moscow)) {
 			x.add(p)
 		}
 	}
@@ -108,8 +108,8 @@ func (s *Server) hSystemsDetails(c *call) response {
 		buckets := make([]sums, points)
 		found := false
 		for _, p := range s.payments {
-			t := p.obtained.In(Moscow)
-			if p.systemID != ps[0] || !rng.has(t) {
+			t := p.Obtained.In(Moscow)
+			if p.PaymentSystemID != ps[0] || !rng.has(t) {
 				continue
 			}
 			day := int(t.Sub(rng.from).Hours() / 24)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -126,10 +125,6 @@ func cloneValues(v url.Values) url.Values {
 	return out
 }
 
-// The server writes JSON as PHP's json_encode does with default flags: keys in
-// a fixed order, compact, every non-ASCII character as \uXXXX and "/" as "\/".
-// Clients must decode it as any JSON; nothing here is exotic JSON.
-
 // kv is one member of an ordered JSON object.
 type kv struct {
 	k string
@@ -154,6 +149,9 @@ func strOrNull(s string) any {
 	return s
 }
 
+// encode writes v as PHP's json_encode does with default flags: keys in a
+// fixed order, compact, every non-ASCII character as \uXXXX and "/" as
+// "\/". Clients must decode it as any JSON; nothing here is exotic JSON.
 func encode(v any) []byte {
 	var b bytes.Buffer
 	writeValue(&b, v)
@@ -166,98 +164,50 @@ func writeValue(b *bytes.Buffer, v any) {
 		b.WriteString("null")
 	case string:
 		writeString(b, x)
-	case bool:
-		b.WriteString(strconv.FormatBool(x))
-	case int:
-		b.WriteString(strconv.Itoa(x))
-	case int64:
-		b.WriteString(strconv.FormatInt(x, 10))
-	case number:
-		b.WriteString(string(x))
+	case bool, int, int64, number:
+		fmt.Fprint(b, x)
+	case kv:
+		writeString(b, x.k)
+		b.WriteByte(':')
+		writeValue(b, x.v)
 	case obj:
-		b.WriteByte('{')
-		for i, m := range x {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			writeString(b, m.k)
-			b.WriteByte(':')
-			writeValue(b, m.v)
-		}
-		b.WriteByte('}')
+		writeList(b, "{}", x)
 	case []obj:
-		b.WriteByte('[')
-		for i, e := range x {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			writeValue(b, e)
-		}
-		b.WriteByte(']')
+		writeList(b, "[]", x)
 	case []any:
-		b.WriteByte('[')
-		for i, e := range x {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			writeValue(b, e)
-		}
-		b.WriteByte(']')
+		writeList(b, "[]", x)
 	case []string:
-		b.WriteByte('[')
-		for i, e := range x {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			writeString(b, e)
-		}
-		b.WriteByte(']')
+		writeList(b, "[]", x)
 	default:
 		panic(fmt.Sprintf("paykeepertest: cannot encode %T", v))
 	}
 }
 
-const hexDigits = "0123456789abcdef"
+func writeList[T any](b *bytes.Buffer, brackets string, xs []T) {
+	b.WriteByte(brackets[0])
+	for i, e := range xs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		writeValue(b, e)
+	}
+	b.WriteByte(brackets[1])
+}
+
+var jsonEscapes = map[rune]string{'"': `\"`, '\\': `\\`, '/': `\/`, '\n': `\n`, '\r': `\r`, '\t': `\t`}
 
 func writeString(b *bytes.Buffer, s string) {
 	b.WriteByte('"')
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		i += size
-		switch {
-		case r == '"':
-			b.WriteString(`\"`)
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r == '/':
-			b.WriteString(`\/`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < 0x20:
-			b.WriteString(`\u00`)
-			b.WriteByte(hexDigits[r>>4])
-			b.WriteByte(hexDigits[r&0xf])
-		case r < utf8.RuneSelf:
-			b.WriteByte(byte(r))
-		default:
-			if r1, r2 := utf16.EncodeRune(r); r1 != utf8.RuneError {
-				writeU(b, r1)
-				writeU(b, r2)
-			} else {
-				writeU(b, r)
+	for _, r := range s {
+		if e, ok := jsonEscapes[r]; ok {
+			b.WriteString(e)
+		} else if r < 0x20 || r >= utf8.RuneSelf {
+			for _, u := range utf16.Encode([]rune{r}) {
+				fmt.Fprintf(b, `\u%04x`, u)
 			}
+		} else {
+			b.WriteByte(byte(r))
 		}
 	}
 	b.WriteByte('"')
-}
-
-func writeU(b *bytes.Buffer, r rune) {
-	b.WriteString(`\u`)
-	for shift := 12; shift >= 0; shift -= 4 {
-		b.WriteByte(hexDigits[(r>>uint(shift))&0xf])
-	}
 }

@@ -15,22 +15,14 @@ const (
 	StatusPartiallyRefunded = "partially_refunded"
 )
 
+// paymentStatuses are the Status constants, in the order bydatecount
+// counts them.
+var paymentStatuses = []string{StatusPending, StatusObtained, StatusCanceled, StatusSuccess, StatusFailed,
+	StatusStuck, StatusRefunded, StatusRefunding, StatusPartiallyRefunded}
+
 // moneyTaken reports whether status means the payer was charged.
 func moneyTaken(status string) bool {
-	switch status {
-	case StatusObtained, StatusSuccess, StatusStuck:
-		return true
-	}
-	return false
-}
-
-func validPaymentStatus(s string) bool {
-	switch s {
-	case StatusPending, StatusObtained, StatusCanceled, StatusSuccess, StatusFailed,
-		StatusStuck, StatusRefunded, StatusRefunding, StatusPartiallyRefunded:
-		return true
-	}
-	return false
+	return status == StatusObtained || status == StatusSuccess || status == StatusStuck
 }
 
 // Invoice statuses. created is the service status of a new invoice, which

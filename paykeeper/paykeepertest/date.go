@@ -18,45 +18,26 @@ const (
 type dateRange struct{ from, to time.Time }
 
 func (d dateRange) has(t time.Time) bool {
-	if t.IsZero() {
-		return false
-	}
-	if !d.from.IsZero() && t.Before(d.from) {
-		return false
-	}
-	if !d.to.IsZero() && !t.Before(d.to.AddDate(0, 0, 1)) {
-		return false
-	}
-	return true
+	return !t.IsZero() && (d.from.IsZero() || !t.Before(d.from)) && (d.to.IsZero() || t.Before(d.to.AddDate(0, 0, 1)))
 }
 
 // parseRange reads two YYYY-MM-DD parameters; absent ones leave the bound
 // open, malformed ones fail.
 func parseRange(q url.Values, startKey, endKey string) (dateRange, bool) {
-	var d dateRange
-	for _, p := range []struct {
-		key string
-		dst *time.Time
-	}{{startKey, &d.from}, {endKey, &d.to}} {
-		v := q.Get(p.key)
-		if v == "" {
-			continue
-		}
-		t, err := time.ParseInLocation(dateLayout, v, Moscow)
-		if err != nil {
-			return d, false
-		}
-		*p.dst = t
-	}
-	return d, true
+	from, err1 := parseDate(q.Get(startKey))
+	to, err2 := parseDate(q.Get(endKey))
+	return dateRange{from, to}, err1 == nil && err2 == nil
 }
 
-func dt(t time.Time) any {
-	if t.IsZero() {
-		return nil
+func parseDate(v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
 	}
-	return t.In(Moscow).Format(dateTimeLayout)
+	return time.ParseInLocation(dateLayout, v, Moscow)
 }
+
+// dt is a datetime as PayKeeper writes it, null when t is zero.
+func dt(t time.Time) any { return strOrNull(fmtDT(t)) }
 
 func fmtDT(t time.Time) string {
 	if t.IsZero() {

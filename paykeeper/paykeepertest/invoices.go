@@ -1,16 +1,19 @@
 package paykeepertest
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"html"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/fakeserver"
 )
 
 // invoice is an invoice as the server holds it.
@@ -63,11 +66,7 @@ func (s *Server) Invoices() []InvoiceRecord {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.expireDueLocked()
-	out := make([]InvoiceRecord, 0, len(s.invoiceOrder))
-	for _, id := range s.invoiceOrder {
-		out = append(out, s.invoices[id].InvoiceRecord)
-	}
-	return out
+	return mapped(s.invoiceOrder, func(id string) InvoiceRecord { return s.invoices[id].InvoiceRecord })
 }
 
 // ExpireInvoice makes an unpaid invoice expired at once, as if its expiry
@@ -106,11 +105,8 @@ func (s *Server) PayInvoice(id string) (string, error) {
 		Status: StatusObtained, ClientID: v.ClientID, OrderID: v.OrderID, ServiceName: v.ServiceName,
 		ClientEmail: v.ClientEmail, ClientPhone: v.ClientPhone,
 	}, v.amount)
-	if cart := cartOf(v.ServiceName); cart != "" {
+	if cart := cmp.Or(v.cart, cartOf(v.ServiceName)); cart != "" {
 		p.options["cart"] = cart
-	}
-	if v.cart != "" {
-		p.options["cart"] = v.cart
 	}
 	v.Status = InvoicePaid
 	v.Paid = p.Obtained
@@ -122,15 +118,9 @@ func (s *Server) PayInvoice(id string) (string, error) {
 
 // serviceObject parses a service_name sent as a JSON object; ok is false for
 // a plain string.
-func serviceObject(sn string) (map[string]json.RawMessage, bool) {
-	if len(sn) == 0 || sn[0] != '{' {
-		return nil, false
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(sn), &m); err != nil {
-		return nil, false
-	}
-	return m, true
+func serviceObject(sn string) (m map[string]json.RawMessage, ok bool) {
+	ok = strings.HasPrefix(sn, "{") && json.Unmarshal([]byte(sn), &m) == nil
+	return m, ok
 }
 
 // displayServiceName is the service name a payer sees: the "service_name"
@@ -141,9 +131,7 @@ func displayServiceName(sn string) string {
 		return sn
 	}
 	var name string
-	if raw, ok := m["service_name"]; ok {
-		_ = json.Unmarshal(raw, &name)
-	}
+	_ = json.Unmarshal(m["service_name"], &name) // "" when absent or not a string
 	return name
 }
 
@@ -151,16 +139,10 @@ func displayServiceName(sn string) string {
 // the array (how /info/options/byid/ carries it), or "".
 func cartOf(sn string) string {
 	m, ok := serviceObject(sn)
-	if !ok {
-		return ""
-	}
-	raw, ok := m["cart"]
-	if !ok {
-		return ""
-	}
+	raw, has := m["cart"]
 	var str string
-	if json.Unmarshal(raw, &str) == nil {
-		return str // already a JSON string holding the array
+	if !ok || !has || json.Unmarshal(raw, &str) == nil {
+		return str // "" without a cart, else already a JSON string holding the array
 	}
 	return string(raw)
 }
@@ -170,7 +152,7 @@ func (v *invoice) json() obj {
 		{"id", v.ID},
 		{"user_id", 1},
 		{"status", v.Status},
-		{"pay_amount", fixed(v.amount)},
+		{"pay_amount", v.Amount},
 		{"clientid", strOrNull(v.ClientID)},
 		{"orderid", strOrNull(v.OrderID)},
 		{"paymentid", strOrNull(v.PaymentID)},
@@ -196,37 +178,23 @@ func (s *Server) hInvoiceByID(c *call) response {
 // and creation date.
 func (s *Server) invoicesLocked(q url.Values, required bool) ([]*invoice, bool) {
 	rng, ok := parseRange(q, "start_date", "end_date")
-	if !ok {
-		return nil, false
-	}
 	statuses := arrayParam(q, "status")
-	if required && len(statuses) == 0 {
-		return nil, true
+	if !ok || required && len(statuses) == 0 {
+		return nil, ok
 	}
-	st := set(statuses)
 	s.expireDueLocked()
 	var out []*invoice
-	for i := len(s.invoiceOrder) - 1; i >= 0; i-- {
-		v := s.invoices[s.invoiceOrder[i]]
-		if v.Status == InvoiceCreated || len(st) > 0 && !st[v.Status] || !rng.has(v.Created.In(Moscow)) {
-			continue
+	for _, id := range slices.Backward(s.invoiceOrder) {
+		if v := s.invoices[id]; v.Status != InvoiceCreated && selects(statuses, v.Status) && rng.has(v.Created) {
+			out = append(out, v)
 		}
-		out = append(out, v)
 	}
 	return out, true
 }
 
 func (s *Server) hInvoiceList(c *call) response {
 	vs, ok := s.invoicesLocked(c.q, true)
-	if !ok {
-		return fail(MsgBadDate)
-	}
-	from, limit := page(c.q)
-	out := []obj{}
-	for _, v := range paginate(vs, from, limit) {
-		out = append(out, v.json())
-	}
-	return jsonResponse(out)
+	return listPage(c.q, vs, ok, (*invoice).json)
 }
 
 func (s *Server) hInvoiceListCount(c *call) response {
@@ -238,13 +206,8 @@ func (s *Server) hInvoiceListCount(c *call) response {
 	for _, v := range vs {
 		n[v.Status]++
 	}
-	statuses := []obj{}
-	for _, st := range []string{InvoicePaid, InvoiceExpired, InvoiceSent} {
-		if n[st] > 0 {
-			statuses = append(statuses, obj{{"status", st}, {"count", strconv.Itoa(n[st])}})
-		}
-	}
-	return jsonResponse(obj{{"statuses", statuses}, {"fullcount", []obj{{{"count", strconv.Itoa(len(vs))}}}}})
+	return jsonResponse(obj{{"statuses", counts("status", []string{InvoicePaid, InvoiceExpired, InvoiceSent}, n)},
+		{"fullcount", []obj{{{"count", strconv.Itoa(len(vs))}}}}})
 }
 
 func (s *Server) hInvoicePreview(c *call) response {
@@ -316,7 +279,7 @@ func invoiceHTML(v *invoice, link string) string {
 	e := html.EscapeString
 	return `<HTML><HEAD><META http-equiv=Content-Type content="text/html; charset=utf-8"><TITLE>Счёт № ` + v.ID + `</TITLE></HEAD>` +
 		`<BODY><P>Здравствуйте, ` + e(v.ClientID) + `!</P>` +
-		`<P>Вам выставлен счёт № ` + v.ID + ` на сумму ` + fixed(v.amount) + ` руб.` +
+		`<P>Вам выставлен счёт № ` + v.ID + ` на сумму ` + v.Amount + ` руб.` +
 		` за «` + e(displayServiceName(v.ServiceName)) + `» (заказ ` + e(v.OrderID) + `).</P>` +
 		`<P>Оплатить счёт: <A href="` + e(link) + `">` + e(link) + `</A></P>` +
 		`<P>Счёт действителен до ` + v.Expiry.In(Moscow).Format(dateTimeLayout) + `.</P></BODY></HTML>`
@@ -353,23 +316,13 @@ func billID(r *http.Request) (string, bool) {
 		return "", false
 	}
 	rest = strings.TrimSuffix(rest, "/")
-	if rest == "" || strings.Trim(rest, "0123456789") != "" {
-		return "", false
-	}
-	return rest, true
+	return rest, fakeserver.Digits(rest)
 }
 
 // billPage is the payer's page of an invoice (no authentication).
 func (s *Server) billPage(id string) response {
-	s.mu.Lock()
-	s.expireDueLocked()
-	v := s.invoices[id]
-	var rec InvoiceRecord
-	if v != nil {
-		rec = v.InvoiceRecord
-	}
-	s.mu.Unlock()
-	if v == nil {
+	rec, ok := s.Invoice(id)
+	if !ok {
 		return htmlResponse(http.StatusNotFound, notFoundHTML)
 	}
 	return htmlResponse(http.StatusOK, `<!DOCTYPE html>

@@ -96,13 +96,10 @@ var ErrNoInformer = errors.New("paykeepertest: no POST informer: set WithNotific
 func (s *Server) Notifications() []NotificationResult {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]NotificationResult, len(s.notifications))
-	for i, n := range s.notifications {
-		out[i] = n
-		out[i].Form = cloneValues(n.Form)
-		out[i].Body = append([]byte(nil), n.Body...)
-	}
-	return out
+	return mapped(s.notifications, func(n NotificationResult) NotificationResult {
+		n.Form, n.Body = cloneValues(n.Form), append([]byte(nil), n.Body...)
+		return n
+	})
 }
 
 // Notify POSTs the notification of payment paymentID to the informer URL
@@ -132,37 +129,28 @@ func (s *Server) Notify(paymentID string) (NotificationResult, error) {
 		s.mu.Unlock()
 		return NotificationResult{}, ErrNoInformer
 	}
-	form := url.Values{}
 	sum := fixed(p.amount)
-	form.Set("id", p.ID)
-	form.Set("sum", sum)
-	form.Set("clientid", p.ClientID)
-	form.Set("orderid", p.OrderID)
-	form.Set("key", SignNotification(p.ID, sum, p.ClientID, p.OrderID, inf.secret))
-	form.Set("service_name", displayServiceName(p.ServiceName))
-	form.Set("client_email", p.ClientEmail)
-	form.Set("client_phone", p.ClientPhone)
-	form.Set("ps_id", p.PaymentSystemID)
+	form := url.Values{"id": {p.ID}, "sum": {sum}, "clientid": {p.ClientID}, "orderid": {p.OrderID},
+		"key": {SignNotification(p.ID, sum, p.ClientID, p.OrderID, inf.secret)}, "service_name": {displayServiceName(p.ServiceName)},
+		"client_email": {p.ClientEmail}, "client_phone": {p.ClientPhone}, "ps_id": {p.PaymentSystemID},
+		"obtain_datetime": {p.Obtained.In(Moscow).Format(dateTimeLayout)}, "pk_hostname": {Host}}
 	if p.Hold && !p.Captured {
 		form.Set("batch_date", p.BatchDate)
 	}
-	form.Set("obtain_datetime", p.Obtained.In(Moscow).Format(dateTimeLayout))
-	form.Set("pk_hostname", Host)
 	s.mu.Unlock()
 
 	res := NotificationResult{PaymentID: paymentID, URL: inf.url, Form: form}
 	req, err := http.NewRequestWithContext(s.notifyCtx, http.MethodPost, inf.url, strings.NewReader(form.Encode()))
+	var resp *http.Response
 	if err == nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("User-Agent", "PayKeeper informer")
-		var resp *http.Response
+		req.Header = http.Header{"Content-Type": {"application/x-www-form-urlencoded"}, "User-Agent": {"PayKeeper informer"}}
 		resp, err = s.notifyClient.Do(req)
-		if err == nil {
-			res.Status = resp.StatusCode
-			res.Body, err = io.ReadAll(io.LimitReader(resp.Body, maxNotificationAnswer))
-			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxNotificationAnswer))
-			resp.Body.Close()
-		}
+	}
+	if err == nil {
+		defer resp.Body.Close()
+		res.Status = resp.StatusCode
+		res.Body, err = io.ReadAll(io.LimitReader(resp.Body, maxNotificationAnswer))
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxNotificationAnswer))
 	}
 	res.Err = err
 	res.Acknowledged = err == nil && res.Status == http.StatusOK && string(res.Body) == NotificationAck(paymentID, inf.secret)
@@ -180,17 +168,15 @@ func (s *Server) Notify(paymentID string) (NotificationResult, error) {
 }
 
 // markInformedLocked records that the merchant learnt of payment p.
+// An uncaptured hold stays (or becomes again) obtained.
 func (s *Server) markInformedLocked(p *payment) {
 	if p.Success.IsZero() {
 		p.Success = s.now()
 	}
-	if p.Hold && !p.Captured {
-		if p.Status == StatusStuck {
-			p.Status = StatusObtained
-		}
-		return
-	}
-	if p.Status == StatusObtained || p.Status == StatusStuck {
+	switch held := p.Hold && !p.Captured; {
+	case held && p.Status == StatusStuck:
+		p.Status = StatusObtained
+	case !held && (p.Status == StatusObtained || p.Status == StatusStuck):
 		p.Status = StatusSuccess
 	}
 }

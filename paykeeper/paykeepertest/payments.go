@@ -1,12 +1,12 @@
 package paykeepertest
 
 import (
-	"encoding/json"
+	"cmp"
 	"fmt"
+	"maps"
 	"net/url"
 	"path"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -113,7 +113,7 @@ func (s *Server) AddPayment(spec PaymentSpec) string {
 			spec.Status = StatusObtained
 		}
 	}
-	if !validPaymentStatus(spec.Status) {
+	if !slices.Contains(paymentStatuses, spec.Status) {
 		panic(fmt.Sprintf("paykeepertest: AddPayment: unknown status %q", spec.Status))
 	}
 	s.mu.Lock()
@@ -133,24 +133,17 @@ func (s *Server) addPaymentLocked(spec PaymentSpec, amount payments.Decimal) *pa
 		ID: strconv.FormatInt(s.nextPaymentID, 10), PaymentSystemID: spec.PaymentSystemID,
 		ClientID: spec.ClientID, OrderID: spec.OrderID, UniqueID: spec.UniqueID, ServiceName: spec.ServiceName,
 		ClientEmail: spec.ClientEmail, ClientPhone: spec.ClientPhone, Status: spec.Status, Hold: spec.Hold, Pending: created,
-	}, amount: amount, options: map[string]string{}}
+	}, amount: amount, options: map[string]string{}, paramIDs: [2]int64{s.nextParamID, s.nextParamID + 1}}
 	s.nextPaymentID++
-	for k, v := range spec.Options {
-		p.options[k] = v
-	}
-	p.paramIDs = [2]int64{s.nextParamID, s.nextParamID + 1}
 	s.nextParamID += 2
-	switch p.Status {
-	case StatusPending, StatusCanceled, StatusFailed:
-	default:
+	maps.Copy(p.options, spec.Options)
+	if !slices.Contains([]string{StatusPending, StatusCanceled, StatusFailed}, p.Status) {
 		p.Obtained = created.Add(time.Second)
 	}
 	switch p.Status {
 	case StatusSuccess, StatusRefunded, StatusPartiallyRefunded, StatusRefunding:
 		p.Success = p.Obtained
-		if p.Hold {
-			p.Captured = true
-		}
+		p.Captured = p.Hold
 	}
 	if p.Hold {
 		p.BatchDate = p.Obtained.In(Moscow).AddDate(0, 0, 5).Format(dateLayout)
@@ -178,11 +171,7 @@ func (s *Server) Payment(id string) (PaymentRecord, bool) {
 func (s *Server) Payments() []PaymentRecord {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]PaymentRecord, 0, len(s.paymentOrder))
-	for _, id := range s.paymentOrder {
-		out = append(out, s.payments[id].record())
-	}
-	return out
+	return mapped(s.paymentOrder, func(id string) PaymentRecord { return s.payments[id].record() })
 }
 
 // SetPaymentStatus sets the status of payment id to any of the Status
@@ -190,13 +179,10 @@ func (s *Server) Payments() []PaymentRecord {
 // itself), without notifications or other effects. It reports whether the
 // payment exists and the status is known.
 func (s *Server) SetPaymentStatus(id, status string) bool {
-	if !validPaymentStatus(status) {
-		return false
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.payments[id]
-	if p == nil {
+	if p == nil || !slices.Contains(paymentStatuses, status) {
 		return false
 	}
 	p.Status = status
@@ -206,21 +192,15 @@ func (s *Server) SetPaymentStatus(id, status string) bool {
 	return true
 }
 
-// sortedPayments returns the payments newest first (by pending_datetime,
-// then id).
+// sortedPaymentsLocked returns the payments newest first (by
+// pending_datetime, then id: ids count up, so the newest id first keeps
+// ties in that order).
 func (s *Server) sortedPaymentsLocked() []*payment {
-	out := make([]*payment, 0, len(s.payments))
-	for _, id := range s.paymentOrder {
+	var out []*payment
+	for _, id := range slices.Backward(s.paymentOrder) {
 		out = append(out, s.payments[id])
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if !out[i].Pending.Equal(out[j].Pending) {
-			return out[i].Pending.After(out[j].Pending)
-		}
-		a, _ := strconv.ParseInt(out[i].ID, 10, 64)
-		b, _ := strconv.ParseInt(out[j].ID, 10, 64)
-		return a > b
-	})
+	slices.SortStableFunc(out, func(a, b *payment) int { return b.Pending.Compare(a.Pending) })
 	return out
 }
 
@@ -241,40 +221,23 @@ func (p *payment) listJSON() obj {
 	}
 }
 
-// filterPayments applies the registry filters shared by bydate, bydatecount
-// and the export. With required set, a missing status[] or
+// filterPaymentsLocked applies the registry filters shared by bydate,
+// bydatecount and the export. With required set, a missing status[] or
 // payment_system_id[] selects nothing, as the document says for bydate.
 func (s *Server) filterPaymentsLocked(q url.Values, required bool) ([]*payment, bool) {
 	rng, ok := parseRange(q, "start", "end")
-	if !ok {
-		return nil, false
-	}
 	statuses, systems := arrayParam(q, "status"), arrayParam(q, "payment_system_id")
-	if required && (len(statuses) == 0 || len(systems) == 0) {
-		return nil, true
+	if !ok || required && (len(statuses) == 0 || len(systems) == 0) {
+		return nil, ok
 	}
-	st, sy := set(statuses), set(systems)
-	var out []*payment
-	for _, p := range s.sortedPaymentsLocked() {
-		if len(st) > 0 && !st[p.Status] || len(sy) > 0 && !sy[p.PaymentSystemID] || !rng.has(p.Pending.In(Moscow)) {
-			continue
-		}
-		out = append(out, p)
-	}
-	return out, true
+	return slices.DeleteFunc(s.sortedPaymentsLocked(), func(p *payment) bool {
+		return !selects(statuses, p.Status) || !selects(systems, p.PaymentSystemID) || !rng.has(p.Pending)
+	}), true
 }
 
 func (s *Server) hPaymentsByDate(c *call) response {
 	ps, ok := s.filterPaymentsLocked(c.q, true)
-	if !ok {
-		return fail(MsgBadDate)
-	}
-	from, limit := page(c.q)
-	out := []obj{}
-	for _, p := range paginate(ps, from, limit) {
-		out = append(out, p.listJSON())
-	}
-	return jsonResponse(out)
+	return listPage(c.q, ps, ok, (*payment).listJSON)
 }
 
 // hPaymentsByDateCount answers one object with statuses, payment_systems
@@ -290,29 +253,14 @@ func (s *Server) hPaymentsByDateCount(c *call) response {
 		byStatus[p.Status]++
 		bySystem[p.PaymentSystemID]++
 	}
-	statuses := []obj{}
-	for _, st := range []string{StatusPending, StatusObtained, StatusCanceled, StatusSuccess, StatusFailed,
-		StatusStuck, StatusRefunded, StatusRefunding, StatusPartiallyRefunded} {
-		if n := byStatus[st]; n > 0 {
-			statuses = append(statuses, obj{{"status", st}, {"count", strconv.Itoa(n)}})
-		}
-	}
-	ids := make([]string, 0, len(bySystem))
-	for id := range bySystem {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool {
-		a, _ := strconv.Atoi(ids[i])
-		b, _ := strconv.Atoi(ids[j])
-		return a < b
+	systems := slices.SortedFunc(maps.Keys(bySystem), func(a, b string) int {
+		x, _ := strconv.Atoi(a)
+		y, _ := strconv.Atoi(b)
+		return cmp.Compare(x, y)
 	})
-	systems := []obj{}
-	for _, id := range ids {
-		systems = append(systems, obj{{"payment_system_id", id}, {"count", strconv.Itoa(bySystem[id])}})
-	}
 	return jsonResponse(obj{
-		{"statuses", statuses},
-		{"payment_systems", systems},
+		{"statuses", counts("status", paymentStatuses, byStatus)},
+		{"payment_systems", counts("payment_system_id", systems, bySystem)},
 		{"fullcount", []obj{{{"count", strconv.Itoa(len(ps))}}}},
 	})
 }
@@ -343,10 +291,6 @@ func (s *Server) hPaymentsSearch(c *call) response {
 		return fail(MsgBadDate)
 	}
 	query := strings.ToLower(strings.TrimSpace(c.q.Get("query")))
-	out := []obj{}
-	if query == "" {
-		return jsonResponse(out)
-	}
 	match := func(v string) bool {
 		v = strings.ToLower(v)
 		if v == "" {
@@ -358,25 +302,29 @@ func (s *Server) hPaymentsSearch(c *call) response {
 		}
 		return strings.Contains(v, query)
 	}
+	var out []*payment
 	for _, p := range s.sortedPaymentsLocked() {
-		if !rng.has(p.Pending.In(Moscow)) {
-			continue
-		}
-		if match(p.ID) || match(p.OrderID) || match(p.ClientID) || match(p.UniqueID) || match(p.ClientEmail) {
-			out = append(out, p.listJSON())
+		if query != "" && rng.has(p.Pending) && slices.ContainsFunc([]string{p.ID, p.OrderID, p.ClientID, p.UniqueID, p.ClientEmail}, match) {
+			out = append(out, p)
 		}
 	}
-	return jsonResponse(out)
+	return jsonResponse(mapped(out, (*payment).listJSON))
 }
 
-// hOptionsByID answers the payment's options object; bank answer fields
-// only once the money was taken. An unknown id answers [] (PHP's empty
-// array).
-func (s *Server) hOptionsByID(c *call) response {
-	p := s.payments[c.q.Get("id")]
-	if p == nil {
+// byPayment answers a read of the payment the id parameter names with what
+// read makes of it; an unknown id answers [] (PHP's empty array).
+func byPayment(read func(*payment) any) handlerFunc {
+	return func(s *Server, c *call) response {
+		if p := s.payments[c.q.Get("id")]; p != nil {
+			return jsonResponse(read(p))
+		}
 		return jsonResponse([]obj{})
 	}
+}
+
+// optionsJSON is the payment's options object, with the bank's answer
+// fields once the money was taken.
+func (p *payment) optionsJSON() any {
 	o := obj{
 		{"client_ip", "81.5.119.7"},
 		{"orderid", p.OrderID},
@@ -397,64 +345,43 @@ func (s *Server) hOptionsByID(c *call) response {
 			{"3DSECURE", "AUTHENTICATED"},
 		}...)
 	}
-	keys := make([]string, 0, len(p.options))
-	for k := range p.options {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(p.options)) {
 		o.add(k, p.options[k])
 	}
-	return jsonResponse(o)
+	return o
 }
 
-func (s *Server) hParamsByID(c *call) response {
-	out := []obj{}
-	p := s.payments[c.q.Get("id")]
-	if p == nil || p.Obtained.IsZero() {
-		return jsonResponse(out)
+// paramsJSON is the bank's answer fields, once the money was taken.
+func (p *payment) paramsJSON() any {
+	if p.Obtained.IsZero() {
+		return []obj{}
 	}
-	for i, fv := range [][2]string{{"RESULT", "OK"}, {"RESULT_CODE", "000"}} {
-		out = append(out, obj{
-			{"id", strconv.FormatInt(p.paramIDs[i], 10)}, {"payment_id", p.ID},
-			{"field", fv[0]}, {"value", fv[1]},
-		})
+	return []obj{
+		{{"id", strconv.FormatInt(p.paramIDs[0], 10)}, {"payment_id", p.ID}, {"field", "RESULT"}, {"value", "OK"}},
+		{{"id", strconv.FormatInt(p.paramIDs[1], 10)}, {"payment_id", p.ID}, {"field", "RESULT_CODE"}, {"value", "000"}},
 	}
-	return jsonResponse(out)
 }
 
-// hHTTPLogByID answers the bank's callback that completed the payment.
-func (s *Server) hHTTPLogByID(c *call) response {
-	out := []obj{}
-	p := s.payments[c.q.Get("id")]
-	if p == nil || p.Obtained.IsZero() {
-		return jsonResponse(out)
+// httpLogJSON is the bank's callback that completed the payment.
+func (p *payment) httpLogJSON() any {
+	if p.Obtained.IsZero() {
+		return []obj{}
 	}
-	out = append(out, obj{
+	return []obj{{
 		{"id", strconv.FormatInt(p.paramIDs[0], 10)}, {"payment_id", p.ID},
 		{"request_method", "POST"}, {"request_uri", "/external/"}, {"ip", "62.76.178.170"},
 		{"body", ""}, {"datetime", dt(p.Obtained)},
-	})
-	return jsonResponse(out)
+	}}
 }
 
-// hRefunds answers the refunds of a payment. The remainder after each
-// refund is sent under both "reminder" (the document's spelling, in its
-// table and example) and "remainder".
-func (s *Server) hRefunds(c *call) response {
-	out := []obj{}
-	p := s.payments[c.q.Get("id")]
-	if p == nil {
-		return jsonResponse(out)
-	}
-	for _, f := range p.Refunds {
-		out = append(out, obj{
-			{"id", f.ID}, {"payment_id", p.ID}, {"refund_number", strconv.Itoa(f.Number)}, {"user", f.User},
+// refundsJSON sends the remainder after each refund under both "reminder"
+// (the document's spelling, in its table and example) and "remainder".
+func (p *payment) refundsJSON() any {
+	return mapped(p.Refunds, func(f RefundRecord) obj {
+		return obj{{"id", f.ID}, {"payment_id", p.ID}, {"refund_number", strconv.Itoa(f.Number)}, {"user", f.User},
 			{"amount", f.Amount}, {"reminder", f.Remainder}, {"remainder", f.Remainder},
-			{"datetime", dt(f.Time)}, {"status", "done"},
-		})
-	}
-	return jsonResponse(out)
+			{"datetime", dt(f.Time)}, {"status", "done"}}
+	})
 }
 
 // hReverse refunds a payment in full (partial=false: the whole remainder;
@@ -468,43 +395,26 @@ func (s *Server) hReverse(c *call) response {
 	if !c.user.refundAllowed() {
 		return fail(MsgRefundForbidden)
 	}
-	switch p.Status {
-	case StatusObtained, StatusSuccess, StatusStuck, StatusPartiallyRefunded:
-	default:
+	if !moneyTaken(p.Status) && p.Status != StatusPartiallyRefunded {
 		return fail(MsgNotRefundable)
 	}
-	rem := p.remainder()
-	raw := c.form.Get("amount")
-	var amt payments.Decimal
-	if truthy(c.form.Get("partial")) {
+	rem, raw, partial := p.remainder(), c.form.Get("amount"), truthy(c.form.Get("partial"))
+	amt := rem
+	if partial || strings.TrimSpace(raw) != "" {
 		d, ok := amountField(raw)
-		if !ok {
+		switch {
+		case !ok:
 			return fail(MsgBadAmount)
-		}
-		if d.Cmp(rem) > 0 {
+		case d.Cmp(rem) > 0:
 			return fail(MsgRefundExceeds)
+		case !partial && d.Cmp(rem) < 0:
+			return fail(MsgFullRefundAmount)
 		}
 		amt = d
-	} else {
-		if strings.TrimSpace(raw) != "" {
-			d, ok := amountField(raw)
-			switch {
-			case !ok:
-				return fail(MsgBadAmount)
-			case d.Cmp(rem) > 0:
-				return fail(MsgRefundExceeds)
-			case d.Cmp(rem) < 0:
-				return fail(MsgFullRefundAmount)
-			}
-		}
-		amt = rem
 	}
 	cart := c.form.Get("refund_cart")
-	if strings.TrimSpace(cart) != "" {
-		var items []json.RawMessage
-		if json.Unmarshal([]byte(cart), &items) != nil {
-			return fail(MsgBadRefundCart)
-		}
+	if _, ok := jsonArray(cart); strings.TrimSpace(cart) != "" && !ok {
+		return fail(MsgBadRefundCart)
 	}
 	p.refunded = p.refunded.Add(amt)
 	left := p.remainder()
@@ -556,10 +466,9 @@ func (s *Server) hCapture(c *call) response {
 		return fail(MsgNotHold)
 	}
 	p.Captured = true
+	p.Status = StatusSuccess
 	if p.refunded.Sign() > 0 {
 		p.Status = StatusPartiallyRefunded
-	} else {
-		p.Status = StatusSuccess
 	}
 	if p.Success.IsZero() {
 		p.Success = s.now()

@@ -112,15 +112,7 @@ func (s *Server) hReceiptPrint(c *call) response {
 	return jsonResponse(obj{{"result", "success"}, {"receipt_id", id}})
 }
 
-// hReceipts lists a payment's receipts as an array of {id, payment_id,
-// type, is_post_sale, sum, contact, receipt_key, datetime}: the fake's
-// choice, no source shows PayKeeper's shape. An unknown payment is [].
-func (s *Server) hReceipts(c *call) response {
-	out := []obj{}
-	if p := s.payments[c.q.Get("id")]; p != nil {
-		for _, r := range p.receipts {
-			out = append(out, r.json())
-		}
-	}
-	return jsonResponse(out)
-}
+// receiptsJSON lists a payment's receipts as an array of {id, payment_id,
+// type, is_post_sale, sum, contact, receipt_key, refund_id, datetime}: the
+// fake's choice, no source shows PayKeeper's shape.
+func (p *payment) receiptsJSON() any { return mapped(p.receipts, ReceiptRecord.json) }

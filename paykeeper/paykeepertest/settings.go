@@ -4,6 +4,7 @@ import (
 	"net/mail"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -60,49 +61,33 @@ type User struct {
 func (s *Server) Users() []User {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]User, len(s.users))
-	for i, u := range s.users {
-		out[i] = u.User
-	}
-	return out
+	return mapped(s.users, func(u *user) User { return u.User })
 }
 
-// settingOrder is the order of /info/organization/settings/ (the document's
-// example); the first four are visible to every user, the rest to
-// administrators only.
-var settingOrder = []string{
-	"shopname", "shopdomain", "legal_name", "paykeeper_id", "support_email",
-	"informer_type", "informer_url", "informer_seed", "smtp_use_custom",
-	"smtp_user", "smtp_password", "smtp_host", "smtp_port",
-	"skip_default_pages", "success_url", "fail_url",
+// defaultSettings are the organization settings in the order
+// /info/organization/settings/ lists them (the document's example); the
+// first four are visible to every user, the rest to administrators only.
+var defaultSettings = [][2]string{
+	{"shopname", "Магазин example.com"}, {"shopdomain", "http://example.com"}, {"legal_name", "ООО МАГАЗИН"},
+	{"paykeeper_id", "140221-031-1"}, {"support_email", "support@example.com"}, {"informer_type", "email"},
+	{"informer_url", ""}, {"informer_seed", ""}, {"smtp_use_custom", "false"}, {"smtp_user", ""},
+	{"smtp_password", ""}, {"smtp_host", ""}, {"smtp_port", ""}, {"skip_default_pages", "off"},
+	{"success_url", "http://example.com/success/"}, {"fail_url", "http://example.com/fail/"},
 }
 
-// editableSettings are the names /change/organization/setting/ accepts
-// (the document's table 5.1.1).
-var editableSettings = map[string]bool{
-	"support_email": true, "informer_type": true, "informer_url": true, "informer_seed": true,
-	"smtp_use_custom": true, "smtp_host": true, "smtp_port": true, "smtp_user": true,
-	"smtp_password": true, "skip_default_pages": true, "success_url": true, "fail_url": true,
+// editableSettings are the names /change/organization/setting/ accepts (the
+// document's table 5.1.1), each with the values it takes (any when none).
+var editableSettings = map[string][]string{
+	"support_email": nil, "informer_url": nil, "informer_seed": nil, "smtp_host": nil, "smtp_port": nil,
+	"smtp_user": nil, "smtp_password": nil, "success_url": nil, "fail_url": nil,
+	"informer_type": {"post", "email"}, "smtp_use_custom": {"true", "false"},
+	"skip_default_pages": {"on", "off", "true", "false"},
 }
 
 func (s *Server) initSettings(cfg config) {
-	s.settings = map[string]string{
-		"shopname":           "Магазин example.com",
-		"shopdomain":         "http://example.com",
-		"legal_name":         "ООО МАГАЗИН",
-		"paykeeper_id":       "140221-031-1",
-		"support_email":      "support@example.com",
-		"informer_type":      "email",
-		"informer_url":       "",
-		"informer_seed":      "",
-		"smtp_use_custom":    "false",
-		"smtp_user":          "",
-		"smtp_password":      "",
-		"smtp_host":          "",
-		"smtp_port":          "",
-		"skip_default_pages": "off",
-		"success_url":        "http://example.com/success/",
-		"fail_url":           "http://example.com/fail/",
+	s.settings = map[string]string{}
+	for _, kv := range defaultSettings {
+		s.settings[kv[0]] = kv[1]
 	}
 	if cfg.notifyURL != "" {
 		s.settings["informer_type"] = "post"
@@ -159,11 +144,7 @@ type reportEmail struct {
 func (s *Server) ReportEmails() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]string, len(s.reportEmails))
-	for i, e := range s.reportEmails {
-		out[i] = e.email
-	}
-	return out
+	return mapped(s.reportEmails, func(e reportEmail) string { return e.email })
 }
 
 // hUserSettings answers the current user. The document's table calls the
@@ -189,7 +170,8 @@ func (s *Server) hUserLastVisit(c *call) response {
 
 func (s *Server) hOrgSettings(c *call) response {
 	o := obj{}
-	for i, k := range settingOrder {
+	for i, kv := range defaultSettings {
+		k := kv[0]
 		if i >= 4 && !c.user.Admin {
 			break
 		}
@@ -218,103 +200,60 @@ func (s *Server) hOrgNotifications(*call) response {
 	})
 }
 
-func (s *Server) hOrgFields(*call) response {
-	out := []obj{}
-	for _, f := range s.fields {
-		out = append(out, f.json())
-	}
-	return jsonResponse(out)
-}
+func (s *Server) hOrgFields(*call) response { return jsonResponse(mapped(s.fields, (*formField).json)) }
 
 func (s *Server) hOrgReportEmails(*call) response {
-	out := []obj{}
-	for _, e := range s.reportEmails {
-		out = append(out, obj{{"id", strconv.Itoa(e.id)}, {"email", e.email}})
-	}
-	return jsonResponse(out)
+	return jsonResponse(mapped(s.reportEmails, func(e reportEmail) obj {
+		return obj{{"id", strconv.Itoa(e.id)}, {"email", e.email}}
+	}))
 }
 
 func (s *Server) hOrgUsers(*call) response {
-	out := []obj{}
-	for _, u := range s.users {
-		out = append(out, obj{{"id", u.ID}, {"login", u.Login}, {"refund", u.Refund}, {"admin", boolStr(u.Admin)}})
-	}
-	return jsonResponse(out)
+	return jsonResponse(mapped(s.users, func(u *user) obj {
+		return obj{{"id", u.ID}, {"login", u.Login}, {"refund", u.Refund}, {"admin", boolStr(u.Admin)}}
+	}))
 }
 
 func (s *Server) hChangeSetting(c *call) response {
-	name := c.form.Get("name")
-	if !editableSettings[name] {
+	name, value := c.form.Get("name"), c.form.Get("value")
+	values, ok := editableSettings[name]
+	if !ok {
 		return fail(MsgUnknownSetting)
 	}
-	if _, ok := c.form["value"]; !ok {
+	if !c.form.Has("value") {
 		return success() // "Если новое значение не указано модификации не произойдет."
 	}
-	value := c.form.Get("value")
-	switch name {
-	case "informer_type":
-		if value != "post" && value != "email" {
-			return fail(MsgBadSettingValue)
-		}
-	case "smtp_use_custom":
-		if value != "true" && value != "false" {
-			return fail(MsgBadSettingValue)
-		}
-	case "skip_default_pages":
-		if value != "on" && value != "off" && value != "true" && value != "false" {
-			return fail(MsgBadSettingValue)
-		}
-	case "smtp_port":
-		if n, err := strconv.Atoi(value); err != nil || n <= 0 || n > 65535 {
-			return fail(MsgBadSettingValue)
-		}
+	port, err := strconv.Atoi(value)
+	if len(values) > 0 && !slices.Contains(values, value) || name == "smtp_port" && (err != nil || port <= 0 || port > 65535) {
+		return fail(MsgBadSettingValue)
 	}
 	s.settings[name] = value
 	return success()
 }
 
-var fieldTypes = map[string]bool{"sum": true, "clientid": true, "orderid": true, "text": true, "phone": true, "email": true, "bool": true}
+var fieldTypes = []string{"sum", "clientid", "orderid", "text", "phone", "email", "bool"}
 
 func (s *Server) hChangeFormField(c *call) response {
-	name := c.form.Get("pk_name")
+	f, name := c.form, c.form.Get("pk_name")
 	if name == "sum" {
 		return fail(MsgSumField)
 	}
-	var fld *formField
-	for _, f := range s.fields {
-		if f.name == name {
-			fld = f
-		}
-	}
-	if fld == nil {
+	i := slices.IndexFunc(s.fields, func(fld *formField) bool { return fld.name == name })
+	if i < 0 {
 		return fail(MsgFieldNotFound)
 	}
-	has := func(k string) (string, bool) {
-		vs, ok := c.form[k]
-		if !ok || len(vs) == 0 {
-			return "", false
-		}
-		return vs[0], true
-	}
-	for _, k := range []string{"required", "enabled"} {
-		if v, ok := has(k); ok && v != "true" && v != "false" {
-			return fail(MsgBadFieldValue)
-		}
-	}
-	if v, ok := has("type"); ok && !fieldTypes[v] {
+	order, err := strconv.Atoi(f.Get("order"))
+	if f.Has("required") && !isBool(f.Get("required")) || f.Has("enabled") && !isBool(f.Get("enabled")) ||
+		f.Has("type") && !slices.Contains(fieldTypes, f.Get("type")) || f.Has("order") && (err != nil || order < 0 || order > 10000) {
 		return fail(MsgBadFieldValue)
 	}
-	if v, ok := has("order"); ok {
-		if n, err := strconv.Atoi(v); err != nil || n < 0 || n > 10000 {
-			return fail(MsgBadFieldValue)
-		}
-	}
+	fld := s.fields[i]
 	for k, dst := range map[string]*string{
 		"displayed_name": &fld.displayed, "placeholder": &fld.placeholder, "required": &fld.required,
 		"enabled": &fld.enabled, "type": &fld.typ, "order": &fld.order,
 	} {
-		if v, ok := has(k); ok {
-			*dst = v
+		if f.Has(k) {
+			*dst = f.Get(k)
 		}
 	}
 	return success()
@@ -332,115 +271,89 @@ func (s *Server) hAddReportEmail(c *call) response {
 
 func (s *Server) hDeleteReportEmail(c *call) response {
 	id, err := strconv.Atoi(c.form.Get("id"))
-	for i, e := range s.reportEmails {
-		if err == nil && e.id == id {
-			s.reportEmails = append(s.reportEmails[:i:i], s.reportEmails[i+1:]...)
-			return success()
-		}
+	i := slices.IndexFunc(s.reportEmails, func(e reportEmail) bool { return err == nil && e.id == id })
+	if i < 0 {
+		return fail(MsgEmailNotFound)
 	}
-	return fail(MsgEmailNotFound)
+	s.reportEmails = slices.Delete(s.reportEmails, i, i+1)
+	return success()
 }
 
 var digitsRE = regexp.MustCompile(`^[0-9]{1,6}$`)
 
 // userValues validates the optional refund and admin fields.
 func userValues(f url.Values) bool {
-	if v, ok := f["refund"]; ok && !digitsRE.MatchString(strings.Join(v, "")) {
-		return false
-	}
-	if v, ok := f["admin"]; ok && v[0] != "true" && v[0] != "false" {
-		return false
-	}
-	return true
+	return (!f.Has("refund") || digitsRE.MatchString(strings.Join(f["refund"], ""))) && (!f.Has("admin") || isBool(f["admin"][0]))
 }
 
-func (s *Server) userByLoginLocked(login string) *user {
+// userLocked finds a user by id or, when id is "", by login.
+func (s *Server) userLocked(id, login string) *user {
+	n, err := strconv.Atoi(id)
 	for _, u := range s.users {
-		if u.Login == login {
+		if id != "" && err == nil && u.ID == n || id == "" && login != "" && u.Login == login {
 			return u
 		}
 	}
 	return nil
 }
 
-func (s *Server) hUserAdd(c *call) response {
-	login, password := strings.TrimSpace(c.form.Get("login")), c.form.Get("password")
-	if login == "" || password == "" {
-		return fail(MsgBadUser)
+// apply makes the changes f sends to password, refund and admin.
+func (u *user) apply(f url.Values) {
+	if v := f.Get("password"); v != "" {
+		u.Password = v
 	}
-	if !userValues(c.form) {
-		return fail(MsgBadFieldValue)
-	}
-	if s.userByLoginLocked(login) != nil {
-		return fail(MsgUserExists)
-	}
-	u := &user{User: User{ID: s.nextUserID, Login: login, Password: password, Refund: "0"}}
-	if v := c.form.Get("refund"); v != "" {
+	if v := f.Get("refund"); v != "" {
 		u.Refund = v
 	}
-	u.Admin = c.form.Get("admin") == "true"
+	if v := f.Get("admin"); v != "" {
+		u.Admin = v == "true"
+	}
+}
+
+func (s *Server) hUserAdd(c *call) response {
+	login := strings.TrimSpace(c.form.Get("login"))
+	switch {
+	case login == "" || c.form.Get("password") == "":
+		return fail(MsgBadUser)
+	case !userValues(c.form):
+		return fail(MsgBadFieldValue)
+	case s.userLocked("", login) != nil:
+		return fail(MsgUserExists)
+	}
+	u := &user{User: User{ID: s.nextUserID, Login: login, Refund: "0"}}
+	u.apply(c.form)
 	s.nextUserID++
 	s.users = append(s.users, u)
 	return success()
 }
 
-// findUserLocked finds the user of a change request by id, or by login
-// when no id is sent.
-func (s *Server) findUserLocked(f url.Values) *user {
-	if idText := f.Get("id"); idText != "" {
-		id, err := strconv.Atoi(idText)
-		for _, u := range s.users {
-			if err == nil && u.ID == id {
-				return u
-			}
-		}
-		return nil
-	}
-	if login := f.Get("login"); login != "" {
-		return s.userByLoginLocked(login)
-	}
-	return nil
-}
-
+// hUserUpdate changes the user named by id or, without one, by login.
 func (s *Server) hUserUpdate(c *call) response {
-	u := s.findUserLocked(c.form)
-	if u == nil {
+	u := s.userLocked(c.form.Get("id"), c.form.Get("login"))
+	login := strings.TrimSpace(c.form.Get("login"))
+	switch {
+	case u == nil:
 		return fail(MsgUserNotFound)
-	}
-	if !userValues(c.form) {
+	case !userValues(c.form):
 		return fail(MsgBadFieldValue)
+	case login != "" && login != u.Login && s.userLocked("", login) != nil:
+		return fail(MsgUserExists)
 	}
-	if login := strings.TrimSpace(c.form.Get("login")); login != "" && login != u.Login {
-		if s.userByLoginLocked(login) != nil {
-			return fail(MsgUserExists)
-		}
+	if login != "" {
 		u.Login = login
 	}
-	if p := c.form.Get("password"); p != "" {
-		u.Password = p
-	}
-	if v := c.form.Get("refund"); v != "" {
-		u.Refund = v
-	}
-	if v := c.form.Get("admin"); v != "" {
-		u.Admin = v == "true"
-	}
+	u.apply(c.form)
 	return success()
 }
 
 func (s *Server) hUserDelete(c *call) response {
-	u := s.findUserLocked(url.Values{"id": {c.form.Get("id")}})
-	if u == nil || c.form.Get("id") == "" {
+	u := s.userLocked(c.form.Get("id"), "")
+	if u == nil {
 		return fail(MsgUserNotFound)
 	}
 	if u == c.user {
 		return fail(MsgDeleteSelf)
 	}
-	for i, x := range s.users {
-		if x == u {
-			s.users = append(s.users[:i:i], s.users[i+1:]...)
-			break
-		}
-	}
+	s.users = slices.DeleteFunc(s.users, func(x *user) bool { return x == u })
 	return success()
 }

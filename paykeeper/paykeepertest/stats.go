@@ -16,12 +16,12 @@ var PaymentSystems = [][3]string{
 	{"9", "SBP", "Система быстрых платежей"},
 }
 
+func systemJSON(ps [3]string) obj {
+	return obj{{"id", ps[0]}, {"system_description", ps[1]}, {"site_description", ps[2]}}
+}
+
 func (s *Server) hSystemsList(*call) response {
-	out := []obj{}
-	for _, ps := range PaymentSystems {
-		out = append(out, obj{{"id", ps[0]}, {"system_description", ps[1]}, {"site_description", ps[2]}})
-	}
-	return jsonResponse(out)
+	return jsonResponse(mapped(PaymentSystems, systemJSON))
 }
 
 // sums are the three balances of the statistics: success counts every
@@ -32,22 +32,25 @@ type sums struct{ success, account, stuck payments.Decimal }
 
 func (x *sums) add(p *payment) {
 	net := p.remainder()
+	if moneyTaken(p.Status) || p.Status == StatusPartiallyRefunded {
+		x.success = x.success.Add(net)
+	}
 	switch p.Status {
-	case StatusObtained:
-		x.success = x.success.Add(net)
 	case StatusSuccess, StatusPartiallyRefunded:
-		x.success = x.success.Add(net)
 		x.account = x.account.Add(net)
 	case StatusStuck:
-		x.success = x.success.Add(net)
 		x.stuck = x.stuck.Add(net)
 	}
+}
+
+func (x sums) json() obj {
+	return obj{{"success", fixed(x.success)}, {"account", fixed(x.account)}, {"stuck", fixed(x.stuck)}}
 }
 
 func (s *Server) sumsLocked(rng dateRange, system string) sums {
 	var x sums
 	for _, p := range s.payments {
-		if (system == "" || p.PaymentSystemID == system) && rng.has(p.Obtained.In(Moscow)) {
+		if (system == "" || p.PaymentSystemID == system) && rng.has(p.Obtained) {
 			x.add(p)
 		}
 	}
@@ -59,16 +62,9 @@ func (s *Server) hSystemsSums(c *call) response {
 	if !ok {
 		return fail(MsgBadDate)
 	}
-	out := []obj{}
-	for _, ps := range PaymentSystems {
-		x := s.sumsLocked(rng, ps[0])
-		out = append(out, obj{
-			{"id", ps[0]}, {"system_description", ps[1]}, {"site_description", ps[2]},
-			{"success", fixed(x.success)}, {"account", fixed(x.account)}, {"stuck", fixed(x.stuck)},
-			{"currency", "RUR"},
-		})
-	}
-	return jsonResponse(out)
+	return jsonResponse(mapped(PaymentSystems, func(ps [3]string) obj {
+		return append(append(systemJSON(ps), s.sumsLocked(rng, ps[0]).json()...), kv{"currency", "RUR"})
+	}))
 }
 
 func (s *Server) hSystemsAllSum(c *call) response {
@@ -76,8 +72,7 @@ func (s *Server) hSystemsAllSum(c *call) response {
 	if !ok {
 		return fail(MsgBadDate)
 	}
-	x := s.sumsLocked(rng, "")
-	return jsonResponse(obj{{"success", fixed(x.success)}, {"account", fixed(x.account)}, {"stuck", fixed(x.stuck)}})
+	return jsonResponse(s.sumsLocked(rng, "").json())
 }
 
 // hSystemsDetails answers per payment system with payments in the period a
@@ -99,22 +94,17 @@ func (s *Server) hSystemsDetails(c *call) response {
 	if days < 1 {
 		return jsonResponse([]obj{})
 	}
-	points := days
-	if points > 30 {
-		points = 30
-	}
+	points := min(days, 30)
 	out := []obj{}
 	for _, ps := range PaymentSystems {
 		buckets := make([]sums, points)
 		found := false
 		for _, p := range s.payments {
-			t := p.Obtained.In(Moscow)
-			if p.PaymentSystemID != ps[0] || !rng.has(t) {
-				continue
+			if p.PaymentSystemID == ps[0] && rng.has(p.Obtained) {
+				day := int(p.Obtained.Sub(rng.from).Hours() / 24)
+				buckets[day*points/days].add(p)
+				found = true
 			}
-			day := int(t.Sub(rng.from).Hours() / 24)
-			buckets[day*points/days].add(p)
-			found = true
 		}
 		if !found {
 			continue

@@ -1,8 +1,10 @@
 package paykeepertest
 
 import (
+	"cmp"
+	"encoding/json"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -12,8 +14,7 @@ import (
 // arrayParam collects a PHP array parameter in any of its encodings:
 // name[]=a&name[]=b, name[0]=a&name[1]=b, and a plain name=a.
 func arrayParam(q url.Values, name string) []string {
-	var out []string
-	out = append(out, q[name+"[]"]...)
+	out := slices.Clone(q[name+"[]"])
 	type idx struct {
 		i int
 		v []string
@@ -21,30 +22,20 @@ func arrayParam(q url.Values, name string) []string {
 	var indexed []idx
 	for k, vs := range q {
 		rest, ok := strings.CutPrefix(k, name+"[")
-		if !ok || !strings.HasSuffix(rest, "]") || rest == "]" {
-			continue
+		if n, err := strconv.Atoi(strings.TrimSuffix(rest, "]")); ok && strings.HasSuffix(rest, "]") && err == nil {
+			indexed = append(indexed, idx{n, vs})
 		}
-		n, err := strconv.Atoi(strings.TrimSuffix(rest, "]"))
-		if err != nil {
-			continue
-		}
-		indexed = append(indexed, idx{n, vs})
 	}
-	sort.Slice(indexed, func(a, b int) bool { return indexed[a].i < indexed[b].i })
+	slices.SortFunc(indexed, func(a, b idx) int { return cmp.Compare(a.i, b.i) })
 	for _, e := range indexed {
 		out = append(out, e.v...)
 	}
-	out = append(out, q[name]...)
-	return out
+	return append(out, q[name]...)
 }
 
-func set(vs []string) map[string]bool {
-	m := make(map[string]bool, len(vs))
-	for _, v := range vs {
-		m[v] = true
-	}
-	return m
-}
+// selects reports whether a list filter selects v: it does when it names v
+// or names nothing.
+func selects(filter []string, v string) bool { return len(filter) == 0 || slices.Contains(filter, v) }
 
 // page reads from and limit; a missing or malformed limit means no limit.
 func page(q url.Values) (from, limit int) {
@@ -68,6 +59,43 @@ func paginate[T any](xs []T, from, limit int) []T {
 		xs = xs[:limit]
 	}
 	return xs
+}
+
+// listPage answers the page of xs that the from and limit parameters
+// select, or the fail object of a date parameter that did not parse.
+func listPage[T any](q url.Values, xs []T, ok bool, toJSON func(T) obj) response {
+	if !ok {
+		return fail(MsgBadDate)
+	}
+	from, limit := page(q)
+	return jsonResponse(mapped(paginate(xs, from, limit), toJSON))
+}
+
+// mapped returns f of each of xs, never nil.
+func mapped[T, U any](xs []T, f func(T) U) []U {
+	out := make([]U, 0, len(xs))
+	for _, x := range xs {
+		out = append(out, f(x))
+	}
+	return out
+}
+
+// counts lists {key: k, "count": "<n>"} for each k of order counted in n.
+func counts(key string, order []string, n map[string]int) []obj {
+	out := []obj{}
+	for _, k := range order {
+		if n[k] > 0 {
+			out = append(out, obj{{key, k}, {"count", strconv.Itoa(n[k])}})
+		}
+	}
+	return out
+}
+
+// jsonArray parses s as a JSON array (null counts as an empty one).
+func jsonArray(s string) ([]json.RawMessage, bool) {
+	var items []json.RawMessage
+	err := json.Unmarshal([]byte(s), &items)
+	return items, err == nil
 }
 
 func fixed(d payments.Decimal) string {
@@ -108,3 +136,5 @@ func truthy(v string) bool {
 }
 
 func boolStr(b bool) string { return strconv.FormatBool(b) }
+
+func isBool(v string) bool { return v == "true" || v == "false" }

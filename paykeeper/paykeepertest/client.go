@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
-	"fmt"
 	"mime"
 	"net"
 	"net/http"
@@ -34,13 +33,13 @@ type Server struct {
 	*fakeserver.Fake[Request]
 	base *fakeserver.Base
 	now  func() time.Time
+	t    testing.TB // WithT
 
 	notifyClient *http.Client
 	notifyOwned  *http.Transport // the default notification client's transport
 	notifyCtx    context.Context
 	notifyCancel context.CancelFunc
 
-	closeOnce  sync.Once
 	formSecret string // WithFormSecret: the payment form's secret word
 
 	mu            sync.Mutex // guards everything below
@@ -71,52 +70,38 @@ type Server struct {
 	unboundReceipts []ReceiptRecord
 }
 
-// The first payment id handed out: the document's example payment is 97452.
-const firstPaymentID = 97452
-
 // NewServer starts a fake PayKeeper cabinet on 127.0.0.1 with a random port,
 // serving TLS (1.2 or later, HTTP/1.1 only) with a certificate for [Host]
 // from a fresh test CA. Like httptest.NewServer it panics only if the CA or
 // the listener cannot be made.
 func NewServer(opts ...Option) *Server {
-	cfg := fakeserver.Configure(defaultConfig(), opts)
-	if cfg.now == nil {
-		cfg.now = time.Now
-	}
-
 	s := &Server{
-		base:          fakeserver.New(fakeserver.Config{Name: "paykeepertest", Hosts: []string{Host}}),
-		now:           cfg.now,
-		tokenLifetime: cfg.tokenLifetime,
-		exportSize:    clampExport(cfg.exportSize),
-		payments:      map[string]*payment{},
-		nextPaymentID: firstPaymentID,
-		nextRefundID:  1,
-		nextParamID:   189445,
-		invoices:      map[string]*invoice{},
-		notifyClient:  cfg.notifyClient,
-		formSecret:    cfg.formSecret,
-		bindings:      map[string]bool{},
-		nextBindingID: 500001,
-		nextReceiptID: 3300,
+		base: fakeserver.New(fakeserver.Config{Name: "paykeepertest", Hosts: []string{Host}}),
+		now:  time.Now, tokenLifetime: DefaultTokenLifetime,
+		users:      []*user{{User: User{ID: 1, Login: DefaultUser, Password: DefaultPassword, Refund: defaultRefundsPerDay, Admin: true}}},
+		nextUserID: 2,
+		// The first payment id is the document's example payment, 97452.
+		payments: map[string]*payment{}, nextPaymentID: 97452, nextRefundID: 1, nextParamID: 189445,
+		invoices: map[string]*invoice{}, bindings: map[string]bool{}, nextBindingID: 500001, nextReceiptID: 3300,
 	}
+	s.initSettings()
+	for _, o := range opts {
+		if o != nil {
+			o(s)
+		}
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.exportSize = clampExport(s.exportSize)
 	s.notifyCtx, s.notifyCancel = context.WithCancel(context.Background())
 	if s.notifyClient == nil {
 		s.notifyClient, s.notifyOwned = fakeserver.NewOutboundClient(DefaultNotificationTimeout)
 	}
-	refund := "0"
-	if cfg.refundAllowed {
-		refund = defaultRefundsPerDay
-	}
-	s.users = []*user{{User: User{ID: 1, Login: cfg.user, Password: cfg.password, Refund: refund, Admin: true}}}
-	s.nextUserID = 2
-	s.initSettings(cfg)
 	s.rotateTokenLocked()
-
-	s.Fake = fakeserver.Start(s.base, s.spec(cfg.t))
-
-	if cfg.t != nil {
-		cfg.t.Cleanup(s.Close)
+	s.Fake = fakeserver.Start(s.base, s.spec(s.t))
+	if s.t != nil {
+		s.t.Cleanup(s.Close)
 	}
 	return s
 }
@@ -125,13 +110,11 @@ func NewServer(opts ...Option) *Server {
 // interrupts delayed answers and notifications in flight, and waits for
 // running handlers to return. It may be called more than once.
 func (s *Server) Close() {
-	s.closeOnce.Do(func() {
-		s.notifyCancel()
-		s.base.Close()
-		if s.notifyOwned != nil {
-			s.notifyOwned.CloseIdleConnections()
-		}
-	})
+	s.notifyCancel()
+	s.base.Close()
+	if s.notifyOwned != nil {
+		s.notifyOwned.CloseIdleConnections()
+	}
 }
 
 // URL returns the cabinet's base URL, "https://demo.server.paykeeper.ru:<port>",
@@ -164,54 +147,31 @@ const (
 	MaxExportSize = 1 << 30
 )
 
-type config struct {
-	user, password string
-	t              testing.TB
-	tokenLifetime  time.Duration
-	now            func() time.Time
-	notifyURL      string
-	notifySecret   string
-	notifyClient   *http.Client
-	exportSize     int
-	refundAllowed  bool
-	formSecret     string
-}
-
-func defaultConfig() config {
-	return config{
-		user:          DefaultUser,
-		password:      DefaultPassword,
-		tokenLifetime: DefaultTokenLifetime,
-		now:           time.Now,
-		refundAllowed: true,
-	}
-}
-
 // Option configures a [Server] made by [NewServer].
-type Option func(*config)
+type Option func(*Server)
 
 // WithCredentials sets the login and password of the cabinet's administrator,
 // the user every request authenticates as with Basic auth (default
 // [DefaultUser] / [DefaultPassword]). Users added through /change/user/add/
 // can authenticate too.
 func WithCredentials(user, password string) Option {
-	return func(c *config) { c.user, c.password = user, password }
+	return func(s *Server) { s.users[0].Login, s.users[0].Password = user, password }
 }
 
 // WithT ties the server to a test: a request to a route PayKeeper does not
 // have fails the test with t.Errorf (it is still answered 404 and recorded),
 // and the server is closed by t.Cleanup.
 func WithT(t testing.TB) Option {
-	return func(c *config) { c.t = t }
+	return func(s *Server) { s.t = t }
 }
 
 // WithTokenLifetime sets how long a security token from /info/settings/token/
 // stays valid before the server replaces it (default [DefaultTokenLifetime]).
 // Zero or less keeps the default.
 func WithTokenLifetime(d time.Duration) Option {
-	return func(c *config) {
+	return func(s *Server) {
 		if d > 0 {
-			c.tokenLifetime = d
+			s.tokenLifetime = d
 		}
 	}
 }
@@ -220,20 +180,13 @@ func WithTokenLifetime(d time.Duration) Option {
 // invoice expiry, the datetimes it answers and request timestamps. Tests of
 // token rotation advance their own clock instead of sleeping.
 func WithClock(now func() time.Time) Option {
-	return func(c *config) { c.now = now }
-}
-
-func newToken() string {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(fmt.Sprintf("paykeepertest: %v", err))
-	}
-	return hex.EncodeToString(b[:])
+	return func(s *Server) { s.now = now }
 }
 
 func (s *Server) rotateTokenLocked() {
-	s.token = newToken()
-	s.tokenIssued = s.now()
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24 and later)
+	s.token, s.tokenIssued = hex.EncodeToString(b), s.now()
 }
 
 // currentTokenLocked returns the valid token, replacing it first when its

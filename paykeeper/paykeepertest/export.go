@@ -26,7 +26,7 @@ const paddingName = "docProps/padding.bin"
 // streaming many MiB. Zero or less (the default) sends the workbook unpadded;
 // a size smaller than the workbook itself is ignored.
 func WithExportSize(n int) Option {
-	return func(c *config) { c.exportSize = n }
+	return func(s *Server) { s.exportSize = n }
 }
 
 func clampExport(n int) int {

@@ -28,7 +28,7 @@ const (
 // clientid + orderid + service_name + client_email + client_phone + secret.
 // Without it every form is refused.
 func WithFormSecret(secret string) Option {
-	return func(c *config) { c.formSecret = secret }
+	return func(s *Server) { s.formSecret = secret }
 }
 
 // formCreate handles the payment form. An accepted form becomes an invoice

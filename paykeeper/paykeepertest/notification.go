@@ -17,14 +17,19 @@ import (
 // /change/organization/setting/ or [Server.SetSetting]. Without it the
 // informer type is "email" and payments become success without a POST.
 func WithNotifications(url, secret string) Option {
-	return func(c *config) { c.notifyURL, c.notifySecret = url, secret }
+	return func(s *Server) {
+		s.settings["informer_type"], s.settings["informer_url"], s.settings["informer_seed"] = "post", url, secret
+		if url == "" {
+			s.settings["informer_type"], s.settings["informer_seed"] = "email", ""
+		}
+	}
 }
 
 // WithNotificationClient sets the client the server POSTs notifications
 // with, for example an httptest TLS server's Client(). The default client
 // has a [DefaultNotificationTimeout] timeout and does not follow redirects.
 func WithNotificationClient(hc *http.Client) Option {
-	return func(c *config) { c.notifyClient = hc }
+	return func(s *Server) { s.notifyClient = hc }
 }
 
 // maxNotificationAnswer caps how much of the merchant's answer is kept.

@@ -30,7 +30,7 @@ const defaultRefundsPerDay = "10"
 // document says: "Возврат могут делать только пользователи с включённой
 // функцией возврата". [Server.SetRefundAllowed] changes it later.
 func WithUserRights(refund bool) Option {
-	return func(c *config) { c.refundAllowed = refund }
+	return func(s *Server) { s.setRefundAllowedLocked(refund) }
 }
 
 // SetRefundAllowed grants or withdraws the administrator's right to refund
@@ -38,6 +38,10 @@ func WithUserRights(refund bool) Option {
 func (s *Server) SetRefundAllowed(allowed bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.setRefundAllowedLocked(allowed)
+}
+
+func (s *Server) setRefundAllowedLocked(allowed bool) {
 	u := s.users[0]
 	switch {
 	case !allowed:
@@ -84,15 +88,10 @@ var editableSettings = map[string][]string{
 	"skip_default_pages": {"on", "off", "true", "false"},
 }
 
-func (s *Server) initSettings(cfg config) {
+func (s *Server) initSettings() {
 	s.settings = map[string]string{}
 	for _, kv := range defaultSettings {
 		s.settings[kv[0]] = kv[1]
-	}
-	if cfg.notifyURL != "" {
-		s.settings["informer_type"] = "post"
-		s.settings["informer_url"] = cfg.notifyURL
-		s.settings["informer_seed"] = cfg.notifySecret
 	}
 	s.fields = []*formField{
 		{name: "sum", displayed: "Сумма", placeholder: "", required: "true", enabled: "true", order: "10", typ: "sum"},

@@ -20,6 +20,33 @@ const ExportMaxLimit = 1000
 // [WithExportSize].
 const paddingName = "docProps/padding.bin"
 
+// WithExportSize makes every /export/payments/ answer exactly n bytes long
+// (up to [MaxExportSize]): a real xlsx (zip) workbook padded with a stored
+// filler entry, generated while it is sent, so a client can be tested
+// streaming many MiB. Zero or less (the default) sends the workbook unpadded;
+// a size smaller than the workbook itself is ignored.
+func WithExportSize(n int) Option {
+	return func(s *Server) { s.exportSize = n }
+}
+
+func clampExport(n int) int {
+	if n < 0 {
+		return 0
+	}
+	if n > MaxExportSize {
+		return MaxExportSize
+	}
+	return n
+}
+
+// SetExportSize changes the size of /export/payments/ answers, as
+// [WithExportSize] sets it.
+func (s *Server) SetExportSize(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.exportSize = clampExport(n)
+}
+
 // hExportPayments answers the registry as an xlsx workbook: type must be
 // xlsx, limit at most 1000 (the default when absent), filters as bydate.
 func (s *Server) hExportPayments(c *call) response {
@@ -33,16 +60,13 @@ func (s *Server) hExportPayments(c *call) response {
 	if limit < 0 {
 		limit = ExportMaxLimit
 	}
-	s.mu.Lock()
 	ps, ok := s.filterPaymentsLocked(c.q, true)
-	size := s.exportSize
 	rows := [][]string{{"Номер платежа", "Сумма", "Возвращено", "Клиент", "Номер заказа",
 		"Платёжная система", "Статус", "Создан", "Проведён", "Оповещён"}}
 	for _, p := range paginate(ps, from, limit) {
-		rows = append(rows, []string{p.id, fixed(p.amount), fixed(p.refunded), p.clientID, p.orderID,
-			p.systemID, p.status, fmtDT(p.pending), fmtDT(p.obtained), fmtDT(p.success)})
+		rows = append(rows, []string{p.ID, fixed(p.amount), fixed(p.refunded), p.ClientID, p.OrderID,
+			p.PaymentSystemID, p.Status, fmtDT(p.Pending), fmtDT(p.Obtained), fmtDT(p.Success)})
 	}
-	s.mu.Unlock()
 	if !ok {
 		return fail(MsgBadDate)
 	}
@@ -51,7 +75,7 @@ func (s *Server) hExportPayments(c *call) response {
 	var count countWriter
 	_ = writeWorkbook(&count, sheet, 0)
 	base := count.n
-	pad := int64(size) - base
+	pad := int64(s.exportSize) - base
 	if pad < 0 {
 		pad = 0
 	}
@@ -62,13 +86,6 @@ func (s *Server) hExportPayments(c *call) response {
 		Length: base + pad,
 		Stream: func(w io.Writer) error { return writeWorkbook(w, sheet, pad) },
 	}
-}
-
-func fmtDT(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.In(Moscow).Format(dateTimeLayout)
 }
 
 type countWriter struct{ n int64 }

@@ -6,7 +6,7 @@ import (
 	"encoding/hex"
 	"html"
 	"net/http"
-	"strconv"
+	"net/url"
 	"time"
 )
 
@@ -28,7 +28,7 @@ const (
 // clientid + orderid + service_name + client_email + client_phone + secret.
 // Without it every form is refused.
 func WithFormSecret(secret string) Option {
-	return func(c *config) { c.formSecret = secret }
+	return func(s *Server) { s.formSecret = secret }
 }
 
 // formCreate handles the payment form. An accepted form becomes an invoice
@@ -38,90 +38,31 @@ func WithFormSecret(secret string) Option {
 // orderid is refused with 400 and an HTML page naming the problem, and
 // nothing is created: the fake's choice, PayKeeper's exact refusal is not
 // known.
-func (s *Server) formCreate(f map[string][]string) response {
-	get := func(k string) string {
-		if v := f[k]; len(v) > 0 {
-			return v[0]
-		}
-		return ""
-	}
+func (s *Server) formCreate(f url.Values) response {
 	refuse := func(msg string) response {
 		return htmlResponse(http.StatusBadRequest, `<!DOCTYPE html>
 <html lang="ru"><head><meta charset="utf-8"><title>PayKeeper: ошибка</title></head>
 <body><h1>Ошибка</h1><p class="error">`+html.EscapeString(msg)+`</p></body></html>
 `)
 	}
-	s.mu.Lock()
-	secret := s.formSecret
-	s.mu.Unlock()
-	if secret == "" {
-		return refuse(MsgFormNoSecret)
-	}
-	sum := get("sum")
+	sum := f.Get("sum")
 	amt, ok := exactAmount(sum)
-	if !ok {
+	h := sha256.Sum256([]byte(sum + f.Get("clientid") + f.Get("orderid") + f.Get("service_name") + f.Get("client_email") + f.Get("client_phone") + s.formSecret))
+	switch {
+	case s.formSecret == "":
+		return refuse(MsgFormNoSecret)
+	case !ok:
 		return refuse(MsgBadAmount)
-	}
-	h := sha256.Sum256([]byte(sum + get("clientid") + get("orderid") + get("service_name") + get("client_email") + get("client_phone") + secret))
-	want := hex.EncodeToString(h[:])
-	if subtle.ConstantTimeCompare([]byte(get("sign")), []byte(want)) != 1 {
+	case subtle.ConstantTimeCompare([]byte(f.Get("sign")), []byte(hex.EncodeToString(h[:]))) != 1:
 		return refuse(MsgFormBadSign)
-	}
-	if get("orderid") == "" {
+	case f.Get("orderid") == "":
 		return refuse("Не указан номер заказа (orderid).")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.now()
-	m := now.In(Moscow)
-	id := s.newInvoiceIDLocked(now)
-	v := &invoice{
-		id: id, status: InvoiceSent, amount: amt,
-		clientID: get("clientid"), orderID: get("orderid"), serviceName: get("service_name"),
-		email: get("client_email"), phone: get("client_phone"), cart: get("cart"),
-		expiry: time.Date(m.Year(), m.Month(), m.Day()+defaultExpiryDays, 0, 0, 0, 0, Moscow), created: now,
-	}
-	s.invoices[id] = v
-	s.invoiceOrder = append(s.invoiceOrder, id)
+	v := s.addInvoiceLocked(f, InvoiceSent, amt, time.Time{})
+	v.cart = f.Get("cart")
 	resp := htmlResponse(http.StatusFound, "")
-	resp.Header = http.Header{"Location": {s.URL() + billPrefix + id + "/"}}
+	resp.Header = http.Header{"Location": {s.URL() + billPrefix + v.ID + "/"}}
 	return resp
-}
-
-// AddBinding saves a card for recurring charges as if a payer had bound it
-// and returns its bank_id (digits, counting up from 500001).
-func (s *Server) AddBinding() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	id := strconv.FormatInt(s.nextBindingID, 10)
-	s.nextBindingID++
-	s.bindings[id] = true
-	return id
-}
-
-// hBindingExecute charges a saved card: a payment of sum for orderid (and
-// the optional clientid, client_email, client_phone, service_name, cart),
-// status success, answered {"result":"success","payment_id":"<id>"} as
-// PayKeeper's Bitrix module reads it. An unknown bank_id is the fail object
-// [MsgBindingNotFound], a sum not written "299.00" [MsgBadAmount]; nothing is
-// charged then.
-// Every accepted request charges again: nothing recognises a repeat.
-func (s *Server) hBindingExecute(c *call) response {
-	f := c.form
-	amt, ok := exactAmount(f.Get("sum"))
-	if !ok {
-		return fail(MsgBadAmount)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.bindings[f.Get("bank_id")] {
-		return fail(MsgBindingNotFound)
-	}
-	p := s.addPaymentLocked(PaymentSpec{Status: StatusSuccess, ClientID: f.Get("clientid"), OrderID: f.Get("orderid"),
-		ServiceName: f.Get("service_name"), ClientEmail: f.Get("client_email"), ClientPhone: f.Get("client_phone")}, amt)
-	p.options["bank_id"] = f.Get("bank_id")
-	if cart := f.Get("cart"); cart != "" {
-		p.options["cart"] = cart
-	}
-	return jsonResponse(obj{{"result", "success"}, {"payment_id", p.id}})
 }

@@ -46,7 +46,7 @@ func (s *Server) Receipts(paymentID string) []ReceiptRecord {
 func (s *Server) addReceiptLocked(p *payment, r ReceiptRecord) string {
 	s.nextReceiptID++
 	r.ID = strconv.FormatInt(s.nextReceiptID, 10)
-	r.PaymentID = p.id
+	r.PaymentID = p.ID
 	r.Time = s.now()
 	p.receipts = append(p.receipts, r)
 	return r.ID
@@ -56,16 +56,14 @@ func (s *Server) addReceiptLocked(p *payment, r ReceiptRecord) string {
 // money was taken: {"result":"success","receipt_id":"<id>"}. Every request
 // prints one more: nothing recognises a repeat.
 func (s *Server) hPostSaleReceipt(c *call) response {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	p := s.payments[c.form.Get("id")]
 	if p == nil {
 		return fail(MsgPaymentNotFound)
 	}
-	if !moneyTaken(p.status) && p.status != StatusPartiallyRefunded && p.status != StatusRefunded {
+	if !moneyTaken(p.Status) && p.Status != StatusPartiallyRefunded && p.Status != StatusRefunded {
 		return fail(MsgNotRefundable)
 	}
-	id := s.addReceiptLocked(p, ReceiptRecord{Type: "sale", PostSale: true, Sum: fixed(p.amount), Contact: p.email, Cart: p.options["cart"]})
+	id := s.addReceiptLocked(p, ReceiptRecord{Type: "sale", PostSale: true, Sum: fixed(p.amount), Contact: p.ClientEmail, Cart: p.options["cart"]})
 	return jsonResponse(obj{{"result", "success"}, {"receipt_id", id}})
 }
 
@@ -99,8 +97,6 @@ func (s *Server) hReceiptPrint(c *call) response {
 	}
 	r := ReceiptRecord{Type: typ, PostSale: truthy(f.Get("is_post_sale")), Sum: sum, Contact: f.Get("contact"),
 		Cart: f.Get("cart"), ReceiptKey: f.Get("receipt_key"), RefundID: f.Get("refund_id")}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if _, tied := f["payment_id"]; !tied {
 		s.nextReceiptID++
 		r.ID = strconv.FormatInt(s.nextReceiptID, 10)
@@ -116,36 +112,7 @@ func (s *Server) hReceiptPrint(c *call) response {
 	return jsonResponse(obj{{"result", "success"}, {"receipt_id", id}})
 }
 
-// hReceipts lists a payment's receipts as an array of {id, payment_id,
-// type, is_post_sale, sum, contact, receipt_key, datetime}: the fake's
-// choice, no source shows PayKeeper's shape. An unknown payment is [].
-func (s *Server) hReceipts(c *call) response {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := []obj{}
-	if p := s.payments[c.q.Get("id")]; p != nil {
-		for _, r := range p.receipts {
-			out = append(out, r.json())
-		}
-	}
-	return jsonResponse(out)
-}
-
-// hErrorsTotal counts the failed payments, all under one error group (the
-// fake's choice): {"total":N,"totalWithGroup":[{"error_code":"05","total":N,
-// "user_description":"Отказ банка-эмитента"}]}, the group left out when N is 0.
-func (s *Server) hErrorsTotal(*call) response {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, p := range s.payments {
-		if p.status == StatusFailed {
-			n++
-		}
-	}
-	groups := []obj{}
-	if n > 0 {
-		groups = append(groups, obj{{"error_code", "05"}, {"total", n}, {"user_description", "Отказ банка-эмитента"}})
-	}
-	return jsonResponse(obj{{"total", n}, {"totalWithGroup", groups}})
-}
+// receiptsJSON lists a payment's receipts as an array of {id, payment_id,
+// type, is_post_sale, sum, contact, receipt_key, refund_id, datetime}: the
+// fake's choice, no source shows PayKeeper's shape.
+func (p *payment) receiptsJSON() any { return mapped(p.receipts, ReceiptRecord.json) }

@@ -6,15 +6,12 @@
 // localhost, 127.0.0.1) and is issued by a fresh test CA whose PEM
 // [Server.CACertPEM] hands to the client. A client under test therefore
 // verifies certificates exactly as in production: it trusts the CA, pins
-// popolni.club to [Server.Addr] (a hosts-file style static resolve) and calls
-// [Server.URL]. [Server.Client] returns a ready *http.Client set up this way.
+// popolni.club to [Server.Addr] and calls [Server.URL]. [Server.ClientOptions]
+// returns these settings as SDK options, and [Server.Client] a ready client.
 //
 //	srv := popolnitest.NewServer(popolnitest.WithT(t))
 //	c, err := popolni.New(popolni.Credentials{Login: srv.Login(), Password: srv.Password()},
-//		payments.WithBaseURL(srv.URL()),
-//		payments.WithResolve(popolnitest.Host, "127.0.0.1"),
-//		payments.WithRootCAsPEM(srv.CACertPEM()))
-//	defer c.Close()
+//		srv.ClientOptions()...)
 //
 // # What it models
 //
@@ -29,39 +26,30 @@
 //
 // A request body is a status query when its items carry a transactionId but
 // neither amount nor msisdn; it is a payment batch when its items carry amount
-// or msisdn. The first item decides; a body mixing both kinds, an empty array,
-// or anything that is not a JSON array of objects is refused with 403
-// "Incorrect data format", as is a POST without Content-Type application/json
-// (the document makes that header mandatory).
+// or msisdn. A body mixing both kinds, an empty array, or anything that is not
+// a JSON array of objects is refused with 403 "Incorrect data format", as is a
+// POST without Content-Type application/json (the document makes that header
+// mandatory).
 //
 // Every request to /api goes through these checks, in this order, and the
 // first failure answers with its HTTP status and a plain-text body:
 //
 //  1. plain HTTP instead of TLS on the same port: 403 "Insecure connection is not allowed";
-//  2. the rate limit (see below): 503, the request is not processed;
+//  2. the rate limit: 503, the request is not processed;
 //  3. Basic authentication: 403 "Incorrect auth data";
 //  4. the source IP ([WithAllowedIPs]): 403 "IP is not allowed";
 //  5. the API switch ([Server.SetAPIEnabled]): 403 "API disabled";
 //  6. the access schedule ([Server.SetInSchedule]): 403 "Request rejected entered unscheduled";
 //  7. the body format: 403 "Incorrect data format".
 //
-// The document orders authentication, then IP, then schedule; it does not
-// place "API disabled", which sits here after the IP check. The rate limit is
-// checked first because the document describes it as DDoS protection that
-// rejects requests before any processing ("никак не связано с обработкой
-// транзакций"): every request counts, authenticated or not, and a client must
-// pace its retries of 403s too.
-//
-// # Rate limit
-//
-// The document allows "не более 5 запросов в секунду с кратковременным
-// превышением в 11 запросов за последние 10 минут". The fake reads this as a
-// sliding one-second window of at most 5 admitted requests (per server, that is
-// per partner account), plus an optional tolerance of a few requests over that
-// rate within any trailing ten minutes ([WithRateLimitExcess], default 0: a
-// client should never rely on the tolerance). A request over the limit is
-// answered 503 with a short text body, is not processed, does not advance any
-// payment and does not use up the window; it is still recorded.
+// The document orders authentication, then IP, then schedule, and does not
+// place "API disabled". It calls the rate limit DDoS protection that rejects
+// requests before any processing, so every request counts, authenticated or
+// not: a client must pace its retries of 403s too. The fake reads "не более 5
+// запросов в секунду с кратковременным превышением в 11 запросов за последние
+// 10 минут" as a sliding one-second window per server (per partner account)
+// with an optional tolerance ([WithRateLimit], [WithRateLimitExcess]); a
+// request over it is recorded but neither processed nor counted.
 //
 // # Payments
 //
@@ -90,19 +78,16 @@
 // final status, so their ids are taken and a status query reports them.
 //
 // A status query answers each item with the payment's status after the step,
-// 125 for an unknown id, and 125 once after [Server.NotFoundOnce] (the
-// document's transient "payment moving between queues"), or for every
-// payment's first status query with [WithNotFoundFirst]. A payment that is in
-// 423 answers the following status queries 125, 423, 125, 423... as the
-// document describes for blacklisted numbers. An id repeated within one query
-// is stepped once and answered the same each time.
+// or 125: for an unknown id, for a known one after [Server.NotFoundOnce] or
+// [WithNotFoundFirst] (the document's transient "payment moving between
+// queues"), and every other time for a payment in 423 ([Server.Blacklist]).
+// An id repeated within one query is stepped once and answered the same.
 //
 // # Faults and assertions
 //
-// [Server.FailNext], [Server.DropNext], [Server.DropBeforeNext],
-// [Server.DelayNext], [Server.TruncateNext] and [Server.GarbageNext] queue
-// faults for the next requests to the provider's routes, in the order queued.
-// [Server.Requests] and [Server.Count] tell what the server received. A request
-// to any other route is answered 404, recorded with Op "unknown" and, with
-// [WithT], fails the test.
+// The fault switches of the embedded Fake (FailNext, DropNext, DropBeforeNext,
+// DelayNext, TruncateNext, GarbageNext, DropNextOp) apply to both routes;
+// GarbageNext answers nginx's 502 page with status 200. A plain HTTP request
+// and an unknown route use none up. A request to any other route is answered
+// 404, recorded with Op "unknown" and, with [WithT], fails the test.
 package popolnitest

@@ -2,6 +2,7 @@ package royalpaytest
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,7 +10,38 @@ import (
 	"time"
 
 	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/fakeserver"
 )
+
+// DefaultCallbackTimeout bounds one callback POST made by the default
+// callback client (see [WithCallbackClient]).
+const DefaultCallbackTimeout = 5 * time.Second
+
+// WithCallbackToken makes every callback carry "Authorization: Bearer
+// <token>": the static bearer token the provider documents for its payout
+// callbacks ("вы передаёте в заголовке статичный токен вида Authorization:
+// Bearer {static_token}"). Without it (the default) callbacks carry no
+// Authorization header.
+func WithCallbackToken(token string) Option {
+	return func(c *config) { c.callbackToken = token }
+}
+
+// WithCallbackClient sets the client the server POSTs callbacks with. The
+// default is a plain client (system roots, no proxy) with a
+// [DefaultCallbackTimeout] timeout that does not follow redirects, so that an
+// http:// receiver on loopback, such as an httptest.Server, works. Pass
+// httptest.Server.Client() for an httptest.NewTLSServer receiver. A nil c
+// keeps the default.
+func WithCallbackClient(c *http.Client) Option {
+	return func(cfg *config) { cfg.callbackClient = c }
+}
+
+// WithAutoComplete makes every payment move to "completed" d after its
+// creation, sending its callback, as a payer paying at once would, unless it
+// has left "created" by then. Zero or less (the default) disables it.
+func WithAutoComplete(d time.Duration) Option {
+	return func(c *config) { c.autoComplete = d }
+}
 
 // maxCallbackAnswer caps how much of a receiver's answer is kept.
 const maxCallbackAnswer = 64 << 10
@@ -27,65 +59,62 @@ type CallbackResult struct {
 
 // Callbacks returns the callbacks sent since the start or the last
 // [Server.Reset], in the order they finished.
-func (s *Server) Callbacks() []CallbackResult {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]CallbackResult, len(s.callbacks))
-	for i, c := range s.callbacks {
-		out[i] = c
-		out[i].Body = append([]byte(nil), c.Body...)
-		out[i].Payload = append([]byte(nil), c.Payload...)
-	}
-	return out
+func (s *Server) Callbacks() []CallbackResult { return s.callbacks.Requests() }
+
+// Reset forgets the recorded requests and callbacks. Payments, the id
+// counters, the block and queued faults stay.
+func (s *Server) Reset() {
+	s.Fake.Reset()
+	s.callbacks.Reset()
+}
+
+// newCallbackLog makes a list of callbacks sent (by URL, for its Count).
+func newCallbackLog() *fakeserver.Log[CallbackResult] {
+	return fakeserver.NewLog(func(c *CallbackResult) string { return c.URL }, func(c CallbackResult) CallbackResult {
+		c.Body = append([]byte(nil), c.Body...)
+		c.Payload = append([]byte(nil), c.Payload...)
+		return c
+	})
 }
 
 // Complete moves payment id to "completed" (the payer paid), bumps its
 // updated_at and, when the payment has a callback_url, POSTs the callback
 // there and waits for the answer. The error is non-nil only when the server
-// has no payment id; what the receiver did is in the CallbackResult (whose
-// URL is "" when nothing was sent). Moves are not checked against the
-// current status: completing twice sends two callbacks, as a provider
-// resending would.
-func (s *Server) Complete(id int64) (CallbackResult, error) { return s.move(id, StatusCompleted) }
+// has no payment id; what the receiver did is in the CallbackResult. Moves
+// are not checked against the current status: completing twice sends two
+// callbacks, as a provider resending would.
+func (s *Server) Complete(id int64) (CallbackResult, error) { return s.move(id, StatusCompleted, "") }
 
 // Cancel moves payment id to "canceled" (for example the payer never paid),
 // as Complete does.
-func (s *Server) Cancel(id int64) (CallbackResult, error) { return s.move(id, StatusCanceled) }
+func (s *Server) Cancel(id int64) (CallbackResult, error) { return s.move(id, StatusCanceled, "") }
 
 // Refund moves payment id to "refund" (the payment was returned), as
 // Complete does.
-func (s *Server) Refund(id int64) (CallbackResult, error) { return s.move(id, StatusRefund) }
+func (s *Server) Refund(id int64) (CallbackResult, error) { return s.move(id, StatusRefund, "") }
 
 // Delete moves payment id to "deleted", as Complete does. The payment stays
 // readable through GET with that status.
-func (s *Server) Delete(id int64) (CallbackResult, error) { return s.move(id, StatusDeleted) }
+func (s *Server) Delete(id int64) (CallbackResult, error) { return s.move(id, StatusDeleted, "") }
 
-func (s *Server) move(id int64, status string) (CallbackResult, error) {
-	res, _, err := s.moveIf(id, status, "")
-	return res, err
-}
-
-// moveIf is move, done only when the payment is in status from ("" for any);
-// moved tells whether it was.
-func (s *Server) moveIf(id int64, status, from string) (res CallbackResult, moved bool, err error) {
+// move sets the status of payment id, if it is in status from ("" for any),
+// and posts its callback.
+func (s *Server) move(id int64, status, from string) (CallbackResult, error) {
 	s.mu.Lock()
-	p := s.payments[id]
+	p := s.payments.byID[id]
 	if p == nil {
 		s.mu.Unlock()
-		return CallbackResult{}, false, fmt.Errorf("royalpaytest: no payment %d", id)
+		return CallbackResult{}, fmt.Errorf("royalpaytest: no payment %d", id)
 	}
 	if from != "" && p.Status != from {
 		s.mu.Unlock()
-		return CallbackResult{}, false, nil
+		return CallbackResult{}, nil
 	}
 	p.Status = status
 	p.UpdatedAt = s.now()
 	target, payload := p.CallbackURL, p.callbackPayload()
 	s.mu.Unlock()
-	if target == "" {
-		return CallbackResult{PaymentID: id}, true, nil
-	}
-	return s.deliver(id, target, payload), true, nil
+	return s.deliver(s.cbCtx, id, target, payload, s.callbacks), nil
 }
 
 // SetAmount changes the sum of payment id, as when the payer paid another
@@ -104,7 +133,7 @@ func (s *Server) SetAmount(id int64, sum string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := s.payments[id]
+	p := s.payments.byID[id]
 	if p == nil {
 		return fmt.Errorf("royalpaytest: no payment %d", id)
 	}
@@ -123,82 +152,77 @@ func (s *Server) SetAmount(id int64, sum string) error {
 // form_outter_id...). The payment is not changed. It fails when the payment
 // does not exist or has no callback_url.
 func (s *Server) SendCallback(id int64, payload []byte) (CallbackResult, error) {
-	s.mu.Lock()
-	p := s.payments[id]
-	var target string
-	if p != nil {
-		target = p.CallbackURL
-	}
-	s.mu.Unlock()
+	p, ok := s.Payment(id)
 	switch {
-	case p == nil:
+	case !ok:
 		return CallbackResult{}, fmt.Errorf("royalpaytest: no payment %d", id)
-	case target == "":
+	case p.CallbackURL == "":
 		return CallbackResult{}, fmt.Errorf("royalpaytest: payment %d has no callback_url", id)
 	}
-	return s.deliver(id, target, append([]byte(nil), payload...)), nil
+	return s.deliver(s.cbCtx, id, p.CallbackURL, append([]byte(nil), payload...), s.callbacks), nil
 }
 
 // callbackPayload is {"id","status","amount","method"[,"outter_id"]}.
 func (p *payment) callbackPayload() []byte {
-	o := &object{}
-	o.add("id", p.ID)
-	o.add("status", p.Status)
-	o.add("amount", p.Sum)
-	o.add("method", strings.TrimPrefix(p.Type, "to_"))
+	o := &object{
+		{"id", p.ID},
+		{"status", p.Status},
+		{"amount", p.Sum},
+		{"method", strings.TrimPrefix(p.Type, "to_")},
+	}
 	if p.OutterID != "" {
 		o.add("outter_id", p.OutterID)
 	}
 	return o.bytes()
 }
 
-// deliver POSTs one callback and records the result.
-func (s *Server) deliver(id int64, target string, payload []byte) CallbackResult {
-	res := CallbackResult{URL: target, PaymentID: id, Payload: payload}
-	req, err := http.NewRequestWithContext(s.cbCtx, http.MethodPost, target, bytes.NewReader(payload))
-	if err == nil {
-		req.Header.Set("Content-Type", "application/json")
-		if s.callbackToken != "" {
-			req.Header.Set("Authorization", "Bearer "+s.callbackToken)
-		}
-		var resp *http.Response
-		resp, err = s.cbClient.Do(req)
-		if err == nil {
-			res.Status = resp.StatusCode
-			res.Body, err = io.ReadAll(io.LimitReader(resp.Body, maxCallbackAnswer))
-			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxCallbackAnswer))
-			resp.Body.Close()
-		}
+// deliver POSTs one callback (pay-in or payout) to target and records the
+// result in log; with no target it sends and records nothing.
+func (s *Server) deliver(ctx context.Context, id int64, target string, payload []byte, log *fakeserver.Log[CallbackResult]) CallbackResult {
+	if target == "" {
+		return CallbackResult{PaymentID: id}
 	}
-	res.Err = err
-	s.mu.Lock()
-	s.callbacks = append(s.callbacks, res)
-	s.mu.Unlock()
-	return res
+	res := &CallbackResult{URL: target, PaymentID: id, Payload: payload}
+	defer log.Add(res)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(payload))
+	if err != nil {
+		res.Err = err
+		return *res
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if s.callbackToken != "" {
+		req.Header.Set("Authorization", "Bearer "+s.callbackToken)
+	}
+	resp, err := s.callbackClient.Do(req)
+	if err != nil {
+		res.Err = err
+		return *res
+	}
+	defer resp.Body.Close()
+	res.Status = resp.StatusCode
+	res.Body, res.Err = io.ReadAll(io.LimitReader(resp.Body, maxCallbackAnswer))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxCallbackAnswer))
+	return *res
 }
 
-// scheduleLocked arms the auto-completion of payment id, if configured.
-func (s *Server) scheduleLocked(id int64) {
-	if s.autoComplete <= 0 || s.acStopped {
-		return
+// scheduleAutoComplete arms the auto-completion of payment id, if configured;
+// Close disarms it.
+func (s *Server) scheduleAutoComplete(id int64) {
+	if s.autoComplete > 0 {
+		s.acWG.Add(1)
+		go func() {
+			defer s.acWG.Done()
+			if s.base.Wait(s.cbCtx, s.autoComplete) {
+				s.autoCompleteNow(id)
+			}
+		}()
 	}
-	s.acWG.Add(1)
-	s.timers[id] = time.AfterFunc(s.autoComplete, func() {
-		defer s.acWG.Done()
-		s.mu.Lock()
-		delete(s.timers, id)
-		s.mu.Unlock()
-		s.autoCompleteNow(id)
-	})
 }
 
-// autoCompleteNow is what an auto-completion timer does: complete payment id
-// if it is still "created" and the server is not closing.
+// autoCompleteNow is what an auto-completion does: complete payment id if it
+// is still "created" and the server is not closing.
 func (s *Server) autoCompleteNow(id int64) {
-	s.mu.Lock()
-	stopped := s.acStopped
-	s.mu.Unlock()
-	if !stopped {
-		_, _, _ = s.moveIf(id, StatusCompleted, StatusCreated)
+	if s.cbCtx.Err() == nil {
+		_, _ = s.move(id, StatusCompleted, StatusCreated)
 	}
 }

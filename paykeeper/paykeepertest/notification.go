@@ -11,6 +11,27 @@ import (
 	"strings"
 )
 
+// WithNotifications configures the informer as the cabinet would with
+// informer_type=post: notifications are POSTed to url and signed with secret
+// (the informer_seed). The same settings can be changed later through
+// /change/organization/setting/ or [Server.SetSetting]. Without it the
+// informer type is "email" and payments become success without a POST.
+func WithNotifications(url, secret string) Option {
+	return func(s *Server) {
+		s.settings["informer_type"], s.settings["informer_url"], s.settings["informer_seed"] = "post", url, secret
+		if url == "" {
+			s.settings["informer_type"], s.settings["informer_seed"] = "email", ""
+		}
+	}
+}
+
+// WithNotificationClient sets the client the server POSTs notifications
+// with, for example an httptest TLS server's Client(). The default client
+// has a [DefaultNotificationTimeout] timeout and does not follow redirects.
+func WithNotificationClient(hc *http.Client) Option {
+	return func(s *Server) { s.notifyClient = hc }
+}
+
 // maxNotificationAnswer caps how much of the merchant's answer is kept.
 const maxNotificationAnswer = 64 << 10
 
@@ -80,13 +101,10 @@ var ErrNoInformer = errors.New("paykeepertest: no POST informer: set WithNotific
 func (s *Server) Notifications() []NotificationResult {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]NotificationResult, len(s.notifications))
-	for i, n := range s.notifications {
-		out[i] = n
-		out[i].Form = cloneValues(n.Form)
-		out[i].Body = append([]byte(nil), n.Body...)
-	}
-	return out
+	return mapped(s.notifications, func(n NotificationResult) NotificationResult {
+		n.Form, n.Body = cloneValues(n.Form), append([]byte(nil), n.Body...)
+		return n
+	})
 }
 
 // Notify POSTs the notification of payment paymentID to the informer URL
@@ -105,9 +123,9 @@ func (s *Server) Notify(paymentID string) (NotificationResult, error) {
 		s.mu.Unlock()
 		return NotificationResult{}, fmt.Errorf("paykeepertest: no payment %s", paymentID)
 	}
-	if !moneyTaken(p.status) {
+	if !moneyTaken(p.Status) {
 		s.mu.Unlock()
-		return NotificationResult{}, fmt.Errorf("paykeepertest: payment %s is %s: nothing to notify", paymentID, p.status)
+		return NotificationResult{}, fmt.Errorf("paykeepertest: payment %s is %s: nothing to notify", paymentID, p.Status)
 	}
 	inf := s.informerLocked()
 	if inf == nil {
@@ -116,37 +134,28 @@ func (s *Server) Notify(paymentID string) (NotificationResult, error) {
 		s.mu.Unlock()
 		return NotificationResult{}, ErrNoInformer
 	}
-	form := url.Values{}
 	sum := fixed(p.amount)
-	form.Set("id", p.id)
-	form.Set("sum", sum)
-	form.Set("clientid", p.clientID)
-	form.Set("orderid", p.orderID)
-	form.Set("key", SignNotification(p.id, sum, p.clientID, p.orderID, inf.secret))
-	form.Set("service_name", displayServiceName(p.serviceName))
-	form.Set("client_email", p.email)
-	form.Set("client_phone", p.phone)
-	form.Set("ps_id", p.systemID)
-	if p.hold && !p.captured {
-		form.Set("batch_date", p.batchDate)
+	form := url.Values{"id": {p.ID}, "sum": {sum}, "clientid": {p.ClientID}, "orderid": {p.OrderID},
+		"key": {SignNotification(p.ID, sum, p.ClientID, p.OrderID, inf.secret)}, "service_name": {displayServiceName(p.ServiceName)},
+		"client_email": {p.ClientEmail}, "client_phone": {p.ClientPhone}, "ps_id": {p.PaymentSystemID},
+		"obtain_datetime": {p.Obtained.In(Moscow).Format(dateTimeLayout)}, "pk_hostname": {Host}}
+	if p.Hold && !p.Captured {
+		form.Set("batch_date", p.BatchDate)
 	}
-	form.Set("obtain_datetime", p.obtained.In(Moscow).Format(dateTimeLayout))
-	form.Set("pk_hostname", Host)
 	s.mu.Unlock()
 
 	res := NotificationResult{PaymentID: paymentID, URL: inf.url, Form: form}
 	req, err := http.NewRequestWithContext(s.notifyCtx, http.MethodPost, inf.url, strings.NewReader(form.Encode()))
+	var resp *http.Response
 	if err == nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("User-Agent", "PayKeeper informer")
-		var resp *http.Response
+		req.Header = http.Header{"Content-Type": {"application/x-www-form-urlencoded"}, "User-Agent": {"PayKeeper informer"}}
 		resp, err = s.notifyClient.Do(req)
-		if err == nil {
-			res.Status = resp.StatusCode
-			res.Body, err = io.ReadAll(io.LimitReader(resp.Body, maxNotificationAnswer))
-			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxNotificationAnswer))
-			resp.Body.Close()
-		}
+	}
+	if err == nil {
+		defer resp.Body.Close()
+		res.Status = resp.StatusCode
+		res.Body, err = io.ReadAll(io.LimitReader(resp.Body, maxNotificationAnswer))
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxNotificationAnswer))
 	}
 	res.Err = err
 	res.Acknowledged = err == nil && res.Status == http.StatusOK && string(res.Body) == NotificationAck(paymentID, inf.secret)
@@ -155,8 +164,8 @@ func (s *Server) Notify(paymentID string) (NotificationResult, error) {
 	if res.Acknowledged {
 		s.markInformedLocked(p)
 	} else {
-		p.repeatCounter++
-		p.status = StatusStuck
+		p.RepeatCounter++
+		p.Status = StatusStuck
 	}
 	s.notifications = append(s.notifications, res)
 	s.mu.Unlock()
@@ -164,17 +173,15 @@ func (s *Server) Notify(paymentID string) (NotificationResult, error) {
 }
 
 // markInformedLocked records that the merchant learnt of payment p.
+// An uncaptured hold stays (or becomes again) obtained.
 func (s *Server) markInformedLocked(p *payment) {
-	if p.success.IsZero() {
-		p.success = s.now()
+	if p.Success.IsZero() {
+		p.Success = s.now()
 	}
-	if p.hold && !p.captured {
-		if p.status == StatusStuck {
-			p.status = StatusObtained
-		}
-		return
-	}
-	if p.status == StatusObtained || p.status == StatusStuck {
-		p.status = StatusSuccess
+	switch held := p.Hold && !p.Captured; {
+	case held && p.Status == StatusStuck:
+		p.Status = StatusObtained
+	case !held && (p.Status == StatusObtained || p.Status == StatusStuck):
+		p.Status = StatusSuccess
 	}
 }

@@ -118,7 +118,8 @@ func payKeeperClient(t *testing.T, srv *paykeepertest.Server, k *otelKit) *payin
 // The router's span is the parent of the provider's handling and of its
 // confirmation through the API; a forged notification is refused by the
 // provider's handler, under the router's span, with no API call; the
-// router counts only its own refusals (route, method).
+// router counts only its own refusals (route, method), the provider's
+// handler the rest: each notification once.
 func TestHandlerTelemetry(t *testing.T) {
 	k := newOtelKit()
 	srv := paykeepertest.NewServer(paykeepertest.WithT(t),
@@ -166,6 +167,16 @@ func TestHandlerTelemetry(t *testing.T) {
 	lookups := k.named("paykeeper payment-byid")
 	require.Len(t, lookups, 1)
 	assert.True(t, k.descends(lookups[0], gs), "the confirmation is under the router's span")
+	// PayKeeper's handler (on its client's providers) records its own span
+	// under the router's, internal: one server span per request.
+	inner := k.named("paykeeper notification")
+	require.Len(t, inner, 2)
+	for i, s := range inner {
+		assert.Equal(t, k.named("payin notification")[i].SpanContext().SpanID(), s.Parent().SpanID())
+		assert.Equal(t, trace.SpanKindInternal, s.SpanKind())
+	}
+	assert.Equal(t, "signature", spanAttrs(inner[0])["payments.reason"].AsString())
+	assert.Equal(t, lookups[0].Parent().SpanID(), inner[1].SpanContext().SpanID())
 
 	// The router's own refusals.
 	resp, err = http.Post(hs.URL+"/notify/elsewhere-4111111111111111", "text/plain", strings.NewReader("x"))
@@ -187,9 +198,14 @@ func TestHandlerTelemetry(t *testing.T) {
 	a = spanAttrs(spans[3])
 	assert.Equal(t, "method", a["payments.reason"].AsString())
 	assert.Equal(t, "paykeeper", a["payments.provider"].AsString())
-	counts := k.counts(t)
-	assert.Equal(t, int64(1), counts["payments.provider=,payments.reason=route,payments.result=refused"], "%v", counts)
-	assert.Equal(t, int64(1), counts["payments.provider=paykeeper,payments.reason=method,payments.result=refused"], "%v", counts)
+	// Each notification counted once: the two PayKeeper's handler decided,
+	// the two the router refused.
+	assert.Equal(t, map[string]int64{
+		"payments.provider=paykeeper,payments.reason=signature,payments.result=refused": 1,
+		"payments.provider=paykeeper,payments.reason=,payments.result=accepted":         1,
+		"payments.provider=,payments.reason=route,payments.result=refused":              1,
+		"payments.provider=paykeeper,payments.reason=method,payments.result=refused":    1,
+	}, k.counts(t))
 }
 
 // The router counts no notification it routes on (the provider's handler

@@ -99,14 +99,8 @@ func (c *Client) Close() error { return c.t.Close() }
 
 // telemetry is the client's telemetry (its payments.WithTracerProvider and
 // WithMeterProvider), the default of a NotificationHandler that confirms
-// through it; nil while the transport does not expose it (Telemetry),
-// and the handler then uses the global providers.
-func (c *Client) telemetry() *telemetry.Telemetry {
-	if t, ok := any(c.t).(interface{ Telemetry() *telemetry.Telemetry }); ok {
-		return t.Telemetry()
-	}
-	return nil
-}
+// through it.
+func (c *Client) telemetry() *telemetry.Telemetry { return c.tel }
 
 // String names the cabinet and the user, never the password or the token.
 func (c Client) String() string {

@@ -366,15 +366,15 @@ type NotificationHandler struct {
 	// without a lookup; 0 means 4096, negative means none.
 	ConfirmedCacheSize int
 	// TracerProvider makes the "paykeeper notification" span of each
-	// request (see Telemetry); nil means the Client's tracer provider
-	// (payments.WithTracerProvider) where the Client exposes it, else the
-	// global one (otel.GetTracerProvider), which records nothing until the
+	// request (see Telemetry); nil means the Client's tracer provider (its
+	// payments.WithTracerProvider), or with no Client the global one
+	// (otel.GetTracerProvider), which records nothing until the
 	// application sets it. Read at the first notification.
 	TracerProvider trace.TracerProvider
 	// MeterProvider makes the payments.notifications counter and the
-	// payments.notifications.confirm.duration histogram (see Telemetry);
-	// nil means the Client's meter provider where the Client exposes it,
-	// else the global one. Read at the first notification.
+	// payments.notifications.confirm.duration histogram; nil means the
+	// Client's meter provider (its payments.WithMeterProvider), or with no
+	// Client the global one. Read at the first notification.
 	MeterProvider metric.MeterProvider
 
 	st  *notifyState // made at the first notification, under notifyStatesMu

@@ -427,9 +427,6 @@ func TestNotificationTelemetryDefaultsToTheClients(t *testing.T) {
 		payments.WithTransport(mock), payments.WithTestTiming()}, k.options()...)...)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
-	if c.telemetry() == nil {
-		t.Skip("internal/transport.Client does not expose Telemetry() yet: the handler falls back to the global providers")
-	}
 	h := &NotificationHandler{Secret: confirmSecret, Client: c, Handle: func(context.Context, Notification) error { return nil }}
 	w := postForm(h, paykeepertest.NotificationForm(map[string]string{"id": "30", "sum": "1100.00", "orderid": "A-1"}, confirmSecret))
 	require.Equal(t, http.StatusOK, w.Code)

@@ -242,16 +242,16 @@ type CallbackHandler struct {
 	// a merchant who confirms by other means, and only with BearerToken or
 	// AllowedSources set.
 	SkipConfirm bool
-	// TracerProvider makes the "royalpay callback" span of each request
-	// (see Telemetry); nil means the Client's tracer provider
-	// (payments.WithTracerProvider) where the Client exposes it, else the
-	// global one (otel.GetTracerProvider), which records nothing until the
+	// TracerProvider makes the "royalpay callback" span of each
+	// request (see Telemetry); nil means the Client's tracer provider (its
+	// payments.WithTracerProvider), or with no Client the global one
+	// (otel.GetTracerProvider), which records nothing until the
 	// application sets it. Read at the first callback.
 	TracerProvider trace.TracerProvider
 	// MeterProvider makes the payments.notifications counter and the
-	// payments.notifications.confirm.duration histogram (see Telemetry);
-	// nil means the Client's meter provider where the Client exposes it,
-	// else the global one. Read at the first callback.
+	// payments.notifications.confirm.duration histogram; nil means the
+	// Client's meter provider (its payments.WithMeterProvider), or with no
+	// Client the global one. Read at the first callback.
 	MeterProvider metric.MeterProvider
 
 	st  *confirmState // made at the first callback, under statesMu

@@ -532,9 +532,6 @@ func TestCallbackTelemetryDefaultsToTheClients(t *testing.T) {
 	k := newOtelKit()
 	srv := royalpaytest.NewServer(royalpaytest.WithT(t))
 	c := fakeClient(t, srv, k.options()...)
-	if c.telemetry() == nil {
-		t.Skip("internal/transport.Client does not expose Telemetry() yet: the handler falls back to the global providers")
-	}
 	h := &CallbackHandler{Client: c, SkipConfirm: true, BearerToken: "cb-secret", Handle: func(context.Context, Event) error { return nil }}
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, callbackRequest(`{"id":1,"status":"completed"}`, "Bearer cb-secret", ""))

@@ -122,19 +122,8 @@ func (c *Client) Close() error {
 
 // telemetry is the client's telemetry (its payments.WithTracerProvider and
 // WithMeterProvider; both transports have the same), the default of a
-// callback handler that confirms through it; nil while the transport does
-// not expose it (Telemetry), and the handler then uses the global
-// providers.
-func (c *Client) telemetry() *telemetry.Telemetry {
-	t := c.t
-	if t == nil {
-		t = c.pt
-	}
-	if tt, ok := any(t).(interface{ Telemetry() *telemetry.Telemetry }); ok && t != nil {
-		return tt.Telemetry()
-	}
-	return nil
-}
+// callback handler that confirms through it.
+func (c *Client) telemetry() *telemetry.Telemetry { return c.tel }
 
 // New returns a client. The base URL is required (payments.WithBaseURL,
 // e.g. "https://royal-finance.org"): the brand has no single public host,

@@ -158,15 +158,15 @@ type PayoutCallbackHandler struct {
 	// ConfirmRate caps the confirmations started per second; 0 means 1.
 	ConfirmRate float64
 	// TracerProvider makes the "royalpay payout callback" span of each
-	// request (see Telemetry); nil means the Client's tracer provider
-	// (payments.WithTracerProvider) where the Client exposes it, else the
-	// global one (otel.GetTracerProvider), which records nothing until the
+	// request (see Telemetry); nil means the Client's tracer provider (its
+	// payments.WithTracerProvider), or with no Client the global one
+	// (otel.GetTracerProvider), which records nothing until the
 	// application sets it. Read at the first callback.
 	TracerProvider trace.TracerProvider
 	// MeterProvider makes the payments.notifications counter and the
 	// payments.notifications.confirm.duration histogram; nil means the
-	// Client's meter provider where the Client exposes it, else the global
-	// one. Read at the first callback.
+	// Client's meter provider (its payments.WithMeterProvider), or with no
+	// Client the global one. Read at the first callback.
 	MeterProvider metric.MeterProvider
 
 	inner CallbackHandler // holds the confirmation budget

@@ -131,7 +131,7 @@ func metricKeys(rm metricdata.ResourceMetrics, name string) map[string]bool {
 func spanAttr(s sdktrace.ReadOnlySpan, key string) string {
 	for _, kv := range s.Attributes() {
 		if string(kv.Key) == key {
-			return kv.Value.Emit()
+			return kv.Value.String()
 		}
 	}
 	return ""
@@ -179,7 +179,7 @@ func spanNames(spans []sdktrace.ReadOnlySpan) string {
 	for _, s := range spans {
 		b.WriteString(s.Name())
 		for _, kv := range s.Attributes() {
-			b.WriteString(" " + string(kv.Key) + "=" + kv.Value.Emit())
+			b.WriteString(" " + string(kv.Key) + "=" + kv.Value.String())
 		}
 		b.WriteString("\n")
 	}
@@ -193,12 +193,12 @@ func noSecretIn(t *testing.T, spans []sdktrace.ReadOnlySpan, secrets ...string) 
 	for _, s := range spans {
 		texts := []string{s.Name(), s.Status().Description}
 		for _, kv := range s.Attributes() {
-			texts = append(texts, kv.Value.Emit())
+			texts = append(texts, kv.Value.String())
 		}
 		for _, e := range s.Events() {
 			texts = append(texts, e.Name)
 			for _, kv := range e.Attributes {
-				texts = append(texts, kv.Value.Emit())
+				texts = append(texts, kv.Value.String())
 			}
 		}
 		for _, text := range texts {

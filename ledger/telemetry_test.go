@@ -109,7 +109,7 @@ func metricValue(rm metricdata.ResourceMetrics, name string, kvs ...string) floa
 func hasAttrs(set attribute.Set, kvs ...string) bool {
 	for i := 0; i+1 < len(kvs); i += 2 {
 		v, ok := set.Value(attribute.Key(kvs[i]))
-		if !ok || v.Emit() != kvs[i+1] {
+		if !ok || v.String() != kvs[i+1] {
 			return false
 		}
 	}

@@ -19,7 +19,6 @@ import (
 	"sync"
 	"time"
 
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
@@ -497,7 +496,7 @@ func (h *NotificationHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) 
 // acknowledgement, so PayKeeper re-sends on anything else. It records the
 // request's span and measurements (see NotificationHandler's Telemetry).
 func (h *NotificationHandler) HandleNotification(r *http.Request) (Notification, error) {
-	ctx, rec := h.telemetry().start(requestContext(r))
+	ctx, rec := startNotify(h.telemetry(), requestContext(r))
 	n, reason, err := h.handleNotification(ctx, r, rec)
 	rec.end(reason, err)
 	return n, err
@@ -777,11 +776,7 @@ const (
 )
 
 // notifyTel is a NotificationHandler's tracer and instruments.
-type notifyTel struct {
-	tracer  trace.Tracer
-	count   metric.Int64Counter
-	confirm metric.Float64Histogram
-}
+type notifyTel = telemetry.Inbound
 
 // notifyTelMu guards NotificationHandler.tel.
 var notifyTelMu sync.Mutex
@@ -792,7 +787,7 @@ var notifyTelMu sync.Mutex
 // request: see Validate).
 func (h *NotificationHandler) telemetry() *notifyTel {
 	if h == nil {
-		return newNotifyTel(nil, nil, nil)
+		return telemetry.NewInbound(nil, nil, nil)
 	}
 	notifyTelMu.Lock()
 	defer notifyTelMu.Unlock()
@@ -801,47 +796,9 @@ func (h *NotificationHandler) telemetry() *notifyTel {
 		if h.Client != nil {
 			base = h.Client.telemetry()
 		}
-		h.tel = newNotifyTel(h.TracerProvider, h.MeterProvider, base)
+		h.tel = telemetry.NewInbound(h.TracerProvider, h.MeterProvider, base)
 	}
 	return h.tel
-}
-
-// newNotifyTel makes the tracer and instruments from tp and mp, or else
-// base's, or else the global providers'.
-func newNotifyTel(tp trace.TracerProvider, mp metric.MeterProvider, base *telemetry.Telemetry) *notifyTel {
-	t := &notifyTel{}
-	switch {
-	case tp != nil:
-		t.tracer = tp.Tracer(telemetry.Scope)
-	case base != nil:
-		t.tracer = base.Tracer
-	default:
-		t.tracer = otel.GetTracerProvider().Tracer(telemetry.Scope)
-	}
-	var m metric.Meter
-	switch {
-	case mp != nil:
-		m = mp.Meter(telemetry.Scope)
-	case base != nil:
-		m = base.Meter
-	default:
-		m = otel.GetMeterProvider().Meter(telemetry.Scope)
-	}
-	// A meter's constructor errors only for a bad name; the instrument it
-	// returns anyway works (or is a no-op).
-	var err error
-	t.count, err = m.Int64Counter("payments.notifications", metric.WithUnit("{notification}"),
-		metric.WithDescription("Notifications and callbacks received, by provider, result (accepted, refused) and the reason of a refusal."))
-	if err != nil {
-		otel.Handle(err)
-	}
-	t.confirm, err = m.Float64Histogram("payments.notifications.confirm.duration", metric.WithUnit("s"),
-		metric.WithDescription("Time a notification or callback took to be confirmed through the provider's API, waiting for the confirmation budget included."),
-		metric.WithExplicitBucketBoundaries(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
-	if err != nil {
-		otel.Handle(err)
-	}
-	return t
 }
 
 // notifyRec is one notification's span and measurements.
@@ -855,17 +812,9 @@ type notifyRec struct {
 // start begins the span of a notification under ctx, the request's
 // context (see requestContext): server kind, or internal when ctx already
 // carries a span (a middleware's server span).
-func (t *notifyTel) start(ctx context.Context) (context.Context, *notifyRec) {
-	kind := trace.SpanKindServer
-	if trace.SpanContextFromContext(ctx).IsValid() {
-		kind = trace.SpanKindInternal
-	}
-	ctx, span := t.tracer.Start(ctx, provider+" notification", trace.WithSpanKind(kind))
-	rec := &notifyRec{t: t, ctx: ctx, span: span, record: span.IsRecording()}
-	if rec.record {
-		span.SetAttributes(telemetry.Provider.String(provider))
-	}
-	return ctx, rec
+func startNotify(t *notifyTel, ctx context.Context) (context.Context, *notifyRec) {
+	ctx, span, record := t.Start(ctx, provider+" notification", provider)
+	return ctx, &notifyRec{t: t, ctx: ctx, span: span, record: record}
 }
 
 // parsed records the payment id and the order id of a notification whose
@@ -882,7 +831,7 @@ func (rec *notifyRec) parsed(id, orderID string) {
 
 // confirmStart is the start of a confirmation, when it is measured.
 func (rec *notifyRec) confirmStart() time.Time {
-	if !rec.t.confirm.Enabled(rec.ctx) {
+	if !rec.t.Confirm.Enabled(rec.ctx) {
 		return time.Time{}
 	}
 	return time.Now()
@@ -894,7 +843,7 @@ func (rec *notifyRec) confirmDone(started time.Time, outcome string) {
 	if started.IsZero() {
 		return
 	}
-	rec.t.confirm.Record(rec.ctx, time.Since(started).Seconds(),
+	rec.t.Confirm.Record(rec.ctx, time.Since(started).Seconds(),
 		metric.WithAttributes(telemetry.Provider.String(provider), telemetry.Outcome.String(outcome)))
 }
 
@@ -934,8 +883,8 @@ func (rec *notifyRec) end(reason string, err error) {
 		}
 	}
 	rec.span.End()
-	if rec.t.count.Enabled(rec.ctx) {
-		rec.t.count.Add(rec.ctx, 1, metric.WithAttributes(telemetry.Provider.String(provider),
+	if rec.t.Count.Enabled(rec.ctx) {
+		rec.t.Count.Add(rec.ctx, 1, metric.WithAttributes(telemetry.Provider.String(provider),
 			telemetry.Result.String(result), telemetry.Reason.String(reason)))
 	}
 }

@@ -19,7 +19,6 @@ import (
 	"time"
 	"unicode"
 
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
@@ -389,7 +388,7 @@ func answerCallback(w http.ResponseWriter, err error) {
 // error, 500. It records the request's span and measurements (see
 // CallbackHandler's Telemetry).
 func (h *CallbackHandler) HandleCallback(r *http.Request) (Event, error) {
-	ctx, rec := h.telemetry().start(requestContext(r), provider+" callback")
+	ctx, rec := startCallback(h.telemetry(), requestContext(r), provider+" callback")
 	ev, reason, err := h.handleCallback(ctx, r, rec)
 	rec.end(reason, err)
 	return ev, err
@@ -543,11 +542,7 @@ const (
 )
 
 // callbackTel is a callback handler's tracer and instruments.
-type callbackTel struct {
-	tracer  trace.Tracer
-	count   metric.Int64Counter
-	confirm metric.Float64Histogram
-}
+type callbackTel = telemetry.Inbound
 
 // callbackTelMu guards the handlers' tel fields.
 var callbackTelMu sync.Mutex
@@ -558,7 +553,7 @@ var callbackTelMu sync.Mutex
 // see Validate).
 func (h *CallbackHandler) telemetry() *callbackTel {
 	if h == nil {
-		return newCallbackTel(nil, nil, nil)
+		return telemetry.NewInbound(nil, nil, nil)
 	}
 	return callbackTelemetry(&h.tel, h.TracerProvider, h.MeterProvider, h.Client)
 }
@@ -573,47 +568,9 @@ func callbackTelemetry(slot **callbackTel, tp trace.TracerProvider, mp metric.Me
 		if c != nil {
 			base = c.telemetry()
 		}
-		*slot = newCallbackTel(tp, mp, base)
+		*slot = telemetry.NewInbound(tp, mp, base)
 	}
 	return *slot
-}
-
-// newCallbackTel makes the tracer and instruments from tp and mp, or else
-// base's, or else the global providers'.
-func newCallbackTel(tp trace.TracerProvider, mp metric.MeterProvider, base *telemetry.Telemetry) *callbackTel {
-	t := &callbackTel{}
-	switch {
-	case tp != nil:
-		t.tracer = tp.Tracer(telemetry.Scope)
-	case base != nil:
-		t.tracer = base.Tracer
-	default:
-		t.tracer = otel.GetTracerProvider().Tracer(telemetry.Scope)
-	}
-	var m metric.Meter
-	switch {
-	case mp != nil:
-		m = mp.Meter(telemetry.Scope)
-	case base != nil:
-		m = base.Meter
-	default:
-		m = otel.GetMeterProvider().Meter(telemetry.Scope)
-	}
-	// A meter's constructor errors only for a bad name; the instrument it
-	// returns anyway works (or is a no-op).
-	var err error
-	t.count, err = m.Int64Counter("payments.notifications", metric.WithUnit("{notification}"),
-		metric.WithDescription("Notifications and callbacks received, by provider, result (accepted, refused) and the reason of a refusal."))
-	if err != nil {
-		otel.Handle(err)
-	}
-	t.confirm, err = m.Float64Histogram("payments.notifications.confirm.duration", metric.WithUnit("s"),
-		metric.WithDescription("Time a notification or callback took to be confirmed through the provider's API, waiting for the confirmation budget included."),
-		metric.WithExplicitBucketBoundaries(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
-	if err != nil {
-		otel.Handle(err)
-	}
-	return t
 }
 
 // callbackRec is one callback's span and measurements.
@@ -627,17 +584,9 @@ type callbackRec struct {
 // start begins the span name of a callback under ctx, the request's
 // context (see requestContext): server kind, or internal when ctx already
 // carries a span (a middleware's server span).
-func (t *callbackTel) start(ctx context.Context, name string) (context.Context, *callbackRec) {
-	kind := trace.SpanKindServer
-	if trace.SpanContextFromContext(ctx).IsValid() {
-		kind = trace.SpanKindInternal
-	}
-	ctx, span := t.tracer.Start(ctx, name, trace.WithSpanKind(kind))
-	rec := &callbackRec{t: t, ctx: ctx, span: span, record: span.IsRecording()}
-	if rec.record {
-		span.SetAttributes(telemetry.Provider.String(provider))
-	}
-	return ctx, rec
+func startCallback(t *callbackTel, ctx context.Context, name string) (context.Context, *callbackRec) {
+	ctx, span, record := t.Start(ctx, name, provider)
+	return ctx, &callbackRec{t: t, ctx: ctx, span: span, record: record}
 }
 
 // parsed records the provider's id and the merchant's outter_id of a
@@ -657,7 +606,7 @@ func (rec *callbackRec) parsed(id int64, outterID string) {
 
 // confirmStart is the start of a confirmation, when it is measured.
 func (rec *callbackRec) confirmStart() time.Time {
-	if !rec.t.confirm.Enabled(rec.ctx) {
+	if !rec.t.Confirm.Enabled(rec.ctx) {
 		return time.Time{}
 	}
 	return time.Now()
@@ -674,7 +623,7 @@ func (rec *callbackRec) confirmed(started time.Time, what string, id int64, err 
 	}
 	outcome := telemetry.OutcomeOf(err)
 	if !started.IsZero() {
-		rec.t.confirm.Record(rec.ctx, time.Since(started).Seconds(),
+		rec.t.Confirm.Record(rec.ctx, time.Since(started).Seconds(),
 			metric.WithAttributes(telemetry.Provider.String(provider), telemetry.Outcome.String(outcome)))
 	}
 	if err == nil {
@@ -726,8 +675,8 @@ func (rec *callbackRec) end(reason string, err error) {
 		}
 	}
 	rec.span.End()
-	if rec.t.count.Enabled(rec.ctx) {
-		rec.t.count.Add(rec.ctx, 1, metric.WithAttributes(telemetry.Provider.String(provider),
+	if rec.t.Count.Enabled(rec.ctx) {
+		rec.t.Count.Add(rec.ctx, 1, metric.WithAttributes(telemetry.Provider.String(provider),
 			telemetry.Result.String(result), telemetry.Reason.String(reason)))
 	}
 }

@@ -233,7 +233,7 @@ func (h *PayoutCallbackHandler) ServeHTTP(w http.ResponseWriter, r *http.Request
 // *CallbackError its Status; on any other error 500. It records the
 // request's span and measurements (see PayoutCallbackHandler's Telemetry).
 func (h *PayoutCallbackHandler) HandleCallback(r *http.Request) (PayoutEvent, error) {
-	ctx, rec := h.telemetry().start(requestContext(r), provider+" payout callback")
+	ctx, rec := startCallback(h.telemetry(), requestContext(r), provider+" payout callback")
 	ev, reason, err := h.handleCallback(ctx, r, rec)
 	rec.end(reason, err)
 	return ev, err
@@ -244,7 +244,7 @@ func (h *PayoutCallbackHandler) HandleCallback(r *http.Request) (PayoutEvent, er
 // providers.
 func (h *PayoutCallbackHandler) telemetry() *callbackTel {
 	if h == nil {
-		return newCallbackTel(nil, nil, nil)
+		return telemetry.NewInbound(nil, nil, nil)
 	}
 	return callbackTelemetry(&h.tel, h.TracerProvider, h.MeterProvider, h.Client)
 }

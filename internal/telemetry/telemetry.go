@@ -425,3 +425,64 @@ func (o *Op) Leave() {
 		o.joined.Store(false)
 	}
 }
+
+// Inbound is the tracer and instruments of a handler of what a provider
+// posts to us (PayKeeper's notifications, RoyalPay's callbacks):
+// payments.notifications {notification} by provider, result and reason,
+// and payments.notifications.confirm.duration (s) by provider and outcome.
+type Inbound struct {
+	Tracer  trace.Tracer
+	Count   metric.Int64Counter
+	Confirm metric.Float64Histogram
+}
+
+// NewInbound makes a handler's tracer and instruments from tp and mp, or
+// else from base (the confirming client's telemetry), or else from the
+// global providers.
+func NewInbound(tp trace.TracerProvider, mp metric.MeterProvider, base *Telemetry) *Inbound {
+	in := &Inbound{}
+	switch {
+	case tp != nil:
+		in.Tracer = tp.Tracer(Scope)
+	case base != nil:
+		in.Tracer = base.Tracer
+	default:
+		in.Tracer = otel.GetTracerProvider().Tracer(Scope)
+	}
+	var m metric.Meter
+	switch {
+	case mp != nil:
+		m = mp.Meter(Scope)
+	case base != nil:
+		m = base.Meter
+	default:
+		m = otel.GetMeterProvider().Meter(Scope)
+	}
+	var err error
+	in.Count, err = m.Int64Counter("payments.notifications", metric.WithUnit("{notification}"),
+		metric.WithDescription("Notifications and callbacks received, by provider, result (accepted, refused) and the reason of a refusal."))
+	handle(err)
+	in.Confirm, err = m.Float64Histogram("payments.notifications.confirm.duration", metric.WithUnit("s"),
+		metric.WithDescription("Time a notification or callback took to be confirmed through the provider's API, waiting for the confirmation budget included."),
+		metric.WithExplicitBucketBoundaries(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
+	handle(err)
+	return in
+}
+
+// Start begins the span name of one inbound request under ctx, the
+// request's own context (never a parent taken from the request's headers:
+// a forger could choose our trace ids): server kind, or internal when ctx
+// already carries a span (a middleware's server span). It reports whether
+// the span records.
+func (in *Inbound) Start(ctx context.Context, name, provider string) (context.Context, trace.Span, bool) {
+	kind := trace.SpanKindServer
+	if trace.SpanContextFromContext(ctx).IsValid() {
+		kind = trace.SpanKindInternal
+	}
+	ctx, span := in.Tracer.Start(ctx, name, trace.WithSpanKind(kind))
+	rec := span.IsRecording()
+	if rec {
+		span.SetAttributes(Provider.String(provider))
+	}
+	return ctx, span, rec
+}

@@ -62,7 +62,7 @@ var (
 		"go.opentelemetry.io/otel", "go.opentelemetry.io/otel/metric", "go.opentelemetry.io/otel/trace",
 		"go.opentelemetry.io/otel/sdk", "go.opentelemetry.io/otel/sdk/metric",
 		"go.opentelemetry.io/otel/exporters/stdout/stdouttrace", "go.opentelemetry.io/otel/exporters/prometheus",
-		"github.com/prometheus/client_golang", // the Prometheus exporter's handler, in the observability example
+		"github.com/prometheus/client_golang",                         // the Prometheus exporter's handler, in the observability example
 		"github.com/spf13/cobra", "github.com/schollz/progressbar/v3", // the payments command
 		"github.com/rogpeppe/go-internal", // testscript: the command's tests
 	}

@@ -311,3 +311,33 @@ type StatsStore interface {
 	// *StoreError.
 	Stats(ctx context.Context) ([]Stat, error)
 }
+
+// Step is one change of a record as the store kept it: what the record
+// said after a Save that changed its Status, Provider, Code, Message or
+// LastError, or after its Insert.
+type Step struct {
+	// At is the Save's (or the Insert's) now.
+	At       time.Time
+	Status   Status
+	Provider string
+	// Code and Message are the provider's code and text of the step, when
+	// the provider answered; LastError the error met instead, if any.
+	Code      string
+	Message   string
+	LastError string
+	// Sends and Polls are the record's counts after the step.
+	Sends int
+	Polls int
+}
+
+// HistoryStore is a Store that keeps every Step of each record, written in
+// the same transaction as the Insert or Save that made it: a record's
+// timeline ("payments ledger show"). It is optional; both stores of this
+// module implement it.
+type HistoryStore interface {
+	Store
+	// History returns the steps of ref, oldest first; an error matching
+	// payments.ErrNotFound when no record ref is stored. Every error is a
+	// *StoreError (or that not-found error).
+	History(ctx context.Context, ref string) ([]Step, error)
+}

@@ -87,7 +87,7 @@ type app struct {
 	fileEnv  map[string]string // read from envFiles, once
 	envErr   error
 
-	usageHint string // the command path to suggest --help for
+	usageHint string // the command path to suggest --help for, after a flag or argument error
 }
 
 func newApp(stdio IO) *app {
@@ -152,10 +152,6 @@ every output (first six and last four digits).
 		SilenceErrors:     true,
 		SilenceUsage:      true,
 		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: false},
-		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			a.usageHint = cmd.CommandPath()
-			return nil
-		},
 	}
 	root.PersistentFlags().BoolVar(&a.jsonOut, "json", false, "print JSON instead of a table")
 	root.PersistentFlags().StringArrayVar(&a.envFiles, "env-file", nil, "read KEY=VALUE lines (credentials) from `FILE`; the file's values win over the environment's (repeatable)")

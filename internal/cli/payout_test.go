@@ -166,3 +166,25 @@ func TestCardFromStdinIsMaskedEverywhere(t *testing.T) {
 		t.Fatalf("the fake holds %d payments, want 1", n)
 	}
 }
+
+func TestOutcomeUnknownSaysHowToSettle(t *testing.T) {
+	srv, env := popolniEnv(t)
+	// Every answer to the pay request is lost (each resend too): the
+	// driver cannot know whether popolni has it.
+	srv.DropNextOp("pay", 100)
+	code, out, errOut := runCLI(t, env, "", "payout", "send", "popolni://", "--ref", "1000000004", "--amount", "5", "--to", "mobile:79161234567", "--yes")
+	if code != ExitOutcomeUnknown {
+		t.Fatalf("exit %d, out %q, err %q; want 4", code, out, errOut)
+	}
+	if !strings.Contains(errOut, "payments payout wait popolni:// 1000000004") || !strings.Contains(errOut, "Never send it under a new reference") {
+		t.Fatalf("no settling advice: %q", errOut)
+	}
+	// The advice works: wait settles it, and the fake holds one payment.
+	code, out, errOut = runCLI(t, env, "", "payout", "wait", "popolni://?poll_interval=10ms", "1000000004")
+	if code != ExitOK || !strings.Contains(out, "succeeded") {
+		t.Fatalf("wait: exit %d, out %q, err %q", code, out, errOut)
+	}
+	if n := len(srv.Payments()); n != 1 {
+		t.Fatalf("the fake holds %d payments, want 1", n)
+	}
+}

@@ -21,8 +21,8 @@ import (
 )
 
 // ledgerPage is how many records one List of a scan reads: ls, export and
-// stats never hold the whole ledger.
-const ledgerPage = 500
+// stats never hold the whole ledger. A variable for the tests.
+var ledgerPage = 500
 
 // ledgerCommand is "payments ledger": the payout ledger of PAYMENTS_STORE.
 func (a *app) ledgerCommand() *cobra.Command {

@@ -218,6 +218,9 @@ func TestLedgerReadCommands(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t, where(t))
 			f.seed(t)
+			page := ledgerPage
+			ledgerPage = 2 // five records: three pages
+			t.Cleanup(func() { ledgerPage = page })
 			all := []string{"2000000001", "2000000002", "2000000003", "2000000004", "2000000005"}
 
 			r := f.run(t, "ledger", "ls")

@@ -62,8 +62,8 @@ var (
 		"go.opentelemetry.io/otel", "go.opentelemetry.io/otel/metric", "go.opentelemetry.io/otel/trace",
 		"go.opentelemetry.io/otel/sdk", "go.opentelemetry.io/otel/sdk/metric",
 		"go.opentelemetry.io/otel/exporters/stdout/stdouttrace", "go.opentelemetry.io/otel/exporters/prometheus",
-		"github.com/prometheus/client_golang",                         // the Prometheus exporter's handler, in the observability example
-		"github.com/spf13/cobra", "github.com/schollz/progressbar/v3", // the payments command
+		"github.com/prometheus/client_golang",                                                   // the Prometheus exporter's handler, in the observability example
+		"github.com/spf13/cobra", "github.com/spf13/pflag", "github.com/schollz/progressbar/v3", // the payments command (pflag: cobra's flags)
 		"github.com/rogpeppe/go-internal", // testscript: the command's tests
 	}
 	onlyFrom = map[string][]string{"github.com/go-resty/resty/v2": {"internal/transport"}}

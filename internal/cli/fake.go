@@ -25,7 +25,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/paysdk/payments"
-	"github.com/paysdk/payments/internal/fakeserver"
 	"github.com/paysdk/payments/paykeeper/paykeepertest"
 	"github.com/paysdk/payments/popolni/popolnitest"
 	"github.com/paysdk/payments/qiwitopup/qiwitopuptest"
@@ -35,6 +34,11 @@ import (
 // fakeProviders are the fakes "payments fake" serves, in the order their
 // ports are given.
 var fakeProviders = []string{"popolni", "qiwitopup", "paykeeper", "royalpay"}
+
+// fakeControlPrefix is the path of the fakes' control API
+// (fakeserver.ControlPrefix; the command layer does not import the fakes'
+// kit).
+const fakeControlPrefix = "/_fake/"
 
 // defaultFakeBalance is the balance the fakes start with: generous, so a
 // test run never runs dry by accident.
@@ -198,7 +202,7 @@ func (a *app) runFake(ctx context.Context, f *fakeFlags, args []string) error {
 		}
 	}
 	for _, rf := range fakes {
-		report.Fakes = append(report.Fakes, fakeEntry{Provider: rf.provider, URL: rf.url, ControlURL: rf.root + fakeserver.ControlPrefix, Port: rf.port})
+		report.Fakes = append(report.Fakes, fakeEntry{Provider: rf.provider, URL: rf.url, ControlURL: rf.root + fakeControlPrefix, Port: rf.port})
 		for _, v := range rf.env {
 			add(v)
 		}
@@ -280,9 +284,11 @@ func startFake(provider, addr, host string, kopecks int64, notifyURL string) (rf
 	defer func() {
 		if p := recover(); p != nil {
 			rf = nil
-			var le *fakeserver.ListenError
-			if e, ok := p.(error); ok && errors.As(e, &le) {
-				err = fmt.Errorf("fake %s: cannot listen on %s: %v", provider, le.Addr, le.Err)
+			// The panic value of a listener that cannot be made wraps the
+			// *net.OpError of net.Listen.
+			var oe *net.OpError
+			if e, ok := p.(error); ok && errors.As(e, &oe) {
+				err = fmt.Errorf("fake %s: cannot listen on %s: %v", provider, addr, oe.Err)
 				return
 			}
 			err = fmt.Errorf("fake %s: %v", provider, p)
@@ -502,7 +508,7 @@ func (a *app) runFakeControl(ctx context.Context, provider string, args []string
 	}
 	defer hc.CloseIdleConnections()
 
-	target := strings.TrimSuffix(root, "/") + fakeserver.ControlPrefix + op
+	target := strings.TrimSuffix(root, "/") + fakeControlPrefix + op
 	var req *http.Request
 	if op == "" {
 		req, err = http.NewRequestWithContext(ctx, http.MethodGet, target, nil)

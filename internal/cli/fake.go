@@ -73,7 +73,8 @@ CAs go to one PEM bundle (--ca-file). Once every fake listens, the
 command writes --env-out last (mode 0600, atomically, so a script can
 wait for it): every variable the drivers read to reach the fakes, with
 credentials made for this run, plus PAYMENTS_CA_FILE, SSL_CERT_FILE and
-PAYMENTS_FAKE_<PROVIDER>_URL (the fake's root, for its control API). The
+PAYMENTS_FAKE_<PROVIDER>_URL (the fake's root, for its control API) and
+PAYMENTS_FAKE_<PROVIDER>_PORT. The
 credentials are only in that file, never printed:
 
   payments fake &
@@ -207,6 +208,7 @@ func (a *app) runFake(ctx context.Context, f *fakeFlags, args []string) error {
 			add(v)
 		}
 		add(envVar{key: fakeURLVar(rf.provider), value: rf.root})
+		add(envVar{key: strings.TrimSuffix(fakeURLVar(rf.provider), "_URL") + "_PORT", value: strconv.Itoa(rf.port)})
 	}
 	add(envVar{key: envCAFile, value: caPath})
 	add(envVar{key: "SSL_CERT_FILE", value: caPath})

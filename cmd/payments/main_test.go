@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,6 +78,28 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 				}
 				if got != want {
 					ts.Fatalf("exit status %d, want %d", got, want)
+				}
+			},
+			// loadenv FILE: set the script's variables from FILE's KEY=VALUE
+			// lines (the env file of "payments fake"), so that a script can
+			// check that no output holds a credential: ! stdout $POPOLNI_PASSWORD.
+			"loadenv": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 1 || neg {
+					ts.Fatalf("usage: loadenv FILE")
+				}
+				for _, line := range strings.Split(ts.ReadFile(args[0]), "\n") {
+					line = strings.TrimSpace(line)
+					if line == "" || strings.HasPrefix(line, "#") {
+						continue
+					}
+					k, v, ok := strings.Cut(line, "=")
+					if !ok {
+						ts.Fatalf("loadenv: %s: not a KEY=VALUE line", args[0])
+					}
+					if u, err := strconv.Unquote(v); err == nil {
+						v = u
+					}
+					ts.Setenv(k, v)
 				}
 			},
 			// waitfile FILE: wait (up to 60 s) until FILE exists and is not

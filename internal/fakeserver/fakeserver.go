@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/paysdk/payments"
@@ -51,6 +52,11 @@ type Config struct {
 	// listener on 127.0.0.1 and the TLS configuration; by default it is
 	// tls.NewListener.
 	Listen func(inner net.Listener, conf *tls.Config) net.Listener
+	// Addr is the TCP address to listen on, "host:port"; "" means
+	// "127.0.0.1:0", a random port on the loopback interface. The
+	// certificate covers only 127.0.0.1, localhost and Hosts, so a client
+	// reaching another address must pin one of them to it.
+	Addr string
 }
 
 // Base is the running part a fake embeds: the listener, the certificate, the
@@ -71,6 +77,8 @@ type Base struct {
 	closeOnce sync.Once
 	done      chan struct{}
 
+	control atomic.Pointer[http.Handler] // SetControl's; nil: none
+
 	hmu    sync.Mutex // guards the handler count below
 	hcond  *sync.Cond
 	active int
@@ -78,9 +86,10 @@ type Base struct {
 }
 
 // New makes a fresh test CA and a server certificate for cfg.Hosts, and
-// listens on 127.0.0.1 with a random port; it does not serve yet (see
-// [Base.Serve]), so the fake can finish its own set-up first. Like
-// httptest.NewServer it panics only if the CA or the listener cannot be made.
+// listens on cfg.Addr (by default 127.0.0.1 with a random port); it does not
+// serve yet (see [Base.Serve]), so the fake can finish its own set-up first.
+// Like httptest.NewServer it panics only if the CA or the listener cannot be
+// made (an address in use, say); the panic value is then a *[ListenError].
 func New(cfg Config) *Base {
 	ca, err := testca.New()
 	if err != nil {
@@ -90,9 +99,13 @@ func New(cfg Config) *Base {
 	if err != nil {
 		panic(fmt.Sprintf("%s: %v", cfg.Name, err))
 	}
-	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	addr := cfg.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	inner, err := net.Listen("tcp", addr)
 	if err != nil {
-		panic(fmt.Sprintf("%s: listen: %v", cfg.Name, err))
+		panic(&ListenError{Name: cfg.Name, Addr: addr, Err: err})
 	}
 
 	b := &Base{
@@ -125,7 +138,9 @@ func New(cfg Config) *Base {
 
 // Serve starts serving h in the background. Every call of h is counted as
 // running until it returns; once [Base.Close] has begun, requests get a bare
-// 503 with "Connection: close" instead of reaching h. Call Serve once.
+// 503 with "Connection: close" instead of reaching h. Requests under
+// [ControlPrefix] go to the handler of [Base.SetControl] instead of h, so
+// the fake never records or counts them. Call Serve once.
 func (b *Base) Serve(h http.Handler) {
 	b.srv = &http.Server{
 		Handler:           b.wrap(h),
@@ -147,9 +162,26 @@ func (b *Base) wrap(h http.Handler) http.Handler {
 			return
 		}
 		defer b.leave()
+		if isControl(r.URL.Path) {
+			b.serveControl(w, r)
+			return
+		}
 		h.ServeHTTP(w, r)
 	})
 }
+
+// ListenError is the panic value of [New] when the listener cannot be made.
+type ListenError struct {
+	Name string // the fake's Config.Name
+	Addr string // the address asked for
+	Err  error
+}
+
+func (e *ListenError) Error() string {
+	return fmt.Sprintf("%s: listen on %s: %v", e.Name, e.Addr, e.Err)
+}
+
+func (e *ListenError) Unwrap() error { return e.Err }
 
 // Close shuts the server down: it stops listening, closes every connection,
 // interrupts [Base.Wait], waits for running handlers to return and closes the
@@ -195,7 +227,7 @@ func (b *Base) leave() {
 // Done returns a channel closed when [Base.Close] begins.
 func (b *Base) Done() <-chan struct{} { return b.done }
 
-// Addr returns the listening address, "127.0.0.1:<port>".
+// Addr returns the listening address, "127.0.0.1:<port>" by default.
 func (b *Base) Addr() string { return b.addr }
 
 // Port returns the listening port.

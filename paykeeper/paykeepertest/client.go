@@ -41,6 +41,7 @@ type Server struct {
 	notifyCancel context.CancelFunc
 
 	formSecret string // WithFormSecret: the payment form's secret word
+	addr       string // WithAddr
 
 	mu            sync.Mutex // guards everything below
 	tokenLifetime time.Duration
@@ -76,8 +77,7 @@ type Server struct {
 // the listener cannot be made.
 func NewServer(opts ...Option) *Server {
 	s := &Server{
-		base: fakeserver.New(fakeserver.Config{Name: "paykeepertest", Hosts: []string{Host}}),
-		now:  time.Now, tokenLifetime: DefaultTokenLifetime,
+		now: time.Now, tokenLifetime: DefaultTokenLifetime,
 		users:      []*user{{User: User{ID: 1, Login: DefaultUser, Password: DefaultPassword, Refund: defaultRefundsPerDay, Admin: true}}},
 		nextUserID: 2,
 		// The first payment id is the document's example payment, 97452.
@@ -94,12 +94,14 @@ func NewServer(opts ...Option) *Server {
 		s.now = time.Now
 	}
 	s.exportSize = clampExport(s.exportSize)
+	s.base = fakeserver.New(fakeserver.Config{Name: "paykeepertest", Hosts: []string{Host}, Addr: s.addr})
 	s.notifyCtx, s.notifyCancel = context.WithCancel(context.Background())
 	if s.notifyClient == nil {
 		s.notifyClient, s.notifyOwned = fakeserver.NewOutboundClient(DefaultNotificationTimeout)
 	}
 	s.rotateTokenLocked()
 	s.Fake = fakeserver.Start(s.base, s.spec(s.t))
+	s.base.SetControl(fakeserver.ControlHandler("paykeepertest", s.controlOps()))
 	if s.t != nil {
 		s.t.Cleanup(s.Close)
 	}
@@ -181,6 +183,14 @@ func WithTokenLifetime(d time.Duration) Option {
 // token rotation advance their own clock instead of sleeping.
 func WithClock(now func() time.Time) Option {
 	return func(s *Server) { s.now = now }
+}
+
+// WithAddr makes the server listen on addr, "host:port", instead of
+// 127.0.0.1 with a random port (a port of 0 still picks one). The
+// certificate covers 127.0.0.1 and localhost besides [Host]. NewServer
+// panics when it cannot listen there.
+func WithAddr(addr string) Option {
+	return func(s *Server) { s.addr = addr }
 }
 
 func (s *Server) rotateTokenLocked() {

@@ -207,4 +207,18 @@
 // per operation (the Op constants, named after the routes), [Server.Reset]
 // forgets them. [Server.Payment], [Server.Invoice], [Server.Setting],
 // [Server.Users] and [Server.ReportEmails] show the state.
+//
+// # Control API
+//
+// The server answers a JSON control API under /_fake/ on its own port
+// (see docs/fakes.md for the protocol): GET /_fake/ lists the operations;
+// POST /_fake/OP takes a JSON object of parameters. Besides the shared
+// fault switches (fail_next, drop_next, drop_before_next, delay_next,
+// truncate_next, garbage_next, drop_next_op, count) it has payments,
+// payment {id}, add_payment {amount, status, orderid, clientid,
+// service_name, hold}, set_status {id, status}, notify {id},
+// notifications, invoices, pay_invoice {id} and expire_invoice {id}: the
+// methods AddPayment, SetPaymentStatus, Notify, PayInvoice... Its answers
+// never show the informer's secret nor a notification's key. Control
+// requests are not recorded, not counted and take no fault.
 package paykeepertest

@@ -63,24 +63,26 @@ type Server struct {
 // serving TLS with a certificate for [Host] from a fresh test CA. Like
 // httptest.NewServer it panics only if the CA or the listener cannot be made.
 func NewServer(opts ...Option) *Server {
+	cfg := fakeserver.Configure(config{
+		login:      DefaultLogin,
+		password:   DefaultPassword,
+		current:    DefaultBalance,
+		credit:     DefaultCreditLimit,
+		rateLimit:  DefaultRateLimit,
+		steps:      1,
+		apiEnabled: true,
+		inSchedule: true,
+		now:        time.Now,
+	}, opts)
 	s := &Server{
 		base: fakeserver.New(fakeserver.Config{
 			Name:  "popolnitest",
 			Hosts: []string{Host},
 			// Plain HTTP on the same port is answered 403, as popolni.club does.
 			Listen: newSniffListener,
+			Addr:   cfg.addr,
 		}),
-		config: fakeserver.Configure(config{
-			login:      DefaultLogin,
-			password:   DefaultPassword,
-			current:    DefaultBalance,
-			credit:     DefaultCreditLimit,
-			rateLimit:  DefaultRateLimit,
-			steps:      1,
-			apiEnabled: true,
-			inSchedule: true,
-			now:        time.Now,
-		}, opts),
+		config:       cfg,
 		payments:     map[int64]*payment{},
 		failAccounts: map[string]int{},
 		blacklist:    map[string]bool{},
@@ -88,6 +90,7 @@ func NewServer(opts ...Option) *Server {
 	}
 	err := s.SetAllowedIPs(s.allowedIPs...)
 	s.Fake = fakeserver.Start(s.base, s.spec(s.t))
+	s.base.SetControl(fakeserver.ControlHandler("popolnitest", s.controlOps()))
 	if s.t != nil {
 		s.t.Cleanup(s.Close)
 		if err != nil {
@@ -112,6 +115,7 @@ type config struct {
 	apiEnabled, inSchedule bool
 	t                      testing.TB
 	now                    func() time.Time
+	addr                   string
 }
 
 // Option configures a [Server] made by [NewServer].
@@ -186,6 +190,14 @@ func WithNotFoundFirst() Option {
 // the server is closed by t.Cleanup.
 func WithT(t testing.TB) Option {
 	return func(c *config) { c.t = t }
+}
+
+// WithAddr makes the server listen on addr, "host:port", instead of
+// 127.0.0.1 with a random port (a port of 0 still picks one). The
+// certificate covers 127.0.0.1 and localhost besides [Host]. NewServer
+// panics with a *fakeserver.ListenError when it cannot listen there.
+func WithAddr(addr string) Option {
+	return func(c *config) { c.addr = addr }
 }
 
 // withClock replaces time.Now for the rate limiter and request timestamps, so

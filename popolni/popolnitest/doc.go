@@ -90,4 +90,17 @@
 // GarbageNext answers nginx's 502 page with status 200. A plain HTTP request
 // and an unknown route use none up. A request to any other route is answered
 // 404, recorded with Op "unknown" and, with [WithT], fails the test.
+//
+// # Control API
+//
+// The server answers a JSON control API under /_fake/ on its own port
+// (see docs/fakes.md for the protocol): GET /_fake/ lists the operations;
+// POST /_fake/OP takes a JSON object of parameters. Besides the shared
+// fault switches (fail_next, drop_next, drop_before_next, delay_next,
+// truncate_next, garbage_next, drop_next_op, count) it has payments,
+// payment {id}, balance, set_balance {current, credit_limit}, complete {id},
+// set_status {id, status}, fail_account {msisdn, status}, blacklist
+// {msisdn}, not_found_once {id} and set_api_enabled {on}: the methods of the
+// same names. Control requests are not recorded, not counted and take no
+// fault; over plain HTTP they get 403.
 package popolnitest

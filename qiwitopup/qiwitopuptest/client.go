@@ -63,6 +63,7 @@ type config struct {
 	allExist             bool
 	t                    testing.TB
 	now                  func() time.Time
+	addr                 string
 }
 
 // Option configures a [Server] made by [NewServer].
@@ -145,6 +146,14 @@ func WithT(t testing.TB) Option {
 	return func(c *config) { c.t = t }
 }
 
+// WithAddr makes the server listen on addr, "host:port", instead of
+// 127.0.0.1 with a random port (a port of 0 still picks one). The
+// certificate covers 127.0.0.1 and localhost besides [Host] and
+// [PrivateHost]. NewServer panics when it cannot listen there.
+func WithAddr(addr string) Option {
+	return func(c *config) { c.addr = addr }
+}
+
 // withClock replaces time.Now for txn-date and request timestamps.
 func withClock(now func() time.Time) Option {
 	return func(c *config) { c.now = now }
@@ -220,6 +229,7 @@ func NewServer(opts ...Option) *Server {
 	s.base = fakeserver.New(fakeserver.Config{
 		Name:  "qiwitopuptest",
 		Hosts: []string{Host, PrivateHost},
+		Addr:  cfg.addr,
 		TLS: func(c *tls.Config) {
 			c.ClientAuth = tls.VerifyClientCertIfGiven
 			c.ClientCAs = clientCA.Pool()
@@ -227,6 +237,7 @@ func NewServer(opts ...Option) *Server {
 	})
 	ipErr := s.SetAllowedIPs(cfg.allowedIPs...)
 	s.Fake = fakeserver.Start(s.base, s.spec(cfg.t))
+	s.base.SetControl(fakeserver.ControlHandler("qiwitopuptest", s.controlOps()))
 	if t := cfg.t; t != nil {
 		t.Helper()
 		t.Cleanup(s.Close)

@@ -112,4 +112,18 @@
 // FailNext body starting with '<' is sent as text/xml, any other as
 // text/plain, and GarbageNext sends nginx's 502 page with status 200.
 // [Server.ErrorNext] and [Server.EmptyNext] are QIWI's own.
+//
+// # Control API
+//
+// The server answers a JSON control API under /_fake/ on its own port
+// (see docs/fakes.md for the protocol): GET /_fake/ lists the operations;
+// POST /_fake/OP takes a JSON object of parameters. Besides the shared
+// fault switches (fail_next, drop_next, drop_before_next, delay_next,
+// truncate_next, garbage_next, drop_next_op, count) it has payments,
+// payment {txn}, balance {currency}, set_balance {amount, currency},
+// complete {txn}, set_status {txn, status, result_code}, fail_account
+// {account, result_code}, add_wallet {phone, identified}, block_account
+// {account} and error_next {n, code, fatal}: the methods of the same
+// names. Card numbers are masked in its answers. Control requests are not
+// recorded, not counted and take no fault.
 package qiwitopuptest

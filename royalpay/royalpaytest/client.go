@@ -51,10 +51,11 @@ type Server struct {
 // NewServer starts a fake RoyalPay API (see the package documentation). Like
 // httptest.NewServer it panics only if the CA or the listener cannot be made.
 func NewServer(opts ...Option) *Server {
+	cfg := fakeserver.Configure(config{token: DefaultToken, now: time.Now,
+		payoutToken: DefaultPayoutToken, balance: DefaultBalance}, opts)
 	s := &Server{
-		config: fakeserver.Configure(config{token: DefaultToken, now: time.Now,
-			payoutToken: DefaultPayoutToken, balance: DefaultBalance}, opts),
-		base:            fakeserver.New(fakeserver.Config{Name: "royalpaytest", Hosts: []string{Host}}),
+		config:          cfg,
+		base:            fakeserver.New(fakeserver.Config{Name: "royalpaytest", Hosts: []string{Host}, Addr: cfg.addr}),
 		payments:        records[payment]{next: firstPaymentID},
 		payouts:         records[PayoutRecord]{next: firstPayoutID},
 		callbacks:       newCallbackLog(),
@@ -65,6 +66,7 @@ func NewServer(opts ...Option) *Server {
 		s.callbackClient, s.cbOwned = fakeserver.NewOutboundClient(DefaultCallbackTimeout)
 	}
 	s.Fake = fakeserver.Start(s.base, s.spec())
+	s.base.SetControl(fakeserver.ControlHandler("royalpaytest", s.controlOps()))
 	if s.t != nil {
 		s.t.Cleanup(s.Close)
 	}
@@ -119,6 +121,7 @@ type config struct {
 	payoutOmit     []string
 	paymentRead    *bool // nil both forms, else whether the one served has the slash
 	accountRead    int   // 1 or 2: the only /api/v<n>/accounts/me served
+	addr           string
 }
 
 // WithT ties the server to a test: a request to a route RoyalPay does not
@@ -126,6 +129,14 @@ type config struct {
 // [OpUnknown] with or without WithT), and the server is closed by t.Cleanup.
 func WithT(t testing.TB) Option {
 	return func(c *config) { c.t = t }
+}
+
+// WithAddr makes the server listen on addr, "host:port", instead of
+// 127.0.0.1 with a random port (a port of 0 still picks one). The
+// certificate covers 127.0.0.1 and localhost besides [Host]. NewServer
+// panics when it cannot listen there.
+func WithAddr(addr string) Option {
+	return func(c *config) { c.addr = addr }
 }
 
 // withClock replaces time.Now for payment timestamps and request times, so

@@ -141,4 +141,21 @@
 // X-Request-Timeout ([Request.RequestTimeout]) is answered, as that timeout
 // elapses, 500 {"error": "Request timed out. The server took too long to
 // respond.", "code": 50020}; the payment is created all the same.
+//
+// # Control API
+//
+// The server answers a JSON control API under /_fake/ on its own port
+// (see docs/fakes.md for the protocol): GET /_fake/ lists the operations;
+// POST /_fake/OP takes a JSON object of parameters. Besides the shared
+// fault switches (fail_next, drop_next, drop_before_next, delay_next,
+// truncate_next, garbage_next, drop_next_op, count; here they queue for
+// pay-in creates) it has payments, payment {id}, payouts, payout {id},
+// complete, cancel, refund and delete {id} (pay-ins, with their callback),
+// set_amount {id, sum}, send_callback {id, payload}, wait_confirm,
+// complete_payout, fail_payout and cancel_payout {id} (payouts, with their
+// callback), callbacks, payout_callbacks, block_client {reason},
+// drop_payout_next, fail_payout_next, drop_get_next, no_cards_next,
+// creation_failed_next and server_timeout_next {n}: the methods of the same
+// names. Card numbers are masked in its answers. Control requests are not
+// recorded, not counted and take no fault.
 package royalpaytest

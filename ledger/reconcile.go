@@ -337,7 +337,7 @@ func Reconcile(ctx context.Context, store Store, opts ReconcileOptions) (Report,
 	if len(rc.errs) == 0 {
 		return rc.rep, nil
 	}
-	read := len(rc.rep.Unlisted) > 0
+	read := false
 	for p := range payouts {
 		read = read || !rc.failed[p]
 	}

@@ -771,4 +771,3 @@ func (a *app) royalPayClient(ctx context.Context, payout bool) (*royalpay.Client
 	}
 	return rc, func() { _ = c.Close() }, nil
 }
-

@@ -129,24 +129,10 @@ func ParseNotification(form url.Values, secret string) (Notification, error) {
 	if secret == "" {
 		return Notification{}, errNotificationNoSecret
 	}
-	for _, k := range notificationSigned {
-		if len(form[k]) > 1 {
-			return Notification{}, fmt.Errorf("%w: field %s repeated", ErrNotificationInvalid, k)
-		}
+	if err := CheckNotificationForm(form); err != nil {
+		return Notification{}, err
 	}
 	id, sum, clientID, orderID, key := form.Get("id"), form.Get("sum"), form.Get("clientid"), form.Get("orderid"), form.Get("key")
-	switch {
-	case id == "":
-		return Notification{}, fmt.Errorf("%w: id missing", ErrNotificationInvalid)
-	case sum == "":
-		return Notification{}, fmt.Errorf("%w: sum missing", ErrNotificationInvalid)
-	case key == "":
-		return Notification{}, fmt.Errorf("%w: key missing", ErrNotificationInvalid)
-	case !notificationID(id):
-		return Notification{}, fmt.Errorf("%w: id %q is not a payment number", ErrNotificationInvalid, payments.MaskPAN(notificationClip(id)))
-	case !notificationSum(sum):
-		return Notification{}, fmt.Errorf("%w: sum %q does not have exactly two decimals", ErrNotificationInvalid, notificationClip(sum))
-	}
 	dec, err := payments.ParseDecimal(sum)
 	if err != nil {
 		return Notification{}, fmt.Errorf("%w: sum %q is not a number", ErrNotificationInvalid, notificationClip(sum))
@@ -609,20 +595,9 @@ func (h *NotificationHandler) confirm(ctx context.Context, n *Notification, rec 
 		}
 		return reason, &NotificationError{Status: http.StatusServiceUnavailable, Err: fmt.Errorf("confirming payment %s: %w", n.ID, err)}
 	}
-	var differs string
-	switch {
-	case p.ID != n.ID:
-		differs = "id"
-	case p.Amount.Cmp(n.Sum) != 0:
-		differs = "sum"
-	case p.OrderID != n.OrderID:
-		differs = "order id"
-	case p.Status.State() != payments.StateSucceeded:
-		differs = "status (" + string(p.Status) + ": the money was not taken)"
-	}
-	if differs != "" {
+	if err := ConfirmNotification(*n, p); err != nil {
 		rec.confirmedBy(confirmAPI, outcome, false)
-		return reasonConfirmMismatch, &NotificationError{Status: http.StatusForbidden, Err: fmt.Errorf("%w: payment %s: the %s differs from the API's", ErrNotConfirmed, n.ID, differs)}
+		return reasonConfirmMismatch, &NotificationError{Status: http.StatusForbidden, Err: err}
 	}
 	rec.confirmedBy(confirmAPI, outcome, true)
 	n.Payment = &p

@@ -3,7 +3,6 @@ package royalpay
 import (
 	"bytes"
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -448,9 +447,9 @@ func (h *CallbackHandler) handleCallback(ctx context.Context, r *http.Request, r
 		if reason, err := rec.confirmed(started, "payment", cb.ID, err); err != nil {
 			return Event{}, reason, err
 		}
-		if cb.OutterID != "" && p.OutterID != "" && cb.OutterID != p.OutterID && cb.OutterID != p.OutterIDFromForm {
+		if err := ConfirmCallback(cb, p); err != nil {
 			rec.confirmedBy(confirmAPI, telemetry.OutcomeOK, false)
-			return Event{}, reasonConfirmMismatch, &CallbackError{Status: http.StatusBadRequest, Err: fmt.Errorf("payment %d: callback outter_id does not match the API's", cb.ID)}
+			return Event{}, reasonConfirmMismatch, &CallbackError{Status: http.StatusBadRequest, Err: err}
 		}
 		rec.confirmedBy(confirmAPI, telemetry.OutcomeOK, true)
 		ev.Payment = &p
@@ -466,9 +465,8 @@ func (h *CallbackHandler) handleCallback(ctx context.Context, r *http.Request, r
 // trimmed; its errors are *CallbackError, with the reason of the refusal.
 func readCallback(r *http.Request, bearer string, limit int64) ([]byte, string, error) {
 	if bearer != "" {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(bearer)) != 1 {
-			return nil, reasonAuth, &CallbackError{Status: http.StatusUnauthorized, Err: errors.New("bad or missing bearer token")}
+		if err := CheckCallbackAuth(r.Header.Get("Authorization"), bearer); err != nil {
+			return nil, reasonAuth, &CallbackError{Status: http.StatusUnauthorized, Err: err}
 		}
 	}
 	if limit == 0 {

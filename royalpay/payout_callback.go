@@ -300,9 +300,9 @@ func (h *PayoutCallbackHandler) handleCallback(ctx context.Context, r *http.Requ
 		return PayoutEvent{}, reason, err
 	}
 	p, _ := v.(Payout)
-	if p.ID != cb.ID || p.OutterID != cb.OutterID {
+	if err := ConfirmPayoutCallback(cb, p); err != nil {
 		rec.confirmedBy(confirmAPI, telemetry.OutcomeOK, false)
-		return PayoutEvent{}, reasonConfirmMismatch, &CallbackError{Status: http.StatusBadRequest, Err: fmt.Errorf("payout %d: the API does not have it under that outter_id", cb.ID)}
+		return PayoutEvent{}, reasonConfirmMismatch, &CallbackError{Status: http.StatusBadRequest, Err: err}
 	}
 	rec.confirmedBy(confirmAPI, telemetry.OutcomeOK, true)
 	ev := PayoutEvent{Callback: cb, Payout: p}

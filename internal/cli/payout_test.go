@@ -12,9 +12,9 @@ import (
 	"github.com/paysdk/payments/popolni/popolnitest"
 )
 
-// runCLI runs the command in-process with env as the whole environment
+// runPayments runs the command in-process with env as the whole environment
 // and stdin as standard input, and returns the exit status and outputs.
-func runCLI(t *testing.T, env map[string]string, stdin string, args ...string) (int, string, string) {
+func runPayments(t *testing.T, env map[string]string, stdin string, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	code := Run(context.Background(), args, IO{
@@ -51,18 +51,18 @@ func popolniEnv(t *testing.T, opts ...popolnitest.Option) (*popolnitest.Server, 
 func TestBalanceAndPayoutOnTheFake(t *testing.T) {
 	srv, env := popolniEnv(t)
 
-	code, out, errOut := runCLI(t, env, "", "balance", "popolni://")
+	code, out, errOut := runPayments(t, env, "", "balance", "popolni://")
 	if code != ExitOK || !strings.Contains(out, "1000.00 RUB") {
 		t.Fatalf("balance: exit %d, out %q, err %q", code, out, errOut)
 	}
 
 	// Without --yes and without "yes" on stdin nothing is sent.
-	code, _, errOut = runCLI(t, env, "no\n", "payout", "send", "popolni://", "--ref", "1000000001", "--amount", "5", "--to", "mobile:79161234567")
+	code, _, errOut = runPayments(t, env, "no\n", "payout", "send", "popolni://", "--ref", "1000000001", "--amount", "5", "--to", "mobile:79161234567")
 	if code != ExitBadInput || !strings.Contains(errOut, "About to pay 5 RUB to mobile:79161234567 through popolni under ref 1000000001") {
 		t.Fatalf("unconfirmed send: exit %d, err %q", code, errOut)
 	}
 	// --dry-run checks and sends nothing.
-	code, out, _ = runCLI(t, env, "", "payout", "send", "popolni://", "--ref", "1000000001", "--amount", "5", "--to", "mobile:79161234567", "--dry-run")
+	code, out, _ = runPayments(t, env, "", "payout", "send", "popolni://", "--ref", "1000000001", "--amount", "5", "--to", "mobile:79161234567", "--dry-run")
 	if code != ExitOK || !strings.Contains(out, "nothing was sent") {
 		t.Fatalf("dry run: exit %d, out %q", code, out)
 	}
@@ -70,18 +70,18 @@ func TestBalanceAndPayoutOnTheFake(t *testing.T) {
 		t.Fatalf("the fake holds %d payments after an unconfirmed send and a dry run, want 0", n)
 	}
 	// A dry run refuses what the provider cannot take: popolni's ref is a number.
-	code, _, errOut = runCLI(t, env, "", "payout", "send", "popolni://", "--ref", "abc", "--amount", "5", "--to", "mobile:79161234567", "--dry-run")
+	code, _, errOut = runPayments(t, env, "", "payout", "send", "popolni://", "--ref", "abc", "--amount", "5", "--to", "mobile:79161234567", "--dry-run")
 	if code != ExitBadInput {
 		t.Fatalf("dry run of a bad ref: exit %d, err %q", code, errOut)
 	}
 
 	// Confirmed on stdin: sent once.
-	code, out, errOut = runCLI(t, env, "yes\n", "payout", "send", "popolni://", "--ref", "1000000001", "--amount", "5", "--to", "mobile:79161234567")
+	code, out, errOut = runPayments(t, env, "yes\n", "payout", "send", "popolni://", "--ref", "1000000001", "--amount", "5", "--to", "mobile:79161234567")
 	if code != ExitOK || !strings.Contains(out, "1000000001") {
 		t.Fatalf("send: exit %d, out %q, err %q", code, out, errOut)
 	}
 	// The same ref again is the same payout, never a second one.
-	code, _, errOut = runCLI(t, env, "", "payout", "send", "popolni://", "--ref", "1000000001", "--amount", "5", "--to", "mobile:79161234567", "--yes")
+	code, _, errOut = runPayments(t, env, "", "payout", "send", "popolni://", "--ref", "1000000001", "--amount", "5", "--to", "mobile:79161234567", "--yes")
 	if code != ExitOK {
 		t.Fatalf("resend: exit %d, err %q", code, errOut)
 	}
@@ -90,7 +90,7 @@ func TestBalanceAndPayoutOnTheFake(t *testing.T) {
 	}
 
 	// get: JSON, and exit 5 for a ref the provider does not know.
-	code, out, errOut = runCLI(t, env, "", "--json", "payout", "get", "popolni://", "1000000001", "1000000999")
+	code, out, errOut = runPayments(t, env, "", "--json", "payout", "get", "popolni://", "1000000001", "1000000999")
 	if code != ExitNotFound {
 		t.Fatalf("get: exit %d, err %q", code, errOut)
 	}
@@ -100,7 +100,7 @@ func TestBalanceAndPayoutOnTheFake(t *testing.T) {
 	}
 
 	// wait: the fake settles it; exit 0 with the final state.
-	code, out, errOut = runCLI(t, env, "", "--json", "payout", "wait", "popolni://?poll_interval=10ms", "1000000001")
+	code, out, errOut = runPayments(t, env, "", "--json", "payout", "wait", "popolni://?poll_interval=10ms", "1000000001")
 	var p payoutJSON
 	if code != ExitOK || json.Unmarshal([]byte(out), &p) != nil || p.State != "succeeded" {
 		t.Fatalf("wait: exit %d, out %q, err %q", code, out, errOut)
@@ -139,7 +139,7 @@ func TestPayoutRefusalsBeforeSending(t *testing.T) {
 			for k, v := range args {
 				argv = append(argv, k, v)
 			}
-			code, out, errOut := runCLI(t, tc.env, "", argv...)
+			code, out, errOut := runPayments(t, tc.env, "", argv...)
 			if code != ExitBadInput || !strings.Contains(errOut, tc.want) {
 				t.Fatalf("exit %d, err %q, want 2 and %q", code, errOut, tc.want)
 			}
@@ -155,7 +155,7 @@ func TestPayoutRefusalsBeforeSending(t *testing.T) {
 
 func TestCardFromStdinIsMaskedEverywhere(t *testing.T) {
 	srv, env := popolniEnv(t)
-	code, out, errOut := runCLI(t, env, "4111111111111111\nyes\n", "payout", "send", "popolni://", "--ref", "1000000003", "--amount", "20", "--to", "card:-")
+	code, out, errOut := runPayments(t, env, "4111111111111111\nyes\n", "payout", "send", "popolni://", "--ref", "1000000003", "--amount", "20", "--to", "card:-")
 	if code != ExitOK {
 		t.Fatalf("exit %d, out %q, err %q", code, out, errOut)
 	}
@@ -172,7 +172,7 @@ func TestOutcomeUnknownSaysHowToSettle(t *testing.T) {
 	// Every answer to the pay request is lost (each resend too): the
 	// driver cannot know whether popolni has it.
 	srv.DropNextOp("pay", 100)
-	code, out, errOut := runCLI(t, env, "", "payout", "send", "popolni://", "--ref", "1000000004", "--amount", "5", "--to", "mobile:79161234567", "--yes")
+	code, out, errOut := runPayments(t, env, "", "payout", "send", "popolni://", "--ref", "1000000004", "--amount", "5", "--to", "mobile:79161234567", "--yes")
 	if code != ExitOutcomeUnknown {
 		t.Fatalf("exit %d, out %q, err %q; want 4", code, out, errOut)
 	}
@@ -180,7 +180,7 @@ func TestOutcomeUnknownSaysHowToSettle(t *testing.T) {
 		t.Fatalf("no settling advice: %q", errOut)
 	}
 	// The advice works: wait settles it, and the fake holds one payment.
-	code, out, errOut = runCLI(t, env, "", "payout", "wait", "popolni://?poll_interval=10ms", "1000000004")
+	code, out, errOut = runPayments(t, env, "", "payout", "wait", "popolni://?poll_interval=10ms", "1000000004")
 	if code != ExitOK || !strings.Contains(out, "succeeded") {
 		t.Fatalf("wait: exit %d, out %q, err %q", code, out, errOut)
 	}

@@ -4,8 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
+
+	"github.com/schollz/progressbar/v3"
 
 	"github.com/spf13/cobra"
 
@@ -110,56 +111,65 @@ func (a *app) openVia(ctx context.Context, urls []string) ([]*payout.Client, fun
 	return clients, closeAll, nil
 }
 
-// progressBar draws the rows final out of the file's on one terminal line:
+// progressBar shows the rows final out of the file's on one terminal
+// line, with the rate and the time left (github.com/schollz/progressbar):
 //
-//	[##########--------------------]  4/12 final: 3 succeeded, 1 failed
+//	final: 3 succeeded, 1 failed  33% |██████          | (4/12, 2 it/s) [2s:4s]
 //
 // It prints counts only, never a ref or an account.
 type progressBar struct {
-	mu                       sync.Mutex
-	w                        io.Writer
-	width                    int
-	total, succeeded, failed int
-	started                  bool
+	mu                sync.Mutex
+	w                 io.Writer
+	width             int
+	bar               *progressbar.ProgressBar
+	succeeded, failed int
 }
 
 // Start implements payoutjob.Progress.
 func (p *progressBar) Start(total, succeeded, failed int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.total, p.succeeded, p.failed, p.started = total, succeeded, failed, true
-	p.draw()
+	p.succeeded, p.failed = succeeded, failed
+	p.bar = progressbar.NewOptions(total,
+		progressbar.OptionSetWriter(p.w),
+		progressbar.OptionSetWidth(p.width),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionSetElapsedTime(true),
+		progressbar.OptionSetRenderBlankState(true),
+		progressbar.OptionSetDescription(p.describe()),
+	)
+	_ = p.bar.Set(min(succeeded+failed, total))
+}
+
+func (p *progressBar) describe() string {
+	return fmt.Sprintf("final: %d succeeded, %d failed", p.succeeded, p.failed)
 }
 
 // Final implements payoutjob.Progress.
 func (p *progressBar) Final(r ledger.Record) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.bar == nil {
+		return
+	}
 	if r.Status == ledger.Succeeded {
 		p.succeeded++
 	} else {
 		p.failed++
 	}
-	p.draw()
+	p.bar.Describe(p.describe())
+	_ = p.bar.Add(1)
 }
 
-// Stop implements payoutjob.Progress: the bar's line ends.
+// Stop implements payoutjob.Progress: the bar stays as it is (every row
+// final, or where Ctrl-C stopped it) and its line ends.
 func (p *progressBar) Stop() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.started {
-		p.draw()
+	if p.bar != nil {
+		_ = p.bar.Exit()
 		fmt.Fprintln(p.w)
-		p.started = false
+		p.bar = nil
 	}
-}
-
-func (p *progressBar) draw() {
-	done := min(p.succeeded+p.failed, p.total)
-	fill := 0
-	if p.total > 0 {
-		fill = done * p.width / p.total
-	}
-	fmt.Fprintf(p.w, "\r[%s%s] %*d/%d final: %d succeeded, %d failed",
-		strings.Repeat("#", fill), strings.Repeat("-", p.width-fill), len(fmt.Sprint(p.total)), done, p.total, p.succeeded, p.failed)
 }

@@ -73,3 +73,53 @@ func BenchmarkClaimSave(b *testing.B) {
 	}
 	reportRecords(b, 100)
 }
+
+// BenchmarkSave is Save of n claimed records, held, on a file and in
+// memory: "same" changes only NextAt and Polls (a poll with the same
+// answer: no history step), "changed" changes the Code each time (one step
+// per record, the cap's deletion included once a record has 64 steps). The
+// ratio changed/same is what the history costs a Save that writes a step.
+func BenchmarkSave(b *testing.B) {
+	for _, where := range []string{"file", "memory"} {
+		for _, n := range []int{1, 100} {
+			for _, change := range []bool{false, true} {
+				name := fmt.Sprintf("%s/n=%d/same", where, n)
+				if change {
+					name = fmt.Sprintf("%s/n=%d/changed", where, n)
+				}
+				b.Run(name, func(b *testing.B) {
+					var s *Store
+					if where == "file" {
+						s = openTemp(b)
+					} else {
+						s = openAt(b, Memory)
+					}
+					if _, err := s.Insert(bg, t0, records("s", n), nil); err != nil {
+						b.Fatal(err)
+					}
+					rs, err := s.Claim(bg, "bench", t0, time.Hour, n)
+					if err != nil || len(rs) != n {
+						b.Fatal(err, len(rs))
+					}
+					b.ReportAllocs()
+					b.ResetTimer()
+					for i := 0; i < b.N; i++ {
+						now := t0.Add(time.Duration(i+1) * time.Millisecond)
+						for j := range rs {
+							rs[j].Polls++
+							rs[j].NextAt = now.Add(5 * time.Second)
+							if change {
+								rs[j].Code = fmt.Sprint("C", i%2)
+							}
+						}
+						lost, err := s.Save(bg, "bench", now, time.Hour, rs)
+						if err != nil || len(lost) > 0 {
+							b.Fatal(err, lost)
+						}
+					}
+					reportRecords(b, n)
+				})
+			}
+		}
+	}
+}

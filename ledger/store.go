@@ -328,7 +328,7 @@ type Step struct {
 	Seq int
 	// At is the Save's (or the Insert's) now. For a record stored before
 	// its store kept history, the step of what it said then is at its
-	// UpdatedAt.
+	// UpdatedAt (see HistoryStore).
 	At       time.Time
 	Status   Status
 	Provider string
@@ -361,8 +361,9 @@ const (
 //
 // A record stored before the store kept history (a file or database
 // migrated from an older schema) has, until its first change, one step
-// made from the record: Seq 1, at its UpdatedAt. Its first change stores
-// that step, then the change's.
+// made from the record: Seq 1, at its UpdatedAt (its latest write, which a
+// Save without a step moves too: the record tells no more). Its first
+// change stores that step as it stands, then the change's.
 type HistoryStore interface {
 	Store
 	// History returns the steps of ref kept, oldest (lowest Seq) first; an

@@ -65,7 +65,7 @@ func TestHistoryAfterUpgrade(t *testing.T) {
 	require.Equal(t, []ledger.Step{
 		{Seq: 1, At: t0, Status: ledger.Pending, Provider: "qiwi", Code: "WAIT", Message: "в обработке", Sends: 1, Polls: 8},
 		{Seq: 2, At: t0.Add(time.Hour), Status: ledger.Succeeded, Provider: "qiwi", Code: "OK", Sends: 1, Polls: 9},
-	}, steps, "after the first change: the state before it, at the Save that wrote it, then the change")
+	}, steps, "after the first change: the state before it, then the change")
 
 	_, err = s.History(bg, "nope")
 	require.ErrorIs(t, err, payments.ErrNotFound)

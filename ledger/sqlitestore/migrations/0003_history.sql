@@ -1,9 +1,12 @@
 -- 0003: each record's timeline (ledger.HistoryStore): one step per Insert,
 -- and one per Save that changes status, provider, code, message or
 -- last_error; a Save that only renews next_at, the lease or the counts
--- (a poll with the same answer) writes none. Triggers write the steps, in
--- the statement (so the transaction) that changed the record, comparing
--- the stored row (OLD) with the new one.
+-- (a poll with the same answer) writes none. A trigger writes the Insert's
+-- step, in its statement; Save writes its steps itself, in its transaction,
+-- comparing the stored rows with the new ones (payouts.go: a trigger on
+-- UPDATE would be compiled with every UPDATE statement, and the driver
+-- prepares each statement at each run: it made every Save several times
+-- slower, a step or not).
 --
 -- The cap: a record keeps its first 8 steps and its last 56
 -- (ledger.HistoryFirst, ledger.HistoryLast); each step past the 64th
@@ -35,20 +38,4 @@ BEGIN
 	INSERT INTO payout_steps (ref, seq, at, status, provider, code, message, last_error, sends, polls)
 	VALUES (NEW.ref, 1, NEW.updated_at, NEW.status, NEW.provider, NEW.code, NEW.message, NEW.last_error,
 		NEW.sends, NEW.polls);
-END;
-
-CREATE TRIGGER payout_steps_update AFTER UPDATE OF status, provider, code, message, last_error ON payouts
-WHEN OLD.status IS NOT NEW.status OR OLD.provider IS NOT NEW.provider OR OLD.code IS NOT NEW.code
-	OR OLD.message IS NOT NEW.message OR OLD.last_error IS NOT NEW.last_error
-BEGIN
-	INSERT INTO payout_steps (ref, seq, at, status, provider, code, message, last_error, sends, polls)
-	SELECT OLD.ref, 1, OLD.updated_at, OLD.status, OLD.provider, OLD.code, OLD.message, OLD.last_error,
-		OLD.sends, OLD.polls
-	WHERE NOT EXISTS (SELECT 1 FROM payout_steps WHERE ref = OLD.ref);
-	INSERT INTO payout_steps (ref, seq, at, status, provider, code, message, last_error, sends, polls)
-	SELECT NEW.ref, MAX(seq) + 1, NEW.updated_at, NEW.status, NEW.provider, NEW.code, NEW.message,
-		NEW.last_error, NEW.sends, NEW.polls
-	FROM payout_steps WHERE ref = NEW.ref;
-	DELETE FROM payout_steps WHERE ref = NEW.ref AND seq > 8
-		AND seq <= (SELECT MAX(seq) FROM payout_steps WHERE ref = NEW.ref) - 56;
 END;

@@ -313,10 +313,22 @@ type StatsStore interface {
 }
 
 // Step is one change of a record as the store kept it: what the record
-// said after a Save that changed its Status, Provider, Code, Message or
-// LastError, or after its Insert.
+// said after its Insert, or after a Save that changed its Status,
+// Provider, Code, Message or LastError. A Save that changes none of these
+// (a lease renewed, NextAt moved, a poll counted with the same answer)
+// makes no step, so a record polled 10,000 times keeps a few steps, not
+// 10,000.
+//
+// Code, Message and LastError are the provider's text as stored: a card
+// number in them is not masked (mask before showing, as Record does).
 type Step struct {
-	// At is the Save's (or the Insert's) now.
+	// Seq numbers the record's steps: 1 is its Insert, and each step
+	// since adds one. Steps dropped by the cap (see HistoryStore) leave a
+	// gap in the numbers, so a reader can say how many are missing.
+	Seq int
+	// At is the Save's (or the Insert's) now. For a record stored before
+	// its store kept history, the step of what it said then is at its
+	// UpdatedAt (see HistoryStore).
 	At       time.Time
 	Status   Status
 	Provider string
@@ -330,14 +342,33 @@ type Step struct {
 	Polls int
 }
 
-// HistoryStore is a Store that keeps every Step of each record, written in
-// the same transaction as the Insert or Save that made it: a record's
-// timeline ("payments ledger show"). It is optional; both stores of this
-// module implement it.
+// The cap on the steps a HistoryStore of this module keeps per record: the
+// first HistoryFirst and the last HistoryLast. A step past the
+// HistoryFirst+HistoryLast-th drops the oldest of the last ones, so a
+// record that keeps changing holds at most 64 steps: its beginning (the
+// Insert, the first sends and answers) and its latest history.
+const (
+	HistoryFirst = 8
+	HistoryLast  = 56
+)
+
+// HistoryStore is a Store that keeps the Steps of each record, each written
+// in the same transaction as the Insert or Save that made it: a record's
+// timeline ("payments ledger show"). A Save that loses the record (another
+// owner holds it) writes no step. It is optional; both stores of this
+// module implement it, capped as HistoryFirst and HistoryLast say, and
+// ledger/storetest checks it.
+//
+// A record stored before the store kept history (a file or database
+// migrated from an older schema) has, until its first change, one step
+// made from the record: Seq 1, at its UpdatedAt (its latest write, which a
+// Save without a step moves too: the record tells no more). Its first
+// change stores that step as it stands, then the change's.
 type HistoryStore interface {
 	Store
-	// History returns the steps of ref, oldest first; an error matching
-	// payments.ErrNotFound when no record ref is stored. Every error is a
-	// *StoreError (or that not-found error).
+	// History returns the steps of ref kept, oldest (lowest Seq) first; an
+	// error matching payments.ErrNotFound (and, in this module's stores,
+	// ErrStore) when no record ref is stored. Every other error is a
+	// *StoreError.
 	History(ctx context.Context, ref string) ([]Step, error)
 }

@@ -13,3 +13,13 @@ func ListSQL(f ledger.Filter) string {
 
 // StatsSQL is Stats' query, for EXPLAIN in tests.
 func StatsSQL() string { return statsSQL }
+
+// MigrationSQL is the text of the migration of version v ("" when none), for
+// tests that build a schema of an older release.
+func MigrationSQL(v int) string {
+	ms, err := migrations()
+	if err != nil || v < 1 || v > len(ms) {
+		return ""
+	}
+	return ms[v-1].sql
+}

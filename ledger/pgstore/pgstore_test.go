@@ -493,7 +493,7 @@ func TestErrorsNameTheStoreNeverThePassword(t *testing.T) {
 func TestOpsErrorsAreStoreErrors(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	s := open(t, dsn, pgstore.Options{})
-	_, err := connect(t, dsn).Exec(bg, "DROP TABLE payouts")
+	_, err := connect(t, dsn).Exec(bg, "DROP TABLE payouts CASCADE") // payout_steps refers to it
 	require.NoError(t, err)
 	_, err = s.Claim(bg, "a", t0, time.Minute, 1)
 	var se *ledger.StoreError
@@ -723,7 +723,7 @@ func TestDump(t *testing.T) {
 			tables = append(tables, strings.Fields(name)[0])
 		}
 	}
-	require.Equal(t, []string{"bindings", "events", "ledger_migrations", "payouts"}, tables)
+	require.Equal(t, []string{"bindings", "events", "ledger_migrations", "payout_steps", "payouts"}, tables)
 	for _, want := range []string{"4111111111111111", "5500000000000004", "order-77", "bound-ref | royalpay | 1 | ",
 		fmt.Sprint(t0.UnixMicro()), "12.34"} {
 		require.Contains(t, dump, want)

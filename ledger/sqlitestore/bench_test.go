@@ -73,3 +73,52 @@ func BenchmarkClaimSave(b *testing.B) {
 	}
 	reportRecords(b, 100)
 }
+
+// BenchmarkSave is Save of n claimed records, held, on a file and in
+// memory. "before" is the Save of the release before the history (Save's
+// step reading and writing off) and "same" this release's, both changing only
+// NextAt and Polls (a poll with the same answer: no step); "changed"
+// changes the Code each time (one step per record, the cap's deletion
+// included once a record has 64 steps). changed/before is what the history
+// costs a Save that writes a step; same/before, one that does not.
+func BenchmarkSave(b *testing.B) {
+	for _, where := range []string{"file", "memory"} {
+		for _, n := range []int{1, 100} {
+			for _, mode := range []string{"before", "same", "changed"} {
+				b.Run(fmt.Sprintf("%s/n=%d/%s", where, n, mode), func(b *testing.B) {
+					var s *Store
+					if where == "file" {
+						s = openTemp(b)
+					} else {
+						s = openAt(b, Memory)
+					}
+					s.noSteps = mode == "before"
+					if _, err := s.Insert(bg, t0, records("s", n), nil); err != nil {
+						b.Fatal(err)
+					}
+					rs, err := s.Claim(bg, "bench", t0, time.Hour, n)
+					if err != nil || len(rs) != n {
+						b.Fatal(err, len(rs))
+					}
+					b.ReportAllocs()
+					b.ResetTimer()
+					for i := 0; i < b.N; i++ {
+						now := t0.Add(time.Duration(i+1) * time.Millisecond)
+						for j := range rs {
+							rs[j].Polls++
+							rs[j].NextAt = now.Add(5 * time.Second)
+							if mode == "changed" {
+								rs[j].Code = fmt.Sprint("C", i%2)
+							}
+						}
+						lost, err := s.Save(bg, "bench", now, time.Hour, rs)
+						if err != nil || len(lost) > 0 {
+							b.Fatal(err, lost)
+						}
+					}
+					reportRecords(b, n)
+				})
+			}
+		}
+	}
+}

@@ -242,6 +242,8 @@ func (s *Store) Claim(ctx context.Context, owner string, now time.Time, lease ti
 // transaction, keeping the lease until now+hold (hold > 0) or releasing it;
 // see ledger.Store. A record owner does not hold (leased to another, never
 // leased, released, or not stored) is not written and its ref is in lost.
+// A record whose Status, Provider, Code, Message or LastError changes gets a
+// step of its history (ledger.HistoryStore), in the same transaction.
 func (s *Store) Save(ctx context.Context, owner string, now time.Time, hold time.Duration, rs []ledger.Record) ([]string, error) {
 	if owner == "" {
 		return nil, s.fail("save", errors.New("empty owner"))
@@ -250,9 +252,24 @@ func (s *Store) Save(ctx context.Context, owner string, now time.Time, hold time
 	if hold <= 0 {
 		leaseOwner, leaseUntil = "", 0
 	}
+	refs := make([]string, len(rs))
+	for i, r := range rs {
+		refs[i] = r.Ref
+	}
+	t := micro(now)
 	var lost []string
 	err := s.withTx(ctx, "save", func(tx *conn) error {
 		lost = lost[:0]
+		// What the records say before the Save: a record whose answer
+		// changes gets a step (history.go).
+		var err error
+		var was map[string]answer
+		if !s.noSteps {
+			if was, err = s.answers(tx, owner, refs); err != nil {
+				return s.fail("save", err)
+			}
+		}
+		var add, drop []stepRow
 		stmt, err := tx.Prepare(`UPDATE payouts SET
 			provider = ?, status = ?, provider_id = ?, code = ?, message = ?, last_error = ?,
 			sends = ?, polls = ?, sent_at = ?, accepted_at = ?, final_at = ?, next_at = ?,
@@ -266,7 +283,7 @@ func (s *Store) Save(ctx context.Context, owner string, now time.Time, hold time
 			res, err := stmt.Exec(
 				r.Provider, string(r.Status), r.ProviderID, r.Code, r.Message, r.LastError,
 				r.Sends, r.Polls, micro(r.SentAt), micro(r.AcceptedAt), micro(r.FinalAt), micro(r.NextAt),
-				boolInt(r.Reported), micro(now), leaseOwner, leaseUntil,
+				boolInt(r.Reported), t, leaseOwner, leaseUntil,
 				r.Ref, owner)
 			if err != nil {
 				return s.fail("save", s.explain(err))
@@ -275,7 +292,19 @@ func (s *Store) Save(ctx context.Context, owner string, now time.Time, hold time
 				return s.fail("save", err)
 			} else if n == 0 {
 				lost = append(lost, r.Ref)
+				continue
 			}
+			if s.noSteps {
+				continue
+			}
+			w, ok := was[r.Ref]
+			if !ok {
+				return s.fail("save", fmt.Errorf("ref %q: written, but not read before", r.Ref))
+			}
+			was[r.Ref], add, drop = stepsOf(w, r, t, add, drop)
+		}
+		if err := s.writeSteps(tx, add, drop); err != nil {
+			return s.fail("save", err)
 		}
 		return nil
 	})

@@ -82,6 +82,11 @@ type Store struct {
 	// connection (its driver.Conn): see fitBusyTimeout. Both guarded by turn.
 	busyConn any
 	busyMS   int64
+
+	// noSteps makes Save write no history step and read nothing for it:
+	// the Save of the release before the history, for BenchmarkSave's
+	// baseline only.
+	noSteps bool
 }
 
 // Another process's connection waits for the write lock by polling it,

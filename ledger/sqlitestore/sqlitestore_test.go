@@ -684,7 +684,7 @@ func TestDump(t *testing.T) {
 			tables = append(tables, strings.Fields(name)[0])
 		}
 	}
-	require.Equal(t, []string{"bindings", "events", "ledger_migrations", "payouts"}, tables)
+	require.Equal(t, []string{"bindings", "events", "ledger_migrations", "payout_steps", "payouts"}, tables)
 	for _, want := range []string{"4111111111111111", "5500000000000004", "order-77", "bound-ref | royalpay | 1 | ",
 		fmt.Sprint(t0.UnixMicro()), "12.34"} {
 		require.Contains(t, dump, want)

@@ -13,12 +13,19 @@ import (
 )
 
 // calls is one call of every Store method under ctx, each returning its
-// error, and of Stats when s is a ledger.StatsStore.
+// error, and of Stats when s is a ledger.StatsStore, of History when it is a
+// ledger.HistoryStore.
 func calls(ctx context.Context, s ledger.Store) map[string]func() error {
 	m := storeCalls(ctx, s)
 	if ss, ok := s.(ledger.StatsStore); ok {
 		m["Stats"] = func() error {
 			_, err := ss.Stats(ctx)
+			return err
+		}
+	}
+	if hs, ok := s.(ledger.HistoryStore); ok {
+		m["History"] = func() error {
+			_, err := hs.History(ctx, "r")
 			return err
 		}
 	}

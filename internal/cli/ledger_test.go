@@ -265,7 +265,9 @@ func TestLedgerReadCommands(t *testing.T) {
 			r = f.run(t, "ledger", "show", "2000000003")
 			require.Equal(t, ExitOK, r.code, r.errOut)
 			assert.Contains(t, r.out, "failed")
-			assert.Regexp(t, `(?m)^\S+\s+recorded\s+popolni\s.*recorded`, r.out)
+			// Both stores keep the timeline (ledger.HistoryStore): every
+			// step the record went through, in order.
+			assert.Regexp(t, `(?ms)^\S+\s+recorded\s+popolni\s.*^\S+\s+in_flight\s+popolni\s.*^\S+\s+pending\s+popolni\s+0\s.*^\S+\s+failed\s+popolni\s+208\s`, r.out)
 			assert.Regexp(t, `(?m)^\S+\s+failed\s+popolni\s+208\s`, r.out, "the final step with the provider's code")
 			r = f.run(t, "--json", "ledger", "show", "2000000002")
 			require.Equal(t, ExitOK, r.code, r.errOut)

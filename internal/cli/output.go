@@ -46,7 +46,7 @@ func cell(c any) string {
 		if v.Currency == "" && v.Amount.IsZero() {
 			return "-"
 		}
-		return v.Amount.String() + " " + v.Currency
+		return fixed(v) + " " + v.Currency
 	case string:
 		if v == "" {
 			return "-"
@@ -67,4 +67,13 @@ func (a *app) say(format string, args ...any) {
 		w = a.errOut
 	}
 	fmt.Fprintf(w, format+"\n", args...)
+}
+
+// fixed is m's amount with the currency's digits after the point ("50.00"
+// RUB), or as it is when the currency has no known minor unit.
+func fixed(m payments.Money) string {
+	if f, err := m.Fixed(); err == nil {
+		return f
+	}
+	return m.Amount.String()
 }

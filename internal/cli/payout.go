@@ -33,7 +33,7 @@ func toJSON(p payout.Payout) payoutJSON {
 	j := payoutJSON{Ref: p.Ref, Provider: p.Provider, ProviderID: p.ProviderID, State: p.State.String(),
 		Code: p.Code, Message: p.Message}
 	if p.Amount.Currency != "" {
-		j.Amount, j.Currency = p.Amount.Amount.String(), p.Amount.Currency
+		j.Amount, j.Currency = fixed(p.Amount), p.Amount.Currency
 	}
 	if p.To.Kind != "" {
 		j.To = p.To.String()
@@ -211,7 +211,7 @@ money under a new reference.`,
 			if err := c.Check(req); err != nil {
 				return err
 			}
-			what := fmt.Sprintf("pay %s %s to %s through %s under ref %s", m.Amount, m.Currency, dest, c.Provider(), ref)
+			what := fmt.Sprintf("pay %s %s to %s through %s under ref %s", fixed(m), m.Currency, dest, c.Provider(), ref)
 			if dryRun {
 				a.say("dry run: would %s; every check passed; nothing was sent", what)
 				return nil

@@ -58,7 +58,7 @@ func TestBalanceAndPayoutOnTheFake(t *testing.T) {
 
 	// Without --yes and without "yes" on stdin nothing is sent.
 	code, _, errOut = runPayments(t, env, "no\n", "payout", "send", "popolni://", "--ref", "1000000001", "--amount", "5", "--to", "mobile:79161234567")
-	if code != ExitBadInput || !strings.Contains(errOut, "About to pay 5 RUB to mobile:79161234567 through popolni under ref 1000000001") {
+	if code != ExitBadInput || !strings.Contains(errOut, "About to pay 5.00 RUB to mobile:79161234567 through popolni under ref 1000000001") {
 		t.Fatalf("unconfirmed send: exit %d, err %q", code, errOut)
 	}
 	// --dry-run checks and sends nothing.

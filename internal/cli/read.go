@@ -55,7 +55,7 @@ balance, RoyalPay's payout account read. A read: it never moves money.`,
 				Provider string `json:"provider"`
 				Amount   string `json:"amount"`
 				Currency string `json:"currency"`
-			}{c.Provider(), m.Amount.String(), m.Currency}, func(w io.Writer) {
+			}{c.Provider(), fixed(m), m.Currency}, func(w io.Writer) {
 				row(w, "PROVIDER", "BALANCE")
 				row(w, c.Provider(), m)
 			})
@@ -115,7 +115,7 @@ does not know exits 5.`,
 			if err != nil {
 				return err
 			}
-			j := checkoutJSON{co.Provider, co.ID, co.OrderRef, co.Amount.Amount.String(), co.Amount.Currency, co.State.String(), co.PaymentURL}
+			j := checkoutJSON{co.Provider, co.ID, co.OrderRef, fixed(co.Amount), co.Amount.Currency, co.State.String(), co.PaymentURL}
 			return a.emit(j, func(w io.Writer) {
 				row(w, "PROVIDER", "ID", "ORDER", "AMOUNT", "STATE", "PAYMENT URL")
 				row(w, co.Provider, co.ID, co.OrderRef, co.Amount, co.State.String(), co.PaymentURL)
@@ -197,7 +197,7 @@ client (paykeeper.Client.Payments; section 2.1 of the document). A read.`,
 			err = a.emit(out, func(w io.Writer) {
 				row(w, "ID", "ORDER", "AMOUNT", "REFUNDED", "STATUS", "SYSTEM", "OBTAINED")
 				for _, x := range list {
-					row(w, x.ID, x.OrderID, x.Amount.String()+" RUB", x.RefundAmount.String(), string(x.Status), x.PaymentSystemID, x.Obtained)
+					row(w, x.ID, x.OrderID, payments.Money{Amount: x.Amount, Currency: "RUB"}, x.RefundAmount.String(), string(x.Status), x.PaymentSystemID, x.Obtained)
 				}
 			})
 			if err == nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -100,6 +101,28 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 						v = u
 					}
 					ts.Setenv(k, v)
+				}
+			},
+			// waitmatch REGEXP PROGRAM ARGS...: run PROGRAM again and again
+			// (up to 90 s) until it exits 0 with a line of its stdout
+			// matching REGEXP, e.g. until a fake has received some requests.
+			"waitmatch": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) < 2 || neg {
+					ts.Fatalf("usage: waitmatch REGEXP PROGRAM [ARGS...]")
+				}
+				re, err := regexp.Compile("(?m)" + args[0])
+				if err != nil {
+					ts.Fatalf("waitmatch: %v", err)
+				}
+				deadline := time.Now().Add(90 * time.Second)
+				for {
+					if ts.Exec(args[1], args[2:]...) == nil && re.MatchString(ts.ReadFile("stdout")) {
+						return
+					}
+					if time.Now().After(deadline) {
+						ts.Fatalf("waitmatch: no line of %s's output matched %q within 90 s; last:\n%s", args[1], args[0], ts.ReadFile("stdout"))
+					}
+					time.Sleep(100 * time.Millisecond)
 				}
 			},
 			// waitfile FILE: wait (up to 60 s) until FILE exists and is not

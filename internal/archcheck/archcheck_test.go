@@ -45,7 +45,7 @@ var (
 	}
 	// Only providers import internal/transport; nobody imports an example
 	// or a tool.
-	importedOnlyBy = map[string][]string{"transport": {"provider"}, "example": {}, "tool": {}, "command": {"command"}}
+	importedOnlyBy = map[string][]string{"transport": {"provider"}, "example": {}, "tool": {}, "command": {"command", "example"}}
 
 	// anchors pin the packages the rules are about to their layers.
 	anchors = map[string]string{

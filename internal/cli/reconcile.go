@@ -201,11 +201,11 @@ func redactURL(u string) string {
 
 // summary is the report's one-line summary.
 func summary(rep ledger.Report) string {
-	s := fmt.Sprintf("checked %d records", rep.Records())
+	s := "checked " + plural(rep.Records(), "record")
 	if len(rep.CheckedPayments) > 0 {
-		s += fmt.Sprintf(" and %d payments", rep.Payments())
+		s += " and " + plural(rep.Payments(), "payment")
 	}
-	s += fmt.Sprintf(" at %d providers, %d differences", rep.Providers(), len(rep.Differences))
+	s += " at " + plural(rep.Providers(), "provider") + ", " + plural(len(rep.Differences), "difference")
 	if n := sumCounts(rep.NotChecked); n > 0 {
 		s += fmt.Sprintf("; %d records not checked (%s)", n, countsText(rep.NotChecked))
 	}
@@ -312,4 +312,12 @@ func lower(s []string) []string {
 		out[i] = strings.ToLower(strings.ReplaceAll(v, "-", "_"))
 	}
 	return out
+}
+
+// plural is "1 record", "2 records", "0 records".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -112,7 +112,7 @@ func TestReconcileTable(t *testing.T) {
 	require.Len(t, lines, 3, out)
 	require.Regexp(t, `^KIND\s+REF\s+PROVIDER\s+PROVIDER-ID\s+LEDGER\s`, lines[0])
 	require.Regexp(t, `^paid_not_final\s+1000\s+popolni\s+-\s+pending\s+100\.00 RUB\s+mobile:79161234567\s+succeeded \(3 succeeded\)`, lines[1])
-	require.Equal(t, "checked 2 records at 1 providers, 1 differences", lines[2])
+	require.Equal(t, "checked 2 records at 1 provider, 1 difference", lines[2])
 	require.Empty(t, errOut)
 	require.Equal(t, 1, e.popolni.Count(popolnitest.OpStatus), "the two records in one status request")
 	e.noMoneyMoved(t)
@@ -120,7 +120,7 @@ func TestReconcileTable(t *testing.T) {
 	// Only the record that agrees: no difference, exit 0.
 	code, out, _ = e.run(t, "reconcile", e.popolniURL, "--ref", "1001")
 	require.Equal(t, ExitOK, code, out)
-	require.Equal(t, "checked 1 records at 1 providers, 0 differences\n", out)
+	require.Equal(t, "checked 1 record at 1 provider, 0 differences\n", out)
 
 	// A period that holds no record: nothing checked, nothing differs.
 	code, out, _ = e.run(t, "reconcile", e.popolniURL, "--until", "2020-01-01")
@@ -139,7 +139,7 @@ func TestReconcileCSV(t *testing.T) {
 	require.Equal(t, []string{"kind", "ref", "provider", "provider_id", "ledger", "ledger_amount", "ledger_to",
 		"at_provider", "provider_amount", "provider_to", "detail"}, rows[0])
 	require.Equal(t, []string{"paid_not_final", "1000", "popolni", "", "pending", "100.00 RUB"}, rows[1][:6])
-	require.Equal(t, "checked 2 records at 1 providers, 1 differences\n", errOut, "the summary on stderr: stdout is CSV")
+	require.Equal(t, "checked 2 records at 1 provider, 1 difference\n", errOut, "the summary on stderr: stdout is CSV")
 	e.noMoneyMoved(t)
 }
 
@@ -176,7 +176,7 @@ func TestReconcileJSONAndPayins(t *testing.T) {
 		require.Equal(t, paid, u.ProviderID)
 		require.Equal(t, "50.00 RUB", u.AtProvider.Amount)
 		require.Equal(t, "1000", rep.Differences[byKind["paid_not_final"]].Ref)
-		require.Equal(t, "checked 2 records and 1 payments at 2 providers, 2 differences\n", errOut)
+		require.Equal(t, "checked 2 records and 1 payment at 2 providers, 2 differences\n", errOut)
 	}
 	e.noMoneyMoved(t)
 }

@@ -52,9 +52,7 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 		RequireExplicitExec: true,
 		Setup: func(e *testscript.Env) error {
 			// The scripts see none of the developer's provider variables.
-			for _, k := range []string{"HOME=" + e.WorkDir, "PAYMENTS_STORE=", "PAYMENTS_ENV_FILE=", "PAYMENTS_CA_FILE="} {
-				e.Vars = append(e.Vars, k)
-			}
+			e.Vars = append(e.Vars, "HOME="+e.WorkDir, "PAYMENTS_STORE=", "PAYMENTS_ENV_FILE=", "PAYMENTS_CA_FILE=")
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){

@@ -54,7 +54,10 @@ lists by period, so --payin needs --since. A record bound to a provider not
 given is counted as not checked, not as a difference.
 
 It only reads: no payout is sent, no checkout created, nothing refunded, and
-no record changed. Sealed card numbers are not opened: a card payout is looked
+no record changed. Card numbers are sealed in the ledger: with
+PAYOUTS_CARD_KEYS (the keys the batch job sealed them with) they are opened
+for the lookup (QIWI's status request names the account) and compared with
+what the provider reports, never printed; without it a card payout is looked
 up by its ref alone.
 
 Times (--since, --until) are RFC 3339 (2024-03-05T10:00:00+03:00), a UTC day
@@ -161,12 +164,13 @@ func (a *app) reconcile(ctx context.Context, urls []string, f reconcileFlags) er
 		}
 		opts.Payins = append(opts.Payins, c)
 	}
-	store, err := a.openStore(ctx)
+	store, cards, err := a.openLedger(ctx) // PAYOUTS_CARD_KEYS opens sealed card numbers for QIWI's lookups
 	if err != nil {
 		return err
 	}
 	defer store.Close()
 
+	opts.Cards = cards
 	rep, err := ledger.Reconcile(ctx, store, opts)
 	var re *ledger.ReconcileError
 	if err != nil && !errors.As(err, &re) {

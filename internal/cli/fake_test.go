@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,30 +17,11 @@ import (
 	"github.com/paysdk/payments/payout"
 )
 
-// lockedBuffer is a bytes.Buffer safe to write from the command's
-// goroutine while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // servedFake is a "payments fake" run in the background of a test.
 type servedFake struct {
 	dir, envPath, caPath string
 	env                  map[string]string
-	stdout, stderr       *lockedBuffer
+	stdout, stderr       *syncBuffer
 	cancel               context.CancelFunc
 	done                 chan int
 }
@@ -52,7 +32,7 @@ func serveFake(t *testing.T, args ...string) *servedFake {
 	t.Helper()
 	dir := t.TempDir()
 	f := &servedFake{dir: dir, envPath: filepath.Join(dir, "fake.env"), caPath: filepath.Join(dir, "ca.pem"),
-		stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, done: make(chan int, 1)}
+		stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan int, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	f.cancel = cancel
 	argv := append([]string{"fake", "--env-out", f.envPath, "--ca-file", f.caPath}, args...)

@@ -36,7 +36,8 @@ const (
 	testKeys = "t1:iPjegQSgclDHAtKNbm457kiUgRvmsqrm6gqr12fSGEA="
 )
 
-// syncBuffer is a buffer safe for the job's concurrent writes.
+// syncBuffer is a buffer safe to write from the command's goroutines
+// while the test reads it.
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer

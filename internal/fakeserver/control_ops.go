@@ -53,6 +53,16 @@ func (rs Records[K, R, V]) Key(a *Args) (K, error) {
 	return k, a.Err()
 }
 
+// Existing reads the key parameter as [Records.Key] does and returns a
+// 404 error if there is no record with it.
+func (rs Records[K, R, V]) Existing(a *Args) (K, error) {
+	k, err := rs.Key(a)
+	if err == nil {
+		err = rs.Check(k)
+	}
+	return k, err
+}
+
 // Show answers the view of record k, or a 404 error.
 func (rs Records[K, R, V]) Show(k K) (any, error) {
 	r, ok := rs.Get(k)

@@ -111,8 +111,8 @@ func (s *Server) controlOps() []fakeserver.ControlOp {
 		fakeserver.ControlOp{Name: "notify", Params: []string{"id"},
 			Doc: "POST the notification of payment id to the informer URL (--notify-url) and wait for the answer",
 			Do: func(a *fakeserver.Args) (any, error) {
-				id := a.String("id")
-				if err := pays.Check(id); err != nil {
+				id, err := pays.Existing(a)
+				if err != nil {
 					return nil, err
 				}
 				res, err := s.Notify(id)
@@ -132,8 +132,8 @@ func (s *Server) controlOps() []fakeserver.ControlOp {
 		fakeserver.ControlOp{Name: "pay_invoice", Params: []string{"id"},
 			Doc: "pay invoice id as a payer would: a payment is made and notified; answers the payment",
 			Do: func(a *fakeserver.Args) (any, error) {
-				id := a.String("id")
-				if err := invoices.Check(id); err != nil {
+				id, err := invoices.Existing(a)
+				if err != nil {
 					return nil, err
 				}
 				pid, err := s.PayInvoice(id)
@@ -145,8 +145,8 @@ func (s *Server) controlOps() []fakeserver.ControlOp {
 		fakeserver.ControlOp{Name: "expire_invoice", Params: []string{"id"},
 			Doc: "make unpaid invoice id expired",
 			Do: func(a *fakeserver.Args) (any, error) {
-				id := a.String("id")
-				if err := invoices.Check(id); err != nil {
+				id, err := invoices.Existing(a)
+				if err != nil {
 					return nil, err
 				}
 				if !s.ExpireInvoice(id) {

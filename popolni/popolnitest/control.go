@@ -87,11 +87,8 @@ func (s *Server) controlOps() []fakeserver.ControlOp {
 		fakeserver.ControlOp{Name: "not_found_once", Params: []string{"id"},
 			Doc: "the next status query for payment id answers 125 once",
 			Do: func(a *fakeserver.Args) (any, error) {
-				id, err := pays.Key(a)
+				id, err := pays.Existing(a)
 				if err != nil {
-					return nil, err
-				}
-				if err := pays.Check(id); err != nil {
 					return nil, err
 				}
 				s.NotFoundOnce(id)

@@ -360,25 +360,9 @@ func writeControl(w http.ResponseWriter, status int, v any) {
 // garbage_next, drop_next_op and count. A fake appends its own.
 func FaultOps(q *Faults, count func(op string) int) []ControlOp {
 	return []ControlOp{
-		{Name: "fail_next", Params: []string{"n?", "status?", "body?"},
-			Doc: "answer the next n (1) requests with status (500) and body (\"\") without processing them",
-			Do: func(a *Args) (any, error) {
-				n, st, body := a.Count("n", 1), a.Int("status", 500), a.String("body")
-				if st < 100 || st > 599 {
-					return nil, BadRequestf("status: %d is not an HTTP status", st)
-				}
-				if err := a.Err(); err != nil {
-					return nil, err
-				}
-				q.FailNext(n, st, body)
-				return nil, nil
-			}},
-		{Name: "drop_next", Params: []string{"n?"},
-			Doc: "process the next n (1) requests, then close the connection without an answer (the outcome is unknown to the client)",
-			Do:  countOp(q.DropNext)},
-		{Name: "drop_before_next", Params: []string{"n?"},
-			Doc: "close the connection of the next n (1) requests without processing them",
-			Do:  countOp(q.DropBeforeNext)},
+		FailOp("fail_next", "answer the next n (1) requests with status (500) and body (\"\") without processing them", q.FailNext),
+		CountOp("drop_next", "process the next n (1) requests, then close the connection without an answer (the outcome is unknown to the client)", q.DropNext),
+		CountOp("drop_before_next", "close the connection of the next n (1) requests without processing them", q.DropBeforeNext),
 		{Name: "delay_next", Params: []string{"n?", "delay"},
 			Doc: "process the next n (1) requests, then wait delay (a Go duration, e.g. 5s) before answering",
 			Do: func(a *Args) (any, error) {
@@ -389,12 +373,8 @@ func FaultOps(q *Faults, count func(op string) int) []ControlOp {
 				q.DelayNext(n, d)
 				return nil, nil
 			}},
-		{Name: "truncate_next", Params: []string{"n?"},
-			Doc: "process the next n (1) requests and send only the first half of the answer's body",
-			Do:  countOp(q.TruncateNext)},
-		{Name: "garbage_next", Params: []string{"n?"},
-			Doc: "process the next n (1) requests and answer an HTML error page instead",
-			Do:  countOp(q.GarbageNext)},
+		CountOp("truncate_next", "process the next n (1) requests and send only the first half of the answer's body", q.TruncateNext),
+		CountOp("garbage_next", "process the next n (1) requests and answer an HTML error page instead", q.GarbageNext),
 		{Name: "drop_next_op", Params: []string{"op", "n?"},
 			Doc: "lose the answer of the next n (1) requests of operation op (see count), leaving the others alone",
 			Do: func(a *Args) (any, error) {

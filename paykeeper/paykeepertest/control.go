@@ -45,6 +45,11 @@ type invoiceView struct {
 	PaymentID string    `json:"payment_id"`
 }
 
+func invoiceJSON(v InvoiceRecord) invoiceView {
+	return invoiceView{ID: v.ID, Status: v.Status, Amount: v.Amount, ClientID: v.ClientID,
+		OrderID: v.OrderID, Expiry: v.Expiry.UTC(), PaymentID: v.PaymentID}
+}
+
 // notificationView is a notification as the control API shows it: the
 // merchant's answer (its first KiB), not the signed form.
 type notificationView struct {
@@ -68,27 +73,13 @@ func notificationJSON(n NotificationResult) notificationView {
 // controlOps are the operations of the control API: the shared fault
 // switches and the Server's own methods.
 func (s *Server) controlOps() []fakeserver.ControlOp {
-	payment := func(id string) (any, error) {
-		p, ok := s.Payment(id)
-		if !ok {
-			return nil, fakeserver.NotFoundf("no payment %q", id)
-		}
-		return paymentJSON(p), nil
-	}
+	pays := fakeserver.Records[string, PaymentRecord, paymentView]{Noun: "payment", Param: "id",
+		All: s.Payments, Get: s.Payment, View: paymentJSON}
+	invoices := fakeserver.Records[string, InvoiceRecord, invoiceView]{Noun: "invoice", Param: "id",
+		All: s.Invoices, Get: s.Invoice, View: invoiceJSON}
 	return append(fakeserver.FaultOps(&s.Faults, s.Count),
-		fakeserver.ControlOp{Name: "payments", Read: true,
-			Doc: "every payment, oldest first",
-			Do: func(*fakeserver.Args) (any, error) {
-				ps := s.Payments()
-				out := make([]paymentView, len(ps))
-				for i, p := range ps {
-					out[i] = paymentJSON(p)
-				}
-				return out, nil
-			}},
-		fakeserver.ControlOp{Name: "payment", Params: []string{"id"}, Read: true,
-			Doc: "the payment with id",
-			Do:  func(a *fakeserver.Args) (any, error) { return payment(a.String("id")) }},
+		pays.ListOp("payments", "every payment, oldest first"),
+		pays.GetOp("payment", "the payment with id"),
 		fakeserver.ControlOp{Name: "add_payment", Params: []string{"amount", "status?", "orderid?", "clientid?", "service_name?", "hold?"},
 			Doc: "store a payment as if a payer had made it (status default success, obtained for a hold); no notification (see notify)",
 			Do: func(a *fakeserver.Args) (any, error) {
@@ -103,26 +94,26 @@ func (s *Server) controlOps() []fakeserver.ControlOp {
 				if spec.Status != "" && !slices.Contains(paymentStatuses, spec.Status) {
 					return nil, fakeserver.BadRequestf("status: %q is none of %v", spec.Status, paymentStatuses)
 				}
-				return payment(s.AddPayment(spec))
+				return pays.Show(s.AddPayment(spec))
 			}},
 		fakeserver.ControlOp{Name: "set_status", Params: []string{"id", "status"},
 			Doc: "set the status of payment id (pending, obtained, success, stuck, refunding...), without a notification",
 			Do: func(a *fakeserver.Args) (any, error) {
 				id, st := a.String("id"), a.String("status")
-				if _, ok := s.Payment(id); !ok {
-					return nil, fakeserver.NotFoundf("no payment %q", id)
+				if err := pays.Check(id); err != nil {
+					return nil, err
 				}
 				if !s.SetPaymentStatus(id, st) {
 					return nil, fakeserver.BadRequestf("status: %q is none of %v", st, paymentStatuses)
 				}
-				return payment(id)
+				return pays.Show(id)
 			}},
 		fakeserver.ControlOp{Name: "notify", Params: []string{"id"},
 			Doc: "POST the notification of payment id to the informer URL (--notify-url) and wait for the answer",
 			Do: func(a *fakeserver.Args) (any, error) {
-				id := a.String("id")
-				if _, ok := s.Payment(id); !ok {
-					return nil, fakeserver.NotFoundf("no payment %q", id)
+				id, err := pays.Existing(a)
+				if err != nil {
+					return nil, err
 				}
 				res, err := s.Notify(id)
 				if errors.Is(err, ErrNoInformer) {
@@ -135,43 +126,28 @@ func (s *Server) controlOps() []fakeserver.ControlOp {
 		fakeserver.ControlOp{Name: "notifications", Read: true,
 			Doc: "the notifications sent, in the order they finished",
 			Do: func(*fakeserver.Args) (any, error) {
-				ns := s.Notifications()
-				out := make([]notificationView, len(ns))
-				for i, n := range ns {
-					out[i] = notificationJSON(n)
-				}
-				return out, nil
+				return fakeserver.ListViews(s.Notifications(), notificationJSON), nil
 			}},
-		fakeserver.ControlOp{Name: "invoices", Read: true,
-			Doc: "every invoice, oldest first",
-			Do: func(*fakeserver.Args) (any, error) {
-				vs := s.Invoices()
-				out := make([]invoiceView, len(vs))
-				for i, v := range vs {
-					out[i] = invoiceView{ID: v.ID, Status: v.Status, Amount: v.Amount, ClientID: v.ClientID,
-						OrderID: v.OrderID, Expiry: v.Expiry.UTC(), PaymentID: v.PaymentID}
-				}
-				return out, nil
-			}},
+		invoices.ListOp("invoices", "every invoice, oldest first"),
 		fakeserver.ControlOp{Name: "pay_invoice", Params: []string{"id"},
 			Doc: "pay invoice id as a payer would: a payment is made and notified; answers the payment",
 			Do: func(a *fakeserver.Args) (any, error) {
-				id := a.String("id")
-				if _, ok := s.Invoice(id); !ok {
-					return nil, fakeserver.NotFoundf("no invoice %q", id)
+				id, err := invoices.Existing(a)
+				if err != nil {
+					return nil, err
 				}
 				pid, err := s.PayInvoice(id)
 				if err != nil {
 					return nil, err
 				}
-				return payment(pid)
+				return pays.Show(pid)
 			}},
 		fakeserver.ControlOp{Name: "expire_invoice", Params: []string{"id"},
 			Doc: "make unpaid invoice id expired",
 			Do: func(a *fakeserver.Args) (any, error) {
-				id := a.String("id")
-				if _, ok := s.Invoice(id); !ok {
-					return nil, fakeserver.NotFoundf("no invoice %q", id)
+				id, err := invoices.Existing(a)
+				if err != nil {
+					return nil, err
 				}
 				if !s.ExpireInvoice(id) {
 					return nil, fakeserver.BadRequestf("invoice %q is paid", id)

@@ -29,34 +29,11 @@ type balanceJSON struct {
 // controlOps are the operations of the control API: the shared fault
 // switches and the Server's own methods.
 func (s *Server) controlOps() []fakeserver.ControlOp {
-	found := func(id int64, ok bool) (any, error) {
-		if !ok {
-			return nil, fakeserver.NotFoundf("no payment %d", id)
-		}
-		p, _ := s.Payment(id)
-		return paymentJSON(p), nil
-	}
+	pays := fakeserver.Records[int64, PaymentRecord, paymentView]{Noun: "payment", Param: "id",
+		All: s.Payments, Get: s.Payment, View: paymentJSON}
 	return append(fakeserver.FaultOps(&s.Faults, s.Count),
-		fakeserver.ControlOp{Name: "payments", Read: true,
-			Doc: "every payment, oldest first",
-			Do: func(*fakeserver.Args) (any, error) {
-				ps := s.Payments()
-				out := make([]paymentView, len(ps))
-				for i, p := range ps {
-					out[i] = paymentJSON(p)
-				}
-				return out, nil
-			}},
-		fakeserver.ControlOp{Name: "payment", Params: []string{"id"}, Read: true,
-			Doc: "the payment with transaction id",
-			Do: func(a *fakeserver.Args) (any, error) {
-				id := a.Int64("id", 0)
-				if err := a.Err(); err != nil {
-					return nil, err
-				}
-				_, ok := s.Payment(id)
-				return found(id, ok)
-			}},
+		pays.ListOp("payments", "every payment, oldest first"),
+		pays.GetOp("payment", "the payment with transaction id"),
 		fakeserver.ControlOp{Name: "balance", Read: true,
 			Doc: "the balance and credit limit, in kopecks",
 			Do: func(*fakeserver.Args) (any, error) {
@@ -76,11 +53,11 @@ func (s *Server) controlOps() []fakeserver.ControlOp {
 		fakeserver.ControlOp{Name: "complete", Params: []string{"id"},
 			Doc: "move payment id to its final status (3, or what fail_account or blacklist say)",
 			Do: func(a *fakeserver.Args) (any, error) {
-				id := a.Int64("id", 0)
-				if err := a.Err(); err != nil {
+				id, err := pays.Key(a)
+				if err != nil {
 					return nil, err
 				}
-				return found(id, s.Complete(id))
+				return pays.Found(id, s.Complete(id))
 			}},
 		fakeserver.ControlOp{Name: "set_status", Params: []string{"id", "status"},
 			Doc: "set the status of payment id to any code (3 debits the balance, leaving 3 credits it back)",
@@ -89,7 +66,7 @@ func (s *Server) controlOps() []fakeserver.ControlOp {
 				if err := a.Err(); err != nil {
 					return nil, err
 				}
-				return found(id, s.SetStatus(id, st))
+				return pays.Found(id, s.SetStatus(id, st))
 			}},
 		fakeserver.ControlOp{Name: "fail_account", Params: []string{"msisdn", "status"},
 			Doc: "make payments to msisdn end in status (e.g. 121) instead of 3; status 3 undoes it",
@@ -110,12 +87,9 @@ func (s *Server) controlOps() []fakeserver.ControlOp {
 		fakeserver.ControlOp{Name: "not_found_once", Params: []string{"id"},
 			Doc: "the next status query for payment id answers 125 once",
 			Do: func(a *fakeserver.Args) (any, error) {
-				id := a.Int64("id", 0)
-				if err := a.Err(); err != nil {
+				id, err := pays.Existing(a)
+				if err != nil {
 					return nil, err
-				}
-				if _, ok := s.Payment(id); !ok {
-					return nil, fakeserver.NotFoundf("no payment %d", id)
 				}
 				s.NotFoundOnce(id)
 				return nil, nil

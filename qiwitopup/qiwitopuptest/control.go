@@ -37,30 +37,11 @@ type balanceView struct {
 // controlOps are the operations of the control API: the shared fault
 // switches and the Server's own methods.
 func (s *Server) controlOps() []fakeserver.ControlOp {
-	found := func(txn string, ok bool) (any, error) {
-		if !ok {
-			return nil, fakeserver.NotFoundf("no payment %q", txn)
-		}
-		p, _ := s.Payment(txn)
-		return paymentJSON(p), nil
-	}
+	pays := fakeserver.Records[string, PaymentRecord, paymentView]{Noun: "payment", Param: "txn",
+		All: s.Payments, Get: s.Payment, View: paymentJSON}
 	return append(fakeserver.FaultOps(&s.Faults, s.Count),
-		fakeserver.ControlOp{Name: "payments", Read: true,
-			Doc: "every payment, oldest first",
-			Do: func(*fakeserver.Args) (any, error) {
-				ps := s.Payments()
-				out := make([]paymentView, len(ps))
-				for i, p := range ps {
-					out[i] = paymentJSON(p)
-				}
-				return out, nil
-			}},
-		fakeserver.ControlOp{Name: "payment", Params: []string{"txn"}, Read: true,
-			Doc: "the payment with transaction number txn",
-			Do: func(a *fakeserver.Args) (any, error) {
-				_, ok := s.Payment(a.String("txn"))
-				return found(a.String("txn"), ok)
-			}},
+		pays.ListOp("payments", "every payment, oldest first"),
+		pays.GetOp("payment", "the payment with transaction number txn"),
 		fakeserver.ControlOp{Name: "balance", Params: []string{"currency?"}, Read: true,
 			Doc: "the agent balance in currency (default 643, RUB)",
 			Do: func(a *fakeserver.Args) (any, error) {
@@ -89,7 +70,7 @@ func (s *Server) controlOps() []fakeserver.ControlOp {
 		fakeserver.ControlOp{Name: "complete", Params: []string{"txn"},
 			Doc: "move payment txn straight to 60 (or its fail_account outcome)",
 			Do: func(a *fakeserver.Args) (any, error) {
-				return found(a.String("txn"), s.Complete(a.String("txn")))
+				return pays.Found(a.String("txn"), s.Complete(a.String("txn")))
 			}},
 		fakeserver.ControlOp{Name: "set_status", Params: []string{"txn", "status", "result_code?"},
 			Doc: "set the status (and result-code, default 0) of payment txn; the balance follows",
@@ -98,7 +79,7 @@ func (s *Server) controlOps() []fakeserver.ControlOp {
 				if err := a.Err(); err != nil {
 					return nil, err
 				}
-				return found(a.String("txn"), s.SetStatus(a.String("txn"), st, rc))
+				return pays.Found(a.String("txn"), s.SetStatus(a.String("txn"), st, rc))
 			}},
 		fakeserver.ControlOp{Name: "fail_account", Params: []string{"account", "result_code"},
 			Doc: "make payments to account end in 160 with result_code (e.g. 300); 0 undoes it",

@@ -62,30 +62,21 @@ func callbackJSON(c CallbackResult) callbackView {
 	return v
 }
 
-func callbacksJSON(cs []CallbackResult) []callbackView {
-	out := make([]callbackView, len(cs))
-	for i, c := range cs {
-		out[i] = callbackJSON(c)
-	}
-	return out
-}
-
 // controlOps are the operations of the control API: the shared fault
 // switches (which queue for pay-in creates) and the Server's own methods.
 func (s *Server) controlOps() []fakeserver.ControlOp {
-	// move is a status change that sends a callback.
-	move := func(name, doc string, f func(int64) (CallbackResult, error), payout bool) fakeserver.ControlOp {
+	pays := fakeserver.Records[int64, PaymentRecord, paymentView]{Noun: "payment", Param: "id",
+		All: s.Payments, Get: s.Payment, View: paymentJSON}
+	payouts := fakeserver.Records[int64, PayoutRecord, payoutView]{Noun: "payout", Param: "id",
+		All: s.Payouts, Get: s.Payout, View: payoutJSONView}
+	// move is a status change of the payment or payout id (existing reads
+	// it, 404 when there is none) that sends a callback.
+	move := func(name, doc string, f func(int64) (CallbackResult, error), existing func(*fakeserver.Args) (int64, error)) fakeserver.ControlOp {
 		return fakeserver.ControlOp{Name: name, Params: []string{"id"}, Doc: doc,
 			Do: func(a *fakeserver.Args) (any, error) {
-				id := a.Int64("id", 0)
-				if err := a.Err(); err != nil {
+				id, err := existing(a)
+				if err != nil {
 					return nil, err
-				}
-				if _, ok := s.Payment(id); !ok && !payout {
-					return nil, fakeserver.NotFoundf("no payment %d", id)
-				}
-				if _, ok := s.Payout(id); !ok && payout {
-					return nil, fakeserver.NotFoundf("no payout %d", id)
 				}
 				res, err := f(id)
 				if err != nil {
@@ -94,93 +85,37 @@ func (s *Server) controlOps() []fakeserver.ControlOp {
 				return callbackJSON(res), nil
 			}}
 	}
-	queue := func(name, doc string, f func(n int)) fakeserver.ControlOp {
-		return fakeserver.ControlOp{Name: name, Params: []string{"n?"}, Doc: doc,
-			Do: func(a *fakeserver.Args) (any, error) {
-				n := a.Count("n", 1)
-				if err := a.Err(); err != nil {
-					return nil, err
-				}
-				f(n)
-				return nil, nil
-			}}
+	callbacks := func(name, doc string, list func() []CallbackResult) fakeserver.ControlOp {
+		return fakeserver.ControlOp{Name: name, Read: true, Doc: doc,
+			Do: func(*fakeserver.Args) (any, error) { return fakeserver.ListViews(list(), callbackJSON), nil }}
 	}
 	return append(fakeserver.FaultOps(&s.Faults, s.Count),
-		fakeserver.ControlOp{Name: "payments", Read: true,
-			Doc: "every pay-in payment, oldest first",
-			Do: func(*fakeserver.Args) (any, error) {
-				ps := s.Payments()
-				out := make([]paymentView, len(ps))
-				for i, p := range ps {
-					out[i] = paymentJSON(p)
-				}
-				return out, nil
-			}},
-		fakeserver.ControlOp{Name: "payment", Params: []string{"id"}, Read: true,
-			Doc: "the pay-in payment with id",
-			Do: func(a *fakeserver.Args) (any, error) {
-				id := a.Int64("id", 0)
-				if err := a.Err(); err != nil {
-					return nil, err
-				}
-				p, ok := s.Payment(id)
-				if !ok {
-					return nil, fakeserver.NotFoundf("no payment %d", id)
-				}
-				return paymentJSON(p), nil
-			}},
-		fakeserver.ControlOp{Name: "payouts", Read: true,
-			Doc: "every payout, oldest first",
-			Do: func(*fakeserver.Args) (any, error) {
-				ps := s.Payouts()
-				out := make([]payoutView, len(ps))
-				for i, p := range ps {
-					out[i] = payoutJSONView(p)
-				}
-				return out, nil
-			}},
-		fakeserver.ControlOp{Name: "payout", Params: []string{"id"}, Read: true,
-			Doc: "the payout with id",
-			Do: func(a *fakeserver.Args) (any, error) {
-				id := a.Int64("id", 0)
-				if err := a.Err(); err != nil {
-					return nil, err
-				}
-				p, ok := s.Payout(id)
-				if !ok {
-					return nil, fakeserver.NotFoundf("no payout %d", id)
-				}
-				return payoutJSONView(p), nil
-			}},
-		move("complete", "move pay-in payment id to completed and POST its callback to its callback_url", s.Complete, false),
-		move("cancel", "move pay-in payment id to canceled and POST its callback", s.Cancel, false),
-		move("refund", "move pay-in payment id to refund and POST its callback", s.Refund, false),
-		move("delete", "move pay-in payment id to deleted and POST its callback", s.Delete, false),
+		pays.ListOp("payments", "every pay-in payment, oldest first"),
+		pays.GetOp("payment", "the pay-in payment with id"),
+		payouts.ListOp("payouts", "every payout, oldest first"),
+		payouts.GetOp("payout", "the payout with id"),
+		move("complete", "move pay-in payment id to completed and POST its callback to its callback_url", s.Complete, pays.Existing),
+		move("cancel", "move pay-in payment id to canceled and POST its callback", s.Cancel, pays.Existing),
+		move("refund", "move pay-in payment id to refund and POST its callback", s.Refund, pays.Existing),
+		move("delete", "move pay-in payment id to deleted and POST its callback", s.Delete, pays.Existing),
 		fakeserver.ControlOp{Name: "set_amount", Params: []string{"id", "sum"},
 			Doc: "change the sum of pay-in payment id (one made with is_allow_another_amount)",
 			Do: func(a *fakeserver.Args) (any, error) {
-				id := a.Int64("id", 0)
-				if err := a.Err(); err != nil {
+				id, err := pays.Existing(a)
+				if err != nil {
 					return nil, err
-				}
-				if _, ok := s.Payment(id); !ok {
-					return nil, fakeserver.NotFoundf("no payment %d", id)
 				}
 				if err := s.SetAmount(id, a.String("sum")); err != nil {
 					return nil, err
 				}
-				p, _ := s.Payment(id)
-				return paymentJSON(p), nil
+				return pays.Show(id)
 			}},
 		fakeserver.ControlOp{Name: "send_callback", Params: []string{"id", "payload"},
 			Doc: "POST payload (a JSON text) as it is to the callback_url of pay-in payment id",
 			Do: func(a *fakeserver.Args) (any, error) {
-				id := a.Int64("id", 0)
-				if err := a.Err(); err != nil {
+				id, err := pays.Existing(a)
+				if err != nil {
 					return nil, err
-				}
-				if _, ok := s.Payment(id); !ok {
-					return nil, fakeserver.NotFoundf("no payment %d", id)
 				}
 				if !json.Valid([]byte(a.String("payload"))) {
 					return nil, fakeserver.BadRequestf("payload: not a JSON text")
@@ -191,39 +126,23 @@ func (s *Server) controlOps() []fakeserver.ControlOp {
 				}
 				return callbackJSON(res), nil
 			}},
-		move("wait_confirm", "move payout id to wait_confirm and POST its callback; a 2xx answer moves it to in_progress", s.WaitConfirm, true),
-		move("complete_payout", "move payout id to completed and POST its callback (--notify-url)", s.CompletePayout, true),
-		move("fail_payout", "move payout id to failed_to_send_payout and POST its callback", s.FailPayout, true),
-		move("cancel_payout", "move payout id to canceled and POST its callback", s.CancelPayout, true),
-		fakeserver.ControlOp{Name: "callbacks", Read: true,
-			Doc: "the pay-in callbacks sent, in the order they finished",
-			Do:  func(*fakeserver.Args) (any, error) { return callbacksJSON(s.Callbacks()), nil }},
-		fakeserver.ControlOp{Name: "payout_callbacks", Read: true,
-			Doc: "the payout callbacks sent, in the order they finished",
-			Do:  func(*fakeserver.Args) (any, error) { return callbacksJSON(s.PayoutCallbacks()), nil }},
+		move("wait_confirm", "move payout id to wait_confirm and POST its callback; a 2xx answer moves it to in_progress", s.WaitConfirm, payouts.Existing),
+		move("complete_payout", "move payout id to completed and POST its callback (--notify-url)", s.CompletePayout, payouts.Existing),
+		move("fail_payout", "move payout id to failed_to_send_payout and POST its callback", s.FailPayout, payouts.Existing),
+		move("cancel_payout", "move payout id to canceled and POST its callback", s.CancelPayout, payouts.Existing),
+		callbacks("callbacks", "the pay-in callbacks sent, in the order they finished", s.Callbacks),
+		callbacks("payout_callbacks", "the payout callbacks sent, in the order they finished", s.PayoutCallbacks),
 		fakeserver.ControlOp{Name: "block_client", Params: []string{"reason"},
 			Doc: "answer every create 403 \"Client is blocked\" from now on; an empty reason unblocks",
 			Do: func(a *fakeserver.Args) (any, error) {
 				s.BlockClient(a.String("reason"))
 				return nil, nil
 			}},
-		queue("drop_payout_next", "create the next n (1) payouts, then lose the answer", s.DropPayoutNext),
-		fakeserver.ControlOp{Name: "fail_payout_next", Params: []string{"n?", "status?", "body?"},
-			Doc: "answer the next n (1) payout creates with status (500) and body, creating nothing",
-			Do: func(a *fakeserver.Args) (any, error) {
-				n, st := a.Count("n", 1), a.Int("status", 500)
-				if st < 100 || st > 599 {
-					return nil, fakeserver.BadRequestf("status: %d is not an HTTP status", st)
-				}
-				if err := a.Err(); err != nil {
-					return nil, err
-				}
-				s.FailPayoutNext(n, st, a.String("body"))
-				return nil, nil
-			}},
-		queue("drop_get_next", "close the connection of the next n (1) payment reads without an answer", s.DropGetNext),
-		queue("no_cards_next", "refuse the next n (1) pay-in creates with 40005 (no cards)", s.NoCardsNext),
-		queue("creation_failed_next", "refuse the next n (1) pay-in creates with 30002 (creation failed)", s.CreationFailedNext),
-		queue("server_timeout_next", "create the next n (1) pay-ins, then answer 500 with 50020 (timeout)", s.ServerTimeoutNext),
+		fakeserver.CountOp("drop_payout_next", "create the next n (1) payouts, then lose the answer", s.DropPayoutNext),
+		fakeserver.FailOp("fail_payout_next", "answer the next n (1) payout creates with status (500) and body, creating nothing", s.FailPayoutNext),
+		fakeserver.CountOp("drop_get_next", "close the connection of the next n (1) payment reads without an answer", s.DropGetNext),
+		fakeserver.CountOp("no_cards_next", "refuse the next n (1) pay-in creates with 40005 (no cards)", s.NoCardsNext),
+		fakeserver.CountOp("creation_failed_next", "refuse the next n (1) pay-in creates with 30002 (creation failed)", s.CreationFailedNext),
+		fakeserver.CountOp("server_timeout_next", "create the next n (1) pay-ins, then answer 500 with 50020 (timeout)", s.ServerTimeoutNext),
 	)
 }

@@ -372,3 +372,37 @@ type HistoryStore interface {
 	// *StoreError.
 	History(ctx context.Context, ref string) ([]Step, error)
 }
+
+// Bucket is how many records became final in one minute: the payouts
+// finalised per minute a dashboard draws.
+type Bucket struct {
+	// Minute is the start of the minute, UTC.
+	Minute   time.Time
+	Provider string
+	// Status is Succeeded or Failed.
+	Status Status
+	Count  int
+}
+
+// BrowseStore is a Store that answers a dashboard's questions with bounded,
+// indexed queries, so that a page over a ledger of millions of records
+// never scans it. It is optional; both stores of this module implement it.
+// Every error is a *StoreError.
+type BrowseStore interface {
+	Store
+	// Counts returns how many records there are of each provider and
+	// status (all records, final ones included), ordered by Provider, then
+	// Status; Oldest is the earliest CreatedAt of each group.
+	Counts(ctx context.Context) ([]Stat, error)
+	// Unfinished returns at most limit records that are not final
+	// (recorded, in_flight, pending), oldest CreatedAt first, then by Ref;
+	// after a cursor (afterRef != ""), only those after (afterCreated,
+	// afterRef) in that order: keyset pagination.
+	Unfinished(ctx context.Context, afterCreated time.Time, afterRef string, limit int) ([]Record, error)
+	// Finals returns the records that became final (FinalAt) at or after
+	// since, counted per minute, provider and status, oldest minute first.
+	Finals(ctx context.Context, since time.Time) ([]Bucket, error)
+	// RecentEvents returns at most limit pay-in events, newest ReceivedAt
+	// first; with a non-zero before, only those received before it.
+	RecentEvents(ctx context.Context, before time.Time, limit int) ([]Event, error)
+}

@@ -386,23 +386,37 @@ type Bucket struct {
 
 // BrowseStore is a Store that answers a dashboard's questions with bounded,
 // indexed queries, so that a page over a ledger of millions of records
-// never scans it. It is optional; both stores of this module implement it.
-// Every error is a *StoreError.
+// never scans it: each query reads an index (the stores of this module add
+// them in their schema version 4), and the two that return records or
+// events return at most limit. It is optional; both stores of this module
+// implement it, and ledger/storetest checks it. Every error is a
+// *StoreError, a limit below 1 included.
 type BrowseStore interface {
 	Store
 	// Counts returns how many records there are of each provider and
 	// status (all records, final ones included), ordered by Provider, then
-	// Status; Oldest is the earliest CreatedAt of each group.
+	// Status; Oldest is the earliest CreatedAt of each group. It reads an
+	// index of (provider, status, created_at), never the records: its time
+	// grows with the ledger, a small fraction of a scan's.
 	Counts(ctx context.Context) ([]Stat, error)
 	// Unfinished returns at most limit records that are not final
 	// (recorded, in_flight, pending), oldest CreatedAt first, then by Ref;
 	// after a cursor (afterRef != ""), only those after (afterCreated,
-	// afterRef) in that order: keyset pagination.
+	// afterRef) in that order: keyset pagination, where the cursor is the
+	// CreatedAt and Ref of the last record of the previous page. With
+	// afterRef == "", afterCreated is ignored: the first page.
 	Unfinished(ctx context.Context, afterCreated time.Time, afterRef string, limit int) ([]Record, error)
-	// Finals returns the records that became final (FinalAt) at or after
-	// since, counted per minute, provider and status, oldest minute first.
+	// Finals returns the records that became final (Status Succeeded or
+	// Failed, FinalAt at or after since) counted per minute of FinalAt,
+	// provider and status, oldest minute first, then by Provider, then
+	// Status. It reads the records final since since: bound it (the last
+	// hours), the zero time counting the whole history.
 	Finals(ctx context.Context, since time.Time) ([]Bucket, error)
 	// RecentEvents returns at most limit pay-in events, newest ReceivedAt
-	// first; with a non-zero before, only those received before it.
+	// first (events received in the same microsecond: the reverse of
+	// Store.Events' order); with a non-zero before, only those received
+	// before it. Paging with before = the last ReceivedAt of a page skips
+	// the events received in that same microsecond that the page did not
+	// hold.
 	RecentEvents(ctx context.Context, before time.Time, limit int) ([]Event, error)
 }

@@ -23,3 +23,22 @@ func MigrationSQL(v int) string {
 	}
 	return ms[v-1].sql
 }
+
+// SchemaVersion is the version this code migrates a schema to.
+func SchemaVersion() int {
+	ms, err := migrations()
+	if err != nil {
+		return 0
+	}
+	return len(ms)
+}
+
+// The queries of BrowseStore, for EXPLAIN in tests.
+const (
+	CountsSQL          = countsSQL
+	UnfinishedSQL      = unfinishedSQL
+	UnfinishedAfterSQL = unfinishedAfterSQL
+	FinalsSQL          = finalsSQL
+	RecentEventsSQL    = recentEventsSQL
+	NoLimit            = noLimit
+)

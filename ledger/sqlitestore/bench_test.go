@@ -2,6 +2,7 @@ package sqlitestore
 
 import (
 	"fmt"
+	"os"
 	"testing"
 	"time"
 
@@ -120,5 +121,59 @@ func BenchmarkSave(b *testing.B) {
 				})
 			}
 		}
+	}
+}
+
+// BenchmarkBrowse times the queries of ledger.BrowseStore, a dashboard's
+// page, on a file of 100,000 records (and 1,000,000 with
+// PAYMENTS_LOADTEST=1: seeding them takes minutes), as seedBrowse makes
+// them: a twentieth each recorded, in flight, pending, the rest final over
+// the last day; a tenth as many events. Count, the Store's count by status
+// (every row of payouts_status), is the baseline in the same run. Pages
+// are of 50; Finals is over the last hour (about 1/24 of the finals).
+func BenchmarkBrowse(b *testing.B) {
+	sizes := []int{100000}
+	if os.Getenv("PAYMENTS_LOADTEST") == "1" {
+		sizes = append(sizes, 1000000)
+	}
+	for _, n := range sizes {
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			s := openTemp(b)
+			start := time.Now()
+			seedBrowse(b, s, n)
+			if _, err := s.w.Exec(`ANALYZE`); err != nil {
+				b.Fatal(err)
+			}
+			b.Logf("seeded %d records in %v", n, time.Since(start).Round(time.Millisecond))
+			// A cursor halfway through the unfinished records.
+			mid, err := s.Unfinished(bg, time.Time{}, "", n/20*3/2)
+			if err != nil || len(mid) == 0 {
+				b.Fatal(err, len(mid))
+			}
+			cursor := mid[len(mid)-1]
+			for _, q := range []struct {
+				name string
+				run  func() (int, error)
+			}{
+				{"Count", func() (int, error) { m, err := s.Count(bg); return len(m), err }},
+				{"Counts", func() (int, error) { st, err := s.Counts(bg); return len(st), err }},
+				{"Unfinished", func() (int, error) { rs, err := s.Unfinished(bg, time.Time{}, "", 50); return len(rs), err }},
+				{"UnfinishedAfter", func() (int, error) {
+					rs, err := s.Unfinished(bg, cursor.CreatedAt, cursor.Ref, 50)
+					return len(rs), err
+				}},
+				{"Finals1h", func() (int, error) { bs, err := s.Finals(bg, t0.Add(-time.Hour)); return len(bs), err }},
+				{"RecentEvents", func() (int, error) { es, err := s.RecentEvents(bg, time.Time{}, 50); return len(es), err }},
+			} {
+				b.Run(q.name, func(b *testing.B) {
+					b.ReportAllocs()
+					for i := 0; i < b.N; i++ {
+						if got, err := q.run(); err != nil || got == 0 {
+							b.Fatal(err, got)
+						}
+					}
+				})
+			}
+		})
 	}
 }

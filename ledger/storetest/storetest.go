@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) ledger.Store) {
 	t.Run("Count", func(t *testing.T) { testCount(t, o) })
 	t.Run("Stats", func(t *testing.T) { testStats(t, o) })
 	t.Run("History", func(t *testing.T) { testHistory(t, o) })
+	t.Run("Browse", func(t *testing.T) { testBrowse(t, o) })
 	t.Run("Events", func(t *testing.T) { testEvents(t, o) })
 	t.Run("Bindings", func(t *testing.T) { testBindings(t, o) })
 	t.Run("Errors", func(t *testing.T) { testErrors(t, o) })

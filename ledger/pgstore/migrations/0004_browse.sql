@@ -1,0 +1,19 @@
+-- The indexes of ledger.BrowseStore, a dashboard's bounded queries, so that
+-- none of them scans the table. Each query's WHERE repeats its partial
+-- index's predicate, so that the planner can use the index.
+
+-- Counts: every record by provider and status, with the oldest of each,
+-- from the index alone (an index-only scan, in group order).
+CREATE INDEX payouts_provider_status ON payouts (provider, status, created_at);
+
+-- Unfinished: the records not final, oldest first, paged by key.
+CREATE INDEX payouts_unfinished ON payouts (created_at, ref)
+	WHERE status NOT IN ('succeeded', 'failed');
+
+-- Finals: the records final since a time, per minute, provider and status,
+-- from the index alone. Not partial: a second lower bound on final_at (the
+-- predicate's) would be the one the query seeks by, reading every final
+-- record, since the first.
+CREATE INDEX payouts_final ON payouts (final_at, provider, status);
+
+-- RecentEvents reads events_received (0001) backwards.

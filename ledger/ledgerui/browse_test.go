@@ -163,13 +163,19 @@ func money(t testing.TB, s string) payments.Money {
 // notifications, and finals spread over the last hour.
 func seeded(t testing.TB) browse {
 	t.Helper()
-	ctx := context.Background()
-	s, err := sqlitestore.Open(ctx, sqlitestore.Memory)
+	s, err := sqlitestore.Open(context.Background(), sqlitestore.Memory)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	b := browse{s}
+	seed(t, s)
+	return browse{s}
+}
+
+// seed writes the records and notifications of seeded into s.
+func seed(t testing.TB, s ledger.Store) {
+	t.Helper()
+	ctx := context.Background()
 	sealed, err := cards(t).Seal(ctx, "card-1", pan)
 	if err != nil {
 		t.Fatal(err)
@@ -209,7 +215,6 @@ func seeded(t testing.TB) browse {
 			t.Fatal(err)
 		}
 	}
-	return b
 }
 
 func twoDigits(i int) string { return string(rune('0'+i/10)) + string(rune('0'+i%10)) }

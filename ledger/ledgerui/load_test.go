@@ -61,9 +61,11 @@ func TestRealStore(t *testing.T) {
 	}
 }
 
-// bigLedger writes n records into a sqlitestore file: one in a hundred
-// open, the rest final over the last six hours, at four providers, and a
-// thousand notifications.
+// bigLedger writes n records into a sqlitestore file, one a second up to t0
+// (100,000: the last 28 hours; 1,000,000: 11.5 days): one in a hundred
+// open, the rest final a minute after their creation, at four providers;
+// and a thousand notifications. The chart's three hours hold 10,800 finals
+// whatever n.
 func bigLedger(t testing.TB, n int) *sqlitestore.Store {
 	t.Helper()
 	ctx := context.Background()
@@ -87,8 +89,8 @@ func bigLedger(t testing.TB, n int) *sqlitestore.Store {
 			case j%7 == 0:
 				r.Status, r.Message = ledger.Failed, "declined"
 			}
-			if r.Status.Final() {
-				r.FinalAt = t0.Add(-time.Duration(j%(6*3600)) * time.Second)
+			if r.Status.Final() { // a minute after its creation
+				r.FinalAt = t0.Add(-time.Duration(max(n-j-60, 0)) * time.Second)
 			}
 			rs = append(rs, r)
 		}

@@ -19,15 +19,18 @@ import (
 
 // queries times the store queries of one page.
 type queries struct {
-	n int
-	d time.Duration
+	n    int
+	d    time.Duration
+	each []string // "counts 1.2"
 }
 
-func (q *queries) do(f func() error) error {
+func (q *queries) do(name string, f func() error) error {
 	t := time.Now()
 	err := f()
-	q.d += time.Since(t)
+	d := time.Since(t)
+	q.d += d
 	q.n++
+	q.each = append(q.each, name+" "+ms(d))
 	return err
 }
 
@@ -39,6 +42,7 @@ type page struct {
 	AsOf     string
 	Queries  int
 	QueryDur time.Duration
+	Each     string // each query's milliseconds
 	Error    string
 
 	// overview
@@ -160,7 +164,7 @@ func (h *Handler) view(ctx context.Context, r ledger.Record, now time.Time) reco
 }
 
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, code int, p *page, q *queries) {
-	p.Queries, p.QueryDur = q.n, q.d
+	p.Queries, p.QueryDur, p.Each = q.n, q.d, strings.Join(q.each, ", ")
 	name := "page"
 	if r.URL.Query().Get("fragment") == "1" {
 		name = "content"
@@ -243,7 +247,7 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request) {
 	if h.browse == nil {
 		p.NoBrowse = true
 		var m map[ledger.Status]int
-		if err := q.do(func() (err error) { m, err = h.store.Count(ctx); return }); err != nil {
+		if err := q.do("counts", func() (err error) { m, err = h.store.Count(ctx); return }); err != nil {
 			errs = append(errs, storeErr("counts", err))
 		} else {
 			row := countRow{Provider: "all providers"}
@@ -258,14 +262,14 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var stats []ledger.Stat
-	if err := q.do(func() (err error) { stats, err = h.browse.Counts(ctx); return }); err != nil {
+	if err := q.do("counts", func() (err error) { stats, err = h.browse.Counts(ctx); return }); err != nil {
 		errs = append(errs, storeErr("counts", err))
 	}
 	p.Counts, p.Total = countRows(stats)
 
 	var recs []ledger.Record
 	n := h.opts.PageSize
-	if err := q.do(func() (err error) { recs, err = h.browse.Unfinished(ctx, afterCreated, afterRef, n+1); return }); err != nil {
+	if err := q.do("unfinished", func() (err error) { recs, err = h.browse.Unfinished(ctx, afterCreated, afterRef, n+1); return }); err != nil {
 		errs = append(errs, storeErr("unfinished", err))
 	}
 	if len(recs) > n {
@@ -282,13 +286,13 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request) {
 
 	since := now.Add(-h.opts.ChartWindow).Truncate(time.Minute)
 	var buckets []ledger.Bucket
-	if err := q.do(func() (err error) { buckets, err = h.browse.Finals(ctx, since); return }); err != nil {
+	if err := q.do("finals", func() (err error) { buckets, err = h.browse.Finals(ctx, since); return }); err != nil {
 		errs = append(errs, storeErr("finals", err))
 	}
 	p.Chart = drawChart(buckets, since, now)
 
 	var evs []ledger.Event
-	if err := q.do(func() (err error) { evs, err = h.browse.RecentEvents(ctx, before, n+1); return }); err != nil {
+	if err := q.do("notifications", func() (err error) { evs, err = h.browse.RecentEvents(ctx, before, n+1); return }); err != nil {
 		errs = append(errs, storeErr("notifications", err))
 	}
 	if len(evs) > n {
@@ -362,7 +366,7 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request, mount string) {
 	var q queries
 	if len(ref) <= maxRef {
 		var err error
-		q.do(func() error { _, err = h.store.Get(r.Context(), ref); return err })
+		q.do("get", func() error { _, err = h.store.Get(r.Context(), ref); return err })
 		switch {
 		case err == nil:
 			http.Redirect(w, r, mount+"/payout/"+url.PathEscape(ref), http.StatusSeeOther)
@@ -387,7 +391,7 @@ func (h *Handler) payout(w http.ResponseWriter, r *http.Request, ref string) {
 		return
 	}
 	var rec ledger.Record
-	err := q.do(func() (err error) { rec, err = h.store.Get(ctx, ref); return })
+	err := q.do("get", func() (err error) { rec, err = h.store.Get(ctx, ref); return })
 	switch {
 	case errors.Is(err, payments.ErrNotFound):
 		p.NotFound = mask(ref)
@@ -406,7 +410,7 @@ func (h *Handler) payout(w http.ResponseWriter, r *http.Request, ref string) {
 		p.NoHist = true
 	} else {
 		var steps []ledger.Step
-		if err := q.do(func() (err error) { steps, err = h.history.History(ctx, ref); return }); err != nil {
+		if err := q.do("timeline", func() (err error) { steps, err = h.history.History(ctx, ref); return }); err != nil {
 			p.Error = storeErr("timeline", err)
 		}
 		prev := 0

@@ -49,7 +49,7 @@ func TestBrowser(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	actx, cancelAlloc := chromedp.NewExecAllocator(ctx,
 		chromedp.ExecPath(exe), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
@@ -72,7 +72,7 @@ func TestBrowser(t *testing.T) {
 	}
 	noCardNumber := func(where string) {
 		t.Helper()
-		html, err := chromedp.Run(bctx, chromedp.OuterHTML(chromedp.CSS("html")))
+		html, err := chromedp.Run(bctx, chromedp.Evaluate[string](`document.documentElement.outerHTML`))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -93,14 +93,14 @@ func TestBrowser(t *testing.T) {
 	// page navigating away) is one more try
 	wait := func(what, pred string) {
 		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
+		deadline := time.Now().Add(60 * time.Second)
 		for {
 			ok, err := chromedp.Run(bctx, chromedp.Evaluate[bool](pred))
 			if err == nil && ok {
 				return
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("%s: not after 30 s (%v)", what, err)
+				t.Fatalf("%s: not after 60 s (%v)", what, err)
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
@@ -147,9 +147,10 @@ func TestBrowser(t *testing.T) {
 		if err == nil {
 			break
 		}
-		if i == 10 {
+		if i == 50 {
 			t.Fatalf("click card-1: %v", err)
 		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	wait("the record page of card-1", `location.pathname === "/ops/ledger/payout/card-1" && document.querySelector("dd.to") !== null`)
 	if got := text("dd.to"); got != "card:411111******1111" {

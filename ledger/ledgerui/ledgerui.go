@@ -60,7 +60,8 @@ type Options struct {
 	// six and last four digits). Without it a sealed card number shows as
 	// "sealed".
 	Cards ledger.Cards
-	// Refresh is how often the page fetches its content again; 5 s when 0.
+	// Refresh is how often the page fetches its content again; 5 s when 0,
+	// at least 250 ms.
 	Refresh time.Duration
 	// PageSize is how many rows a list shows per page; 50 when 0, at most
 	// 500.
@@ -100,8 +101,8 @@ func New(store ledger.Store, opts Options) (*Handler, error) {
 	switch {
 	case store == nil:
 		return nil, bad("store", "a ledger.Store is required")
-	case opts.Refresh < 0:
-		return nil, bad("Refresh", "negative")
+	case opts.Refresh < 0 || opts.Refresh > 0 && opts.Refresh < 250*time.Millisecond:
+		return nil, bad("Refresh", "0 (5 s), or 250 ms and more")
 	case opts.PageSize < 0 || opts.PageSize > 500:
 		return nil, bad("PageSize", "0 (50) to 500")
 	case opts.ChartWindow < 0 || opts.ChartWindow > 24*time.Hour:

@@ -357,7 +357,7 @@ func TestStoreWithoutBrowse(t *testing.T) {
 
 func TestNewChecksOptions(t *testing.T) {
 	s := seeded(t)
-	for _, o := range []ledgerui.Options{{PageSize: -1}, {PageSize: 501}, {Refresh: -1}, {ChartWindow: 25 * time.Hour},
+	for _, o := range []ledgerui.Options{{PageSize: -1}, {PageSize: 501}, {Refresh: -1}, {Refresh: time.Millisecond}, {ChartWindow: 25 * time.Hour},
 		{Prefix: "ops"}, {Prefix: "/ops/"}, {Token: "has a space in it ok"}} {
 		if _, err := ledgerui.New(s, o); err == nil {
 			t.Errorf("%+v taken", o)

@@ -132,7 +132,8 @@ func BenchmarkPages(b *testing.B) {
 
 // TestLoad times the overview on 100,000 records (1,000,000 with
 // PAYMENTS_LOADTEST=1), when one of them is set. On a store with its own
-// BrowseStore it fails when a page's median of five takes over 200 ms.
+// BrowseStore it fails when a page's median of five takes over 200 ms (1 s
+// at 1,000,000 records).
 func TestLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: no 100,000-record ledger")
@@ -164,7 +165,11 @@ func TestLoad(t *testing.T) {
 			t.Fatalf("%s does not say its query time", p)
 		}
 		t.Logf("%d records, %s: median %v of 5 (first %v); the page says queries: %s in %s ms (%s)", n, p, median.Round(10*time.Microsecond), ds[0].Round(10*time.Microsecond), q[1], q[3], q[2])
-		if limit := 200 * time.Millisecond; real && median > limit {
+		limit := 200 * time.Millisecond // the figure for 100,000 records
+		if n > 100_000 {
+			limit = time.Second // Counts reads its whole index: it grows with the ledger
+		}
+		if real && median > limit {
 			t.Errorf("%s took %v on %d records, over %v", p, median, n, limit)
 		}
 	}

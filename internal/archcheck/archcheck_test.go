@@ -65,8 +65,12 @@ var (
 		"github.com/prometheus/client_golang",                                                   // the Prometheus exporter's handler, in the observability example
 		"github.com/spf13/cobra", "github.com/spf13/pflag", "github.com/schollz/progressbar/v3", // the payments command (pflag: cobra's flags)
 		"github.com/rogpeppe/go-internal", // testscript: the command's tests
+		"github.com/chromedp/chromedp",    // the ledger page's browser test (testOnly)
 	}
 	onlyFrom = map[string][]string{"github.com/go-resty/resty/v2": {"internal/transport"}}
+	// testOnly are modules only the tests of the packages named may import:
+	// never non-test code, never another package's tests.
+	testOnly = map[string][]string{"github.com/chromedp/chromedp": {"ledger/ledgerui"}}
 	// appOnly are module path prefixes that the library's code never
 	// imports: the OpenTelemetry SDK and exporters are the application's
 	// choice; only programs (appLayers) and tests may import them.
@@ -76,7 +80,7 @@ var (
 	// dependencies of the packages of noPullLayers (a CLI, a browser or an
 	// OpenTelemetry SDK belongs in a program, never under the payout API).
 	noPull       = []string{"github.com/spf13/cobra", "github.com/chromedp/", "go.opentelemetry.io/otel/sdk", "go.opentelemetry.io/otel/exporters/"}
-	noPullLayers = []string{"root", "obs", "transport", "provider", "addon", "portable", "driver", "ledger", "store", "fake", "fakekit", "testkit", "suite"}
+	noPullLayers = []string{"root", "obs", "transport", "provider", "addon", "portable", "driver", "ledger", "store", "ui", "fake", "fakekit", "testkit", "suite"}
 )
 
 type listed struct {
@@ -501,6 +505,9 @@ func check(r *report, d doc, tr tree) {
 				}
 				if from, ok := onlyFrom[m]; ok && !slices.Contains(from, name) {
 					r.Errorf("%s %s %s, which only %v may import", name, what, m, from)
+				}
+				if from, ok := testOnly[m]; ok && (what == "imports" || !slices.Contains(from, name)) {
+					r.Errorf("%s %s %s, which only the tests of %v may import", name, what, m, from)
 				}
 			}
 		}

@@ -161,7 +161,7 @@ every output (first six and last four digits).
 	})
 	root.AddGroup(&cobra.Group{ID: "read", Title: "Reading (never moves money):"},
 		&cobra.Group{ID: "money", Title: "Moving money:"},
-		&cobra.Group{ID: "ops", Title: "The ledger, notifications, reconciliation, fakes:"})
+		&cobra.Group{ID: "ops", Title: "The ledger and its dashboard, notifications, reconciliation, fakes:"})
 	for _, c := range []*cobra.Command{a.balanceCommand(), a.payinCommand(), a.paykeeperCommand(), a.royalpayCommand()} {
 		c.GroupID = "read"
 		root.AddCommand(c)
@@ -169,7 +169,7 @@ every output (first six and last four digits).
 	pc := a.payoutCommand()
 	pc.GroupID = "money"
 	root.AddCommand(pc)
-	for _, c := range []*cobra.Command{a.ledgerCommand(), a.reconcileCommand(), a.notifyCommand(), a.fakeCommand()} {
+	for _, c := range []*cobra.Command{a.ledgerCommand(), a.uiCommand(), a.reconcileCommand(), a.notifyCommand(), a.fakeCommand()} {
 		c.GroupID = "ops"
 		root.AddCommand(c)
 	}

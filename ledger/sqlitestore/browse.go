@@ -27,8 +27,11 @@ const (
 		ORDER BY created_at, ref LIMIT ?`
 	// finalsSQL reads payouts_final from since on (at least 1: 0 is "not
 	// final"); the minute of a (positive) final_at is final_at less its
-	// remainder.
-	finalsSQL = `SELECT final_at - final_at % 60000000 AS minute, provider, status, COUNT(*) FROM payouts
+	// remainder. INDEXED BY, because on a large file SQLite preferred
+	// payouts_status for the status IN and read every final record: the
+	// dashboard's load test at 1,000,000 records took 555 ms for a window
+	// of 10,800 finals, 17 ms with the index named.
+	finalsSQL = `SELECT final_at - final_at % 60000000 AS minute, provider, status, COUNT(*) FROM payouts INDEXED BY payouts_final
 		WHERE final_at >= ? AND status IN ('succeeded', 'failed')
 		GROUP BY minute, provider, status ORDER BY minute, provider, status`
 	// recentEventsSQL reads events_received backwards from before.

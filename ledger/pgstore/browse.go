@@ -53,29 +53,7 @@ func checkLimit(limit int) error {
 // Counts returns the records by provider and status, all of them, with the
 // oldest CreatedAt of each (see ledger.BrowseStore).
 func (s *Store) Counts(ctx context.Context) ([]ledger.Stat, error) {
-	var out []ledger.Stat
-	err := s.stmt(ctx, func(ctx context.Context, c *pgx.Conn) error {
-		out = out[:0]
-		rows, err := c.Query(ctx, countsSQL)
-		if err != nil {
-			return err
-		}
-		var (
-			st     ledger.Stat
-			status string
-			oldest int64
-		)
-		_, err = pgx.ForEachRow(rows, []any{&st.Provider, &status, &st.Count, &oldest}, func() error {
-			st.Status, st.Oldest = ledger.Status(status), fromMicros(oldest)
-			out = append(out, st)
-			return nil
-		})
-		return err
-	})
-	if err != nil {
-		return nil, s.fail("counts", err)
-	}
-	return out, nil
+	return s.stats(ctx, "counts", countsSQL)
 }
 
 // Unfinished returns a page of the records not final, oldest first, after

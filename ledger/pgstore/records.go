@@ -364,10 +364,16 @@ const statsSQL = `SELECT provider, status, count(*), min(created_at) FROM payout
 
 // Stats summarizes the work queue (see ledger.StatsStore) in one query.
 func (s *Store) Stats(ctx context.Context) ([]ledger.Stat, error) {
+	return s.stats(ctx, "stats", statsSQL)
+}
+
+// stats runs query, whose rows are provider, status, count and the oldest
+// created_at, as the store's operation op.
+func (s *Store) stats(ctx context.Context, op, query string) ([]ledger.Stat, error) {
 	var out []ledger.Stat
 	err := s.stmt(ctx, func(ctx context.Context, c *pgx.Conn) error {
 		out = out[:0]
-		rows, err := c.Query(ctx, statsSQL)
+		rows, err := c.Query(ctx, query)
 		if err != nil {
 			return err
 		}
@@ -384,7 +390,7 @@ func (s *Store) Stats(ctx context.Context) ([]ledger.Stat, error) {
 		return err
 	})
 	if err != nil {
-		return nil, s.fail("stats", err)
+		return nil, s.fail(op, err)
 	}
 	return out, nil
 }

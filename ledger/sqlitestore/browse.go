@@ -54,36 +54,7 @@ func checkLimit(limit int) error {
 // oldest CreatedAt of each (see ledger.BrowseStore), from the index
 // payouts_provider_status alone.
 func (s *Store) Counts(ctx context.Context) ([]ledger.Stat, error) {
-	c, err := s.reader(ctx)
-	if err != nil {
-		return nil, s.fail("counts", s.explain(err))
-	}
-	defer c.Close()
-	rows, err := c.Query(countsSQL)
-	if err != nil {
-		return nil, s.fail("counts", s.explain(err))
-	}
-	defer rows.Close()
-	var out []ledger.Stat
-	for {
-		if more, err := c.next(rows); err != nil {
-			return nil, s.fail("counts", err)
-		} else if !more {
-			break
-		}
-		var st ledger.Stat
-		var status string
-		var oldest int64
-		if err := rows.Scan(&st.Provider, &status, &st.Count, &oldest); err != nil {
-			return nil, s.fail("counts", err)
-		}
-		st.Status, st.Oldest = ledger.Status(status), fromMicro(oldest)
-		out = append(out, st)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.fail("counts", s.explain(err))
-	}
-	return out, nil
+	return s.stats(ctx, "counts", countsSQL)
 }
 
 // Unfinished returns a page of the records not final, oldest first, after

@@ -519,20 +519,26 @@ const statsSQL = `SELECT provider, status, COUNT(*), MIN(created_at) FROM payout
 // Stats summarizes the work queue (see ledger.StatsStore) in one query over
 // the payouts_queue index.
 func (s *Store) Stats(ctx context.Context) ([]ledger.Stat, error) {
+	return s.stats(ctx, "stats", statsSQL)
+}
+
+// stats runs query, whose rows are provider, status, count and the oldest
+// created_at, as the store's operation op.
+func (s *Store) stats(ctx context.Context, op, query string) ([]ledger.Stat, error) {
 	c, err := s.reader(ctx)
 	if err != nil {
-		return nil, s.fail("stats", s.explain(err))
+		return nil, s.fail(op, s.explain(err))
 	}
 	defer c.Close()
-	rows, err := c.Query(statsSQL)
+	rows, err := c.Query(query)
 	if err != nil {
-		return nil, s.fail("stats", s.explain(err))
+		return nil, s.fail(op, s.explain(err))
 	}
 	defer rows.Close()
 	var out []ledger.Stat
 	for {
 		if more, err := c.next(rows); err != nil {
-			return nil, s.fail("stats", err)
+			return nil, s.fail(op, err)
 		} else if !more {
 			break
 		}
@@ -540,13 +546,13 @@ func (s *Store) Stats(ctx context.Context) ([]ledger.Stat, error) {
 		var status string
 		var oldest int64
 		if err := rows.Scan(&st.Provider, &status, &st.Count, &oldest); err != nil {
-			return nil, s.fail("stats", err)
+			return nil, s.fail(op, err)
 		}
 		st.Status, st.Oldest = ledger.Status(status), fromMicro(oldest)
 		out = append(out, st)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, s.fail("stats", s.explain(err))
+		return nil, s.fail(op, s.explain(err))
 	}
 	return out, nil
 }

@@ -19,7 +19,6 @@ import (
 	"sync"
 	"time"
 
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
@@ -737,19 +736,6 @@ const (
 	confirmSkipped = "skipped" // SkipConfirmation
 )
 
-// The handler's own span attribute keys (spans only).
-const (
-	attrConfirm        = attribute.Key("payments.notification.confirm")
-	attrConfirmOutcome = attribute.Key("payments.notification.confirm.outcome")
-	attrConfirmed      = attribute.Key("payments.notification.confirmed")
-)
-
-// Results of a notification (payments.result).
-const (
-	resultAccepted = "accepted"
-	resultRefused  = "refused"
-)
-
 // notifyTel is a NotificationHandler's tracer and instruments.
 type notifyTel = telemetry.Inbound
 
@@ -829,9 +815,9 @@ func (rec *notifyRec) confirmedBy(how, outcome string, confirmed bool) {
 	if !rec.record {
 		return
 	}
-	rec.span.SetAttributes(attrConfirm.String(how), attrConfirmed.Bool(confirmed))
+	rec.span.SetAttributes(telemetry.NotificationConfirm.String(how), telemetry.NotificationConfirmed.Bool(confirmed))
 	if outcome != "" {
-		rec.span.SetAttributes(attrConfirmOutcome.String(outcome))
+		rec.span.SetAttributes(telemetry.NotificationConfirmOutcome.String(outcome))
 	}
 }
 
@@ -840,9 +826,9 @@ func (rec *notifyRec) confirmedBy(how, outcome string, confirmed bool) {
 // side, or the API's, failed) sets the span's status to Error; a 4xx is a
 // refusal of what was posted, not an error of ours.
 func (rec *notifyRec) end(reason string, err error) {
-	result, status := resultAccepted, http.StatusOK
+	result, status := telemetry.ResultAccepted, http.StatusOK
 	if err != nil {
-		result, status = resultRefused, http.StatusInternalServerError
+		result, status = telemetry.ResultRefused, http.StatusInternalServerError
 		var ne *NotificationError
 		if errors.As(err, &ne) && ne.Status >= 400 && ne.Status <= 599 {
 			status = ne.Status

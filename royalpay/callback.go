@@ -18,7 +18,6 @@ import (
 	"time"
 	"unicode"
 
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
@@ -526,19 +525,6 @@ const (
 	confirmSkipped = "skipped" // SkipConfirm
 )
 
-// The handlers' own span attribute keys (spans only).
-const (
-	attrConfirm        = attribute.Key("payments.notification.confirm")
-	attrConfirmOutcome = attribute.Key("payments.notification.confirm.outcome")
-	attrConfirmed      = attribute.Key("payments.notification.confirmed")
-)
-
-// Results of a callback (payments.result).
-const (
-	resultAccepted = "accepted"
-	resultRefused  = "refused"
-)
-
 // callbackTel is a callback handler's tracer and instruments.
 type callbackTel = telemetry.Inbound
 
@@ -644,9 +630,9 @@ func (rec *callbackRec) confirmedBy(how, outcome string, confirmed bool) {
 	if !rec.record {
 		return
 	}
-	rec.span.SetAttributes(attrConfirm.String(how), attrConfirmed.Bool(confirmed))
+	rec.span.SetAttributes(telemetry.NotificationConfirm.String(how), telemetry.NotificationConfirmed.Bool(confirmed))
 	if outcome != "" {
-		rec.span.SetAttributes(attrConfirmOutcome.String(outcome))
+		rec.span.SetAttributes(telemetry.NotificationConfirmOutcome.String(outcome))
 	}
 }
 
@@ -655,9 +641,9 @@ func (rec *callbackRec) confirmedBy(how, outcome string, confirmed bool) {
 // the API's, failed) sets the span's status to Error; a 4xx is a refusal
 // of what was posted, not an error of ours.
 func (rec *callbackRec) end(reason string, err error) {
-	result, status := resultAccepted, http.StatusOK
+	result, status := telemetry.ResultAccepted, http.StatusOK
 	if err != nil {
-		result, status = resultRefused, http.StatusInternalServerError
+		result, status = telemetry.ResultRefused, http.StatusInternalServerError
 		var ce *CallbackError
 		if errors.As(err, &ce) {
 			status = ce.Status

@@ -426,6 +426,22 @@ func (o *Op) Leave() {
 	}
 }
 
+// The span attribute keys of a notification handler (spans only): how the
+// notification was confirmed (api, cache, skipped), the confirmation's
+// outcome, and whether it was confirmed.
+const (
+	NotificationConfirm        = attribute.Key("payments.notification.confirm")
+	NotificationConfirmOutcome = attribute.Key("payments.notification.confirm.outcome")
+	NotificationConfirmed      = attribute.Key("payments.notification.confirmed")
+)
+
+// The results of a notification (the Result attribute of
+// payments.notifications): answered as the provider expects, or refused.
+const (
+	ResultAccepted = "accepted"
+	ResultRefused  = "refused"
+)
+
 // Inbound is the tracer and instruments of a handler of what a provider
 // posts to us (PayKeeper's notifications, RoyalPay's callbacks):
 // payments.notifications {notification} by provider, result and reason,

@@ -140,11 +140,15 @@ const (
 func (c *Client) try(ctx, actx context.Context, at *telemetry.Attempt, req *Request, u string, attempt int, maybeDeliveredp *bool) (*Response, string, error) {
 	maybeDelivered := *maybeDeliveredp
 	defer func() { *maybeDeliveredp = maybeDelivered }()
-	waitStart := time.Now()
-	if err := c.limiter.Wait(actx); err != nil {
-		return nil, "", c.unknownIf(req, maybeDelivered, c.ctxErr(ctx, req, err))
+	if waited, ok := c.spend(actx); ok {
+		at.Waited(waited) // the token was taken ahead (Acquire)
+	} else {
+		waitStart := time.Now()
+		if err := c.limiter.Wait(actx); err != nil {
+			return nil, "", c.unknownIf(req, maybeDelivered, c.ctxErr(ctx, req, err))
+		}
+		at.Waited(time.Since(waitStart))
 	}
-	at.Waited(time.Since(waitStart))
 	start := time.Now()
 	resp, written, err := c.attempt(actx, req, u)
 	status := 0

@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/paysdk/payments"
+	"github.com/paysdk/payments/internal/transport"
 )
 
 // DefaultMaxBatch is the default BatchOptions.MaxBatch. The document sets no
@@ -25,11 +26,23 @@ const DefaultMaxBatch = 250
 // when Close came: the payment or the query was never sent.
 var ErrBatcherClosed = errors.New("popolni: batcher closed; nothing was sent")
 
+// DefaultMaxInFlight is the default BatchOptions.MaxInFlight. The limiter
+// sets the pace: at popolni's 5 requests a second, 32 requests in flight keep
+// the cap through round trips of up to 6.4 s. The bound only matters when
+// popolni is slower than that, or when the client has no limiter: it caps
+// the connections and goroutines a stalled provider can hold.
+const DefaultMaxInFlight = 32
+
 // BatchOptions tune a Batcher.
 type BatchOptions struct {
 	// MaxBatch is the largest number of payments in one pay request and of
 	// ids in one status request. 0 means DefaultMaxBatch.
 	MaxBatch int
+	// MaxInFlight is how many pay requests, and separately how many status
+	// requests, may await their answers at once. 0 means DefaultMaxInFlight;
+	// 1 sends a request only when the one before it was answered, which
+	// caps the rate at one request per round trip.
+	MaxInFlight int
 }
 
 // Batcher packs concurrent single payouts into one Pay request, and
@@ -37,14 +50,20 @@ type BatchOptions struct {
 // requests a second per account. With one payout per request that is 5
 // payouts a second. Through a Batcher it is up to 5 × MaxBatch.
 //
-// How it coalesces: one goroutine sends pay requests, one at a time. While a
-// request is in flight (waiting for the client's limiter token, then on the
-// wire), new payouts wait in a queue. When the request is answered, the
-// sender takes up to MaxBatch of them and sends them as the next batch.
-// Status queries do the same through a second goroutine, and so do the
-// polls of WaitFinal. An idle Batcher
-// sends a first payout at once, so coalescing adds no delay when there is no
-// load.
+// How it coalesces: payouts wait in a queue while one goroutine waits for
+// the client's limiter token. The moment a token comes, it takes up to
+// MaxBatch queued payouts and sends them as one pay request on that token,
+// and goes back to wait for the next token without waiting for the answer:
+// requests are pipelined, up to MaxInFlight awaiting their answers at once.
+// So the payout rate is set by the limiter and MaxBatch, not by popolni's
+// round trip: at 5 requests a second and 250 a batch, 1,250 payouts a second
+// whether an answer takes 50 ms or 600 ms. Each request still starts only on
+// its own token, so popolni sees no more requests than the limiter grants.
+// A payout whose ID is in a request still awaiting its answer stays queued
+// until that answer came: one ID is never in two requests at once. Status
+// queries do the same through a second goroutine, and so do the polls of
+// WaitFinal. An idle Batcher sends a first payout as soon as the limiter
+// allows, so coalescing adds no delay when there is no load.
 //
 // Resend safety: what popolni sees is Client.Pay and Client.Status, so the
 // same rules hold. The document's status table says of 124 "Невозможно
@@ -67,17 +86,24 @@ type BatchOptions struct {
 // the batch's span says what popolni answered for each payment (see
 // Client.Pay).
 type Batcher struct {
-	c   *Client
-	max int
+	c         *Client
+	max       int
+	maxFlight int
 
-	mu       sync.Mutex
-	payQ     []*payCall
-	statQ    []*statusCall
-	closed   bool
-	payWake  chan struct{}
-	statWake chan struct{}
-	quit     chan struct{}
-	wg       sync.WaitGroup
+	mu        sync.Mutex
+	payQ      []*payCall
+	statQ     []*statusCall
+	closed    bool
+	payFlight int            // pay requests awaiting their answers
+	statFlight int            // status requests awaiting their answers
+	flying    map[int64]bool // IDs in pay requests awaiting their answers
+	payWake   chan struct{}
+	statWake  chan struct{}
+	quit      chan struct{}
+	quitCtx   context.Context // done at Close: ends a wait for a token
+	stop      context.CancelFunc
+	wg        sync.WaitGroup // the two senders
+	reqs      sync.WaitGroup // the requests in flight
 }
 
 // call states, guarded by Batcher.mu.
@@ -119,18 +145,24 @@ type inflight struct {
 // called. WaitFinal pauses c's poll interval (see Client.WithPollInterval).
 func NewBatcher(c *Client, opts BatchOptions) *Batcher {
 	b := &Batcher{
-		c:        c,
-		max:      opts.MaxBatch,
-		payWake:  make(chan struct{}, 1),
-		statWake: make(chan struct{}, 1),
-		quit:     make(chan struct{}),
+		c:         c,
+		max:       opts.MaxBatch,
+		maxFlight: opts.MaxInFlight,
+		flying:    make(map[int64]bool),
+		payWake:   make(chan struct{}, 1),
+		statWake:  make(chan struct{}, 1),
+		quit:      make(chan struct{}),
 	}
 	if b.max <= 0 {
 		b.max = DefaultMaxBatch
 	}
+	if b.maxFlight <= 0 {
+		b.maxFlight = DefaultMaxInFlight
+	}
+	b.quitCtx, b.stop = context.WithCancel(context.Background())
 	b.wg.Add(2)
-	go b.loop(b.payWake, b.sendPays)
-	go b.loop(b.statWake, b.sendStatuses)
+	go b.loop(b.payWake, b.payReady, b.takePays)
+	go b.loop(b.statWake, b.statReady, b.takeStatuses)
 	return b
 }
 
@@ -284,6 +316,7 @@ func (b *Batcher) Close() error {
 	if !b.closed {
 		b.closed = true
 		close(b.quit)
+		b.stop()
 		for _, c := range b.payQ {
 			if c.state == queued {
 				c.err = ErrBatcherClosed
@@ -300,6 +333,7 @@ func (b *Batcher) Close() error {
 	}
 	b.mu.Unlock()
 	b.wg.Wait()
+	b.reqs.Wait()
 	return nil
 }
 
@@ -335,38 +369,92 @@ func (r *inflight) leave() {
 	}
 }
 
-// loop runs send whenever it is woken, until Close. send returns false when
-// its queue is empty.
-func (b *Batcher) loop(wake chan struct{}, send func() bool) {
+// loop is one sender: while its queue holds something it can send and
+// fewer than maxFlight of its requests await answers, it waits for a
+// limiter token, takes a batch at the moment the token comes, and starts the
+// request on that token in a goroutine of its own. It runs until Close.
+func (b *Batcher) loop(wake chan struct{}, ready func() bool, take func() func(*transport.Grant)) {
 	defer b.wg.Done()
 	for {
-		select {
-		case <-b.quit:
-			return
-		case <-wake:
-		}
-		for send() {
+		b.mu.Lock()
+		ok := !b.closed && ready()
+		b.mu.Unlock()
+		if !ok {
 			select {
 			case <-b.quit:
 				return
-			default:
+			case <-wake:
+				continue
 			}
 		}
+		g, err := b.c.t.Acquire(b.quitCtx)
+		if b.quitCtx.Err() != nil {
+			return
+		}
+		if err != nil {
+			// The limiter failed (a shared limiter unreachable): send
+			// without a token taken ahead, so the request's own attempt
+			// asks the limiter and fails, or goes, as any call would.
+			g = nil
+		}
+		send := take()
+		if send == nil {
+			continue // every queued caller left while the token came: it is lost
+		}
+		b.reqs.Add(1)
+		go func() {
+			defer b.reqs.Done()
+			send(g)
+			select { // its IDs, and a slot, are free again
+			case wake <- struct{}{}:
+			default:
+			}
+		}()
 	}
 }
 
-// sendPays takes up to max queued payments, no ID twice, and pays them in one
-// request. A payment whose ID is already in the batch stays queued for the
-// next one.
-func (b *Batcher) sendPays() bool {
+// payReady reports whether a queued payment can go now: one whose ID is in
+// no request awaiting its answer, with a pay slot free. Under mu.
+func (b *Batcher) payReady() bool {
+	if b.payFlight >= b.maxFlight {
+		return false
+	}
+	for _, c := range b.payQ {
+		if c.state == queued && !b.flying[c.p.ID] {
+			return true
+		}
+	}
+	return false
+}
+
+// statReady reports whether a query is queued and a status slot is free.
+// Under mu.
+func (b *Batcher) statReady() bool {
+	if b.statFlight >= b.maxFlight {
+		return false
+	}
+	for _, c := range b.statQ {
+		if c.state == queued {
+			return true
+		}
+	}
+	return false
+}
+
+// takePays takes up to max queued payments, no ID twice and none whose ID is
+// in a request still awaiting its answer, and returns the request that pays
+// them (nil when there is none). A payment left out stays queued for a
+// later request.
+func (b *Batcher) takePays() func(*transport.Grant) {
 	b.mu.Lock()
+	defer b.mu.Unlock()
 	var batch []*payCall
 	seen := make(map[int64]bool)
 	rest := b.payQ[:0]
 	for _, c := range b.payQ {
 		switch {
 		case c.state != queued:
-		case len(batch) < b.max && !seen[c.p.ID]:
+		case len(batch) < b.max && !seen[c.p.ID] && !b.flying[c.p.ID]:
 			seen[c.p.ID] = true
 			batch = append(batch, c)
 		default:
@@ -376,47 +464,56 @@ func (b *Batcher) sendPays() bool {
 	clear(b.payQ[len(rest):])
 	b.payQ = rest
 	if len(batch) == 0 {
-		b.mu.Unlock()
-		return false
+		return nil
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	b.payFlight++
+	for id := range seen {
+		b.flying[id] = true
+	}
+	rctx, cancel := context.WithCancel(context.Background())
 	req := &inflight{waiting: len(batch), cancel: cancel}
 	pays := make([]Payment, len(batch))
 	for i, c := range batch {
 		c.state, c.req = sent, req
 		pays[i] = c.p
 	}
-	b.mu.Unlock()
+	return func(g *transport.Grant) {
+		ctx := transport.WithGrant(rctx, g)
+		ctx, members := batchTrace(ctx, len(batch), func(i int) trace.SpanContext { return batch[i].sc },
+			func(i int) string { return strconv.FormatInt(batch[i].p.ID, 10) })
+		res, err := b.c.pay(ctx, pays, members)
+		cancel()
 
-	ctx, members := batchTrace(ctx, len(batch), func(i int) trace.SpanContext { return batch[i].sc },
-		func(i int) string { return strconv.FormatInt(batch[i].p.ID, 10) })
-	res, err := b.c.pay(ctx, pays, members)
-	cancel()
-
-	var ou *payments.OutcomeUnknownError
-	unknown := errors.As(err, &ou)
-	b.mu.Lock()
-	for i, c := range batch {
-		switch {
-		case err == nil:
-			c.res = res[i]
-		case res != nil && res[i].Status != StatusDuplicate:
-			c.res = res[i] // resolved; only the 124s stayed unknown
-		case unknown:
-			c.err = &payments.OutcomeUnknownError{Provider: provider, Op: "pay", Ref: strconv.FormatInt(c.p.ID, 10), Err: ou.Err}
-		default:
-			c.err = err // refused before processing: nothing was created
+		var ou *payments.OutcomeUnknownError
+		unknown := errors.As(err, &ou)
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		b.payFlight--
+		for id := range seen {
+			delete(b.flying, id)
 		}
-		close(c.done)
+		for i, c := range batch {
+			switch {
+			case err == nil:
+				c.res = res[i]
+			case res != nil && res[i].Status != StatusDuplicate:
+				c.res = res[i] // resolved; only the 124s stayed unknown
+			case unknown:
+				c.err = &payments.OutcomeUnknownError{Provider: provider, Op: "pay", Ref: strconv.FormatInt(c.p.ID, 10), Err: ou.Err}
+			default:
+				c.err = err // refused before processing: nothing was created
+			}
+			close(c.done)
+		}
 	}
-	b.mu.Unlock()
-	return true
 }
 
-// sendStatuses takes queued queries up to max distinct ids (a larger query
-// goes alone) and asks them in one status request.
-func (b *Batcher) sendStatuses() bool {
+// takeStatuses takes queued queries up to max distinct ids (a larger query
+// goes alone) and returns the status request that asks them (nil when none
+// is queued).
+func (b *Batcher) takeStatuses() func(*transport.Grant) {
 	b.mu.Lock()
+	defer b.mu.Unlock()
 	var (
 		batch []*statusCall
 		ids   []int64
@@ -448,37 +545,38 @@ func (b *Batcher) sendStatuses() bool {
 	clear(b.statQ[len(rest):])
 	b.statQ = rest
 	if len(batch) == 0 {
-		b.mu.Unlock()
-		return false
+		return nil
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	b.statFlight++
+	rctx, cancel := context.WithCancel(context.Background())
 	req := &inflight{waiting: len(batch), cancel: cancel}
 	for _, c := range batch {
 		c.state, c.req = sent, req
 	}
-	b.mu.Unlock()
+	return func(g *transport.Grant) {
+		ctx := transport.WithGrant(rctx, g)
+		ctx, members := batchTrace(ctx, len(batch), func(i int) trace.SpanContext { return batch[i].sc },
+			func(i int) string { return refOf(batch[i].ids) })
+		res, err := b.c.status(ctx, ids, members)
+		cancel()
 
-	ctx, members := batchTrace(ctx, len(batch), func(i int) trace.SpanContext { return batch[i].sc },
-		func(i int) string { return refOf(batch[i].ids) })
-	res, err := b.c.status(ctx, ids, members)
-	cancel()
-
-	by := make(map[int64]Result, len(res))
-	for _, r := range res {
-		by[r.ID] = r
-	}
-	b.mu.Lock()
-	for _, c := range batch {
-		if err != nil {
-			c.err = err
-		} else {
-			c.res = make([]Result, len(c.ids))
-			for i, id := range c.ids {
-				c.res[i] = by[id]
-			}
+		by := make(map[int64]Result, len(res))
+		for _, r := range res {
+			by[r.ID] = r
 		}
-		close(c.done)
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		b.statFlight--
+		for _, c := range batch {
+			if err != nil {
+				c.err = err
+			} else {
+				c.res = make([]Result, len(c.ids))
+				for i, id := range c.ids {
+					c.res[i] = by[id]
+				}
+			}
+			close(c.done)
+		}
 	}
-	b.mu.Unlock()
-	return true
 }

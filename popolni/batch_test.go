@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -34,6 +35,68 @@ func batchFixture(t *testing.T, srvOpts []popolnitest.Option, opts ...payments.O
 
 func pay(id int64) popolni.Payment {
 	return popolni.Payment{ID: id, Amount: 500, Account: "380991234567"}
+}
+
+// gate is a Limiter the test opens and shuts: while shut, every Wait (the
+// Batcher's wait for its next token) blocks, so calls gather in the queue;
+// open, it grants at once, as payments.Unlimited does.
+type gate struct {
+	mu   sync.Mutex
+	open bool
+	ch   chan struct{}
+}
+
+func newGate() *gate { return &gate{ch: make(chan struct{})} }
+
+func (g *gate) Wait(ctx context.Context) error {
+	g.mu.Lock()
+	ch := g.ch
+	g.mu.Unlock()
+	select {
+	case <-ch:
+		return ctx.Err()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Open lets every waiter, and every later Wait, through.
+func (g *gate) Open() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.open {
+		g.open = true
+		close(g.ch)
+	}
+}
+
+// Shut makes later Waits block again.
+func (g *gate) Shut() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.open {
+		g.open = false
+		g.ch = make(chan struct{})
+	}
+}
+
+// gatedFixture is batchFixture with the client's limiter a shut gate.
+func gatedFixture(t *testing.T, srvOpts []popolnitest.Option, opts ...payments.Option) (*popolnitest.Server, *popolni.Client, *gate) {
+	t.Helper()
+	g := newGate()
+	t.Cleanup(g.Open)
+	if opts == nil {
+		opts = []payments.Option{payments.WithTestTiming()}
+	}
+	srv, c := batchFixture(t, srvOpts, append(opts, payments.WithLimiter(g))...)
+	return srv, c, g
+}
+
+// queuedPays waits until n pay calls wait in b's queue.
+func queuedPays(t *testing.T, b *popolni.Batcher, n int) {
+	t.Helper()
+	require.Eventually(t, func() bool { p, _ := popolni.Queued(b); return p == n }, 30*time.Second, time.Millisecond,
+		"%d payouts queued", n)
 }
 
 // payAll pays n payments from n goroutines at once and returns each
@@ -100,27 +163,24 @@ func TestBatcherCoalescesUnderTheRealCap(t *testing.T) {
 // every attempt. Each member gets its own outcome-unknown error, Ref its ID,
 // and settles through Status; the fake holds exactly one payment each.
 func TestBatcherLostAnswer(t *testing.T) {
-	srv, c := batchFixture(t, []popolnitest.Option{popolnitest.WithRateLimit(0), popolnitest.WithStepsPerPoll(2)},
-		payments.WithLimiter(payments.Unlimited()),
+	srv, c, g := gatedFixture(t, []popolnitest.Option{popolnitest.WithRateLimit(0), popolnitest.WithStepsPerPoll(2)},
 		payments.WithRetry(payments.RetryPolicy{MaxAttempts: 2, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond}))
 	b := popolni.NewBatcher(c, popolni.BatchOptions{})
 	defer b.Close()
 
-	// Hold the sender on a first payout, so the next ten are queued and go
-	// together in one request whose answers are lost.
-	srv.DelayNext(1, 300*time.Millisecond)
-	first := make(chan error, 1)
-	go func() { _, err := b.Pay(context.Background(), pay(999)); first <- err }()
-	require.Eventually(t, func() bool { return srv.Count(popolnitest.OpPay) == 1 }, 2*time.Second, time.Millisecond)
-	srv.DropNext(2) // both attempts of the next request
-
+	// The limiter holds the next token: ten payouts gather in the queue and
+	// go together in one request, whose answers are lost.
+	srv.DropNext(2) // both attempts of the request
 	ps := make([]popolni.Payment, 10)
 	for i := range ps {
 		ps[i] = pay(2000 + int64(i))
 	}
-	_, errs, _ := payAll(b, ps)
-	require.NoError(t, <-first)
-	assert.Equal(t, 3, srv.Count(popolnitest.OpPay), "the held payout, then one batch sent twice")
+	done := make(chan []error, 1)
+	go func() { _, errs, _ := payAll(b, ps); done <- errs }()
+	queuedPays(t, b, len(ps))
+	g.Open()
+	errs := <-done
+	assert.Equal(t, 2, srv.Count(popolnitest.OpPay), "one batch, sent twice")
 	for i, err := range errs {
 		var ou *payments.OutcomeUnknownError
 		require.ErrorAs(t, err, &ou, "member %d", i)
@@ -139,7 +199,7 @@ func TestBatcherLostAnswer(t *testing.T) {
 		require.True(t, ok)
 		assert.Equal(t, int64(500), rec.Amount)
 	}
-	assert.Len(t, srv.Payments(), 11, "one payment per ID, none twice")
+	assert.Len(t, srv.Payments(), 10, "one payment per ID, none twice")
 }
 
 // TestBatcherLostAnswerResent: one lost answer, then the client's own resend
@@ -192,22 +252,24 @@ func TestBatcherBadPaymentFailsAlone(t *testing.T) {
 // and the payment never reaches popolni. A caller whose context ends after
 // its payment was sent gets outcome-unknown, and the payment exists.
 func TestBatcherContextEndsBeforeSend(t *testing.T) {
-	srv, c := batchFixture(t, []popolnitest.Option{popolnitest.WithRateLimit(0)})
+	srv, c, g := gatedFixture(t, []popolnitest.Option{popolnitest.WithRateLimit(0)})
 	b := popolni.NewBatcher(c, popolni.BatchOptions{})
 	defer b.Close()
 
-	srv.DelayNext(1, 400*time.Millisecond)
-	ctxSent, cancelSent := context.WithCancel(context.Background())
-	sentErr := make(chan error, 1)
-	go func() { _, err := b.Pay(ctxSent, pay(5001)); sentErr <- err }()
-	require.Eventually(t, func() bool { return srv.Count(popolnitest.OpPay) == 1 }, 2*time.Second, time.Millisecond)
-
+	// No token comes: 5002 waits in the queue until its context ends.
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	_, err := b.Pay(ctx, pay(5002))
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.NotErrorIs(t, err, payments.ErrOutcomeUnknown, "it was never sent")
 
+	// 5001 is sent, and its caller leaves while popolni holds the answer.
+	g.Open()
+	srv.DelayNext(1, 400*time.Millisecond)
+	ctxSent, cancelSent := context.WithCancel(context.Background())
+	sentErr := make(chan error, 1)
+	go func() { _, err := b.Pay(ctxSent, pay(5001)); sentErr <- err }()
+	require.Eventually(t, func() bool { return srv.Count(popolnitest.OpPay) == 1 }, 2*time.Second, time.Millisecond)
 	cancelSent()
 	err = <-sentErr
 	require.ErrorIs(t, err, payments.ErrOutcomeUnknown, "sent, then the caller stopped waiting")
@@ -230,13 +292,10 @@ func TestBatcherContextEndsBeforeSend(t *testing.T) {
 // fake holds one payment; one caller gets 0, the others 124 from a later
 // request.
 func TestBatcherDuplicateID(t *testing.T) {
-	srv, c := batchFixture(t, []popolnitest.Option{popolnitest.WithRateLimit(0)})
+	srv, c, g := gatedFixture(t, []popolnitest.Option{popolnitest.WithRateLimit(0)})
 	b := popolni.NewBatcher(c, popolni.BatchOptions{})
 	defer b.Close()
-
-	srv.DelayNext(1, 200*time.Millisecond)
-	go b.Pay(context.Background(), pay(6000)) //nolint:errcheck // holds the sender
-	require.Eventually(t, func() bool { return srv.Count(popolnitest.OpPay) == 1 }, 2*time.Second, time.Millisecond)
+	go func() { queuedPays(t, b, 4); g.Open() }()
 	ps := []popolni.Payment{pay(6001), pay(6001), pay(6002), pay(6001)}
 	res, errs, _ := payAll(b, ps)
 	received, dup := 0, 0
@@ -268,34 +327,27 @@ func TestBatcherDuplicateID(t *testing.T) {
 // each, share one request per round and each caller gets its own ids back
 // in its own order.
 func TestBatcherStatusCoalesces(t *testing.T) {
-	srv, c := batchFixture(t, []popolnitest.Option{popolnitest.WithRateLimit(0), popolnitest.WithStepsPerPoll(0)})
+	srv, c, g := gatedFixture(t, []popolnitest.Option{popolnitest.WithRateLimit(0), popolnitest.WithStepsPerPoll(0)})
 	b := popolni.NewBatcher(c, popolni.BatchOptions{MaxBatch: 50})
 	defer b.Close()
 	ps := make([]popolni.Payment, 100)
 	for i := range ps {
 		ps[i] = pay(7000 + int64(i))
 	}
-	// The idle sender takes the first arrival at once: hold it there so
-	// the rest queue up behind it, however slowly their goroutines start on
-	// a loaded machine.
-	srv.DelayNext(1, 300*time.Millisecond)
-	held := make(chan error, 1)
-	go func() { _, err := b.Pay(context.Background(), ps[0]); held <- err }()
-	require.Eventually(t, func() bool { return srv.Count(popolnitest.OpPay) == 1 }, 30*time.Second, time.Millisecond)
-	_, errs, _ := payAll(b, ps[1:])
-	require.NoError(t, <-held)
-	for _, err := range errs {
+	// The limiter holds the token until all 100 are queued, however slowly
+	// their goroutines start on a loaded machine.
+	done := make(chan []error, 1)
+	go func() { _, errs, _ := payAll(b, ps); done <- errs }()
+	queuedPays(t, b, len(ps))
+	g.Open()
+	for _, err := range <-done {
 		require.NoError(t, err)
 	}
-	// One held request, then 99 payouts in requests of 50 at most; a slow
-	// start may split a round, never into one request per payout.
-	assert.LessOrEqual(t, srv.Count(popolnitest.OpPay), 6, "100 payouts in requests of 50 at most")
+	assert.Equal(t, 2, srv.Count(popolnitest.OpPay), "100 payouts in requests of 50")
 	assert.Len(t, srv.Payments(), 100)
 	srv.Reset()
 
-	srv.DelayNext(1, 200*time.Millisecond)
-	go b.Status(context.Background(), 7099) //nolint:errcheck // holds the sender
-	require.Eventually(t, func() bool { return srv.Count(popolnitest.OpStatus) == 1 }, 2*time.Second, time.Millisecond)
+	g.Shut()
 	var wg sync.WaitGroup
 	for i := 0; i < 40; i++ {
 		wg.Add(1)
@@ -311,9 +363,11 @@ func TestBatcherStatusCoalesces(t *testing.T) {
 			}
 		}()
 	}
+	require.Eventually(t, func() bool { _, st := popolni.Queued(b); return st == 40 }, 30*time.Second, time.Millisecond)
+	g.Open()
 	wg.Wait()
-	// 80 distinct ids at most 50 a request: two requests after the held one.
-	assert.LessOrEqual(t, srv.Count(popolnitest.OpStatus), 1+3)
+	// 80 distinct ids, at most 50 a request, each query whole in one: two.
+	assert.Equal(t, 2, srv.Count(popolnitest.OpStatus))
 	_, err := b.Status(context.Background(), 0)
 	var ve *payments.ValidationError
 	assert.ErrorAs(t, err, &ve)
@@ -346,15 +400,17 @@ func TestBatcherCloseLeavesNoGoroutine(t *testing.T) {
 // never sent and fail with ErrBatcherClosed; the request in flight finishes
 // and its caller gets the answer.
 func TestBatcherCloseFailsQueued(t *testing.T) {
-	srv, c := batchFixture(t, []popolnitest.Option{popolnitest.WithRateLimit(0)})
+	srv, c, g := gatedFixture(t, []popolnitest.Option{popolnitest.WithRateLimit(0)})
 	b := popolni.NewBatcher(c, popolni.BatchOptions{})
+	g.Open()
 	srv.DelayNext(1, 200*time.Millisecond)
 	held := make(chan error, 1)
 	go func() { _, err := b.Pay(context.Background(), pay(9001)); held <- err }()
 	require.Eventually(t, func() bool { return srv.Count(popolnitest.OpPay) == 1 }, 2*time.Second, time.Millisecond)
+	g.Shut() // 9002 finds no token: it stays queued
 	queued := make(chan error, 1)
 	go func() { _, err := b.Pay(context.Background(), pay(9002)); queued <- err }()
-	time.Sleep(20 * time.Millisecond) // let 9002 join the queue
+	queuedPays(t, b, 1)
 	closed := make(chan error, 1)
 	go func() { closed <- b.Close() }()
 	for _, ch := range []chan error{queued, held, closed} {
@@ -464,4 +520,82 @@ func TestStatusConfirmed(t *testing.T) {
 			assert.ErrorIs(t, err, payments.ErrUnauthorized, "the re-ask's error is the call's")
 		})
 	}
+}
+
+// countingLimiter counts the tokens taken from it and grants at once.
+type countingLimiter struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (l *countingLimiter) Wait(ctx context.Context) error {
+	l.mu.Lock()
+	l.n++
+	l.mu.Unlock()
+	return ctx.Err()
+}
+
+func (l *countingLimiter) count() int { l.mu.Lock(); defer l.mu.Unlock(); return l.n }
+
+// TestBatcherPipelines: the Batcher does not wait for an answer before it
+// sends the next request. While popolni holds the first pay request, the
+// next payouts go in requests of their own, each on one token of its own
+// (the token the Batcher waited for is the request's first attempt's: never
+// two per request). MaxInFlight bounds the requests awaiting answers.
+func TestBatcherPipelines(t *testing.T) {
+	lim := &countingLimiter{}
+	srv, c := batchFixture(t, []popolnitest.Option{popolnitest.WithRateLimit(0)}, payments.WithTestTiming(), payments.WithLimiter(lim))
+	b := popolni.NewBatcher(c, popolni.BatchOptions{MaxInFlight: 2})
+	defer b.Close()
+
+	srv.DelayNext(2, 500*time.Millisecond)
+	first := make(chan error, 2)
+	go func() { _, err := b.Pay(context.Background(), pay(11001)); first <- err }()
+	require.Eventually(t, func() bool { return srv.Count(popolnitest.OpPay) == 1 }, 5*time.Second, time.Millisecond)
+	go func() { _, err := b.Pay(context.Background(), pay(11002)); first <- err }()
+	require.Eventually(t, func() bool { return srv.Count(popolnitest.OpPay) == 2 }, 5*time.Second, time.Millisecond,
+		"the second request left while the first awaited its answer")
+
+	// Two await their answers: a third payout waits for a slot.
+	third := make(chan error, 1)
+	go func() { _, err := b.Pay(context.Background(), pay(11003)); third <- err }()
+	queuedPays(t, b, 1)
+	assert.Equal(t, 2, srv.Count(popolnitest.OpPay), "MaxInFlight 2: no third request while two are held")
+	require.NoError(t, <-first)
+	require.NoError(t, <-first)
+	require.NoError(t, <-third)
+	assert.Equal(t, 3, srv.Count(popolnitest.OpPay))
+	assert.Equal(t, 3, lim.count(), "one token per request: the one taken ahead is the request's")
+	assert.Len(t, srv.Payments(), 3)
+}
+
+// TestBatcherNeverSendsAnIDTwiceAtOnce: a Pay of an ID whose request still
+// awaits its answer stays queued (other payouts overtake it) and goes after
+// that answer came, to be answered 124: the ID is never in two requests in
+// flight.
+func TestBatcherNeverSendsAnIDTwiceAtOnce(t *testing.T) {
+	srv, c := batchFixture(t, []popolnitest.Option{popolnitest.WithRateLimit(0)})
+	b := popolni.NewBatcher(c, popolni.BatchOptions{})
+	defer b.Close()
+
+	srv.DelayNext(1, 400*time.Millisecond)
+	held := make(chan popolni.Result, 1)
+	go func() { r, _ := b.Pay(context.Background(), pay(12001)); held <- r }()
+	require.Eventually(t, func() bool { return srv.Count(popolnitest.OpPay) == 1 }, 5*time.Second, time.Millisecond)
+	again := make(chan popolni.Result, 1)
+	go func() { r, _ := b.Pay(context.Background(), pay(12001)); again <- r }()
+	queuedPays(t, b, 1)
+	r, err := b.Pay(context.Background(), pay(12002))
+	require.NoError(t, err)
+	assert.Equal(t, popolni.StatusReceived, r.Status, "another ID overtakes the held one")
+	with := 0
+	for _, rq := range srv.Requests() {
+		if strings.Contains(string(rq.Body), "12001") {
+			with++
+		}
+	}
+	assert.Equal(t, 1, with, "12001 is in one request in flight, not two")
+	assert.Equal(t, popolni.StatusReceived, (<-held).Status)
+	assert.Equal(t, popolni.StatusDuplicate, (<-again).Status, "sent after the first answer: 124")
+	assert.Len(t, srv.Payments(), 2)
 }

@@ -429,7 +429,7 @@ func TestTelemetryBatchLinksItsCallers(t *testing.T) {
 		callers []trace.Span
 		calls   []*payCall
 	)
-	b := &Batcher{c: c, max: 10}
+	b := &Batcher{c: c, max: 10, maxFlight: 1, flying: map[int64]bool{}}
 	for i, id := range []int64{7401, 7402, 7403, 7404} {
 		call := &payCall{p: Payment{ID: id, Amount: 500, Account: "380991234567"}, done: make(chan struct{})}
 		scall := &statusCall{ids: []int64{id}, done: make(chan struct{})}
@@ -442,8 +442,11 @@ func TestTelemetryBatchLinksItsCallers(t *testing.T) {
 		b.payQ = append(b.payQ, call)
 		b.statQ = append(b.statQ, scall)
 	}
-	require.True(t, b.sendPays())
-	require.True(t, b.sendStatuses())
+	pay, status := b.takePays(), b.takeStatuses()
+	require.NotNil(t, pay)
+	require.NotNil(t, status)
+	pay(nil)
+	status(nil)
 	for _, call := range calls {
 		require.True(t, isDone(call.done))
 		require.NoError(t, call.err)

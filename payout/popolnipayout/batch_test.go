@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -40,12 +39,15 @@ func TestConformanceBatchedNotFoundFirst(t *testing.T) {
 // with its own payout; 200 concurrent Gets, then 200 concurrent Waits,
 // likewise share status requests.
 func TestBatchedSendsShareRequests(t *testing.T) {
-	f, srv := batchedFixture(t, payments.WithTestTiming())
+	// popolni's own pace (5 requests a second): the Batcher packs what
+	// queues while it waits for the next token.
+	lim, err := payments.NewLimiterWithMargin(payments.DefaultRate, payments.DefaultBurst, 0)
+	require.NoError(t, err)
+	f, srv := batchedFixture(t, payments.WithTestTiming(), payments.WithLimiter(lim))
 	c := payout.NewClient(f.Driver)
 	var b *popolni.Batcher
 	require.True(t, c.As(&b), "As reaches the Batcher")
 
-	srv.DelayNext(1, 100*time.Millisecond) // the first Send holds the sender while the rest queue
 	const n = 200
 	refs := make([]string, n)
 	for i := range refs {

@@ -33,3 +33,7 @@ const (
 	CreepPerSecond = creepPerSecond
 	FloorDivisor   = floorDivisor
 )
+
+// SetCreep changes the creep of l's scripts (a fraction of the ceiling a
+// second), for the long run's comparison of creeps only.
+func (l *Limiter) SetCreep(perSecond float64) { l.args[7] = perSecond }

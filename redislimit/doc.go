@@ -16,6 +16,39 @@
 // One key per provider account: two accounts (or two providers) need two
 // keys, and one account must never be split over two keys.
 //
+// # Slowing down after a refusal
+//
+// A Limiter is a payments.RefusalObserver: the client calls Refused for
+// every answer the provider's document calls an unprocessed refusal for
+// the account's rate (popolni's 503), and the slow-down is shared by every
+// process on the key, with payments.NewLimiter's rule: a refusal cuts the
+// rate to 80 % of what it is, at most once a second whichever process saw
+// it (the refusals of requests already on their way count once); the rate
+// then creeps back by 1 % of the full rate a second, never below 1/16 of
+// it. The cut, the cooldown and the creep are decided by a script in
+// Redis on the server's clock, and every grant stretches its windows by
+// 1/f, f the rate's factor at that moment. Refused never blocks: it sends
+// the cut in the background (one exchange in flight per process, none
+// within a second of the last cut the process knows of); one that fails is
+// counted (payments.limiter.refusals.lost) and dropped. Rate reads the
+// shared rate now, for an operator.
+//
+// Recovery is slow by design, as in one process: after every request was
+// refused for 5 s, the cuts leave about a third of the rate, and the creep
+// takes about 65 s to bring it back (the package's long proof,
+// TestRefusalSlowdownAcrossProcesses, measures it).
+//
+// # Redis Cluster
+//
+// The slow-down's state lives in a second key beside the grants' key, and
+// each script reads both, so in a Redis Cluster both must be in one slot.
+// The second key is derived to be: key+":cut" when the key has a hash tag,
+// "{"+key+"}:cut" when it has none. Recommended: a hash tag around the
+// account's part, e.g. "{payments:limit:popolni:merchant-42}". A key that
+// contains "}" but no hash tag ("a}b", "{}x") gets a second key in another
+// slot, which a Cluster refuses (Wait then fails closed): give such a key
+// a hash tag.
+//
 // # What it guarantees
 //
 // Each grant is decided by one Lua script, atomically, on the Redis
@@ -54,5 +87,8 @@
 // window. The provider may then refuse one or two requests (popolni: 503,
 // which the client retries after a delay).
 //
-// The key expires one second after its longest window once unused.
+// The key expires one second after its longest window once unused (while
+// slowed down, after its longest window at the floor); the slow-down's
+// state once the creep would have brought the rate back to the full rate,
+// and a second.
 package redislimit

@@ -24,7 +24,8 @@ func Example() {
 	}
 	// Give it to the account's clients, e.g. popolni.New(creds, opt): every
 	// attempt of every call waits on it first, and a refusal fails the call
-	// before anything is sent.
+	// before anything is sent. The client also tells it of popolni's 503
+	// (payments.RefusalObserver): every replica then slows down.
 	opt := payments.WithLimiter(lim)
 	_ = opt
 

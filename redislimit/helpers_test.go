@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paysdk/payments/redislimit"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -54,7 +55,8 @@ func newClient(t testing.TB, addr string) *redis.Client {
 	return c
 }
 
-// randomKey is a key of this test's own, deleted when it ends.
+// randomKey is a key of this test's own, deleted when it ends with the
+// slow-down's state beside it.
 func randomKey(t testing.TB, addr string) string {
 	t.Helper()
 	b := make([]byte, 8)
@@ -65,7 +67,7 @@ func randomKey(t testing.TB, addr string) string {
 		defer c.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		_ = c.Del(ctx, key).Err()
+		_ = c.Del(ctx, key, redislimit.StateKey(key)).Err()
 	})
 	return key
 }

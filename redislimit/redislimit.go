@@ -6,6 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -79,11 +84,16 @@ type config struct {
 	meter   metric.MeterProvider
 }
 
-// WithMeterProvider counts the times Redis could not be consulted on
-// payments.limiter.unavailable ({error}, attribute payments.reason: timeout
-// or error) with mp instead of the global meter provider (which records
-// nothing until the application sets one). Each is a Wait that failed
-// closed: nothing was sent.
+// WithMeterProvider counts the times Redis could not be consulted with mp
+// instead of the global meter provider (which records nothing until the
+// application sets one), both with the attribute payments.reason (timeout
+// or error):
+//
+//   - payments.limiter.unavailable ({error}): a Wait that failed closed,
+//     nothing was sent;
+//   - payments.limiter.refusals.lost ({refusal}): a refusal (Refused) that
+//     could not be passed on to Redis, so the shared rate was not lowered
+//     for it.
 func WithMeterProvider(mp metric.MeterProvider) Option { return func(c *config) { c.meter = mp } }
 
 // WithTimeout sets how long one exchange with Redis may take (DefaultTimeout
@@ -105,18 +115,77 @@ func WithMargin(d time.Duration) Option { return func(c *config) { c.margin = d 
 type Limiter struct {
 	client  redis.UniversalClient
 	key     string
+	keys    []string // key and the slow-down's state key (stateKey)
 	timeout time.Duration
-	args    []any         // the script's arguments, fixed by New
+	ceiling float64       // grants a second without a cut: perSecond/(1+margin)
+	args    []any         // the scripts' arguments, fixed by New
 	turn    chan struct{} // one asker per process at a time: the others wait here, cancellably
 	down    metric.Int64Counter
+	lost    metric.Int64Counter
+
+	// Refused's coalescing: this process's own record, on its own clock.
+	mu        sync.Mutex
+	cutting   bool           // a cut exchange is in flight
+	lastCut   time.Time      // when the last cut this process knows of was made (zero: none)
+	bg        sync.WaitGroup // the cut exchanges in flight
+	exchanges atomic.Int64   // cut exchanges started (tests read it)
 }
 
-var _ payments.Limiter = (*Limiter)(nil)
+var (
+	_ payments.Limiter         = (*Limiter)(nil)
+	_ payments.RefusalObserver = (*Limiter)(nil)
+)
 
-//go:embed limit.lua
-var limitLua string
+// The slow-down after a refusal, the same as payments.NewLimiter's: a
+// refusal lowers the rate to cutFactor of what it was, at most once per
+// cutCooldown; the rate then creeps back by creepPerSecond of its ceiling
+// every second, never above the ceiling, never below
+// ceiling/floorDivisor. stateSlack is how long the state outlives the
+// return to the ceiling.
+const (
+	cutFactor      = 0.8
+	cutCooldown    = time.Second
+	creepPerSecond = 0.01
+	floorDivisor   = 16
+	stateSlack     = time.Second
+)
 
-var limitScript = redis.NewScript(limitLua)
+var (
+	//go:embed state.lua
+	stateLua string
+	//go:embed limit.lua
+	limitLua string
+	//go:embed cut.lua
+	cutLua string
+	//go:embed rate.lua
+	rateLua string
+)
+
+// Each script is state.lua's prelude (the clock, the slow-down's factor)
+// and its own body.
+var (
+	limitScript = redis.NewScript(stateLua + "\n" + limitLua)
+	cutScript   = redis.NewScript(stateLua + "\n" + cutLua)
+	rateScript  = redis.NewScript(stateLua + "\n" + rateLua)
+)
+
+// stateKey names the key of the slow-down's state beside key, so that in a
+// Redis Cluster both fall in one slot: key+":cut" when key has a hash tag
+// (its first "{...}" with something inside, which alone decides the slot);
+// otherwise "{"+key+"}:cut", whose hash tag is the whole of key. A key
+// that contains "}" but no hash tag gets key+":cut", in another slot: in a
+// Cluster, give such a key a hash tag.
+func stateKey(key string) string {
+	if i := strings.IndexByte(key, '{'); i >= 0 {
+		if j := strings.IndexByte(key[i+1:], '}'); j > 0 {
+			return key + ":cut"
+		}
+	}
+	if strings.Contains(key, "}") {
+		return key + ":cut"
+	}
+	return "{" + key + "}:cut"
+}
 
 // New returns a Limiter of perSecond grants a second with bursts of up to
 // burst, shared by every process that calls New with the same key on the
@@ -166,18 +235,28 @@ func New(client redis.UniversalClient, key string, perSecond float64, burst int,
 	if mp == nil {
 		mp = otel.GetMeterProvider()
 	}
-	down, err := mp.Meter(telemetry.Scope).Int64Counter("payments.limiter.unavailable", metric.WithUnit("{error}"),
+	meter := mp.Meter(telemetry.Scope)
+	down, err := meter.Int64Counter("payments.limiter.unavailable", metric.WithUnit("{error}"),
 		metric.WithDescription("Waits of the Redis-shared limiter that failed closed because Redis did not answer in time (timeout) or answered an error (error); nothing was sent."))
+	if err != nil {
+		otel.Handle(err)
+	}
+	lost, err := meter.Int64Counter("payments.limiter.refusals.lost", metric.WithUnit("{refusal}"),
+		metric.WithDescription("Refusals the Redis-shared limiter could not pass on to Redis because it did not answer in time (timeout) or answered an error (error); the shared rate was not lowered for them."))
 	if err != nil {
 		otel.Handle(err)
 	}
 	return &Limiter{
 		client:  client,
 		key:     key,
+		keys:    []string{key, stateKey(key)},
 		timeout: cfg.timeout,
-		args:    []any{burst, window, perSec, second, ttl},
-		turn:    make(chan struct{}, 1),
-		down:    down,
+		ceiling: perSecond / stretch,
+		args: []any{burst, window, perSec, second, ttl,
+			cutFactor, cutCooldown.Microseconds(), creepPerSecond, 1.0 / floorDivisor, stateSlack.Milliseconds()},
+		turn: make(chan struct{}, 1),
+		down: down,
+		lost: lost,
 	}, nil
 }
 
@@ -234,7 +313,7 @@ func (l *Limiter) ask(ctx context.Context) (time.Duration, error) {
 	defer cancel()
 	done := make(chan reply, 1)
 	go func() {
-		n, err := limitScript.Run(actx, l.client, []string{l.key}, l.args...).Int64()
+		n, err := limitScript.Run(actx, l.client, l.keys, l.args...).Int64()
 		done <- reply{n, err}
 	}()
 	var r reply
@@ -258,4 +337,97 @@ func (l *Limiter) ask(ctx context.Context) (time.Duration, error) {
 		return 0, &UnavailableError{Key: l.key, Err: r.err}
 	}
 	return time.Duration(r.wait) * time.Microsecond, nil
+}
+
+// Refused tells every process sharing the key that the provider refused a
+// request for the account's rate (see payments.RefusalObserver; the
+// transport calls it): the shared rate drops to 80 % of what it is, at
+// most once a second whichever process is refused, then creeps back by 1 %
+// of the full rate a second, never below 1/16 of it, as
+// payments.NewLimiter's does in one process. The cut and the creep are
+// decided in Redis, on the server's clock, and every Wait on the key
+// stretches its windows by the same factor.
+//
+// Refused never blocks: it starts the exchange with Redis in a goroutine
+// of its own, under the limiter's timeout (WithTimeout; a client that
+// ignores context deadlines, without ContextTimeoutEnabled, holds it up
+// to its read timeout), and returns. A process has at most one such
+// exchange in flight, and skips a refusal within a second of the last cut
+// it knows of: Redis would not cut again. An exchange that fails is
+// counted on payments.limiter.refusals.lost (WithMeterProvider) and
+// otherwise dropped: the shared rate is then not lowered for it, and Wait
+// still fails closed on its own when Redis is out of reach.
+func (l *Limiter) Refused() {
+	now := time.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.cutting || (!l.lastCut.IsZero() && now.Sub(l.lastCut) < cutCooldown) {
+		return
+	}
+	l.cutting = true
+	l.bg.Add(1)
+	go func() {
+		defer l.bg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), l.timeout)
+		defer cancel()
+		_, since, err := l.cut(ctx)
+		l.mu.Lock()
+		l.cutting = false
+		if err == nil {
+			// The cut in force was made since before now (this call's
+			// start): the local record never outlasts Redis's cooldown.
+			l.lastCut = now.Add(-since)
+		}
+		l.mu.Unlock()
+		if err != nil && l.lost.Enabled(context.Background()) {
+			l.lost.Add(context.Background(), 1, metric.WithAttributes(telemetry.Reason.String(reason(err))))
+		}
+	}()
+}
+
+// cut runs the cut script once: whether it cut now, and how long ago the
+// cut in force was made (0 for one made now).
+func (l *Limiter) cut(ctx context.Context) (bool, time.Duration, error) {
+	l.exchanges.Add(1)
+	r, err := cutScript.Run(ctx, l.client, l.keys, l.args...).Int64Slice()
+	if err != nil {
+		return false, 0, err
+	}
+	if len(r) != 2 {
+		return false, 0, fmt.Errorf("redislimit: the cut script answered %v", r)
+	}
+	return r[0] == 1, time.Duration(r[1]) * time.Microsecond, nil
+}
+
+// reason is the payments.reason of a failed exchange: timeout or error.
+func reason(err error) string {
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		return "timeout"
+	}
+	return "error"
+}
+
+// Rate returns the shared rate now, in grants a second, for an operator:
+// the rate New was given less the margin (perSecond/(1+margin)), times the
+// factor the refusals of every process sharing the key have left (see
+// Refused), creep included, on the Redis server's clock. Without a recent
+// refusal it is the full rate. It reads the slow-down's state in Redis (it
+// writes only to mend a cut time the server's clock has gone back past),
+// under the limiter's timeout; an error says Redis could not be read.
+func (l *Limiter) Rate(ctx context.Context) (float64, error) {
+	if ctx == nil {
+		return 0, payments.ErrNilContext
+	}
+	actx, cancel := context.WithTimeout(ctx, l.timeout)
+	defer cancel()
+	s, err := rateScript.Run(actx, l.client, l.keys, l.args...).Text()
+	if err != nil {
+		return 0, fmt.Errorf("redislimit: read the shared rate of %q: %w", l.key, err)
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, fmt.Errorf("redislimit: read the shared rate of %q: the script answered %q", l.key, s)
+	}
+	return l.ceiling * f, nil
 }

@@ -97,3 +97,95 @@ func pct(d []time.Duration, p int) time.Duration {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// BenchmarkBatcherAtLatency is the pipelining proof of issue 21: popolnitest
+// as the strict arrival-window stand-in (5 requests in any sliding second,
+// 503 to the sixth, no short-term allowance) with 300 ms and 600 ms of
+// server latency, the client's default limiter, 5,000 concurrent
+// Batcher.Pay calls; in one run, today's pipelining (DefaultMaxInFlight)
+// beside one request in flight (MaxInFlight 1, the Batcher before it).
+// Reported per side: payouts a second, pay requests a second as a share of
+// the cap, and the 503s answered (the stand-in counts every arrival).
+//
+//	go test -run '^$' -bench BatcherAtLatency -benchtime 1x ./popolni/
+func BenchmarkBatcherAtLatency(b *testing.B) {
+	for _, lat := range []time.Duration{300 * time.Millisecond, 600 * time.Millisecond} {
+		b.Run(lat.String(), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				one := atLatency(b, lat, 1)
+				piped := atLatency(b, lat, 0)
+				b.ReportMetric(one.payouts, "one-in-flight-payouts/s")
+				b.ReportMetric(piped.payouts, "pipelined-payouts/s")
+				b.ReportMetric(piped.payouts/one.payouts, "ratio")
+				b.ReportMetric(one.capPct, "one-in-flight-%cap")
+				b.ReportMetric(piped.capPct, "pipelined-%cap")
+				b.ReportMetric(float64(one.refused+piped.refused), "503s")
+			}
+			b.ReportMetric(0, "ns/op")
+		})
+	}
+}
+
+type latencyRun struct {
+	payouts float64 // payouts a second, from the first call to the last answer
+	capPct  float64 // pay requests a second, first arrival to last, over the cap
+	refused int     // requests answered 503
+}
+
+func atLatency(b *testing.B, lat time.Duration, maxInFlight int) latencyRun {
+	b.Helper()
+	const n = 5000
+	srv := popolnitest.NewServer(popolnitest.WithT(b), popolnitest.WithBalance(1e12, 0), popolnitest.WithLatency(lat))
+	defer srv.Close()
+	c, err := popolni.New(popolni.Credentials{Login: srv.Login(), Password: srv.Password()}, srv.ClientOptions()...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	bt := popolni.NewBatcher(c, popolni.BatchOptions{MaxInFlight: maxInFlight})
+	defer bt.Close()
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			if _, err := bt.Pay(context.Background(), popolni.Payment{ID: 2_000_000_000 + int64(i), Amount: 500, Account: "380991234567"}); err != nil {
+				b.Error(err)
+			}
+		}()
+	}
+	t0 := time.Now()
+	close(start)
+	wg.Wait()
+	elapsed := time.Since(t0)
+	if got := len(srv.Payments()); got != n {
+		b.Fatalf("the fake holds %d payments, want %d", got, n)
+	}
+	var r latencyRun
+	var first, last time.Time
+	pays := 0
+	for _, rq := range srv.Requests() {
+		if rq.Answered == 503 {
+			r.refused++
+		}
+		if rq.Op != popolnitest.OpPay {
+			continue
+		}
+		pays++
+		if first.IsZero() || rq.Time.Before(first) {
+			first = rq.Time
+		}
+		if rq.Time.After(last) {
+			last = rq.Time
+		}
+	}
+	r.payouts = n / elapsed.Seconds()
+	if pays > 1 {
+		// n requests span n-1 gaps: the rate they arrived at.
+		r.capPct = 100 * float64(pays-1) / last.Sub(first).Seconds() / popolnitest.DefaultRateLimit
+	}
+	b.Logf("latency %v, MaxInFlight %d: %d payouts in %d pay requests, %v, %d answered 503", lat, maxInFlight, n, pays, elapsed.Round(time.Millisecond), r.refused)
+	return r
+}

@@ -116,6 +116,7 @@ type config struct {
 	t                      testing.TB
 	now                    func() time.Time
 	addr                   string
+	latency                time.Duration
 }
 
 // Option configures a [Server] made by [NewServer].
@@ -200,6 +201,17 @@ func WithAddr(addr string) Option {
 	return func(c *config) { c.addr = addr }
 }
 
+// WithLatency makes the server take d over every answer, as popolni.club's
+// own processing and a distant network do: a request is counted against the
+// rate limit and carried out when it arrives, and its answer leaves d later
+// (sooner if the client goes away). [Server.SetLatency] changes it later.
+func WithLatency(d time.Duration) Option {
+	return func(c *config) { c.latency = d }
+}
+
+// SetLatency sets the time every later answer takes (see [WithLatency]).
+func (s *Server) SetLatency(d time.Duration) { s.locked(func() { s.latency = d }) }
+
 // withClock replaces time.Now for the rate limiter and request timestamps, so
 // tests of the limit do not depend on the machine's speed.
 func withClock(now func() time.Time) Option {
@@ -273,11 +285,11 @@ func (s *Server) spec(t fakeserver.Reporter) fakeserver.Spec[Request] {
 				_, op := parseItems(body, ok)
 				return op
 			},
-			Handle: s.process,
+			Handle: s.serve,
 		}, {
 			Match:  func(r *http.Request) bool { return api(r, http.MethodGet) && r.URL.Query().Has("balance") },
 			Op:     OpBalance,
-			Handle: s.process,
+			Handle: s.serve,
 		}},
 		Record: func(r *http.Request, body []byte, _ bool, op string) *Request {
 			return &Request{Op: op, Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
@@ -311,6 +323,23 @@ const garbageHTML = `<!DOCTYPE html>
 <html><head><title>502 Bad Gateway</title></head>
 <body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>
 `
+
+// serve is process, then the latency: the answer leaves that much after
+// the request arrived and was counted.
+func (s *Server) serve(c *fakeserver.Call[Request]) fakeserver.Answer {
+	a := s.process(c)
+	var d time.Duration
+	s.locked(func() { d = s.latency })
+	if d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-c.R.Context().Done():
+		}
+	}
+	return a
+}
 
 // process is both routes: it runs the checks in the order the package
 // documentation gives, then the operation, under the state lock, so each

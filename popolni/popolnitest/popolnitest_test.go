@@ -1225,3 +1225,35 @@ func TestWithTClosesOnCleanup(t *testing.T) {
 		t.Fatal("server still serving after its test's cleanup")
 	}
 }
+
+// TestLatency: with WithLatency the answer leaves that long after the
+// request, which was counted and carried out on arrival: a payment exists
+// before its answer comes, and the rate limit counts arrivals, not answers.
+func TestLatency(t *testing.T) {
+	s := NewServer(WithT(t), WithLatency(300*time.Millisecond), WithRateLimit(1))
+	done := make(chan result, 1)
+	t0 := time.Now()
+	go func() { done <- post(t, s, batch(payItem(501, 500, "380991234567"))) }()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		if _, ok := s.Payment(501); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the payment was not carried out on arrival")
+		}
+	}
+	select {
+	case <-done:
+		t.Fatal("answered before its latency")
+	default:
+	}
+	r := <-done
+	if d := time.Since(t0); d < 300*time.Millisecond {
+		t.Fatalf("answered after %v, before the latency", d)
+	}
+	expect(t, r, http.StatusOK, answers(501, 0))
+	// The second arrival within the second is refused, however long the
+	// first one's answer took.
+	s.SetLatency(0)
+	expect(t, post(t, s, batch(payItem(502, 500, "380991234567"))), http.StatusServiceUnavailable, TextRateLimited)
+}

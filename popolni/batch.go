@@ -90,20 +90,20 @@ type Batcher struct {
 	max       int
 	maxFlight int
 
-	mu        sync.Mutex
-	payQ      []*payCall
-	statQ     []*statusCall
-	closed    bool
-	payFlight int            // pay requests awaiting their answers
+	mu         sync.Mutex
+	payQ       []*payCall
+	statQ      []*statusCall
+	closed     bool
+	payFlight  int            // pay requests awaiting their answers
 	statFlight int            // status requests awaiting their answers
-	flying    map[int64]bool // IDs in pay requests awaiting their answers
-	payWake   chan struct{}
-	statWake  chan struct{}
-	quit      chan struct{}
-	quitCtx   context.Context // done at Close: ends a wait for a token
-	stop      context.CancelFunc
-	wg        sync.WaitGroup // the two senders
-	reqs      sync.WaitGroup // the requests in flight
+	flying     map[int64]bool // IDs in pay requests awaiting their answers
+	payWake    chan struct{}
+	statWake   chan struct{}
+	quit       chan struct{}
+	quitCtx    context.Context // done at Close: ends a wait for a token
+	stop       context.CancelFunc
+	wg         sync.WaitGroup // the two senders
+	reqs       sync.WaitGroup // the requests in flight
 }
 
 // call states, guarded by Batcher.mu.

@@ -599,3 +599,51 @@ func TestBatcherNeverSendsAnIDTwiceAtOnce(t *testing.T) {
 	assert.Equal(t, popolni.StatusDuplicate, (<-again).Status, "sent after the first answer: 124")
 	assert.Len(t, srv.Payments(), 2)
 }
+
+// TestBatcherLostAnswerInThePipeline: two pay requests await their answers
+// at once and the second one's answer is lost: exactly its own members are
+// outcome-unknown, each with its own Ref, and the first request's members
+// get their results.
+func TestBatcherLostAnswerInThePipeline(t *testing.T) {
+	srv, c, g := gatedFixture(t, []popolnitest.Option{popolnitest.WithRateLimit(0)},
+		payments.WithRetry(payments.RetryPolicy{MaxAttempts: 1}))
+	b := popolni.NewBatcher(c, popolni.BatchOptions{})
+	defer b.Close()
+
+	kept := []popolni.Payment{pay(13101), pay(13102)}
+	lost := []popolni.Payment{pay(13001), pay(13002), pay(13003)}
+	srv.DelayNext(1, 1500*time.Millisecond) // the first request: held, then answered
+	srv.DropNext(1)                        // the second: carried out, its answer lost
+	keptDone := make(chan struct{})
+	var (
+		res  []popolni.Result
+		errs []error
+	)
+	go func() { res, errs, _ = payAll(b, kept); close(keptDone) }()
+	queuedPays(t, b, len(kept))
+	g.Open()
+	require.Eventually(t, func() bool { return srv.Count(popolnitest.OpPay) == 1 }, 5*time.Second, time.Millisecond)
+	g.Shut()
+	lostErrs := make(chan []error, 1)
+	go func() { _, errs, _ := payAll(b, lost); lostErrs <- errs }()
+	queuedPays(t, b, len(lost))
+	g.Open()
+	for i, err := range <-lostErrs {
+		var ou *payments.OutcomeUnknownError
+		require.ErrorAs(t, err, &ou, "member %d of the lost request", i)
+		assert.Equal(t, strconv.FormatInt(lost[i].ID, 10), ou.Ref)
+	}
+	select {
+	case <-keptDone:
+		t.Fatal("the first request was answered before the second one was lost: they were not in flight together")
+	default:
+	}
+	<-keptDone
+	assert.Equal(t, 2, srv.Count(popolnitest.OpPay), "one request each")
+	for i := range kept {
+		require.NoError(t, errs[i], "payout %d of the answered request", kept[i].ID)
+		assert.Equal(t, kept[i].ID, res[i].ID)
+		assert.Equal(t, popolni.StatusReceived, res[i].Status)
+	}
+	assert.Len(t, srv.Payments(), 5, "the lost request's payments exist: outcome unknown, not failed")
+}

@@ -613,7 +613,7 @@ func TestBatcherLostAnswerInThePipeline(t *testing.T) {
 	kept := []popolni.Payment{pay(13101), pay(13102)}
 	lost := []popolni.Payment{pay(13001), pay(13002), pay(13003)}
 	srv.DelayNext(1, 1500*time.Millisecond) // the first request: held, then answered
-	srv.DropNext(1)                        // the second: carried out, its answer lost
+	srv.DropNext(1)                         // the second: carried out, its answer lost
 	keptDone := make(chan struct{})
 	var (
 		res  []popolni.Result

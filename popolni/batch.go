@@ -171,6 +171,10 @@ func NewBatcher(c *Client, opts BatchOptions) *Batcher {
 // goes alone).
 func (b *Batcher) MaxBatch() int { return b.max }
 
+// MaxInFlight is how many pay requests, and how many status requests, this
+// Batcher lets await their answers at once.
+func (b *Batcher) MaxInFlight() int { return b.maxFlight }
+
 // Pay pays p in a pay request it may share with other callers' payments,
 // and returns p's own Result. It is Client.Pay for one payment. p is checked
 // on its own before it joins a batch, so a bad payment fails alone with a

@@ -116,4 +116,21 @@ func TestOpenCoalesce(t *testing.T) {
 
 	_, err = payout.Open(ctx, "popolni://?coalesce=maybe", cred)
 	assert.ErrorIs(t, err, payments.ErrInvalidRequest)
+
+	c, err = payout.Open(ctx, "popolni://?coalesce=true&max_batch=7&max_in_flight=2", cred)
+	require.NoError(t, err)
+	require.True(t, c.As(&b))
+	assert.Equal(t, 7, b.MaxBatch())
+	assert.Equal(t, 2, b.MaxInFlight())
+	require.NoError(t, c.Close())
+	c, err = payout.Open(ctx, "popolni://?coalesce=true", cred)
+	require.NoError(t, err)
+	require.True(t, c.As(&b))
+	assert.Equal(t, popolni.DefaultMaxBatch, b.MaxBatch())
+	assert.Equal(t, popolni.DefaultMaxInFlight, b.MaxInFlight())
+	require.NoError(t, c.Close())
+	for _, q := range []string{"max_batch=0", "max_in_flight=0", "max_in_flight=x"} {
+		_, err = payout.Open(ctx, "popolni://?coalesce=true&"+q, cred)
+		assert.ErrorIs(t, err, payments.ErrInvalidRequest, q)
+	}
 }

@@ -17,6 +17,8 @@
 //	template_id    the SMS template of every payout (default 0: no SMS)
 //	poll_interval  Wait's pause between status requests (default 10s, the document's minimum)
 //	coalesce       true: pack concurrent Sends and Gets into shared requests (Options.Batch)
+//	max_batch      with coalesce: the most payouts in one request (default popolni.DefaultMaxBatch, 250)
+//	max_in_flight  with coalesce: the most requests awaiting answers at once (default popolni.DefaultMaxInFlight, 32)
 //
 // # References
 //
@@ -141,7 +143,7 @@ func (d *Driver) status(ctx context.Context, ids ...int64) ([]popolni.Result, er
 }
 
 func open(_ context.Context, cfg *payments.OpenConfig) (payout.Driver, error) {
-	p := cfg.Params("base_url", "local_addr", "resolve", "template_id", "poll_interval", "coalesce")
+	p := cfg.Params("base_url", "local_addr", "resolve", "template_id", "poll_interval", "coalesce", "max_batch", "max_in_flight")
 	cred := payments.ReadCredentials(p, Scheme, func() popolni.Credentials {
 		return popolni.Credentials{Login: p.Env("POPOLNI_LOGIN"), Password: p.Env("POPOLNI_PASSWORD")}
 	})
@@ -152,8 +154,12 @@ func open(_ context.Context, cfg *payments.OpenConfig) (payout.Driver, error) {
 		TemplateID:   p.Int("template_id", 0, 0, math.MaxInt64, "a non-negative integer"),
 		PollInterval: p.Duration("poll_interval", 0, "10s"),
 	}
+	batch := popolni.BatchOptions{
+		MaxBatch:    int(p.Int("max_batch", popolni.DefaultMaxBatch, 1, 10_000, "an integer from 1 to 10000")),
+		MaxInFlight: int(p.Int("max_in_flight", popolni.DefaultMaxInFlight, 1, 1_000, "an integer from 1 to 1000")),
+	}
 	if p.Bool("coalesce", false) {
-		o.Batch = &popolni.BatchOptions{}
+		o.Batch = &batch
 	}
 	if err := p.Err(); err != nil {
 		return nil, err

@@ -179,14 +179,16 @@ func handPay(hc *http.Client, srv *qiwitopuptest.Server, txn string, kopecks int
 }
 
 func BenchmarkPayWallet(b *testing.B) {
-	srv := qiwitopuptest.NewServer()
+	// A balance no run exhausts: every payment is accepted (result-code 0).
+	srv := qiwitopuptest.NewServer(qiwitopuptest.WithBalance("643", "1000000000000.00"))
 	b.Cleanup(srv.Close)
 	b.Run("sdk", func(b *testing.B) {
 		c := passwordClient(b, srv)
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
-			if _, err := c.PayWallet(context.Background(), walletPayment(strconv.FormatInt(1e9+txnSeq.Add(1), 10), 10000)); err != nil {
-				b.Fatal(err)
+			p, err := c.PayWallet(context.Background(), walletPayment(strconv.FormatInt(1e9+txnSeq.Add(1), 10), 10000))
+			if err != nil || p.ResultCode != qiwitopup.CodeOK {
+				b.Fatal(err, p.ResultCode)
 			}
 		}
 	})
@@ -194,8 +196,9 @@ func BenchmarkPayWallet(b *testing.B) {
 		hc := srv.Client()
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
-			if _, err := handPay(hc, srv, strconv.FormatInt(1e9+txnSeq.Add(1), 10), 10000); err != nil {
-				b.Fatal(err)
+			p, err := handPay(hc, srv, strconv.FormatInt(1e9+txnSeq.Add(1), 10), 10000)
+			if err != nil || p.ResultCode != 0 {
+				b.Fatal(err, p.ResultCode)
 			}
 		}
 	})

@@ -32,29 +32,52 @@ func nodes(cond bool, n ...node) []node {
 }
 
 func (n node) write(b *bytes.Buffer, depth int) {
-	b.WriteString(strings.Repeat("  ", depth))
-	b.WriteString("<" + n.name)
+	indent(b, depth)
+	b.WriteByte('<')
+	b.WriteString(n.name)
 	if n.extraName != "" {
 		b.WriteString(` name="`)
-		_ = xml.EscapeText(b, []byte(n.extraName))
-		b.WriteString(`"`)
+		escape(b, n.extraName)
+		b.WriteByte('"')
 	}
-	b.WriteString(">")
+	b.WriteByte('>')
 	if len(n.kids) == 0 {
-		_ = xml.EscapeText(b, []byte(n.text))
+		escape(b, n.text)
 	} else {
-		b.WriteString("\n")
+		b.WriteByte('\n')
 		for _, k := range n.kids {
 			k.write(b, depth+1)
 		}
-		b.WriteString(strings.Repeat("  ", depth))
+		indent(b, depth)
 	}
-	b.WriteString("</" + n.name + ">\n")
+	b.WriteString("</")
+	b.WriteString(n.name)
+	b.WriteString(">\n")
+}
+
+func indent(b *bytes.Buffer, depth int) {
+	for range depth {
+		b.WriteString("  ")
+	}
+}
+
+// escape writes s as xml.EscapeText does: printable ASCII other than
+// " ' & < > is written as it is, anything else goes through EscapeText.
+func escape(b *bytes.Buffer, s string) {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c > 0x7e || c == '"' || c == '\'' || c == '&' || c == '<' || c == '>':
+			_ = xml.EscapeText(b, []byte(s))
+			return
+		}
+	}
+	b.WriteString(s)
 }
 
 // document renders a request with the XML declaration of the examples.
 func document(root node) []byte {
 	var b bytes.Buffer
+	b.Grow(768) // a pay request is about 600 bytes
 	b.WriteString(`<?xml version="1.0" encoding="utf-8"?>` + "\n")
 	root.write(&b, 0)
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))

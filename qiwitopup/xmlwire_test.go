@@ -1,6 +1,8 @@
 package qiwitopup
 
 import (
+	"bytes"
+	"encoding/xml"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -47,4 +49,17 @@ func TestPaymentAttributes(t *testing.T) {
 	}
 	_, err := decodeResponse([]byte(`<response><payment status='60' transaction-number='7' result-code='0'/></response>`))
 	assert.ErrorContains(t, err, "without final-status")
+}
+
+// escape writes what xml.EscapeText writes.
+func FuzzEscape(f *testing.F) {
+	for _, s := range []string{"", "79181234567", "pass<&>\"'word", "it's", "say \"hi\"", "a&b", "a<b", "a>b", "tab\there", "\x00\x7f", "Привет", "\xff\xfe", "a\r\nb", "~ !#$%()*+,-./:;=?@[]^_`{|}"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var got, want bytes.Buffer
+		escape(&got, s)
+		_ = xml.EscapeText(&want, []byte(s))
+		assert.Equal(t, want.String(), got.String())
+	})
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/paysdk/payments"
@@ -529,16 +528,18 @@ func digits(s string) bool {
 }
 
 func refOf(ids []int64) string {
-	var b strings.Builder
+	b := make([]byte, 0, 11*min(len(ids), 8)+16)
 	for i, id := range ids {
 		if i == 8 {
-			fmt.Fprintf(&b, ",…(%d more)", len(ids)-8)
+			b = append(b, ",…("...)
+			b = strconv.AppendInt(b, int64(len(ids)-8), 10)
+			b = append(b, " more)"...)
 			break
 		}
 		if i > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
-		b.WriteString(strconv.FormatInt(id, 10))
+		b = strconv.AppendInt(b, id, 10)
 	}
-	return b.String()
+	return string(b)
 }

@@ -171,3 +171,11 @@ func TestInOrderShortcut(t *testing.T) {
 	assert.Equal(t, many, distinct(append(append([]int64(nil), many...), many...)))
 	assert.Equal(t, strconv.Itoa(len(many)), strconv.Itoa(len(distinct(many))))
 }
+
+// refOf names up to 8 ids and counts the rest.
+func TestRefOf(t *testing.T) {
+	assert.Equal(t, "", refOf(nil))
+	assert.Equal(t, "1000000001", refOf([]int64{1000000001}))
+	assert.Equal(t, "1,2,3,4,5,6,7,8", refOf([]int64{1, 2, 3, 4, 5, 6, 7, 8}))
+	assert.Equal(t, "1,2,3,4,5,6,7,8,…(12 more)", refOf([]int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20}))
+}

@@ -2,12 +2,10 @@ package popolni
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/paysdk/payments"
@@ -228,21 +226,12 @@ func (c *Client) status(ctx context.Context, ids []int64, members []member) (res
 	if len(ids) == 0 {
 		return nil, &payments.ValidationError{Field: "ids", Reason: errNoIDs.Error()}
 	}
-	q := make([]wireStatusQuery, 0, len(ids))
-	seen := make(map[int64]bool, len(ids))
 	for i, id := range ids {
 		if id <= 0 {
 			return nil, &payments.ValidationError{Field: fmt.Sprintf("ids[%d]", i), Reason: "transaction id must be positive"}
 		}
-		if !seen[id] { // asked once, answered for each time it was given
-			seen[id] = true
-			q = append(q, wireStatusQuery{TransactionID: id})
-		}
 	}
-	body, err := json.Marshal(q)
-	if err != nil {
-		return nil, err
-	}
+	body := appendStatusQuery(make([]byte, 0, 40*len(ids)+2), distinct(ids)) // asked once, answered for each time it was given
 	results, _, err = c.post(ctx, &transport.Request{Op: "status", Kind: transport.Read, Ref: ref, Body: body}, ids)
 	return results, err
 }
@@ -433,7 +422,7 @@ func encodePay(batch []Payment) ([]byte, error) {
 		seen[p.ID] = i
 		wire[i] = wirePayment{TransactionID: p.ID, Amount: p.Amount, MsisdnNotice: p.NoticePhone, Msisdn: p.Account, TemplateID: p.TemplateID}
 	}
-	return json.Marshal(wire)
+	return appendPay(make([]byte, 0, 96*len(wire)), wire), nil
 }
 
 // notOK refuses a 2xx answer other than the document's 200 ("При успешной
@@ -451,6 +440,9 @@ func notOK(resp *transport.Response) error {
 // about other payments, or two results for one, is no answer to this
 // request.
 func inOrder(ids []int64, got []Result) ([]Result, error) {
+	if sameOrder(ids, got) {
+		return got, nil
+	}
 	asked := make(map[int64]bool, len(ids))
 	for _, id := range ids {
 		asked[id] = true
@@ -476,6 +468,56 @@ func inOrder(ids []int64, got []Result) ([]Result, error) {
 	return out, nil
 }
 
+// sameOrder reports whether got answers ids one for one in the order asked,
+// ids all distinct: then it is inOrder's answer as it is.
+func sameOrder(ids []int64, got []Result) bool {
+	if len(got) != len(ids) || len(ids) > maxQuadratic {
+		return false
+	}
+	for i, r := range got {
+		if r.ID != ids[i] {
+			return false
+		}
+		for _, prev := range ids[:i] {
+			if prev == r.ID {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// maxQuadratic is the most ids compared pairwise; more go through a map.
+const maxQuadratic = 32
+
+// distinct returns ids without repeats, in the order first given (ids
+// itself when none repeats).
+func distinct(ids []int64) []int64 {
+	if len(ids) <= maxQuadratic {
+		repeat := false
+		for i := 1; i < len(ids) && !repeat; i++ {
+			for _, prev := range ids[:i] {
+				if prev == ids[i] {
+					repeat = true
+					break
+				}
+			}
+		}
+		if !repeat {
+			return ids
+		}
+	}
+	out := make([]int64, 0, len(ids))
+	seen := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 func digits(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {
@@ -486,16 +528,18 @@ func digits(s string) bool {
 }
 
 func refOf(ids []int64) string {
-	var b strings.Builder
+	b := make([]byte, 0, 11*min(len(ids), 8)+16)
 	for i, id := range ids {
 		if i == 8 {
-			fmt.Fprintf(&b, ",…(%d more)", len(ids)-8)
+			b = append(b, ",…("...)
+			b = strconv.AppendInt(b, int64(len(ids)-8), 10)
+			b = append(b, " more)"...)
 			break
 		}
 		if i > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
-		b.WriteString(strconv.FormatInt(id, 10))
+		b = strconv.AppendInt(b, id, 10)
 	}
-	return b.String()
+	return string(b)
 }

@@ -85,8 +85,12 @@ type Result struct {
 // WaitFinal that ended before hearing of the payment), a
 // *payments.OutcomeUnknownError: the payment may exist, ask Status again.
 func (r Result) Err() error {
+	known := r.Status.Known()
+	if known && r.Status.category() == nil {
+		return nil
+	}
 	op := "payment " + strconv.FormatInt(r.ID, 10)
-	if !r.Status.Known() {
+	if !known {
 		e := &payments.APIError{Provider: provider, Op: op, Message: r.Status.meaning(), Category: payments.ErrUnavailable}
 		if r.Status != StatusUnknown {
 			e.Code = strconv.Itoa(int(r.Status))
@@ -127,6 +131,8 @@ type wirePayment struct {
 	TemplateID    int64  `json:"templateId"`
 }
 
+// wireStatusQuery is a status item as encoding/json would write it: the
+// reference appendStatusQuery is tested against.
 type wireStatusQuery struct {
 	TransactionID int64 `json:"transactionId"`
 	Status        int   `json:"status"`
@@ -137,6 +143,14 @@ type wireStatusQuery struct {
 // Numbers may be integral floats (1000000001.0): the public PHP clients send
 // those, and a server echoing them must not break us.
 func decodeResults(body []byte) ([]Result, error) {
+	if out, ok := scanResults(body); ok {
+		return out, nil
+	}
+	return decodeResultsJSON(body)
+}
+
+// decodeResultsJSON is decodeResults through encoding/json, for any answer.
+func decodeResultsJSON(body []byte) ([]Result, error) {
 	var raw []map[string]json.RawMessage
 	if err := json.Unmarshal(body, &raw); err != nil {
 		return nil, err
@@ -165,6 +179,14 @@ func decodeResults(body []byte) ([]Result, error) {
 // decodeBalance reads `{"currentBalance":N,"creditLimit":N}`, the keys spelt
 // exactly as the document spells them, nothing after the object.
 func decodeBalance(body []byte) (Balance, error) {
+	if b, ok := scanBalance(body); ok {
+		return b, nil
+	}
+	return decodeBalanceJSON(body)
+}
+
+// decodeBalanceJSON is decodeBalance through encoding/json, for any answer.
+func decodeBalanceJSON(body []byte) (Balance, error) {
 	var w map[string]json.RawMessage
 	if err := json.Unmarshal(body, &w); err != nil {
 		return Balance{}, err

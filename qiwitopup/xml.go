@@ -32,29 +32,52 @@ func nodes(cond bool, n ...node) []node {
 }
 
 func (n node) write(b *bytes.Buffer, depth int) {
-	b.WriteString(strings.Repeat("  ", depth))
-	b.WriteString("<" + n.name)
+	indent(b, depth)
+	b.WriteByte('<')
+	b.WriteString(n.name)
 	if n.extraName != "" {
 		b.WriteString(` name="`)
-		_ = xml.EscapeText(b, []byte(n.extraName))
-		b.WriteString(`"`)
+		escape(b, n.extraName)
+		b.WriteByte('"')
 	}
-	b.WriteString(">")
+	b.WriteByte('>')
 	if len(n.kids) == 0 {
-		_ = xml.EscapeText(b, []byte(n.text))
+		escape(b, n.text)
 	} else {
-		b.WriteString("\n")
+		b.WriteByte('\n')
 		for _, k := range n.kids {
 			k.write(b, depth+1)
 		}
-		b.WriteString(strings.Repeat("  ", depth))
+		indent(b, depth)
 	}
-	b.WriteString("</" + n.name + ">\n")
+	b.WriteString("</")
+	b.WriteString(n.name)
+	b.WriteString(">\n")
+}
+
+func indent(b *bytes.Buffer, depth int) {
+	for range depth {
+		b.WriteString("  ")
+	}
+}
+
+// escape writes s as xml.EscapeText does: printable ASCII other than
+// " ' & < > is written as it is, anything else goes through EscapeText.
+func escape(b *bytes.Buffer, s string) {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c > 0x7e || c == '"' || c == '\'' || c == '&' || c == '<' || c == '>':
+			_ = xml.EscapeText(b, []byte(s))
+			return
+		}
+	}
+	b.WriteString(s)
 }
 
 // document renders a request with the XML declaration of the examples.
 func document(root node) []byte {
 	var b bytes.Buffer
+	b.Grow(768) // a pay request is about 600 bytes
 	b.WriteString(`<?xml version="1.0" encoding="utf-8"?>` + "\n")
 	root.write(&b, 0)
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
@@ -87,9 +110,33 @@ type wireExtra struct {
 	Value string `xml:",chardata"`
 }
 
+// xmlAttr is an attribute of a <payment>, and whether the element had it.
+type xmlAttr struct {
+	v  string
+	ok bool
+}
+
+// UnmarshalXMLAttr keeps the attribute's value; the last one wins when the
+// element repeats it (under two prefixes).
+func (a *xmlAttr) UnmarshalXMLAttr(x xml.Attr) error {
+	a.v, a.ok = x.Value, true
+	return nil
+}
+
+// wirePayment is a <payment>. Its attributes are matched by local name,
+// whatever their prefix.
 type wirePayment struct {
-	attrs map[string]string
-	From  struct {
+	TxnID       xmlAttr `xml:"txn_id,attr"`
+	Number      xmlAttr `xml:"transaction-number,attr"`
+	Message     xmlAttr `xml:"message,attr"`
+	Msg         xmlAttr `xml:"msg,attr"`
+	FatalError  xmlAttr `xml:"fatal-error,attr"`
+	Status      xmlAttr `xml:"status,attr"`
+	ResultCode  xmlAttr `xml:"result-code,attr"`
+	ResultCodeC xmlAttr `xml:"result-\u0441ode,attr"` // spelled with a Cyrillic "с" in the status examples: read as result-code
+	FinalStatus xmlAttr `xml:"final-status,attr"`
+	TxnDate     xmlAttr `xml:"txn-date,attr"`
+	From        struct {
 		Amount string `xml:"amount"`
 		Ccy    string `xml:"ccy"`
 	} `xml:"from"`
@@ -101,22 +148,6 @@ type wirePayment struct {
 		Extras        []wireExtra `xml:"extra"`
 	} `xml:"to"`
 	Extras []wireExtra `xml:"extra"`
-}
-
-// UnmarshalXML keeps every attribute by its local name.
-func (p *wirePayment) UnmarshalXML(d *xml.Decoder, start xml.StartElement) error {
-	p.attrs = make(map[string]string, len(start.Attr))
-	for _, a := range start.Attr {
-		p.attrs[a.Name.Local] = a.Value
-	}
-	type plain wirePayment // no methods: no recursion
-	var q plain
-	if err := d.DecodeElement(&q, &start); err != nil {
-		return err
-	}
-	q.attrs = p.attrs
-	*p = wirePayment(q)
-	return nil
 }
 
 type wireBalance struct {
@@ -143,10 +174,6 @@ type wireResponse struct {
 // Moscow bank and its other APIs use Moscow time. A fixed offset: no tzdata
 // needed, and Moscow has had no daylight saving time since 2014.
 var moscow = time.FixedZone("MSK", 3*60*60)
-
-// cyrillicResultCode is the attribute name of the status examples, spelled
-// with a Cyrillic "с" (U+0441): "result-сode". Read as result-code.
-const cyrillicResultCode = "result-\u0441ode"
 
 // decodeResponse reads a response tolerantly: unknown elements and
 // attributes are ignored, <payment> may be wrapped in <payments>, the
@@ -176,12 +203,14 @@ func decodeResponse(body []byte) (response, error) {
 		r.HasCode, r.Code, r.Fatal = true, ResultCode(code), parseBool(rc.Fatal)
 		r.Message = firstNonEmpty(rc.Message, rc.Msg)
 	}
-	for _, wp := range append(w.Payments, w.Wrapped...) {
-		p, err := wp.payment()
-		if err != nil {
-			return response{}, err
+	for _, wp := range [][]wirePayment{w.Payments, w.Wrapped} {
+		for i := range wp {
+			p, err := wp[i].payment()
+			if err != nil {
+				return response{}, err
+			}
+			r.Payments = append(r.Payments, p)
 		}
-		r.Payments = append(r.Payments, p)
 	}
 	if w.Balances != nil {
 		r.HasBalances = true
@@ -212,13 +241,12 @@ func decodeResponse(body []byte) (response, error) {
 	return r, nil
 }
 
-func (w wirePayment) payment() (Payment, error) {
-	a := w.attrs
+func (w *wirePayment) payment() (Payment, error) {
 	p := Payment{
-		TxnID:             strings.TrimSpace(a["txn_id"]),
-		TransactionNumber: strings.TrimSpace(a["transaction-number"]),
-		Message:           firstNonEmpty(a["message"], a["msg"]),
-		FatalError:        parseBool(a["fatal-error"]),
+		TxnID:             strings.TrimSpace(w.TxnID.v),
+		TransactionNumber: strings.TrimSpace(w.Number.v),
+		Message:           firstNonEmpty(w.Message.v, w.Msg.v),
+		FatalError:        parseBool(w.FatalError.v),
 		FromCurrency:      strings.TrimSpace(w.From.Ccy),
 		ToCurrency:        strings.TrimSpace(w.To.Ccy),
 		Account:           strings.TrimSpace(w.To.AccountNumber),
@@ -226,10 +254,10 @@ func (w wirePayment) payment() (Payment, error) {
 	if p.TransactionNumber == "" {
 		return Payment{}, fmt.Errorf("payment without transaction-number")
 	}
-	st, ok := a["status"]
-	if !ok {
+	if !w.Status.ok {
 		return Payment{}, fmt.Errorf("payment %s without status", clip(p.TransactionNumber))
 	}
+	st := w.Status.v
 	n, err := strconv.Atoi(strings.TrimSpace(st))
 	if err != nil {
 		return Payment{}, fmt.Errorf("payment status %q is not a number", clip(st))
@@ -238,26 +266,27 @@ func (w wirePayment) payment() (Payment, error) {
 	// result-code and final-status are mandatory ("Описанные в документации
 	// теги и атрибуты ... обязательны"): without them the answer does not
 	// say whether the payment went through, and is not taken as one that does.
-	rc, ok := a["result-code"]
-	if !ok {
-		rc, ok = a[cyrillicResultCode]
+	rc := w.ResultCode
+	if !rc.ok {
+		rc = w.ResultCodeC
 	}
-	if !ok {
+	if !rc.ok {
 		return Payment{}, fmt.Errorf("payment %s without result-code", clip(p.TransactionNumber))
 	}
-	code, err := strconv.Atoi(strings.TrimSpace(rc))
+	code, err := strconv.Atoi(strings.TrimSpace(rc.v))
 	if err != nil {
-		return Payment{}, fmt.Errorf("payment result-code %q is not a number", clip(rc))
+		return Payment{}, fmt.Errorf("payment result-code %q is not a number", clip(rc.v))
 	}
 	p.ResultCode = ResultCode(code)
-	fs, ok := a["final-status"]
-	if !ok {
+	if !w.FinalStatus.ok {
 		return Payment{}, fmt.Errorf("payment %s without final-status", clip(p.TransactionNumber))
 	}
+	fs := w.FinalStatus.v
+	var ok bool
 	if p.FinalStatus, ok = parseFlag(fs); !ok {
 		return Payment{}, fmt.Errorf("payment final-status %q is not true or false", clip(fs))
 	}
-	if d := strings.TrimSpace(a["txn-date"]); d != "" {
+	if d := strings.TrimSpace(w.TxnDate.v); d != "" {
 		if p.TxnDate, err = time.ParseInLocation("02.01.2006 15:04:05", d, moscow); err != nil {
 			return Payment{}, fmt.Errorf("txn-date %q: not dd.MM.yyyy HH:mm:ss", clip(d))
 		}

@@ -15,10 +15,12 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
+	"github.com/go-resty/resty/v2"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/paysdk/payments"
@@ -241,6 +243,12 @@ func (c *Client) try(ctx, actx context.Context, at *telemetry.Attempt, req *Requ
 }
 
 func (c *Client) url(req *Request) string {
+	if req.SiblingPath == "" && req.Path == "" && c.baseStr != "" {
+		if req.RawQuery == "" {
+			return c.baseStr
+		}
+		return c.baseStr + "?" + req.RawQuery
+	}
 	u := *c.base
 	if req.SiblingPath != "" {
 		dir := u.Path[:strings.LastIndex(u.Path, "/")+1]
@@ -274,9 +282,12 @@ func (c *Client) attempt(ctx context.Context, req *Request, u string) (resp *Res
 		WroteHeaders: func() { wrote.Store(true) },
 	})
 	r := c.rc.R().SetContext(actx).SetDoNotParseResponse(true)
-	r.SetHeader("User-Agent", c.ua)
-	if c.cfg.Auth.value != "" {
-		r.SetHeader("Authorization", c.cfg.Auth.value)
+	// The client's own headers are shared slices of length and capacity 1:
+	// an Add below appends to a copy, and resty clones the header map
+	// (values included) into the *http.Request it sends.
+	r.Header["User-Agent"] = c.uaHeader
+	if c.authHeader != nil {
+		r.Header["Authorization"] = c.authHeader
 	}
 	for k, vs := range req.Header {
 		for _, v := range vs {
@@ -284,7 +295,12 @@ func (c *Client) attempt(ctx context.Context, req *Request, u string) (resp *Res
 		}
 	}
 	if req.Body != nil {
-		r.SetHeader("Content-Type", req.ContentType)
+		r.Header["Content-Type"] = []string{req.ContentType}
+		if _, set := r.Header["Accept"]; !set && acceptsOwnType(req.ContentType) {
+			// What resty would add itself (Accept: the Content-Type of a
+			// JSON or XML body), without its regular expressions per call.
+			r.Header["Accept"] = r.Header["Content-Type"]
+		}
 		r.SetBody(bytes.NewReader(req.Body))
 	}
 	if err := actx.Err(); err != nil {
@@ -328,16 +344,72 @@ func (c *Client) attempt(ctx context.Context, req *Request, u string) (resp *Res
 		}
 		return out, true, nil
 	}
-	body, err := io.ReadAll(io.LimitReader(raw.Body, c.maxBody+1))
+	body, err := readCapped(raw.Body, raw.ContentLength, c.maxBody)
 	if err != nil {
+		if err == errTooLarge {
+			return nil, true, err
+		}
 		return nil, true, cleanErr(err)
-	}
-	if int64(len(body)) > c.maxBody {
-		return nil, true, errTooLarge
 	}
 	out.Body = body
 	return out, true, nil
 }
+
+// maxBodyHint bounds the buffer readCapped allocates ahead on the word of a
+// Content-Length: a server announcing more gets a buffer that grows as its
+// bytes really arrive.
+const maxBodyHint = 1 << 20
+
+// readCapped reads r to its end, or fails with errTooLarge as soon as more
+// than max bytes came. size is the announced length (-1: unknown); the
+// buffer is allocated once when the answer keeps its word, with a spare byte
+// so that the end is seen without growing it.
+func readCapped(r io.Reader, size, max int64) ([]byte, error) {
+	n := int64(512)
+	if size >= 0 {
+		n = min(size, max, maxBodyHint) + 1
+	}
+	b := make([]byte, 0, n)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // grow
+		}
+		m, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+m]
+		if int64(len(b)) > max {
+			return nil, errTooLarge
+		}
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// acceptsOwnType reports whether resty would set Accept to ct (a JSON or
+// XML media type, by its own test), remembered for the few content types a
+// client sends.
+func acceptsOwnType(ct string) bool {
+	if v, ok := ownTypes.Load(ct); ok {
+		return v.(bool)
+	}
+	own := ct != "" && (resty.IsJSONType(ct) || resty.IsXMLType(ct))
+	if ownTypesLen.Add(1) <= maxOwnTypes {
+		ownTypes.Store(ct, own)
+	}
+	return own
+}
+
+// ownTypes remembers acceptsOwnType's answer for up to maxOwnTypes content
+// types (the providers send two or three constant ones).
+var (
+	ownTypes    sync.Map
+	ownTypesLen atomic.Int64
+)
+
+const maxOwnTypes = 64
 
 // writtenOnError decides whether an exchange that failed before any answer
 // came may have put the request on its way to the provider. net/http (the

@@ -116,6 +116,12 @@ type Client struct {
 	maxBody int64
 	log     *slog.Logger
 	ua      string
+	// uaHeader and authHeader are the User-Agent and Authorization values
+	// of every request, built once (authHeader nil: none).
+	uaHeader, authHeader []string
+	// baseStr is the base URL as url() writes it for a request without a
+	// path, before its query ("" when the base has a fragment).
+	baseStr string
 	hc      *http.Client
 	opaque  bool // the merchant's RoundTripper, not net/http's: no trace of what it wrote
 	scrub   *scrubber
@@ -168,6 +174,15 @@ func New(cfg Config, opts ...payments.Option) (*Client, error) {
 	}
 	if c.ua == "" {
 		c.ua = DefaultUserAgent
+	}
+	if base.Fragment == "" && !base.ForceQuery {
+		b := *base
+		b.RawQuery = ""
+		c.baseStr = b.String()
+	}
+	c.uaHeader = []string{c.ua}
+	if cfg.Auth.value != "" {
+		c.authHeader = []string{cfg.Auth.value}
 	}
 	c.retry = config.Retry{MaxAttempts: DefaultMaxAttempts, BaseDelay: DefaultBaseDelay, MaxDelay: DefaultMaxDelay}
 	if s.Retry != nil {

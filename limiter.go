@@ -88,7 +88,7 @@ const (
 	maxMargin   = time.Second
 	widenStep   = 5 * time.Millisecond
 	quickGrants = 25
-	fastNarrow  = 200 * time.Microsecond
+	fastNarrow  = time.Millisecond
 	slowNarrow  = 5 * time.Microsecond
 )
 

@@ -87,15 +87,14 @@ func TestLimiterIsARateLimiterWithAMargin(t *testing.T) {
 	l, err := NewLimiter(5, 1)
 	require.NoError(t, err)
 	al := l.(*adaptiveLimiter)
-	assert.InDelta(t, 5/1.005, float64(al.bucket.Limit()), 1e-9, "5 a second less the 5 ms starting margin: 201 ms apart")
-	assert.Equal(t, 1, al.bucket.Burst())
-	assert.Equal(t, minMargin, l.(MarginReporter).Margin())
-
-	l, err = NewLimiterWithMargin(5, 1, NetworkMargin)
-	require.NoError(t, err)
-	al = l.(*adaptiveLimiter)
 	assert.InDelta(t, 5/1.05, float64(al.bucket.Limit()), 1e-9, "5 a second less the 50 ms network margin: 210 ms apart")
-	assert.Equal(t, NetworkMargin, l.(MarginReporter).Margin())
+	assert.Equal(t, 1, al.bucket.Burst())
+	assert.Equal(t, NetworkMargin, al.margin())
+
+	al, err = newLearningLimiter(5, 1)
+	require.NoError(t, err)
+	assert.InDelta(t, 5/1.005, float64(al.bucket.Limit()), 1e-9, "5 a second less the 5 ms starting margin: 201 ms apart")
+	assert.Equal(t, minMargin, al.margin())
 }
 
 // ceiling is the rate the limiter's margin allows now.
@@ -125,7 +124,7 @@ func TestLimiterSlowsDownOnRefusalAndCreepsBack(t *testing.T) {
 	cut := al.lastCut
 	assert.InDelta(t, ceiling*0.8, al.rateAt(cut), 1e-9, "a refusal lowers the rate to 80 %")
 	assert.InDelta(t, ceiling*0.8, float64(al.bucket.Limit()), 1e-9, "on the bucket itself")
-	assert.Equal(t, NetworkMargin, al.Margin(), "a static margin stays")
+	assert.Equal(t, NetworkMargin, al.margin(), "a static margin stays")
 
 	al.Refused() // a second refusal within the second: the same burst of requests
 	assert.Equal(t, cut, al.lastCut)
@@ -223,27 +222,25 @@ func TestMarginStateBounds(t *testing.T) {
 	assert.False(t, ok, "a refusal at 1 s is the rate cut's")
 }
 
-// NewLimiter widens its margin on a refusal, once per cooldown, and cuts
+// newLearningLimiter widens its margin on a refusal, once per cooldown, and cuts
 // the rate only when the margin is at 1 s.
 func TestLimiterLearnsItsMarginFromRefusals(t *testing.T) {
-	l, err := NewLimiter(5, 1)
+	al, err := newLearningLimiter(5, 1)
 	require.NoError(t, err)
-	al := l.(*adaptiveLimiter)
-	mr := l.(MarginReporter)
 
 	al.Refused()
-	assert.Equal(t, 10*time.Millisecond, mr.Margin(), "a refusal widens by one step")
+	assert.Equal(t, 10*time.Millisecond, al.margin(), "a refusal widens by one step")
 	assert.InDelta(t, 5/1.01, float64(al.bucket.Limit()), 1e-9, "on the bucket itself")
 	al.Refused()
 	al.Refused()
-	assert.Equal(t, 10*time.Millisecond, mr.Margin(), "the refusals of requests already on their way count once")
+	assert.Equal(t, 10*time.Millisecond, al.margin(), "the refusals of requests already on their way count once")
 	assert.True(t, al.lastCut.IsZero(), "no rate cut while the margin can widen")
 
 	al.outOfCooldown()
 	al.Refused()
-	assert.Equal(t, 20*time.Millisecond, mr.Margin(), "out of the cooldown, a quick refusal doubles the step")
+	assert.Equal(t, 20*time.Millisecond, al.margin(), "out of the cooldown, a quick refusal doubles the step")
 
-	for mr.Margin() < maxMargin {
+	for al.margin() < maxMargin {
 		al.outOfCooldown()
 		al.Refused()
 	}
@@ -265,35 +262,35 @@ func TestLimiterLearnsItsMarginFromRefusals(t *testing.T) {
 // A grant that waited for its turn (sent at the limit) narrows the margin;
 // one that did not wait tells nothing.
 func TestLimiterNarrowsOnPacedGrantsOnly(t *testing.T) {
-	l, err := NewLimiter(50, 1) // 20 ms apart
+	al, err := newLearningLimiter(50, 1) // 20 ms apart
 	require.NoError(t, err)
-	al := l.(*adaptiveLimiter)
+	l := Limiter(al)
 	al.Refused() // 10 ms, one step above the 5 ms refused
-	require.Equal(t, 10*time.Millisecond, al.Margin())
+	require.Equal(t, 10*time.Millisecond, al.margin())
 
 	require.NoError(t, l.Wait(context.Background())) // the bucket's first token: no wait
-	assert.Equal(t, 10*time.Millisecond, al.Margin(), "an unpaced grant does not narrow")
+	assert.Equal(t, 10*time.Millisecond, al.margin(), "an unpaced grant does not narrow")
 	for range 5 {
 		require.NoError(t, l.Wait(context.Background()))
 	}
-	assert.Less(t, al.Margin(), 10*time.Millisecond, "paced grants narrow")
-	assert.GreaterOrEqual(t, al.Margin(), 10*time.Millisecond-5*slowNarrow, "by at most %v each", slowNarrow)
-	assert.InDelta(t, 50/(1+al.Margin().Seconds()), float64(al.bucket.Limit()), 1e-9, "on the bucket itself")
+	assert.Less(t, al.margin(), 10*time.Millisecond, "paced grants narrow")
+	assert.GreaterOrEqual(t, al.margin(), 10*time.Millisecond-5*slowNarrow, "by at most %v each", slowNarrow)
+	assert.InDelta(t, 50/(1+al.margin().Seconds()), float64(al.bucket.Limit()), 1e-9, "on the bucket itself")
 
 	// A wait that ends with its context narrows nothing.
-	m := al.Margin()
+	m := al.margin()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	assert.ErrorIs(t, l.Wait(ctx), context.Canceled)
-	assert.Equal(t, m, al.Margin())
+	assert.Equal(t, m, al.margin())
 }
 
 // Waits, refusals and readers at once (run with -race): the margin stays in
 // its bounds and the rate never above the cap.
 func TestLimiterLearnsConcurrently(t *testing.T) {
-	l, err := NewLimiter(2000, 2)
+	al, err := newLearningLimiter(2000, 2)
 	require.NoError(t, err)
-	al := l.(*adaptiveLimiter)
+	l := Limiter(al)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for i := range 8 {
@@ -305,7 +302,7 @@ func TestLimiterLearnsConcurrently(t *testing.T) {
 				case 0:
 					al.Refused()
 				case 1:
-					m := al.Margin()
+					m := al.margin()
 					assert.True(t, m >= minMargin && m <= maxMargin, "%v", m)
 				default:
 					assert.NoError(t, l.Wait(ctx))
@@ -316,7 +313,7 @@ func TestLimiterLearnsConcurrently(t *testing.T) {
 	wg.Wait()
 	cancel()
 	assert.ErrorIs(t, l.Wait(ctx), context.Canceled)
-	m := al.Margin()
+	m := al.margin()
 	assert.True(t, m >= minMargin && m <= maxMargin, "%v", m)
 	assert.LessOrEqual(t, float64(al.bucket.Limit()), 2000.0)
 }

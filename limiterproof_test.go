@@ -2,8 +2,11 @@ package payments
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -52,7 +55,9 @@ func (s *strictServer) arrive() bool {
 // proofResult is one run's figures.
 type proofResult struct {
 	ok, refused int
+	lateRefused int // refused in the second half of the run: after learning
 	elapsed     time.Duration
+	margin      time.Duration // at the end, when the limiter reports one; -1 if not
 }
 
 // refusedPct is the share of arrivals answered 503.
@@ -74,7 +79,12 @@ func (r proofResult) capPct() float64 {
 // lim (when it is a RefusalObserver) and is sent again, as the transport
 // does with popolni's 503.
 func runAgainstStrictServer(lim Limiter, callers int, d, maxDelay time.Duration) proofResult {
-	srv := newStrictServer()
+	return runSenders(newStrictServer(), lim, callers, d, maxDelay)
+}
+
+// runSenders is runAgainstStrictServer against srv, which other senders
+// may share; the figures are this sender's.
+func runSenders(srv *strictServer, lim Limiter, callers int, d, maxDelay time.Duration) proofResult {
 	obs, _ := lim.(RefusalObserver)
 	delay := func() {
 		if maxDelay > 0 {
@@ -84,6 +94,10 @@ func runAgainstStrictServer(lim Limiter, callers int, d, maxDelay time.Duration)
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	start := time.Now()
+	var (
+		mu  sync.Mutex
+		res proofResult
+	)
 	var wg sync.WaitGroup
 	for range callers {
 		wg.Add(1)
@@ -93,6 +107,16 @@ func runAgainstStrictServer(lim Limiter, callers int, d, maxDelay time.Duration)
 				delay()
 				served := srv.arrive()
 				delay()
+				mu.Lock()
+				if served {
+					res.ok++
+				} else {
+					res.refused++
+					if time.Since(start) > d/2 {
+						res.lateRefused++
+					}
+				}
+				mu.Unlock()
 				if !served && obs != nil {
 					obs.Refused()
 				}
@@ -100,24 +124,38 @@ func runAgainstStrictServer(lim Limiter, callers int, d, maxDelay time.Duration)
 		}()
 	}
 	wg.Wait()
-	srv.mu.Lock()
-	defer srv.mu.Unlock()
-	return proofResult{ok: srv.ok, refused: srv.refused, elapsed: time.Since(start)}
+	res.elapsed = time.Since(start)
+	res.margin = -1
+	if mr, ok := lim.(interface{ margin() time.Duration }); ok {
+		res.margin = mr.margin()
+	}
+	return res
 }
 
 // TestLimiterNeverSendsASixthInASecond is the guarantee: 50 callers share
 // one NewLimiter(5, 1) and a strict server never sees a sixth arrival in a
-// second. (A plain rate.NewLimiter(5, 1) in its place fails this test: a
-// late waker's successor starts early.)
+// second; nor with the learning limiter, whose margin starts at 5 ms.
+// (A plain rate.NewLimiter(5, 1) in its place fails this test: a late
+// waker's successor starts early.)
 func TestLimiterNeverSendsASixthInASecond(t *testing.T) {
 	t.Parallel()
 	lim, err := NewLimiter(DefaultRate, DefaultBurst)
 	require.NoError(t, err)
-	r := runAgainstStrictServer(lim, 50, 3*time.Second, 0)
-	t.Logf("NewLimiter(5, 1), 50 callers, %v, loopback: %d served, %d refused (%.1f %%), %.1f %% of the cap",
-		r.elapsed.Round(time.Millisecond), r.ok, r.refused, r.refusedPct(), r.capPct())
-	assert.Zero(t, r.refused, "a strict server saw a sixth request in one second")
-	assert.Positive(t, r.ok)
+	learning, err := newLearningLimiter(DefaultRate, DefaultBurst)
+	require.NoError(t, err)
+	for _, c := range []struct {
+		name string
+		lim  Limiter
+	}{{"NewLimiter(5, 1)", lim}, {"newLearningLimiter(5, 1)", learning}} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			r := runAgainstStrictServer(c.lim, 50, 3*time.Second, 0)
+			t.Logf("%s, 50 callers, %v, loopback: %d served, %d refused (%.1f %%), %.1f %% of the cap",
+				c.name, r.elapsed.Round(time.Millisecond), r.ok, r.refused, r.refusedPct(), r.capPct())
+			assert.Zero(t, r.refused, "a strict server saw a sixth request in one second")
+			assert.Positive(t, r.ok)
+		})
+	}
 }
 
 // NewLimiterWithMargin refuses a margin outside 0..1s; its figures (no
@@ -131,10 +169,10 @@ func TestLimiterWithMarginArguments(t *testing.T) {
 	}
 	l, err := NewLimiterWithMargin(5, 1, 0)
 	require.NoError(t, err)
-	assert.InDelta(t, 5.0, l.(*adaptiveLimiter).ceiling, 1e-9, "no margin: the whole cap")
+	assert.InDelta(t, 5.0, l.(*adaptiveLimiter).ceiling(), 1e-9, "no margin: the whole cap")
 	l, err = NewLimiterWithMargin(5, 1, NetworkMargin)
 	require.NoError(t, err)
-	assert.InDelta(t, 5/1.05, l.(*adaptiveLimiter).ceiling, 1e-9)
+	assert.InDelta(t, 5/1.05, l.(*adaptiveLimiter).ceiling(), 1e-9)
 }
 
 // TestLimiterSpacesFromTheActualGrant: a grant let go later than the bucket
@@ -144,7 +182,7 @@ func TestLimiterSpacesFromTheActualGrant(t *testing.T) {
 	l, err := NewLimiter(20, 1)
 	require.NoError(t, err)
 	al := l.(*adaptiveLimiter)
-	window := time.Duration(float64(time.Second) / al.ceiling)
+	window := time.Duration(float64(time.Second) / al.ceiling())
 	al.grants[al.next] = time.Now() // as if a late waker had just been let go
 	start := time.Now()
 	require.GreaterOrEqual(t, al.bucket.TokensAt(start), 1.0, "the bucket alone would let it go at once")
@@ -155,43 +193,124 @@ func TestLimiterSpacesFromTheActualGrant(t *testing.T) {
 // deaf hides a limiter's RefusalObserver: what the feedback buys.
 type deaf struct{ Limiter }
 
-// TestLimiterLongRuns is the 20 s runs; the figures go in the
-// README. Run with PAYMENTS_LONG=1 go test -run LimiterLongRuns -v .
+// widensAndCuts is newLearningLimiter that also cuts its rate to 80 % on every
+// refusal that counts, as the static limiter does: the long runs measure
+// whether the cut is worth keeping beside the learned margin.
+type widensAndCuts struct{ *adaptiveLimiter }
+
+func (l widensAndCuts) Refused() {
+	l.mu.Lock()
+	counts := l.lastRefusal.IsZero() || time.Since(l.lastRefusal) >= cutCooldown
+	l.mu.Unlock()
+	l.adaptiveLimiter.Refused()
+	if !counts {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	l.rateLocked(now)
+	if l.lastCut.Equal(l.lastRefusal) {
+		return // the margin was at 1 s: Refused cut already
+	}
+	l.cur = max(l.cur*cutFactor, 1.0/floorDivisor)
+	l.cutTo, l.lastCut = l.cur, now
+	l.bucket.SetLimitAt(now, rate.Limit(l.ceilingLocked()*l.cur))
+}
+
+// TestLimiterLongRuns is the runs, 20 s and a longer one to show
+// the steady state (PAYMENTS_LONG_SECONDS, 120 by default); the figures go
+// in the README. Run with PAYMENTS_LONG=1 go test -run LimiterLongRuns -v .
+// (PAYMENTS_LONG_ONLY=text runs only the rows whose name contains it.)
 func TestLimiterLongRuns(t *testing.T) {
 	if os.Getenv("PAYMENTS_LONG") != "1" {
-		t.Skip("20 s runs: set PAYMENTS_LONG=1")
+		t.Skip("20 s and 120 s runs: set PAYMENTS_LONG=1")
 	}
-	d := 20 * time.Second
-	type run struct {
-		name     string
-		lim      Limiter
-		maxDelay time.Duration
+	long := 120 * time.Second
+	if v := os.Getenv("PAYMENTS_LONG_SECONDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		require.NoError(t, err, "PAYMENTS_LONG_SECONDS")
+		long = time.Duration(n) * time.Second
 	}
+	learns := func() Limiter { l, _ := newLearningLimiter(DefaultRate, DefaultBurst); return l }
 	mine := func() Limiter { l, _ := NewLimiter(DefaultRate, DefaultBurst); return l }
-	runs := []run{
-		{"NewLimiter(5, 1), loopback", mine(), 0},
-		{"NewLimiterWithMargin(5, 1, 0), loopback", func() Limiter { l, _ := NewLimiterWithMargin(DefaultRate, DefaultBurst, 0); return l }(), 0},
-		{"rate.NewLimiter(5, 1), loopback", rate.NewLimiter(5, 1), 0},
-		{"NewLimiter(5, 1), 0-50 ms delay", mine(), 50 * time.Millisecond},
-		{"rate.NewLimiter(5, 1), 0-50 ms delay", rate.NewLimiter(5, 1), 50 * time.Millisecond},
-		{"NewLimiter(5, 1), 0-150 ms delay (beyond the margin)", mine(), 150 * time.Millisecond},
-		{"NewLimiter(5, 1), 0-150 ms delay, refusals not told", deaf{mine()}, 150 * time.Millisecond},
-		{"rate.NewLimiter(5, 1), 0-150 ms delay", rate.NewLimiter(5, 1), 150 * time.Millisecond},
+	static := func(m time.Duration) func() Limiter {
+		return func() Limiter { l, _ := NewLimiterWithMargin(DefaultRate, DefaultBurst, m); return l }
 	}
-	results := make([]proofResult, len(runs))
-	var wg sync.WaitGroup
-	for i, r := range runs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i] = runAgainstStrictServer(r.lim, 50, d, r.maxDelay)
-		}()
+	learnsAndCuts := func() Limiter { l, _ := newLearningLimiter(DefaultRate, DefaultBurst); return widensAndCuts{l} }
+	bucket := func() Limiter { return rate.NewLimiter(DefaultRate, DefaultBurst) }
+	type run struct {
+		limiter, network string
+		lim              func() Limiter
+		maxDelay         time.Duration
+		other            bool // another sender on the account: 2 a second, 5 callers
 	}
-	wg.Wait()
-	for i, r := range runs {
-		res := results[i]
-		t.Logf("%-55s 50 callers %v: %4d served, %3d answered 503 (%5.2f %%), %5.1f %% of the cap",
-			r.name, d, res.ok, res.refused, res.refusedPct(), res.capPct())
+	var runs []run
+	for _, n := range []struct {
+		name     string
+		maxDelay time.Duration
+	}{{"loopback", 0}, {"0-50 ms", 50 * time.Millisecond}, {"0-150 ms", 150 * time.Millisecond}} {
+		runs = append(runs,
+			run{"NewLimiter(5, 1) (50 ms)", n.name, mine, n.maxDelay, false},
+			run{"learning margin", n.name, learns, n.maxDelay, false},
+			run{"NewLimiterWithMargin(5, 1, 0)", n.name, static(0), n.maxDelay, false},
+			run{"rate.NewLimiter(5, 1)", n.name, bucket, n.maxDelay, false},
+		)
 	}
-	assert.Zero(t, results[0].refused, "the guarantee on loopback")
+	runs = append(runs,
+		run{"NewLimiter(5, 1), refusals not told", "0-150 ms", func() Limiter { return deaf{mine()} }, 150 * time.Millisecond, false},
+		run{"learning margin + 80 % cut on a refusal", "0-50 ms", learnsAndCuts, 50 * time.Millisecond, false},
+		run{"learning margin + 80 % cut on a refusal", "0-150 ms", learnsAndCuts, 150 * time.Millisecond, false},
+		run{"NewLimiter(5, 1), another sender at 2/s", "loopback", mine, 0, true},
+		run{"learning margin, another sender at 2/s", "loopback", learns, 0, true},
+		run{"learning margin + 80 % cut, another sender at 2/s", "loopback", learnsAndCuts, 0, true},
+	)
+	if only := os.Getenv("PAYMENTS_LONG_ONLY"); only != "" {
+		var kept []run
+		for _, r := range runs {
+			if strings.Contains(r.limiter+" "+r.network, only) {
+				kept = append(kept, r)
+			}
+		}
+		runs = kept
+	}
+	for _, d := range []time.Duration{20 * time.Second, long} {
+		results := make([]proofResult, len(runs))
+		others := make([]proofResult, len(runs))
+		var wg sync.WaitGroup
+		for i, r := range runs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				srv := newStrictServer()
+				if r.other {
+					other, _ := NewLimiterWithMargin(2, 1, 0)
+					wg.Add(1)
+					go func() { defer wg.Done(); others[i] = runSenders(srv, other, 5, d, r.maxDelay) }()
+				}
+				results[i] = runSenders(srv, r.lim(), 50, d, r.maxDelay)
+			}()
+		}
+		wg.Wait()
+		t.Logf("50 callers, %v, all rows side by side:", d)
+		t.Logf("| limiter | network | answered 503 | in the second half | %% of the cap | margin at the end |")
+		for i, r := range runs {
+			res := results[i]
+			margin := "-"
+			if res.margin >= 0 {
+				margin = res.margin.Round(100 * time.Microsecond).String()
+			}
+			if r.other {
+				o := others[i]
+				margin += fmt.Sprintf(" (the other sender: %d served, %d answered 503, %.1f %% of the cap)", o.ok, o.refused, o.capPct())
+			}
+			t.Logf("| %s | %s | %d (%.2f %%) | %d | %.1f %% | %s |",
+				r.limiter, r.network, res.refused, res.refusedPct(), res.lateRefused, res.capPct(), margin)
+		}
+		for i, r := range runs {
+			if r.network == "loopback" && !r.other && !strings.HasPrefix(r.limiter, "rate.") {
+				assert.Zero(t, results[i].refused, "the guarantee on loopback: %s", r.limiter)
+			}
+		}
+	}
 }

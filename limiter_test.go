@@ -73,7 +73,15 @@ func TestNewLimiterRefusesNonsense(t *testing.T) {
 		var ve *ValidationError
 		assert.True(t, errors.As(err, &ve), "rate %v burst %d: %v", c.rate, c.burst, err)
 		assert.ErrorIs(t, err, ErrInvalidRequest)
+		l, err := NewLearningLimiter(c.rate, c.burst)
+		assert.True(t, errors.As(err, &ve), "learning: rate %v burst %d: %v", c.rate, c.burst, err)
+		assert.True(t, l == nil, "no typed nil in the interface")
 	}
+	l, err := NewLearningLimiter(5, 1)
+	require.NoError(t, err)
+	_, learns := l.(RefusalObserver)
+	assert.True(t, learns, "it is told of refusals")
+	assert.Equal(t, minMargin, l.(*adaptiveLimiter).margin(), "the learning limiter")
 }
 
 func TestLimiterNilContext(t *testing.T) {

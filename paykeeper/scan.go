@@ -158,3 +158,19 @@ func plainString(raw []byte) (string, bool) {
 	}
 	return string(inner), true
 }
+
+// isJSONString reports whether raw is a JSON string whose text is want
+// (escaped or not).
+func isJSONString(raw []byte, want string) bool {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) < 2 || raw[0] != '"' {
+		return false
+	}
+	if inner := raw[1 : len(raw)-1]; bytes.IndexByte(inner, '\\') < 0 {
+		// As it is, or with bytes that are not UTF-8 (encoding/json makes
+		// them U+FFFD): equal to want (UTF-8, no U+FFFD) only as it is.
+		return string(inner) == want
+	}
+	var s string
+	return json.Unmarshal(raw, &s) == nil && s == want
+}

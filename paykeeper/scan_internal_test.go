@@ -34,6 +34,28 @@ func objectsByUnmarshal(body []byte) ([]map[string]json.RawMessage, error) {
 
 var errEmpty = bytes.ErrTooLarge // any error: only its presence is compared
 
+// writeObjectByUnmarshal is writeObject as it was: encoding/json alone.
+func writeObjectByUnmarshal(body []byte) (map[string]json.RawMessage, error) {
+	if len(body) > 0 && body[0] == '[' {
+		var list []map[string]json.RawMessage
+		if err := json.Unmarshal(body, &list); err != nil {
+			return nil, err
+		}
+		if len(list) != 1 || list[0] == nil {
+			return nil, errEmpty
+		}
+		return list[0], nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, err
+	}
+	if m == nil {
+		return nil, errEmpty
+	}
+	return m, nil
+}
+
 // strByUnmarshal is record.str's reading of one string value as it was.
 func strByUnmarshal(raw json.RawMessage) (string, bool) {
 	var s string
@@ -50,7 +72,8 @@ func FuzzObjectsMatchUnmarshal(f *testing.F) {
 		`[{"id":"97452","pay_amount":"10000.00","refund_amount":"5000.00","clientid":"Konstantin Semenov","orderid":null,` +
 			`"payment_system_id":"3","unique_id":null,"status":"success","repeat_counter":"0","pending_datetime":"2014-05-14 15:59:00",` +
 			`"x":{"a":[1,{"b":"}"}]},"y":[[],"]"],"n":-1.5e3,"t":true,"refund_amount":"0.00"}]`,
-		` { "result" : "fail" , "msg" : "Неверный id" } `,
+		` { "result" : "fail" , "msg" : "Неверный id" } `, `{"result":"success"}`, `[{"result":"succ\u0065ss"}]`,
+		"{\"result\":\"fail\xff\"}", `[{"result":"fail"},{}]`, `{"result":null}`, `[null]`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -62,6 +85,18 @@ func FuzzObjectsMatchUnmarshal(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
+		wm, werr1 := writeObject(trimJSONSpace(body))
+		wwant, werr2 := writeObjectByUnmarshal(trimJSONSpace(body))
+		if (werr1 == nil) != (werr2 == nil) || !reflect.DeepEqual(wm, wwant) {
+			t.Fatalf("writeObject(%q) = %q, %v; encoding/json: %q, %v", body, wm, werr1, wwant, werr2)
+		}
+		for _, want := range []string{"success", "fail"} {
+			var s string
+			byJSON := json.Unmarshal(wm["result"], &s) == nil && s == want
+			if isJSONString(wm["result"], want) != byJSON {
+				t.Fatalf("%q: isJSONString(result, %q) is not encoding/json's %t", body, want, byJSON)
+			}
+		}
 		got, gerr := objects(body)
 		want, werr := objectsByUnmarshal(body)
 		if (gerr == nil) != (werr == nil) {

@@ -253,3 +253,24 @@ func FuzzParseCallbackMatchesMap(f *testing.F) {
 		}
 	})
 }
+
+// jsonStringByEncoder is jsonString as it was: an encoding/json Encoder.
+func jsonStringByEncoder(s string) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	return bytes.TrimRight(b.Bytes(), "\n")
+}
+
+func FuzzJSONStringMatchesEncoder(f *testing.F) {
+	for _, s := range []string{"", "ORD-1", "Россия", `a"b\c`, "<&>", "\x00\x01\b\f\n\r\t\x1f\x7f", "\xff\xfe", "\u2028\u2029",
+		"https://x.example/cb?a=1&b=<2>", "\xe2\x80", "😀", "\xed\xa0\x80"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := jsonString(s), jsonStringByEncoder(s); !bytes.Equal(got, want) {
+			t.Fatalf("%q: %s, encoding/json %s", s, got, want)
+		}
+	})
+}

@@ -230,7 +230,8 @@ func (d *wireDetail) fields() [len(detailKeys)]*flex {
 // to its i), by exact key; absent keys leave it empty. obj is valid JSON.
 // It fails on anything but an object, or on such a member that is neither
 // a string, a number, a boolean nor null; other is called with the raw
-// value of each member not in index.
+// value of each member not in index. keys has at most len(paymentKeys)
+// entries.
 func readObject(obj []byte, keys []string, index map[string]int, dst []*flex, other func(key, val []byte)) error {
 	if err := isObject(obj); err != nil {
 		return err

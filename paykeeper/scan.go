@@ -87,7 +87,8 @@ var internedKeys = func() map[string]string {
 // json.Unmarshal would, and returns the index just past it. A key that
 // holds an escape or bytes that are not UTF-8 is read by encoding/json.
 func walkObject(b []byte, i int) (map[string]json.RawMessage, int) {
-	m := make(map[string]json.RawMessage, 16)
+	// Room for a payment's keys, or for the few of a write's short answer.
+	m := make(map[string]json.RawMessage, min(16, (len(b)-i)/16))
 	i = skipSpace(b, i+1)
 	for i < len(b) && b[i] == '"' {
 		end, escaped := stringEnd(b, i)

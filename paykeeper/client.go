@@ -324,18 +324,20 @@ func (c *Client) postOnce(ctx context.Context, w write) (map[string]json.RawMess
 		}
 		resent = resent || resp.Resent
 		body := scrubBody(trimJSONSpace(resp.Body), w.secrets)
-		if e := failEnvelope(w.op, resp.Status, body); e != nil {
-			c.t.ScrubError(e)
-			if errors.Is(e, ErrTokenRejected) && attempt == 0 {
-				c.tok.drop(tok)
-				continue
+		m, err := writeObject(body) // read once: for the fail object, then for success
+		if err == nil {
+			if e := failObject(w.op, resp.Status, m); e != nil {
+				c.t.ScrubError(e)
+				if errors.Is(e, ErrTokenRejected) && attempt == 0 {
+					c.tok.drop(tok)
+					continue
+				}
+				return nil, c.unknownIf(w, resent, e)
 			}
-			return nil, c.unknownIf(w, resent, e)
 		}
 		if isLoginPage(body) {
 			return nil, c.unknownIf(w, resent, loginPageError(w.op, resp.Status))
 		}
-		m, err := writeObject(body)
 		if err == nil {
 			check := w.success
 			if check == nil {
@@ -463,6 +465,12 @@ func trimJSONSpace(b []byte) []byte { return bytes.Trim(b, " \t\r\n") }
 // writeObject reads the answer of a write: one JSON object, or an array of
 // exactly one (PayKeeper's own modules unwrap [{...}] on change/* calls).
 func writeObject(body []byte) (map[string]json.RawMessage, error) {
+	if len(body) > 0 && (body[0] == '{' || body[0] == '[') && json.Valid(body) {
+		if list, ok := walkObjects(body); ok && (body[0] == '{' || len(list) == 1 && list[0] != nil) {
+			return list[0], nil
+		}
+	}
+	// Not one object: encoding/json and the checks below say what is wrong.
 	if len(body) > 0 && body[0] == '[' {
 		var list []map[string]json.RawMessage
 		if err := json.Unmarshal(body, &list); err != nil {
@@ -486,8 +494,7 @@ func writeObject(body []byte) (map[string]json.RawMessage, error) {
 // resultSuccess is the document's answer to every change of sections 2, 3
 // and 5: "Результатом данного запроса будет объект { 'result' : success }".
 func resultSuccess(m map[string]json.RawMessage) error {
-	var s string
-	if raw, ok := m["result"]; !ok || json.Unmarshal(raw, &s) != nil || s != "success" {
+	if raw, ok := m["result"]; !ok || !isJSONString(raw, "success") {
 		return errors.New(`not {"result":"success"}`)
 	}
 	return nil
@@ -565,10 +572,15 @@ func failEnvelope(op string, status int, body []byte) *payments.APIError {
 	if err != nil {
 		return nil
 	}
-	var result, msg string
-	if json.Unmarshal(m["result"], &result) != nil || result != "fail" {
+	return failObject(op, status, m)
+}
+
+// failObject is failEnvelope of the object m, read already.
+func failObject(op string, status int, m map[string]json.RawMessage) *payments.APIError {
+	if !isJSONString(m["result"], "fail") {
 		return nil
 	}
+	var msg string
 	if raw := bytes.TrimSpace(m["msg"]); len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &msg) != nil {
 		return nil
 	}

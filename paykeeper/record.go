@@ -54,10 +54,15 @@ func (r *record) str(keys ...string) string {
 		case len(raw) == 0 || string(raw) == "null":
 			continue
 		case raw[0] == '"':
-			var s string
-			if err := json.Unmarshal(raw, &s); err != nil {
-				r.fail(k, err)
-				return ""
+			s, ok := "", false
+			if len(raw) >= 2 && raw[len(raw)-1] == '"' {
+				s, ok = plainString(raw)
+			}
+			if !ok {
+				if err := json.Unmarshal(raw, &s); err != nil {
+					r.fail(k, err)
+					return ""
+				}
 			}
 			if s == "" {
 				continue
@@ -126,6 +131,12 @@ func objects(body []byte) ([]map[string]json.RawMessage, error) {
 	if len(body) == 0 {
 		return nil, fmt.Errorf("empty body")
 	}
+	if json.Valid(body) {
+		if list, ok := walkObjects(body); ok {
+			return list, nil
+		}
+	}
+	// Not JSON, or not objects: encoding/json says what is wrong.
 	if body[0] == '{' {
 		var m map[string]json.RawMessage
 		if err := json.Unmarshal(body, &m); err != nil {

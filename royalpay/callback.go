@@ -45,15 +45,18 @@ var ErrBadCallback = errors.New("royalpay: unreadable callback")
 
 // ParseCallback reads a callback body. It needs an id and a status.
 func ParseCallback(body []byte) (Callback, error) {
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(body, &raw); err != nil || raw == nil {
+	if !json.Valid(body) || isObject(body) != nil {
 		return Callback{}, fmt.Errorf("%w: not a JSON object", ErrBadCallback)
 	}
+	// Raw's values share one copy of body (the caller keeps its own).
+	own := bytes.Clone(body)
+	raw := make(map[string]json.RawMessage, 8)
+	members(own, func(k, v []byte) { raw[string(k)] = v[:len(v):len(v)] })
 	get := func(keys ...string) (flex, error) {
 		for _, k := range keys {
 			if v, ok := raw[k]; ok {
-				var f flex
-				if err := json.Unmarshal(v, &f); err != nil {
+				f, err := flexOf(v)
+				if err != nil {
 					return "", fmt.Errorf("%w: %s: %v", ErrBadCallback, k, err)
 				}
 				if f != "" {

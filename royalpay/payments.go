@@ -1,7 +1,6 @@
 package royalpay
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -355,21 +354,24 @@ func encodeCreate(p CreateParams) ([]byte, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	var b bytes.Buffer
 	sum := p.Sum.String()
 	if p.Sum.Scale() > 2 {
 		sum, _ = p.Sum.StringFixed(2)
 	}
-	b.WriteString(`{"sum":` + strings.TrimPrefix(sum, "+"))
+	b := make([]byte, 0, 256)
+	b = append(b, `{"sum":`...)
+	b = append(b, strings.TrimPrefix(sum, "+")...)
 	field := func(k, v string) {
 		if v != "" {
-			b.WriteString(`,"` + k + `":`)
-			b.Write(jsonString(v))
+			b = append(b, `,"`...)
+			b = append(b, k...)
+			b = append(b, `":`...)
+			b = appendJSONString(b, v)
 		}
 	}
 	field("type", string(p.Type))
 	if p.IntrabankTransfer {
-		b.WriteString(`,"is_intrabank_transfer":true`)
+		b = append(b, `,"is_intrabank_transfer":true`...)
 	}
 	field("bank", p.Bank)
 	field("client_id", p.ClientID)
@@ -377,14 +379,13 @@ func encodeCreate(p CreateParams) ([]byte, error) {
 	field("outter_id", p.OutterID)
 	field("geo", string(p.Geo))
 	if p.AllowAnotherAmount {
-		b.WriteString(`,"is_allow_another_amount":true`)
+		b = append(b, `,"is_allow_another_amount":true`...)
 	}
 	field("callback_url", p.CallbackURL)
 	field("redirect_url", p.RedirectURL)
 	field("success_redirect_url", p.SuccessRedirectURL)
 	field("fail_redirect_url", p.FailRedirectURL)
-	b.WriteByte('}')
-	return b.Bytes(), nil
+	return append(b, '}'), nil
 }
 
 // slashRedirect reports the path to ask instead when err is a 301 or 308

@@ -193,30 +193,98 @@ func readExact(raw []byte, fields map[string]*flex) (map[string]json.RawMessage,
 	return m, nil
 }
 
-func (w *wirePayment) read(body []byte) error {
-	m, err := readExact(body, map[string]*flex{
-		"id": &w.ID, "sum": &w.Sum, "amount": &w.Amount, "card_number": &w.CardNumber, "bank_card": &w.BankCard,
-		"created_at": &w.CreatedAt, "updated_at": &w.UpdatedAt, "bank": &w.Bank, "russified_name": &w.RussifiedName,
-		"bik": &w.BIK, "type": &w.Type, "status": &w.Status, "qr_code": &w.QRCode, "qr_code_link": &w.QRCodeLink,
-		"currency": &w.Currency, "full_name": &w.FullName, "sbp_phone_number": &w.SBPPhoneNumber,
-		"account_number": &w.AccountNumber, "client_id": &w.ClientID, "client_ip": &w.ClientIP, "outter_id": &w.OutterID,
-		"project": &w.Project, "outter_id_from_form": &w.OutterIDFromForm, "tips_id": &w.TipsID, "nspk_url": &w.NSPKURL,
-		"work_country": &w.WorkCountry, "redirect_url": &w.RedirectURL, "callback_url": &w.CallbackURL,
-		"deeplink_url": &w.DeeplinkURL, "tpay_link": &w.TPayLink,
-	})
-	if err != nil {
+// paymentKeys are the keys of a payment object the SDK reads, in the order
+// of wirePayment.fields; detailKeys those of its merchant_payment_detail,
+// in the order of wireDetail.fields.
+var (
+	paymentKeys = [...]string{"id", "sum", "amount", "card_number", "bank_card", "created_at", "updated_at", "bank",
+		"russified_name", "bik", "type", "status", "qr_code", "qr_code_link", "currency", "full_name", "sbp_phone_number",
+		"account_number", "client_id", "client_ip", "outter_id", "project", "outter_id_from_form", "tips_id", "nspk_url",
+		"work_country", "redirect_url", "callback_url", "deeplink_url", "tpay_link"}
+	detailKeys = [...]string{"id", "course", "rate", "course_with_rate", "amount_in_usdt", "accumulated_rate",
+		"amount_with_rate", "amount_in_usdt_with_rate", "created_at", "updated_at"}
+	paymentIndex, detailIndex = keyIndex(paymentKeys[:]), keyIndex(detailKeys[:])
+)
+
+func keyIndex(keys []string) map[string]int {
+	m := make(map[string]int, len(keys))
+	for i, k := range keys {
+		m[k] = i
+	}
+	return m
+}
+
+func (w *wirePayment) fields() [len(paymentKeys)]*flex {
+	return [...]*flex{&w.ID, &w.Sum, &w.Amount, &w.CardNumber, &w.BankCard, &w.CreatedAt, &w.UpdatedAt, &w.Bank,
+		&w.RussifiedName, &w.BIK, &w.Type, &w.Status, &w.QRCode, &w.QRCodeLink, &w.Currency, &w.FullName, &w.SBPPhoneNumber,
+		&w.AccountNumber, &w.ClientID, &w.ClientIP, &w.OutterID, &w.Project, &w.OutterIDFromForm, &w.TipsID, &w.NSPKURL,
+		&w.WorkCountry, &w.RedirectURL, &w.CallbackURL, &w.DeeplinkURL, &w.TPayLink}
+}
+
+func (d *wireDetail) fields() [len(detailKeys)]*flex {
+	return [...]*flex{&d.ID, &d.Course, &d.Rate, &d.CourseWithRate, &d.AmountInUSDT, &d.AccumulatedRate,
+		&d.AmountWithRate, &d.AmountInUSDTWithRate, &d.CreatedAt, &d.UpdatedAt}
+}
+
+// readObject sets dst[i] from the member keys[i] of obj (index maps a key
+// to its i), by exact key; absent keys leave it empty. obj is valid JSON.
+// It fails on anything but an object, or on such a member that is neither
+// a string, a number, a boolean nor null; other is called with the raw
+// value of each member not in index. keys has at most len(paymentKeys)
+// entries.
+func readObject(obj []byte, keys []string, index map[string]int, dst []*flex, other func(key, val []byte)) error {
+	if err := isObject(obj); err != nil {
 		return err
 	}
-	raw, ok := m["merchant_payment_detail"]
-	if !ok || string(bytes.TrimSpace(raw)) == "null" {
+	var vals [len(paymentKeys)][]byte // the last value of each key, as a map keeps it
+	members(obj, func(k, v []byte) {
+		if i, ok := index[string(k)]; ok {
+			vals[i] = v
+		} else if other != nil {
+			other(k, v)
+		}
+	})
+	for i, d := range dst {
+		f, err := flexOf(vals[i])
+		if err != nil {
+			return fmt.Errorf("%s: %w", keys[i], err)
+		}
+		*d = f
+	}
+	return nil
+}
+
+// isObject is nil when the valid JSON raw is an object, else the error
+// json.Unmarshal gives for it into a map (errNotObject for null).
+func isObject(raw []byte) error {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) > 0 && raw[0] == '{' {
+		return nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return err
+	}
+	return errNotObject
+}
+
+// read reads the payment object obj (valid JSON).
+func (w *wirePayment) read(obj []byte) error {
+	var detail []byte
+	fields := w.fields()
+	if err := readObject(obj, paymentKeys[:], paymentIndex, fields[:], func(k, v []byte) {
+		if string(k) == "merchant_payment_detail" {
+			detail = v
+		}
+	}); err != nil {
+		return err
+	}
+	if detail == nil || string(detail) == "null" {
 		return nil
 	}
 	d := &wireDetail{}
-	if _, err := readExact(raw, map[string]*flex{
-		"id": &d.ID, "course": &d.Course, "rate": &d.Rate, "course_with_rate": &d.CourseWithRate,
-		"amount_in_usdt": &d.AmountInUSDT, "accumulated_rate": &d.AccumulatedRate, "amount_with_rate": &d.AmountWithRate,
-		"amount_in_usdt_with_rate": &d.AmountInUSDTWithRate, "created_at": &d.CreatedAt, "updated_at": &d.UpdatedAt,
-	}); err != nil {
+	dfields := d.fields()
+	if err := readObject(detail, detailKeys[:], detailIndex, dfields[:], nil); err != nil {
 		return fmt.Errorf("merchant_payment_detail: %w", err)
 	}
 	w.Detail = d
@@ -228,15 +296,10 @@ func (w *wirePayment) read(body []byte) error {
 // but what is there must be well-formed.
 func decodePayment(body []byte) (Payment, error) {
 	var w wirePayment
-	dec := json.NewDecoder(bytes.NewReader(body))
-	var raw json.RawMessage
-	if err := dec.Decode(&raw); err != nil {
-		return Payment{}, err
+	if !json.Valid(body) {
+		return Payment{}, invalidJSON(body)
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return Payment{}, fmt.Errorf("data after the JSON object")
-	}
-	if err := w.read(raw); err != nil {
+	if err := w.read(body); err != nil {
 		return Payment{}, err
 	}
 	var (
@@ -294,11 +357,14 @@ func decodePayment(body []byte) (Payment, error) {
 			src  flex
 			name string
 		}{
-			{&md.Course, d.Course, "course"}, {&md.Rate, d.Rate, "rate"}, {&md.CourseWithRate, d.CourseWithRate, "course_with_rate"},
-			{&md.AmountInUSDT, d.AmountInUSDT, "amount_in_usdt"}, {&md.AccumulatedRate, d.AccumulatedRate, "accumulated_rate"},
-			{&md.AmountWithRate, d.AmountWithRate, "amount_with_rate"}, {&md.AmountInUSDTWithRate, d.AmountInUSDTWithRate, "amount_in_usdt_with_rate"},
+			{&md.Course, d.Course, "merchant_payment_detail.course"}, {&md.Rate, d.Rate, "merchant_payment_detail.rate"},
+			{&md.CourseWithRate, d.CourseWithRate, "merchant_payment_detail.course_with_rate"},
+			{&md.AmountInUSDT, d.AmountInUSDT, "merchant_payment_detail.amount_in_usdt"},
+			{&md.AccumulatedRate, d.AccumulatedRate, "merchant_payment_detail.accumulated_rate"},
+			{&md.AmountWithRate, d.AmountWithRate, "merchant_payment_detail.amount_with_rate"},
+			{&md.AmountInUSDTWithRate, d.AmountInUSDTWithRate, "merchant_payment_detail.amount_in_usdt_with_rate"},
 		} {
-			*f.dst, err = f.src.decimal("merchant_payment_detail." + f.name)
+			*f.dst, err = f.src.decimal(f.name)
 			keep(err)
 		}
 		md.CreatedAt, err = d.CreatedAt.time("merchant_payment_detail.created_at")

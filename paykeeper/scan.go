@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"unicode/utf8"
+
+	"github.com/paysdk/payments/internal/jsonscan"
 )
 
 // The registry's answers (a list of payments, one payment) are read in one
@@ -13,63 +15,6 @@ import (
 // are walked. The maps hold what json.Unmarshal would put there: keys by
 // their unescaped text, the last of duplicate keys, values as they were
 // sent (slices of the body, which nothing writes to).
-
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && isSpace(b[i]) {
-		i++
-	}
-	return i
-}
-
-// stringEnd returns the index just past the closing quote of the JSON
-// string that starts at b[i] (a quote), and whether it holds an escape.
-func stringEnd(b []byte, i int) (int, bool) {
-	escaped := false
-	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '\\':
-			escaped = true
-			j++
-		case '"':
-			return j + 1, escaped
-		}
-	}
-	return len(b), escaped
-}
-
-// valueEnd returns the index just past the JSON value that starts at b[i];
-// b is valid JSON.
-func valueEnd(b []byte, i int) int {
-	switch b[i] {
-	case '"':
-		end, _ := stringEnd(b, i)
-		return end
-	case '{', '[':
-		depth := 0
-		for j := i; j < len(b); j++ {
-			switch b[j] {
-			case '"':
-				end, _ := stringEnd(b, j)
-				j = end - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return j + 1
-				}
-			}
-		}
-		return len(b)
-	}
-	j := i
-	for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && !isSpace(b[j]) {
-		j++
-	}
-	return j
-}
 
 // internedKeys are the keys of the registry's payment objects, whose
 // strings walkObject reuses instead of allocating them for every object.
@@ -84,33 +29,18 @@ var internedKeys = func() map[string]string {
 }()
 
 // walkObject reads the JSON object at b[i] (valid JSON) into a map, as
-// json.Unmarshal would, and returns the index just past it. A key that
-// holds an escape or bytes that are not UTF-8 is read by encoding/json.
+// json.Unmarshal would, and returns the index just past it.
 func walkObject(b []byte, i int) (map[string]json.RawMessage, int) {
 	// Room for a payment's keys, or for the few of a write's short answer.
 	m := make(map[string]json.RawMessage, min(16, (len(b)-i)/16))
-	i = skipSpace(b, i+1)
-	for i < len(b) && b[i] == '"' {
-		end, escaped := stringEnd(b, i)
-		var key string
-		if k := b[i+1 : end-1]; escaped || !utf8.Valid(k) {
-			_ = json.Unmarshal(b[i:end], &key) // valid: cannot fail
-		} else if known, ok := internedKeys[string(k)]; ok {
-			key = known // no allocation for the keys every payment has
-		} else {
+	end := jsonscan.Members(b, i, func(k, v []byte) {
+		key, ok := internedKeys[string(k)] // no allocation for the keys every payment has
+		if !ok {
 			key = string(k)
 		}
-		i = skipSpace(b, skipSpace(b, end)+1) // past the colon
-		vend := valueEnd(b, i)
-		m[key] = b[i:vend:vend]
-		i = skipSpace(b, vend)
-		if i < len(b) && b[i] == ',' {
-			i = skipSpace(b, i+1)
-			continue
-		}
-		break
-	}
-	return m, i + 1 // past the closing brace
+		m[key] = v
+	})
+	return m, end
 }
 
 // walkObjects reads body (valid JSON, trimmed) as objects does: an object,
@@ -128,7 +58,7 @@ func walkObjects(body []byte) (list []map[string]json.RawMessage, ok bool) {
 		return nil, false
 	}
 	list = []map[string]json.RawMessage{}
-	i := skipSpace(body, 1)
+	i := jsonscan.SkipSpace(body, 1)
 	for i < len(body) && body[i] != ']' {
 		switch body[i] {
 		case '{':
@@ -141,9 +71,9 @@ func walkObjects(body []byte) (list []map[string]json.RawMessage, ok bool) {
 		default:
 			return nil, false
 		}
-		i = skipSpace(body, i)
+		i = jsonscan.SkipSpace(body, i)
 		if i < len(body) && body[i] == ',' {
-			i = skipSpace(body, i+1)
+			i = jsonscan.SkipSpace(body, i+1)
 		}
 	}
 	return list, true

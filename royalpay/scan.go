@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"unicode/utf8"
+
+	"github.com/paysdk/payments/internal/jsonscan"
 )
 
 // The answers the SDK reads most (a payment object, a callback) are read in
@@ -18,90 +20,11 @@ import (
 // errNotObject is the error of a valid JSON value that is not an object.
 var errNotObject = errors.New("not a JSON object")
 
-// isSpace reports the white space JSON allows between tokens.
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && isSpace(b[i]) {
-		i++
-	}
-	return i
-}
-
-// stringEnd returns the index just past the closing quote of the JSON
-// string that starts at b[i] (a quote), and whether it holds an escape.
-func stringEnd(b []byte, i int) (int, bool) {
-	escaped := false
-	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '\\':
-			escaped = true
-			j++
-		case '"':
-			return j + 1, escaped
-		}
-	}
-	return len(b), escaped
-}
-
-// valueEnd returns the index just past the JSON value that starts at b[i];
-// b is valid JSON.
-func valueEnd(b []byte, i int) int {
-	switch b[i] {
-	case '"':
-		end, _ := stringEnd(b, i)
-		return end
-	case '{', '[':
-		depth := 0
-		for j := i; j < len(b); j++ {
-			switch b[j] {
-			case '"':
-				end, _ := stringEnd(b, j)
-				j = end - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return j + 1
-				}
-			}
-		}
-		return len(b)
-	}
-	j := i
-	for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && !isSpace(b[j]) {
-		j++
-	}
-	return j
-}
-
 // members calls f with the key and the raw value of each member of the
 // JSON object obj, in order. obj must be valid JSON (json.Valid) and an
-// object (first non-space byte '{'). A key is passed unescaped: one that
-// holds an escape or bytes that are not UTF-8 is read by encoding/json, as
-// a map key would be.
+// object (first non-space byte '{'); see jsonscan.Members.
 func members(obj []byte, f func(key []byte, val []byte)) {
-	i := skipSpace(obj, 0) + 1
-	i = skipSpace(obj, i)
-	for i < len(obj) && obj[i] == '"' {
-		end, escaped := stringEnd(obj, i)
-		key := obj[i+1 : end-1]
-		if escaped || !utf8.Valid(key) {
-			var s string
-			_ = json.Unmarshal(obj[i:end], &s) // valid: cannot fail
-			key = []byte(s)
-		}
-		i = skipSpace(obj, skipSpace(obj, end)+1) // past the colon
-		vend := valueEnd(obj, i)
-		f(key, obj[i:vend])
-		i = skipSpace(obj, vend)
-		if i < len(obj) && obj[i] == ',' {
-			i = skipSpace(obj, i+1)
-			continue
-		}
-		return
-	}
+	jsonscan.Members(obj, jsonscan.SkipSpace(obj, 0), f)
 }
 
 // flexOf is the text of a raw JSON value, as flex.UnmarshalJSON reads it:

@@ -68,7 +68,6 @@ type outageFigures struct {
 	capPct                      float64   // served a second over the whole run, % of the cap
 	afterPct                    []float64 // served a second in each 5 s after the outage, % of baseline
 	lastPct                     float64   // served a second in the run's last 5 s, % of baseline
-	told, sentByChildren, lost  int
 	runFrom, runUntil, from, to time.Time
 }
 

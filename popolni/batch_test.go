@@ -433,7 +433,12 @@ func TestBatcherCloseFailsQueued(t *testing.T) {
 // WaitFinal each, share their status requests; the 125 rule still holds (a
 // transient 125 is asked again, an unknown id is believed on the second 125).
 func TestBatcherWaitFinalCoalescesPolls(t *testing.T) {
-	srv, c := batchFixture(t, []popolnitest.Option{popolnitest.WithRateLimit(0)})
+	// A paced limiter, as a real one is: what queues between two tokens
+	// shares a request. (Unlimited, a pipelined Batcher sends each poll as
+	// it comes, up to MaxInFlight at once: no reason to wait, nothing shared.)
+	lim, err := payments.NewLimiterWithMargin(20, 1, 0)
+	require.NoError(t, err)
+	srv, c := batchFixture(t, []popolnitest.Option{popolnitest.WithRateLimit(0)}, payments.WithTestTiming(), payments.WithLimiter(lim))
 	b := popolni.NewBatcher(c.WithPollInterval(20*time.Millisecond), popolni.BatchOptions{})
 	defer b.Close()
 	ps := make([]popolni.Payment, 100)

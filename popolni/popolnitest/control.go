@@ -94,6 +94,19 @@ func (s *Server) controlOps() []fakeserver.ControlOp {
 				s.NotFoundOnce(id)
 				return nil, nil
 			}},
+		fakeserver.ControlOp{Name: "set_latency", Params: []string{"d"},
+			Doc: "answer every later request d after it arrived (e.g. 600ms; 0 for none): popolni's own processing and a distant network",
+			Do: func(a *fakeserver.Args) (any, error) {
+				d := a.Duration("d", 0)
+				if err := a.Err(); err != nil {
+					return nil, err
+				}
+				if d < 0 || d > time.Minute {
+					return nil, fakeserver.BadRequestf("d: %v is not between 0 and 1m", d)
+				}
+				s.SetLatency(d)
+				return nil, nil
+			}},
 		fakeserver.ControlOp{Name: "set_api_enabled", Params: []string{"on"},
 			Doc: "switch the API on or off (off: 403 \"API disabled\")",
 			Do: func(a *fakeserver.Args) (any, error) {

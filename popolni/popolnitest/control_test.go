@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/paysdk/payments/internal/fakeserver"
 )
@@ -54,6 +55,9 @@ func TestControlAPI(t *testing.T) {
 		{"complete", `{}`, 400},
 		{"not_found_once", `{"id": 2}`, 404},
 		{"set_balance", `{"current": 1.5}`, 400},
+		{"set_latency", `{"d": "soon"}`, 400},
+		{"set_latency", `{"d": "-1s"}`, 400},
+		{"set_latency", `{"d": "2m"}`, 400},
 		{"payments", ``, 200},
 		{"nosuch", ``, 404},
 	} {
@@ -66,6 +70,19 @@ func TestControlAPI(t *testing.T) {
 	}
 	if cur, credit := s.Balance(); cur != 777 || credit != 0 {
 		t.Errorf("after set_balance: %d, %d", cur, credit)
+	}
+
+	// Latency set over HTTP: the next answer leaves that much after its request.
+	if st, _ := control(t, s, "POST", "set_latency", `{"d": "250ms"}`); st != 200 {
+		t.Fatalf("set_latency: %d", st)
+	}
+	t0 := time.Now()
+	post(t, s, `[{"transactionId":1003,"amount":100,"msisdn":"79001234567"}]`)
+	if d := time.Since(t0); d < 250*time.Millisecond {
+		t.Errorf("answered after %v, before the latency set", d)
+	}
+	if st, _ := control(t, s, "POST", "set_latency", `{"d": "0s"}`); st != 200 {
+		t.Fatalf("set_latency 0: %d", st)
 	}
 
 	// A fault queued over HTTP: the next pay is processed, its answer lost.
@@ -81,13 +98,13 @@ func TestControlAPI(t *testing.T) {
 	}
 
 	// Control requests are no provider operation: never recorded, never counted.
-	if n := len(s.Requests()); n != 2 {
-		t.Errorf("%d requests recorded, want the 2 pays only", n)
+	if n := len(s.Requests()); n != 3 {
+		t.Errorf("%d requests recorded, want the 3 pays only", n)
 	}
 	if n := s.Count(OpUnknown); n != 0 {
 		t.Errorf("Count(unknown) = %d: control requests were taken for unknown routes", n)
 	}
-	if st, body := control(t, s, "GET", "count?op=pay", ""); st != 200 || !strings.Contains(body, `"count": 2`) {
+	if st, body := control(t, s, "GET", "count?op=pay", ""); st != 200 || !strings.Contains(body, `"count": 3`) {
 		t.Errorf("count: %d %s", st, body)
 	}
 }

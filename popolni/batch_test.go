@@ -265,11 +265,11 @@ func TestBatcherContextEndsBeforeSend(t *testing.T) {
 
 	// 5001 is sent, and its caller leaves while popolni holds the answer.
 	g.Open()
-	srv.DelayNext(1, 400*time.Millisecond)
+	srv.DelayNext(1, 3*time.Second)
 	ctxSent, cancelSent := context.WithCancel(context.Background())
 	sentErr := make(chan error, 1)
 	go func() { _, err := b.Pay(ctxSent, pay(5001)); sentErr <- err }()
-	require.Eventually(t, func() bool { return srv.Count(popolnitest.OpPay) == 1 }, 2*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return srv.Count(popolnitest.OpPay) == 1 }, 30*time.Second, time.Millisecond)
 	cancelSent()
 	err = <-sentErr
 	require.ErrorIs(t, err, payments.ErrOutcomeUnknown, "sent, then the caller stopped waiting")
@@ -406,7 +406,7 @@ func TestBatcherCloseFailsQueued(t *testing.T) {
 	srv.DelayNext(1, 200*time.Millisecond)
 	held := make(chan error, 1)
 	go func() { _, err := b.Pay(context.Background(), pay(9001)); held <- err }()
-	require.Eventually(t, func() bool { return srv.Count(popolnitest.OpPay) == 1 }, 2*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return srv.Count(popolnitest.OpPay) == 1 }, 30*time.Second, time.Millisecond)
 	g.Shut() // 9002 finds no token: it stays queued
 	queued := make(chan error, 1)
 	go func() { _, err := b.Pay(context.Background(), pay(9002)); queued <- err }()
@@ -553,12 +553,12 @@ func TestBatcherPipelines(t *testing.T) {
 	b := popolni.NewBatcher(c, popolni.BatchOptions{MaxInFlight: 2})
 	defer b.Close()
 
-	srv.DelayNext(2, 500*time.Millisecond)
+	srv.DelayNext(2, 3*time.Second)
 	first := make(chan error, 2)
 	go func() { _, err := b.Pay(context.Background(), pay(11001)); first <- err }()
-	require.Eventually(t, func() bool { return srv.Count(popolnitest.OpPay) == 1 }, 5*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return srv.Count(popolnitest.OpPay) == 1 }, 30*time.Second, time.Millisecond)
 	go func() { _, err := b.Pay(context.Background(), pay(11002)); first <- err }()
-	require.Eventually(t, func() bool { return srv.Count(popolnitest.OpPay) == 2 }, 5*time.Second, time.Millisecond,
+	require.Eventually(t, func() bool { return srv.Count(popolnitest.OpPay) == 2 }, 30*time.Second, time.Millisecond,
 		"the second request left while the first awaited its answer")
 
 	// Two await their answers: a third payout waits for a slot.
@@ -583,10 +583,10 @@ func TestBatcherNeverSendsAnIDTwiceAtOnce(t *testing.T) {
 	b := popolni.NewBatcher(c, popolni.BatchOptions{})
 	defer b.Close()
 
-	srv.DelayNext(1, 400*time.Millisecond)
+	srv.DelayNext(1, 3*time.Second)
 	held := make(chan popolni.Result, 1)
 	go func() { r, _ := b.Pay(context.Background(), pay(12001)); held <- r }()
-	require.Eventually(t, func() bool { return srv.Count(popolnitest.OpPay) == 1 }, 5*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return srv.Count(popolnitest.OpPay) == 1 }, 30*time.Second, time.Millisecond)
 	again := make(chan popolni.Result, 1)
 	go func() { r, _ := b.Pay(context.Background(), pay(12001)); again <- r }()
 	queuedPays(t, b, 1)
@@ -617,8 +617,8 @@ func TestBatcherLostAnswerInThePipeline(t *testing.T) {
 
 	kept := []popolni.Payment{pay(13101), pay(13102)}
 	lost := []popolni.Payment{pay(13001), pay(13002), pay(13003)}
-	srv.DelayNext(1, 1500*time.Millisecond) // the first request: held, then answered
-	srv.DropNext(1)                         // the second: carried out, its answer lost
+	srv.DelayNext(1, 3*time.Second) // the first request: held, then answered
+	srv.DropNext(1)                 // the second: carried out, its answer lost
 	keptDone := make(chan struct{})
 	var (
 		res  []popolni.Result
@@ -627,7 +627,7 @@ func TestBatcherLostAnswerInThePipeline(t *testing.T) {
 	go func() { res, errs, _ = payAll(b, kept); close(keptDone) }()
 	queuedPays(t, b, len(kept))
 	g.Open()
-	require.Eventually(t, func() bool { return srv.Count(popolnitest.OpPay) == 1 }, 5*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return srv.Count(popolnitest.OpPay) == 1 }, 30*time.Second, time.Millisecond)
 	g.Shut()
 	lostErrs := make(chan []error, 1)
 	go func() { _, errs, _ := payAll(b, lost); lostErrs <- errs }()
